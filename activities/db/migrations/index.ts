@@ -1,0 +1,21 @@
+import type { Knex } from 'knex';
+import * as createDomainModel from './20261127000000_create_domain_model.js';
+
+/**
+ * Migrations in the order they apply. Listed here rather than read from the folder, so that
+ * the same list works under tsx, vitest and the compiled build.
+ */
+const migrations: Record<string, Knex.Migration> = {
+  '20261127000000_create_domain_model': createDomainModel,
+};
+
+/** A knex migration source over {@link migrations}. */
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => {
+    const migration = migrations[name];
+    if (!migration) throw new Error(`unknown migration ${name}`);
+    return migration;
+  },
+};

@@ -1,0 +1,92 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { readFile } from 'node:fs/promises';
+import { parse } from 'yaml';
+import { applyCatalog } from '../activities/catalog/catalog.js';
+import { CatalogError } from '../activities/catalog/catalog-error.js';
+import { createTestDatabase } from './helpers/database.js';
+
+const tables = ['subscriptions', 'flow_connections', 'flows', 'integrations', 'connections', 'environments', 'users', 'accounts'];
+
+describe('herald catalog apply', async () => {
+  const { db } = await createTestDatabase();
+  const sample = parse(await readFile(new URL('../examples/catalog.yaml', import.meta.url), 'utf8'));
+  const rowCounts = async () =>
+    Object.fromEntries(await Promise.all(tables.map(async (t) => [t, Number((await db(t).count({ n: '*' }))[0]!.n)])));
+
+  beforeEach(async () => {
+    await db.raw(`truncate ${tables.join(', ')} restart identity cascade`);
+  });
+
+  it('applies the sample catalog, and applying it twice changes nothing', async () => {
+    const first = await applyCatalog(db, sample);
+    expect(first.flows).toBe(4);
+    const after = await rowCounts();
+    expect(after).toMatchObject({ accounts: 1, users: 3, environments: 3, flows: 4, connections: 4 });
+
+    const second = await applyCatalog(db, sample);
+    expect(Object.values(second).every((n) => n === 0)).toBe(true);
+    expect(await rowCounts()).toEqual(after);
+  });
+
+  it('puts a legacy production/sandbox pair in one resource group, and leaves staging apart', async () => {
+    await applyCatalog(db, sample);
+    const groups = Object.fromEntries(
+      (await db('environments').select('id', 'resource_group')).map((e) => [e.id, e.resource_group]),
+    );
+    expect(groups).toEqual({
+      'acme-production': 'acme-production',
+      'acme-sandbox': 'acme-production',
+      'acme-staging': 'acme-staging',
+    });
+  });
+
+  it('refuses a broken catalog whole, naming each problem by its path, and writes nothing', async () => {
+    const broken = structuredClone(sample);
+    broken.flows[3].integration = 'crm';
+    broken.users[1].role = 'superuser';
+    broken.subscriptions[3].flows = ['orders-to-erp'];
+    broken.environments.push({ id: 'Bad Id', account: 'acme', name: 'x', production: false });
+
+    const error = await applyCatalog(db, broken).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CatalogError);
+    const problems = (error as CatalogError).problems.map((p) => `${p.path}: ${p.message}`);
+    expect(problems).toEqual(
+      expect.arrayContaining([
+        'flows[3].integration: unknown integration "crm"',
+        expect.stringMatching(/^users\[1\]\.role: must be one of owner, admin, manage, monitor/),
+        'subscriptions[3].flows[0]: flow "orders-to-erp" is not in environment "acme-staging"',
+        expect.stringMatching(/^environments\[3\]\.id: must be an id/),
+      ]),
+    );
+    expect(Object.values(await rowCounts()).every((n) => n === 0)).toBe(true);
+  });
+
+  it('S17: refuses a subscription to a flow of another account', async () => {
+    await applyCatalog(db, sample);
+    const other = {
+      accounts: [{ id: 'globex', name: 'Globex' }],
+      users: [{ account: 'globex', email: 'ops@globex.example', role: 'admin' }],
+      environments: [{ id: 'globex-production', account: 'globex', name: 'Production', production: true }],
+      subscriptions: [{ environment: 'globex-production', user: 'ops@globex.example', flows: ['orders-to-erp'] }],
+    };
+    const error = (await applyCatalog(db, other).catch((e: unknown) => e)) as CatalogError;
+    expect(error.problems).toEqual([
+      { path: 'subscriptions[0].flows[0]', message: 'flow "orders-to-erp" belongs to another account' },
+    ]);
+    expect(await db('accounts').where({ id: 'globex' }).first()).toBeUndefined();
+  });
+
+  it('removes subscriptions no longer listed and marks removed users', async () => {
+    await applyCatalog(db, sample);
+    const changed = structuredClone(sample);
+    changed.subscriptions[0].integrations = ['shop-to-erp'];
+    changed.users[2].removed = true;
+    changed.subscriptions.splice(1, 1);
+    await applyCatalog(db, changed);
+    const integrationSubs = await db('subscriptions').whereNotNull('integration_id').where({ environment_id: 'acme-production' });
+    expect(integrationSubs.map((s) => s.integration_id)).toEqual(['shop-to-erp']);
+    const removed = await db('users').where({ email: 'fulfillment-center@acme.example' }).first('removed_at');
+    expect(removed.removed_at).toBeInstanceOf(Date);
+    expect(Object.values(await applyCatalog(db, changed)).every((n) => n === 0)).toBe(true);
+  });
+});

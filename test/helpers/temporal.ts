@@ -1,0 +1,12 @@
+import { afterAll } from 'vitest';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { testServerExecutable } from '../../worker/temporal-binaries.js';
+
+/** The Temporal time-skipping test server for this test file, torn down when the file ends. */
+export async function createTimeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
+  const env = await TestWorkflowEnvironment.createTimeSkipping({
+    server: { executable: testServerExecutable() },
+  });
+  afterAll(() => env.teardown());
+  return env;
+}
