@@ -1,0 +1,276 @@
+/**
+ * Errors in PostgreSQL: storing a report with trace-key auto-resolve (S1, S3), the retry
+ * window's outcomes (S5), success reports (S4), resolution by users (S6) and reads.
+ * Every status change is conditional on the status it leaves, so racing changes cannot undo
+ * each other.
+ */
+import type { Knex } from 'knex';
+import { isRetryableCode, type ErrorBatch, type InputProblem } from '../../workflows/error-report.js';
+import type { ErrorStatus } from '../../workflows/error-status.js';
+
+/** A flow as seen from one environment; undefined fields mean the lookup found nothing. */
+export interface FlowInEnvironment {
+  environmentExists: boolean;
+  flow?: { id: string; autoResolve: boolean; taskQueue: string | null };
+}
+
+/** An error waiting out its retry window. */
+export interface RetryingError {
+  id: number;
+  key: string;
+  traceKey: string;
+}
+
+/** What storing a report did. */
+export interface StoredBatch {
+  stored: number;
+  duplicates: number;
+  open: number;
+  /** Intermittent errors now in their retry window (S5). */
+  retrying: RetryingError[];
+  /** Earlier errors of the same trace keys, auto-resolved as superseded (S3). */
+  superseded: number;
+  flowTaskQueue: string | null;
+}
+
+/** An error as the client and the command line show it. */
+export interface ErrorView {
+  id: number;
+  key: string;
+  environment: string;
+  flow: string;
+  batchId: string;
+  traceKey: string;
+  message: string;
+  code: string | null;
+  step: string | null;
+  status: ErrorStatus;
+  resolutionReason: string | null;
+  resolvedBy: string | null;
+  occurredAt: Date;
+  reportedAt: Date;
+  resolvedAt: Date | null;
+  record: unknown;
+}
+
+export interface ErrorFilter {
+  environment?: string;
+  flow?: string;
+  status?: ErrorStatus;
+  traceKey?: string;
+  limit?: number;
+}
+
+const viewColumns = [
+  'id', 'error_key', 'environment_id', 'flow_id', 'batch_id', 'trace_key', 'message', 'code', 'step', 'status',
+  'resolution_reason', 'resolved_by', 'occurred_at', 'reported_at', 'resolved_at', 'record',
+];
+
+export function createErrorStore(db: Knex) {
+  return {
+    /** Finds the flow in the environment's resources (a legacy pair shares them, S18). */
+    async findFlow(environment: string, flow: string, trx: Knex = db): Promise<FlowInEnvironment> {
+      const env = await trx('environments').where({ id: environment }).first('resource_group');
+      if (!env) return { environmentExists: false };
+      const row = await trx('flows as f')
+        .join('integrations as i', 'i.id', 'f.integration_id')
+        .where({ 'f.id': flow, 'i.resource_group': env.resource_group })
+        .first('f.id', 'f.auto_resolve', 'f.task_queue');
+      return {
+        environmentExists: true,
+        flow: row && { id: row.id, autoResolve: row.auto_resolve, taskQueue: row.task_queue },
+      };
+    },
+
+    /**
+     * Stores a report in one transaction: new errors once each (a repeated id is skipped), then,
+     * with auto-resolve on, earlier open or retrying errors of the same trace keys are superseded.
+     * Returns the input problems instead when the environment or flow is unknown.
+     */
+    async storeBatch(batch: ErrorBatch, now: Date): Promise<StoredBatch | InputProblem[]> {
+      return db.transaction(async (trx) => {
+        const found = await this.findFlow(batch.environment, batch.flow, trx);
+        if (!found.environmentExists) return [{ field: 'environment', message: `unknown environment "${batch.environment}"` }];
+        if (!found.flow) return [{ field: 'flow', message: `unknown flow "${batch.flow}" in environment "${batch.environment}"` }];
+        const { autoResolve, taskQueue } = found.flow;
+
+        const rows = batch.errors.map((error, index) => {
+          const intermittent = error.intermittent === true || isRetryableCode(error.code);
+          return {
+            error_key: error.id ?? `${batch.batchId}#${index}`,
+            trace_key: error.traceKey,
+            message: error.message,
+            code: error.code ?? null,
+            step: error.step ?? null,
+            intermittent,
+            record: error.record === undefined ? null : error.record,
+            status: autoResolve && intermittent ? 'retrying' : 'open',
+            occurred_at: error.occurredAt ?? now.toISOString(),
+          };
+        });
+        // One statement for the whole report, however large: rows travel as one JSON parameter.
+        const inserted = await trx.raw<{ rows: { id: number; error_key: string; trace_key: string; status: ErrorStatus }[] }>(
+          `insert into errors (environment_id, flow_id, batch_id, reported_at, error_key, trace_key, message, code, step,
+                               intermittent, record, status, occurred_at)
+           select ?, ?, ?, ?, r.error_key, r.trace_key, r.message, r.code, r.step, r.intermittent, r.record, r.status, r.occurred_at
+             from json_to_recordset(?::json) as r(error_key text, trace_key text, message text, code text, step text,
+                                                  intermittent boolean, record jsonb, status text, occurred_at timestamptz)
+           on conflict (environment_id, flow_id, error_key) do nothing
+           returning id, error_key, trace_key, status`,
+          [batch.environment, batch.flow, batch.batchId, now, JSON.stringify(rows)],
+        );
+        const stored = inserted.rows;
+
+        let superseded = 0;
+        if (autoResolve && stored.length > 0) {
+          // "Earlier" is a smaller id: the newest error of each trace key stays, the rest are superseded.
+          const result = await trx.raw(
+            `with newest as (
+               select trace_key, max(id) as id from errors where id = any(?::bigint[]) group by trace_key)
+             update errors e
+                set status = 'auto_resolved', resolution_reason = 'superseded', resolved_at = ?
+               from newest n
+              where e.flow_id = ? and e.environment_id = ? and e.trace_key = n.trace_key and e.id < n.id
+                and e.status in ('open', 'retrying')`,
+            [stored.map((s) => s.id), now, batch.flow, batch.environment],
+          );
+          superseded = result.rowCount ?? 0;
+        }
+        const retryingIds = new Set(
+          (
+            await trx('errors')
+              .whereIn('id', stored.filter((s) => s.status === 'retrying').map((s) => s.id))
+              .where({ status: 'retrying' })
+              .select('id')
+          ).map((r) => r.id as number),
+        );
+        return {
+          stored: stored.length,
+          duplicates: batch.errors.length - stored.length,
+          open: stored.filter((s) => s.status === 'open').length,
+          retrying: stored.filter((s) => retryingIds.has(s.id)).map((s) => ({ id: s.id, key: s.error_key, traceKey: s.trace_key })),
+          superseded,
+          flowTaskQueue: taskQueue,
+        };
+      });
+    },
+
+    /** Ends the retry window of these errors as recovered: `auto_resolved`, "retry succeeded". Returns the ids changed. */
+    async markRecovered(ids: number[], now: Date): Promise<number[]> {
+      if (ids.length === 0) return [];
+      const rows = await db('errors')
+        .whereIn('id', ids)
+        .where({ status: 'retrying' })
+        .update({ status: 'auto_resolved', resolution_reason: 'retry succeeded', resolved_at: now })
+        .returning('id');
+      return rows.map((r) => r.id);
+    },
+
+    /** Ends the retry window of these errors as exhausted: they become `open`. Returns the ids changed. */
+    async markRetryExhausted(ids: number[]): Promise<number[]> {
+      if (ids.length === 0) return [];
+      const rows = await db('errors').whereIn('id', ids).where({ status: 'retrying' }).update({ status: 'open' }).returning('id');
+      return rows.map((r) => r.id);
+    },
+
+    /**
+     * Records that these records of a flow succeeded (S4), where the flow has auto-resolve on:
+     * open errors become `auto_resolved` ("record succeeded"); errors in a retry window
+     * recover ("retry succeeded"). Returns counts and the batches whose retry windows changed.
+     */
+    async resolveSucceededRecords(environment: string, flow: string, traceKeys: string[], now: Date) {
+      return db.transaction(async (trx) => {
+        const found = await this.findFlow(environment, flow, trx);
+        if (!found.environmentExists) return [{ field: 'environment', message: `unknown environment "${environment}"` }];
+        if (!found.flow) return [{ field: 'flow', message: `unknown flow "${flow}" in environment "${environment}"` }];
+        if (!found.flow.autoResolve) return { autoResolveOff: true, resolved: 0, recovered: 0, batches: [] as string[] };
+        const scope = () =>
+          trx('errors').where({ environment_id: environment, flow_id: flow }).whereIn('trace_key', traceKeys);
+        const resolved = await scope()
+          .where({ status: 'open' })
+          .update({ status: 'auto_resolved', resolution_reason: 'record succeeded', resolved_at: now });
+        const recovered = await scope()
+          .where({ status: 'retrying' })
+          .update({ status: 'auto_resolved', resolution_reason: 'retry succeeded', resolved_at: now })
+          .returning('batch_id');
+        return {
+          autoResolveOff: false,
+          resolved,
+          recovered: recovered.length,
+          batches: [...new Set(recovered.map((r) => r.batch_id as string))],
+        };
+      });
+    },
+
+    /** Which of these errors are still in their retry window. */
+    async stillRetrying(ids: number[]): Promise<number[]> {
+      if (ids.length === 0) return [];
+      return (await db('errors').whereIn('id', ids).where({ status: 'retrying' }).select('id')).map((r) => r.id);
+    },
+
+    /**
+     * A user resolves errors (S6). The user must be a current user of the environment's account.
+     * Returns the ids resolved now (errors already resolved are left as they are).
+     */
+    async resolveByUser(
+      environment: string,
+      ids: number[],
+      userEmail: string,
+      now: Date,
+    ): Promise<{ resolved: number[] } | InputProblem[]> {
+      const env = await db('environments').where({ id: environment }).first('account_id');
+      if (!env) return [{ field: 'environment', message: `unknown environment "${environment}"` }];
+      const user = await db('users')
+        .where({ account_id: env.account_id, email: userEmail.toLowerCase() })
+        .whereNull('removed_at')
+        .first('email');
+      if (!user) return [{ field: 'user', message: `"${userEmail}" is not a user of this environment's account` }];
+      const known = await db('errors').where({ environment_id: environment }).whereIn('id', ids).select('id');
+      const unknown = ids.filter((id) => !known.some((k) => k.id === id));
+      if (unknown.length > 0) return [{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${environment}"` }];
+      const rows = await db('errors')
+        .whereIn('id', ids)
+        .whereIn('status', ['open', 'retrying'])
+        .update({ status: 'resolved', resolution_reason: 'resolved by user', resolved_by: user.email, resolved_at: now })
+        .returning('id');
+      return { resolved: rows.map((r) => r.id) };
+    },
+
+    async listErrors(filter: ErrorFilter): Promise<ErrorView[]> {
+      const query = db('errors').select(viewColumns).orderBy('id', 'desc').limit(Math.min(filter.limit ?? 100, 10_000));
+      if (filter.environment) query.where({ environment_id: filter.environment });
+      if (filter.flow) query.where({ flow_id: filter.flow });
+      if (filter.status) query.where({ status: filter.status });
+      if (filter.traceKey) query.where({ trace_key: filter.traceKey });
+      return (await query).map(toView);
+    },
+
+    async getError(id: number): Promise<ErrorView | undefined> {
+      const row = await db('errors').where({ id }).first(viewColumns);
+      return row && toView(row);
+    },
+  };
+}
+
+export type ErrorStore = ReturnType<typeof createErrorStore>;
+
+function toView(row: Record<string, unknown>): ErrorView {
+  return {
+    id: row.id as number,
+    key: row.error_key as string,
+    environment: row.environment_id as string,
+    flow: row.flow_id as string,
+    batchId: row.batch_id as string,
+    traceKey: row.trace_key as string,
+    message: row.message as string,
+    code: row.code as string | null,
+    step: row.step as string | null,
+    status: row.status as ErrorStatus,
+    resolutionReason: row.resolution_reason as string | null,
+    resolvedBy: row.resolved_by as string | null,
+    occurredAt: row.occurred_at as Date,
+    reportedAt: row.reported_at as Date,
+    resolvedAt: row.resolved_at as Date | null,
+    record: row.record,
+  };
+}

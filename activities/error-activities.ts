@@ -1,0 +1,64 @@
+/** Activities of the error lifecycle: storing reports, success reports, retry outcomes, user resolution. */
+import type { Knex } from 'knex';
+import { checkErrorBatch, checkTraceKeys, type ErrorBatch } from '../workflows/error-report.js';
+import { createErrorStore, type StoredBatch } from './db/error-store.js';
+import { inputFailure } from './input-failure.js';
+
+export interface ErrorActivityDeps {
+  db: Knex;
+  /** How long intermittent errors are retried (S5), from HERALD_RETRY_WINDOW. */
+  retryWindowMs: number;
+  now?: () => Date;
+}
+
+/** What the error-batch workflow learns from storing a report. */
+export interface StoredReport extends StoredBatch {
+  retryWindowMs: number;
+}
+
+export function createErrorActivities({ db, retryWindowMs, now = () => new Date() }: ErrorActivityDeps) {
+  const store = createErrorStore(db);
+  return {
+    /** Stores a report (S1–S3); refuses bad input without storing anything (S2). */
+    async storeErrorBatch(batch: ErrorBatch): Promise<StoredReport> {
+      const problems = checkErrorBatch(batch);
+      if (problems.length > 0) throw inputFailure(problems);
+      const result = await store.storeBatch(batch, now());
+      if (Array.isArray(result)) throw inputFailure(result);
+      return { ...result, retryWindowMs };
+    },
+
+    /** Resolves the open errors of records that succeeded, and recovers those in a retry window (S4, S5). */
+    async resolveSucceededRecords(environment: string, flow: string, traceKeys: string[]) {
+      const problems = checkTraceKeys(traceKeys);
+      if (problems.length > 0) throw inputFailure(problems);
+      const result = await store.resolveSucceededRecords(environment, flow, traceKeys, now());
+      if (Array.isArray(result)) throw inputFailure(result);
+      return result;
+    },
+
+    /** The retry target succeeded for these errors. Returns the ids that recovered. */
+    async markRecovered(ids: number[]): Promise<number[]> {
+      return store.markRecovered(ids, now());
+    },
+
+    /** The retry window closed: what is still retrying becomes open. Returns the ids opened. */
+    async markRetryExhausted(ids: number[]): Promise<number[]> {
+      return store.markRetryExhausted(ids);
+    },
+
+    /** Which of these errors are still in their retry window. */
+    async stillRetrying(ids: number[]): Promise<number[]> {
+      return store.stillRetrying(ids);
+    },
+
+    /** A user resolves errors (S6). Returns the ids resolved now. */
+    async resolveErrors(environment: string, ids: number[], userEmail: string): Promise<number[]> {
+      const result = await store.resolveByUser(environment, ids, userEmail, now());
+      if (Array.isArray(result)) throw inputFailure(result);
+      return result.resolved;
+    },
+  };
+}
+
+export type ErrorActivities = ReturnType<typeof createErrorActivities>;

@@ -1,0 +1,175 @@
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Knex } from 'knex';
+import { randomUUID } from 'node:crypto';
+import { checkEntityId, checkErrorBatch, checkTraceKeys, type InputProblem, type ReportedError } from '../workflows/error-report.js';
+import { storedUpdate, type ErrorBatchStored } from '../workflows/error-batch.js';
+import type { RecordSuccessesResult } from '../workflows/record-successes.js';
+import {
+  errorBatchWorkflowId,
+  recordSuccessesWorkflowId,
+  resolveErrorsWorkflowId,
+} from '../workflows/workflow-ids.js';
+import { errorBatch, recordSuccesses, resolveErrors } from '../workflows/index.js';
+import { createErrorStore, type ErrorFilter, type ErrorView } from '../activities/db/error-store.js';
+import { inputFailureType } from '../activities/input-failure.js';
+import { HeraldInputError } from './herald-input-error.js';
+
+export interface HeraldClientOptions {
+  /** A Temporal client connected to Herald's namespace. */
+  temporal: Client;
+  /** Herald's task queue (HERALD_TASK_QUEUE). */
+  taskQueue?: string;
+  /** Herald's database, for reads (`listErrors`, `getError`); flows that only report need none. */
+  db?: Knex;
+}
+
+export interface ErrorReport {
+  environment: string;
+  flow: string;
+  /** Names this report (e.g. the flow run's id): the same report sent twice is stored once. Default: random. */
+  batchId?: string;
+  errors: ReportedError[];
+  /** Activity type on the flow's task queue that retries one record of an intermittent error. */
+  retryActivity?: string;
+}
+
+export interface SuccessReport {
+  environment: string;
+  flow: string;
+  traceKeys: string[];
+  /** Names this report; the same report sent twice is applied once. Default: random. */
+  reportId?: string;
+}
+
+/**
+ * The client that flows and operators use. Reports go through Temporal workflows and return
+ * when Herald has stored them; bad input throws {@link HeraldInputError} naming the field.
+ */
+export class HeraldClient {
+  private readonly temporal: Client;
+  private readonly taskQueue: string;
+  private readonly db: Knex | undefined;
+
+  constructor(options: HeraldClientOptions) {
+    this.temporal = options.temporal;
+    this.taskQueue = options.taskQueue ?? 'herald';
+    this.db = options.db;
+  }
+
+  /**
+   * Reports the errors of one flow run (S1). Returns once they are stored durably, without
+   * waiting for the retry window of intermittent errors.
+   */
+  async reportErrors(report: ErrorReport): Promise<ErrorBatchStored> {
+    const batch = { ...report, batchId: report.batchId ?? randomUUID() };
+    refuse(checkErrorBatch(batch));
+    const handle = await this.startOrJoin(errorBatch, errorBatchWorkflowId(batch.environment, batch.flow, batch.batchId), batch);
+    try {
+      return await handle.executeUpdate(storedUpdate);
+    } catch (error) {
+      const refused = asInputError(error);
+      if (refused) throw refused;
+      // The run already ended (a repeat of a finished report): its result says what was stored.
+      const { retry, ...stored } = await this.resultOf(handle);
+      return stored;
+    }
+  }
+
+  /** Reports records of a flow that succeeded (S4): their errors auto-resolve where the flow allows it. */
+  async reportSuccesses(report: SuccessReport): Promise<RecordSuccessesResult> {
+    const problems: InputProblem[] = checkTraceKeys(report.traceKeys);
+    checkEntityId(report.environment, 'environment', (field, message) => problems.push({ field, message }));
+    checkEntityId(report.flow, 'flow', (field, message) => problems.push({ field, message }));
+    refuse(problems);
+    const reportId = report.reportId ?? randomUUID();
+    return this.run(recordSuccesses, recordSuccessesWorkflowId(report.environment, report.flow, reportId), {
+      environment: report.environment,
+      flow: report.flow,
+      traceKeys: report.traceKeys,
+      reportId,
+    });
+  }
+
+  /** A user resolves errors (S6). Returns the ids resolved by this call. */
+  async resolveErrors(request: { environment: string; errorIds: number[]; user: string }): Promise<number[]> {
+    const problems: InputProblem[] = [];
+    checkEntityId(request.environment, 'environment', (field, message) => problems.push({ field, message }));
+    if (!Array.isArray(request.errorIds) || request.errorIds.length === 0 || !request.errorIds.every((id) => Number.isSafeInteger(id) && id > 0)) {
+      problems.push({ field: 'errorIds', message: 'must list at least one error id (a positive whole number)' });
+    }
+    if (typeof request.user !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(request.user)) {
+      problems.push({ field: 'user', message: 'must be the email address of a user of the account' });
+    }
+    refuse(problems);
+    const { resolved } = await this.run(resolveErrors, resolveErrorsWorkflowId(request.environment, randomUUID()), request);
+    return resolved;
+  }
+
+  /** Errors, newest first, filtered by environment, flow, status or trace key. */
+  async listErrors(filter: ErrorFilter = {}): Promise<ErrorView[]> {
+    return createErrorStore(this.requireDb()).listErrors(filter);
+  }
+
+  async getError(id: number): Promise<ErrorView | undefined> {
+    return createErrorStore(this.requireDb()).getError(id);
+  }
+
+  /** Starts a workflow under a business id and returns its result. */
+  private async run<A, R>(workflow: (arg: A) => Promise<R>, workflowId: string, arg: A): Promise<R> {
+    return this.resultOf(await this.startOrJoin(workflow, workflowId, arg));
+  }
+
+  /**
+   * Starts a workflow under a business id. A repeat of a running or completed request joins it
+   * instead of starting another; one that failed may run again.
+   */
+  private async startOrJoin<A, R>(
+    workflow: (arg: A) => Promise<R>,
+    workflowId: string,
+    arg: A,
+  ): Promise<WorkflowHandle<(arg: A) => Promise<R>>> {
+    try {
+      return await this.temporal.workflow.start(workflow, {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: [arg],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+      });
+    } catch (error) {
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      return this.temporal.workflow.getHandle(workflowId);
+    }
+  }
+
+  private async resultOf<A, R>(handle: WorkflowHandle<(arg: A) => Promise<R>>): Promise<R> {
+    try {
+      return (await handle.result()) as R;
+    } catch (error) {
+      throw asInputError(error) ?? error;
+    }
+  }
+
+  private requireDb(): Knex {
+    if (!this.db) throw new Error('this HeraldClient was created without a database (HeraldClientOptions.db)');
+    return this.db;
+  }
+}
+
+function refuse(problems: InputProblem[]): void {
+  if (problems.length > 0) throw new HeraldInputError(problems);
+}
+
+/** Turns Herald's refusal of input, carried as a workflow or update failure, back into a HeraldInputError. */
+function asInputError(error: unknown): HeraldInputError | undefined {
+  let cause: unknown = error;
+  while (cause instanceof Error) {
+    if (cause instanceof ApplicationFailure && cause.type === inputFailureType) {
+      const problems = cause.details?.[0];
+      return new HeraldInputError(Array.isArray(problems) ? (problems as InputProblem[]) : [{ field: '(report)', message: cause.message }]);
+    }
+    cause = cause.cause;
+  }
+  return undefined;
+}

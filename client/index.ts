@@ -1,0 +1,11 @@
+/** Herald's client: what flows and operators import. */
+export { HeraldClient } from './herald-client.js';
+export type { HeraldClientOptions, ErrorReport, SuccessReport } from './herald-client.js';
+export { HeraldInputError } from './herald-input-error.js';
+export type { ReportedError, InputProblem } from '../workflows/error-report.js';
+export { retryableCodes, isRetryableCode, reportLimits } from '../workflows/error-report.js';
+export type { ErrorBatchStored, ErrorBatchResult } from '../workflows/error-batch.js';
+export type { RecordSuccessesResult } from '../workflows/record-successes.js';
+export type { RetryTargetInput, IntermittentRetryOutcome } from '../workflows/intermittent-retry.js';
+export type { ErrorView, ErrorFilter } from '../activities/db/error-store.js';
+export type { ErrorStatus } from '../workflows/error-status.js';

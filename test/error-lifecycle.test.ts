@@ -1,0 +1,257 @@
+import { describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
+import { createTestDatabase } from './helpers/database.js';
+import { createTimeSkippingEnvironment } from './helpers/temporal.js';
+import { startHerald } from './helpers/herald.js';
+import { createTestWorld } from './helpers/world.js';
+import { HeraldInputError } from '../client/index.js';
+import type { IntermittentRetryOutcome, RetryTargetInput } from '../client/index.js';
+
+const minutes = (n: number) => n * 60_000;
+
+describe('the error lifecycle', async () => {
+  const env = await createTimeSkippingEnvironment();
+  const { db } = await createTestDatabase();
+  await createTestWorld(db);
+  const herald = await startHerald({ env, db });
+  const { client } = herald;
+  const statusOf = async (traceKey: string, flow = 'orders') =>
+    (await db('errors').where({ trace_key: traceKey, flow_id: flow }).orderBy('id').select('status', 'resolution_reason'));
+
+  it('S1: stores every error of a report before the call returns, and a repeated report once', async () => {
+    const report = {
+      environment: 'prod',
+      flow: 'customers',
+      batchId: 'run-s1',
+      errors: [
+        { traceKey: 'c-1', message: 'Customer email is invalid', code: 'VALIDATION', step: 'Import customers' },
+        { traceKey: 'c-2', message: 'Customer already exists', code: 'DUPLICATE' },
+        { id: 'err-s1-fixed', traceKey: 'c-3', message: 'Missing country', occurredAt: '2026-11-27T08:00:00Z' },
+      ],
+    };
+    const first = await client.reportErrors(report);
+    expect(first).toMatchObject({ stored: 3, duplicates: 0, open: 3, retrying: 0 });
+    expect(await db('errors').where({ batch_id: 'run-s1' }).count({ n: '*' })).toEqual([{ n: 3 }]);
+
+    const again = await client.reportErrors(report);
+    expect(again).toMatchObject({ stored: 3 }); // the same workflow run answers: it is one report
+    const sameIdOtherBatch = await client.reportErrors({ ...report, batchId: 'run-s1-retry', errors: [report.errors[2]!] });
+    expect(sameIdOtherBatch).toMatchObject({ stored: 0, duplicates: 1 });
+    expect(await db('errors').where({ flow_id: 'customers', error_key: 'err-s1-fixed' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+    const listed = await client.listErrors({ environment: 'prod', flow: 'customers', status: 'open' });
+    expect(listed.map((e) => e.traceKey).sort()).toEqual(['c-1', 'c-2', 'c-3']);
+    expect(listed.find((e) => e.traceKey === 'c-3')?.occurredAt.toISOString()).toBe('2026-11-27T08:00:00.000Z');
+  });
+
+  it('S1: stores a report of 1,000 errors in one transaction', async () => {
+    const errors = Array.from({ length: 1_000 }, (_, i) => ({ traceKey: `bulk-${i}`, message: `Row ${i} rejected` }));
+    const result = await client.reportErrors({ environment: 'prod', flow: 'customers', batchId: 'run-bulk', errors });
+    expect(result).toMatchObject({ stored: 1_000, duplicates: 0 });
+    // Rows written by one transaction share its id (xmin).
+    const transactions = await db('errors').where({ batch_id: 'run-bulk' }).countDistinct({ n: db.raw('xmin::text') });
+    expect(transactions).toEqual([{ n: 1 }]);
+  });
+
+  it('S2: refuses bad input before anything is stored, naming each field', async () => {
+    const before = await db('errors').count({ n: '*' });
+    const refused = await client
+      .reportErrors({
+        environment: 'prod',
+        flow: 'orders',
+        batchId: 'bad id with spaces',
+        errors: [
+          { traceKey: 'ok', message: '' },
+          { traceKey: 'x'.repeat(600), message: 'fine' },
+          { traceKey: 'ok-2', message: 'fine', occurredAt: 'yesterday' },
+        ],
+      })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(HeraldInputError);
+    expect((refused as HeraldInputError).problems.map((p) => p.field)).toEqual([
+      'batchId',
+      'errors[0].message',
+      'errors[1].traceKey',
+      'errors[2].occurredAt',
+    ]);
+    expect((refused as HeraldInputError).message).toContain('errors[1].traceKey: is 600 characters long; at most 512');
+    expect(await db('errors').count({ n: '*' })).toEqual(before);
+  });
+
+  it('S2: refuses an unknown environment or flow, stores nothing of it, and carries on', async () => {
+    const before = await db('errors').count({ n: '*' });
+    const unknownFlow = await client
+      .reportErrors({ environment: 'prod', flow: 'payroll', errors: [{ traceKey: 'p-1', message: 'x' }] })
+      .catch((e: unknown) => e);
+    expect(unknownFlow).toBeInstanceOf(HeraldInputError);
+    expect((unknownFlow as HeraldInputError).problems).toEqual([
+      { field: 'flow', message: 'unknown flow "payroll" in environment "prod"' },
+    ]);
+    const otherEnvironment = await client
+      .reportErrors({ environment: 'staging', flow: 'orders', errors: [{ traceKey: 'p-1', message: 'x' }] })
+      .catch((e: unknown) => e);
+    expect((otherEnvironment as HeraldInputError).problems[0]?.field).toBe('flow');
+    const unknownEnvironment = await client
+      .reportErrors({ environment: 'moon', flow: 'orders', errors: [{ traceKey: 'p-1', message: 'x' }] })
+      .catch((e: unknown) => e);
+    expect((unknownEnvironment as HeraldInputError).problems).toEqual([{ field: 'environment', message: 'unknown environment "moon"' }]);
+    expect(await db('errors').count({ n: '*' })).toEqual(before);
+
+    const fine = await client.reportErrors({ environment: 'prod', flow: 'customers', errors: [{ traceKey: 'after', message: 'ok' }] });
+    expect(fine.stored).toBe(1);
+  });
+
+  it('S2: a database failure inside the worker is retried by Temporal and loses nothing', async () => {
+    await db.raw('alter table errors rename to errors_away');
+    const pending = client.reportErrors({
+      environment: 'prod',
+      flow: 'customers',
+      batchId: 'run-db-down',
+      errors: [{ traceKey: 'db-1', message: 'stored after the outage' }],
+    });
+    const handle = herald.temporal.workflow.getHandle('errors/prod/customers/run-db-down');
+    await expect.poll(async () => (await handle.describe().catch(() => undefined))?.raw.pendingActivities?.[0]?.attempt ?? 0, {
+      timeout: 20_000,
+    }).toBeGreaterThan(1);
+    await db.raw('alter table errors_away rename to errors');
+    expect((await pending).stored).toBe(1);
+    expect(await statusOf('db-1', 'customers')).toEqual([{ status: 'open', resolution_reason: null }]);
+  });
+
+  it('S3: with auto-resolve on, a new error of the same trace key supersedes the open ones in one batch', async () => {
+    await client.reportErrors({
+      environment: 'prod',
+      flow: 'orders',
+      errors: [
+        { traceKey: 'order-7', message: 'Price mismatch' },
+        { traceKey: 'order-7', message: 'Price mismatch again' },
+      ],
+    });
+    await client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'order-7', message: 'Still wrong' }] });
+    expect(await statusOf('order-7')).toEqual([
+      { status: 'auto_resolved', resolution_reason: 'superseded' },
+      { status: 'auto_resolved', resolution_reason: 'superseded' },
+      { status: 'open', resolution_reason: null },
+    ]);
+  });
+
+  it('S3: with auto-resolve off, errors of the same trace key all stay open', async () => {
+    await client.reportErrors({ environment: 'prod', flow: 'customers', errors: [{ traceKey: 'cust-9', message: 'a' }] });
+    await client.reportErrors({ environment: 'prod', flow: 'customers', errors: [{ traceKey: 'cust-9', message: 'b' }] });
+    expect(await statusOf('cust-9', 'customers')).toEqual([
+      { status: 'open', resolution_reason: null },
+      { status: 'open', resolution_reason: null },
+    ]);
+  });
+
+  it('S4: records that succeeded auto-resolve their open errors, where the flow allows it', async () => {
+    await client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'order-8', message: 'a' }] });
+    await client.reportErrors({ environment: 'prod', flow: 'customers', errors: [{ traceKey: 'cust-8', message: 'a' }] });
+    const on = await client.reportSuccesses({ environment: 'prod', flow: 'orders', traceKeys: ['order-8', 'never-failed'] });
+    const off = await client.reportSuccesses({ environment: 'prod', flow: 'customers', traceKeys: ['cust-8'] });
+    expect(on).toEqual({ resolved: 1, recovered: 0, autoResolveOff: false });
+    expect(off).toEqual({ resolved: 0, recovered: 0, autoResolveOff: true });
+    expect(await statusOf('order-8')).toEqual([{ status: 'auto_resolved', resolution_reason: 'record succeeded' }]);
+    expect(await statusOf('cust-8', 'customers')).toEqual([{ status: 'open', resolution_reason: null }]);
+  });
+
+  it('S5: an intermittent error is retrying for the window, then open when the window closes', async () => {
+    const result = await client.reportErrors({
+      environment: 'prod',
+      flow: 'orders',
+      batchId: 'run-timeout',
+      errors: [{ traceKey: 'order-20', message: 'Gateway timeout', code: '504' }],
+    });
+    expect(result).toMatchObject({ retrying: 1, open: 0, retryWorkflowId: 'retry/prod/orders/run-timeout' });
+    expect(await statusOf('order-20')).toEqual([{ status: 'retrying', resolution_reason: null }]);
+
+    await env.sleep(minutes(4));
+    expect(await statusOf('order-20')).toEqual([{ status: 'retrying', resolution_reason: null }]);
+    await env.sleep(minutes(1.5));
+    expect(await statusOf('order-20')).toEqual([{ status: 'open', resolution_reason: null }]);
+    const outcome: IntermittentRetryOutcome = await herald.temporal.workflow.getHandle('retry/prod/orders/run-timeout').result();
+    expect(outcome).toEqual({ outcome: 'exhausted', recovered: 0, exhausted: 1 });
+  });
+
+  it('S5: a success report at minute 3 recovers the error: auto-resolved, "retry succeeded"', async () => {
+    await client.reportErrors({
+      environment: 'prod',
+      flow: 'orders',
+      batchId: 'run-flaky',
+      errors: [
+        { traceKey: 'order-30', message: 'Connection reset', code: 'ECONNRESET' },
+        { traceKey: 'order-31', message: 'Lock timeout', intermittent: true },
+      ],
+    });
+    await env.sleep(minutes(3));
+    const success = await client.reportSuccesses({ environment: 'prod', flow: 'orders', traceKeys: ['order-30', 'order-31'] });
+    expect(success).toMatchObject({ recovered: 2, resolved: 0 });
+    const outcome: IntermittentRetryOutcome = await herald.temporal.workflow.getHandle('retry/prod/orders/run-flaky').result();
+    expect(outcome).toEqual({ outcome: 'recovered', recovered: 2, exhausted: 0 });
+    expect(await statusOf('order-30')).toEqual([{ status: 'auto_resolved', resolution_reason: 'retry succeeded' }]);
+    await env.sleep(minutes(5));
+    expect(await statusOf('order-31')).toEqual([{ status: 'auto_resolved', resolution_reason: 'retry succeeded' }]);
+  });
+
+  it('S5: a retry target on the flow\'s own task queue is really called, and its success recovers the error', async () => {
+    const calls: RetryTargetInput[] = [];
+    const flowWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'orders-flow',
+      activities: {
+        async retryOrder(input: RetryTargetInput) {
+          calls.push(input);
+          if (calls.length < 3) throw new Error('ERP still unavailable');
+          return 'imported';
+        },
+      },
+    });
+    await flowWorker.runUntil(async () => {
+      await client.reportErrors({
+        environment: 'prod',
+        flow: 'orders',
+        batchId: 'run-target',
+        retryActivity: 'retryOrder',
+        errors: [{ id: 'e-target', traceKey: 'order-40', message: 'Service unavailable', code: '503' }],
+      });
+      const outcome: IntermittentRetryOutcome = await env.client.workflow.getHandle('retry/prod/orders/run-target').result();
+      expect(outcome).toEqual({ outcome: 'recovered', recovered: 1, exhausted: 0 });
+    });
+    expect(calls).toHaveLength(3);
+    expect(calls[0]).toEqual({ environment: 'prod', flow: 'orders', errorId: 'e-target', traceKey: 'order-40' });
+    expect(await statusOf('order-40')).toEqual([{ status: 'auto_resolved', resolution_reason: 'retry succeeded' }]);
+  });
+
+  it('S5: with auto-resolve off, an intermittent error is open at once', async () => {
+    const result = await client.reportErrors({
+      environment: 'prod',
+      flow: 'customers',
+      errors: [{ traceKey: 'cust-50', message: 'Too many requests', code: '429' }],
+    });
+    expect(result).toMatchObject({ open: 1, retrying: 0 });
+    expect(result.retryWorkflowId).toBeUndefined();
+  });
+
+  it('S6: a user resolves errors, and they leave the open count', async () => {
+    await client.reportErrors({
+      environment: 'prod',
+      flow: 'invoices',
+      errors: [
+        { traceKey: 'inv-1', message: 'Tax code missing' },
+        { traceKey: 'inv-2', message: 'Tax code missing' },
+      ],
+    });
+    const open = await client.listErrors({ environment: 'prod', flow: 'invoices', status: 'open' });
+    expect(open).toHaveLength(2);
+    const resolved = await client.resolveErrors({ environment: 'prod', errorIds: [open[0]!.id], user: 'Ops@acme.test' });
+    expect(resolved).toEqual([open[0]!.id]);
+    expect(await client.listErrors({ environment: 'prod', flow: 'invoices', status: 'open' })).toHaveLength(1);
+    expect(await client.getError(open[0]!.id)).toMatchObject({ status: 'resolved', resolvedBy: 'ops@acme.test' });
+
+    const stranger = await client
+      .resolveErrors({ environment: 'prod', errorIds: [open[1]!.id], user: 'someone@else.test' })
+      .catch((e: unknown) => e);
+    expect((stranger as HeraldInputError).problems).toEqual([
+      { field: 'user', message: '"someone@else.test" is not a user of this environment\'s account' },
+    ]);
+  });
+});

@@ -1,0 +1,57 @@
+import { afterAll } from 'vitest';
+import { Client } from '@temporalio/client';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Knex } from 'knex';
+import { randomBytes } from 'node:crypto';
+import { createHeraldWorker, workflowsPath } from '../../worker/worker.js';
+import { HeraldClient } from '../../client/index.js';
+import { quietLogger } from './quiet-logger.js';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** Herald's workflows, bundled once per test file. */
+export function heraldWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  return bundle;
+}
+
+export interface RunningHerald {
+  taskQueue: string;
+  /** A Herald client on a plain Temporal client: awaiting it does not skip time. */
+  client: HeraldClient;
+  /** The plain Temporal client behind it. */
+  temporal: Client;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a real Herald worker (real workflows, real activities) against the test environment and
+ * the test database, on a task queue of its own; stopped when the file ends, or by `stop()`.
+ */
+export async function startHerald(options: {
+  env: TestWorkflowEnvironment;
+  db: Knex;
+  retryWindowMs?: number;
+  taskQueue?: string;
+}): Promise<RunningHerald> {
+  const taskQueue = options.taskQueue ?? `herald-${randomBytes(4).toString('hex')}`;
+  const worker = await createHeraldWorker({
+    connection: options.env.nativeConnection,
+    namespace: options.env.namespace ?? 'default',
+    taskQueue,
+    deps: { db: options.db, retryWindowMs: options.retryWindowMs ?? 5 * 60_000 },
+    workflowBundle: await heraldWorkflowBundle(),
+  });
+  const running = worker.run();
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    worker.shutdown();
+    await running;
+  };
+  afterAll(stop);
+  const temporal = new Client({ connection: options.env.connection, namespace: options.env.namespace ?? 'default' });
+  return { taskQueue, client: new HeraldClient({ temporal, taskQueue, db: options.db }), temporal, stop };
+}

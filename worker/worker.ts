@@ -1,0 +1,30 @@
+import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+
+/** Path of the workflows' barrel, for bundling: the .ts from source, the .js in the build. */
+export const workflowsPath = ['../workflows/index.ts', '../workflows/index.js']
+  .map((candidate) => fileURLToPath(new URL(candidate, import.meta.url)))
+  .find((path) => existsSync(path))!;
+
+export interface HeraldWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** A prebuilt bundle (production, tests); without it the worker bundles the workflows at start. */
+  workflowBundle?: WorkflowBundleOption;
+}
+
+/** A worker that runs every Herald workflow and activity on one task queue. */
+export function createHeraldWorker(options: HeraldWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    activities: createActivities(options.deps),
+    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    shutdownGraceTime: '10 seconds',
+  });
+}

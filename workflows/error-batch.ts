@@ -1,0 +1,98 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  defineUpdate,
+  executeChild,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+} from '@temporalio/workflow';
+import type { ErrorActivities } from '../activities/error-activities.js';
+import type { ErrorBatch } from './error-report.js';
+import { databaseActivity } from './activity-options.js';
+import { intermittentRetry, type IntermittentRetryOutcome } from './intermittent-retry.js';
+import { intermittentRetryWorkflowId } from './workflow-ids.js';
+
+const { storeErrorBatch } = proxyActivities<ErrorActivities>(databaseActivity);
+
+/** What storing a report did, as the client returns it. */
+export interface ErrorBatchStored {
+  batchId: string;
+  stored: number;
+  duplicates: number;
+  open: number;
+  retrying: number;
+  superseded: number;
+  /** The child workflow that owns the retry window of the report's intermittent errors. */
+  retryWorkflowId?: string;
+}
+
+/** The workflow's result: what was stored, and the outcome of the retry window, if any. */
+export interface ErrorBatchResult extends ErrorBatchStored {
+  retry?: IntermittentRetryOutcome;
+}
+
+/** Answers once the report is stored (or refused): the client waits on it, not on the retry window. */
+export const storedUpdate = defineUpdate<ErrorBatchStored>('stored');
+
+/**
+ * One report of a flow run: stores its errors (auto-resolving superseded ones), then hands its
+ * intermittent errors to a child workflow that owns their retry window, and waits for its
+ * outcome (S1–S5). Clients learn that the report is stored through the `stored` update.
+ */
+export async function errorBatch(batch: ErrorBatch): Promise<ErrorBatchResult> {
+  const state: { stored?: ErrorBatchStored; refusal?: unknown } = {};
+  setHandler(storedUpdate, async () => {
+    await condition(() => state.stored !== undefined || state.refusal !== undefined);
+    if (state.refusal !== undefined) throw state.refusal;
+    return state.stored!;
+  });
+
+  let report;
+  try {
+    report = await storeErrorBatch(batch);
+  } catch (error) {
+    state.refusal = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : error;
+    await condition(allHandlersFinished);
+    throw state.refusal;
+  }
+  const stored: ErrorBatchStored = {
+    batchId: batch.batchId,
+    stored: report.stored,
+    duplicates: report.duplicates,
+    open: report.open,
+    retrying: report.retrying.length,
+    superseded: report.superseded,
+    ...(report.retrying.length > 0 && {
+      retryWorkflowId: intermittentRetryWorkflowId(batch.environment, batch.flow, batch.batchId),
+    }),
+  };
+  state.stored = stored;
+  upsertMemo({ summary: storedSummary(stored) });
+
+  let retry: IntermittentRetryOutcome | undefined;
+  if (stored.retryWorkflowId) {
+    retry = await executeChild(intermittentRetry, {
+      workflowId: stored.retryWorkflowId,
+      args: [
+        {
+          environment: batch.environment,
+          flow: batch.flow,
+          errors: report.retrying,
+          windowMs: report.retryWindowMs,
+          retryActivity: batch.retryActivity,
+          taskQueue: report.flowTaskQueue ?? undefined,
+        },
+      ],
+    });
+    upsertMemo({ summary: `${storedSummary(stored)}; retry ${retry.outcome}` });
+  }
+  await condition(allHandlersFinished);
+  return { ...stored, ...(retry && { retry }) };
+}
+
+function storedSummary(s: ErrorBatchStored): string {
+  return `${s.stored} stored (${s.open} open, ${s.retrying} retrying), ${s.duplicates} duplicate, ${s.superseded} superseded`;
+}

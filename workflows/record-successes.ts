@@ -1,0 +1,41 @@
+import { getExternalWorkflowHandle, proxyActivities, upsertMemo } from '@temporalio/workflow';
+import type { ErrorActivities } from '../activities/error-activities.js';
+import { databaseActivity } from './activity-options.js';
+import { recordsSucceededSignal } from './intermittent-retry.js';
+import { intermittentRetryWorkflowId } from './workflow-ids.js';
+
+const { resolveSucceededRecords } = proxyActivities<ErrorActivities>(databaseActivity);
+
+export interface RecordSuccesses {
+  environment: string;
+  flow: string;
+  traceKeys: string[];
+  reportId: string;
+}
+
+export interface RecordSuccessesResult {
+  /** Open errors auto-resolved, "record succeeded" (S4). */
+  resolved: number;
+  /** Errors in a retry window that recovered, "retry succeeded" (S5). */
+  recovered: number;
+  /** The flow has auto-resolve off: nothing changed. */
+  autoResolveOff: boolean;
+}
+
+/**
+ * A flow reports records that succeeded: their open errors are auto-resolved, and their errors
+ * in a retry window recover; the retry workflows concerned are told, so they can end early.
+ */
+export async function recordSuccesses(report: RecordSuccesses): Promise<RecordSuccessesResult> {
+  const result = await resolveSucceededRecords(report.environment, report.flow, report.traceKeys);
+  for (const batchId of result.batches) {
+    const retry = getExternalWorkflowHandle(intermittentRetryWorkflowId(report.environment, report.flow, batchId));
+    try {
+      await retry.signal(recordsSucceededSignal);
+    } catch {
+      // The window already closed: the errors' new status is in the database all the same.
+    }
+  }
+  upsertMemo({ summary: `${result.resolved} resolved, ${result.recovered} recovered from retry` });
+  return { resolved: result.resolved, recovered: result.recovered, autoResolveOff: result.autoResolveOff };
+}
