@@ -1,16 +1,24 @@
 /** Builds every activity the Herald worker registers, from the dependencies it owns. */
 import type { Knex } from 'knex';
 import { createErrorActivities } from './error-activities.js';
+import { createDigestActivities } from './digest-activities.js';
+import type { Mailer } from './email/mailer.js';
 
 export interface ActivityDeps {
   db: Knex;
+  mailer: Mailer;
+  /** How long intermittent errors are retried (HERALD_RETRY_WINDOW). */
   retryWindowMs: number;
+  /** Base of links in emails (HERALD_APP_URL). */
+  appUrl: string;
+  digestBatchSize?: number;
   now?: () => Date;
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     ...createErrorActivities(deps),
+    ...createDigestActivities(deps),
   };
 }
 

@@ -15,6 +15,8 @@ export interface HeraldWorkerOptions {
   deps: ActivityDeps;
   /** A prebuilt bundle (production, tests); without it the worker bundles the workflows at start. */
   workflowBundle?: WorkflowBundleOption;
+  /** How long activities may finish after a shutdown request before they are cancelled. */
+  shutdownGraceTime?: string;
 }
 
 /** A worker that runs every Herald workflow and activity on one task queue. */
@@ -25,6 +27,6 @@ export function createHeraldWorker(options: HeraldWorkerOptions): Promise<Worker
     taskQueue: options.taskQueue,
     activities: createActivities(options.deps),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
-    shutdownGraceTime: '10 seconds',
+    shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
   });
 }

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createHeraldWorker, workflowsPath } from '../../worker/worker.js';
 import { HeraldClient } from '../../client/index.js';
 import { quietLogger } from './quiet-logger.js';
+import { createSmtpMailer } from '../../activities/email/mailer.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -32,16 +33,27 @@ export interface RunningHerald {
 export async function startHerald(options: {
   env: TestWorkflowEnvironment;
   db: Knex;
+  /** SMTP server the worker sends to; default: one that nothing listens on (tests without email). */
+  smtpUrl?: string;
   retryWindowMs?: number;
+  digestBatchSize?: number;
   taskQueue?: string;
 }): Promise<RunningHerald> {
   const taskQueue = options.taskQueue ?? `herald-${randomBytes(4).toString('hex')}`;
+  const mailer = createSmtpMailer({ smtpUrl: options.smtpUrl ?? 'smtp://127.0.0.1:9', from: 'Herald <herald@herald.test>' });
   const worker = await createHeraldWorker({
     connection: options.env.nativeConnection,
     namespace: options.env.namespace ?? 'default',
     taskQueue,
-    deps: { db: options.db, retryWindowMs: options.retryWindowMs ?? 5 * 60_000 },
+    deps: {
+      db: options.db,
+      mailer,
+      retryWindowMs: options.retryWindowMs ?? 5 * 60_000,
+      appUrl: 'https://app.herald.test',
+      digestBatchSize: options.digestBatchSize,
+    },
     workflowBundle: await heraldWorkflowBundle(),
+    shutdownGraceTime: '1 second',
   });
   const running = worker.run();
   let stopped = false;
@@ -50,6 +62,7 @@ export async function startHerald(options: {
     stopped = true;
     worker.shutdown();
     await running;
+    mailer.close();
   };
   afterAll(stop);
   const temporal = new Client({ connection: options.env.connection, namespace: options.env.namespace ?? 'default' });

@@ -24,6 +24,12 @@ export interface TestMailServer {
   setOutage(on: boolean): void;
   /** Messages offered while the outage was on. */
   refusedDuringOutage: number;
+  /** After `count` more accepted messages, hold each next one unanswered until `releaseHeld`. */
+  holdAfter(count: number): void;
+  /** Messages held unanswered now. */
+  held: number;
+  /** Answers every held message with a transient 451: the sender must try again. */
+  releaseHeld(): void;
   clear(): void;
 }
 
@@ -34,6 +40,8 @@ export async function startTestMailServer(): Promise<TestMailServer> {
   const waiters = new Set<() => void>();
   const state = {
     refusedDuringOutage: 0,
+    holdAfter: Infinity,
+    held: [] as (() => void)[],
   };
 
   const server = new SMTPServer({
@@ -56,6 +64,12 @@ export async function startTestMailServer(): Promise<TestMailServer> {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        if (state.holdAfter <= 0) {
+          state.held.push(() => callback(Object.assign(new Error('Try again later'), { responseCode: 451 })));
+          for (const wake of waiters) wake();
+          return;
+        }
+        state.holdAfter -= 1;
         const raw = Buffer.concat(chunks).toString('utf8');
         simpleParser(raw)
           .then((parsed) => {
@@ -78,6 +92,16 @@ export async function startTestMailServer(): Promise<TestMailServer> {
     received,
     get refusedDuringOutage() {
       return state.refusedDuringOutage;
+    },
+    get held() {
+      return state.held.length;
+    },
+    holdAfter: (count) => {
+      state.holdAfter = count;
+    },
+    releaseHeld: () => {
+      state.holdAfter = Infinity;
+      for (const answer of state.held.splice(0)) answer();
     },
     to: (address) => matching(address),
     refuseRecipient: (address) => refused.add(address.toLowerCase()),

@@ -1,0 +1,286 @@
+/**
+ * Digest cycles in PostgreSQL. A cycle's content (which errors are new, which newly resolved,
+ * who gets an email and about which flows) is fixed once, in one transaction, under
+ * (environment, cycle number); deliveries are keyed by (cycle, user) and marked sent only
+ * after SMTP accepted them (S7–S12, S16, S17).
+ */
+import type { Knex } from 'knex';
+
+export interface FixedCycle {
+  cycleId: number;
+  number: number;
+  newCount: number;
+  resolvedCount: number;
+  deliveryCount: number;
+}
+
+export interface PendingDelivery {
+  id: number;
+  userId: number;
+  recipient: string;
+  newCount: number;
+  resolvedCount: number;
+  openCount: number;
+  /** The user's flows in this environment when the cycle was fixed. */
+  flowIds: string[];
+}
+
+export interface CycleContext {
+  cycleId: number;
+  number: number;
+  environment: { id: string; name: string; production: boolean };
+  account: { id: string; name: string };
+}
+
+/** One error row of a digest, with its flow and integration names. */
+export interface DigestErrorRow {
+  id: number;
+  flowId: string;
+  flowName: string;
+  integrationName: string;
+  traceKey: string;
+  message: string;
+  code: string | null;
+  step: string | null;
+  occurredAt: Date;
+  resolvedAt: Date | null;
+  resolutionReason: string | null;
+  resolvedBy: string | null;
+  /** Errors of this flow in the whole list (before the cap). */
+  flowCount: number;
+  /** Errors in the whole list (before the cap). */
+  total: number;
+}
+
+/** The flows each current user follows in one environment (chosen flows, or all flows of an integration). */
+const scopeSql = `
+  select distinct s.user_id, f.id as flow_id
+    from subscriptions s
+    join users u on u.id = s.user_id and u.removed_at is null
+    join environments env on env.id = s.environment_id and env.account_id = u.account_id
+    join flows f on f.id = s.flow_id or f.integration_id = s.integration_id
+    join integrations i on i.id = f.integration_id and i.resource_group = env.resource_group
+   where s.environment_id = :environment`;
+
+/**
+ * Resolved errors of a cycle that a user was told of: the cycle that announced each error as new
+ * has a delivery to the user, not failed, whose flows include the error's flow (S9).
+ */
+const toldSql = `
+  exists (select 1 from email_deliveries told
+            join delivery_flows told_flow on told_flow.delivery_id = told.id and told_flow.flow_id = e.flow_id
+           where told.cycle_id = e.notified_cycle_id and told.user_id = :user and told.status <> 'failed')`;
+
+const errorRowColumns = `e.id, e.flow_id, f.name as flow_name, i.name as integration_name, e.trace_key, e.message, e.code,
+  e.step, e.occurred_at, e.resolved_at, e.resolution_reason, e.resolved_by`;
+
+export function createDigestStore(db: Knex) {
+  return {
+    /** The number of the environment's last fixed cycle (0 before the first). */
+    async lastCycleNumber(environment: string): Promise<number> {
+      const row = await db('digest_cycles').where({ environment_id: environment }).max({ n: 'number' }).first();
+      return Number(row?.n ?? 0);
+    },
+
+    /**
+     * Fixes cycle `number` of an environment, once: a second call (an activity retry) returns
+     * the cycle as first fixed and changes nothing.
+     */
+    async fixCycle(environment: string, number: number): Promise<FixedCycle> {
+      return db.transaction(async (trx) => {
+        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`herald.digest.${environment}`]);
+        const existing = await trx('digest_cycles').where({ environment_id: environment, number }).first();
+        if (existing) return toFixed(existing);
+        const [cycle] = await trx('digest_cycles')
+          .insert({ environment_id: environment, number, new_count: 0, resolved_count: 0, delivery_count: 0 })
+          .returning('*');
+        const cycleId = cycle.id as number;
+        const newCount = await trx('errors')
+          .where({ environment_id: environment, status: 'open' })
+          .whereNull('notified_cycle_id')
+          .update({ notified_cycle_id: cycleId });
+        // Errors resolved before any digest announced them were never notified: they stay unmentioned (S10).
+        const resolvedCount = await trx('errors')
+          .where({ environment_id: environment })
+          .whereIn('status', ['resolved', 'auto_resolved'])
+          .whereNotNull('notified_cycle_id')
+          .whereNull('resolution_notified_cycle_id')
+          .update({ resolution_notified_cycle_id: cycleId });
+
+        const bindings = { environment, cycle: cycleId };
+        const deliveries = await trx.raw(
+          `with scope as (${scopeSql}),
+           new_per_flow as (
+             select e.flow_id, count(*) as n from errors e where e.notified_cycle_id = :cycle group by e.flow_id),
+           new_per_user as (
+             select sc.user_id, coalesce(sum(n.n), 0) as n from scope sc left join new_per_flow n on n.flow_id = sc.flow_id
+              group by sc.user_id),
+           resolved_per_user as (
+             select sc.user_id, count(*) as n
+               from scope sc join errors e on e.flow_id = sc.flow_id and e.resolution_notified_cycle_id = :cycle
+              where ${toldSql.replace(':user', 'sc.user_id')}
+              group by sc.user_id),
+           open_per_user as (
+             select sc.user_id, count(*) as n
+               from scope sc join errors e on e.flow_id = sc.flow_id and e.environment_id = :environment and e.status = 'open'
+              group by sc.user_id)
+           insert into email_deliveries (kind, cycle_id, environment_id, user_id, recipient, new_count, resolved_count, open_count)
+           select 'digest', :cycle, :environment, u.id, u.email, nu.n, coalesce(r.n, 0), coalesce(o.n, 0)
+             from new_per_user nu
+             join users u on u.id = nu.user_id
+             left join resolved_per_user r on r.user_id = nu.user_id
+             left join open_per_user o on o.user_id = nu.user_id
+            where nu.n > 0 or coalesce(r.n, 0) > 0
+           returning id`,
+          bindings,
+        );
+        const deliveryCount = deliveries.rows.length as number;
+        if (deliveryCount > 0) {
+          await trx.raw(
+            `with scope as (${scopeSql})
+             insert into delivery_flows (delivery_id, flow_id)
+             select d.id, sc.flow_id from email_deliveries d join scope sc on sc.user_id = d.user_id
+              where d.cycle_id = :cycle`,
+            bindings,
+          );
+        }
+        const [fixed] = await trx('digest_cycles')
+          .where({ id: cycleId })
+          .update({ new_count: newCount, resolved_count: resolvedCount, delivery_count: deliveryCount })
+          .returning('*');
+        return toFixed(fixed);
+      });
+    },
+
+    async cycleContext(cycleId: number): Promise<CycleContext> {
+      const row = await db('digest_cycles as c')
+        .join('environments as e', 'e.id', 'c.environment_id')
+        .join('accounts as a', 'a.id', 'e.account_id')
+        .where('c.id', cycleId)
+        .first('c.id', 'c.number', 'e.id as environment_id', 'e.name as environment_name', 'e.production', 'a.id as account_id', 'a.name as account_name');
+      if (!row) throw new Error(`no digest cycle ${cycleId}`);
+      return {
+        cycleId: row.id,
+        number: row.number,
+        environment: { id: row.environment_id, name: row.environment_name, production: row.production },
+        account: { id: row.account_id, name: row.account_name },
+      };
+    },
+
+    /** Deliveries of a cycle not yet sent nor failed, oldest first. */
+    async pendingDeliveries(cycleId: number, limit: number): Promise<PendingDelivery[]> {
+      const rows = await db('email_deliveries as d')
+        .where({ 'd.cycle_id': cycleId, 'd.status': 'pending' })
+        .orderBy('d.id')
+        .limit(limit)
+        .select('d.id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count')
+        .select(db.raw('(select array_agg(df.flow_id order by df.flow_id) from delivery_flows df where df.delivery_id = d.id) as flow_ids'));
+      return rows.map((r) => ({
+        id: r.id,
+        userId: r.user_id,
+        recipient: r.recipient,
+        newCount: r.new_count,
+        resolvedCount: r.resolved_count,
+        openCount: r.open_count,
+        flowIds: r.flow_ids ?? [],
+      }));
+    },
+
+    async countPending(cycleId: number): Promise<number> {
+      const row = await db('email_deliveries').where({ cycle_id: cycleId, status: 'pending' }).count({ n: '*' }).first();
+      return Number(row?.n ?? 0);
+    },
+
+    /** The first `limit` new errors of a cycle in these flows, by flow name, with exact counts. */
+    async newErrors(cycleId: number, flowIds: string[], limit: number): Promise<DigestErrorRow[]> {
+      const rows = await db.raw(
+        `select * from (
+           select ${errorRowColumns},
+                  count(*) over (partition by e.flow_id) as flow_count, count(*) over () as total,
+                  row_number() over (order by f.name, e.flow_id, e.occurred_at, e.id) as position
+             from errors e join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id
+            where e.notified_cycle_id = :cycle and e.flow_id = any(:flows)) x
+          where position <= :limit order by position`,
+        { cycle: cycleId, flows: flowIds, limit },
+      );
+      return rows.rows.map(toRow);
+    },
+
+    /** The first `limit` errors of a cycle resolved in these flows that this user was told of (S9). */
+    async resolvedErrors(cycleId: number, userId: number, flowIds: string[], limit: number): Promise<DigestErrorRow[]> {
+      const rows = await db.raw(
+        `select * from (
+           select ${errorRowColumns},
+                  count(*) over (partition by e.flow_id) as flow_count, count(*) over () as total,
+                  row_number() over (order by f.name, e.flow_id, e.resolved_at, e.id) as position
+             from errors e join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id
+            where e.resolution_notified_cycle_id = :cycle and e.flow_id = any(:flows) and ${toldSql}) x
+          where position <= :limit order by position`,
+        { cycle: cycleId, flows: flowIds, user: userId, limit },
+      );
+      return rows.rows.map(toRow);
+    },
+
+    /** SMTP accepted the email: the delivery is done and never sent again. */
+    async markSent(deliveryId: number, messageId: string): Promise<void> {
+      await db('email_deliveries')
+        .where({ id: deliveryId, status: 'pending' })
+        .update({ status: 'sent', sent_at: db.fn.now(), message_id: messageId, attempts: db.raw('attempts + 1') });
+    },
+
+    /** The SMTP server refused the recipient for good: recorded, not retried. */
+    async markFailed(deliveryId: number, reason: string): Promise<void> {
+      await db('email_deliveries')
+        .where({ id: deliveryId, status: 'pending' })
+        .update({ status: 'failed', last_error: reason.slice(0, 2_000), attempts: db.raw('attempts + 1') });
+    },
+
+    /** A transient failure: the delivery stays pending for the next attempt. */
+    async recordAttempt(deliveryId: number, reason: string): Promise<void> {
+      await db('email_deliveries')
+        .where({ id: deliveryId, status: 'pending' })
+        .update({ last_error: reason.slice(0, 2_000), attempts: db.raw('attempts + 1') });
+    },
+
+    async completeCycle(cycleId: number): Promise<{ sent: number; failed: number }> {
+      await db('digest_cycles').where({ id: cycleId }).whereNull('completed_at').update({ completed_at: db.fn.now() });
+      const rows: { status: string; n: number }[] = await db('email_deliveries')
+        .where({ cycle_id: cycleId })
+        .groupBy('status')
+        .select('status', db.raw('count(*)::int as n'));
+      const count = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
+      return { sent: count('sent'), failed: count('failed') };
+    },
+  };
+}
+
+export type DigestStore = ReturnType<typeof createDigestStore>;
+
+function toFixed(row: Record<string, unknown>): FixedCycle {
+  return {
+    cycleId: row.id as number,
+    number: row.number as number,
+    newCount: row.new_count as number,
+    resolvedCount: row.resolved_count as number,
+    deliveryCount: row.delivery_count as number,
+  };
+}
+
+function toRow(r: Record<string, unknown>): DigestErrorRow {
+  return {
+    id: r.id as number,
+    flowId: r.flow_id as string,
+    flowName: r.flow_name as string,
+    integrationName: r.integration_name as string,
+    traceKey: r.trace_key as string,
+    message: r.message as string,
+    code: r.code as string | null,
+    step: r.step as string | null,
+    occurredAt: r.occurred_at as Date,
+    resolvedAt: r.resolved_at as Date | null,
+    resolutionReason: r.resolution_reason as string | null,
+    resolvedBy: r.resolved_by as string | null,
+    flowCount: Number(r.flow_count),
+    total: Number(r.total),
+  };
+}

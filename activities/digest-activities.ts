@@ -1,0 +1,106 @@
+/** Activities of the environment digest: fixing a cycle, sending its emails exactly once, closing it. */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { Knex } from 'knex';
+import { createDigestStore, type PendingDelivery } from './db/digest-store.js';
+import { digestDetailLimit, digestEmail } from './email/digest-email.js';
+import { RecipientRefusedError, type Mailer } from './email/mailer.js';
+import { renderEmail, type RenderedEmail } from './email/render.js';
+
+export interface DigestActivityDeps {
+  db: Knex;
+  mailer: Mailer;
+  appUrl: string;
+  /** Deliveries one activity call sends (the workflow calls again until none remain). */
+  digestBatchSize?: number;
+  /** Emails sent at once within a batch. */
+  sendConcurrency?: number;
+}
+
+export interface DigestBatchResult {
+  sent: number;
+  failed: number;
+  remaining: number;
+}
+
+export function createDigestActivities({ db, mailer, appUrl, digestBatchSize = 250, sendConcurrency = 10 }: DigestActivityDeps) {
+  const store = createDigestStore(db);
+  return {
+    async lastDigestCycle(environment: string): Promise<number> {
+      return store.lastCycleNumber(environment);
+    },
+
+    /** Fixes the content of cycle `number` once (S7, S9–S11, S16, S17). */
+    async fixDigestCycle(environment: string, number: number) {
+      return store.fixCycle(environment, number);
+    },
+
+    /**
+     * Sends up to one batch of the cycle's pending digests. Each is marked sent right after SMTP
+     * accepts it, so a retry sends only the rest (S12). A refused recipient is marked failed; any
+     * other failure is thrown after the batch, for Temporal to retry.
+     */
+    async sendDigestBatch(cycleId: number): Promise<DigestBatchResult> {
+      const context = await store.cycleContext(cycleId);
+      const deliveries = await store.pendingDeliveries(cycleId, digestBatchSize);
+      // Users who follow the same flows and have nothing resolved get the same email: render it once.
+      const sharedRenders = new Map<string, Promise<{ subject: string; rendered: RenderedEmail }>>();
+      const render = async (delivery: PendingDelivery) => {
+        const build = async () => {
+          const [newRows, resolvedRows] = await Promise.all([
+            delivery.newCount > 0 ? store.newErrors(cycleId, delivery.flowIds, digestDetailLimit) : [],
+            delivery.resolvedCount > 0
+              ? store.resolvedErrors(cycleId, delivery.userId, delivery.flowIds, digestDetailLimit)
+              : [],
+          ]);
+          const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl);
+          return { subject: email.subject, rendered: await renderEmail('digest', email.model) };
+        };
+        if (delivery.resolvedCount > 0) return build();
+        const key = `${delivery.openCount}|${delivery.flowIds.join(',')}`;
+        let shared = sharedRenders.get(key);
+        if (!shared) sharedRenders.set(key, (shared = build()));
+        return shared;
+      };
+
+      let sent = 0;
+      let failed = 0;
+      let transient: unknown;
+      const queue = [...deliveries];
+      const worker = async () => {
+        for (let delivery = queue.shift(); delivery; delivery = queue.shift()) {
+          // A worker shutting down aborts the attempt: stop here and fail it (retryable), so the
+          // retry, on this worker or another, sends the rest at once instead of after a timeout.
+          if (Context.current().cancellationSignal.aborted) {
+            throw ApplicationFailure.retryable('the worker is shutting down; the rest of the batch is sent by the retry', 'WorkerShutdown');
+          }
+          const { subject, rendered } = await render(delivery);
+          const messageId = `<digest.${cycleId}.${delivery.userId}@herald>`;
+          try {
+            await mailer.send({ to: delivery.recipient, subject, ...rendered, messageId });
+            await store.markSent(delivery.id, messageId);
+            sent += 1;
+          } catch (error) {
+            if (error instanceof RecipientRefusedError) {
+              await store.markFailed(delivery.id, error.message);
+              failed += 1;
+            } else {
+              transient ??= error;
+              await store.recordAttempt(delivery.id, String(error));
+            }
+          }
+          Context.current().heartbeat({ sent, failed });
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(sendConcurrency, deliveries.length) }, worker));
+      if (transient) throw transient;
+      return { sent, failed, remaining: await store.countPending(cycleId) };
+    },
+
+    async completeDigestCycle(cycleId: number) {
+      return store.completeCycle(cycleId);
+    },
+  };
+}
+
+export type DigestActivities = ReturnType<typeof createDigestActivities>;

@@ -1,0 +1,61 @@
+/**
+ * Email rendering: each MJML template is compiled once per process into HTML that still holds
+ * Handlebars placeholders, then filled per recipient (Handlebars escapes every value).
+ */
+import mjml2html from 'mjml';
+import Handlebars from 'handlebars';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+/** The emails Herald sends; each has `templates/<name>.mjml` and `templates/<name>.txt.hbs`. */
+export type TemplateName = 'digest' | 'connection-status';
+
+const templatesDir = fileURLToPath(new URL('./templates/', import.meta.url));
+
+export interface RenderedEmail {
+  html: string;
+  text: string;
+}
+
+interface CompiledTemplate {
+  html: Handlebars.TemplateDelegate;
+  text: Handlebars.TemplateDelegate;
+}
+
+const compiled = new Map<TemplateName, Promise<CompiledTemplate>>();
+let compilations = 0;
+
+/** How many MJML compilations this process has done (one per template, whatever the email count). */
+export function mjmlCompilations(): number {
+  return compilations;
+}
+
+/** Renders an email from its template and a view model; the model's text is escaped in the HTML. */
+export async function renderEmail(name: TemplateName, model: object): Promise<RenderedEmail> {
+  let template = compiled.get(name);
+  if (!template) {
+    template = compile(name);
+    compiled.set(name, template);
+    template.catch(() => compiled.delete(name));
+  }
+  const { html, text } = await template;
+  return { html: html(model), text: text(model) };
+}
+
+async function compile(name: TemplateName): Promise<CompiledTemplate> {
+  compilations += 1;
+  const source = await readFile(`${templatesDir}${name}.mjml`, 'utf8');
+  const result = await mjml2html(source, {
+    filePath: templatesDir,
+    includePath: templatesDir,
+    ignoreIncludes: false,
+    validationLevel: 'strict',
+    keepComments: false,
+  } as Parameters<typeof mjml2html>[1]);
+  const textSource = await readFile(`${templatesDir}${name}.txt.hbs`, 'utf8');
+  return {
+    html: Handlebars.compile(result.html, { strict: false }),
+    // Plain text is not HTML: no entity escaping there (header-safe values are prepared by the caller).
+    text: Handlebars.compile(textSource, { noEscape: true }),
+  };
+}

