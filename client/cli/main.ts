@@ -1,0 +1,240 @@
+/**
+ * The `herald` command line, for operators and scripts. Without DATABASE_URL and
+ * TEMPORAL_ADDRESS it talks to what `npm start` runs on this machine.
+ */
+import { Client, Connection } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError, loadConfig, type HeraldConfig } from '../../activities/config.js';
+import { connectDatabase, migrateLatest } from '../../activities/db/connection.js';
+import { applyCatalog } from '../../activities/catalog/catalog.js';
+import { CatalogError } from '../../activities/catalog/catalog-error.js';
+import { errorStatuses, type ErrorStatus } from '../../workflows/error-status.js';
+import type { ReportedError } from '../../workflows/error-report.js';
+import { HeraldClient } from '../herald-client.js';
+import { createErrorStore } from '../../activities/db/error-store.js';
+import { HeraldInputError } from '../herald-input-error.js';
+import { ensureDigestWorkflows } from '../digests.js';
+import { option, parseArgs, requiredOption, UsageError, type ParsedArgs } from './args.js';
+
+/** Where `npm start` runs its embedded services (see worker/start.ts). */
+const embeddedDefaults = {
+  databaseUrl: 'postgres://postgres:herald@127.0.0.1:54329/herald',
+  temporalAddress: '127.0.0.1:7233',
+};
+
+const help: Record<string, string> = {
+  '': `herald — notifications for integration flows
+
+Usage: herald <command> [options]
+
+Commands:
+  db migrate                 apply database migrations
+  catalog apply FILE         declare accounts, users, environments, integrations, flows,
+                             connections and subscriptions from a JSON or YAML file
+  errors report ...          report errors of a flow run
+  errors succeed ...         report records of a flow that succeeded (auto-resolve)
+  errors resolve ...         resolve errors as a user
+  errors list ...            list errors
+
+Run "herald <command> --help" for a command's options.
+Environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, HERALD_TASK_QUEUE,
+HERALD_DIGEST_INTERVAL (see the README). Unset, they point at what "npm start" runs.`,
+  'db migrate': `Usage: herald db migrate
+Applies every pending migration to DATABASE_URL.`,
+  'catalog apply': `Usage: herald catalog apply FILE
+Upserts the catalog in FILE (.json, .yaml or .yml); applying it twice changes nothing.
+A bad catalog is refused whole, with each problem at its path, and nothing is written.
+Then makes sure each environment has its digest workflow (when Temporal is reachable).`,
+  'errors report': `Usage: herald errors report --env ENV --flow FLOW [--batch ID] [--retry-activity TYPE]
+         (--file ERRORS.json | --trace-key KEY --message TEXT [--code CODE] [--step STEP] [--intermittent])
+Reports errors of one flow run; returns once they are stored. ERRORS.json holds a list of
+{ "traceKey", "message", "code"?, "step"?, "id"?, "occurredAt"?, "intermittent"?, "record"? }.`,
+  'errors succeed': `Usage: herald errors succeed --env ENV --flow FLOW TRACE_KEY...
+Reports records that succeeded: their open errors auto-resolve where the flow allows it.`,
+  'errors resolve': `Usage: herald errors resolve --env ENV --user EMAIL ERROR_ID...
+Resolves errors as the named user of the account.`,
+  'errors list': `Usage: herald errors list [--env ENV] [--flow FLOW] [--status ${errorStatuses.join('|')}] [--limit N] [--json]
+Lists errors, newest first.`,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [group, action] = argv;
+  const command = [group, action].filter((w) => w && !w.startsWith('--')).join(' ');
+  if (!group || group === '--help' || group === 'help') return print(help['']!);
+  if (!(command in help)) throw new UsageError(`unknown command "${command}"; see herald --help`);
+  const args = parseArgs(argv.slice(command.split(' ').length), ['help', 'json', 'intermittent']);
+  if (args.options.has('help')) return print(help[command]!);
+  const config = loadConfig();
+  const session = new Session(config);
+  try {
+    switch (command) {
+      case 'db migrate': {
+        const applied = await migrateLatest(session.db());
+        return print(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+      }
+      case 'catalog apply':
+        return await catalogApply(session, args);
+      case 'errors report':
+        return await errorsReport(session, args);
+      case 'errors succeed': {
+        const result = await (await session.client()).reportSuccesses({
+          environment: requiredOption(args, 'env'),
+          flow: requiredOption(args, 'flow'),
+          traceKeys: args.positionals,
+        });
+        return print(
+          result.autoResolveOff
+            ? 'auto-resolve is off for this flow: nothing changed'
+            : `${result.resolved} error(s) auto-resolved, ${result.recovered} recovered from their retry window`,
+        );
+      }
+      case 'errors resolve': {
+        const ids = args.positionals.map(Number);
+        const resolved = await (await session.client()).resolveErrors({
+          environment: requiredOption(args, 'env'),
+          user: requiredOption(args, 'user'),
+          errorIds: ids,
+        });
+        return print(`resolved ${resolved.length} of ${ids.length}: ${resolved.join(', ') || 'none (already resolved)'}`);
+      }
+      case 'errors list':
+        return await errorsList(session, args);
+    }
+    return 0;
+  } finally {
+    await session.close();
+  }
+}
+
+async function catalogApply(session: Session, args: ParsedArgs): Promise<number> {
+  const file = args.positionals[0];
+  if (!file) throw new UsageError('catalog apply needs a FILE');
+  const text = await readFile(file, 'utf8');
+  let catalog: unknown;
+  try {
+    catalog = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(error as Error).message}`);
+  }
+  const changes = await applyCatalog(session.db(), catalog);
+  const changed = Object.entries(changes).filter(([, n]) => n > 0);
+  print(changed.length ? `applied: ${changed.map(([table, n]) => `${n} ${table}`).join(', ')}` : 'applied: nothing changed');
+  try {
+    const digests = await ensureDigestWorkflows({
+      temporal: await session.temporal(),
+      db: session.db(),
+      taskQueue: session.config.taskQueue,
+      intervalMs: session.config.digestIntervalMs,
+    });
+    print(`digest workflows: ${digests.map((id) => `digest/${id}`).join(', ') || 'none'}`);
+  } catch (error) {
+    console.error(`herald: digest workflows not ensured (Temporal unreachable?): ${(error as Error).message}`);
+  }
+  return 0;
+}
+
+async function errorsReport(session: Session, args: ParsedArgs): Promise<number> {
+  const file = option(args, 'file');
+  let errors: ReportedError[];
+  if (file) {
+    const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
+    if (!Array.isArray(parsed)) throw new UsageError(`${file} must hold a JSON list of errors`);
+    errors = parsed as ReportedError[];
+  } else {
+    errors = [
+      {
+        traceKey: requiredOption(args, 'trace-key'),
+        message: requiredOption(args, 'message'),
+        code: option(args, 'code'),
+        step: option(args, 'step'),
+        intermittent: args.options.has('intermittent') || undefined,
+      },
+    ];
+  }
+  const result = await (await session.client()).reportErrors({
+    environment: requiredOption(args, 'env'),
+    flow: requiredOption(args, 'flow'),
+    batchId: option(args, 'batch'),
+    retryActivity: option(args, 'retry-activity'),
+    errors,
+  });
+  return print(
+    `stored ${result.stored} (${result.open} open, ${result.retrying} retrying), ` +
+      `${result.duplicates} duplicate, ${result.superseded} superseded; batch ${result.batchId}`,
+  );
+}
+
+async function errorsList(session: Session, args: ParsedArgs): Promise<number> {
+  const status = option(args, 'status');
+  if (status !== undefined && !errorStatuses.includes(status as ErrorStatus)) {
+    throw new UsageError(`--status must be one of ${errorStatuses.join(', ')}`);
+  }
+  const limit = Number(option(args, 'limit') ?? 50);
+  if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
+  const errors = await createErrorStore(session.db()).listErrors({
+    environment: option(args, 'env'),
+    flow: option(args, 'flow'),
+    status: status as ErrorStatus | undefined,
+    limit,
+  });
+  if (args.options.has('json')) return print(JSON.stringify(errors, null, 2));
+  for (const e of errors) {
+    print(`${String(e.id).padStart(6)}  ${e.status.padEnd(13)} ${e.environment}/${e.flow}  ${e.traceKey}  ${e.message.slice(0, 80)}`);
+  }
+  return print(`${errors.length} error(s)`);
+}
+
+/** Connections opened on first use, closed at the end. */
+class Session {
+  private database: Knex | undefined;
+  private connection: Connection | undefined;
+  private heraldClient: HeraldClient | undefined;
+  constructor(readonly config: HeraldConfig) {}
+
+  db(): Knex {
+    this.database ??= connectDatabase(this.config.databaseUrl ?? embeddedDefaults.databaseUrl, { max: 4 });
+    return this.database;
+  }
+
+  async temporal(): Promise<Client> {
+    this.connection ??= await Connection.connect({
+      address: this.config.temporalAddress ?? embeddedDefaults.temporalAddress,
+      connectTimeout: '5 seconds',
+    });
+    return new Client({ connection: this.connection, namespace: this.config.temporalNamespace });
+  }
+
+  async client(): Promise<HeraldClient> {
+    this.heraldClient ??= new HeraldClient({ temporal: await this.temporal(), taskQueue: this.config.taskQueue, db: this.db() });
+    return this.heraldClient;
+  }
+
+  async close(): Promise<void> {
+    await this.database?.destroy();
+    await this.connection?.close();
+  }
+}
+
+function print(text: string): number {
+  console.log(text);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof HeraldInputError || error instanceof CatalogError) {
+      console.error(`herald: refused: ${error instanceof CatalogError ? error.message : ''}`);
+      if (error instanceof HeraldInputError) for (const p of error.problems) console.error(`  ${p.field}: ${p.message}`);
+      process.exit(2);
+    }
+    if (error instanceof UsageError || error instanceof ConfigError) {
+      console.error(`herald: ${error.message}`);
+      process.exit(2);
+    }
+    console.error('herald:', error instanceof Error ? error.message : error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createTestDatabase } from './helpers/database.js';
+import { createTimeSkippingEnvironment } from './helpers/temporal.js';
+import { startHerald } from './helpers/herald.js';
+import { loadConfig, ConfigError } from '../activities/config.js';
+
+const run = promisify(execFile);
+const herald = new URL('../bin/herald.js', import.meta.url).pathname;
+const sample = new URL('../examples/catalog.yaml', import.meta.url).pathname;
+
+describe('the herald command line', async () => {
+  const env = await createTimeSkippingEnvironment();
+  const { db, url } = await createTestDatabase();
+  const worker = await startHerald({ env, db });
+  const environment = { ...process.env, DATABASE_URL: url, TEMPORAL_ADDRESS: env.address, HERALD_TASK_QUEUE: worker.taskQueue };
+  const cli = async (...args: string[]) => {
+    try {
+      const { stdout, stderr } = await run('node', [herald, ...args], { env: environment });
+      return { code: 0, stdout, stderr };
+    } catch (error) {
+      const failed = error as { code: number; stdout: string; stderr: string };
+      return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+    }
+  };
+
+  it('applies a catalog file twice with the same result, and starts each environment\'s digest', async () => {
+    const first = await cli('catalog', 'apply', sample);
+    expect(first).toMatchObject({ code: 0 });
+    expect(first.stdout).toContain('applied: 1 accounts, 3 users, 3 environments');
+    expect(first.stdout).toContain('digest workflows: digest/acme-production, digest/acme-sandbox, digest/acme-staging');
+    const second = await cli('catalog', 'apply', sample);
+    expect(second.stdout).toContain('applied: nothing changed');
+    const description = await worker.temporal.workflow.getHandle('digest/acme-staging').describe();
+    expect(description.status.name).toBe('RUNNING');
+  });
+
+  it('refuses a broken catalog file with path-named errors and writes nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herald-cli-'));
+    const file = join(dir, 'broken.json');
+    await writeFile(file, JSON.stringify({ accounts: [{ id: 'other', name: 'Other' }], flows: [{ id: 'f', integration: 'crm', name: 'F' }] }));
+    const result = await cli('catalog', 'apply', file);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('flows[0].integration: unknown integration "crm"');
+    expect(await db('accounts').where({ id: 'other' }).first()).toBeUndefined();
+  });
+
+  it('reports, lists, succeeds and resolves errors; refuses bad input naming the field', async () => {
+    const reported = await cli('errors', 'report', '--env', 'acme-production', '--flow', 'customers-to-erp',
+      '--trace-key', 'C-1', '--message', 'Customer email invalid', '--code', 'VALIDATION');
+    expect(reported.stdout).toMatch(/^stored 1 \(1 open, 0 retrying\)/);
+
+    const listed = await cli('errors', 'list', '--env', 'acme-production', '--json');
+    const [error] = JSON.parse(listed.stdout) as { id: number; traceKey: string; status: string }[];
+    expect(error).toMatchObject({ traceKey: 'C-1', status: 'open' });
+
+    const resolved = await cli('errors', 'resolve', '--env', 'acme-production', '--user', 'owner@acme.example', String(error!.id));
+    expect(resolved.stdout).toContain(`resolved 1 of 1: ${error!.id}`);
+
+    const bad = await cli('errors', 'report', '--env', 'acme-production', '--flow', 'nope', '--trace-key', 'X', '--message', 'm');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('flow: unknown flow "nope" in environment "acme-production"');
+    const empty = await cli('errors', 'report', '--env', 'acme-production', '--flow', 'orders-to-erp', '--trace-key', 'X', '--message', ' ');
+    expect(empty.stderr).toContain('errors[0].message: must not be empty');
+
+    const succeeded = await cli('errors', 'succeed', '--env', 'acme-production', '--flow', 'customers-to-erp', 'C-1');
+    expect(succeeded.stdout).toContain('auto-resolve is off for this flow');
+  });
+
+  it('stops on a bad configuration value, naming the variable and what is allowed', async () => {
+    expect(() => loadConfig({ HERALD_RETRY_WINDOW: '5 minutes' })).toThrow(ConfigError);
+    expect(() => loadConfig({ SMTP_URL: 'mail.example.com' })).toThrow(
+      'SMTP_URL="mail.example.com" is not valid: expected a URL starting with smtp:// or smtps://',
+    );
+    expect(loadConfig({ HERALD_DIGEST_INTERVAL: '90s' }).digestIntervalMs).toBe(90_000);
+    const result = await run('node', [herald, 'db', 'migrate'], { env: { ...environment, HERALD_DIGEST_INTERVAL: 'often' } }).catch((e: unknown) => e as { code: number; stderr: string });
+    expect(result).toMatchObject({ code: 2 });
+    expect((result as { stderr: string }).stderr).toContain('HERALD_DIGEST_INTERVAL="often" is not valid');
+  });
+});
