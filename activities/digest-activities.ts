@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
-import { createDigestStore, type PendingDelivery } from './db/digest-store.js';
+import { createDigestStore, type DigestErrorRow, type PendingDelivery } from './db/digest-store.js';
 import { digestDetailLimit, digestEmail } from './email/digest-email.js';
 import { RecipientRefusedError, type Mailer } from './email/mailer.js';
 import { renderEmail, type RenderedEmail } from './email/render.js';
@@ -23,7 +23,7 @@ export interface DigestBatchResult {
   remaining: number;
 }
 
-export function createDigestActivities({ db, mailer, appUrl, digestBatchSize = 250, sendConcurrency = 10 }: DigestActivityDeps) {
+export function createDigestActivities({ db, mailer, appUrl, digestBatchSize = 500, sendConcurrency = 20 }: DigestActivityDeps) {
   const store = createDigestStore(db);
   return {
     async lastDigestCycle(environment: string): Promise<number> {
@@ -43,16 +43,17 @@ export function createDigestActivities({ db, mailer, appUrl, digestBatchSize = 2
     async sendDigestBatch(cycleId: number): Promise<DigestBatchResult> {
       const context = await store.cycleContext(cycleId);
       const deliveries = await store.pendingDeliveries(cycleId, digestBatchSize);
+      const batchFlows = [...new Set(deliveries.flatMap((d) => d.flowIds))];
+      const newByFlow = await store.newErrorsByFlow(cycleId, batchFlows, digestDetailLimit);
       // Users who follow the same flows and have nothing resolved get the same email: render it once.
       const sharedRenders = new Map<string, Promise<{ subject: string; rendered: RenderedEmail }>>();
       const render = async (delivery: PendingDelivery) => {
         const build = async () => {
-          const [newRows, resolvedRows] = await Promise.all([
-            delivery.newCount > 0 ? store.newErrors(cycleId, delivery.flowIds, digestDetailLimit) : [],
+          const newRows = firstRows(delivery.flowIds, newByFlow, digestDetailLimit);
+          const resolvedRows =
             delivery.resolvedCount > 0
-              ? store.resolvedErrors(cycleId, delivery.userId, delivery.flowIds, digestDetailLimit)
-              : [],
-          ]);
+              ? await store.resolvedErrors(cycleId, delivery.userId, delivery.flowIds, digestDetailLimit)
+              : [];
           const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl);
           return { subject: email.subject, rendered: await renderEmail('digest', email.model) };
         };
@@ -104,3 +105,10 @@ export function createDigestActivities({ db, mailer, appUrl, digestBatchSize = 2
 }
 
 export type DigestActivities = ReturnType<typeof createDigestActivities>;
+
+/** A user's first `limit` new errors: its flows' lists, in digest order (flow name, then time). */
+function firstRows(flowIds: string[], byFlow: Map<string, DigestErrorRow[]>, limit: number): DigestErrorRow[] {
+  const lists = flowIds.map((id) => byFlow.get(id)).filter((list): list is DigestErrorRow[] => list !== undefined);
+  lists.sort((a, b) => a[0]!.flowName.localeCompare(b[0]!.flowName) || a[0]!.flowId.localeCompare(b[0]!.flowId));
+  return lists.flat().slice(0, limit);
+}

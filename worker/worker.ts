@@ -17,6 +17,7 @@ export interface HeraldWorkerOptions {
   workflowBundle?: WorkflowBundleOption;
   /** How long activities may finish after a shutdown request before they are cancelled. */
   shutdownGraceTime?: string;
+  maxConcurrentActivityTaskExecutions?: number;
 }
 
 /** A worker that runs every Herald workflow and activity on one task queue. */
@@ -28,5 +29,8 @@ export function createHeraldWorker(options: HeraldWorkerOptions): Promise<Worker
     activities: createActivities(options.deps),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
+    ...(options.maxConcurrentActivityTaskExecutions && {
+      maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
+    }),
   });
 }

@@ -54,12 +54,20 @@ export interface DigestErrorRow {
 
 /** The flows each current user follows in one environment (chosen flows, or all flows of an integration). */
 const scopeSql = `
-  select distinct s.user_id, f.id as flow_id
+  select s.user_id, f.id as flow_id
     from subscriptions s
     join users u on u.id = s.user_id and u.removed_at is null
     join environments env on env.id = s.environment_id and env.account_id = u.account_id
-    join flows f on f.id = s.flow_id or f.integration_id = s.integration_id
+    join flows f on f.id = s.flow_id
     join integrations i on i.id = f.integration_id and i.resource_group = env.resource_group
+   where s.environment_id = :environment
+  union
+  select s.user_id, f.id as flow_id
+    from subscriptions s
+    join users u on u.id = s.user_id and u.removed_at is null
+    join environments env on env.id = s.environment_id and env.account_id = u.account_id
+    join integrations i on i.id = s.integration_id and i.resource_group = env.resource_group
+    join flows f on f.integration_id = i.id
    where s.environment_id = :environment`;
 
 /**
@@ -109,21 +117,23 @@ export function createDigestStore(db: Knex) {
 
         const bindings = { environment, cycle: cycleId };
         const deliveries = await trx.raw(
-          `with scope as (${scopeSql}),
-           new_per_flow as (
+          // Counts are taken per flow first (a few hundred rows), then summed per user.
+          `with scope as materialized (${scopeSql}),
+           new_per_flow as materialized (
              select e.flow_id, count(*) as n from errors e where e.notified_cycle_id = :cycle group by e.flow_id),
            new_per_user as (
              select sc.user_id, coalesce(sum(n.n), 0) as n from scope sc left join new_per_flow n on n.flow_id = sc.flow_id
               group by sc.user_id),
+           open_per_flow as materialized (
+             select e.flow_id, count(*) as n from errors e where e.environment_id = :environment and e.status = 'open'
+              group by e.flow_id),
            resolved_per_user as (
              select sc.user_id, count(*) as n
                from scope sc join errors e on e.flow_id = sc.flow_id and e.resolution_notified_cycle_id = :cycle
               where ${toldSql.replace(':user', 'sc.user_id')}
               group by sc.user_id),
            open_per_user as (
-             select sc.user_id, count(*) as n
-               from scope sc join errors e on e.flow_id = sc.flow_id and e.environment_id = :environment and e.status = 'open'
-              group by sc.user_id)
+             select sc.user_id, sum(o.n) as n from scope sc join open_per_flow o on o.flow_id = sc.flow_id group by sc.user_id)
            insert into email_deliveries (kind, cycle_id, environment_id, user_id, recipient, new_count, resolved_count, open_count)
            select 'digest', :cycle, :environment, u.id, u.email, nu.n, coalesce(r.n, 0), coalesce(o.n, 0)
              from new_per_user nu
@@ -137,7 +147,7 @@ export function createDigestStore(db: Knex) {
         const deliveryCount = deliveries.rows.length as number;
         if (deliveryCount > 0) {
           await trx.raw(
-            `with scope as (${scopeSql})
+            `with scope as materialized (${scopeSql})
              insert into delivery_flows (delivery_id, flow_id)
              select d.id, sc.flow_id from email_deliveries d join scope sc on sc.user_id = d.user_id
               where d.cycle_id = :cycle`,
@@ -191,19 +201,29 @@ export function createDigestStore(db: Knex) {
       return Number(row?.n ?? 0);
     },
 
-    /** The first `limit` new errors of a cycle in these flows, by flow name, with exact counts. */
-    async newErrors(cycleId: number, flowIds: string[], limit: number): Promise<DigestErrorRow[]> {
+    /**
+     * The new errors of a cycle in these flows, at most `perFlow` of each flow, in digest order
+     * (by flow name, then time), each with its flow's exact count. One query serves a whole batch
+     * of deliveries: each user's first rows are a prefix of its flows' lists.
+     */
+    async newErrorsByFlow(cycleId: number, flowIds: string[], perFlow: number): Promise<Map<string, DigestErrorRow[]>> {
       const rows = await db.raw(
         `select * from (
            select ${errorRowColumns},
-                  count(*) over (partition by e.flow_id) as flow_count, count(*) over () as total,
-                  row_number() over (order by f.name, e.flow_id, e.occurred_at, e.id) as position
+                  count(*) over (partition by e.flow_id) as flow_count, 0 as total,
+                  row_number() over (partition by e.flow_id order by e.occurred_at, e.id) as position
              from errors e join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id
             where e.notified_cycle_id = :cycle and e.flow_id = any(:flows)) x
-          where position <= :limit order by position`,
-        { cycle: cycleId, flows: flowIds, limit },
+          where position <= :perFlow order by flow_name, flow_id, position`,
+        { cycle: cycleId, flows: flowIds, perFlow },
       );
-      return rows.rows.map(toRow);
+      const byFlow = new Map<string, DigestErrorRow[]>();
+      for (const row of rows.rows.map(toRow)) {
+        const list = byFlow.get(row.flowId) ?? [];
+        list.push(row);
+        byFlow.set(row.flowId, list);
+      }
+      return byFlow;
     },
 
     /** The first `limit` errors of a cycle resolved in these flows that this user was told of (S9). */

@@ -1,0 +1,152 @@
+/**
+ * `npm run bench`: Herald's throughput on this machine, on the real stack (Temporal dev server,
+ * embedded PostgreSQL, a local SMTP server). Prints figures; asserts nothing.
+ *   1. errors stored per second: one report of 10,000 errors; 200 concurrent single-error reports
+ *   2. one digest cycle: 2,000 users, 200 flows, 20,000 new errors
+ */
+import { Client } from '@temporalio/client';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { SMTPServer } from 'smtp-server';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
+import { startEmbeddedPostgres } from '../activities/db/embedded-postgres.js';
+import { applyCatalog, type Catalog } from '../activities/catalog/catalog.js';
+import { createSmtpMailer } from '../activities/email/mailer.js';
+import { mjmlCompilations } from '../activities/email/render.js';
+import { createHeraldWorker } from '../worker/worker.js';
+import { cliExecutable } from '../worker/temporal-binaries.js';
+import { HeraldClient } from '../client/index.js';
+import { environmentDigest, runCycleNowUpdate } from '../workflows/environment-digest.js';
+
+Runtime.install({ logger: new DefaultLogger((process.env.HERALD_LOG_LEVEL as 'INFO' | undefined) ?? 'ERROR') });
+const only = process.argv[2];
+let peakRss = 0;
+const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
+const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
+
+const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+const pgDir = mkdtempSync(join(tmpdir(), 'herald-bench-pg-'));
+const postgres = await startEmbeddedPostgres({ dataDir: pgDir, port: 54391, persistent: false });
+const db = connectDatabase(postgres.adminUrl, { max: 20 });
+await migrateLatest(db);
+
+let accepted = 0;
+const smtp = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ['STARTTLS'],
+  logger: false,
+  onData(stream, _session, callback) {
+    stream.on('data', () => {});
+    stream.on('end', () => {
+      accepted += 1;
+      callback();
+    });
+  },
+});
+await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
+const smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
+
+const temporal = await TestWorkflowEnvironment.createLocal({
+  server: { executable: cliExecutable(), ip: '127.0.0.1', ui: false, dbFilename: join(dataDir, 'temporal.sqlite') },
+});
+const mailer = createSmtpMailer({ smtpUrl, from: 'Herald <bench@herald.test>', maxConnections: 8 });
+const worker = await createHeraldWorker({
+  connection: temporal.nativeConnection,
+  namespace: 'default',
+  taskQueue: 'bench',
+  deps: { db, mailer, retryWindowMs: 5 * 60_000, appUrl: 'https://app.herald.test' },
+  maxConcurrentActivityTaskExecutions: 200,
+});
+const client = new Client({ connection: temporal.connection });
+const herald = new HeraldClient({ temporal: client, taskQueue: 'bench', db });
+
+const flows = Array.from({ length: 200 }, (_, i) => `flow-${String(i).padStart(3, '0')}`);
+const users = Array.from({ length: 2_000 }, (_, i) => `user${i}@bench.test`);
+const catalog: Catalog = {
+  accounts: [{ id: 'bench', name: 'Bench Corp' }],
+  users: users.map((email) => ({ account: 'bench', email, role: 'monitor' })),
+  environments: [
+    { id: 'bench-prod', account: 'bench', name: 'Production', production: true },
+    { id: 'bench-errors', account: 'bench', name: 'Error intake', production: false },
+  ],
+  integrations: Array.from({ length: 20 }, (_, i) => ({ id: `int-${i}`, environment: 'bench-prod', name: `Integration ${i}` })).concat([
+    { id: 'intake', environment: 'bench-errors', name: 'Intake' },
+  ]),
+  flows: flows
+    .map((id, i) => ({ id, integration: `int-${i % 20}`, name: `Flow ${i}` }))
+    .concat([{ id: 'intake-flow', integration: 'intake', name: 'Intake flow' }]),
+  // Each user follows 10 flows, spread so that few users share the same set.
+  subscriptions: users.map((email, i) => ({
+    environment: 'bench-prod',
+    user: email,
+    flows: Array.from({ length: 10 }, (_, k) => flows[(i * 7 + k * 13) % 200]!),
+  })),
+};
+await applyCatalog(db, catalog);
+
+await worker.runUntil(async () => {
+  if (!only || only === 'errors') {
+    const errors = Array.from({ length: 10_000 }, (_, i) => ({ traceKey: `rec-${i}`, message: `Record ${i} rejected by the target`, code: 'VALIDATION' }));
+    let started = performance.now();
+    const batch = await herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', batchId: 'bench-10k', errors });
+    let seconds = (performance.now() - started) / 1000;
+    console.log(`errors: one report of 10,000 errors stored in ${seconds.toFixed(2)} s = ${(batch.stored / seconds).toFixed(0)} errors/s`);
+
+    started = performance.now();
+    const singles = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', batchId: `single-${i}`, errors: [{ traceKey: `s-${i}`, message: 'x' }] }),
+      ),
+    );
+    seconds = (performance.now() - started) / 1000;
+    const stored = singles.reduce((n, r) => n + r.stored, 0);
+    console.log(`errors: 200 concurrent single-error reports stored in ${seconds.toFixed(2)} s = ${(stored / seconds).toFixed(0)} errors/s`);
+  }
+
+  if (!only || only === 'digest') {
+    // 20,000 new errors, 100 per flow, written directly: the cycle is what is measured here.
+    await db.raw(
+      `insert into errors (environment_id, flow_id, batch_id, error_key, trace_key, message, code, step, status, occurred_at)
+       select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'seed', 'e' || g, 'trace-' || g,
+              'Record ' || g || ' was rejected: the customer account is on credit hold', 'CREDIT_HOLD', 'Import orders', 'open', now()
+         from generate_series(1, 20000) g`,
+    );
+    const digest = await client.workflow.start(environmentDigest, {
+      workflowId: 'digest/bench-prod',
+      taskQueue: 'bench',
+      args: [{ environment: 'bench-prod', intervalMs: 24 * 3_600_000 }],
+    });
+    const compilationsBefore = mjmlCompilations();
+    const started = performance.now();
+    const summary = await digest.executeUpdate(runCycleNowUpdate);
+    const seconds = (performance.now() - started) / 1000;
+    console.log(
+      `digest: ${summary.sent} emails (${summary.emails} deliveries, ${accepted} accepted by SMTP) for ${summary.newErrors} new errors ` +
+        `in ${seconds.toFixed(2)} s = ${(summary.sent / seconds).toFixed(0)} emails/s`,
+    );
+    const phases = await db.raw(
+      `select extract(epoch from (min(d.sent_at) - c.fixed_at)) as fixing, extract(epoch from (max(d.sent_at) - min(d.sent_at))) as sending
+         from digest_cycles c join email_deliveries d on d.cycle_id = c.id where c.environment_id = 'bench-prod' group by c.id`,
+    );
+    const { fixing, sending } = phases.rows[0];
+    console.log(
+      `digest: fixing the cycle and the first email ${Number(fixing).toFixed(2)} s; sending ${Number(sending).toFixed(2)} s from first to last email = ${(summary.sent / Number(sending)).toFixed(0)} emails/s`,
+    );
+    console.log(`digest: MJML compilations in this process: ${mjmlCompilations()} (${mjmlCompilations() - compilationsBefore} during the cycle)`);
+    await digest.terminate('benchmark done');
+  }
+});
+
+clearInterval(sampler);
+console.log(`memory: peak RSS ${mb(Math.max(peakRss, process.resourceUsage().maxRSS * 1024))} (bench process: worker, client and SMTP sink)`);
+mailer.close();
+await db.destroy();
+await temporal.teardown();
+await postgres.stop();
+smtp.close();
+rmSync(dataDir, { recursive: true, force: true });
+rmSync(pgDir, { recursive: true, force: true });
