@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { createErrorActivities } from './error-activities.js';
 import { createDigestActivities } from './digest-activities.js';
+import { createConnectionActivities } from './connection-activities.js';
 import type { Mailer } from './email/mailer.js';
 
 export interface ActivityDeps {
@@ -12,6 +13,8 @@ export interface ActivityDeps {
   /** Base of links in emails (HERALD_APP_URL). */
   appUrl: string;
   digestBatchSize?: number;
+  /** HERALD_CONNECTION_GRACE, in milliseconds. */
+  connectionGraceMs: number;
   now?: () => Date;
 }
 
@@ -19,6 +22,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createErrorActivities(deps),
     ...createDigestActivities(deps),
+    ...createConnectionActivities(deps),
   };
 }
 

@@ -5,7 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { checkEntityId, checkErrorBatch, checkTraceKeys, type InputProblem, type ReportedError } from '../workflows/error-report.js';
 import { storedUpdate, type ErrorBatchStored } from '../workflows/error-batch.js';
 import type { RecordSuccessesResult } from '../workflows/record-successes.js';
+import { connectionStatus, reportStatusUpdate, type ConnectionState } from '../workflows/connection-status.js';
 import {
+  connectionStatusWorkflowId,
   errorBatchWorkflowId,
   recordSuccessesWorkflowId,
   resolveErrorsWorkflowId,
@@ -89,6 +91,30 @@ export class HeraldClient {
       traceKeys: report.traceKeys,
       reportId,
     });
+  }
+
+  /**
+   * Reports a connection's status (S14): `offline` (with a reason) or `online`. Repeats of the
+   * current status change nothing; a real change is emailed to the connection's subscribers.
+   */
+  async reportConnectionStatus(report: { environment: string; connection: string; status: ConnectionState; reason?: string }): Promise<{ changed: boolean }> {
+    const problems: InputProblem[] = [];
+    const add = (field: string, message: string) => problems.push({ field, message });
+    checkEntityId(report.environment, 'environment', add);
+    checkEntityId(report.connection, 'connection', add);
+    if (report.status !== 'online' && report.status !== 'offline') add('status', 'must be "online" or "offline"');
+    if (report.reason !== undefined && (typeof report.reason !== 'string' || report.reason.length > 2_000)) {
+      add('reason', 'must be text of at most 2000 characters');
+    }
+    refuse(problems);
+    const handle = await this.startOrJoin(connectionStatus, connectionStatusWorkflowId(report.connection), { connection: report.connection });
+    try {
+      return await handle.executeUpdate(reportStatusUpdate, {
+        args: [{ environment: report.environment, status: report.status, reason: report.reason }],
+      });
+    } catch (error) {
+      throw asInputError(error) ?? error;
+    }
   }
 
   /** A user resolves errors (S6). Returns the ids resolved by this call. */

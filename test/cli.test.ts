@@ -67,6 +67,11 @@ describe('the herald command line', async () => {
     const empty = await cli('errors', 'report', '--env', 'acme-production', '--flow', 'orders-to-erp', '--trace-key', 'X', '--message', ' ');
     expect(empty.stderr).toContain('errors[0].message: must not be empty');
 
+    const offline = await cli('connections', 'status', '--env', 'acme-production', '--connection', 'erp-api', '--offline', '--reason', 'timeout');
+    expect(offline.stdout).toContain('status changed');
+    const again = await cli('connections', 'status', '--env', 'acme-production', '--connection', 'erp-api', '--offline');
+    expect(again.stdout).toContain('status unchanged (a repeat)');
+
     const succeeded = await cli('errors', 'succeed', '--env', 'acme-production', '--flow', 'customers-to-erp', 'C-1');
     expect(succeeded.stdout).toContain('auto-resolve is off for this flow');
   });

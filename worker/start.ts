@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    deps: { db, mailer, retryWindowMs: config.retryWindowMs, appUrl: config.appUrl },
+    deps: { db, mailer, retryWindowMs: config.retryWindowMs, appUrl: config.appUrl, connectionGraceMs: config.connectionGraceMs },
   });
   const clientConnection = await Connection.connect({ address: temporalAddress });
   stops.unshift(() => clientConnection.close());

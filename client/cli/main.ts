@@ -37,6 +37,7 @@ Commands:
   errors succeed ...         report records of a flow that succeeded (auto-resolve)
   errors resolve ...         resolve errors as a user
   errors list ...            list errors
+  connections status ...     report a connection online or offline
 
 Run "herald <command> --help" for a command's options.
 Environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, HERALD_TASK_QUEUE,
@@ -55,6 +56,9 @@ Reports errors of one flow run; returns once they are stored. ERRORS.json holds 
 Reports records that succeeded: their open errors auto-resolve where the flow allows it.`,
   'errors resolve': `Usage: herald errors resolve --env ENV --user EMAIL ERROR_ID...
 Resolves errors as the named user of the account.`,
+  'connections status': `Usage: herald connections status --env ENV --connection ID (--online | --offline) [--reason TEXT]
+Reports a connection's status. A real change is emailed to the connection's subscribers; an
+offline that recovers within HERALD_CONNECTION_GRACE sends nothing.`,
   'errors list': `Usage: herald errors list [--env ENV] [--flow FLOW] [--status ${errorStatuses.join('|')}] [--limit N] [--json]
 Lists errors, newest first.`,
 };
@@ -64,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
   const command = [group, action].filter((w) => w && !w.startsWith('--')).join(' ');
   if (!group || group === '--help' || group === 'help') return print(help['']!);
   if (!(command in help)) throw new UsageError(`unknown command "${command}"; see herald --help`);
-  const args = parseArgs(argv.slice(command.split(' ').length), ['help', 'json', 'intermittent']);
+  const args = parseArgs(argv.slice(command.split(' ').length), ['help', 'json', 'intermittent', 'online', 'offline']);
   if (args.options.has('help')) return print(help[command]!);
   const config = loadConfig();
   const session = new Session(config);
@@ -101,6 +105,17 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'errors list':
         return await errorsList(session, args);
+      case 'connections status': {
+        const online = args.options.has('online');
+        if (online === args.options.has('offline')) throw new UsageError('give one of --online or --offline');
+        const result = await (await session.client()).reportConnectionStatus({
+          environment: requiredOption(args, 'env'),
+          connection: requiredOption(args, 'connection'),
+          status: online ? 'online' : 'offline',
+          reason: option(args, 'reason'),
+        });
+        return print(result.changed ? 'status changed' : 'status unchanged (a repeat)');
+      }
     }
     return 0;
   } finally {

@@ -36,6 +36,7 @@ export async function startHerald(options: {
   /** SMTP server the worker sends to; default: one that nothing listens on (tests without email). */
   smtpUrl?: string;
   retryWindowMs?: number;
+  connectionGraceMs?: number;
   digestBatchSize?: number;
   taskQueue?: string;
 }): Promise<RunningHerald> {
@@ -51,6 +52,7 @@ export async function startHerald(options: {
       retryWindowMs: options.retryWindowMs ?? 5 * 60_000,
       appUrl: 'https://app.herald.test',
       digestBatchSize: options.digestBatchSize,
+      connectionGraceMs: options.connectionGraceMs ?? 60_000,
     },
     workflowBundle: await heraldWorkflowBundle(),
     shutdownGraceTime: '1 second',

@@ -1,0 +1,80 @@
+/** Activities of connection status: checking reports, recording changes, emailing subscribers exactly once. */
+import type { Knex } from 'knex';
+import { createConnectionStore, type ConnectionState } from './db/connection-store.js';
+import { createDigestStore } from './db/digest-store.js';
+import { RecipientRefusedError, type Mailer } from './email/mailer.js';
+import { renderEmail } from './email/render.js';
+import { emailText, emailTextLimits } from './email/text.js';
+import { inputFailure } from './input-failure.js';
+
+export interface ConnectionActivityDeps {
+  db: Knex;
+  mailer: Mailer;
+  appUrl: string;
+  /** HERALD_CONNECTION_GRACE: an offline shorter than this is not notified. */
+  connectionGraceMs: number;
+}
+
+export function createConnectionActivities({ db, mailer, appUrl, connectionGraceMs }: ConnectionActivityDeps) {
+  const store = createConnectionStore(db);
+  const deliveries = createDigestStore(db);
+  return {
+    /** Refuses a report of an unknown connection; answers the grace period to apply. */
+    async checkConnectionReport(environment: string, connection: string): Promise<{ graceMs: number }> {
+      if (!(await store.findConnection(environment, connection))) {
+        throw inputFailure([{ field: 'connection', message: `unknown connection "${connection}" in environment "${environment}"` }]);
+      }
+      return { graceMs: connectionGraceMs };
+    },
+
+    /** Records a change to notify, once per (connection, sequence); returns its event id. */
+    async recordConnectionChange(connection: string, sequence: number, status: ConnectionState, reason: string | null, changedAt: string) {
+      return store.recordChange(connection, sequence, status, reason, new Date(changedAt));
+    },
+
+    /** Emails every pending subscriber of a change; each marked sent once SMTP accepted it. */
+    async sendConnectionEmails(eventId: number): Promise<{ sent: number; failed: number }> {
+      let sent = 0;
+      let failed = 0;
+      for (const email of await store.pendingEmails(eventId)) {
+        const connection = emailText(email.connection.name, emailTextLimits.name);
+        const environment = emailText(email.environment.name, emailTextLimits.name);
+        const statusText = email.status === 'offline' ? 'offline' : 'back online';
+        const subject = `${email.environment.production ? '' : `[${environment}] `}Connection ${connection} is ${statusText}`;
+        const base = appUrl.replace(/\/+$/, '');
+        const env = encodeURIComponent(email.environment.id);
+        const rendered = await renderEmail('connection-status', {
+          subject,
+          connection,
+          status: email.status,
+          statusText,
+          since: `${email.changedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+          reason: email.reason ? emailText(email.reason, emailTextLimits.message) : '',
+          usedBy: email.usedBy.map((u) => ({
+            integration: emailText(u.integration, emailTextLimits.name),
+            flows: u.flows.map((f) => emailText(f, emailTextLimits.name)),
+          })),
+          account: { name: emailText(email.account.name, emailTextLimits.name) },
+          environment: { name: environment, nonProduction: !email.environment.production },
+          links: {
+            connection: `${base}/environments/${env}/connections/${encodeURIComponent(email.connection.id)}`,
+            settings: `${base}/environments/${env}/notifications`,
+          },
+        });
+        const messageId = `<connection.${eventId}.${email.environment.id}.${email.userId}@herald>`;
+        try {
+          await mailer.send({ to: email.recipient, subject, ...rendered, messageId });
+          await deliveries.markSent(email.deliveryId, messageId);
+          sent += 1;
+        } catch (error) {
+          if (!(error instanceof RecipientRefusedError)) throw error;
+          await deliveries.markFailed(email.deliveryId, error.message);
+          failed += 1;
+        }
+      }
+      return { sent, failed };
+    },
+  };
+}
+
+export type ConnectionActivities = ReturnType<typeof createConnectionActivities>;

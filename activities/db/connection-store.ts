@@ -1,0 +1,106 @@
+/**
+ * Connection status changes in PostgreSQL: each notified change is an event keyed by
+ * (connection, sequence), with one delivery per subscriber and environment (S14, S15, S18).
+ */
+import type { Knex } from 'knex';
+
+export type ConnectionState = 'online' | 'offline';
+
+export interface ConnectionEmailContext {
+  deliveryId: number;
+  userId: number;
+  recipient: string;
+  environment: { id: string; name: string; production: boolean };
+  account: { name: string };
+  connection: { id: string; name: string };
+  status: ConnectionState;
+  reason: string | null;
+  changedAt: Date;
+  /** Integrations and flows of this environment that use the connection. */
+  usedBy: { integration: string; flows: string[] }[];
+}
+
+export function createConnectionStore(db: Knex) {
+  return {
+    /** The connection as seen from an environment (a legacy pair shares it, S18); undefined if unknown there. */
+    async findConnection(environment: string, connection: string) {
+      return db('connections as c')
+        .join('environments as e', 'e.resource_group', 'c.resource_group')
+        .where({ 'c.id': connection, 'e.id': environment })
+        .first('c.id', 'c.name');
+    },
+
+    /**
+     * Records a notified change once (a retry finds the event already there), with a delivery for
+     * each current user subscribed to the connection, in each environment that sees it.
+     */
+    async recordChange(connection: string, sequence: number, status: ConnectionState, reason: string | null, changedAt: Date) {
+      return db.transaction(async (trx) => {
+        const inserted = await trx('connection_events')
+          .insert({ connection_id: connection, sequence, status, reason, changed_at: changedAt })
+          .onConflict(['connection_id', 'sequence'])
+          .ignore()
+          .returning('id');
+        const event = inserted[0] ?? (await trx('connection_events').where({ connection_id: connection, sequence }).first('id'));
+        await trx('connection_status')
+          .insert({ connection_id: connection, status, reason, since: changedAt })
+          .onConflict('connection_id')
+          .merge();
+        if (inserted.length > 0) {
+          await trx.raw(
+            `insert into email_deliveries (kind, connection_event_id, environment_id, user_id, recipient)
+             select distinct 'connection', :event::bigint, s.environment_id, u.id, u.email
+               from subscriptions s
+               join users u on u.id = s.user_id and u.removed_at is null
+               join environments e on e.id = s.environment_id and e.account_id = u.account_id
+               join connections c on c.id = s.connection_id and c.resource_group = e.resource_group
+              where s.connection_id = :connection`,
+            { event: event.id, connection },
+          );
+        }
+        return event.id as number;
+      });
+    },
+
+    /** Everything the pending emails of one change need. */
+    async pendingEmails(eventId: number): Promise<ConnectionEmailContext[]> {
+      const rows = await db('email_deliveries as d')
+        .join('connection_events as ev', 'ev.id', 'd.connection_event_id')
+        .join('connections as c', 'c.id', 'ev.connection_id')
+        .join('environments as e', 'e.id', 'd.environment_id')
+        .join('accounts as a', 'a.id', 'e.account_id')
+        .where({ 'd.connection_event_id': eventId, 'd.status': 'pending' })
+        .orderBy('d.id')
+        .select(
+          'd.id', 'd.user_id', 'd.recipient', 'e.id as environment_id', 'e.name as environment_name', 'e.production',
+          'a.name as account_name', 'c.id as connection_id', 'c.name as connection_name', 'ev.status', 'ev.reason', 'ev.changed_at',
+        );
+      const usage = rows.length
+        ? await db('flow_connections as fc')
+            .join('flows as f', 'f.id', 'fc.flow_id')
+            .join('integrations as i', 'i.id', 'f.integration_id')
+            .where('fc.connection_id', rows[0].connection_id)
+            .orderBy(['i.name', 'f.name'])
+            .select('i.name as integration', 'f.name as flow')
+        : [];
+      const usedBy: { integration: string; flows: string[] }[] = [];
+      for (const u of usage) {
+        const last = usedBy.at(-1);
+        if (last && last.integration === u.integration) last.flows.push(u.flow);
+        else usedBy.push({ integration: u.integration, flows: [u.flow] });
+      }
+      return rows.map((r) => ({
+        deliveryId: r.id,
+        userId: r.user_id,
+        recipient: r.recipient,
+        environment: { id: r.environment_id, name: r.environment_name, production: r.production },
+        account: { name: r.account_name },
+        connection: { id: r.connection_id, name: r.connection_name },
+        status: r.status,
+        reason: r.reason,
+        changedAt: r.changed_at,
+        usedBy,
+      }));
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineUpdate,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { ConnectionActivities } from '../activities/connection-activities.js';
+import { databaseActivity } from './activity-options.js';
+import { workflowNow } from './workflow-time.js';
+
+const { checkConnectionReport, recordConnectionChange } = proxyActivities<ConnectionActivities>(databaseActivity);
+const { sendConnectionEmails } = proxyActivities<ConnectionActivities>({
+  startToCloseTimeout: '5 minutes',
+  retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+});
+
+export type ConnectionState = 'online' | 'offline';
+
+/** What a flow or a health check reports about a connection. */
+export interface ConnectionReport {
+  environment: string;
+  status: ConnectionState;
+  reason?: string;
+}
+
+/** The small state a connection's workflow keeps, carried across continue-as-new. */
+export interface ConnectionStatusState {
+  current?: { status: ConnectionState; reason: string | null; since: string };
+  /** The last status emailed to subscribers. */
+  notified?: ConnectionState;
+  /** Number of changes notified so far: the idempotency key of the next one. */
+  sequence: number;
+  graceMs?: number;
+  /** Workflow time (ms) at which an offline that has not recovered is notified. */
+  offlineDueAt?: number;
+}
+
+export const reportStatusUpdate = defineUpdate<{ changed: boolean }, [ConnectionReport]>('reportStatus');
+export const connectionStatusQuery = defineQuery<ConnectionStatusState>('status');
+
+/** Reports handled per run before continuing as new. */
+const reportsPerRun = 500;
+
+/**
+ * One per connection (S14, S15): keeps its status, ignores repeats, and on a real change emails
+ * every subscriber once. An offline that recovers within the grace period sends nothing; one
+ * that lasts sends "offline", and the recovery then sends "back online".
+ */
+export async function connectionStatus(input: { connection: string; state?: ConnectionStatusState }): Promise<void> {
+  const state: ConnectionStatusState = input.state ?? { sequence: 0 };
+  let reports = 0;
+  // Set by each change, so the loop re-reads the offline deadline.
+  let changed = false;
+  const toNotify: { status: ConnectionState; reason: string | null; since: string }[] = [];
+
+  setHandler(connectionStatusQuery, () => state);
+  setHandler(reportStatusUpdate, async (report) => {
+    try {
+      state.graceMs = (await checkConnectionReport(report.environment, input.connection)).graceMs;
+    } catch (error) {
+      throw error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : error;
+    }
+    reports += 1;
+    if (state.current?.status === report.status) return { changed: false };
+    state.current = { status: report.status, reason: report.reason ?? null, since: new Date(workflowNow()).toISOString() };
+    changed = true;
+    if (report.status === 'offline') {
+      state.offlineDueAt = workflowNow() + state.graceMs;
+    } else {
+      state.offlineDueAt = undefined;
+      if (state.notified === 'offline') toNotify.push(state.current);
+    }
+    return { changed: true };
+  });
+
+  for (;;) {
+    const offlineDue = () => state.offlineDueAt !== undefined && workflowNow() >= state.offlineDueAt;
+    const wait = state.offlineDueAt === undefined ? undefined : Math.max(0, state.offlineDueAt - workflowNow());
+    await condition(() => changed || toNotify.length > 0 || offlineDue() || reports >= reportsPerRun, wait);
+    changed = false;
+    if (offlineDue() && state.current?.status === 'offline') {
+      state.offlineDueAt = undefined;
+      if (state.notified !== 'offline') toNotify.push(state.current);
+    }
+    for (let change = toNotify.shift(); change; change = toNotify.shift()) {
+      state.sequence += 1;
+      const eventId = await recordConnectionChange(input.connection, state.sequence, change.status, change.reason, change.since);
+      const { sent } = await sendConnectionEmails(eventId);
+      state.notified = change.status;
+      upsertMemo({ summary: `${change.status} since ${change.since}; ${sent} subscriber(s) emailed` });
+    }
+    if (reports >= reportsPerRun || workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof connectionStatus>({ connection: input.connection, state });
+    }
+  }
+}
