@@ -11,6 +11,8 @@ export interface DigestActivityDeps {
   db: Knex;
   mailer: Mailer;
   appUrl: string;
+  /** HERALD_DIGEST_INTERVAL, in milliseconds. */
+  digestIntervalMs: number;
   /** Deliveries one activity call sends (the workflow calls again until none remain). */
   digestBatchSize?: number;
   /** Emails sent at once within a batch. */
@@ -23,9 +25,15 @@ export interface DigestBatchResult {
   remaining: number;
 }
 
-export function createDigestActivities({ db, mailer, appUrl, digestBatchSize = 500, sendConcurrency = 20 }: DigestActivityDeps) {
+export function createDigestActivities(deps: DigestActivityDeps) {
+  const { db, mailer, appUrl, digestBatchSize = 500, sendConcurrency = 20 } = deps;
   const store = createDigestStore(db);
   return {
+    /** The digest interval this worker is configured with. */
+    async digestInterval(): Promise<number> {
+      return deps.digestIntervalMs;
+    },
+
     async lastDigestCycle(environment: string): Promise<number> {
       return store.lastCycleNumber(environment);
     },

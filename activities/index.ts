@@ -13,6 +13,8 @@ export interface ActivityDeps {
   /** Base of links in emails (HERALD_APP_URL). */
   appUrl: string;
   digestBatchSize?: number;
+  /** HERALD_DIGEST_INTERVAL, in milliseconds. */
+  digestIntervalMs: number;
   /** HERALD_CONNECTION_GRACE, in milliseconds. */
   connectionGraceMs: number;
   now?: () => Date;

@@ -87,7 +87,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    deps: { db, mailer, retryWindowMs: config.retryWindowMs, appUrl: config.appUrl, connectionGraceMs: config.connectionGraceMs },
+    deps: { db, mailer, retryWindowMs: config.retryWindowMs, appUrl: config.appUrl, connectionGraceMs: config.connectionGraceMs, digestIntervalMs: config.digestIntervalMs },
   });
   const clientConnection = await Connection.connect({ address: temporalAddress });
   stops.unshift(() => clientConnection.close());
@@ -95,7 +95,6 @@ async function main(): Promise<void> {
     temporal: new Client({ connection: clientConnection, namespace: config.temporalNamespace }),
     db,
     taskQueue: config.taskQueue,
-    intervalMs: config.digestIntervalMs,
   });
   lines.push(`Digest workflows        ${digests.length ? digests.map((id) => `digest/${id}`).join(', ') : 'none yet (apply a catalog)'}`);
   lines.push(`Worker                  task queue "${config.taskQueue}" (digest every ${config.digestIntervalMs / 60_000} min)`);

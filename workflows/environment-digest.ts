@@ -14,7 +14,8 @@ import type { DigestActivities } from '../activities/digest-activities.js';
 import { databaseActivity } from './activity-options.js';
 import { workflowNow } from './workflow-time.js';
 
-const { lastDigestCycle, fixDigestCycle, completeDigestCycle } = proxyActivities<DigestActivities>(databaseActivity);
+const { lastDigestCycle, fixDigestCycle, completeDigestCycle, digestInterval } =
+  proxyActivities<DigestActivities>(databaseActivity);
 
 /**
  * Sending: each attempt is bounded; an SMTP outage is retried with backoff for as long as it
@@ -31,7 +32,8 @@ function sendingActivities(heartbeatTimeoutMs: number) {
 
 export interface EnvironmentDigestInput {
   environment: string;
-  intervalMs: number;
+  /** A fixed interval; without it, each wait follows the workers' HERALD_DIGEST_INTERVAL. */
+  intervalMs?: number;
   /** Carried across continue-as-new: the last cycle run. */
   lastCycle?: number;
   lastSummary?: CycleSummary;
@@ -59,7 +61,7 @@ export interface DigestStatus {
   intervalMs: number;
   lastCycle: number;
   lastSummary?: CycleSummary;
-  /** ISO time of the next cycle. */
+  /** ISO time of the next cycle (or "not yet known" while starting). */
   nextCycleAt: string;
   state: 'waiting' | 'running cycle' | 'stopping';
 }
@@ -69,8 +71,6 @@ export const digestStatusQuery = defineQuery<DigestStatus>('status');
 export const runNowSignal = defineSignal('runNow');
 /** Run a cycle now and answer with its summary. */
 export const runCycleNowUpdate = defineUpdate<CycleSummary>('runCycleNow');
-/** Change the interval (sent at every worker start with the configured one). */
-export const setIntervalSignal = defineSignal<[number]>('setInterval');
 /** End the workflow after the cycle in progress, if any. */
 export const stopDigestSignal = defineSignal('stop');
 
@@ -83,31 +83,25 @@ export const cyclesPerRun = 96;
  * history small, carrying only its small state.
  */
 export async function environmentDigest(input: EnvironmentDigestInput): Promise<void> {
-  let intervalMs = input.intervalMs;
-  // Known after the first activity of a fresh start; handlers are registered before any await.
+  // Both known after the first activities; handlers are registered before any await.
+  let intervalMs = input.intervalMs ?? 0;
   let lastCycle = input.lastCycle ?? -1;
   let lastSummary = input.lastSummary;
   let runNow = input.runNowPending ?? false;
   let stopping = false;
   let running = false;
-  let nextCycleAt = workflowNow() + intervalMs;
+  let nextCycleAt = Number.POSITIVE_INFINITY;
 
   setHandler(digestStatusQuery, () => ({
     environment: input.environment,
     intervalMs,
     lastCycle,
     lastSummary,
-    nextCycleAt: new Date(nextCycleAt).toISOString(),
+    nextCycleAt: Number.isFinite(nextCycleAt) ? new Date(nextCycleAt).toISOString() : 'not yet known',
     state: stopping ? 'stopping' : running ? 'running cycle' : 'waiting',
   }));
   setHandler(runNowSignal, () => {
     runNow = true;
-  });
-  setHandler(setIntervalSignal, (ms) => {
-    if (Number.isFinite(ms) && ms >= 1_000 && ms !== intervalMs) {
-      nextCycleAt += ms - intervalMs;
-      intervalMs = ms;
-    }
   });
   setHandler(stopDigestSignal, () => {
     stopping = true;
@@ -121,13 +115,15 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     return lastSummary!;
   });
   if (lastCycle < 0) lastCycle = await lastDigestCycle(input.environment);
+  const currentInterval = async () => input.intervalMs ?? (await digestInterval());
+  intervalMs = await currentInterval();
+  nextCycleAt = workflowNow() + intervalMs;
 
   for (let cycles = 0; ; cycles += 1) {
     if (cycles >= (input.cyclesPerRun ?? cyclesPerRun) || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof environmentDigest>({
         ...input,
-        intervalMs,
         lastCycle,
         lastSummary,
         runNowPending: runNow,
@@ -148,6 +144,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     lastSummary = await runCycle(input.environment, lastCycle + 1, input.sendHeartbeatTimeoutMs ?? 120_000);
     lastCycle = lastSummary.number;
     running = false;
+    intervalMs = await currentInterval();
     nextCycleAt = workflowNow() + intervalMs;
     upsertMemo({
       summary: `cycle ${lastCycle}: ${lastSummary.newErrors} new, ${lastSummary.resolvedErrors} resolved, ${lastSummary.sent} emails sent`,

@@ -141,7 +141,6 @@ async function catalogApply(session: Session, args: ParsedArgs): Promise<number>
       temporal: await session.temporal(),
       db: session.db(),
       taskQueue: session.config.taskQueue,
-      intervalMs: session.config.digestIntervalMs,
     });
     print(`digest workflows: ${digests.map((id) => `digest/${id}`).join(', ') || 'none'}`);
   } catch (error) {

@@ -53,6 +53,7 @@ export async function startHerald(options: {
       appUrl: 'https://app.herald.test',
       digestBatchSize: options.digestBatchSize,
       connectionGraceMs: options.connectionGraceMs ?? 60_000,
+      digestIntervalMs: 15 * 60_000,
     },
     workflowBundle: await heraldWorkflowBundle(),
     shutdownGraceTime: '1 second',
