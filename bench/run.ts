@@ -7,11 +7,11 @@
 import { Client } from '@temporalio/client';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { SMTPServer } from 'smtp-server';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
 import { startEmbeddedPostgres } from '../activities/db/embedded-postgres.js';
 import { applyCatalog, type Catalog } from '../activities/catalog/catalog.js';
@@ -34,21 +34,20 @@ const postgres = await startEmbeddedPostgres({ dataDir: pgDir, port: 54391, pers
 const db = connectDatabase(postgres.adminUrl, { max: 20 });
 await migrateLatest(db);
 
-let accepted = 0;
-const smtp = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ['STARTTLS'],
-  logger: false,
-  onData(stream, _session, callback) {
-    stream.on('data', () => {});
-    stream.on('end', () => {
-      accepted += 1;
-      callback();
-    });
-  },
-});
-await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-const smtpUrl = `smtp://127.0.0.1:${(smtp.server.address() as AddressInfo).port}`;
+// The SMTP server runs in a process of its own, as a real one would.
+const sink = fork(fileURLToPath(new URL('./smtp-sink.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+const sinkPort = await new Promise<number>((resolve) =>
+  sink.stdout!.on('data', (chunk: Buffer) => {
+    const match = /port (\d+)/.exec(chunk.toString());
+    if (match) resolve(Number(match[1]));
+  }),
+);
+const smtpUrl = `smtp://127.0.0.1:${sinkPort}`;
+const acceptedBySink = () =>
+  new Promise<number>((resolve) => {
+    sink.once('message', (m: { accepted: number }) => resolve(m.accepted));
+    sink.send('count');
+  });
 
 const temporal = await TestWorkflowEnvironment.createLocal({
   server: { executable: cliExecutable(), ip: '127.0.0.1', ui: false, dbFilename: join(dataDir, 'temporal.sqlite') },
@@ -125,7 +124,7 @@ await worker.runUntil(async () => {
     const summary = await digest.executeUpdate(runCycleNowUpdate);
     const seconds = (performance.now() - started) / 1000;
     console.log(
-      `digest: ${summary.sent} emails (${summary.emails} deliveries, ${accepted} accepted by SMTP) for ${summary.newErrors} new errors ` +
+      `digest: ${summary.sent} emails (${summary.emails} deliveries, ${await acceptedBySink()} accepted by SMTP) for ${summary.newErrors} new errors ` +
         `in ${seconds.toFixed(2)} s = ${(summary.sent / seconds).toFixed(0)} emails/s`,
     );
     const phases = await db.raw(
@@ -142,11 +141,11 @@ await worker.runUntil(async () => {
 });
 
 clearInterval(sampler);
-console.log(`memory: peak RSS ${mb(Math.max(peakRss, process.resourceUsage().maxRSS * 1024))} (bench process: worker, client and SMTP sink)`);
+console.log(`memory: peak RSS ${mb(Math.max(peakRss, process.resourceUsage().maxRSS * 1024))} (bench process: worker and client)`);
 mailer.close();
 await db.destroy();
 await temporal.teardown();
 await postgres.stop();
-smtp.close();
+sink.kill();
 rmSync(dataDir, { recursive: true, force: true });
 rmSync(pgDir, { recursive: true, force: true });

@@ -7,6 +7,7 @@ import { startTestMailServer } from './helpers/mail.js';
 import { createHarnessActivities } from './fixtures/harness-activities.js';
 import { sleepThenRoundTrip } from './fixtures/harness-workflows.js';
 import nodemailer from 'nodemailer';
+import { migrateLatest, migrateRollbackAll } from '../activities/db/connection.js';
 
 const require = createRequire(import.meta.url);
 
@@ -37,6 +38,14 @@ describe('the test harness', async () => {
     expect(name).toBe('Harness Ltd');
     expect(wallMs).toBeLessThan(60_000);
     expect(await db('accounts').where({ id: 'harness-account' }).first('name')).toEqual({ name: 'Harness Ltd' });
+  });
+
+  it('rolls every migration back and applies them again', async () => {
+    await db('accounts').delete();
+    await migrateRollbackAll(db);
+    const left = await db.raw(`select count(*)::int as n from information_schema.tables where table_schema = 'public' and table_name not like 'knex_%'`);
+    expect(left.rows[0].n).toBe(0);
+    expect(await migrateLatest(db)).toEqual(['20261127000000_create_domain_model']);
   });
 
   it('receives mail on a real SMTP server and reads it back parsed', async () => {

@@ -1,0 +1,22 @@
+/**
+ * An SMTP server that accepts and discards every message, run as a process of its own by the
+ * benchmark (as a real SMTP server would be). Prints its port, then the count on SIGTERM.
+ */
+import { SMTPServer } from 'smtp-server';
+import type { AddressInfo } from 'node:net';
+
+let accepted = 0;
+const server = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ['STARTTLS'],
+  logger: false,
+  onData(stream, _session, callback) {
+    stream.on('data', () => {});
+    stream.on('end', () => {
+      accepted += 1;
+      callback();
+    });
+  },
+});
+server.listen(0, '127.0.0.1', () => console.log(`port ${(server.server.address() as AddressInfo).port}`));
+process.on('message', () => process.send?.({ accepted }));
