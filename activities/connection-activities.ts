@@ -2,7 +2,8 @@
 import type { Knex } from 'knex';
 import { createConnectionStore, type ConnectionState } from './db/connection-store.js';
 import { createDigestStore } from './db/digest-store.js';
-import { RecipientRefusedError, type Mailer } from './email/mailer.js';
+import type { Mailer } from './email/mailer.js';
+import { deliver } from './email/deliver.js';
 import { renderEmail } from './email/render.js';
 import { emailText, emailTextLimits } from './email/text.js';
 import { inputFailure } from './input-failure.js';
@@ -62,15 +63,9 @@ export function createConnectionActivities({ db, mailer, appUrl, connectionGrace
           },
         });
         const messageId = `<connection.${eventId}.${email.environment.id}.${email.userId}@herald>`;
-        try {
-          await mailer.send({ to: email.recipient, subject, ...rendered, messageId });
-          await deliveries.markSent(email.deliveryId, messageId);
-          sent += 1;
-        } catch (error) {
-          if (!(error instanceof RecipientRefusedError)) throw error;
-          await deliveries.markFailed(email.deliveryId, error.message);
-          failed += 1;
-        }
+        const outcome = await deliver(mailer, deliveries, email.deliveryId, { to: email.recipient, subject, ...rendered, messageId });
+        if (outcome === 'sent') sent += 1;
+        else failed += 1;
       }
       return { sent, failed };
     },

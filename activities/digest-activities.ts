@@ -4,7 +4,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { createDigestStore, type DigestErrorRow, type PendingDelivery } from './db/digest-store.js';
 import { digestDetailLimit, digestEmail } from './email/digest-email.js';
-import { RecipientRefusedError, type Mailer } from './email/mailer.js';
+import type { Mailer } from './email/mailer.js';
+import { deliver } from './email/deliver.js';
 import { renderEmail, type RenderedEmail } from './email/render.js';
 
 export interface DigestActivityDeps {
@@ -86,17 +87,11 @@ export function createDigestActivities(deps: DigestActivityDeps) {
           const { subject, rendered } = await render(delivery);
           const messageId = `<digest.${cycleId}.${delivery.userId}@herald>`;
           try {
-            await mailer.send({ to: delivery.recipient, subject, ...rendered, messageId });
-            await store.markSent(delivery.id, messageId);
-            sent += 1;
+            const outcome = await deliver(mailer, store, delivery.id, { to: delivery.recipient, subject, ...rendered, messageId });
+            if (outcome === 'sent') sent += 1;
+            else failed += 1;
           } catch (error) {
-            if (error instanceof RecipientRefusedError) {
-              await store.markFailed(delivery.id, error.message);
-              failed += 1;
-            } else {
-              transient ??= error;
-              await store.recordAttempt(delivery.id, String(error));
-            }
+            transient ??= error;
           }
           Context.current().heartbeat({ sent, failed });
         }

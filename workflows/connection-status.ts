@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -13,6 +11,7 @@ import {
 } from '@temporalio/workflow';
 import type { ConnectionActivities } from '../activities/connection-activities.js';
 import { databaseActivity } from './activity-options.js';
+import { failureForCaller } from './failures.js';
 import { workflowNow } from './workflow-time.js';
 
 const { checkConnectionReport, recordConnectionChange } = proxyActivities<ConnectionActivities>(databaseActivity);
@@ -65,7 +64,7 @@ export async function connectionStatus(input: { connection: string; state?: Conn
     try {
       state.graceMs = (await checkConnectionReport(report.environment, input.connection)).graceMs;
     } catch (error) {
-      throw error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : error;
+      throw failureForCaller(error);
     }
     reports += 1;
     if (state.current?.status === report.status) return { changed: false };

@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   defineUpdate,
@@ -12,6 +10,7 @@ import {
 import type { ErrorActivities } from '../activities/error-activities.js';
 import type { ErrorBatch } from './error-report.js';
 import { databaseActivity } from './activity-options.js';
+import { failureForCaller } from './failures.js';
 import { intermittentRetry, type IntermittentRetryOutcome } from './intermittent-retry.js';
 import { intermittentRetryWorkflowId } from './workflow-ids.js';
 
@@ -54,7 +53,7 @@ export async function errorBatch(batch: ErrorBatch): Promise<ErrorBatchResult> {
   try {
     report = await storeErrorBatch(batch);
   } catch (error) {
-    state.refusal = error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : error;
+    state.refusal = failureForCaller(error);
     await condition(allHandlersFinished);
     throw state.refusal;
   }

@@ -1,0 +1,10 @@
+import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+
+/**
+ * The failure to hand on to a caller (an update's client): for an activity that refused its
+ * input, the activity's own ApplicationFailure (its type and details name the problem) rather
+ * than the wrapper that says only that an activity failed.
+ */
+export function failureForCaller(error: unknown): unknown {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : error;
+}
