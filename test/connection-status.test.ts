@@ -16,8 +16,9 @@ describe('connection status notifications', async () => {
   await createTestWorld(db);
   await applyCatalog(db, {
     integrations: [{ id: 'warehouse', environment: 'prod', name: 'Warehouse' }],
-    flows: [{ id: 'picking', integration: 'warehouse', name: 'Pick lists', connections: ['erp'] }],
-    subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', connections: ['erp'] }],
+    connections: [{ id: 'sftp', environment: 'prod', name: 'Warehouse SFTP' }],
+    flows: [{ id: 'picking', integration: 'warehouse', name: 'Pick lists', connections: ['erp', 'sftp'] }],
+    subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', connections: ['erp', 'sftp'] }],
     environments: [
       { id: 'legacy-prod', account: 'acme', name: 'Production', production: true },
       { id: 'legacy-sandbox', account: 'acme', name: 'Sandbox', production: false, sharesResourcesWith: 'legacy-prod' },
@@ -117,5 +118,21 @@ describe('connection status notifications', async () => {
     expect(email!.parsed.subject).toBe('[Staging] Connection ERP API (staging) is offline');
     expect(String(email!.parsed.html)).not.toMatch(/<img src/i);
     expect(String(email!.parsed.html)).toContain('&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;');
+  });
+
+  it('S14: with a grace period of 0, every change is emailed at once', async () => {
+    const noGrace = await startHerald({ env, db, smtpUrl: mail.url, connectionGraceMs: 0 });
+    mail.clear();
+    const report = (status: 'online' | 'offline') =>
+      noGrace.client.reportConnectionStatus({ environment: 'prod', connection: 'sftp', status, reason: 'probe' });
+    await report('offline');
+    await mail.waitFor(1);
+    await report('online');
+    await mail.waitFor(2);
+    expect(mail.received.map((m) => m.parsed.subject)).toEqual([
+      'Connection Warehouse SFTP is offline',
+      'Connection Warehouse SFTP is back online',
+    ]);
+    await noGrace.stop();
   });
 });
