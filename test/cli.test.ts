@@ -72,6 +72,13 @@ describe('the herald command line', async () => {
     const again = await cli('connections', 'status', '--env', 'acme-production', '--connection', 'erp-api', '--offline');
     expect(again.stdout).toContain('status unchanged (a repeat)');
 
+    const now = await cli('digest', 'now', '--env', 'acme-staging');
+    expect(now.stdout).toMatch(/^cycle 1: 0 new, 0 resolved; 0 email\(s\) sent, 0 failed/);
+    const status = await cli('status');
+    expect(status.stdout).toContain('acme-production (Production)');
+    expect(status.stdout).toContain('connection erp-api: offline since');
+    expect(status.stdout).toMatch(/acme-staging \(Staging, non-production\)\n {2}digest waiting, last cycle 1, next at \d{4}-/);
+
     const succeeded = await cli('errors', 'succeed', '--env', 'acme-production', '--flow', 'customers-to-erp', 'C-1');
     expect(succeeded.stdout).toContain('auto-resolve is off for this flow');
   });

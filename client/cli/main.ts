@@ -16,6 +16,9 @@ import { HeraldClient } from '../herald-client.js';
 import { createErrorStore } from '../../activities/db/error-store.js';
 import { HeraldInputError } from '../herald-input-error.js';
 import { ensureDigestWorkflows } from '../digests.js';
+import { digestStatusQuery, runCycleNowUpdate } from '../../workflows/environment-digest.js';
+import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../../workflows/workflow-ids.js';
+import { connectionStatusQuery } from '../../workflows/connection-status.js';
 import { option, parseArgs, requiredOption, UsageError, type ParsedArgs } from './args.js';
 
 /** Where `npm start` runs its embedded services (see worker/start.ts). */
@@ -38,6 +41,8 @@ Commands:
   errors resolve ...         resolve errors as a user
   errors list ...            list errors
   connections status ...     report a connection online or offline
+  digest now --env ENV       run a digest cycle of ENV now and print its summary
+  status                     each environment: digest, open and retrying errors, connections
 
 Run "herald <command> --help" for a command's options.
 Environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, HERALD_TASK_QUEUE,
@@ -59,6 +64,11 @@ Resolves errors as the named user of the account.`,
   'connections status': `Usage: herald connections status --env ENV --connection ID (--online | --offline) [--reason TEXT]
 Reports a connection's status. A real change is emailed to the connection's subscribers; an
 offline that recovers within HERALD_CONNECTION_GRACE sends nothing.`,
+  'digest now': `Usage: herald digest now --env ENV
+Runs a digest cycle of the environment now (emails included) and prints its summary.`,
+  status: `Usage: herald status
+Shows each environment: its digest workflow (last cycle, next cycle), open and retrying errors,
+and the status of its connections.`,
   'errors list': `Usage: herald errors list [--env ENV] [--flow FLOW] [--status ${errorStatuses.join('|')}] [--limit N] [--json]
 Lists errors, newest first.`,
 };
@@ -105,6 +115,18 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'errors list':
         return await errorsList(session, args);
+      case 'digest now': {
+        const environment = requiredOption(args, 'env');
+        const summary = await (await session.temporal())
+          .workflow.getHandle(environmentDigestWorkflowId(environment))
+          .executeUpdate(runCycleNowUpdate);
+        return print(
+          `cycle ${summary.number}: ${summary.newErrors} new, ${summary.resolvedErrors} resolved; ` +
+            `${summary.sent} email(s) sent, ${summary.failed} failed`,
+        );
+      }
+      case 'status':
+        return await status(session);
       case 'connections status': {
         const online = args.options.has('online');
         if (online === args.options.has('offline')) throw new UsageError('give one of --online or --offline');
@@ -178,6 +200,45 @@ async function errorsReport(session: Session, args: ParsedArgs): Promise<number>
     `stored ${result.stored} (${result.open} open, ${result.retrying} retrying), ` +
       `${result.duplicates} duplicate, ${result.superseded} superseded; batch ${result.batchId}`,
   );
+}
+
+async function status(session: Session): Promise<number> {
+  const db = session.db();
+  const environments: { id: string; name: string; production: boolean }[] = await db('environments').orderBy('id').select('id', 'name', 'production');
+  const counts: { environment_id: string; status: string; n: number }[] = await db('errors')
+    .whereIn('status', ['open', 'retrying'])
+    .groupBy('environment_id', 'status')
+    .select('environment_id', 'status', db.raw('count(*)::int as n'));
+  const connections: { id: string; name: string; environment: string; status: string | null; since: Date | null }[] = await db('connections as c')
+    .join('environments as e', 'e.resource_group', 'c.resource_group')
+    .leftJoin('connection_status as s', 's.connection_id', 'c.id')
+    .orderBy(['e.id', 'c.id'])
+    .select('c.id', 'c.name', 'e.id as environment', 's.status', 's.since');
+  const temporal = await session.temporal().catch(() => undefined);
+  for (const env of environments) {
+    const count = (status: string) => counts.find((c) => c.environment_id === env.id && c.status === status)?.n ?? 0;
+    let digest = 'digest workflow unreachable (is Temporal running?)';
+    if (temporal) {
+      try {
+        const s = await temporal.workflow.getHandle(environmentDigestWorkflowId(env.id)).query(digestStatusQuery);
+        digest = `digest ${s.state}, last cycle ${s.lastCycle}, next at ${s.nextCycleAt}`;
+      } catch {
+        digest = 'no running digest workflow (apply the catalog or start the worker)';
+      }
+    }
+    print(`${env.id} (${env.name}${env.production ? '' : ', non-production'})`);
+    print(`  ${digest}`);
+    print(`  errors: ${count('open')} open, ${count('retrying')} retrying`);
+    for (const c of connections.filter((c) => c.environment === env.id)) {
+      // The workflow knows the latest report (also one still inside its grace period); the database, the last notified.
+      const live = temporal
+        ? await temporal.workflow.getHandle(connectionStatusWorkflowId(c.id)).query(connectionStatusQuery).catch(() => undefined)
+        : undefined;
+      const current = live?.current ?? (c.status ? { status: c.status, since: c.since!.toISOString() } : undefined);
+      print(`  connection ${c.id}: ${current ? `${current.status} since ${current.since}` : 'no report yet'}`);
+    }
+  }
+  return 0;
 }
 
 async function errorsList(session: Session, args: ParsedArgs): Promise<number> {
