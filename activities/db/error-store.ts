@@ -8,10 +8,11 @@ import type { Knex } from 'knex';
 import { isRetryableCode, type ErrorBatch, type InputProblem } from '../../workflows/error-report.js';
 import type { ErrorStatus } from '../../workflows/error-status.js';
 
-/** A flow as seen from one environment; undefined fields mean the lookup found nothing. */
+/** A flow as seen from one environment. */
 export interface FlowInEnvironment {
-  environmentExists: boolean;
-  flow?: { id: string; autoResolve: boolean; taskQueue: string | null };
+  id: string;
+  autoResolve: boolean;
+  taskQueue: string | null;
 }
 
 /** An error waiting out its retry window. */
@@ -68,18 +69,19 @@ const viewColumns = [
 
 export function createErrorStore(db: Knex) {
   return {
-    /** Finds the flow in the environment's resources (a legacy pair shares them, S18). */
-    async findFlow(environment: string, flow: string, trx: Knex = db): Promise<FlowInEnvironment> {
+    /**
+     * Finds the flow in the environment's resources (a legacy pair shares them, S18); the input
+     * problem instead when the environment or the flow is unknown there.
+     */
+    async findFlow(environment: string, flow: string, trx: Knex = db): Promise<FlowInEnvironment | InputProblem[]> {
       const env = await trx('environments').where({ id: environment }).first('resource_group');
-      if (!env) return { environmentExists: false };
+      if (!env) return [{ field: 'environment', message: `unknown environment "${environment}"` }];
       const row = await trx('flows as f')
         .join('integrations as i', 'i.id', 'f.integration_id')
         .where({ 'f.id': flow, 'i.resource_group': env.resource_group })
         .first('f.id', 'f.auto_resolve', 'f.task_queue');
-      return {
-        environmentExists: true,
-        flow: row && { id: row.id, autoResolve: row.auto_resolve, taskQueue: row.task_queue },
-      };
+      if (!row) return [{ field: 'flow', message: `unknown flow "${flow}" in environment "${environment}"` }];
+      return { id: row.id, autoResolve: row.auto_resolve, taskQueue: row.task_queue };
     },
 
     /**
@@ -90,9 +92,8 @@ export function createErrorStore(db: Knex) {
     async storeBatch(batch: ErrorBatch, now: Date): Promise<StoredBatch | InputProblem[]> {
       return db.transaction(async (trx) => {
         const found = await this.findFlow(batch.environment, batch.flow, trx);
-        if (!found.environmentExists) return [{ field: 'environment', message: `unknown environment "${batch.environment}"` }];
-        if (!found.flow) return [{ field: 'flow', message: `unknown flow "${batch.flow}" in environment "${batch.environment}"` }];
-        const { autoResolve, taskQueue } = found.flow;
+        if (Array.isArray(found)) return found;
+        const { autoResolve, taskQueue } = found;
 
         const rows = batch.errors.map((error, index) => {
           const intermittent = error.intermittent === true || isRetryableCode(error.code);
@@ -181,9 +182,8 @@ export function createErrorStore(db: Knex) {
     async resolveSucceededRecords(environment: string, flow: string, traceKeys: string[], now: Date) {
       return db.transaction(async (trx) => {
         const found = await this.findFlow(environment, flow, trx);
-        if (!found.environmentExists) return [{ field: 'environment', message: `unknown environment "${environment}"` }];
-        if (!found.flow) return [{ field: 'flow', message: `unknown flow "${flow}" in environment "${environment}"` }];
-        if (!found.flow.autoResolve) return { autoResolveOff: true, resolved: 0, recovered: 0, batches: [] as string[] };
+        if (Array.isArray(found)) return found;
+        if (!found.autoResolve) return { autoResolveOff: true, resolved: 0, recovered: 0, batches: [] as string[] };
         const scope = () =>
           trx('errors').where({ environment_id: environment, flow_id: flow }).whereIn('trace_key', traceKeys);
         const resolved = await scope()
