@@ -48,8 +48,6 @@ export interface DigestErrorRow {
   resolvedBy: string | null;
   /** Errors of this flow in the whole list (before the cap). */
   flowCount: number;
-  /** Errors in the whole list (before the cap). */
-  total: number;
 }
 
 /** The flows each current user follows in one environment (chosen flows, or all flows of an integration). */
@@ -210,7 +208,7 @@ export function createDigestStore(db: Knex) {
       const rows = await db.raw(
         `select * from (
            select ${errorRowColumns},
-                  count(*) over (partition by e.flow_id) as flow_count, 0 as total,
+                  count(*) over (partition by e.flow_id) as flow_count,
                   row_number() over (partition by e.flow_id order by e.occurred_at, e.id) as position
              from errors e join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id
             where e.notified_cycle_id = :cycle and e.flow_id = any(:flows)) x
@@ -231,7 +229,7 @@ export function createDigestStore(db: Knex) {
       const rows = await db.raw(
         `select * from (
            select ${errorRowColumns},
-                  count(*) over (partition by e.flow_id) as flow_count, count(*) over () as total,
+                  count(*) over (partition by e.flow_id) as flow_count,
                   row_number() over (order by f.name, e.flow_id, e.resolved_at, e.id) as position
              from errors e join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id
             where e.resolution_notified_cycle_id = :cycle and e.flow_id = any(:flows) and ${toldSql}) x
@@ -301,6 +299,5 @@ function toRow(r: Record<string, unknown>): DigestErrorRow {
     resolutionReason: r.resolution_reason as string | null,
     resolvedBy: r.resolved_by as string | null,
     flowCount: Number(r.flow_count),
-    total: Number(r.total),
   };
 }
