@@ -6,6 +6,7 @@ import type { Mailer } from './email/mailer.js';
 import { deliver } from './email/deliver.js';
 import { renderEmail } from './email/render.js';
 import { emailText, emailTextLimits } from './email/text.js';
+import { emailFrame, emailTime } from './email/email-frame.js';
 import { inputFailure } from './input-failure.js';
 
 export interface ConnectionActivityDeps {
@@ -38,28 +39,26 @@ export function createConnectionActivities({ db, mailer, appUrl, connectionGrace
       let sent = 0;
       let failed = 0;
       for (const email of await store.pendingEmails(eventId)) {
+        const frame = emailFrame(appUrl, email.environment, email.account);
         const connection = emailText(email.connection.name, emailTextLimits.name);
-        const environment = emailText(email.environment.name, emailTextLimits.name);
         const statusText = email.status === 'offline' ? 'offline' : 'back online';
-        const subject = `${email.environment.production ? '' : `[${environment}] `}Connection ${connection} is ${statusText}`;
-        const base = appUrl.replace(/\/+$/, '');
-        const env = encodeURIComponent(email.environment.id);
+        const subject = `${frame.subjectPrefix}Connection ${connection} is ${statusText}`;
         const rendered = await renderEmail('connection-status', {
           subject,
           connection,
           status: email.status,
           statusText,
-          since: `${email.changedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+          since: emailTime(email.changedAt),
           reason: email.reason ? emailText(email.reason, emailTextLimits.message) : '',
           usedBy: email.usedBy.map((u) => ({
             integration: emailText(u.integration, emailTextLimits.name),
             flows: u.flows.map((f) => emailText(f, emailTextLimits.name)),
           })),
-          account: { name: emailText(email.account.name, emailTextLimits.name) },
-          environment: { name: environment, nonProduction: !email.environment.production },
+          account: frame.account,
+          environment: frame.environment,
           links: {
-            connection: `${base}/environments/${env}/connections/${encodeURIComponent(email.connection.id)}`,
-            settings: `${base}/environments/${env}/notifications`,
+            connection: frame.link(`connections/${encodeURIComponent(email.connection.id)}`),
+            settings: frame.link('notifications'),
           },
         });
         const messageId = `<connection.${eventId}.${email.environment.id}.${email.userId}@herald>`;

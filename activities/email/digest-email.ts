@@ -1,6 +1,7 @@
 /** The digest email of one user for one cycle: subject, summary, and details grouped by flow (S8, S13, S19, S20). */
 import type { CycleContext, DigestErrorRow, PendingDelivery } from '../db/digest-store.js';
 import { emailText, emailTextLimits as limits } from './text.js';
+import { emailFrame, emailTime } from './email-frame.js';
 
 /** Detail rows per email, per list (new, resolved); counts stay exact beyond them (S20). */
 export const digestDetailLimit = 50;
@@ -10,13 +11,6 @@ export interface DigestEmail {
   model: object;
 }
 
-export function digestSubject(context: CycleContext, delivery: Pick<PendingDelivery, 'newCount' | 'resolvedCount'>): string {
-  const parts = [];
-  if (delivery.newCount > 0) parts.push(`${delivery.newCount} new error${delivery.newCount === 1 ? '' : 's'}`);
-  if (delivery.resolvedCount > 0) parts.push(`${delivery.resolvedCount} resolved`);
-  const environment = context.environment.production ? '' : `[${emailText(context.environment.name, limits.name)}] `;
-  return `${environment}${parts.join(', ')} in ${emailText(context.account.name, limits.name)} flows`;
-}
 
 export function digestEmail(
   context: CycleContext,
@@ -25,11 +19,13 @@ export function digestEmail(
   resolvedRows: DigestErrorRow[],
   appUrl: string,
 ): DigestEmail {
-  const base = appUrl.replace(/\/+$/, '');
-  const env = encodeURIComponent(context.environment.id);
-  const flowUrl = (flowId: string) => `${base}/environments/${env}/flows/${encodeURIComponent(flowId)}/errors`;
-  const errorUrl = (id: number) => `${base}/environments/${env}/errors/${id}`;
-  const subject = digestSubject(context, delivery);
+  const frame = emailFrame(appUrl, context.environment, context.account);
+  const flowUrl = (flowId: string) => frame.link(`flows/${encodeURIComponent(flowId)}/errors`);
+  const errorUrl = (id: number) => frame.link(`errors/${id}`);
+  const counts = [];
+  if (delivery.newCount > 0) counts.push(`${delivery.newCount} new error${delivery.newCount === 1 ? '' : 's'}`);
+  if (delivery.resolvedCount > 0) counts.push(`${delivery.resolvedCount} resolved`);
+  const subject = `${frame.subjectPrefix}${counts.join(', ')} in ${frame.account.name} flows`;
 
   const group = (rows: DigestErrorRow[], resolved: boolean) => {
     const groups: { flow: string; integration: string; url: string; count: number; errors: object[] }[] = [];
@@ -50,7 +46,7 @@ export function digestEmail(
         code: row.code ? emailText(row.code, limits.code) : '',
         step: row.step ? emailText(row.step, limits.step) : '',
         traceKey: emailText(row.traceKey, limits.traceKey),
-        time: formatTime(resolved ? (row.resolvedAt ?? row.occurredAt) : row.occurredAt),
+        time: emailTime(resolved ? (row.resolvedAt ?? row.occurredAt) : row.occurredAt),
         url: errorUrl(row.id),
         resolution: resolved ? resolution(row) : '',
       });
@@ -62,19 +58,16 @@ export function digestEmail(
     subject,
     model: {
       subject,
-      account: { name: emailText(context.account.name, limits.name) },
-      environment: {
-        name: emailText(context.environment.name, limits.name),
-        nonProduction: !context.environment.production,
-      },
+      account: frame.account,
+      environment: frame.environment,
       summary: { newCount: delivery.newCount, resolvedCount: delivery.resolvedCount, openCount: delivery.openCount },
       newGroups: group(newRows, false),
       newMore: delivery.newCount - newRows.length,
       resolvedGroups: group(resolvedRows, true),
       resolvedMore: delivery.resolvedCount - resolvedRows.length,
       links: {
-        openErrors: `${base}/environments/${env}/errors?status=open`,
-        settings: `${base}/environments/${env}/notifications`,
+        openErrors: frame.link('errors?status=open'),
+        settings: frame.link('notifications'),
       },
     },
   };
@@ -83,8 +76,4 @@ export function digestEmail(
 function resolution(row: DigestErrorRow): string {
   if (row.resolvedBy) return `resolved by ${emailText(row.resolvedBy, limits.name)}`;
   return `auto-resolved: ${row.resolutionReason ?? 'resolved'}`;
-}
-
-function formatTime(time: Date): string {
-  return `${time.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
 }
