@@ -129,12 +129,9 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
         runNowPending: runNow,
       });
     }
-    // Wake at the next cycle time, or earlier when asked; the interval may change while waiting.
-    while (!runNow && !stopping) {
-      const wait = nextCycleAt - workflowNow();
-      if (wait <= 0) break;
-      await condition(() => runNow || stopping, wait);
-    }
+    // Wake at the next cycle time, or earlier when asked.
+    const wait = nextCycleAt - workflowNow();
+    if (wait > 0) await condition(() => runNow || stopping, wait);
     if (stopping) {
       await condition(allHandlersFinished);
       return;
