@@ -36,8 +36,10 @@ export async function startEmbeddedPostgres(options: {
   const log = options.onLog ?? (() => {});
   const owner = userInfo().uid === 0 ? postgresUser() : undefined;
   const bin = binariesFor(owner);
+  // Parents as usual (reachable); the data folder itself private, as PostgreSQL requires.
+  mkdirSync(dirname(dataDir), { recursive: true });
+  if (!existsSync(dataDir)) mkdirSync(dataDir, { mode: 0o700 });
   if (owner) preparePostgresOwnedFolder(dataDir, owner);
-  else mkdirSync(dataDir, { recursive: true, mode: 0o700 });
 
   if (!existsSync(join(dataDir, 'PG_VERSION'))) {
     const passwordFile = join(tmpdir(), `herald-pg-password-${randomBytes(6).toString('hex')}`);
@@ -130,7 +132,6 @@ function preparePostgresOwnedFolder(dataDir: string, owner: { uid: number; gid: 
         'set HERALD_DATA_DIR to a folder it can reach (e.g. under /var/tmp), or set DATABASE_URL',
     );
   }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chownSync(dataDir, owner.uid, owner.gid);
 }
 
