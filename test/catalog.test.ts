@@ -28,6 +28,14 @@ describe('herald catalog apply', async () => {
     expect(await rowCounts()).toEqual(after);
   });
 
+  it('refreshes the planner statistics of the tables it changed', async () => {
+    const estimate = async () =>
+      (await db.raw(`select reltuples::int as n from pg_class where relname = 'users'`)).rows[0].n as number;
+    expect(await estimate()).toBeLessThanOrEqual(0);
+    await applyCatalog(db, sample);
+    expect(await estimate()).toBe(3);
+  });
+
   it('puts a legacy production/sandbox pair in one resource group, and leaves staging apart', async () => {
     await applyCatalog(db, sample);
     const groups = Object.fromEntries(

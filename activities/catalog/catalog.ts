@@ -57,7 +57,7 @@ const sections = ['accounts', 'users', 'environments', 'integrations', 'connecti
 
 /** Applies a catalog in one transaction; throws {@link CatalogError} (nothing written) when it is bad. */
 export async function applyCatalog(db: Knex, input: unknown): Promise<CatalogChanges> {
-  return db.transaction(async (trx) => {
+  const changes = await db.transaction(async (trx) => {
     // Serialise catalog applications, so two at once cannot both pass validation against stale rows.
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['herald.catalog']);
     const problems: CatalogProblem[] = [];
@@ -67,6 +67,11 @@ export async function applyCatalog(db: Knex, input: unknown): Promise<CatalogCha
     if (problems.length > 0) throw new CatalogError(problems);
     return write(trx, catalog, world);
   });
+  // The digest's queries are planned from table statistics. Refreshed here, a catalog that added
+  // thousands of users is not planned as an empty one until autovacuum gets round to it.
+  const changed = Object.keys(changes).filter((table) => (changes[table] ?? 0) > 0);
+  if (changed.length > 0) await db.raw(`analyze ${changed.map(() => '??').join(', ')}`, changed);
+  return changes;
 }
 
 // ---- shape -------------------------------------------------------------------------------
