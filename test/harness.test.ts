@@ -8,6 +8,7 @@ import { createHarnessActivities } from './fixtures/harness-activities.js';
 import { sleepThenRoundTrip } from './fixtures/harness-workflows.js';
 import nodemailer from 'nodemailer';
 import { migrateLatest, migrateRollbackAll } from '../activities/db/connection.js';
+import { migrationSource } from '../activities/db/migrations/index.js';
 
 const require = createRequire(import.meta.url);
 
@@ -45,7 +46,43 @@ describe('the test harness', async () => {
     await migrateRollbackAll(db);
     const left = await db.raw(`select count(*)::int as n from information_schema.tables where table_schema = 'public' and table_name not like 'knex_%'`);
     expect(left.rows[0].n).toBe(0);
-    expect(await migrateLatest(db)).toEqual(['20261127000000_create_domain_model']);
+    expect(await migrateLatest(db)).toEqual(['20261127000000_create_domain_model', '20261127100000_delivery_flow_lists']);
+  });
+
+  it('moves the flows of existing digest deliveries into their flow list, and back', async () => {
+    await migrateRollbackAll(db);
+    await db.migrate.up({ migrationSource });
+    await db('accounts').insert({ id: 'acme', name: 'Acme' });
+    await db('environments').insert({ id: 'prod', account_id: 'acme', name: 'Production', production: true, resource_group: 'prod' });
+    await db('integrations').insert({ id: 'shop', account_id: 'acme', resource_group: 'prod', name: 'Shop' });
+    await db('flows').insert([
+      { id: 'orders', integration_id: 'shop', name: 'Orders' },
+      { id: 'refunds', integration_id: 'shop', name: 'Refunds' },
+    ]);
+    const [user] = await db('users').insert({ account_id: 'acme', email: 'ana@acme.test', role: 'monitor' }).returning('id');
+    const [cycle] = await db('digest_cycles')
+      .insert({ environment_id: 'prod', number: 1, new_count: 2, resolved_count: 0, delivery_count: 2 })
+      .returning('id');
+    const deliveries = await db('email_deliveries')
+      .insert([
+        { kind: 'digest', cycle_id: cycle.id, environment_id: 'prod', user_id: user.id, recipient: 'ana@acme.test' },
+        { kind: 'connection', environment_id: 'prod', user_id: user.id, recipient: 'ana@acme.test' },
+      ])
+      .returning('id');
+    await db('delivery_flows').insert([
+      { delivery_id: deliveries[0].id, flow_id: 'refunds' },
+      { delivery_id: deliveries[0].id, flow_id: 'orders' },
+    ]);
+
+    await migrateLatest(db);
+    expect(await db('email_deliveries').orderBy('id').pluck('flow_ids')).toEqual([['orders', 'refunds'], []]);
+
+    await db.migrate.down({ migrationSource });
+    expect(await db('delivery_flows').orderBy('flow_id').select('delivery_id', 'flow_id')).toEqual([
+      { delivery_id: deliveries[0].id, flow_id: 'orders' },
+      { delivery_id: deliveries[0].id, flow_id: 'refunds' },
+    ]);
+    await migrateLatest(db);
   });
 
   it('receives mail on a real SMTP server and reads it back parsed', async () => {

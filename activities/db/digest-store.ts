@@ -74,8 +74,8 @@ const scopeSql = `
  */
 const toldSql = `
   exists (select 1 from email_deliveries told
-            join delivery_flows told_flow on told_flow.delivery_id = told.id and told_flow.flow_id = e.flow_id
-           where told.cycle_id = e.notified_cycle_id and told.user_id = :user and told.status <> 'failed')`;
+           where told.cycle_id = e.notified_cycle_id and told.user_id = :user and told.status <> 'failed'
+             and e.flow_id = any(told.flow_ids))`;
 
 const errorRowColumns = `e.id, e.flow_id, f.name as flow_name, i.name as integration_name, e.trace_key, e.message, e.code,
   e.step, e.occurred_at, e.resolved_at, e.resolution_reason, e.resolved_by`;
@@ -131,11 +131,15 @@ export function createDigestStore(db: Knex) {
               where ${toldSql.replace(':user', 'sc.user_id')}
               group by sc.user_id),
            open_per_user as (
-             select sc.user_id, sum(o.n) as n from scope sc join open_per_flow o on o.flow_id = sc.flow_id group by sc.user_id)
-           insert into email_deliveries (kind, cycle_id, environment_id, user_id, recipient, new_count, resolved_count, open_count)
-           select 'digest', :cycle, :environment, u.id, u.email, nu.n, coalesce(r.n, 0), coalesce(o.n, 0)
+             select sc.user_id, sum(o.n) as n from scope sc join open_per_flow o on o.flow_id = sc.flow_id group by sc.user_id),
+           flows_per_user as (
+             select sc.user_id, array_agg(sc.flow_id order by sc.flow_id) as flow_ids from scope sc group by sc.user_id)
+           insert into email_deliveries
+             (kind, cycle_id, environment_id, user_id, recipient, new_count, resolved_count, open_count, flow_ids)
+           select 'digest', :cycle, :environment, u.id, u.email, nu.n, coalesce(r.n, 0), coalesce(o.n, 0), fu.flow_ids
              from new_per_user nu
              join users u on u.id = nu.user_id
+             join flows_per_user fu on fu.user_id = nu.user_id
              left join resolved_per_user r on r.user_id = nu.user_id
              left join open_per_user o on o.user_id = nu.user_id
             where nu.n > 0 or coalesce(r.n, 0) > 0
@@ -143,15 +147,6 @@ export function createDigestStore(db: Knex) {
           bindings,
         );
         const deliveryCount = deliveries.rows.length as number;
-        if (deliveryCount > 0) {
-          await trx.raw(
-            `with scope as materialized (${scopeSql})
-             insert into delivery_flows (delivery_id, flow_id)
-             select d.id, sc.flow_id from email_deliveries d join scope sc on sc.user_id = d.user_id
-              where d.cycle_id = :cycle`,
-            bindings,
-          );
-        }
         const [fixed] = await trx('digest_cycles')
           .where({ id: cycleId })
           .update({ new_count: newCount, resolved_count: resolvedCount, delivery_count: deliveryCount })
@@ -181,8 +176,7 @@ export function createDigestStore(db: Knex) {
         .where({ 'd.cycle_id': cycleId, 'd.status': 'pending' })
         .orderBy('d.id')
         .limit(limit)
-        .select('d.id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count')
-        .select(db.raw('(select array_agg(df.flow_id order by df.flow_id) from delivery_flows df where df.delivery_id = d.id) as flow_ids'));
+        .select('d.id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.flow_ids');
       return rows.map((r) => ({
         id: r.id,
         userId: r.user_id,
@@ -190,7 +184,7 @@ export function createDigestStore(db: Knex) {
         newCount: r.new_count,
         resolvedCount: r.resolved_count,
         openCount: r.open_count,
-        flowIds: r.flow_ids ?? [],
+        flowIds: r.flow_ids,
       }));
     },
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as createDomainModel from './20261127000000_create_domain_model.js';
+import * as deliveryFlowLists from './20261127100000_delivery_flow_lists.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -7,6 +8,7 @@ import * as createDomainModel from './20261127000000_create_domain_model.js';
  */
 const migrations: Record<string, Knex.Migration> = {
   '20261127000000_create_domain_model': createDomainModel,
+  '20261127100000_delivery_flow_lists': deliveryFlowLists,
 };
 
 /** A knex migration source over {@link migrations}. */
