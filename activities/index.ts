@@ -12,7 +12,7 @@ export interface ActivityDeps {
   retryWindowMs: number;
   /** Base of links in emails (HERALD_APP_URL). */
   appUrl: string;
-  digestBatchSize?: number;
+  digestPageSize?: number;
   /** HERALD_DIGEST_INTERVAL, in milliseconds. */
   digestIntervalMs: number;
   /** HERALD_CONNECTION_GRACE, in milliseconds. */

@@ -44,8 +44,8 @@ const sinkPort = await new Promise<number>((resolve) =>
 );
 const smtpUrl = `smtp://127.0.0.1:${sinkPort}`;
 const acceptedBySink = () =>
-  new Promise<number>((resolve) => {
-    sink.once('message', (m: { accepted: number }) => resolve(m.accepted));
+  new Promise<{ accepted: number; bytes: number }>((resolve) => {
+    sink.once('message', resolve);
     sink.send('count');
   });
 
@@ -123,9 +123,10 @@ await worker.runUntil(async () => {
     const started = performance.now();
     const summary = await digest.executeUpdate(runCycleNowUpdate);
     const seconds = (performance.now() - started) / 1000;
+    const smtp = await acceptedBySink();
     console.log(
-      `digest: ${summary.sent} emails (${summary.emails} deliveries, ${await acceptedBySink()} accepted by SMTP) for ${summary.newErrors} new errors ` +
-        `in ${seconds.toFixed(2)} s = ${(summary.sent / seconds).toFixed(0)} emails/s`,
+      `digest: ${summary.sent} emails (${summary.emails} deliveries, ${smtp.accepted} accepted by SMTP, ${(smtp.bytes / smtp.accepted / 1024).toFixed(0)} KiB each) ` +
+        `for ${summary.newErrors} new errors in ${seconds.toFixed(2)} s = ${(summary.sent / seconds).toFixed(0)} emails/s`,
     );
     const phases = await db.raw(
       `select extract(epoch from (min(d.sent_at) - c.fixed_at)) as fixing, extract(epoch from (max(d.sent_at) - min(d.sent_at))) as sending

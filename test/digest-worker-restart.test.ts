@@ -15,7 +15,8 @@ describe('a digest cycle across a worker restart', async () => {
   const { db } = await createTestDatabase();
   await createTestWorld(db);
   const mail = await startTestMailServer();
-  const first = await startHerald({ env, db, smtpUrl: mail.url });
+  // Pages of two deliveries: the cycle's seven emails are read in four pages, ahead of sending.
+  const first = await startHerald({ env, db, smtpUrl: mail.url, digestPageSize: 2 });
   const digest = await startDigest(first.temporal, first.taskQueue, {
     environment: 'prod',
     intervalMs: 15 * 60_000,
@@ -42,7 +43,7 @@ describe('a digest cycle across a worker restart', async () => {
     expect(mail.received).toHaveLength(2);
     expect(await db('email_deliveries').where({ status: 'pending' }).count({ n: '*' })).toEqual([{ n: 5 }]);
 
-    const second = await startHerald({ env, db, smtpUrl: mail.url, taskQueue: first.taskQueue });
+    const second = await startHerald({ env, db, smtpUrl: mail.url, taskQueue: first.taskQueue, digestPageSize: 2 });
     await expect.poll(() => mail.received.length, { timeout: 90_000, interval: 500 }).toBe(7);
     const recipients = mail.received.map((m) => m.envelopeTo[0]);
     expect(new Set(recipients).size).toBe(7);

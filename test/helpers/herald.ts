@@ -37,7 +37,7 @@ export async function startHerald(options: {
   smtpUrl?: string;
   retryWindowMs?: number;
   connectionGraceMs?: number;
-  digestBatchSize?: number;
+  digestPageSize?: number;
   taskQueue?: string;
 }): Promise<RunningHerald> {
   const taskQueue = options.taskQueue ?? `herald-${randomBytes(4).toString('hex')}`;
@@ -51,7 +51,7 @@ export async function startHerald(options: {
       mailer,
       retryWindowMs: options.retryWindowMs ?? 5 * 60_000,
       appUrl: 'https://app.herald.test',
-      digestBatchSize: options.digestBatchSize,
+      digestPageSize: options.digestPageSize,
       connectionGraceMs: options.connectionGraceMs ?? 60_000,
       digestIntervalMs: 15 * 60_000,
     },
