@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
-import { createDigestStore, type DigestErrorRow, type PendingDelivery } from './db/digest-store.js';
+import { createDigestStore, type CycleContext, type DigestErrorRow, type DigestStore, type PendingDelivery } from './db/digest-store.js';
 import { digestDetailLimit, digestEmail } from './email/digest-email.js';
 import type { Mailer } from './email/mailer.js';
 import { deliver } from './email/deliver.js';
@@ -59,21 +59,12 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       // Each flow's first new errors, loaded once per call for all the pages that need them.
       const newByFlow = new Map<string, DigestErrorRow[]>();
       // Users who follow the same flows and have nothing resolved get the same email: render it once.
-      const sharedRenders = new Map<string, Promise<{ subject: string; rendered: RenderedEmail }>>();
+      const sharedRenders = new Map<string, Promise<ComposedDigest>>();
       const render = async (delivery: PendingDelivery) => {
-        const build = async () => {
-          const newRows = firstRows(delivery.flowIds, newByFlow, digestDetailLimit);
-          const resolvedRows =
-            delivery.resolvedCount > 0
-              ? await store.resolvedErrors(cycleId, delivery.userId, delivery.flowIds, digestDetailLimit)
-              : [];
-          const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl);
-          return { subject: email.subject, rendered: await renderEmail('digest', email.model) };
-        };
-        if (delivery.resolvedCount > 0) return build();
+        if (delivery.resolvedCount > 0) return composeDigest(store, context, delivery, newByFlow, appUrl);
         const key = `${delivery.openCount}|${delivery.flowIds.join(',')}`;
         let shared = sharedRenders.get(key);
-        if (!shared) sharedRenders.set(key, (shared = build()));
+        if (!shared) sharedRenders.set(key, (shared = composeDigest(store, context, delivery, newByFlow, appUrl)));
         return shared;
       };
 
@@ -144,6 +135,29 @@ export function createDigestActivities(deps: DigestActivityDeps) {
 }
 
 export type DigestActivities = ReturnType<typeof createDigestActivities>;
+
+export interface ComposedDigest {
+  subject: string;
+  rendered: RenderedEmail;
+}
+
+/**
+ * One delivery's digest email, rendered. `newByFlow` holds the first new errors of (at least)
+ * the delivery's flows; its resolved errors are read here, as they depend on the user (S9).
+ */
+export async function composeDigest(
+  store: DigestStore,
+  context: CycleContext,
+  delivery: PendingDelivery,
+  newByFlow: Map<string, DigestErrorRow[]>,
+  appUrl: string,
+): Promise<ComposedDigest> {
+  const newRows = firstRows(delivery.flowIds, newByFlow, digestDetailLimit);
+  const resolvedRows =
+    delivery.resolvedCount > 0 ? await store.resolvedErrors(context.cycleId, delivery.userId, delivery.flowIds, digestDetailLimit) : [];
+  const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl);
+  return { subject: email.subject, rendered: await renderEmail('digest', email.model) };
+}
 
 /** A user's first `limit` new errors: its flows' lists, in digest order (flow name, then time). */
 function firstRows(flowIds: string[], byFlow: Map<string, DigestErrorRow[]>, limit: number): DigestErrorRow[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -81,6 +81,30 @@ describe('the herald command line', async () => {
 
     const succeeded = await cli('errors', 'succeed', '--env', 'acme-production', '--flow', 'customers-to-erp', 'C-1');
     expect(succeeded.stdout).toContain('auto-resolve is off for this flow');
+  });
+
+  it('digest preview writes what a user\'s next digest would hold, and sends or changes nothing', async () => {
+    await cli('errors', 'report', '--env', 'acme-production', '--flow', 'shipments-to-warehouse',
+      '--trace-key', 'SHIP-7', '--message', 'Pick list rejected: <bin> unknown', '--code', 'BIN');
+    const dir = await mkdtemp(join(tmpdir(), 'herald-preview-'));
+    const out = join(dir, 'digest.html');
+    const before = { cycles: await db('digest_cycles').count({ n: '*' }), unnotified: await db('errors').whereNull('notified_cycle_id').count({ n: '*' }) };
+
+    const preview = await cli('digest', 'preview', '--env', 'acme-production', '--user', 'fulfillment-center@acme.example', '--out', out);
+    expect(preview).toMatchObject({ code: 0 });
+    expect(preview.stdout).toMatch(/would email fulfillment-center@acme\.example: ".+" \(1 new, 0 resolved, 1 open\)/);
+    const html = await readFile(out, 'utf8');
+    expect(html).toContain('Pick list rejected: &lt;bin&gt; unknown');
+    expect(html).toContain('Shipments to warehouse pick lists');
+    expect(await readFile(join(dir, 'digest.txt'), 'utf8')).toContain('SHIP-7');
+    expect({ cycles: await db('digest_cycles').count({ n: '*' }), unnotified: await db('errors').whereNull('notified_cycle_id').count({ n: '*' }) }).toEqual(before);
+    expect(await db('email_deliveries').where({ recipient: 'fulfillment-center@acme.example' }).count({ n: '*' })).toEqual([{ n: 0 }]);
+
+    const nothing = await cli('digest', 'preview', '--env', 'acme-staging', '--user', 'owner@acme.example', '--out', join(dir, 'none.html'));
+    expect(nothing.stdout).toContain('would send owner@acme.example nothing: nothing new and nothing resolved');
+    const stranger = await cli('digest', 'preview', '--env', 'acme-production', '--user', 'who@else.example', '--out', out);
+    expect(stranger).toMatchObject({ code: 2 });
+    expect(stranger.stderr).toContain('"who@else.example" is not a user of the account of environment "acme-production"');
   });
 
   it('stops on a bad configuration value, naming the variable and what is allowed', async () => {

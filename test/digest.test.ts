@@ -7,6 +7,7 @@ import { createTestWorld, testCatalog } from './helpers/world.js';
 import { rowsOf, runCycleNow, startDigest, summaryOf } from './helpers/digests.js';
 import { applyCatalog } from '../activities/catalog/catalog.js';
 import { digestStatusQuery } from '../workflows/environment-digest.js';
+import { HeraldEnvironment, HeraldOutcome } from '../workflows/run-labels.js';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -50,6 +51,10 @@ describe('error digests', async () => {
     expect(mail.to('watcher@acme.test')).toHaveLength(0);
     expect(summaryOf(ops[0]!)).toEqual({ new: 3, resolved: 0, open: 3 });
     expect(summaryOf(ordersTeam[0]!)).toEqual({ new: 2, resolved: 0, open: 2 });
+    const run = await prodDigest.describe();
+    expect(run.typedSearchAttributes.get(HeraldEnvironment)).toBe('prod');
+    expect(run.typedSearchAttributes.get(HeraldOutcome)).toBe('sent');
+    expect((await run.memo)?.summary).toBe(`cycle ${after.lastCycle}: 3 new, 0 resolved, 2 emails sent`);
 
     // 15 minutes later, with nothing new and nothing resolved, nobody gets an email.
     await env.sleep(minutes(15));

@@ -6,6 +6,7 @@ import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { HeraldInputError } from '../client/index.js';
 import type { IntermittentRetryOutcome, RetryTargetInput } from '../client/index.js';
+import { HeraldEnvironment, HeraldFlow, HeraldOutcome } from '../workflows/run-labels.js';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -170,6 +171,31 @@ describe('the error lifecycle', async () => {
     expect(await statusOf('order-20')).toEqual([{ status: 'open', resolution_reason: null }]);
     const outcome: IntermittentRetryOutcome = await herald.temporal.workflow.getHandle('retry/prod/orders/run-timeout').result();
     expect(outcome).toEqual({ outcome: 'exhausted', recovered: 0, exhausted: 1 });
+  });
+
+  it('labels the runs for operators: environment, flow and outcome to filter by, and a one-line memo', async () => {
+    // The report of the previous test: its retry window closed with the error open.
+    const labels = async (workflowId: string) => {
+      const run = await herald.temporal.workflow.getHandle(workflowId).describe();
+      return {
+        environment: run.typedSearchAttributes.get(HeraldEnvironment),
+        flow: run.typedSearchAttributes.get(HeraldFlow),
+        outcome: run.typedSearchAttributes.get(HeraldOutcome),
+        summary: (await run.memo)?.summary,
+      };
+    };
+    expect(await labels('errors/prod/orders/run-timeout')).toEqual({
+      environment: 'prod',
+      flow: 'orders',
+      outcome: 'exhausted',
+      summary: '1 stored (0 open, 1 retrying), 0 duplicate, 0 superseded; retry exhausted',
+    });
+    expect(await labels('retry/prod/orders/run-timeout')).toEqual({
+      environment: 'prod',
+      flow: 'orders',
+      outcome: 'exhausted',
+      summary: 'exhausted: 0 recovered, 1 open after the retry window',
+    });
   });
 
   it('S5: a success report at minute 3 recovers the error: auto-resolved, "retry succeeded"', async () => {

@@ -6,11 +6,11 @@ import {
   defineUpdate,
   proxyActivities,
   setHandler,
-  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { ConnectionActivities } from '../activities/connection-activities.js';
 import { databaseActivity } from './activity-options.js';
+import { labelRun } from './run-labels.js';
 import { failureForCaller } from './failures.js';
 import { workflowNow } from './workflow-time.js';
 
@@ -67,6 +67,7 @@ export async function connectionStatus(input: { connection: string; state?: Conn
       throw failureForCaller(error);
     }
     reports += 1;
+    labelRun({ environment: report.environment });
     if (state.current?.status === report.status) return { changed: false };
     state.current = { status: report.status, reason: report.reason ?? null, since: new Date(workflowNow()).toISOString() };
     changed = true;
@@ -93,7 +94,7 @@ export async function connectionStatus(input: { connection: string; state?: Conn
       const eventId = await recordConnectionChange(input.connection, state.sequence, change.status, change.reason, change.since);
       const { sent } = await sendConnectionEmails(eventId);
       state.notified = change.status;
-      upsertMemo({ summary: `${change.status} since ${change.since}; ${sent} subscriber(s) emailed` });
+      labelRun({ outcome: change.status, summary: `${change.status} since ${change.since}; ${sent} subscriber(s) emailed` });
     }
     if (reports >= reportsPerRun || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

@@ -7,11 +7,11 @@ import {
   defineUpdate,
   proxyActivities,
   setHandler,
-  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DigestActivities } from '../activities/digest-activities.js';
 import { databaseActivity } from './activity-options.js';
+import { labelRun } from './run-labels.js';
 import { workflowNow } from './workflow-time.js';
 
 const { lastDigestCycle, fixDigestCycle, completeDigestCycle, digestInterval } =
@@ -114,6 +114,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     await condition(() => lastCycle >= target);
     return lastSummary!;
   });
+  labelRun({ environment: input.environment });
   if (lastCycle < 0) lastCycle = await lastDigestCycle(input.environment);
   const currentInterval = async () => input.intervalMs ?? (await digestInterval());
   intervalMs = await currentInterval();
@@ -143,7 +144,8 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     running = false;
     intervalMs = await currentInterval();
     nextCycleAt = workflowNow() + intervalMs;
-    upsertMemo({
+    labelRun({
+      outcome: lastSummary.failed > 0 ? 'some refused' : lastSummary.emails > 0 ? 'sent' : 'nothing new',
       summary: `cycle ${lastCycle}: ${lastSummary.newErrors} new, ${lastSummary.resolvedErrors} resolved, ${lastSummary.sent} emails sent`,
     });
   }

@@ -5,7 +5,6 @@ import {
   executeChild,
   proxyActivities,
   setHandler,
-  upsertMemo,
 } from '@temporalio/workflow';
 import type { ErrorActivities } from '../activities/error-activities.js';
 import type { ErrorBatch } from './error-report.js';
@@ -13,6 +12,7 @@ import { databaseActivity } from './activity-options.js';
 import { failureForCaller } from './failures.js';
 import { intermittentRetry, type IntermittentRetryOutcome } from './intermittent-retry.js';
 import { intermittentRetryWorkflowId } from './workflow-ids.js';
+import { labelRun } from './run-labels.js';
 
 const { storeErrorBatch } = proxyActivities<ErrorActivities>(databaseActivity);
 
@@ -48,12 +48,14 @@ export async function errorBatch(batch: ErrorBatch): Promise<ErrorBatchResult> {
     if (state.refusal !== undefined) throw state.refusal;
     return state.stored!;
   });
+  labelRun({ environment: batch.environment, flow: batch.flow, outcome: 'storing' });
 
   let report;
   try {
     report = await storeErrorBatch(batch);
   } catch (error) {
     state.refusal = failureForCaller(error);
+    labelRun({ outcome: 'refused', summary: 'report refused' });
     await condition(allHandlersFinished);
     throw state.refusal;
   }
@@ -69,7 +71,7 @@ export async function errorBatch(batch: ErrorBatch): Promise<ErrorBatchResult> {
     }),
   };
   state.stored = stored;
-  upsertMemo({ summary: storedSummary(stored) });
+  labelRun({ outcome: stored.retryWorkflowId ? 'retrying' : 'open', summary: storedSummary(stored) });
 
   let retry: IntermittentRetryOutcome | undefined;
   if (stored.retryWorkflowId) {
@@ -86,7 +88,7 @@ export async function errorBatch(batch: ErrorBatch): Promise<ErrorBatchResult> {
         },
       ],
     });
-    upsertMemo({ summary: `${storedSummary(stored)}; retry ${retry.outcome}` });
+    labelRun({ outcome: retry.outcome, summary: `${storedSummary(stored)}; retry ${retry.outcome}` });
   }
   await condition(allHandlersFinished);
   return { ...stored, ...(retry && { retry }) };

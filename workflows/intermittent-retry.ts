@@ -7,11 +7,11 @@ import {
   proxyActivities,
   setHandler,
   sleep,
-  upsertMemo,
 } from '@temporalio/workflow';
 import type { ErrorActivities } from '../activities/error-activities.js';
 import type { RetryingError } from '../activities/db/error-store.js';
 import { databaseActivity } from './activity-options.js';
+import { labelRun } from './run-labels.js';
 
 const { markRecovered, markRetryExhausted, stillRetrying } = proxyActivities<ErrorActivities>(databaseActivity);
 
@@ -61,6 +61,7 @@ export async function intermittentRetry(input: IntermittentRetryInput): Promise<
     recheck = true;
   });
   setHandler(pendingQuery, () => pending.size);
+  labelRun({ environment: input.environment, flow: input.flow, outcome: 'retrying' });
 
   const retries = new CancellationScope();
   if (input.retryActivity && input.taskQueue) {
@@ -104,6 +105,6 @@ export async function intermittentRetry(input: IntermittentRetryInput): Promise<
   const exhausted = (await markRetryExhausted([...pending.keys()])).length;
   const recovered = input.errors.length - exhausted;
   const outcome = exhausted === 0 ? 'recovered' : recovered === 0 ? 'exhausted' : 'partly recovered';
-  upsertMemo({ summary: `${outcome}: ${recovered} recovered, ${exhausted} open after the retry window` });
+  labelRun({ outcome, summary: `${outcome}: ${recovered} recovered, ${exhausted} open after the retry window` });
   return { outcome, recovered, exhausted };
 }

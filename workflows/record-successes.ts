@@ -1,4 +1,5 @@
-import { getExternalWorkflowHandle, proxyActivities, upsertMemo } from '@temporalio/workflow';
+import { getExternalWorkflowHandle, proxyActivities } from '@temporalio/workflow';
+import { labelRun } from './run-labels.js';
 import type { ErrorActivities } from '../activities/error-activities.js';
 import { databaseActivity } from './activity-options.js';
 import { recordsSucceededSignal } from './intermittent-retry.js';
@@ -27,6 +28,7 @@ export interface RecordSuccessesResult {
  * in a retry window recover; the retry workflows concerned are told, so they can end early.
  */
 export async function recordSuccesses(report: RecordSuccesses): Promise<RecordSuccessesResult> {
+  labelRun({ environment: report.environment, flow: report.flow });
   const result = await resolveSucceededRecords(report.environment, report.flow, report.traceKeys);
   for (const batchId of result.batches) {
     const retry = getExternalWorkflowHandle(intermittentRetryWorkflowId(report.environment, report.flow, batchId));
@@ -36,6 +38,6 @@ export async function recordSuccesses(report: RecordSuccesses): Promise<RecordSu
       // The window already closed: the errors' new status is in the database all the same.
     }
   }
-  upsertMemo({ summary: `${result.resolved} resolved, ${result.recovered} recovered from retry` });
+  labelRun({ outcome: 'resolved', summary: `${result.resolved} resolved, ${result.recovered} recovered from retry` });
   return { resolved: result.resolved, recovered: result.recovered, autoResolveOff: result.autoResolveOff };
 }

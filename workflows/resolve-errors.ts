@@ -1,4 +1,5 @@
-import { proxyActivities, upsertMemo } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
+import { labelRun } from './run-labels.js';
 import type { ErrorActivities } from '../activities/error-activities.js';
 import { databaseActivity } from './activity-options.js';
 
@@ -13,7 +14,8 @@ export interface ResolveErrors {
 
 /** A user resolves errors (S6); they leave the open count and reach the next digest as resolved. */
 export async function resolveErrors(request: ResolveErrors): Promise<{ resolved: number[] }> {
+  labelRun({ environment: request.environment });
   const resolved = await resolveErrorsActivity(request.environment, request.errorIds, request.user);
-  upsertMemo({ summary: `${request.user} resolved ${resolved.length} error(s)` });
+  labelRun({ outcome: 'resolved', summary: `${request.user} resolved ${resolved.length} error(s)` });
   return { resolved };
 }

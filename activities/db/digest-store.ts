@@ -170,11 +170,11 @@ export function createDigestStore(db: Knex) {
       };
     },
 
-    /** Deliveries of a cycle not yet sent nor failed, in id order, after the delivery `afterId`. */
-    async pendingDeliveries(cycleId: number, limit: number, afterId = 0): Promise<PendingDelivery[]> {
-      const rows = await db('email_deliveries as d')
-        .where({ 'd.cycle_id': cycleId, 'd.status': 'pending' })
-        .where('d.id', '>', afterId)
+    /** Deliveries of a cycle not yet sent nor failed, in id order, after the delivery `afterId`; or one user's. */
+    async pendingDeliveries(cycleId: number, limit: number, afterId = 0, userId?: number): Promise<PendingDelivery[]> {
+      const query = db('email_deliveries as d').where({ 'd.cycle_id': cycleId, 'd.status': 'pending' }).where('d.id', '>', afterId);
+      if (userId !== undefined) query.where('d.user_id', userId);
+      const rows = await query
         .orderBy('d.id')
         .limit(limit)
         .select('d.id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.flow_ids');

@@ -4,7 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig, type HeraldConfig } from '../../activities/config.js';
 import { connectDatabase, migrateLatest } from '../../activities/db/connection.js';
@@ -16,6 +16,7 @@ import { HeraldClient } from '../herald-client.js';
 import { createErrorStore } from '../../activities/db/error-store.js';
 import { HeraldInputError } from '../herald-input-error.js';
 import { ensureDigestWorkflows } from '../digests.js';
+import { previewDigest, PreviewError } from '../../activities/digest-preview.js';
 import { digestStatusQuery, runCycleNowUpdate } from '../../workflows/environment-digest.js';
 import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../../workflows/workflow-ids.js';
 import { connectionStatusQuery } from '../../workflows/connection-status.js';
@@ -42,6 +43,7 @@ Commands:
   errors list ...            list errors
   connections status ...     report a connection online or offline
   digest now --env ENV       run a digest cycle of ENV now and print its summary
+  digest preview ...         write a user's next digest to an HTML file, sending nothing
   status                     each environment: digest, open and retrying errors, connections
 
 Run "herald <command> --help" for a command's options.
@@ -66,6 +68,10 @@ Reports a connection's status. A real change is emailed to the connection's subs
 offline that recovers within HERALD_CONNECTION_GRACE sends nothing.`,
   'digest now': `Usage: herald digest now --env ENV
 Runs a digest cycle of the environment now (emails included) and prints its summary.`,
+  'digest preview': `Usage: herald digest preview --env ENV --user EMAIL --out FILE.html
+Renders what the user's next digest of ENV would hold, as it stands now, into FILE.html (and its
+plain-text part next to it, FILE.txt). Nothing is sent and nothing changes: the next cycle is
+worked out inside a database transaction that is rolled back.`,
   status: `Usage: herald status
 Shows each environment: its digest workflow (last cycle, next cycle), open and retrying errors,
 and the status of its connections.`,
@@ -125,6 +131,8 @@ async function main(argv: string[]): Promise<number> {
             `${summary.sent} email(s) sent, ${summary.failed} failed`,
         );
       }
+      case 'digest preview':
+        return await digestPreview(session, args);
       case 'status':
         return await status(session);
       case 'connections status': {
@@ -199,6 +207,28 @@ async function errorsReport(session: Session, args: ParsedArgs): Promise<number>
   return print(
     `stored ${result.stored} (${result.open} open, ${result.retrying} retrying), ` +
       `${result.duplicates} duplicate, ${result.superseded} superseded; batch ${result.batchId}`,
+  );
+}
+
+async function digestPreview(session: Session, args: ParsedArgs): Promise<number> {
+  const environment = requiredOption(args, 'env');
+  const user = requiredOption(args, 'user');
+  const out = requiredOption(args, 'out');
+  if (!/\.html?$/i.test(out)) throw new UsageError('--out must name an .html file');
+  let preview;
+  try {
+    preview = await previewDigest(session.db(), environment, user, session.config.appUrl);
+  } catch (error) {
+    if (error instanceof PreviewError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (preview.kind === 'nothing') return print(`cycle ${preview.cycle} of ${environment} would send ${user} nothing: ${preview.reason}`);
+  const textFile = out.replace(/\.html?$/i, '.txt');
+  await writeFile(out, preview.rendered.html);
+  await writeFile(textFile, preview.rendered.text);
+  return print(
+    `cycle ${preview.cycle} of ${environment} would email ${user}: "${preview.subject}" ` +
+      `(${preview.newCount} new, ${preview.resolvedCount} resolved, ${preview.openCount} open)\nwritten: ${out}, ${textFile}`,
   );
 }
 

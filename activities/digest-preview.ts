@@ -1,0 +1,58 @@
+/**
+ * `herald digest preview`: what one user's next digest would hold, rendered, with nothing sent
+ * and nothing changed. The next cycle is fixed exactly as the digest workflow would fix it, inside
+ * a transaction that is then rolled back, so the preview cannot drift from the real thing.
+ */
+import type { Knex } from 'knex';
+import { createDigestStore } from './db/digest-store.js';
+import { composeDigest, type ComposedDigest } from './digest-activities.js';
+import { digestDetailLimit } from './email/digest-email.js';
+
+export type DigestPreview =
+  | ({ kind: 'email'; cycle: number; newCount: number; resolvedCount: number; openCount: number } & ComposedDigest)
+  | { kind: 'nothing'; cycle: number; reason: string };
+
+export class PreviewError extends Error {
+  override readonly name = 'PreviewError';
+}
+
+class RollBack extends Error {}
+
+export async function previewDigest(db: Knex, environment: string, email: string, appUrl: string): Promise<DigestPreview> {
+  const env = await db('environments').where({ id: environment }).first('id', 'account_id');
+  if (!env) throw new PreviewError(`unknown environment "${environment}"`);
+  const user = await db('users').where({ account_id: env.account_id, email: email.toLowerCase() }).first('id', 'removed_at');
+  if (!user) throw new PreviewError(`"${email}" is not a user of the account of environment "${environment}"`);
+
+  let preview: DigestPreview | undefined;
+  await db
+    .transaction(async (trx) => {
+      const store = createDigestStore(trx);
+      const number = (await store.lastCycleNumber(environment)) + 1;
+      const fixed = await store.fixCycle(environment, number);
+      const [delivery] = await store.pendingDeliveries(fixed.cycleId, 1, 0, user.id);
+      if (!delivery) {
+        const reason = user.removed_at
+          ? 'the user is removed: removed users get no digests'
+          : 'nothing new and nothing resolved in the flows this user follows: no email';
+        preview = { kind: 'nothing', cycle: number, reason };
+      } else {
+        const context = await store.cycleContext(fixed.cycleId);
+        const newByFlow = await store.newErrorsByFlow(fixed.cycleId, delivery.flowIds, digestDetailLimit);
+        const composed = await composeDigest(store, context, delivery, newByFlow, appUrl);
+        preview = {
+          kind: 'email',
+          cycle: number,
+          newCount: delivery.newCount,
+          resolvedCount: delivery.resolvedCount,
+          openCount: delivery.openCount,
+          ...composed,
+        };
+      }
+      throw new RollBack();
+    })
+    .catch((error: unknown) => {
+      if (!(error instanceof RollBack)) throw error;
+    });
+  return preview!;
+}
