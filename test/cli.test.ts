@@ -17,7 +17,7 @@ describe('the herald command line', async () => {
   const env = await createTimeSkippingEnvironment();
   const { db, url } = await createTestDatabase();
   const worker = await startHerald({ env, db });
-  const environment = { ...process.env, DATABASE_URL: url, TEMPORAL_ADDRESS: env.address, HERALD_TASK_QUEUE: worker.taskQueue };
+  const environment = { ...process.env, HERALD_FROM_SOURCE: '1', DATABASE_URL: url, TEMPORAL_ADDRESS: env.address, HERALD_TASK_QUEUE: worker.taskQueue };
   const cli = async (...args: string[]) => {
     try {
       const { stdout, stderr } = await run('node', [herald, ...args], { env: environment });

@@ -2,8 +2,7 @@ import { afterAll } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { testServerExecutable } from '../../worker/temporal-binaries.js';
 import { installQuietRuntime } from './quiet-logger.js';
-import { addSearchAttributes } from '../../worker/search-attributes.js';
-import { heraldSearchAttributes } from '../../workflows/run-labels.js';
+import { ensureSearchAttributes } from '../../worker/search-attributes.js';
 
 /** The Temporal time-skipping test server for this test file, torn down when the file ends. */
 export async function createTimeSkippingEnvironment(): Promise<TestWorkflowEnvironment> {
@@ -12,8 +11,7 @@ export async function createTimeSkippingEnvironment(): Promise<TestWorkflowEnvir
     server: { executable: testServerExecutable() },
   });
   afterAll(() => env.teardown());
-  // Herald's runs carry search attributes the namespace must know. (The test server cannot list
-  // them, so they are added outright rather than through ensureSearchAttributes.)
-  await addSearchAttributes(env.connection, env.namespace ?? 'default', heraldSearchAttributes.map((key) => key.name));
+  // As every worker does: Herald's runs carry search attributes the namespace must know.
+  await ensureSearchAttributes(env.connection, env.namespace ?? 'default');
   return env;
 }

@@ -1,0 +1,24 @@
+// `npm run build`: compiles Herald into dist/ and prebuilds the workflow bundle that the
+// production worker (dist/worker/main.js) loads, so no worker bundles workflows at start-up.
+// `node scripts/build.mjs --out-dir DIR` builds into DIR instead (inside the project, so that
+// the compiled code finds node_modules).
+import { spawnSync } from 'node:child_process';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const require = createRequire(import.meta.url);
+const outIndex = process.argv.indexOf('--out-dir');
+const dist = outIndex > 0 ? `${resolve(process.argv[outIndex + 1])}/` : `${root}dist/`;
+
+rmSync(dist, { recursive: true, force: true });
+const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', `${root}tsconfig.build.json`, '--outDir', dist], { stdio: 'inherit' });
+if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+cpSync(`${root}activities/email/templates`, `${dist}activities/email/templates`, { recursive: true });
+
+const { bundleWorkflowCode } = await import('@temporalio/worker');
+const { code } = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js` });
+writeFileSync(`${dist}workflow-bundle.js`, code);
+console.log(`built ${dist} with its workflow-bundle.js (${(code.length / 1024).toFixed(0)} KiB)`);

@@ -1,0 +1,81 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { Client } from '@temporalio/client';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createTestDatabase } from './helpers/database.js';
+import { createTimeSkippingEnvironment } from './helpers/temporal.js';
+import { startTestMailServer } from './helpers/mail.js';
+import { createTestWorld } from './helpers/world.js';
+import { HeraldClient } from '../client/index.js';
+import { digestStatusQuery } from '../workflows/environment-digest.js';
+
+const minutes = (n: number) => n * 60_000;
+const root = new URL('..', import.meta.url).pathname;
+
+// The build of `npm run build`, into a folder of this test's own (a parallel test must not see
+// a half-written dist/), run as two production worker processes on one task queue.
+describe('production workers, built and run as separate processes', async () => {
+  const env = await createTimeSkippingEnvironment();
+  const { db, url } = await createTestDatabase();
+  await createTestWorld(db);
+  const mail = await startTestMailServer();
+  const outDir = `${root}test-artifacts/build-${randomBytes(4).toString('hex')}`;
+  mkdirSync(`${root}test-artifacts`, { recursive: true });
+  const build = spawnSync(process.execPath, [`${root}scripts/build.mjs`, '--out-dir', outDir], { encoding: 'utf8' });
+  if (build.status !== 0) throw new Error(`the build failed:\n${build.stdout}\n${build.stderr}`);
+  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  const taskQueue = `herald-prod-${randomBytes(3).toString('hex')}`;
+  const workers: { process: ChildProcess; output: string }[] = [];
+  for (let i = 0; i < 2; i++) {
+    const child = spawn(process.execPath, [`${outDir}/worker/main.js`], {
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, SMTP_URL: mail.url, HERALD_TASK_QUEUE: taskQueue, HERALD_LOG_LEVEL: 'WARN' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const worker = { process: child, output: '' };
+    child.stdout!.on('data', (chunk: Buffer) => (worker.output += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (worker.output += chunk.toString()));
+    workers.push(worker);
+  }
+  afterAll(async () => {
+    await Promise.all(
+      workers.map((w) => new Promise<void>((resolve) => {
+        if (w.process.exitCode !== null) return resolve();
+        w.process.once('exit', () => resolve());
+        w.process.kill('SIGTERM');
+      })),
+    );
+  });
+  const started = Date.now();
+  while (!workers.every((w) => w.output.includes(`on task queue "${taskQueue}"`))) {
+    if (Date.now() - started > 60_000 || workers.some((w) => w.process.exitCode !== null)) {
+      throw new Error(`the workers did not start:\n${workers.map((w) => w.output).join('\n---\n')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const temporal = new Client({ connection: env.connection });
+  const client = new HeraldClient({ temporal, taskQueue, db });
+
+  it('two workers on one task queue keep one digest workflow per environment and send one digest per user per cycle', async () => {
+    // Both workers ensured the digest workflows at start; the ids let only one of each run.
+    const runs = await Promise.all(['prod', 'staging'].map(async (id) => (await temporal.workflow.getHandle(`digest/${id}`).describe()).status.name));
+    expect(runs).toEqual(['RUNNING', 'RUNNING']);
+    const digest = temporal.workflow.getHandle(`digest/prod`);
+    const first = (await digest.query(digestStatusQuery)).lastCycle;
+
+    await client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-1', message: 'Customer not found' }] });
+    await env.sleep(minutes(16));
+    await client.reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-1', message: 'Tax code missing' }] });
+    await env.sleep(minutes(15));
+
+    expect((await digest.query(digestStatusQuery)).lastCycle).toBe(first + 2);
+    // Cycle 1: ops and the orders team (orders); cycle 2: ops alone (invoices). Nothing twice.
+    expect(mail.to('ops@acme.test').map((m) => m.parsed.subject)).toHaveLength(2);
+    expect(mail.to('orders-team@acme.test')).toHaveLength(1);
+    expect(mail.received).toHaveLength(3);
+    const deliveries = await db('email_deliveries').where({ kind: 'digest' }).select('cycle_id', 'user_id');
+    expect(new Set(deliveries.map((d) => `${d.cycle_id}/${d.user_id}`)).size).toBe(3);
+    expect(workers.every((w) => w.process.exitCode === null)).toBe(true);
+  });
+});

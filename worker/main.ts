@@ -1,0 +1,75 @@
+/**
+ * The production worker (`npm run build`, then `node dist/worker/main.js`): one of any number
+ * of identical processes on one task queue. Everything comes from the environment (see the
+ * README): Temporal through the SDK's environment configuration, DATABASE_URL and SMTP_URL are
+ * required, nothing is started on embedded defaults. Workflows come prebuilt from
+ * dist/workflow-bundle.js; SIGINT or SIGTERM drains the worker, then it exits.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig } from '../activities/config.js';
+import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
+import { createSmtpMailer } from '../activities/email/mailer.js';
+import { ensureDigestWorkflows } from '../client/digests.js';
+import { ensureSearchAttributes } from './search-attributes.js';
+import { temporalTarget } from './temporal-connection.js';
+import { createHeraldWorker } from './worker.js';
+
+/** The bundle `npm run build` writes beside the compiled code. */
+export const prebuiltWorkflowBundle = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', '', 'required by the production worker (postgres://…)');
+  if (!config.smtpUrl) throw new ConfigError('SMTP_URL', '', 'required by the production worker (smtp://… or smtps://…)');
+  if (!existsSync(prebuiltWorkflowBundle)) {
+    throw new Error(`no prebuilt workflow bundle at ${prebuiltWorkflowBundle}: run "npm run build" first`);
+  }
+  Runtime.install({ logger: new DefaultLogger((process.env.HERALD_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO') });
+
+  const target = temporalTarget('127.0.0.1:7233');
+  const namespace = process.env.TEMPORAL_NAMESPACE ? config.temporalNamespace : target.namespace;
+  const clientConnection = await Connection.connect(target.connectionOptions);
+  const added = await ensureSearchAttributes(clientConnection, namespace);
+  if (added.length > 0) console.log(`herald: registered search attributes ${added.join(', ')} in namespace ${namespace}`);
+
+  const db = connectDatabase(config.databaseUrl);
+  if (config.migrateOnStart) {
+    const applied = await migrateLatest(db);
+    if (applied.length > 0) console.log(`herald: migrations applied: ${applied.join(', ')}`);
+  }
+  const mailer = createSmtpMailer({ smtpUrl: config.smtpUrl, from: config.from });
+  const connection = await NativeConnection.connect(target.connectionOptions);
+  const worker = await createHeraldWorker({
+    connection,
+    namespace,
+    taskQueue: config.taskQueue,
+    workflowBundle: { codePath: prebuiltWorkflowBundle },
+    deps: {
+      db,
+      mailer,
+      retryWindowMs: config.retryWindowMs,
+      appUrl: config.appUrl,
+      connectionGraceMs: config.connectionGraceMs,
+      digestIntervalMs: config.digestIntervalMs,
+    },
+  });
+  // Every worker ensures them; the workflow ids keep one digest per environment however many start.
+  await ensureDigestWorkflows({ temporal: new Client({ connection: clientConnection, namespace }), db, taskQueue: config.taskQueue });
+  console.log(`herald: worker ${process.pid} on task queue "${config.taskQueue}" of ${target.connectionOptions.address}/${namespace}`);
+  try {
+    await worker.run();
+  } finally {
+    mailer.close();
+    await db.destroy();
+    await connection.close();
+    await clientConnection.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(`herald: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(error instanceof ConfigError ? 2 : 1);
+});
