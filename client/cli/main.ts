@@ -17,6 +17,7 @@ import { createErrorStore } from '../../activities/db/error-store.js';
 import { HeraldInputError } from '../herald-input-error.js';
 import { ensureDigestWorkflows } from '../digests.js';
 import { previewDigest, PreviewError } from '../../activities/digest-preview.js';
+import { simulateDemo } from '../simulate.js';
 import { digestStatusQuery, runCycleNowUpdate } from '../../workflows/environment-digest.js';
 import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../../workflows/workflow-ids.js';
 import { connectionStatusQuery } from '../../workflows/connection-status.js';
@@ -45,6 +46,7 @@ Commands:
   digest now --env ENV       run a digest cycle of ENV now and print its summary
   digest preview ...         write a user's next digest to an HTML file, sending nothing
   status                     each environment: digest, open and retrying errors, connections
+  simulate                   drive the demo catalog: failures, retries, recoveries, connections
 
 Run "herald <command> --help" for a command's options.
 Environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, HERALD_TASK_QUEUE,
@@ -72,6 +74,11 @@ Runs a digest cycle of the environment now (emails included) and prints its summ
 Renders what the user's next digest of ENV would hold, as it stands now, into FILE.html (and its
 plain-text part next to it, FILE.txt). Nothing is sent and nothing changes: the next cycle is
 worked out inside a database transaction that is rolled back.`,
+  simulate: `Usage: herald simulate
+Drives the demo catalog (examples/catalog.yaml, loaded by "npm start" into an empty database):
+flows that fail in production, sandbox and staging; intermittent errors, one that recovers and
+one that does not; records that succeed later; a connection that flaps and one that goes down;
+then a digest cycle in each environment. Watch the mail catcher and the Temporal UI.`,
   status: `Usage: herald status
 Shows each environment: its digest workflow (last cycle, next cycle), open and retrying errors,
 and the status of its connections.`,
@@ -135,6 +142,9 @@ async function main(argv: string[]): Promise<number> {
         return await digestPreview(session, args);
       case 'status':
         return await status(session);
+      case 'simulate':
+        await simulateDemo({ client: await session.client(), temporal: await session.temporal(), log: print });
+        return print('Done. Open the mail catcher (http://127.0.0.1:8025) and the Temporal UI (http://127.0.0.1:8233).');
       case 'connections status': {
         const online = args.options.has('online');
         if (online === args.options.has('offline')) throw new UsageError('give one of --online or --offline');
