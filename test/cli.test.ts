@@ -107,6 +107,21 @@ describe('the herald command line', async () => {
     expect(stranger.stderr).toContain('"who@else.example" is not a user of the account of environment "acme-production"');
   });
 
+  it('herald --help lists every command, and every command has complete help of its own', async () => {
+    const top = await cli('--help');
+    const commands = [...top.stdout.matchAll(/^ {2}([a-z]+(?: [a-z]+)?)\b.* {2,}\S/gm)].map((m) => m[1]!);
+    expect(commands).toEqual([
+      'db migrate', 'catalog apply', 'errors report', 'errors succeed', 'errors resolve', 'errors list',
+      'connections status', 'digest now', 'digest preview', 'status', 'simulate',
+    ]);
+    const helps = await Promise.all(commands.map((command) => cli(...command.split(' '), '--help')));
+    helps.forEach((help, i) => {
+      expect(help.code).toBe(0);
+      // The usage, then at least one sentence of what the command does.
+      expect(help.stdout).toMatch(new RegExp(`^Usage: herald ${commands[i]}\\b[^]*\\n[A-Z][a-z]+ [^]+\\.\\s*$`));
+    });
+  });
+
   it('stops on a bad configuration value, naming the variable and what is allowed', async () => {
     expect(() => loadConfig({ HERALD_RETRY_WINDOW: '5 minutes' })).toThrow(ConfigError);
     expect(() => loadConfig({ SMTP_URL: 'mail.example.com' })).toThrow(
