@@ -19,6 +19,7 @@ import { createSmtpMailer } from '../activities/email/mailer.js';
 import { mjmlCompilations } from '../activities/email/render.js';
 import { createHeraldWorker } from '../worker/worker.js';
 import { cliExecutable } from '../worker/temporal-binaries.js';
+import { searchAttributeFlags } from '../worker/search-attributes.js';
 import { HeraldClient } from '../client/index.js';
 import { environmentDigest, runCycleNowUpdate } from '../workflows/environment-digest.js';
 
@@ -50,7 +51,7 @@ const acceptedBySink = () =>
   });
 
 const temporal = await TestWorkflowEnvironment.createLocal({
-  server: { executable: cliExecutable(), ip: '127.0.0.1', ui: false, dbFilename: join(dataDir, 'temporal.sqlite') },
+  server: { executable: cliExecutable(), ip: '127.0.0.1', ui: false, dbFilename: join(dataDir, 'temporal.sqlite'), extraArgs: searchAttributeFlags() },
 });
 const mailer = createSmtpMailer({ smtpUrl, from: 'Herald <bench@herald.test>', maxConnections: 8 });
 const worker = await createHeraldWorker({
