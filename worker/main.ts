@@ -3,7 +3,8 @@
  * of identical processes on one task queue. Everything comes from the environment (see the
  * README): Temporal through the SDK's environment configuration, DATABASE_URL and SMTP_URL are
  * required, nothing is started on embedded defaults. Workflows come prebuilt from
- * dist/workflow-bundle.js; SIGINT or SIGTERM drains the worker, then it exits.
+ * dist/workflow-bundle.js. The worker registers Herald's search attributes where the namespace
+ * lacks them. SIGINT or SIGTERM drains the worker, then it exits.
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -13,7 +14,6 @@ import { ConfigError, loadConfig } from '../activities/config.js';
 import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
 import { createSmtpMailer } from '../activities/email/mailer.js';
 import { ensureDigestWorkflows } from '../client/digests.js';
-import { ensureSearchAttributes } from './search-attributes.js';
 import { temporalTarget } from './temporal-connection.js';
 import { createHeraldWorker } from './worker.js';
 
@@ -32,8 +32,6 @@ async function main(): Promise<void> {
   const target = temporalTarget('127.0.0.1:7233');
   const namespace = process.env.TEMPORAL_NAMESPACE ? config.temporalNamespace : target.namespace;
   const clientConnection = await Connection.connect(target.connectionOptions);
-  const added = await ensureSearchAttributes(clientConnection, namespace);
-  if (added.length > 0) console.log(`herald: registered search attributes ${added.join(', ')} in namespace ${namespace}`);
 
   const db = connectDatabase(config.databaseUrl);
   if (config.migrateOnStart) {

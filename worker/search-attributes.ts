@@ -5,7 +5,11 @@
  * restricted cluster) must have them created beforehand, as the error says.
  */
 import type { Connection } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import proto from '@temporalio/proto';
+
+/** A client or worker connection: both reach the operator service. */
+type OperatorConnection = Pick<Connection, 'operatorService'> | Pick<NativeConnection, 'operatorService'>;
 
 /** gRPC status codes met here. */
 const alreadyExists = 6;
@@ -18,7 +22,7 @@ export function searchAttributeFlags(): string[] {
 }
 
 /** Adds those of Herald's search attributes that the namespace lacks; returns the names added. */
-export async function ensureSearchAttributes(connection: Connection, namespace: string): Promise<string[]> {
+export async function ensureSearchAttributes(connection: OperatorConnection, namespace: string): Promise<string[]> {
   const names = heraldSearchAttributes.map((key) => key.name);
   let missing: string[];
   try {
@@ -53,7 +57,7 @@ export async function ensureSearchAttributes(connection: Connection, namespace: 
 }
 
 /** Registers search attributes by name, all of Herald's type (Keyword). */
-export async function addSearchAttributes(connection: Connection, namespace: string, names: string[]): Promise<void> {
+export async function addSearchAttributes(connection: OperatorConnection, namespace: string, names: string[]): Promise<void> {
   const keyword = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
   await connection.operatorService.addSearchAttributes({
     namespace,

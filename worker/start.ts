@@ -15,7 +15,7 @@ import { reachableByOtherUsers, startEmbeddedPostgres } from '../activities/db/e
 import { cliExecutable } from './temporal-binaries.js';
 import { startMailCatcher } from './mail-catcher.js';
 import { createHeraldWorker } from './worker.js';
-import { ensureSearchAttributes, searchAttributeFlags } from './search-attributes.js';
+import { searchAttributeFlags } from './search-attributes.js';
 import { temporalTarget } from './temporal-connection.js';
 import { Client, Connection } from '@temporalio/client';
 import { createSmtpMailer } from '../activities/email/mailer.js';
@@ -103,7 +103,6 @@ async function main(): Promise<void> {
   });
   const clientConnection = await Connection.connect(config.temporalAddress ? target.connectionOptions : { address: temporalAddress });
   stops.unshift(() => clientConnection.close());
-  if (config.temporalAddress) await ensureSearchAttributes(clientConnection, config.temporalNamespace);
   const digests = await ensureDigestWorkflows({
     temporal: new Client({ connection: clientConnection, namespace: config.temporalNamespace }),
     db,

@@ -2,6 +2,7 @@ import { Worker, type NativeConnection, type WorkflowBundleOption } from '@tempo
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
+import { ensureSearchAttributes } from './search-attributes.js';
 
 /** Path of the workflows' barrel, for bundling: the .ts from source, the .js in the build. */
 export const workflowsPath = ['../workflows/index.ts', '../workflows/index.js']
@@ -20,8 +21,12 @@ export interface HeraldWorkerOptions {
   maxConcurrentActivityTaskExecutions?: number;
 }
 
-/** A worker that runs every Herald workflow and activity on one task queue. */
-export function createHeraldWorker(options: HeraldWorkerOptions): Promise<Worker> {
+/**
+ * A worker that runs every Herald workflow and activity on one task queue. It first registers
+ * Herald's search attributes where the namespace lacks them: without them every run would be stuck.
+ */
+export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<Worker> {
+  await ensureSearchAttributes(options.connection, options.namespace);
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
