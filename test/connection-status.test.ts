@@ -6,7 +6,7 @@ import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { applyCatalog } from '../activities/catalog/catalog.js';
 import { HeraldInputError } from '../client/index.js';
-import { connectionStatusQuery } from '../workflows/connection-status.js';
+import { connectionStatus, connectionStatusQuery } from '../workflows/connection-status.js';
 
 const seconds = (n: number) => n * 1_000;
 
@@ -120,6 +120,38 @@ describe('connection status notifications', async () => {
     expect(String(email!.parsed.html)).toContain('&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;');
   });
 
+  it('continues as new after its budget of reports, keeping the status and an offline still in its grace period', async () => {
+    await applyCatalog(db, {
+      users: [{ account: 'acme', email: 'printing@acme.test', role: 'monitor' }],
+      connections: [{ id: 'printer', environment: 'prod', name: 'Label printer' }],
+      subscriptions: [{ environment: 'prod', user: 'printing@acme.test', connections: ['printer'] }],
+    });
+    const first = await herald.temporal.workflow.start(connectionStatus, {
+      workflowId: 'connection/printer',
+      taskQueue: herald.taskQueue,
+      args: [{ connection: 'printer', reportsPerRun: 2 }],
+    });
+    mail.clear();
+    expect(await report('printer', 'offline', 'prod', 'Authentication failed')).toEqual({ changed: true });
+    // The second report spends the budget: the run continues as new, the offline not yet due.
+    expect(await report('printer', 'offline')).toEqual({ changed: false });
+    await env.sleep(seconds(90));
+    const [offline] = await mail.waitFor(1);
+    expect(offline!.parsed.subject).toBe('Connection Label printer is offline');
+    expect(offline!.envelopeTo).toEqual(['printing@acme.test']);
+
+    const handle = herald.temporal.workflow.getHandle('connection/printer');
+    expect((await handle.describe()).runId).not.toBe(first.firstExecutionRunId);
+    expect(await handle.query(connectionStatusQuery)).toMatchObject({ current: { status: 'offline', reason: 'Authentication failed' }, notified: 'offline', sequence: 1 });
+
+    expect(await report('printer', 'online')).toEqual({ changed: true });
+    const emails = await mail.waitFor(2);
+    expect(emails.map((m) => m.parsed.subject)).toEqual(['Connection Label printer is offline', 'Connection Label printer is back online']);
+    expect(await db('connection_events').where({ connection_id: 'printer' }).orderBy('sequence').pluck('status')).toEqual(['offline', 'online']);
+  });
+
+  // Kept last: after this test stops its second worker, timers in this test server ran at
+  // wall-clock speed (a later 90-second sleep timed out), as after other abandoned work.
   it('S14: with a grace period of 0, every change is emailed at once', async () => {
     const noGrace = await startHerald({ env, db, smtpUrl: mail.url, connectionGraceMs: 0 });
     mail.clear();

@@ -47,12 +47,21 @@ export const connectionStatusQuery = defineQuery<ConnectionStatusState>('status'
 /** Reports handled per run before continuing as new. */
 const reportsPerRun = 500;
 
+export interface ConnectionStatusInput {
+  connection: string;
+  /** Carried across continue-as-new. */
+  state?: ConnectionStatusState;
+  /** Reports per run before it continues as new (default 500; tests use fewer). */
+  reportsPerRun?: number;
+}
+
 /**
  * One per connection (S14, S15): keeps its status, ignores repeats, and on a real change emails
  * every subscriber once. An offline that recovers within the grace period sends nothing; one
  * that lasts sends "offline", and the recovery then sends "back online".
  */
-export async function connectionStatus(input: { connection: string; state?: ConnectionStatusState }): Promise<void> {
+export async function connectionStatus(input: ConnectionStatusInput): Promise<void> {
+  const maxReports = input.reportsPerRun ?? reportsPerRun;
   const state: ConnectionStatusState = input.state ?? { sequence: 0 };
   let reports = 0;
   // Set by each change, so the loop re-reads the offline deadline.
@@ -83,7 +92,7 @@ export async function connectionStatus(input: { connection: string; state?: Conn
   for (;;) {
     const offlineDue = () => state.offlineDueAt !== undefined && workflowNow() >= state.offlineDueAt;
     const wait = state.offlineDueAt === undefined ? undefined : Math.max(0, state.offlineDueAt - workflowNow());
-    await condition(() => changed || toNotify.length > 0 || offlineDue() || reports >= reportsPerRun, wait);
+    await condition(() => changed || toNotify.length > 0 || offlineDue() || reports >= maxReports, wait);
     changed = false;
     if (offlineDue() && state.current?.status === 'offline') {
       state.offlineDueAt = undefined;
@@ -96,9 +105,9 @@ export async function connectionStatus(input: { connection: string; state?: Conn
       state.notified = change.status;
       labelRun({ outcome: change.status, summary: `${change.status} since ${change.since}; ${sent} subscriber(s) emailed` });
     }
-    if (reports >= reportsPerRun || workflowInfo().continueAsNewSuggested) {
+    if (reports >= maxReports || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof connectionStatus>({ connection: input.connection, state });
+      await continueAsNew<typeof connectionStatus>({ ...input, state });
     }
   }
 }
