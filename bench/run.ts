@@ -45,7 +45,7 @@ const sinkPort = await new Promise<number>((resolve) =>
 );
 const smtpUrl = `smtp://127.0.0.1:${sinkPort}`;
 const acceptedBySink = () =>
-  new Promise<{ accepted: number; bytes: number }>((resolve) => {
+  new Promise<{ accepted: number; bytes: number; cpuMs: number }>((resolve) => {
     sink.once('message', resolve);
     sink.send('count');
   });
@@ -121,10 +121,13 @@ await worker.runUntil(async () => {
       args: [{ environment: 'bench-prod', intervalMs: 24 * 3_600_000 }],
     });
     const compilationsBefore = mjmlCompilations();
+    const sinkBefore = await acceptedBySink();
+    const cpuBefore = process.cpuUsage();
     const started = performance.now();
     const summary = await digest.executeUpdate(runCycleNowUpdate);
     const seconds = (performance.now() - started) / 1000;
     const smtp = await acceptedBySink();
+    const cpu = process.cpuUsage(cpuBefore);
     console.log(
       `digest: ${summary.sent} emails (${summary.emails} deliveries, ${smtp.accepted} accepted by SMTP, ${(smtp.bytes / smtp.accepted / 1024).toFixed(0)} KiB each) ` +
         `for ${summary.newErrors} new errors in ${seconds.toFixed(2)} s = ${(summary.sent / seconds).toFixed(0)} emails/s`,
@@ -136,6 +139,10 @@ await worker.runUntil(async () => {
     const { fixing, sending } = phases.rows[0];
     console.log(
       `digest: fixing the cycle and the first email ${Number(fixing).toFixed(2)} s; sending ${Number(sending).toFixed(2)} s from first to last email = ${(summary.sent / Number(sending)).toFixed(0)} emails/s`,
+    );
+    console.log(
+      `digest: CPU during the cycle: bench process (worker and client) ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, ` +
+        `SMTP sink ${((smtp.cpuMs - sinkBefore.cpuMs) / 1000).toFixed(2)} s, of ${seconds.toFixed(2)} s`,
     );
     console.log(`digest: MJML compilations in this process: ${mjmlCompilations()} (${mjmlCompilations() - compilationsBefore} during the cycle)`);
     await digest.terminate('benchmark done');
