@@ -1,11 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
-import { parse } from 'yaml';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startTestMailServer } from './helpers/mail.js';
 import { startHerald } from './helpers/herald.js';
 import { applyCatalog } from '../activities/catalog/catalog.js';
+import { demoCatalogFile, readCatalogFile } from '../activities/catalog/catalog-file.js';
 import { ensureDigestWorkflows } from '../client/digests.js';
 import { simulateDemo } from '../client/simulate.js';
 
@@ -14,7 +13,7 @@ const minutes = (n: number) => n * 60_000;
 describe('the demo', async () => {
   const env = await createTimeSkippingEnvironment();
   const { db } = await createTestDatabase();
-  await applyCatalog(db, parse(await readFile(new URL('../examples/catalog.yaml', import.meta.url), 'utf8')));
+  await applyCatalog(db, await readCatalogFile(demoCatalogFile));
   const mail = await startTestMailServer();
   const herald = await startHerald({ env, db, smtpUrl: mail.url });
   await ensureDigestWorkflows({ temporal: herald.temporal, db, taskQueue: herald.taskQueue });

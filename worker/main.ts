@@ -30,7 +30,8 @@ async function main(): Promise<void> {
   Runtime.install({ logger: new DefaultLogger((process.env.HERALD_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO') });
 
   const target = temporalTarget('127.0.0.1:7233');
-  const namespace = process.env.TEMPORAL_NAMESPACE ? config.temporalNamespace : target.namespace;
+  // The SDK's configuration: TEMPORAL_NAMESPACE, when set, overrides a profile's namespace.
+  const namespace = target.namespace;
   const clientConnection = await Connection.connect(target.connectionOptions);
 
   const db = connectDatabase(config.databaseUrl);

@@ -39,7 +39,7 @@ export async function ensureSearchAttributes(connection: OperatorConnection, nam
     // One at a time: another worker starting at the same moment may add some of them first.
     for (const name of missing) {
       try {
-        await addSearchAttributes(connection, namespace, [name]);
+        await addSearchAttribute(connection, namespace, name);
         added.push(name);
       } catch (error) {
         if (grpcCode(error) !== alreadyExists) throw error;
@@ -56,13 +56,10 @@ export async function ensureSearchAttributes(connection: OperatorConnection, nam
   return added;
 }
 
-/** Registers search attributes by name, all of Herald's type (Keyword). */
-export async function addSearchAttributes(connection: OperatorConnection, namespace: string, names: string[]): Promise<void> {
+/** Registers one search attribute of Herald's type (Keyword). */
+async function addSearchAttribute(connection: OperatorConnection, namespace: string, name: string): Promise<void> {
   const keyword = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
-  await connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(names.map((name) => [name, keyword])),
-  });
+  await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: { [name]: keyword } });
 }
 
 function grpcCode(error: unknown): number | undefined {

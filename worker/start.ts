@@ -21,8 +21,7 @@ import { Client, Connection } from '@temporalio/client';
 import { createSmtpMailer } from '../activities/email/mailer.js';
 import { ensureDigestWorkflows } from '../client/digests.js';
 import { applyCatalog } from '../activities/catalog/catalog.js';
-import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
+import { demoCatalogFile, readCatalogFile } from '../activities/catalog/catalog-file.js';
 
 const ports = { temporal: 7233, temporalUi: 8233, postgres: 54329, smtp: 1025, mailWeb: 8025 };
 
@@ -90,8 +89,7 @@ async function main(): Promise<void> {
 
   // An empty database gets the demo catalog (examples/catalog.yaml), for `herald simulate`.
   if (process.env.HERALD_DEMO_CATALOG !== '0' && !(await db('accounts').first('id'))) {
-    const demo = parseYaml(await readFile(new URL('../examples/catalog.yaml', import.meta.url), 'utf8'));
-    await applyCatalog(db, demo);
+    await applyCatalog(db, await readCatalogFile(demoCatalogFile));
     lines.push('Demo catalog            examples/catalog.yaml, loaded into the empty database (try: npm run demo)');
   }
 

@@ -5,10 +5,10 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { readFile, writeFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError, loadConfig, type HeraldConfig } from '../../activities/config.js';
 import { connectDatabase, migrateLatest } from '../../activities/db/connection.js';
 import { applyCatalog } from '../../activities/catalog/catalog.js';
+import { CatalogFileError, readCatalogFile } from '../../activities/catalog/catalog-file.js';
 import { CatalogError } from '../../activities/catalog/catalog-error.js';
 import { errorStatuses, type ErrorStatus } from '../../workflows/error-status.js';
 import type { ReportedError } from '../../workflows/error-report.js';
@@ -166,12 +166,11 @@ async function main(argv: string[]): Promise<number> {
 async function catalogApply(session: Session, args: ParsedArgs): Promise<number> {
   const file = args.positionals[0];
   if (!file) throw new UsageError('catalog apply needs a FILE');
-  const text = await readFile(file, 'utf8');
   let catalog: unknown;
   try {
-    catalog = /\.ya?ml$/i.test(file) ? parseYaml(text) : JSON.parse(text);
+    catalog = await readCatalogFile(file);
   } catch (error) {
-    throw new UsageError(`${file} is not valid ${/\.ya?ml$/i.test(file) ? 'YAML' : 'JSON'}: ${(error as Error).message}`);
+    throw error instanceof CatalogFileError ? new UsageError(error.message) : error;
   }
   const changes = await applyCatalog(session.db(), catalog);
   const changed = Object.entries(changes).filter(([, n]) => n > 0);
