@@ -62,6 +62,8 @@ describe('production workers, built and run as separate processes', async () => 
     const runs = await Promise.all(['prod', 'staging'].map(async (id) => (await temporal.workflow.getHandle(`digest/${id}`).describe()).status.name));
     expect(runs).toEqual(['RUNNING', 'RUNNING']);
     const digest = temporal.workflow.getHandle(`digest/prod`);
+    // A digest that has just started answers -1 until it has read its last cycle from the database.
+    await expect.poll(async () => (await digest.query(digestStatusQuery)).lastCycle, { timeout: 20_000 }).toBeGreaterThanOrEqual(0);
     const first = (await digest.query(digestStatusQuery)).lastCycle;
 
     await client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-1', message: 'Customer not found' }] });
