@@ -2,6 +2,7 @@
  * Herald's configuration, read from environment variables and validated once at start.
  * A bad value stops the process with a {@link ConfigError} that names the variable.
  */
+import { z } from 'zod';
 import { parseDuration } from './duration.js';
 
 /** Thrown at start when an environment variable has a value Herald cannot use. */
@@ -31,6 +32,8 @@ export interface HeraldConfig {
   digestIntervalMs: number;
   retryWindowMs: number;
   connectionGraceMs: number;
+  /** How long a recipient the SMTP server refused for now (4xx) is tried again before it is failed. */
+  deliveryRetryLimitMs: number;
   /** Base URL of the integration platform, for links in emails. */
   appUrl: string;
   /** Where embedded services keep their data between starts. */
@@ -41,56 +44,25 @@ export interface HeraldConfig {
 
 type Env = Record<string, string | undefined>;
 
-/** Reads and validates the configuration; throws {@link ConfigError} on the first bad value. */
-export function loadConfig(env: Env = process.env): HeraldConfig {
-  return {
-    temporalAddress: optional(env, 'TEMPORAL_ADDRESS', hostPort),
-    temporalNamespace: optional(env, 'TEMPORAL_NAMESPACE', name) ?? 'default',
-    taskQueue: optional(env, 'HERALD_TASK_QUEUE', name) ?? 'herald',
-    databaseUrl: optional(env, 'DATABASE_URL', urlWith(['postgres:', 'postgresql:'])),
-    smtpUrl: optional(env, 'SMTP_URL', urlWith(['smtp:', 'smtps:'])),
-    from: optional(env, 'HERALD_FROM', mailbox) ?? 'Herald <herald@localhost>',
-    digestIntervalMs: optional(env, 'HERALD_DIGEST_INTERVAL', duration(1_000)) ?? 15 * 60_000,
-    retryWindowMs: optional(env, 'HERALD_RETRY_WINDOW', duration(1_000)) ?? 5 * 60_000,
-    connectionGraceMs: optional(env, 'HERALD_CONNECTION_GRACE', duration(0)) ?? 60_000,
-    appUrl: optional(env, 'HERALD_APP_URL', urlWith(['http:', 'https:'])) ?? 'http://localhost:8080',
-    dataDir: optional(env, 'HERALD_DATA_DIR', (v) => v) ?? '.herald',
-    migrateOnStart: optional(env, 'HERALD_MIGRATE', flag) ?? false,
-  };
+/** A variable's schema: its value (trimmed), or the words of what is allowed. */
+function variable<T>(allowed: string, parse: (value: string) => T | undefined) {
+  return z.string().transform((value, ctx) => {
+    const parsed = parse(value.trim());
+    if (parsed === undefined) ctx.issues.push({ code: 'custom', message: allowed, input: value });
+    return parsed as T;
+  });
 }
 
-type Parser<T> = (value: string) => T | undefined;
-
-function optional<T>(env: Env, variable: string, parse: Parser<T> & { allowed?: string }): T | undefined {
-  const raw = env[variable];
-  if (raw === undefined || raw.trim() === '') return undefined;
-  const value = parse(raw.trim());
-  if (value === undefined) throw new ConfigError(variable, raw, parse.allowed ?? 'see the README');
-  return value;
-}
-
-function describe<T>(allowed: string, parse: Parser<T>): Parser<T> & { allowed: string } {
-  return Object.assign(parse, { allowed });
-}
-
-const hostPort = describe('expected host:port, e.g. 127.0.0.1:7233', (v) =>
-  /^[A-Za-z0-9.[\]:-]+:\d{1,5}$/.test(v) ? v : undefined,
-);
-
-const name = describe('expected letters, digits, ".", "_" or "-" (1 to 200)', (v) =>
-  /^[A-Za-z0-9._-]{1,200}$/.test(v) ? v : undefined,
-);
-
-const mailbox = describe('expected an address such as "Herald <herald@example.com>"', (v) =>
+const hostPort = variable('expected host:port, e.g. 127.0.0.1:7233', (v) => (/^[A-Za-z0-9.[\]:-]+:\d{1,5}$/.test(v) ? v : undefined));
+const name = variable('expected letters, digits, ".", "_" or "-" (1 to 200)', (v) => (/^[A-Za-z0-9._-]{1,200}$/.test(v) ? v : undefined));
+const mailbox = variable('expected an address such as "Herald <herald@example.com>"', (v) =>
   /^([^<>\r\n]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(v) ? v : undefined,
 );
-
-const flag = describe('expected 1, 0, true or false', (v) =>
-  ({ '1': true, true: true, '0': false, false: false })[v.toLowerCase()],
-);
+const flag = variable('expected 1, 0, true or false', (v) => ({ '1': true, true: true, '0': false, false: false })[v.toLowerCase()]);
+const anyText = variable('expected a folder', (v) => v);
 
 function urlWith(protocols: string[]) {
-  return describe(`expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, (v) => {
+  return variable(`expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, (v) => {
     try {
       return protocols.includes(new URL(v).protocol) ? v : undefined;
     } catch {
@@ -100,8 +72,56 @@ function urlWith(protocols: string[]) {
 }
 
 function duration(minimumMs: number) {
-  return describe(`expected a duration such as 90s, 15m or 1h (at least ${minimumMs} ms)`, (v) => {
+  return variable(`expected a duration such as 90s, 15m or 1h (at least ${minimumMs} ms)`, (v) => {
     const ms = parseDuration(v);
     return ms !== undefined && ms >= minimumMs ? ms : undefined;
   });
+}
+
+/** Every variable Herald reads, with its schema; unset (or blank) means the default. */
+const variables = {
+  TEMPORAL_ADDRESS: hostPort,
+  TEMPORAL_NAMESPACE: name,
+  HERALD_TASK_QUEUE: name,
+  DATABASE_URL: urlWith(['postgres:', 'postgresql:']),
+  SMTP_URL: urlWith(['smtp:', 'smtps:']),
+  HERALD_FROM: mailbox,
+  HERALD_DIGEST_INTERVAL: duration(1_000),
+  HERALD_RETRY_WINDOW: duration(1_000),
+  HERALD_CONNECTION_GRACE: duration(0),
+  HERALD_DELIVERY_RETRY_LIMIT: duration(60_000),
+  HERALD_APP_URL: urlWith(['http:', 'https:']),
+  HERALD_DATA_DIR: anyText,
+  HERALD_MIGRATE: flag,
+};
+
+/** Reads and validates the configuration; throws {@link ConfigError} on the first bad value. */
+export function loadConfig(env: Env = process.env): HeraldConfig {
+  const given = Object.fromEntries(
+    Object.keys(variables)
+      .map((key) => [key, env[key]] as const)
+      .filter(([, value]) => value !== undefined && value.trim() !== ''),
+  );
+  const result = z.object(variables).partial().safeParse(given);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = String(issue.path[0]);
+    throw new ConfigError(key, env[key] ?? '', issue.message);
+  }
+  const v = result.data;
+  return {
+    temporalAddress: v.TEMPORAL_ADDRESS,
+    temporalNamespace: v.TEMPORAL_NAMESPACE ?? 'default',
+    taskQueue: v.HERALD_TASK_QUEUE ?? 'herald',
+    databaseUrl: v.DATABASE_URL,
+    smtpUrl: v.SMTP_URL,
+    from: v.HERALD_FROM ?? 'Herald <herald@localhost>',
+    digestIntervalMs: v.HERALD_DIGEST_INTERVAL ?? 15 * 60_000,
+    retryWindowMs: v.HERALD_RETRY_WINDOW ?? 5 * 60_000,
+    connectionGraceMs: v.HERALD_CONNECTION_GRACE ?? 60_000,
+    deliveryRetryLimitMs: v.HERALD_DELIVERY_RETRY_LIMIT ?? 24 * 60 * 60_000,
+    appUrl: v.HERALD_APP_URL ?? 'http://localhost:8080',
+    dataDir: v.HERALD_DATA_DIR ?? '.herald',
+    migrateOnStart: v.HERALD_MIGRATE ?? false,
+  };
 }

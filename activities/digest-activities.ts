@@ -1,12 +1,21 @@
-/** Activities of the environment digest: fixing a cycle, sending its emails exactly once, closing it. */
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+/** Activities of the environment digest: fixing a cycle, sending its emails exactly once, closing it, retrying the deferred. */
 import type { Knex } from 'knex';
-import { createDigestStore, type CycleContext, type DigestErrorRow, type DigestStore, type PendingDelivery } from './db/digest-store.js';
+import {
+  createDigestStore,
+  type CompletedCycle,
+  type CycleContext,
+  type DigestErrorRow,
+  type DigestStore,
+  type PendingDelivery,
+} from './db/digest-store.js';
+import { createDeliveryStore } from './db/delivery-store.js';
+import { createConnectionStore } from './db/connection-store.js';
 import { digestDetailLimit, digestEmail } from './email/digest-email.js';
 import type { Mailer } from './email/mailer.js';
-import { deliver } from './email/deliver.js';
 import { renderEmail, type RenderedEmail } from './email/render.js';
+import { EmailCompositionError, sendDeliveries, type DeliveryJob, type DeliveryTally } from './email/send-deliveries.js';
+import { connectionEmailJob } from './connection-activities.js';
+import { activityClock } from './email/send-clock.js';
 
 export interface DigestActivityDeps {
   db: Knex;
@@ -14,6 +23,8 @@ export interface DigestActivityDeps {
   appUrl: string;
   /** HERALD_DIGEST_INTERVAL, in milliseconds. */
   digestIntervalMs: number;
+  /** HERALD_DELIVERY_RETRY_LIMIT: how long a recipient refused for now is tried again. */
+  deliveryRetryLimitMs: number;
   /** Deliveries read from the database at once. */
   digestPageSize?: number;
   /** How long one activity call goes on sending before it returns (the workflow calls again while some remain). */
@@ -22,15 +33,30 @@ export interface DigestActivityDeps {
   sendConcurrency?: number;
 }
 
-export interface DigestBatchResult {
-  sent: number;
-  failed: number;
+export interface DigestBatchResult extends DeliveryTally {
+  /** Deliveries of the cycle still waiting for their first attempt. */
   remaining: number;
+}
+
+/** A cycle's first pass done, and when the environment's next deferred delivery is due (ISO), if any. */
+export interface CompletedDigestCycle extends CompletedCycle {
+  nextRetryAt: string | null;
+}
+
+/** What one round of deferred deliveries did, and when the next is due (ISO), if any. */
+export interface DeferredRoundResult extends DeliveryTally {
+  nextRetryAt: string | null;
 }
 
 export function createDigestActivities(deps: DigestActivityDeps) {
   const { db, mailer, appUrl, digestPageSize = 500, sendBatchMs = 60_000, sendConcurrency = 20 } = deps;
   const store = createDigestStore(db);
+  const deliveries = createDeliveryStore(db);
+  const connections = createConnectionStore(db);
+  const send = (next: () => Promise<DeliveryJob | undefined>, now: () => Date) =>
+    sendDeliveries({ mailer, store: deliveries, next, concurrency: sendConcurrency, retryLimitMs: deps.deliveryRetryLimitMs, now });
+  const nextRetryAt = async (environment: string) => (await deliveries.nextRetryAt(environment))?.toISOString() ?? null;
+
   return {
     /** The digest interval this worker is configured with. */
     async digestInterval(): Promise<number> {
@@ -49,87 +75,73 @@ export function createDigestActivities(deps: DigestActivityDeps) {
     /**
      * Sends the cycle's pending digests for up to `sendBatchMs`, then returns for the workflow to
      * call again while some remain. Deliveries are read a page at a time, the next page while the
-     * current one is being sent. Each is marked sent right after SMTP accepts it, so a retry sends
-     * only the rest (S12). A refused recipient is marked failed; any other failure is thrown once
-     * the emails in flight are done, for Temporal to retry.
+     * current one is being sent. See {@link sendDeliveries} for what happens to each (S12, S33, S34, S38).
      */
     async sendDigestBatch(cycleId: number): Promise<DigestBatchResult> {
-      const context = await store.cycleContext(cycleId);
+      const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl);
       const deadline = performance.now() + sendBatchMs;
-      // Each flow's first new errors, loaded once per call for all the pages that need them.
-      const newByFlow = new Map<string, DigestErrorRow[]>();
-      // Users who follow the same flows and have nothing resolved get the same email: render it once.
-      const sharedRenders = new Map<string, Promise<ComposedDigest>>();
-      const render = async (delivery: PendingDelivery) => {
-        if (delivery.resolvedCount > 0) return composeDigest(store, context, delivery, newByFlow, appUrl);
-        const key = `${delivery.openCount}|${delivery.flowIds.join(',')}`;
-        let shared = sharedRenders.get(key);
-        if (!shared) sharedRenders.set(key, (shared = composeDigest(store, context, delivery, newByFlow, appUrl)));
-        return shared;
-      };
-
-      let sent = 0;
-      let failed = 0;
-      let transient: unknown;
       const queue: PendingDelivery[] = [];
       let lastId = 0;
       let exhausted = false;
       let loading: Promise<void> | undefined;
+      let loadFailure: { error: unknown } | undefined;
       const loadPage = async () => {
         const page = await store.pendingDeliveries(cycleId, digestPageSize, lastId);
-        const missing = [...new Set(page.flatMap((d) => d.flowIds))].filter((id) => !newByFlow.has(id));
-        if (missing.length > 0) {
-          const loaded = await store.newErrorsByFlow(cycleId, missing, digestDetailLimit);
-          for (const id of missing) newByFlow.set(id, loaded.get(id) ?? []);
-        }
+        await composer.prepare(page);
         queue.push(...page);
         lastId = page.at(-1)?.id ?? lastId;
         exhausted = page.length < digestPageSize;
       };
       /** The next delivery to send; a page is read ahead while the queue runs low. */
-      const next = async (): Promise<PendingDelivery | undefined> => {
+      const next = async (): Promise<DeliveryJob | undefined> => {
         for (;;) {
-          if (!loading && !exhausted && transient === undefined && queue.length <= sendConcurrency && performance.now() < deadline) {
+          if (loadFailure) throw loadFailure.error;
+          if (!loading && !exhausted && queue.length <= sendConcurrency && performance.now() < deadline) {
             loading = loadPage()
               .catch((error: unknown) => {
-                transient ??= error;
+                loadFailure ??= { error };
               })
               .finally(() => (loading = undefined));
           }
-          if (queue.length > 0) return queue.shift();
+          const delivery = queue.shift();
+          if (delivery) return composer.job(delivery);
           if (!loading) return undefined;
           await loading;
         }
       };
-      const worker = async () => {
-        for (let delivery = await next(); delivery; delivery = await next()) {
-          // A worker shutting down aborts the attempt: stop here and fail it (retryable), so the
-          // retry, on this worker or another, sends the rest at once instead of after a timeout.
-          if (Context.current().cancellationSignal.aborted) {
-            transient ??= ApplicationFailure.retryable('the worker is shutting down; the rest is sent by the retry', 'WorkerShutdown');
-            return;
-          }
-          // Any failure is kept for after the emails in flight are done: failing the attempt while
-          // they are still being sent would let its retry send them a second time.
-          try {
-            const { subject, rendered } = await render(delivery);
-            const messageId = `<digest.${cycleId}.${delivery.userId}@herald>`;
-            const outcome = await deliver(mailer, store, delivery.id, { to: delivery.recipient, subject, ...rendered, messageId });
-            if (outcome === 'sent') sent += 1;
-            else failed += 1;
-          } catch (error) {
-            transient ??= error;
-          }
-          Context.current().heartbeat({ sent, failed });
-        }
-      };
-      await Promise.all(Array.from({ length: sendConcurrency }, worker));
-      if (transient) throw transient;
-      return { sent, failed, remaining: await store.countPending(cycleId) };
+      const tally = await send(next, activityClock());
+      return { ...tally, remaining: await store.countPending(cycleId) };
     },
 
-    async completeDigestCycle(cycleId: number) {
-      return store.completeCycle(cycleId);
+    /** Closes the cycle's first pass; recipients refused for now wait for {@link sendDueDeliveries}. */
+    async completeDigestCycle(cycleId: number): Promise<CompletedDigestCycle> {
+      const completed = await store.completeCycle(cycleId);
+      const context = await store.cycleContext(cycleId);
+      return { ...completed, nextRetryAt: await nextRetryAt(context.environment.id) };
+    },
+
+    /**
+     * Tries again the environment's deferred deliveries that are due, digests and connection
+     * emails alike (S34): each is sent, deferred again with a longer wait, or failed once the retry
+     * limit has passed.
+     */
+    async sendDueDeliveries(environment: string): Promise<DeferredRoundResult> {
+      const clock = activityClock();
+      const due = await deliveries.dueDeferred(environment, clock(), 1_000);
+      const jobs: DeliveryJob[] = [];
+      const digests = await store.deliveriesByIds(due.filter((d) => d.kind === 'digest').map((d) => d.id));
+      for (const cycleId of new Set(digests.map((d) => d.cycleId))) {
+        const ofCycle = digests.filter((d) => d.cycleId === cycleId);
+        const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl);
+        await composer.prepare(ofCycle);
+        jobs.push(...ofCycle.map((d) => composer.job(d)));
+      }
+      const connectionIds = due.filter((d) => d.kind === 'connection').map((d) => d.id);
+      if (connectionIds.length > 0) {
+        jobs.push(...(await connections.pendingEmails({ deliveryIds: connectionIds })).map((email) => connectionEmailJob(email, appUrl)));
+      }
+      const tally = await send(async () => jobs.shift(), clock);
+      return { ...tally, nextRetryAt: await nextRetryAt(environment) };
     },
   };
 }
@@ -139,6 +151,54 @@ export type DigestActivities = ReturnType<typeof createDigestActivities>;
 export interface ComposedDigest {
   subject: string;
   rendered: RenderedEmail;
+}
+
+/** The Message-ID of a user's digest of a cycle: the same for every attempt, so a receiver can spot a resend. */
+export function digestMessageId(cycleId: number, userId: number): string {
+  return `<digest.${cycleId}.${userId}@herald>`;
+}
+
+/**
+ * Composes the digests of one cycle. Each flow's first new errors are loaded once for all the
+ * deliveries that need them; users who follow the same flows and have nothing resolved get the
+ * same email, rendered once.
+ */
+function digestComposer(store: DigestStore, context: CycleContext, appUrl: string) {
+  const newByFlow = new Map<string, DigestErrorRow[]>();
+  const sharedRenders = new Map<string, Promise<ComposedDigest>>();
+  const compose = (delivery: PendingDelivery) => {
+    if (delivery.resolvedCount > 0) return composeDigest(store, context, delivery, newByFlow, appUrl);
+    const key = `${delivery.openCount}|${delivery.flowIds.join(',')}`;
+    let shared = sharedRenders.get(key);
+    if (!shared) {
+      shared = composeDigest(store, context, delivery, newByFlow, appUrl);
+      sharedRenders.set(key, shared);
+      // A failed render is not shared: the next user of these flows tries again.
+      shared.catch(() => sharedRenders.delete(key));
+    }
+    return shared;
+  };
+  return {
+    /** Loads the new errors of the flows these deliveries need that are not loaded yet. */
+    async prepare(deliveries: PendingDelivery[]): Promise<void> {
+      const missing = [...new Set(deliveries.flatMap((d) => d.flowIds))].filter((id) => !newByFlow.has(id));
+      if (missing.length === 0) return;
+      const loaded = await store.newErrorsByFlow(context.cycleId, missing, digestDetailLimit);
+      for (const id of missing) newByFlow.set(id, loaded.get(id) ?? []);
+    },
+    job(delivery: PendingDelivery): DeliveryJob {
+      return {
+        deliveryId: delivery.id,
+        recipient: delivery.recipient,
+        messageId: digestMessageId(context.cycleId, delivery.userId),
+        wanted: delivery.wanted,
+        compose: async () => {
+          const { subject, rendered } = await compose(delivery);
+          return { subject, ...rendered };
+        },
+      };
+    },
+  };
 }
 
 /**
@@ -156,7 +216,11 @@ export async function composeDigest(
   const resolvedRows =
     delivery.resolvedCount > 0 ? await store.resolvedErrors(context.cycleId, delivery.userId, delivery.flowIds, digestDetailLimit) : [];
   const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl);
-  return { subject: email.subject, rendered: await renderEmail('digest', email.model) };
+  try {
+    return { subject: email.subject, rendered: await renderEmail('digest', email.model) };
+  } catch (error) {
+    throw new EmailCompositionError(`the digest template failed: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** A user's first `limit` new errors: its flows' lists, in digest order (flow name, then time). */

@@ -1,8 +1,8 @@
 /** Activities of the error lifecycle: storing reports, success reports, retry outcomes, user resolution. */
 import type { Knex } from 'knex';
-import { checkErrorBatch, checkTraceKeys, type ErrorBatch } from '../workflows/error-report.js';
+import { checkErrorBatch, checkResolveRequest, checkSuccessReport, type ErrorBatch } from '../contracts/error-report.js';
 import { createErrorStore, type StoredBatch } from './db/error-store.js';
-import { inputFailure } from './input-failure.js';
+import { inputFailure } from '../contracts/input-failure.js';
 
 export interface ErrorActivityDeps {
   db: Knex;
@@ -30,7 +30,7 @@ export function createErrorActivities({ db, retryWindowMs, now = () => new Date(
 
     /** Resolves the open errors of records that succeeded, and recovers those in a retry window (S4, S5). */
     async resolveSucceededRecords(environment: string, flow: string, traceKeys: string[]) {
-      const problems = checkTraceKeys(traceKeys);
+      const problems = checkSuccessReport({ environment, flow, traceKeys });
       if (problems.length > 0) throw inputFailure(problems);
       const result = await store.resolveSucceededRecords(environment, flow, traceKeys, now());
       if (Array.isArray(result)) throw inputFailure(result);
@@ -54,6 +54,8 @@ export function createErrorActivities({ db, retryWindowMs, now = () => new Date(
 
     /** A user resolves errors (S6). Returns the ids resolved now. */
     async resolveErrors(environment: string, ids: number[], userEmail: string): Promise<number[]> {
+      const problems = checkResolveRequest({ environment, errorIds: ids, user: userEmail });
+      if (problems.length > 0) throw inputFailure(problems);
       const result = await store.resolveByUser(environment, ids, userEmail, now());
       if (Array.isArray(result)) throw inputFailure(result);
       return result.resolved;

@@ -4,6 +4,7 @@ import { createErrorActivities } from './error-activities.js';
 import { createDigestActivities } from './digest-activities.js';
 import { createConnectionActivities } from './connection-activities.js';
 import type { Mailer } from './email/mailer.js';
+import { refusingDataErrors } from './db/database-errors.js';
 
 export interface ActivityDeps {
   db: Knex;
@@ -17,15 +18,18 @@ export interface ActivityDeps {
   digestIntervalMs: number;
   /** HERALD_CONNECTION_GRACE, in milliseconds. */
   connectionGraceMs: number;
+  /** HERALD_DELIVERY_RETRY_LIMIT, in milliseconds: how long a recipient refused for now is tried again. */
+  deliveryRetryLimitMs: number;
   now?: () => Date;
 }
 
+/** Every activity; a data error PostgreSQL raises in any of them is a named refusal, not retried (S35). */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return refusingDataErrors({
     ...createErrorActivities(deps),
     ...createDigestActivities(deps),
     ...createConnectionActivities(deps),
-  };
+  });
 }
 
 export type HeraldActivities = ReturnType<typeof createActivities>;

@@ -58,7 +58,7 @@ const worker = await createHeraldWorker({
   connection: temporal.nativeConnection,
   namespace: 'default',
   taskQueue: 'bench',
-  deps: { db, mailer, retryWindowMs: 5 * 60_000, appUrl: 'https://app.herald.test', connectionGraceMs: 60_000, digestIntervalMs: 24 * 3_600_000 },
+  deps: { db, mailer, retryWindowMs: 5 * 60_000, appUrl: 'https://app.herald.test', connectionGraceMs: 60_000, digestIntervalMs: 24 * 3_600_000, deliveryRetryLimitMs: 24 * 3_600_000 },
   maxConcurrentActivityTaskExecutions: 200,
 });
 const client = new Client({ connection: temporal.connection });

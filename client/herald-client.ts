@@ -2,10 +2,18 @@ import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle 
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
-import { checkEntityId, checkErrorBatch, checkTraceKeys, type InputProblem, type ReportedError } from '../workflows/error-report.js';
+import {
+  checkConnectionStatusRequest,
+  checkErrorBatch,
+  checkResolveRequest,
+  checkSuccessReport,
+  type ConnectionStatusRequest,
+  type InputProblem,
+  type ReportedError,
+} from '../contracts/error-report.js';
 import { storedUpdate, type ErrorBatchStored } from '../workflows/error-batch.js';
 import type { RecordSuccessesResult } from '../workflows/record-successes.js';
-import { connectionStatus, reportStatusUpdate, type ConnectionState } from '../workflows/connection-status.js';
+import { connectionStatus, reportStatusUpdate } from '../workflows/connection-status.js';
 import {
   connectionStatusWorkflowId,
   errorBatchWorkflowId,
@@ -14,8 +22,9 @@ import {
 } from '../workflows/workflow-ids.js';
 import { errorBatch, recordSuccesses, resolveErrors } from '../workflows/index.js';
 import { createErrorStore, type ErrorFilter, type ErrorView } from '../activities/db/error-store.js';
-import { inputFailureType } from '../activities/input-failure.js';
+import { inputFailureType } from '../contracts/input-failure.js';
 import { HeraldInputError } from './herald-input-error.js';
+import type { SuccessReport } from '../contracts/error-report.js';
 
 export interface HeraldClientOptions {
   /** A Temporal client connected to Herald's namespace. */
@@ -36,13 +45,8 @@ export interface ErrorReport {
   retryActivity?: string;
 }
 
-export interface SuccessReport {
-  environment: string;
-  flow: string;
-  traceKeys: string[];
-  /** Names this report; the same report sent twice is applied once. Default: random. */
-  reportId?: string;
-}
+/** Records of a flow that succeeded; `reportId` names the report (the same report sent twice is applied once; default: random). */
+export type { SuccessReport } from '../contracts/error-report.js';
 
 /**
  * The client that flows and operators use. Reports go through Temporal workflows and return
@@ -80,10 +84,7 @@ export class HeraldClient {
 
   /** Reports records of a flow that succeeded (S4): their errors auto-resolve where the flow allows it. */
   async reportSuccesses(report: SuccessReport): Promise<RecordSuccessesResult> {
-    const problems: InputProblem[] = checkTraceKeys(report.traceKeys);
-    checkEntityId(report.environment, 'environment', (field, message) => problems.push({ field, message }));
-    checkEntityId(report.flow, 'flow', (field, message) => problems.push({ field, message }));
-    refuse(problems);
+    refuse(checkSuccessReport(report));
     const reportId = report.reportId ?? randomUUID();
     return this.run(recordSuccesses, recordSuccessesWorkflowId(report.environment, report.flow, reportId), {
       environment: report.environment,
@@ -97,20 +98,12 @@ export class HeraldClient {
    * Reports a connection's status (S14): `offline` (with a reason) or `online`. Repeats of the
    * current status change nothing; a real change is emailed to the connection's subscribers.
    */
-  async reportConnectionStatus(report: { environment: string; connection: string; status: ConnectionState; reason?: string }): Promise<{ changed: boolean }> {
-    const problems: InputProblem[] = [];
-    const add = (field: string, message: string) => problems.push({ field, message });
-    checkEntityId(report.environment, 'environment', add);
-    checkEntityId(report.connection, 'connection', add);
-    if (report.status !== 'online' && report.status !== 'offline') add('status', 'must be "online" or "offline"');
-    if (report.reason !== undefined && (typeof report.reason !== 'string' || report.reason.length > 2_000)) {
-      add('reason', 'must be text of at most 2000 characters');
-    }
-    refuse(problems);
+  async reportConnectionStatus(report: ConnectionStatusRequest): Promise<{ changed: boolean }> {
+    refuse(checkConnectionStatusRequest(report));
     const handle = await this.startOrJoin(connectionStatus, connectionStatusWorkflowId(report.connection), { connection: report.connection });
     try {
       return await handle.executeUpdate(reportStatusUpdate, {
-        args: [{ environment: report.environment, status: report.status, reason: report.reason }],
+        args: [{ environment: report.environment, status: report.status, ...(report.reason !== undefined && { reason: report.reason }) }],
       });
     } catch (error) {
       throw asInputError(error) ?? error;
@@ -119,15 +112,7 @@ export class HeraldClient {
 
   /** A user resolves errors (S6). Returns the ids resolved by this call. */
   async resolveErrors(request: { environment: string; errorIds: number[]; user: string }): Promise<number[]> {
-    const problems: InputProblem[] = [];
-    checkEntityId(request.environment, 'environment', (field, message) => problems.push({ field, message }));
-    if (!Array.isArray(request.errorIds) || request.errorIds.length === 0 || !request.errorIds.every((id) => Number.isSafeInteger(id) && id > 0)) {
-      problems.push({ field: 'errorIds', message: 'must list at least one error id (a positive whole number)' });
-    }
-    if (typeof request.user !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(request.user)) {
-      problems.push({ field: 'user', message: 'must be the email address of a user of the account' });
-    }
-    refuse(problems);
+    refuse(checkResolveRequest(request));
     const { resolved } = await this.run(resolveErrors, resolveErrorsWorkflowId(request.environment, randomUUID()), request);
     return resolved;
   }

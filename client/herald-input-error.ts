@@ -1,4 +1,4 @@
-import type { InputProblem } from '../workflows/error-report.js';
+import type { InputProblem } from '../contracts/error-report.js';
 
 /**
  * Thrown by the Herald client when a call's input is refused: before anything is sent when its

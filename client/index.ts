@@ -2,8 +2,8 @@
 export { HeraldClient } from './herald-client.js';
 export type { HeraldClientOptions, ErrorReport, SuccessReport } from './herald-client.js';
 export { HeraldInputError } from './herald-input-error.js';
-export type { ReportedError, InputProblem } from '../workflows/error-report.js';
-export { retryableCodes, isRetryableCode, reportLimits } from '../workflows/error-report.js';
+export type { ReportedError, InputProblem } from '../contracts/error-report.js';
+export { retryableCodes, isRetryableCode, reportLimits } from '../contracts/error-report.js';
 export type { ErrorBatchStored, ErrorBatchResult } from '../workflows/error-batch.js';
 export type { RecordSuccessesResult } from '../workflows/record-successes.js';
 export type { RetryTargetInput, IntermittentRetryOutcome } from '../workflows/intermittent-retry.js';

@@ -35,7 +35,7 @@ async function busyDigestHtml(): Promise<string> {
   rows.sort((a, b) => a.flowName.localeCompare(b.flowName) || a.id - b.id);
   const email = digestEmail(
     { cycleId: 7, number: 7, environment: { id: 'acme-production', name: 'Production', production: true }, account: { id: 'acme', name: 'Acme Outfitters' } },
-    { id: 1, userId: 1, recipient: 'ops@acme.example', newCount: 240, resolvedCount: 0, openCount: 612, flowIds: ['flow-0', 'flow-1', 'flow-2', 'flow-3'] },
+    { newCount: 240, resolvedCount: 0, openCount: 612 },
     rows,
     [],
     'https://app.herald.test',

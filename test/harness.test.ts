@@ -46,7 +46,11 @@ describe('the test harness', async () => {
     await migrateRollbackAll(db);
     const left = await db.raw(`select count(*)::int as n from information_schema.tables where table_schema = 'public' and table_name not like 'knex_%'`);
     expect(left.rows[0].n).toBe(0);
-    expect(await migrateLatest(db)).toEqual(['20261127000000_create_domain_model', '20261127100000_delivery_flow_lists']);
+    expect(await migrateLatest(db)).toEqual([
+      '20261127000000_create_domain_model',
+      '20261127100000_delivery_flow_lists',
+      '20261127200000_add_delivery_outcomes',
+    ]);
   });
 
   it('moves the flows of existing digest deliveries into their flow list, and back', async () => {
@@ -74,7 +78,7 @@ describe('the test harness', async () => {
       { delivery_id: deliveries[0].id, flow_id: 'orders' },
     ]);
 
-    await migrateLatest(db);
+    await db.migrate.up({ migrationSource });
     expect(await db('email_deliveries').orderBy('id').pluck('flow_ids')).toEqual([['orders', 'refunds'], []]);
 
     await db.migrate.down({ migrationSource });
@@ -83,6 +87,28 @@ describe('the test harness', async () => {
       { delivery_id: deliveries[0].id, flow_id: 'refunds' },
     ]);
     await migrateLatest(db);
+  });
+
+  it('keeps delivery outcomes across the deferred-delivery migration and back (cancelled become failed)', async () => {
+    await migrateRollbackAll(db);
+    await migrateLatest(db);
+    await db('accounts').insert({ id: 'acme', name: 'Acme' });
+    await db('environments').insert({ id: 'prod', account_id: 'acme', name: 'Production', production: true, resource_group: 'prod' });
+    const [user] = await db('users').insert({ account_id: 'acme', email: 'ana@acme.test', role: 'monitor' }).returning('id');
+    const row = { kind: 'connection', environment_id: 'prod', user_id: user.id, recipient: 'ana@acme.test' };
+    await db('email_deliveries').insert([
+      { ...row, status: 'cancelled' },
+      { ...row, status: 'pending', retry_at: new Date(), deferred_since: new Date() },
+      { ...row, status: 'sent' },
+    ]);
+    await db.migrate.down({ migrationSource });
+    expect(await db('email_deliveries').orderBy('id').pluck('status')).toEqual(['failed', 'pending', 'sent']);
+    await migrateLatest(db);
+    expect(await db('email_deliveries').whereNotNull('retry_at').count({ n: '*' })).toEqual([{ n: 0 }]);
+    await db('email_deliveries').delete();
+    await db('users').delete();
+    await db('environments').delete();
+    await db('accounts').delete();
   });
 
   it('receives mail on a real SMTP server and reads it back parsed', async () => {

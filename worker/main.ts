@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       appUrl: config.appUrl,
       connectionGraceMs: config.connectionGraceMs,
       digestIntervalMs: config.digestIntervalMs,
+      deliveryRetryLimitMs: config.deliveryRetryLimitMs,
     },
   });
   // Every worker ensures them; the workflow ids keep one digest per environment however many start.

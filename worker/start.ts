@@ -97,7 +97,7 @@ async function main(): Promise<void> {
     connection,
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
-    deps: { db, mailer, retryWindowMs: config.retryWindowMs, appUrl: config.appUrl, connectionGraceMs: config.connectionGraceMs, digestIntervalMs: config.digestIntervalMs },
+    deps: { db, mailer, retryWindowMs: config.retryWindowMs, appUrl: config.appUrl, connectionGraceMs: config.connectionGraceMs, digestIntervalMs: config.digestIntervalMs, deliveryRetryLimitMs: config.deliveryRetryLimitMs },
   });
   const clientConnection = await Connection.connect(config.temporalAddress ? target.connectionOptions : { address: temporalAddress });
   stops.unshift(() => clientConnection.close());

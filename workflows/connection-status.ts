@@ -1,9 +1,12 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
   defineQuery,
   defineUpdate,
+  log,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -13,21 +16,16 @@ import { databaseActivity } from './activity-options.js';
 import { labelRun } from './run-labels.js';
 import { failureForCaller } from './failures.js';
 import { workflowNow } from './workflow-time.js';
+import { checkConnectionReport as connectionReportProblems, type ConnectionReport, type ConnectionState } from '../contracts/error-report.js';
+import { inputFailure } from '../contracts/input-failure.js';
+
+export type { ConnectionReport, ConnectionState } from '../contracts/error-report.js';
 
 const { checkConnectionReport, recordConnectionChange } = proxyActivities<ConnectionActivities>(databaseActivity);
 const { sendConnectionEmails } = proxyActivities<ConnectionActivities>({
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
-
-export type ConnectionState = 'online' | 'offline';
-
-/** What a flow or a health check reports about a connection. */
-export interface ConnectionReport {
-  environment: string;
-  status: ConnectionState;
-  reason?: string;
-}
 
 /** The small state a connection's workflow keeps, carried across continue-as-new. */
 export interface ConnectionStatusState {
@@ -43,6 +41,11 @@ export interface ConnectionStatusState {
 
 export const reportStatusUpdate = defineUpdate<{ changed: boolean }, [ConnectionReport]>('reportStatus');
 export const connectionStatusQuery = defineQuery<ConnectionStatusState>('status');
+
+/** An activity failure that will fail the same way on every retry: refused input or data. */
+function isRefusal(error: unknown): error is ActivityFailure {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable === true;
+}
 
 /** Reports handled per run before continuing as new. */
 const reportsPerRun = 500;
@@ -87,6 +90,12 @@ export async function connectionStatus(input: ConnectionStatusInput): Promise<vo
       if (state.notified === 'offline') toNotify.push(state.current);
     }
     return { changed: true };
+  }, {
+    // A report that could never be stored (a NUL in its reason, say) is refused before it enters the state.
+    validator: (report) => {
+      const problems = connectionReportProblems(report);
+      if (problems.length > 0) throw inputFailure(problems);
+    },
   });
 
   for (;;) {
@@ -100,10 +109,18 @@ export async function connectionStatus(input: ConnectionStatusInput): Promise<vo
     }
     for (let change = toNotify.shift(); change; change = toNotify.shift()) {
       state.sequence += 1;
-      const eventId = await recordConnectionChange(input.connection, state.sequence, change.status, change.reason, change.since);
-      const { sent } = await sendConnectionEmails(eventId);
-      state.notified = change.status;
-      labelRun({ outcome: change.status, summary: `${change.status} since ${change.since}; ${sent} subscriber(s) emailed` });
+      try {
+        const eventId = await recordConnectionChange(input.connection, state.sequence, change.status, change.reason, change.since);
+        const { sent } = await sendConnectionEmails(eventId);
+        state.notified = change.status;
+        labelRun({ outcome: change.status, summary: `${change.status} since ${change.since}; ${sent} subscriber(s) emailed` });
+      } catch (error) {
+        // A change Herald refuses for good (a data error) is recorded in the log and the memo; the
+        // connection's later changes still go out (S35).
+        if (!isRefusal(error)) throw error;
+        log.warn('connection change refused', { connection: input.connection, sequence: state.sequence, error: String(error.cause) });
+        labelRun({ outcome: 'refused', summary: `change ${state.sequence} (${change.status}) refused: ${error.cause?.message ?? 'data error'}` });
+      }
     }
     if (reports >= maxReports || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

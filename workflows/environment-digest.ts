@@ -1,10 +1,14 @@
 import {
+  ActivityFailure,
+  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
   defineQuery,
   defineSignal,
   defineUpdate,
+  log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -18,17 +22,21 @@ const { lastDigestCycle, fixDigestCycle, completeDigestCycle, digestInterval } =
   proxyActivities<DigestActivities>(databaseActivity);
 
 /**
- * Sending: each attempt is bounded; an SMTP outage is retried with backoff for as long as it
- * lasts, so digests are sent late rather than dropped (S12).
+ * Sending: each attempt is bounded; an SMTP or database outage is retried with backoff for as
+ * long as it lasts, so digests are sent late rather than dropped (S12, S33).
  */
 function sendingActivities(heartbeatTimeoutMs: number) {
   return proxyActivities<DigestActivities>({
     startToCloseTimeout: '10 minutes',
-    // A worker that dies mid-batch stops heartbeating: the batch is retried elsewhere after this.
+    // A worker that dies mid-batch stops heartbeating: the batch is retried elsewhere after this
+    // (the sender heartbeats every 2 s; the SDK sends at most one per 80 % of this timeout).
     heartbeatTimeout: heartbeatTimeoutMs,
-    retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
   });
 }
+
+/** Heartbeat timeout of sending, unless the input sets one: a dead worker's batch resumes within about 25 s. */
+const defaultSendHeartbeatTimeoutMs = 20_000;
 
 export interface EnvironmentDigestInput {
   environment: string;
@@ -41,8 +49,10 @@ export interface EnvironmentDigestInput {
   runNowPending?: boolean;
   /** Cycles per run before continuing as new; default {@link cyclesPerRun}. */
   cyclesPerRun?: number;
-  /** Heartbeat timeout of the sending activity; default 2 minutes. */
+  /** Heartbeat timeout of the sending activity; default 20 seconds. */
   sendHeartbeatTimeoutMs?: number;
+  /** Carried across continue-as-new: when the next deferred delivery is due (ISO). */
+  nextRetryAt?: string;
 }
 
 /** One cycle, as the status query and the `runCycleNow` update report it. */
@@ -53,6 +63,10 @@ export interface CycleSummary {
   emails: number;
   sent: number;
   failed: number;
+  /** Recipients refused for now, to be tried again (S34). */
+  deferred?: number;
+  /** Users who left or unsubscribed after the cycle was fixed (S38). */
+  cancelled?: number;
   finishedAt: string;
 }
 
@@ -64,6 +78,12 @@ export interface DigestStatus {
   /** ISO time of the next cycle (or "not yet known" while starting). */
   nextCycleAt: string;
   state: 'waiting' | 'running cycle' | 'stopping';
+  /** While a cycle runs: since when (ISO). */
+  runningSince?: string;
+  /** When the next deferred delivery is due (ISO), if any. */
+  nextRetryAt?: string;
+  /** The last cycle that Herald refused (a data error), and why. */
+  lastRefusal?: string;
 }
 
 export const digestStatusQuery = defineQuery<DigestStatus>('status');
@@ -89,16 +109,23 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   let lastSummary = input.lastSummary;
   let runNow = input.runNowPending ?? false;
   let stopping = false;
-  let running = false;
+  let runningSince: number | undefined;
   let nextCycleAt = Number.POSITIVE_INFINITY;
+  let nextRetryAt = input.nextRetryAt ? Date.parse(input.nextRetryAt) : undefined;
+  let lastRefusal: string | undefined;
+  const heartbeatTimeoutMs = input.sendHeartbeatTimeoutMs ?? defaultSendHeartbeatTimeoutMs;
+  const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined);
 
   setHandler(digestStatusQuery, () => ({
     environment: input.environment,
     intervalMs,
     lastCycle,
     lastSummary,
-    nextCycleAt: Number.isFinite(nextCycleAt) ? new Date(nextCycleAt).toISOString() : 'not yet known',
-    state: stopping ? 'stopping' : running ? 'running cycle' : 'waiting',
+    nextCycleAt: iso(nextCycleAt) ?? 'not yet known',
+    state: stopping ? 'stopping' : runningSince !== undefined ? 'running cycle' : 'waiting',
+    ...(runningSince !== undefined && { runningSince: iso(runningSince) }),
+    ...(nextRetryAt !== undefined && { nextRetryAt: iso(nextRetryAt) }),
+    ...(lastRefusal !== undefined && { lastRefusal }),
   }));
   setHandler(runNowSignal, () => {
     runNow = true;
@@ -109,7 +136,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   setHandler(runCycleNowUpdate, async () => {
     await condition(() => lastCycle >= 0);
     // The next cycle to start: one already under way fixed its content before this request.
-    const target = lastCycle + (running ? 2 : 1);
+    const target = lastCycle + (runningSince !== undefined ? 2 : 1);
     runNow = true;
     await condition(() => lastCycle >= target);
     return lastSummary!;
@@ -128,30 +155,59 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
         lastCycle,
         lastSummary,
         runNowPending: runNow,
+        nextRetryAt: iso(nextRetryAt),
       });
     }
-    // Wake at the next cycle time, or earlier when asked.
-    const wait = nextCycleAt - workflowNow();
+    // Wake at the next cycle time, or for the deferred deliveries due before it, or earlier when asked.
+    const wait = Math.min(nextCycleAt, nextRetryAt ?? Number.POSITIVE_INFINITY) - workflowNow();
     if (wait > 0) await condition(() => runNow || stopping, wait);
     if (stopping) {
       await condition(allHandlersFinished);
       return;
     }
+    if (!runNow && workflowNow() < nextCycleAt && nextRetryAt !== undefined && patched('deferred-deliveries')) {
+      const { sendDueDeliveries } = sendingActivities(heartbeatTimeoutMs);
+      const round = await sendDueDeliveries(input.environment);
+      // Never sooner than a second from now: a round that found nothing due must not spin.
+      nextRetryAt = round.nextRetryAt ? Math.max(Date.parse(round.nextRetryAt), workflowNow() + 1_000) : undefined;
+      continue;
+    }
     runNow = false;
-    running = true;
-    lastSummary = await runCycle(input.environment, lastCycle + 1, input.sendHeartbeatTimeoutMs ?? 120_000);
-    lastCycle = lastSummary.number;
-    running = false;
+    runningSince = workflowNow();
+    try {
+      const { summary, retryAt } = await runCycle(input.environment, lastCycle + 1, heartbeatTimeoutMs);
+      lastSummary = summary;
+      lastCycle = summary.number;
+      nextRetryAt = retryAt;
+      lastRefusal = undefined;
+    } catch (error) {
+      // A cycle Herald refuses for good (a data error) is recorded; the next one is tried at its time (S35).
+      if (!isRefusal(error)) throw error;
+      lastRefusal = `cycle ${lastCycle + 1}: ${error.cause?.message ?? 'refused'}`;
+      log.warn('digest cycle refused', { environment: input.environment, refusal: lastRefusal });
+      labelRun({ outcome: 'refused', summary: lastRefusal });
+    }
+    runningSince = undefined;
     intervalMs = await currentInterval();
     nextCycleAt = workflowNow() + intervalMs;
+    if (lastRefusal) continue;
     labelRun({
-      outcome: lastSummary.failed > 0 ? 'some refused' : lastSummary.emails > 0 ? 'sent' : 'nothing new',
-      summary: `cycle ${lastCycle}: ${lastSummary.newErrors} new, ${lastSummary.resolvedErrors} resolved, ${lastSummary.sent} emails sent`,
+      outcome: lastSummary!.failed > 0 ? 'some refused' : lastSummary!.emails > 0 ? 'sent' : 'nothing new',
+      summary: `cycle ${lastCycle}: ${lastSummary!.newErrors} new, ${lastSummary!.resolvedErrors} resolved, ${lastSummary!.sent} emails sent`,
     });
   }
 }
 
-async function runCycle(environment: string, number: number, heartbeatTimeoutMs: number): Promise<CycleSummary> {
+/** An activity failure that will fail the same way on every retry: refused input or data. */
+function isRefusal(error: unknown): error is ActivityFailure {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable === true;
+}
+
+async function runCycle(
+  environment: string,
+  number: number,
+  heartbeatTimeoutMs: number,
+): Promise<{ summary: CycleSummary; retryAt: number | undefined }> {
   const { sendDigestBatch } = sendingActivities(heartbeatTimeoutMs);
   const fixed = await fixDigestCycle(environment, number);
   if (fixed.deliveryCount > 0) {
@@ -160,14 +216,17 @@ async function runCycle(environment: string, number: number, heartbeatTimeoutMs:
       if (batch.remaining === 0) break;
     }
   }
-  const { sent, failed } = await completeDigestCycle(fixed.cycleId);
-  return {
+  const completed = await completeDigestCycle(fixed.cycleId);
+  const summary: CycleSummary = {
     number,
     newErrors: fixed.newCount,
     resolvedErrors: fixed.resolvedCount,
     emails: fixed.deliveryCount,
-    sent,
-    failed,
+    sent: completed.sent,
+    failed: completed.failed,
+    deferred: completed.deferred,
+    cancelled: completed.cancelled,
     finishedAt: new Date(workflowNow()).toISOString(),
   };
+  return { summary, retryAt: completed.nextRetryAt ? Date.parse(completed.nextRetryAt) : undefined };
 }

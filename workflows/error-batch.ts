@@ -7,7 +7,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { ErrorActivities } from '../activities/error-activities.js';
-import type { ErrorBatch } from './error-report.js';
+import type { ErrorBatch } from '../contracts/error-report.js';
 import { databaseActivity } from './activity-options.js';
 import { failureForCaller } from './failures.js';
 import { intermittentRetry, type IntermittentRetryOutcome } from './intermittent-retry.js';

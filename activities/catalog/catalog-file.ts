@@ -13,7 +13,8 @@ export class CatalogFileError extends Error {
 
 /** The parsed content of `file`; one that does not parse throws {@link CatalogFileError}, naming the file and the format. */
 export async function readCatalogFile(file: string): Promise<unknown> {
-  const text = await readFile(file, 'utf8');
+  // A byte-order mark is not content: editors on Windows write one before JSON and YAML alike.
+  const text = (await readFile(file, 'utf8')).replace(/^\uFEFF/, '');
   const yaml = /\.ya?ml$/i.test(file);
   try {
     return yaml ? parseYaml(text) : JSON.parse(text);

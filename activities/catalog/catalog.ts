@@ -5,63 +5,33 @@
  */
 import type { Knex } from 'knex';
 import { CatalogError, type CatalogProblem } from './catalog-error.js';
+import { checkCatalogShape, type CheckedCatalog as Catalog } from '../../contracts/catalog.js';
 
-export const userRoles = ['owner', 'admin', 'manage', 'monitor'] as const;
-export type UserRole = (typeof userRoles)[number];
-
-export interface CatalogAccount { id: string; name: string }
-export interface CatalogUser { account: string; email: string; name?: string; role: UserRole; removed?: boolean }
-export interface CatalogEnvironment {
-  id: string;
-  account: string;
-  name: string;
-  production: boolean;
-  /** Legacy production/sandbox pair: the other environment of the pair, whose resources this one shares. */
-  sharesResourcesWith?: string;
-}
-export interface CatalogIntegration { id: string; environment: string; name: string }
-export interface CatalogConnection { id: string; environment: string; name: string }
-export interface CatalogFlow {
-  id: string;
-  integration: string;
-  name: string;
-  autoResolve?: boolean;
-  taskQueue?: string;
-  connections?: string[];
-}
-/** The complete set of one user's subscriptions in one environment; targets not listed are removed. */
-export interface CatalogSubscription {
-  environment: string;
-  user: string;
-  flows?: string[];
-  integrations?: string[];
-  connections?: string[];
-}
-
-export interface Catalog {
-  accounts?: CatalogAccount[];
-  users?: CatalogUser[];
-  environments?: CatalogEnvironment[];
-  integrations?: CatalogIntegration[];
-  connections?: CatalogConnection[];
-  flows?: CatalogFlow[];
-  subscriptions?: CatalogSubscription[];
-}
+export { userRoles } from '../../contracts/catalog.js';
+export type {
+  Catalog,
+  CatalogAccount,
+  CatalogConnection,
+  CatalogEnvironment,
+  CatalogFlow,
+  CatalogIntegration,
+  CatalogSubscription,
+  CatalogUser,
+  UserRole,
+} from '../../contracts/catalog.js';
 
 /** What applying a catalog changed, by table: rows inserted or updated. Zero everywhere on a re-apply. */
 export type CatalogChanges = Record<string, number>;
 
-const idPattern = /^[a-z0-9][a-z0-9._-]{0,99}$/;
-const emailPattern = /^[^\s@<>",;]+@[^\s@<>",;]+\.[^\s@<>",;]+$/;
-const sections = ['accounts', 'users', 'environments', 'integrations', 'connections', 'flows', 'subscriptions'];
 
 /** Applies a catalog in one transaction; throws {@link CatalogError} (nothing written) when it is bad. */
 export async function applyCatalog(db: Knex, input: unknown): Promise<CatalogChanges> {
   const changes = await db.transaction(async (trx) => {
     // Serialise catalog applications, so two at once cannot both pass validation against stale rows.
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['herald.catalog']);
-    const problems: CatalogProblem[] = [];
-    const catalog = checkShape(input, problems);
+    const shape = checkCatalogShape(input);
+    const { catalog } = shape;
+    const problems: CatalogProblem[] = shape.problems.map((p) => ({ path: p.field, message: p.message }));
     const world = await loadWorld(trx);
     resolveReferences(catalog, world, problems);
     if (problems.length > 0) throw new CatalogError(problems);
@@ -72,106 +42,6 @@ export async function applyCatalog(db: Knex, input: unknown): Promise<CatalogCha
   const changed = Object.keys(changes).filter((table) => (changes[table] ?? 0) > 0);
   if (changed.length > 0) await db.raw(`analyze ${changed.map(() => '??').join(', ')}`, changed);
   return changes;
-}
-
-// ---- shape -------------------------------------------------------------------------------
-
-type Field = { kind: 'id' | 'text' | 'email' | 'bool' | 'ids' | 'role' | 'queue'; required: boolean };
-const req = (kind: Field['kind']): Field => ({ kind, required: true });
-const opt = (kind: Field['kind']): Field => ({ kind, required: false });
-
-const schema: Record<string, Record<string, Field>> = {
-  accounts: { id: req('id'), name: req('text') },
-  users: { account: req('id'), email: req('email'), name: opt('text'), role: req('role'), removed: opt('bool') },
-  environments: {
-    id: req('id'),
-    account: req('id'),
-    name: req('text'),
-    production: req('bool'),
-    sharesResourcesWith: opt('id'),
-  },
-  integrations: { id: req('id'), environment: req('id'), name: req('text') },
-  connections: { id: req('id'), environment: req('id'), name: req('text') },
-  flows: {
-    id: req('id'),
-    integration: req('id'),
-    name: req('text'),
-    autoResolve: opt('bool'),
-    taskQueue: opt('queue'),
-    connections: opt('ids'),
-  },
-  subscriptions: {
-    environment: req('id'),
-    user: req('email'),
-    flows: opt('ids'),
-    integrations: opt('ids'),
-    connections: opt('ids'),
-  },
-};
-
-function checkShape(input: unknown, problems: CatalogProblem[]): Catalog {
-  if (!isObject(input)) {
-    problems.push({ path: '(catalog)', message: 'must be an object with sections such as "accounts" and "flows"' });
-    return {};
-  }
-  for (const key of Object.keys(input)) {
-    if (!sections.includes(key)) problems.push({ path: key, message: `unknown section (known: ${sections.join(', ')})` });
-  }
-  for (const section of sections) {
-    const entries = input[section];
-    if (entries === undefined) continue;
-    if (!Array.isArray(entries)) {
-      problems.push({ path: section, message: 'must be a list' });
-      continue;
-    }
-    const fields = schema[section]!;
-    entries.forEach((entry: unknown, index) => {
-      const at = `${section}[${index}]`;
-      if (!isObject(entry)) return problems.push({ path: at, message: 'must be an object' });
-      for (const key of Object.keys(entry)) {
-        if (!(key in fields)) problems.push({ path: `${at}.${key}`, message: 'unknown field' });
-      }
-      for (const [key, field] of Object.entries(fields)) {
-        const problem = checkField(entry[key], field);
-        if (problem) problems.push({ path: `${at}.${key}`, message: problem });
-      }
-    });
-  }
-  return input as Catalog;
-}
-
-function checkField(value: unknown, field: Field): string | undefined {
-  if (value === undefined || value === null) return field.required ? 'is required' : undefined;
-  switch (field.kind) {
-    case 'id':
-      return typeof value === 'string' && idPattern.test(value)
-        ? undefined
-        : 'must be an id: lower-case letters, digits, ".", "_" or "-", at most 100 characters';
-    case 'text':
-      return typeof value === 'string' && value.trim() !== '' && value.length <= 200 && !/[\r\n]/.test(value)
-        ? undefined
-        : 'must be a non-empty single line of at most 200 characters';
-    case 'email':
-      return typeof value === 'string' && value.length <= 254 && emailPattern.test(value)
-        ? undefined
-        : 'must be an email address';
-    case 'bool':
-      return typeof value === 'boolean' ? undefined : 'must be true or false';
-    case 'role':
-      return userRoles.includes(value as UserRole) ? undefined : `must be one of ${userRoles.join(', ')}`;
-    case 'queue':
-      return typeof value === 'string' && /^[A-Za-z0-9._-]{1,200}$/.test(value)
-        ? undefined
-        : 'must be a task queue name: letters, digits, ".", "_" or "-"';
-    case 'ids':
-      return Array.isArray(value) && value.every((v) => typeof v === 'string' && idPattern.test(v))
-        ? undefined
-        : 'must be a list of ids';
-  }
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 // ---- references --------------------------------------------------------------------------
@@ -242,6 +112,12 @@ function resolveReferences(catalog: Catalog, world: World, problems: CatalogProb
 
   const environments = catalog.environments ?? [];
   duplicates('environments', environments.map((e) => e.id));
+  // An environment belongs to its account for good (S36): checked against what is stored, before
+  // the catalog's own entries take their place in the world.
+  environments.forEach((e, i) => {
+    const stored = world.environments.get(e.id);
+    if (stored && stored.account !== e.account) problem(`environments[${i}].account`, `environment "${e.id}" belongs to account "${stored.account}"`);
+  });
   for (const e of environments) {
     const stored = world.environments.get(e.id);
     world.environments.set(e.id, { account: e.account, production: e.production, group: stored?.group ?? e.id });
@@ -249,9 +125,7 @@ function resolveReferences(catalog: Catalog, world: World, problems: CatalogProb
   environments.forEach((e, i) => {
     const at = `environments[${i}]`;
     if (!world.accounts.has(e.account)) problem(`${at}.account`, `unknown account "${e.account}"`);
-    const stored = world.environments.get(e.id);
-    if (stored && stored.account !== e.account) problem(`${at}.account`, `environment "${e.id}" belongs to account "${stored.account}"`);
-    if (e.sharesResourcesWith === undefined) return;
+    if (e.sharesResourcesWith === undefined || e.sharesResourcesWith === null) return;
     const partner = world.environments.get(e.sharesResourcesWith);
     if (!partner) return problem(`${at}.sharesResourcesWith`, `unknown environment "${e.sharesResourcesWith}"`);
     if (e.sharesResourcesWith === e.id) return problem(`${at}.sharesResourcesWith`, 'cannot name the environment itself');
@@ -276,7 +150,9 @@ function resolveReferences(catalog: Catalog, world: World, problems: CatalogProb
       const env = world.environments.get(x.environment);
       if (!env) return problem(`${section}[${i}].environment`, `unknown environment "${x.environment}"`);
       const stored = world[section].get(x.id);
-      if (stored && stored.group !== env.group) {
+      if (stored && stored.account !== env.account) {
+        problem(`${section}[${i}].environment`, `"${x.id}" belongs to account "${stored.account}"`);
+      } else if (stored && stored.group !== env.group) {
         problem(`${section}[${i}].environment`, `"${x.id}" already belongs to another environment`);
       }
       world[section].set(x.id, { account: env.account, group: env.group });
@@ -290,6 +166,10 @@ function resolveReferences(catalog: Catalog, world: World, problems: CatalogProb
   flows.forEach((f, i) => {
     const integration = world.integrations.get(f.integration);
     if (!integration) return problem(`flows[${i}].integration`, `unknown integration "${f.integration}"`);
+    const stored = world.flows.get(f.id);
+    if (stored && stored.account !== integration.account) {
+      return problem(`flows[${i}].integration`, `flow "${f.id}" belongs to account "${stored.account}"`);
+    }
     world.flows.set(f.id, { ...integration, integration: f.integration });
     (f.connections ?? []).forEach((c, j) => {
       const connection = world.connections.get(c);

@@ -3,8 +3,10 @@
  * (connection, sequence), with one delivery per subscriber and environment (S14, S15, S18).
  */
 import type { Knex } from 'knex';
+import type { ConnectionState } from '../../contracts/error-report.js';
+import { stillWantedSql } from './delivery-store.js';
 
-export type ConnectionState = 'online' | 'offline';
+export type { ConnectionState };
 
 export interface ConnectionEmailContext {
   deliveryId: number;
@@ -18,6 +20,8 @@ export interface ConnectionEmailContext {
   changedAt: Date;
   /** Integrations and flows of this environment that use the connection. */
   usedBy: { integration: string; flows: string[] }[];
+  /** False when the user left the account or unsubscribed since the change was recorded (S38). */
+  wanted: boolean;
 }
 
 export function createConnectionStore(db: Knex) {
@@ -62,33 +66,28 @@ export function createConnectionStore(db: Knex) {
       });
     },
 
-    /** Everything the pending emails of one change need. */
-    async pendingEmails(eventId: number): Promise<ConnectionEmailContext[]> {
-      const rows = await db('email_deliveries as d')
+    /**
+     * Everything the pending emails need: of one change, those waiting for their first attempt;
+     * or these deliveries (deferred ones, when due).
+     */
+    async pendingEmails(which: { eventId: number } | { deliveryIds: number[] }): Promise<ConnectionEmailContext[]> {
+      const query = db('email_deliveries as d')
         .join('connection_events as ev', 'ev.id', 'd.connection_event_id')
         .join('connections as c', 'c.id', 'ev.connection_id')
         .join('environments as e', 'e.id', 'd.environment_id')
         .join('accounts as a', 'a.id', 'e.account_id')
-        .where({ 'd.connection_event_id': eventId, 'd.status': 'pending' })
+        .where({ 'd.status': 'pending', 'd.kind': 'connection' });
+      if ('eventId' in which) query.where({ 'd.connection_event_id': which.eventId }).whereNull('d.retry_at');
+      else query.whereIn('d.id', which.deliveryIds);
+      const rows = await query
         .orderBy('d.id')
         .select(
           'd.id', 'd.user_id', 'd.recipient', 'e.id as environment_id', 'e.name as environment_name', 'e.production',
           'a.name as account_name', 'c.id as connection_id', 'c.name as connection_name', 'ev.status', 'ev.reason', 'ev.changed_at',
+          db.raw(`${stillWantedSql()} as wanted`),
         );
-      const usage = rows.length
-        ? await db('flow_connections as fc')
-            .join('flows as f', 'f.id', 'fc.flow_id')
-            .join('integrations as i', 'i.id', 'f.integration_id')
-            .where('fc.connection_id', rows[0].connection_id)
-            .orderBy(['i.name', 'f.name'])
-            .select('i.name as integration', 'f.name as flow')
-        : [];
-      const usedBy: { integration: string; flows: string[] }[] = [];
-      for (const u of usage) {
-        const last = usedBy.at(-1);
-        if (last && last.integration === u.integration) last.flows.push(u.flow);
-        else usedBy.push({ integration: u.integration, flows: [u.flow] });
-      }
+      const usage = new Map<string, { integration: string; flows: string[] }[]>();
+      for (const id of new Set(rows.map((r) => r.connection_id as string))) usage.set(id, await this.usedBy(id));
       return rows.map((r) => ({
         deliveryId: r.id,
         userId: r.user_id,
@@ -99,8 +98,26 @@ export function createConnectionStore(db: Knex) {
         status: r.status,
         reason: r.reason,
         changedAt: r.changed_at,
-        usedBy,
+        usedBy: usage.get(r.connection_id) ?? [],
+        wanted: r.wanted,
       }));
+    },
+
+    /** The integrations and flows that use a connection, grouped by integration, by name. */
+    async usedBy(connection: string): Promise<{ integration: string; flows: string[] }[]> {
+      const usage = await db('flow_connections as fc')
+        .join('flows as f', 'f.id', 'fc.flow_id')
+        .join('integrations as i', 'i.id', 'f.integration_id')
+        .where('fc.connection_id', connection)
+        .orderBy(['i.name', 'f.name'])
+        .select('i.name as integration', 'f.name as flow');
+      const usedBy: { integration: string; flows: string[] }[] = [];
+      for (const u of usage) {
+        const last = usedBy.at(-1);
+        if (last && last.integration === u.integration) last.flows.push(u.flow);
+        else usedBy.push({ integration: u.integration, flows: [u.flow] });
+      }
+      return usedBy;
     },
   };
 }

@@ -5,6 +5,7 @@
  * after SMTP accepted them (S7–S12, S16, S17).
  */
 import type { Knex } from 'knex';
+import { stillWantedSql } from './delivery-store.js';
 
 export interface FixedCycle {
   cycleId: number;
@@ -23,6 +24,19 @@ export interface PendingDelivery {
   openCount: number;
   /** The user's flows in this environment when the cycle was fixed. */
   flowIds: string[];
+  cycleId: number;
+  /** False when the user left the account or unsubscribed since the cycle was fixed (S38). */
+  wanted: boolean;
+}
+
+/** A cycle's outcome once its first pass of sending is done. */
+export interface CompletedCycle {
+  sent: number;
+  failed: number;
+  /** Recipients refused for now, waiting for their next attempt (S34). */
+  deferred: number;
+  /** Users who left or unsubscribed after the cycle was fixed (S38). */
+  cancelled: number;
 }
 
 export interface CycleContext {
@@ -74,7 +88,7 @@ const scopeSql = `
  */
 const toldSql = `
   exists (select 1 from email_deliveries told
-           where told.cycle_id = e.notified_cycle_id and told.user_id = :user and told.status <> 'failed'
+           where told.cycle_id = e.notified_cycle_id and told.user_id = :user and told.status in ('pending', 'sent')
              and e.flow_id = any(told.flow_ids))`;
 
 const errorRowColumns = `e.id, e.flow_id, f.name as flow_name, i.name as integration_name, e.trace_key, e.message, e.code,
@@ -170,27 +184,34 @@ export function createDigestStore(db: Knex) {
       };
     },
 
-    /** Deliveries of a cycle not yet sent nor failed, in id order, after the delivery `afterId`; or one user's. */
+    /**
+     * A cycle's deliveries still waiting for their first attempt, in id order, after the delivery
+     * `afterId`; or one user's. Each says whether it is still wanted (S38).
+     */
     async pendingDeliveries(cycleId: number, limit: number, afterId = 0, userId?: number): Promise<PendingDelivery[]> {
-      const query = db('email_deliveries as d').where({ 'd.cycle_id': cycleId, 'd.status': 'pending' }).where('d.id', '>', afterId);
+      // The cycle's news is read once for the page, not once per delivery.
+      const query = deliveryRows('(select flows from news)')
+        .with('news', db.raw(
+          `select coalesce(array_agg(distinct flow_id), '{}') as flows from errors
+            where notified_cycle_id = ? or resolution_notified_cycle_id = ?`,
+          [cycleId, cycleId],
+        ))
+        .where({ 'd.cycle_id': cycleId, 'd.status': 'pending' })
+        .whereNull('d.retry_at')
+        .where('d.id', '>', afterId);
       if (userId !== undefined) query.where('d.user_id', userId);
-      const rows = await query
-        .orderBy('d.id')
-        .limit(limit)
-        .select('d.id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.flow_ids');
-      return rows.map((r) => ({
-        id: r.id,
-        userId: r.user_id,
-        recipient: r.recipient,
-        newCount: r.new_count,
-        resolvedCount: r.resolved_count,
-        openCount: r.open_count,
-        flowIds: r.flow_ids,
-      }));
+      return (await query.orderBy('d.id').limit(limit)).map(toDelivery);
     },
 
+    /** These digest deliveries, whatever their cycle, if still pending (deferred ones, when due). */
+    async deliveriesByIds(ids: number[]): Promise<PendingDelivery[]> {
+      if (ids.length === 0) return [];
+      return (await deliveryRows().whereIn('d.id', ids).where({ 'd.kind': 'digest', 'd.status': 'pending' }).orderBy('d.id')).map(toDelivery);
+    },
+
+    /** Deliveries of the cycle still waiting for their first attempt. */
     async countPending(cycleId: number): Promise<number> {
-      const row = await db('email_deliveries').where({ cycle_id: cycleId, status: 'pending' }).count({ n: '*' }).first();
+      const row = await db('email_deliveries').where({ cycle_id: cycleId, status: 'pending' }).whereNull('retry_at').count({ n: '*' }).first();
       return Number(row?.n ?? 0);
     },
 
@@ -234,40 +255,44 @@ export function createDigestStore(db: Knex) {
       return rows.rows.map(toRow);
     },
 
-    /** SMTP accepted the email: the delivery is done and never sent again. */
-    async markSent(deliveryId: number, messageId: string): Promise<void> {
-      await db('email_deliveries')
-        .where({ id: deliveryId, status: 'pending' })
-        .update({ status: 'sent', sent_at: db.fn.now(), message_id: messageId, attempts: db.raw('attempts + 1') });
-    },
-
-    /** The SMTP server refused the recipient for good: recorded, not retried. */
-    async markFailed(deliveryId: number, reason: string): Promise<void> {
-      await db('email_deliveries')
-        .where({ id: deliveryId, status: 'pending' })
-        .update({ status: 'failed', last_error: reason.slice(0, 2_000), attempts: db.raw('attempts + 1') });
-    },
-
-    /** A transient failure: the delivery stays pending for the next attempt. */
-    async recordAttempt(deliveryId: number, reason: string): Promise<void> {
-      await db('email_deliveries')
-        .where({ id: deliveryId, status: 'pending' })
-        .update({ last_error: reason.slice(0, 2_000), attempts: db.raw('attempts + 1') });
-    },
-
-    async completeCycle(cycleId: number): Promise<{ sent: number; failed: number }> {
+    /** Marks the cycle's first pass done; its outcome so far, deferred recipients included. */
+    async completeCycle(cycleId: number): Promise<CompletedCycle> {
       await db('digest_cycles').where({ id: cycleId }).whereNull('completed_at').update({ completed_at: db.fn.now() });
-      const rows: { status: string; n: number }[] = await db('email_deliveries')
+      const row = await db('email_deliveries')
         .where({ cycle_id: cycleId })
-        .groupBy('status')
-        .select('status', db.raw('count(*)::int as n'));
-      const count = (status: string) => rows.find((r) => r.status === status)?.n ?? 0;
-      return { sent: count('sent'), failed: count('failed') };
+        .first(
+          db.raw(`(count(*) filter (where status = 'sent'))::int as sent`),
+          db.raw(`(count(*) filter (where status = 'failed'))::int as failed`),
+          db.raw(`(count(*) filter (where status = 'pending'))::int as deferred`),
+          db.raw(`(count(*) filter (where status = 'cancelled'))::int as cancelled`),
+        );
+      return { sent: row?.sent ?? 0, failed: row?.failed ?? 0, deferred: row?.deferred ?? 0, cancelled: row?.cancelled ?? 0 };
     },
   };
+
+  function deliveryRows(newsFlows?: string) {
+    return db('email_deliveries as d').select(
+      'd.id', 'd.cycle_id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.flow_ids',
+      db.raw(`${stillWantedSql(newsFlows)} as wanted`),
+    );
+  }
 }
 
 export type DigestStore = ReturnType<typeof createDigestStore>;
+
+function toDelivery(r: Record<string, unknown>): PendingDelivery {
+  return {
+    id: r.id as number,
+    cycleId: r.cycle_id as number,
+    userId: r.user_id as number,
+    recipient: r.recipient as string,
+    newCount: r.new_count as number,
+    resolvedCount: r.resolved_count as number,
+    openCount: r.open_count as number,
+    flowIds: r.flow_ids as string[],
+    wanted: r.wanted as boolean,
+  };
+}
 
 function toFixed(row: Record<string, unknown>): FixedCycle {
   return {

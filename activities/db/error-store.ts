@@ -5,7 +5,7 @@
  * each other.
  */
 import type { Knex } from 'knex';
-import { isRetryableCode, type ErrorBatch, type InputProblem } from '../../workflows/error-report.js';
+import { isRetryableCode, type ErrorBatch, type InputProblem } from '../../contracts/error-report.js';
 import type { ErrorStatus } from '../../workflows/error-status.js';
 
 /** A flow as seen from one environment. */

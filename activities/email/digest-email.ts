@@ -14,7 +14,7 @@ export interface DigestEmail {
 
 export function digestEmail(
   context: CycleContext,
-  delivery: PendingDelivery,
+  delivery: Pick<PendingDelivery, 'newCount' | 'resolvedCount' | 'openCount'>,
   newRows: DigestErrorRow[],
   resolvedRows: DigestErrorRow[],
   appUrl: string,

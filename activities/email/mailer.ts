@@ -1,5 +1,6 @@
 /** Sending email over SMTP with a pooled nodemailer transport. */
 import nodemailer from 'nodemailer';
+import { isPlainAddress } from '../../contracts/email-address.js';
 
 export interface OutgoingEmail {
   to: string;
@@ -12,23 +13,55 @@ export interface OutgoingEmail {
 }
 
 export interface Mailer {
-  /** Resolves when the SMTP server accepted the message; throws {@link RecipientRefusedError} or a transient error. */
+  /**
+   * Resolves when the SMTP server accepted the message. Throws {@link RecipientRefusedError}
+   * when the server refused this recipient or message (for good, or for now); any other failure
+   * is the mail server's as a whole (unreachable, closing, refusing the sender).
+   */
   send(email: OutgoingEmail): Promise<void>;
   close(): void;
 }
 
 /**
- * Thrown when the SMTP server refuses the recipient permanently (a 5xx reply to RCPT TO): the
- * delivery is recorded as failed and not tried again. Any other failure is transient.
+ * Thrown when the SMTP server refuses one recipient or one message: at RCPT TO or after DATA
+ * (S34). `permanent` (a 5xx reply, or an address Herald will not send to) means the delivery is
+ * recorded as failed at once; otherwise (a 4xx reply) it is tried again later, without holding
+ * anyone else back. A refusal of the sender, or 421, is not this: that is the server's outage.
  */
 export class RecipientRefusedError extends Error {
   override readonly name = 'RecipientRefusedError';
   constructor(
     readonly recipient: string,
     readonly response: string,
+    readonly permanent: boolean,
   ) {
-    super(`${recipient} was refused by the SMTP server: ${response}`);
+    super(`${recipient} was refused ${permanent ? 'for good' : 'for now'} by the SMTP server: ${response}`);
   }
+}
+
+interface SmtpFailure {
+  code?: string;
+  responseCode?: number;
+  response?: string;
+  command?: string;
+  message?: string;
+}
+
+/**
+ * The refusal of one recipient or message in a nodemailer failure, or undefined when the
+ * failure is the server's as a whole: connection errors, 421 (closing), and any refusal at
+ * MAIL FROM (the sender is the same for everyone).
+ */
+export function recipientRefusal(recipient: string, error: unknown): RecipientRefusedError | undefined {
+  const failure = (error ?? {}) as SmtpFailure;
+  if (failure.code !== 'EENVELOPE' && failure.code !== 'EMESSAGE') return undefined;
+  const code = failure.responseCode;
+  if (code === 421 || failure.command === 'MAIL FROM') return undefined;
+  const response = `${failure.command ? `${failure.command}: ` : ''}${failure.response ?? failure.message ?? 'refused'}`;
+  if (code === undefined) return failure.command === 'API' ? new RecipientRefusedError(recipient, response, true) : undefined;
+  if (code >= 500) return new RecipientRefusedError(recipient, response, true);
+  if (code >= 400) return new RecipientRefusedError(recipient, response, false);
+  return undefined;
 }
 
 export interface SmtpMailerOptions {
@@ -57,6 +90,8 @@ export function createSmtpMailer({ smtpUrl, from, maxConnections = 5 }: SmtpMail
   });
   return {
     async send(email) {
+      // Mail goes exactly where the catalog says: one plain address, nothing nodemailer could read otherwise (S37).
+      if (!isPlainAddress(email.to)) throw new RecipientRefusedError(email.to, 'not a plain email address', true);
       try {
         await transport.sendMail({
           from,
@@ -70,11 +105,7 @@ export function createSmtpMailer({ smtpUrl, from, maxConnections = 5 }: SmtpMail
           headers: email.headers,
         });
       } catch (error) {
-        const failure = error as { code?: string; responseCode?: number; response?: string; message?: string };
-        if (failure.code === 'EENVELOPE' && (failure.responseCode ?? 0) >= 500) {
-          throw new RecipientRefusedError(email.to, failure.response ?? failure.message ?? 'refused');
-        }
-        throw error;
+        throw recipientRefusal(email.to, error) ?? error;
       }
     },
     close: () => transport.close(),

@@ -11,7 +11,7 @@ import { applyCatalog } from '../../activities/catalog/catalog.js';
 import { CatalogFileError, readCatalogFile } from '../../activities/catalog/catalog-file.js';
 import { CatalogError } from '../../activities/catalog/catalog-error.js';
 import { errorStatuses, type ErrorStatus } from '../../workflows/error-status.js';
-import type { ReportedError } from '../../workflows/error-report.js';
+import type { ReportedError } from '../../contracts/error-report.js';
 import { HeraldClient } from '../herald-client.js';
 import { createErrorStore } from '../../activities/db/error-store.js';
 import { HeraldInputError } from '../herald-input-error.js';

@@ -38,6 +38,8 @@ export async function startHerald(options: {
   retryWindowMs?: number;
   connectionGraceMs?: number;
   digestPageSize?: number;
+  /** HERALD_DELIVERY_RETRY_LIMIT; default 24 hours. */
+  deliveryRetryLimitMs?: number;
   taskQueue?: string;
 }): Promise<RunningHerald> {
   const taskQueue = options.taskQueue ?? `herald-${randomBytes(4).toString('hex')}`;
@@ -54,6 +56,7 @@ export async function startHerald(options: {
       digestPageSize: options.digestPageSize,
       connectionGraceMs: options.connectionGraceMs ?? 60_000,
       digestIntervalMs: 15 * 60_000,
+      deliveryRetryLimitMs: options.deliveryRetryLimitMs ?? 24 * 60 * 60_000,
     },
     workflowBundle: await heraldWorkflowBundle(),
     shutdownGraceTime: '1 second',

@@ -16,10 +16,21 @@ export interface TestMailServer {
   received: ReceivedMail[];
   /** Waits until at least `count` messages (matching `to`, when given) arrived; returns those. */
   waitFor(count: number, options?: { to?: string; timeoutMs?: number }): Promise<ReceivedMail[]>;
+  /** Answers each message only after `ms`, as a slow server does: sending takes a while. */
+  setDelay(ms: number): void;
   /** Messages received for one address. */
   to(address: string): ReceivedMail[];
   /** Refuse this recipient permanently (550), as a server does for an unknown mailbox. */
   refuseRecipient(address: string): void;
+  /**
+   * Answer `code` for this recipient at RCPT TO, or after its message's data (end of DATA):
+   * 4xx refuses it for now, 5xx for good. Until `accept(address)`.
+   */
+  refuseAt(address: string, stage: 'rcpt' | 'data', code: number): void;
+  /** Takes back every refusal of this recipient. */
+  accept(address: string): void;
+  /** Refusals answered so far, per recipient and stage (`ana@x rcpt 451`). */
+  refusals: string[];
   /** While on, every message is refused with a transient 421, as during an outage. */
   setOutage(on: boolean): void;
   /** Messages offered while the outage was on. */
@@ -28,19 +39,28 @@ export interface TestMailServer {
   holdAfter(count: number): void;
   /** Messages held unanswered now. */
   held: number;
-  /** Answers every held message with a transient 451: the sender must try again. */
+  /** Answers every held message with 421 (the server is closing): the sender must try again later. */
   releaseHeld(): void;
   clear(): void;
 }
 
 export async function startTestMailServer(): Promise<TestMailServer> {
   const received: ReceivedMail[] = [];
-  const refused = new Set<string>();
+  const refusedAt = new Map<string, { stage: 'rcpt' | 'data'; code: number; text?: string }>();
+  const refusals: string[] = [];
+  const refusal = (address: string, stage: 'rcpt' | 'data') => {
+    const rule = refusedAt.get(address.toLowerCase());
+    if (!rule || rule.stage !== stage) return undefined;
+    refusals.push(`${address.toLowerCase()} ${stage} ${rule.code}`);
+    const text = rule.text ?? (rule.code >= 500 ? 'Refused for good' : 'Refused for now, try again later');
+    return Object.assign(new Error(text), { responseCode: rule.code });
+  };
   let outage = false;
   const waiters = new Set<() => void>();
   const state = {
     refusedDuringOutage: 0,
     holdAfter: Infinity,
+    delayMs: 0,
     held: [] as (() => void)[],
   };
 
@@ -55,24 +75,24 @@ export async function startTestMailServer(): Promise<TestMailServer> {
       callback(Object.assign(new Error('Service not available, try again later'), { responseCode: 421 }));
     },
     onRcptTo(address: SMTPServerAddress, _session, callback) {
-      if (refused.has(address.address.toLowerCase())) {
-        return callback(Object.assign(new Error('No such mailbox'), { responseCode: 550 }));
-      }
-      callback();
+      callback(refusal(address.address, 'rcpt'));
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        const refused = session.envelope.rcptTo.map((r) => refusal(r.address, 'data')).find((r) => r !== undefined);
+        if (refused) return callback(refused);
         if (state.holdAfter <= 0) {
-          state.held.push(() => callback(Object.assign(new Error('Try again later'), { responseCode: 451 })));
+          state.held.push(() => callback(Object.assign(new Error('Service closing, try again later'), { responseCode: 421 })));
           for (const wake of waiters) wake();
           return;
         }
         state.holdAfter -= 1;
         const raw = Buffer.concat(chunks).toString('utf8');
-        simpleParser(raw)
-          .then((parsed) => {
+        const delay = new Promise((resolve) => setTimeout(resolve, state.delayMs));
+        Promise.all([simpleParser(raw), delay])
+          .then(([parsed]) => {
             received.push({ envelopeTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), parsed, raw });
             for (const wake of waiters) wake();
             callback();
@@ -104,7 +124,13 @@ export async function startTestMailServer(): Promise<TestMailServer> {
       for (const answer of state.held.splice(0)) answer();
     },
     to: (address) => matching(address),
-    refuseRecipient: (address) => refused.add(address.toLowerCase()),
+    setDelay: (ms) => {
+      state.delayMs = ms;
+    },
+    refuseRecipient: (address) => refusedAt.set(address.toLowerCase(), { stage: 'rcpt', code: 550, text: 'No such mailbox' }),
+    refuseAt: (address, stage, code) => refusedAt.set(address.toLowerCase(), { stage, code }),
+    accept: (address) => refusedAt.delete(address.toLowerCase()),
+    refusals,
     setOutage: (on) => {
       outage = on;
     },

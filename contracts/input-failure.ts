@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { InputProblem } from '../workflows/error-report.js';
+import type { InputProblem } from './problems.js';
 
 /** The failure type of refused input; the client turns it back into a `HeraldInputError`. */
 export const inputFailureType = 'HeraldInputError';

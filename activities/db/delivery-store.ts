@@ -1,0 +1,167 @@
+/**
+ * Email deliveries of every kind (digest, connection) in PostgreSQL: one row per email to one
+ * user, and what became of it. `pending` until SMTP accepted it (`sent`), refused it for good
+ * (`failed`), or the user no longer wanted it (`cancelled`, S38). A recipient refused for now
+ * stays pending with a `retry_at`, backing off, until the retry limit makes it `failed` (S34).
+ */
+import type { Knex } from 'knex';
+
+/** Kinds of email, as `email_deliveries.kind`. */
+export type DeliveryKind = 'digest' | 'connection';
+
+/** A deferred delivery whose next attempt is due. */
+export interface DueDelivery {
+  id: number;
+  kind: DeliveryKind;
+  cycleId: number | null;
+  connectionEventId: number | null;
+}
+
+/** An email SMTP accepted: its mark `sent`, with the Message-ID it carried. */
+export interface AcceptedEmail {
+  deliveryId: number;
+  messageId: string;
+}
+
+/** Pending deliveries of an environment, and why they wait (for `herald status`). */
+export interface PendingSummary {
+  pending: number;
+  deferred: number;
+  nextRetryAt: Date | null;
+  lastError: string | null;
+}
+
+/** First wait after a temporary refusal; each later one doubles, up to {@link maxRetryDelayMs}. */
+export const firstRetryDelayMs = 60_000;
+export const maxRetryDelayMs = 60 * 60_000;
+
+/**
+ * SQL that is true while delivery `d` is still wanted: its user is a current user of the
+ * environment's account and still follows what the email is about (S38). For a digest, a flow
+ * with news in its cycle (chosen, or through its integration), where `newsFlows` is an SQL
+ * expression of the text[] of those flows; for a connection email, the connection.
+ */
+export function stillWantedSql(newsFlows = newsFlowsOfDeliveryCycle): string {
+  return `(
+  exists (select 1 from users wu join environments we on we.id = d.environment_id and we.account_id = wu.account_id
+           where wu.id = d.user_id and wu.removed_at is null)
+  and case d.kind
+    when 'digest' then exists (
+      select 1 from flows wf join subscriptions ws
+          on ws.user_id = d.user_id and ws.environment_id = d.environment_id
+         and (ws.flow_id = wf.id or ws.integration_id = wf.integration_id)
+       where wf.id = any(d.flow_ids) and wf.id = any(${newsFlows}::text[]))
+    else exists (
+      select 1 from subscriptions ws join connection_events wev on wev.id = d.connection_event_id
+       where ws.user_id = d.user_id and ws.environment_id = d.environment_id and ws.connection_id = wev.connection_id)
+  end)`;
+}
+
+/** The flows with new or resolved errors in delivery `d`'s cycle, row by row: for a few deliveries. */
+const newsFlowsOfDeliveryCycle = `(select array_agg(distinct e.flow_id) from errors e
+  where e.notified_cycle_id = d.cycle_id or e.resolution_notified_cycle_id = d.cycle_id)`;
+
+export interface DeliveryStore {
+  /** SMTP accepted these emails: each is done and never sent again. */
+  markSent(emails: AcceptedEmail[]): Promise<void>;
+  /** Refused for good, or could not be composed: recorded, not tried again. */
+  markFailed(deliveryId: number, reason: string): Promise<void>;
+  /** The user left the account or unsubscribed after the email was planned: recorded, not sent. */
+  markCancelled(deliveryId: number, reason: string): Promise<void>;
+  /**
+   * Refused for now: the delivery waits for its next attempt, backing off from its first
+   * refusal; once `retryLimitMs` have passed since then, it is failed instead. Returns which.
+   */
+  defer(deliveryId: number, reason: string, now: Date, retryLimitMs: number): Promise<'deferred' | 'failed'>;
+  /** A failure of the mail server as a whole: counted and kept, the delivery stays pending. */
+  recordAttempt(deliveryId: number, reason: string): Promise<void>;
+  /** Deferred deliveries of an environment whose next attempt is due by `now`, oldest due first. */
+  dueDeferred(environment: string, now: Date, limit: number): Promise<DueDelivery[]>;
+  /** When the environment's next deferred delivery is due, if any. */
+  nextRetryAt(environment: string): Promise<Date | null>;
+  /** Pending deliveries of an environment and the last error met, for operators. */
+  pendingSummary(environment: string): Promise<PendingSummary>;
+}
+
+/** The delivery store on PostgreSQL. */
+export function createDeliveryStore(db: Knex): DeliveryStore {
+  const pending = (deliveryId: number) => db('email_deliveries').where({ id: deliveryId, status: 'pending' });
+  return {
+    async markSent(emails) {
+      if (emails.length === 0) return;
+      await db.raw(
+        `update email_deliveries d
+            set status = 'sent', sent_at = now(), message_id = a.message_id, attempts = d.attempts + 1, retry_at = null
+           from unnest(?::bigint[], ?::text[]) as a(id, message_id)
+          where d.id = a.id and d.status = 'pending'`,
+        [emails.map((e) => e.deliveryId), emails.map((e) => e.messageId)],
+      );
+    },
+
+    async markFailed(deliveryId, reason) {
+      await pending(deliveryId).update({ status: 'failed', last_error: reason.slice(0, 2_000), attempts: db.raw('attempts + 1'), retry_at: null });
+    },
+
+    async markCancelled(deliveryId, reason) {
+      await pending(deliveryId).update({ status: 'cancelled', last_error: reason.slice(0, 2_000), retry_at: null });
+    },
+
+    async defer(deliveryId, reason, now, retryLimitMs) {
+      const rows = await db.raw(
+        `update email_deliveries
+            set attempts = attempts + 1,
+                last_error = :reason,
+                deferred_since = coalesce(deferred_since, :now),
+                status = case when :now::timestamptz - coalesce(deferred_since, :now) >= :limit * interval '1 millisecond'
+                              then 'failed' else 'pending' end,
+                retry_at = case when :now::timestamptz - coalesce(deferred_since, :now) >= :limit * interval '1 millisecond'
+                                then null
+                                else :now::timestamptz + least(:first * power(2, least(attempts, 20)), :max) * interval '1 millisecond' end
+          where id = :id and status = 'pending'
+          returning status`,
+        { id: deliveryId, reason: reason.slice(0, 2_000), now, limit: retryLimitMs, first: firstRetryDelayMs, max: maxRetryDelayMs },
+      );
+      return rows.rows[0]?.status === 'failed' ? 'failed' : 'deferred';
+    },
+
+    async recordAttempt(deliveryId, reason) {
+      await pending(deliveryId).update({ last_error: reason.slice(0, 2_000), attempts: db.raw('attempts + 1') });
+    },
+
+    async dueDeferred(environment, now, limit) {
+      const rows = await db('email_deliveries')
+        .where({ environment_id: environment, status: 'pending' })
+        .where('retry_at', '<=', now)
+        .orderBy([{ column: 'retry_at' }, { column: 'id' }])
+        .limit(limit)
+        .select('id', 'kind', 'cycle_id', 'connection_event_id');
+      return rows.map((r) => ({ id: r.id, kind: r.kind, cycleId: r.cycle_id, connectionEventId: r.connection_event_id }));
+    },
+
+    async nextRetryAt(environment) {
+      const row = await db('email_deliveries')
+        .where({ environment_id: environment, status: 'pending' })
+        .whereNotNull('retry_at')
+        .min({ at: 'retry_at' })
+        .first();
+      return (row?.at as Date | null | undefined) ?? null;
+    },
+
+    async pendingSummary(environment) {
+      const row = await db('email_deliveries')
+        .where({ environment_id: environment, status: 'pending' })
+        .first(
+          db.raw('count(*)::int as pending'),
+          db.raw('(count(*) filter (where retry_at is not null))::int as deferred'),
+          db.raw('min(retry_at) as next_retry_at'),
+          db.raw(`(array_agg(last_error order by id desc) filter (where last_error is not null))[1] as last_error`),
+        );
+      return {
+        pending: row?.pending ?? 0,
+        deferred: row?.deferred ?? 0,
+        nextRetryAt: row?.next_retry_at ?? null,
+        lastError: row?.last_error ?? null,
+      };
+    },
+  };
+}

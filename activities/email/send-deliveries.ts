@@ -1,0 +1,166 @@
+/**
+ * Sending planned emails, for every kind of delivery (S12, S33, S34, S38). Used inside a send
+ * activity; the caller supplies the deliveries one at a time and how to compose each.
+ *
+ * The rules it keeps:
+ * - An email goes to SMTP only while outcomes can be recorded: the first failure to read or write
+ *   the database, or an outage of the mail server, stops it handing out more (the emails in flight
+ *   finish, then the attempt fails for Temporal to retry).
+ * - An email SMTP accepted is never sent again: its `sent` mark is written at once; while the
+ *   database is down, the attempt waits (heartbeating) until the marks are written. The emails still
+ *   unmarked travel in the heartbeat details, so an attempt that dies with them is followed by one
+ *   that marks them before it sends anything.
+ * - One recipient never holds others back: a refusal for good is recorded as failed, a refusal for
+ *   now is deferred with backoff, an email that cannot be composed is failed with the reason.
+ */
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { AcceptedEmail, DeliveryStore } from '../db/delivery-store.js';
+import { isDataError } from '../db/database-errors.js';
+import { RecipientRefusedError, type Mailer, type OutgoingEmail } from './mailer.js';
+
+/** One planned email, ready to be composed and sent. */
+export interface DeliveryJob {
+  deliveryId: number;
+  recipient: string;
+  messageId: string;
+  /** False when the user left the account or unsubscribed since the email was planned (S38). */
+  wanted: boolean;
+  compose(): Promise<Omit<OutgoingEmail, 'to' | 'messageId'>>;
+}
+
+/** What became of the emails one call handled. */
+export interface DeliveryTally {
+  sent: number;
+  failed: number;
+  deferred: number;
+  cancelled: number;
+}
+
+export interface SendDeliveriesOptions {
+  mailer: Mailer;
+  store: DeliveryStore;
+  /** The next delivery to send, or undefined when there are no more (for this call). */
+  next(): Promise<DeliveryJob | undefined>;
+  /** Emails sent at once. */
+  concurrency: number;
+  /** HERALD_DELIVERY_RETRY_LIMIT: how long a recipient refused for now is tried again. */
+  retryLimitMs: number;
+  now: () => Date;
+  /** How long to wait for the database to take the marks of accepted emails before failing the attempt. */
+  markPatienceMs?: number;
+}
+
+/** The heartbeat details of a send attempt: the accepted emails whose marks are not yet written. */
+interface SendProgress {
+  unmarked: AcceptedEmail[];
+}
+
+const heartbeatEveryMs = 2_000;
+
+/** Sends until `next()` runs out; throws (after the emails in flight) on any failure that is not one recipient's. */
+export async function sendDeliveries(options: SendDeliveriesOptions): Promise<DeliveryTally> {
+  const { mailer, store, concurrency, retryLimitMs, now, markPatienceMs = 4 * 60_000 } = options;
+  const context = Context.current();
+  const carried = (context.info.heartbeatDetails as SendProgress | undefined)?.unmarked ?? [];
+  const unmarked: AcceptedEmail[] = [...carried];
+  const beat = () => context.heartbeat({ unmarked } satisfies SendProgress);
+  beat();
+  const timer = setInterval(beat, heartbeatEveryMs);
+  const tally: DeliveryTally = { sent: 0, failed: 0, deferred: 0, cancelled: 0 };
+  // The first failure that is not one recipient's: once set, nothing more is handed to SMTP.
+  let halt: { error: unknown } | undefined;
+
+  const markSent = async (email: AcceptedEmail) => {
+    unmarked.push(email);
+    await store.markSent([email]);
+    unmarked.splice(unmarked.indexOf(email), 1);
+  };
+
+  const deliver = async (job: DeliveryJob): Promise<keyof DeliveryTally> => {
+    if (!job.wanted) {
+      await store.markCancelled(job.deliveryId, 'not sent: the user left the account or unsubscribed after the email was planned');
+      return 'cancelled';
+    }
+    let composed;
+    try {
+      composed = await job.compose();
+    } catch (error) {
+      // A database that cannot be read is an outage; anything else about this one email is its own failure.
+      if (!isDataError(error) && !(error instanceof EmailCompositionError)) throw error;
+      await store.markFailed(job.deliveryId, `could not be composed: ${(error as Error).message}`);
+      return 'failed';
+    }
+    try {
+      await mailer.send({ ...composed, to: job.recipient, messageId: job.messageId });
+    } catch (error) {
+      if (!(error instanceof RecipientRefusedError)) {
+        await store.recordAttempt(job.deliveryId, String(error)).catch(() => undefined);
+        throw error;
+      }
+      if (error.permanent) {
+        await store.markFailed(job.deliveryId, error.message);
+        return 'failed';
+      }
+      return store.defer(job.deliveryId, error.message, now(), retryLimitMs);
+    }
+    await markSent({ deliveryId: job.deliveryId, messageId: job.messageId });
+    return 'sent';
+  };
+
+  const worker = async () => {
+    while (!halt) {
+      // A worker shutting down aborts the attempt: stop here and fail it (retryable), so the
+      // retry, on this worker or another, sends the rest at once instead of after a timeout.
+      if (context.cancellationSignal.aborted) {
+        halt = { error: ApplicationFailure.retryable('the worker is shutting down; the rest is sent by the retry', 'WorkerShutdown') };
+        return;
+      }
+      try {
+        const job = await options.next();
+        if (!job || halt) return;
+        tally[await deliver(job)] += 1;
+      } catch (error) {
+        halt ??= { error };
+      }
+    }
+  };
+
+  try {
+    await markThroughOutage(store, unmarked, beat, markPatienceMs);
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    // Accepted emails whose marks failed: written before this attempt ends, however long the database takes.
+    await markThroughOutage(store, unmarked, beat, markPatienceMs);
+  } finally {
+    clearInterval(timer);
+    beat();
+  }
+  if (halt) throw halt.error;
+  return tally;
+}
+
+/**
+ * Marks the accepted emails in `unmarked` sent, retrying while the database is unreachable, up
+ * to `patienceMs`; then fails, leaving them in the heartbeat details for the next attempt.
+ */
+async function markThroughOutage(store: DeliveryStore, unmarked: AcceptedEmail[], beat: () => void, patienceMs: number): Promise<void> {
+  const deadline = performance.now() + patienceMs;
+  for (let wait = 250; unmarked.length > 0; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      await store.markSent(unmarked);
+      unmarked.length = 0;
+    } catch (error) {
+      if (isDataError(error) || performance.now() + wait > deadline) throw error;
+      beat();
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
+
+/**
+ * Thrown while composing one email when its content cannot be made into an email (a template
+ * that fails on its data): that delivery is failed with the reason, and the others go on.
+ */
+export class EmailCompositionError extends Error {
+  override readonly name = 'EmailCompositionError';
+}

@@ -1,0 +1,233 @@
+/**
+ * What flows report, as it crosses from the client (or the command line) into workflows and
+ * activities, and the schemas it must pass before anything is stored (S2, S35). The client
+ * checks before it sends; the activities check again, for callers that start workflows directly.
+ */
+import { z } from 'zod';
+import { check, type InputProblem } from './problems.js';
+import { unstorableJson, unstorableText } from './text.js';
+import { isIsoTimestamp, timestampMessage } from './timestamp.js';
+import { plainAddress } from './email-address.js';
+
+export type { InputProblem } from './problems.js';
+
+/** Limits of what a report may hold; larger input is refused, not cut. */
+export const reportLimits = {
+  errorsPerBatch: 10_000,
+  idLength: 200,
+  traceKeyLength: 512,
+  messageLength: 10_000,
+  codeLength: 100,
+  stepLength: 200,
+  reasonLength: 2_000,
+  recordBytes: 64 * 1024,
+  /** A report travels as one Temporal payload, which the server caps at 2 MiB. */
+  reportBytes: 1_900_000,
+} as const;
+
+/**
+ * Error codes that make an error intermittent (S5): network timeouts and resets, HTTP 408,
+ * 429 and every 5xx.
+ */
+export const retryableCodes: readonly string[] = [
+  'ETIMEDOUT',
+  'ESOCKETTIMEDOUT',
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ECONNABORTED',
+  'EPIPE',
+  'EAI_AGAIN',
+  'TIMEOUT',
+  '408',
+  '429',
+];
+
+/** True when an error with this code is intermittent: a listed code, or an HTTP 5xx status. */
+export function isRetryableCode(code: string | undefined): boolean {
+  if (!code) return false;
+  const normalized = code.trim().toUpperCase();
+  return retryableCodes.includes(normalized) || /^5\d\d$/.test(normalized);
+}
+
+// ---- building blocks ---------------------------------------------------------------------
+
+/** Text PostgreSQL can store, of at most `limit` characters; `required` text must not be blank. */
+function text(limit: number, required: boolean) {
+  return z.string({ error: (issue) => (issue.input === undefined || issue.input === null ? 'is required' : 'must be text') }).check((ctx) => {
+    const value = ctx.value;
+    if (required && value.trim() === '') ctx.issues.push({ code: 'custom', message: 'must not be empty', input: value });
+    else if (value.length > limit) ctx.issues.push({ code: 'custom', message: `is ${value.length} characters long; at most ${limit}`, input: value });
+    else {
+      const unstorable = unstorableText(value);
+      if (unstorable) ctx.issues.push({ code: 'custom', message: unstorable, input: value });
+    }
+  });
+}
+
+const idMessage = `must be an id of letters, digits and . _ : @ / - (at most ${reportLimits.idLength} characters)`;
+/** A caller's id of a report or an error. */
+const callerId = z.string({ error: idMessage }).max(reportLimits.idLength, { error: idMessage }).regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/, { error: idMessage });
+
+const entityIdMessage = 'must be an id: lower-case letters, digits, ".", "_" or "-", at most 100 characters';
+/** An environment, integration, flow or connection id, as the catalog defines them. */
+export const entityId = z.string({ error: entityIdMessage }).regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, { error: entityIdMessage });
+
+const activityTypeMessage = 'must be an activity type name';
+const activityType = z.string({ error: activityTypeMessage }).regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,199}$/, { error: activityTypeMessage });
+
+const jsonRecord = z.unknown().check((ctx) => {
+  const size = jsonSize(ctx.value);
+  if (size === undefined) ctx.issues.push({ code: 'custom', message: 'must be plain JSON data', input: ctx.value });
+  else if (size > reportLimits.recordBytes) ctx.issues.push({ code: 'custom', message: `is ${size} bytes of JSON; at most ${reportLimits.recordBytes}`, input: ctx.value });
+  else {
+    const unstorable = unstorableJson(ctx.value);
+    if (unstorable) ctx.issues.push({ code: 'custom', message: unstorable, input: ctx.value });
+  }
+});
+
+// ---- error reports -----------------------------------------------------------------------
+
+export const reportedErrorSchema = z.strictObject(
+  {
+    /** The caller's id of this error; a repeated report of the same id is stored once. Default: batch id + position. */
+    id: callerId.optional(),
+    /** The id of the record that failed. */
+    traceKey: text(reportLimits.traceKeyLength, true),
+    message: text(reportLimits.messageLength, true),
+    code: text(reportLimits.codeLength, false).optional(),
+    /** The step of the flow that failed (an export, an import, a lookup…). */
+    step: text(reportLimits.stepLength, false).optional(),
+    /** ISO 8601 time of the failure; default: when reported. */
+    occurredAt: z.string({ error: timestampMessage }).refine(isIsoTimestamp, { error: timestampMessage }).optional(),
+    /** The flow knows this error to be intermittent (S5); retryable codes count as intermittent too. */
+    intermittent: z.boolean({ error: 'must be true or false' }).optional(),
+    /** The failed record, kept for the retry target and for people reading the error. */
+    record: jsonRecord.optional(),
+  },
+  { error: 'must be an object' },
+);
+
+export const errorBatchSchema = z
+  .strictObject(
+    {
+      environment: entityId,
+      flow: entityId,
+      /** Names the flow run's report; a report repeated with the same batch id is recognised. */
+      batchId: callerId,
+      /**
+       * An activity type on the flow's own task queue that retries one failed record during the
+       * retry window of intermittent errors. Without it, only a success report recovers them.
+       */
+      retryActivity: activityType.optional(),
+      errors: z
+        .array(reportedErrorSchema, { error: 'must list at least one error' })
+        .min(1, { error: 'must list at least one error' })
+        .max(reportLimits.errorsPerBatch, {
+          error: (issue) => `holds ${(issue.input as unknown[]).length} errors; at most ${reportLimits.errorsPerBatch} per report`,
+        })
+        .check((ctx) => {
+          const seen = new Set<string>();
+          ctx.value.forEach((error, index) => {
+            if (error.id === undefined) return;
+            if (seen.has(error.id)) {
+              ctx.issues.push({ code: 'custom', path: [index, 'id'], message: `repeats the id "${error.id}" of an earlier error in this report`, input: error.id });
+            }
+            seen.add(error.id);
+          });
+          const size = jsonSize(ctx.value) ?? 0;
+          if (size > reportLimits.reportBytes) {
+            ctx.issues.push({ code: 'custom', message: `amount to ${size} bytes of JSON; at most ${reportLimits.reportBytes} per report: split the report`, input: ctx.value });
+          }
+        }),
+    },
+    { error: 'must be an object' },
+  );
+
+/** One error of a flow run, as the flow reports it. */
+export type ReportedError = z.input<typeof reportedErrorSchema>;
+/** One report: the errors of one flow run, stored together. */
+export type ErrorBatch = z.input<typeof errorBatchSchema>;
+
+/** Every problem of a report (none means valid). */
+export function checkErrorBatch(batch: unknown): InputProblem[] {
+  return check(errorBatchSchema, batch, '(report)').problems ?? [];
+}
+
+// ---- success reports ---------------------------------------------------------------------
+
+export const traceKeysSchema = z
+  .array(text(reportLimits.traceKeyLength, true), { error: 'must list at least one trace key' })
+  .min(1, { error: 'must list at least one trace key' })
+  .max(reportLimits.errorsPerBatch, {
+    error: (issue) => `holds ${(issue.input as unknown[]).length} trace keys; at most ${reportLimits.errorsPerBatch}`,
+  });
+
+export const successReportSchema = z.strictObject(
+  { environment: entityId, flow: entityId, traceKeys: traceKeysSchema, reportId: callerId.optional() },
+  { error: 'must be an object' },
+);
+
+/** Records of a flow that succeeded (S4). */
+export type SuccessReport = z.input<typeof successReportSchema>;
+
+/** Every problem of a success report. */
+export function checkSuccessReport(report: unknown): InputProblem[] {
+  return check(successReportSchema, report, '(report)').problems ?? [];
+}
+
+// ---- connection status -------------------------------------------------------------------
+
+export const connectionStates = ['online', 'offline'] as const;
+export type ConnectionState = (typeof connectionStates)[number];
+
+const connectionStatus = z.enum(connectionStates, { error: 'must be "online" or "offline"' });
+
+/** What a flow or a health check reports about a connection, as its workflow's update receives it. */
+export const connectionReportSchema = z.strictObject(
+  { environment: entityId, status: connectionStatus, reason: text(reportLimits.reasonLength, false).optional() },
+  { error: 'must be an object' },
+);
+export type ConnectionReport = z.input<typeof connectionReportSchema>;
+
+/** The same, as the client and command line take it: with the connection's id. */
+export const connectionStatusRequestSchema = connectionReportSchema.extend({ connection: entityId });
+export type ConnectionStatusRequest = z.input<typeof connectionStatusRequestSchema>;
+
+/** Every problem of a connection status report. */
+export function checkConnectionReport(report: unknown): InputProblem[] {
+  return check(connectionReportSchema, report, '(report)').problems ?? [];
+}
+
+export function checkConnectionStatusRequest(request: unknown): InputProblem[] {
+  return check(connectionStatusRequestSchema, request, '(report)').problems ?? [];
+}
+
+// ---- resolution by a user ----------------------------------------------------------------
+
+const errorIdsMessage = 'must list at least one error id (a positive whole number)';
+export const resolveRequestSchema = z.strictObject(
+  {
+    environment: entityId,
+    errorIds: z
+      .array(z.number({ error: errorIdsMessage }).int({ error: errorIdsMessage }).positive({ error: errorIdsMessage }).max(Number.MAX_SAFE_INTEGER, { error: errorIdsMessage }), { error: errorIdsMessage })
+      .min(1, { error: errorIdsMessage })
+      .max(reportLimits.errorsPerBatch, { error: `at most ${reportLimits.errorsPerBatch} errors at once` }),
+    /** Email of the user who resolves them. */
+    user: plainAddress,
+  },
+  { error: 'must be an object' },
+);
+export type ResolveRequest = z.input<typeof resolveRequestSchema>;
+
+export function checkResolveRequest(request: unknown): InputProblem[] {
+  return check(resolveRequestSchema, request, '(request)').problems ?? [];
+}
+
+function jsonSize(value: unknown): number | undefined {
+  try {
+    const json = JSON.stringify(value);
+    return json === undefined ? undefined : new TextEncoder().encode(json).length;
+  } catch {
+    return undefined;
+  }
+}
