@@ -1,0 +1,69 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../activities/db/embedded-postgres.js';
+import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
+import { createTimeSkippingEnvironment } from './helpers/temporal.js';
+import { startTestMailServer } from './helpers/mail.js';
+import { startHerald } from './helpers/herald.js';
+import { createTestWorld } from './helpers/world.js';
+import { startDigest } from './helpers/digests.js';
+import { freePort } from './helpers/ports.js';
+import { applyCatalog } from '../activities/catalog/catalog.js';
+import { runNowSignal } from '../workflows/environment-digest.js';
+
+// A PostgreSQL server of this file's own: stopping the suite's shared one would fail every other file.
+describe('a database outage in the middle of sending', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-outage-pg-'));
+  const port = await freePort();
+  let postgres: EmbeddedDatabase | undefined = await startEmbeddedPostgres({ dataDir, port, persistent: true });
+  afterAll(async () => {
+    await postgres?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  const admin = connectDatabase(postgres.adminUrl, { max: 1 });
+  await admin.raw('create database herald');
+  await admin.destroy();
+  const db = connectDatabase(postgres.urlFor('herald'));
+  afterAll(() => db.destroy());
+  await migrateLatest(db);
+  await createTestWorld(db);
+
+  const env = await createTimeSkippingEnvironment();
+  const mail = await startTestMailServer();
+  const herald = await startHerald({ env, db, smtpUrl: mail.url });
+  const digest = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', intervalMs: 15 * 60_000 });
+
+  it('S33: PostgreSQL stopped while a cycle of 300 emails is being sent, restarted 20 s later: every email is sent once, no duplicate', async () => {
+    const clerks = Array.from({ length: 298 }, (_, i) => ({ account: 'acme', email: `clerk${i}@acme.test`, role: 'monitor' as const }));
+    await applyCatalog(db, {
+      users: clerks,
+      subscriptions: clerks.map((u) => ({ environment: 'prod', user: u.email, flows: ['invoices'] })),
+    });
+    await herald.client.reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-DB', message: 'Database outage test' }] });
+    // ops and the 298 clerks follow invoices; orders-team does not: 299 emails.
+    const expected = 299;
+    mail.setDelay(100);
+    await digest.signal(runNowSignal);
+    await mail.waitFor(40, { timeoutMs: 30_000 });
+    await postgres!.stop();
+    postgres = undefined;
+    const atStop = mail.received.length;
+
+    // While the database is down, nothing more is handed to SMTP beyond the emails already in flight.
+    await new Promise((resolve) => setTimeout(resolve, 20_000));
+    const duringOutage = mail.received.length;
+    expect(duringOutage - atStop).toBeLessThanOrEqual(20);
+    expect(duringOutage).toBeLessThan(expected);
+
+    postgres = await startEmbeddedPostgres({ dataDir, port, persistent: true });
+    mail.setDelay(0);
+    await mail.waitFor(expected, { timeoutMs: 90_000 });
+    await expect.poll(async () => (await db('email_deliveries').where({ status: 'sent' }).count({ n: '*' }))[0]!.n, { timeout: 30_000 }).toBe(expected);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    const recipients = mail.received.map((m) => m.envelopeTo[0]);
+    expect(recipients).toHaveLength(expected);
+    expect(new Set(recipients).size).toBe(expected);
+  });
+});

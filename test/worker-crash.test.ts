@@ -1,0 +1,100 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { Client } from '@temporalio/client';
+import { createTestDatabase } from './helpers/database.js';
+import { createTimeSkippingEnvironment } from './helpers/temporal.js';
+import { startTestMailServer } from './helpers/mail.js';
+import { heraldWorkflowBundle } from './helpers/herald.js';
+import { createTestWorld } from './helpers/world.js';
+import { startDigest } from './helpers/digests.js';
+import { applyCatalog } from '../activities/catalog/catalog.js';
+import { runNowSignal } from '../workflows/environment-digest.js';
+import { HeraldClient } from '../client/index.js';
+
+const workerScript = fileURLToPath(new URL('./fixtures/worker-process.ts', import.meta.url));
+
+// Its own file: a worker killed mid-activity leaves the test server's time lock to its heartbeat timeout.
+describe('a worker process killed (SIGKILL) in the middle of a cycle', async () => {
+  const env = await createTimeSkippingEnvironment();
+  const { db, url: databaseUrl } = await createTestDatabase();
+  await createTestWorld(db);
+  const mail = await startTestMailServer();
+  const folder = mkdtempSync(join(tmpdir(), 'herald-crash-'));
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+  const bundleFile = join(folder, 'workflow-bundle.js');
+  writeFileSync(bundleFile, (await heraldWorkflowBundle()).code);
+  const taskQueue = `herald-crash-${randomBytes(4).toString('hex')}`;
+
+  const children: ChildProcess[] = [];
+  afterAll(() => children.forEach((child) => child.kill('SIGKILL')));
+  /** Starts a worker process and waits until it polls. */
+  const startWorkerProcess = async (): Promise<ChildProcess> => {
+    // node itself, with tsx as a loader: a SIGKILL must reach the process that runs the worker.
+    const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: env.address,
+        DATABASE_URL: databaseUrl,
+        SMTP_URL: mail.url,
+        HERALD_TASK_QUEUE: taskQueue,
+        HERALD_WORKFLOW_BUNDLE: bundleFile,
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    await new Promise<void>((ready, fail) => {
+      child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && ready());
+      child.once('exit', (code) => fail(new Error(`the worker process exited (${code}) before it was ready`)));
+    });
+    return child;
+  };
+
+  it('S33: the rest of the batch resumes within 30 s on a new worker; the only duplicates are emails in flight at the kill, with their first Message-ID', async () => {
+    const clerks = Array.from({ length: 149 }, (_, i) => ({ account: 'acme', email: `clerk${i}@acme.test`, role: 'monitor' as const }));
+    await applyCatalog(db, { users: clerks, subscriptions: clerks.map((u) => ({ environment: 'prod', user: u.email, flows: ['invoices'] })) });
+    const expected = 150; // ops and the clerks follow invoices
+    const first = await startWorkerProcess();
+    const temporal = new Client({ connection: env.connection });
+    const client = new HeraldClient({ temporal, taskQueue });
+    await client.reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-KILL', message: 'Crash test' }] });
+    // The default heartbeat timeout (20 s) is part of what is tested.
+    const digest = await startDigest(temporal, taskQueue, { environment: 'prod', intervalMs: 15 * 60_000 });
+
+    mail.setDelay(150);
+    await digest.signal(runNowSignal);
+    await mail.waitFor(30, { timeoutMs: 30_000 });
+    first.kill('SIGKILL');
+    const killedAt = performance.now();
+    const atKill = mail.received.length;
+    await startWorkerProcess();
+
+    // Emails in flight at the kill still arrive (the SMTP server accepts them); the pool has 5 connections.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const inFlight = mail.received.length - atKill;
+    expect(inFlight).toBeLessThanOrEqual(5);
+    await mail.waitFor(atKill + inFlight + 1, { timeoutMs: 30_000 });
+    expect(performance.now() - killedAt).toBeLessThan(30_000);
+
+    mail.setDelay(0);
+    await mail.waitFor(expected, { timeoutMs: 60_000 });
+    await expect.poll(async () => (await db('email_deliveries').where({ status: 'sent' }).count({ n: '*' }))[0]!.n, { timeout: 30_000 }).toBe(expected);
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+
+    const byRecipient = new Map<string, string[]>();
+    for (const message of mail.received) {
+      const to = message.envelopeTo[0]!;
+      byRecipient.set(to, [...(byRecipient.get(to) ?? []), message.parsed.messageId!]);
+    }
+    expect(byRecipient.size).toBe(expected);
+    const duplicated = [...byRecipient.values()].filter((ids) => ids.length > 1);
+    // In flight at the kill: accepted by the server but not yet marked, or still on the wire; at most the pool's 5 connections.
+    expect(duplicated.length).toBeLessThanOrEqual(5);
+    for (const ids of duplicated) expect(new Set(ids).size).toBe(1);
+    await digest.terminate();
+  });
+});
