@@ -1,5 +1,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readCatalogFile } from '../activities/catalog/catalog-file.js';
 import { parse } from 'yaml';
 import { applyCatalog } from '../activities/catalog/catalog.js';
 import { CatalogError } from '../activities/catalog/catalog-error.js';
@@ -96,5 +99,17 @@ describe('herald catalog apply', async () => {
     const removed = await db('users').where({ email: 'fulfillment-center@acme.example' }).first('removed_at');
     expect(removed.removed_at).toBeInstanceOf(Date);
     expect(Object.values(await applyCatalog(db, changed)).every((n) => n === 0)).toBe(true);
+  });
+
+  it('reads a JSON catalog that starts with a UTF-8 byte-order mark, as Windows editors write it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herald-bom-'));
+    try {
+      const file = join(dir, 'catalog.json');
+      await writeFile(file, `\uFEFF${JSON.stringify(sample)}`, 'utf8');
+      await applyCatalog(db, await readCatalogFile(file));
+      expect(await rowCounts()).toMatchObject({ accounts: 1, flows: 4 });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

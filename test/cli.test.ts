@@ -132,4 +132,16 @@ describe('the herald command line', async () => {
     expect(result).toMatchObject({ code: 2 });
     expect((result as { stderr: string }).stderr).toContain('HERALD_DIGEST_INTERVAL="often" is not valid');
   });
+
+  it('S34: with the mail server down, digest now returns after --wait saying what is pending and why, and herald status says the same', async () => {
+    await cli('errors', 'report', '--env', 'acme-production', '--flow', 'orders-to-erp', '--trace-key', 'SO-34', '--message', 'Outage test');
+    const started = performance.now();
+    const now = await cli('digest', 'now', '--env', 'acme-production', '--wait', '3s');
+    expect(performance.now() - started).toBeLessThan(15_000);
+    expect(now.code).toBe(3);
+    expect(now.stderr).toMatch(/the cycle of acme-production is still running after 3s \(since \d{4}-.+\): \d+ email\(s\) pending; last delivery error: .*ECONNREFUSED/);
+    const status = await cli('status');
+    expect(status.stdout).toMatch(/acme-production \(Production\)\n {2}digest running cycle \d+ since \d{4}-/);
+    expect(status.stdout).toMatch(/ {2}deliveries: \d+ email\(s\) pending; last delivery error: .*ECONNREFUSED/);
+  });
 });

@@ -14,6 +14,8 @@ import { errorStatuses, type ErrorStatus } from '../../workflows/error-status.js
 import type { ReportedError } from '../../contracts/error-report.js';
 import { HeraldClient } from '../herald-client.js';
 import { createErrorStore } from '../../activities/db/error-store.js';
+import { createDeliveryStore, type PendingSummary } from '../../activities/db/delivery-store.js';
+import { parseDuration } from '../../activities/duration.js';
 import { HeraldInputError } from '../herald-input-error.js';
 import { ensureDigestWorkflows } from '../digests.js';
 import { previewDigest, PreviewError } from '../../activities/digest-preview.js';
@@ -68,8 +70,10 @@ Resolves errors as the named user of the account.`,
   'connections status': `Usage: herald connections status --env ENV --connection ID (--online | --offline) [--reason TEXT]
 Reports a connection's status. A real change is emailed to the connection's subscribers; an
 offline that recovers within HERALD_CONNECTION_GRACE sends nothing.`,
-  'digest now': `Usage: herald digest now --env ENV
-Runs a digest cycle of the environment now (emails included) and prints its summary.`,
+  'digest now': `Usage: herald digest now --env ENV [--wait DURATION]
+Runs a digest cycle of the environment now (emails included) and prints its summary. Waits at
+most DURATION (default 2m; 30s, 5m…): a cycle held back by a mail server outage goes on in the
+background, and the command says what is pending and why (exit code 3).`,
   'digest preview': `Usage: herald digest preview --env ENV --user EMAIL --out FILE.html
 Renders what the user's next digest of ENV would hold, as it stands now, into FILE.html (and its
 plain-text part next to it, FILE.txt). Nothing is sent and nothing changes: the next cycle is
@@ -80,8 +84,9 @@ flows that fail in production, sandbox and staging; intermittent errors, one tha
 one that does not; records that succeed later; a connection that flaps and one that goes down;
 then a digest cycle in each environment. Watch the mail catcher and the Temporal UI.`,
   status: `Usage: herald status
-Shows each environment: its digest workflow (last cycle, next cycle), open and retrying errors,
-and the status of its connections.`,
+Shows each environment: its digest workflow (last cycle, next cycle, or the cycle running),
+emails waiting to be delivered and the last delivery error, open and retrying errors, and the
+status of its connections.`,
   'errors list': `Usage: herald errors list [--env ENV] [--flow FLOW] [--status ${errorStatuses.join('|')}] [--limit N] [--json]
 Lists errors, newest first.`,
 };
@@ -128,16 +133,8 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'errors list':
         return await errorsList(session, args);
-      case 'digest now': {
-        const environment = requiredOption(args, 'env');
-        const summary = await (await session.temporal())
-          .workflow.getHandle(environmentDigestWorkflowId(environment))
-          .executeUpdate(runCycleNowUpdate);
-        return print(
-          `cycle ${summary.number}: ${summary.newErrors} new, ${summary.resolvedErrors} resolved; ` +
-            `${summary.sent} email(s) sent, ${summary.failed} failed`,
-        );
-      }
+      case 'digest now':
+        return await digestNow(session, args);
       case 'digest preview':
         return await digestPreview(session, args);
       case 'status':
@@ -219,6 +216,42 @@ async function errorsReport(session: Session, args: ParsedArgs): Promise<number>
   );
 }
 
+async function digestNow(session: Session, args: ParsedArgs): Promise<number> {
+  const environment = requiredOption(args, 'env');
+  const waitText = option(args, 'wait') ?? '2m';
+  const waitMs = parseDuration(waitText);
+  if (waitMs === undefined || waitMs < 1_000) throw new UsageError('--wait must be a duration of at least 1s, such as 30s or 2m');
+  const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const summary = await Promise.race([
+    handle.executeUpdate(runCycleNowUpdate),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), waitMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (summary) {
+    const also = [summary.deferred ? `${summary.deferred} refused for now (tried again later)` : '', summary.cancelled ? `${summary.cancelled} cancelled` : ''];
+    return print(
+      `cycle ${summary.number}: ${summary.newErrors} new, ${summary.resolvedErrors} resolved; ` +
+        `${summary.sent} email(s) sent, ${summary.failed} failed${also.filter(Boolean).map((a) => `, ${a}`).join('')}`,
+    );
+  }
+  const status = await handle.query(digestStatusQuery).catch(() => undefined);
+  const pending = await createDeliveryStore(session.db()).pendingSummary(environment);
+  console.error(
+    `herald: the cycle of ${environment} is still running after ${waitText}` +
+      `${status?.runningSince ? ` (since ${status.runningSince})` : ''}: ${describePending(pending)}. ` +
+      'It goes on in the background; "herald status" follows it.',
+  );
+  return 3;
+}
+
+/** Pending deliveries in words: how many, how many refused for now and when next tried, and the last error. */
+function describePending(p: PendingSummary): string {
+  const deferred = p.deferred > 0 ? ` (${p.deferred} refused for now, next try at ${p.nextRetryAt?.toISOString()})` : '';
+  return `${p.pending} email(s) pending${deferred}${p.lastError ? `; last delivery error: ${p.lastError}` : ''}`;
+}
+
 async function digestPreview(session: Session, args: ParsedArgs): Promise<number> {
   const environment = requiredOption(args, 'env');
   const user = requiredOption(args, 'user');
@@ -260,13 +293,19 @@ async function status(session: Session): Promise<number> {
     if (temporal) {
       try {
         const s = await temporal.workflow.getHandle(environmentDigestWorkflowId(env.id)).query(digestStatusQuery);
-        digest = `digest ${s.state}, last cycle ${s.lastCycle}, next at ${s.nextCycleAt}`;
+        digest =
+          s.state === 'running cycle'
+            ? `digest running cycle ${s.lastCycle + 1} since ${s.runningSince}`
+            : `digest ${s.state}, last cycle ${s.lastCycle}, next at ${s.nextCycleAt}`;
+        if (s.lastRefusal) digest += `; last refused: ${s.lastRefusal}`;
       } catch {
         digest = 'no running digest workflow (apply the catalog or start the worker)';
       }
     }
+    const pending = await createDeliveryStore(db).pendingSummary(env.id);
     print(`${env.id} (${env.name}${env.production ? '' : ', non-production'})`);
     print(`  ${digest}`);
+    if (pending.pending > 0) print(`  deliveries: ${describePending(pending)}`);
     print(`  errors: ${count('open')} open, ${count('retrying')} retrying`);
     for (const c of connections.filter((c) => c.environment === env.id)) {
       // The workflow knows the latest report (also one still inside its grace period); the database, the last notified.
