@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCatalogFile } from '../activities/catalog/catalog-file.js';
+import fc from 'fast-check';
 import { parse } from 'yaml';
 import { applyCatalog } from '../activities/catalog/catalog.js';
 import { CatalogError } from '../activities/catalog/catalog-error.js';
@@ -111,5 +112,40 @@ describe('herald catalog apply', async () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('S35, S37: generated catalogs are stored and read back exactly, or refused at named paths; never a crash or SQL text', async () => {
+    const name = fc.string({ unit: fc.oneof(fc.constantFrom('\u0000', '\ud800', '\n', '\u0085', '\u202e', 'é', '😀', '<', "'"), fc.string({ minLength: 1, maxLength: 1 })), maxLength: 10 });
+    const email = fc.oneof(fc.constantFrom('ana@acme.example', 'grp:evil@evil.example', 'a(b)@acme.example', 'Ana <ana@acme.example>'), name);
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(name, name, email, fc.constantFrom('owner', 'monitor', 'root', 7), async (accountName, environmentName, userEmail, role) => {
+        run += 1;
+        const account = `gen-${run}`;
+        const catalog = {
+          accounts: [{ id: account, name: accountName }],
+          users: [{ account, email: userEmail, role }],
+          environments: [{ id: `${account}-prod`, account, name: environmentName, production: true }],
+        };
+        const outcome = await applyCatalog(db, catalog).then(
+          () => undefined,
+          (error: unknown) => error,
+        );
+        if (outcome === undefined) {
+          expect(await db('accounts').where({ id: account }).first('name')).toEqual({ name: accountName });
+          expect(await db('environments').where({ id: `${account}-prod` }).first('name')).toEqual({ name: environmentName });
+          expect(await db('users').where({ account_id: account }).pluck('email')).toEqual([String(userEmail).toLowerCase()]);
+          return;
+        }
+        expect(outcome).toBeInstanceOf(CatalogError);
+        for (const p of (outcome as CatalogError).problems) {
+          // The entry at fault, or one that names an entry refused with it (an account not written).
+          expect(p.path).toMatch(/^(accounts\[0\]\.name|users\[0\]\.(email|role|account)|environments\[0\]\.(name|account))$/);
+          expect(p.message).not.toMatch(/insert into|select |TypeError/i);
+        }
+        expect(await db('accounts').where({ id: account }).first()).toBeUndefined();
+      }),
+      { numRuns: 60 },
+    );
   });
 });

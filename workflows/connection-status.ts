@@ -24,7 +24,9 @@ export type { ConnectionReport, ConnectionState } from '../contracts/error-repor
 const { checkConnectionReport, recordConnectionChange } = proxyActivities<ConnectionActivities>(databaseActivity);
 const { sendConnectionEmails } = proxyActivities<ConnectionActivities>({
   startToCloseTimeout: '5 minutes',
-  retry: { initialInterval: '30 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
+  // As for digests: a worker that dies while sending is noticed within 20 s, and the retry resumes at once.
+  heartbeatTimeout: '20 seconds',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes' },
 });
 
 /** The small state a connection's workflow keeps, carried across continue-as-new. */
