@@ -1,0 +1,65 @@
+/**
+ * Records the histories that test/replay.test.ts replays: Herald's long-lived workflows (the
+ * environment digest, a connection's status) and a report with its retry window, driven through
+ * their paths on the real stack. Run it (`npm run record-histories`) when a workflow gains a path
+ * worth keeping; never to make a failing replay pass: a replay that fails means running
+ * workflows would fail too, and the change needs a `patched()` guard.
+ */
+import { it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
+import { cliExecutable } from '../../worker/temporal-binaries.js';
+import { createTestDatabase } from '../helpers/database.js';
+import { createTimeSkippingEnvironment } from '../helpers/temporal.js';
+import { startTestMailServer } from '../helpers/mail.js';
+import { startHerald } from '../helpers/herald.js';
+import { createTestWorld } from '../helpers/world.js';
+import { runCycleNow, startDigest } from '../helpers/digests.js';
+import { stopDigestSignal } from '../../workflows/environment-digest.js';
+
+const folder = fileURLToPath(new URL('./', import.meta.url));
+const minutes = (n: number) => n * 60_000;
+
+it('records the histories of Herald\'s workflows', async () => {
+  const env = await createTimeSkippingEnvironment();
+  const { db } = await createTestDatabase();
+  await createTestWorld(db);
+  const mail = await startTestMailServer();
+  const herald = await startHerald({ env, db, smtpUrl: mail.url, retryWindowMs: minutes(5), connectionGraceMs: minutes(1) });
+  // The CLI writes history JSON in the form the Temporal UI exports and the SDK's replayer reads.
+  const cli = cliExecutable();
+  if (cli.type !== 'existing-path') throw new Error('the Temporal CLI is needed (npm install puts it in .tools/bin)');
+  const save = async (name: string, workflowId: string, runId?: string) => {
+    const json = execFileSync(cli.path, ['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--address', env.address, '--output', 'json']);
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(`${folder}${name}.json`, json);
+  };
+
+  // The digest: cycles with news and without, a recipient refused for now and retried, continue-as-new.
+  const digest = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', cyclesPerRun: 4 });
+  const firstRun = (await digest.describe()).runId;
+  await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-1', message: 'Customer not found' }] });
+  await env.sleep(minutes(16));
+  mail.refuseAt('orders-team@acme.test', 'rcpt', 451);
+  await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-2', message: 'Price list missing' }] });
+  await runCycleNow(herald.temporal, 'prod');
+  await env.sleep(minutes(2));
+  mail.accept('orders-team@acme.test');
+  await env.sleep(minutes(30));
+  await save('environment-digest', 'digest/prod', firstRun);
+  await digest.signal(stopDigestSignal);
+
+  // A connection that goes offline past the grace period and comes back.
+  await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'offline', reason: 'ECONNREFUSED' });
+  await env.sleep(minutes(2));
+  await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'online' });
+  await env.sleep(minutes(1));
+  await save('connection-status', 'connection/erp');
+
+  // A report with an intermittent error whose retry window runs out.
+  const report = await herald.client.reportErrors({ environment: 'prod', flow: 'orders', batchId: 'run-7', errors: [{ traceKey: 'SO-3', message: 'Gateway timeout', code: '504' }] });
+  await env.sleep(minutes(6));
+  await save('error-batch', 'errors/prod/orders/run-7');
+  await save('intermittent-retry', report.retryWorkflowId!);
+}, 300_000);
