@@ -15,12 +15,11 @@ import { join } from 'node:path';
 import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
 import { startEmbeddedPostgres } from '../activities/db/embedded-postgres.js';
 import { applyCatalog, type Catalog } from '../activities/catalog/catalog.js';
-import { createSmtpMailer } from '../activities/email/mailer.js';
 import { mjmlCompilations } from '../activities/email/render.js';
-import { createHeraldWorker } from '../worker/worker.js';
+import { runHerald } from '../worker/run-herald.js';
+import { loadConfig } from '../activities/config.js';
 import { cliExecutable } from '../worker/temporal-binaries.js';
 import { searchAttributeFlags } from '../worker/search-attributes.js';
-import { HeraldClient } from '../client/index.js';
 import { environmentDigest, runCycleNowUpdate } from '../workflows/environment-digest.js';
 
 Runtime.install({ logger: new DefaultLogger((process.env.HERALD_LOG_LEVEL as 'INFO' | undefined) ?? 'ERROR') });
@@ -53,16 +52,18 @@ const acceptedBySink = () =>
 const temporal = await TestWorkflowEnvironment.createLocal({
   server: { executable: cliExecutable(), ip: '127.0.0.1', ui: false, dbFilename: join(dataDir, 'temporal.sqlite'), extraArgs: searchAttributeFlags() },
 });
-const mailer = createSmtpMailer({ smtpUrl, from: 'Herald <bench@herald.test>', maxConnections: 8 });
-const worker = await createHeraldWorker({
-  connection: temporal.nativeConnection,
-  namespace: 'default',
-  taskQueue: 'bench',
-  deps: { db, mailer, retryWindowMs: 5 * 60_000, appUrl: 'https://app.herald.test', connectionGraceMs: 60_000, digestIntervalMs: 24 * 3_600_000, deliveryRetryLimitMs: 24 * 3_600_000 },
-  maxConcurrentActivityTaskExecutions: 200,
-});
 const client = new Client({ connection: temporal.connection });
-const herald = new HeraldClient({ temporal: client, taskQueue: 'bench', db });
+const running = await runHerald({
+  config: loadConfig({ DATABASE_URL: postgres.adminUrl, SMTP_URL: smtpUrl, HERALD_TASK_QUEUE: 'bench', HERALD_FROM: 'Herald <bench@herald.test>', HERALD_APP_URL: 'https://app.herald.test', HERALD_DIGEST_INTERVAL: '24h' }),
+  connection: temporal.nativeConnection,
+  client,
+  db,
+  migrate: false,
+  ensureDigests: false,
+  maxConcurrentActivityTaskExecutions: 200,
+  smtpConnections: 8,
+});
+const herald = running.herald;
 
 const flows = Array.from({ length: 200 }, (_, i) => `flow-${String(i).padStart(3, '0')}`);
 const users = Array.from({ length: 2_000 }, (_, i) => `user${i}@bench.test`);
@@ -88,7 +89,7 @@ const catalog: Catalog = {
 };
 await applyCatalog(db, catalog);
 
-await worker.runUntil(async () => {
+try {
   if (!only || only === 'errors') {
     const errors = Array.from({ length: 10_000 }, (_, i) => ({ traceKey: `rec-${i}`, message: `Record ${i} rejected by the target`, code: 'VALIDATION' }));
     let started = performance.now();
@@ -147,11 +148,12 @@ await worker.runUntil(async () => {
     console.log(`digest: MJML compilations in this process: ${mjmlCompilations()} (${mjmlCompilations() - compilationsBefore} during the cycle)`);
     await digest.terminate('benchmark done');
   }
-});
+} finally {
+  await running.stop();
+}
 
 clearInterval(sampler);
 console.log(`memory: peak RSS ${mb(Math.max(peakRss, process.resourceUsage().maxRSS * 1024))} (bench process: worker and client)`);
-mailer.close();
 await db.destroy();
 await temporal.teardown();
 await postgres.stop();

@@ -8,6 +8,7 @@ import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startHerald } from './helpers/herald.js';
 import { loadConfig, ConfigError } from '../activities/config.js';
+import { digestStatusQuery } from '../workflows/environment-digest.js';
 
 const run = promisify(execFile);
 const herald = new URL('../bin/herald.js', import.meta.url).pathname;
@@ -112,7 +113,7 @@ describe('the herald command line', async () => {
     const commands = [...top.stdout.matchAll(/^ {2}([a-z]+(?: [a-z]+)?)\b.* {2,}\S/gm)].map((m) => m[1]!);
     expect(commands).toEqual([
       'db migrate', 'catalog apply', 'errors report', 'errors succeed', 'errors resolve', 'errors list',
-      'connections status', 'digest now', 'digest preview', 'status', 'simulate',
+      'connections status', 'digest now', 'digest interval', 'digest preview', 'status', 'simulate',
     ]);
     const helps = await Promise.all(commands.map((command) => cli(...command.split(' '), '--help')));
     helps.forEach((help, i) => {
@@ -131,6 +132,20 @@ describe('the herald command line', async () => {
     const result = await run('node', [herald, 'db', 'migrate'], { env: { ...environment, HERALD_DIGEST_INTERVAL: 'often' } }).catch((e: unknown) => e as { code: number; stderr: string });
     expect(result).toMatchObject({ code: 2 });
     expect((result as { stderr: string }).stderr).toContain('HERALD_DIGEST_INTERVAL="often" is not valid');
+  });
+
+  it('S7: digest interval changes how often a running digest runs, from its last cycle, and refuses what is out of bounds', async () => {
+    const before = await worker.temporal.workflow.getHandle('digest/acme-staging').query(digestStatusQuery);
+    const changed = await cli('digest', 'interval', '--env', 'acme-staging', '5m');
+    expect(changed).toMatchObject({ code: 0 });
+    expect(changed.stdout).toMatch(/^digest of acme-staging: every 5m; next cycle at \d{4}-/);
+    const after = await worker.temporal.workflow.getHandle('digest/acme-staging').query(digestStatusQuery);
+    expect(after.intervalMs).toBe(5 * 60_000);
+    expect(Date.parse(after.nextCycleAt)).toBe(Date.parse(before.nextCycleAt) - 10 * 60_000);
+    const tooOften = await cli('digest', 'interval', '--env', 'acme-staging', '500ms');
+    expect(tooOften.code).toBe(2);
+    expect(tooOften.stderr).toContain('interval: must be a whole number of milliseconds from 1000 (1 s) to 604800000 (7 days)');
+    expect((await worker.temporal.workflow.getHandle('digest/acme-staging').query(digestStatusQuery)).intervalMs).toBe(5 * 60_000);
   });
 
   it('S34: with the mail server down, digest now returns after --wait saying what is pending and why, and herald status says the same', async () => {

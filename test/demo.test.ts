@@ -16,7 +16,7 @@ describe('the demo', async () => {
   await applyCatalog(db, await readCatalogFile(demoCatalogFile));
   const mail = await startTestMailServer();
   const herald = await startHerald({ env, db, smtpUrl: mail.url });
-  await ensureDigestWorkflows({ temporal: herald.temporal, db, taskQueue: herald.taskQueue });
+  await ensureDigestWorkflows({ temporal: herald.temporal, db, taskQueue: herald.taskQueue, intervalMs: 15 * 60_000 });
 
   it('herald simulate drives the demo catalog into digests of every environment and a connection email', async () => {
     const lines: string[] = [];

@@ -11,11 +11,8 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../activities/config.js';
-import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
-import { createSmtpMailer } from '../activities/email/mailer.js';
-import { ensureDigestWorkflows } from '../client/digests.js';
 import { temporalTarget } from './temporal-connection.js';
-import { createHeraldWorker } from './worker.js';
+import { runHerald } from './run-herald.js';
 
 /** The bundle `npm run build` writes beside the compiled code. */
 export const prebuiltWorkflowBundle = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
@@ -34,36 +31,19 @@ async function main(): Promise<void> {
   const namespace = target.namespace;
   const clientConnection = await Connection.connect(target.connectionOptions);
 
-  const db = connectDatabase(config.databaseUrl);
-  if (config.migrateOnStart) {
-    const applied = await migrateLatest(db);
-    if (applied.length > 0) console.log(`herald: migrations applied: ${applied.join(', ')}`);
-  }
-  const mailer = createSmtpMailer({ smtpUrl: config.smtpUrl, from: config.from });
   const connection = await NativeConnection.connect(target.connectionOptions);
-  const worker = await createHeraldWorker({
+  // Every worker ensures the digests; the workflow ids keep one per environment however many start.
+  const herald = await runHerald({
+    config,
     connection,
-    namespace,
-    taskQueue: config.taskQueue,
+    client: new Client({ connection: clientConnection, namespace }),
     workflowBundle: { codePath: prebuiltWorkflowBundle },
-    deps: {
-      db,
-      mailer,
-      retryWindowMs: config.retryWindowMs,
-      appUrl: config.appUrl,
-      connectionGraceMs: config.connectionGraceMs,
-      digestIntervalMs: config.digestIntervalMs,
-      deliveryRetryLimitMs: config.deliveryRetryLimitMs,
-    },
   });
-  // Every worker ensures them; the workflow ids keep one digest per environment however many start.
-  await ensureDigestWorkflows({ temporal: new Client({ connection: clientConnection, namespace }), db, taskQueue: config.taskQueue });
   console.log(`herald: worker ${process.pid} on task queue "${config.taskQueue}" of ${target.connectionOptions.address}/${namespace}`);
   try {
-    await worker.run();
+    await herald.running;
   } finally {
-    mailer.close();
-    await db.destroy();
+    await herald.stop();
     await connection.close();
     await clientConnection.close();
   }

@@ -14,12 +14,10 @@ import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
 import { reachableByOtherUsers, startEmbeddedPostgres } from '../activities/db/embedded-postgres.js';
 import { cliExecutable } from './temporal-binaries.js';
 import { startMailCatcher } from './mail-catcher.js';
-import { createHeraldWorker } from './worker.js';
+import { runHerald } from './run-herald.js';
 import { searchAttributeFlags } from './search-attributes.js';
 import { temporalTarget } from './temporal-connection.js';
 import { Client, Connection } from '@temporalio/client';
-import { createSmtpMailer } from '../activities/email/mailer.js';
-import { ensureDigestWorkflows } from '../client/digests.js';
 import { applyCatalog } from '../activities/catalog/catalog.js';
 import { demoCatalogFile, readCatalogFile } from '../activities/catalog/catalog-file.js';
 
@@ -78,8 +76,6 @@ async function main(): Promise<void> {
     lines.push(`Temporal (dev server)   127.0.0.1:${ports.temporal}, web UI http://127.0.0.1:${ports.temporalUi}`);
   }
 
-  const mailer = createSmtpMailer({ smtpUrl, from: config.from });
-  stops.push(async () => mailer.close());
   const db = connectDatabase(databaseUrl);
   stops.unshift(() => db.destroy());
   if (config.migrateOnStart || !config.databaseUrl) {
@@ -93,19 +89,16 @@ async function main(): Promise<void> {
     lines.push('Demo catalog            examples/catalog.yaml, loaded into the empty database (try: npm run demo)');
   }
 
-  const worker = await createHeraldWorker({
-    connection,
-    namespace: config.temporalNamespace,
-    taskQueue: config.taskQueue,
-    deps: { db, mailer, retryWindowMs: config.retryWindowMs, appUrl: config.appUrl, connectionGraceMs: config.connectionGraceMs, digestIntervalMs: config.digestIntervalMs, deliveryRetryLimitMs: config.deliveryRetryLimitMs },
-  });
   const clientConnection = await Connection.connect(config.temporalAddress ? target.connectionOptions : { address: temporalAddress });
   stops.unshift(() => clientConnection.close());
-  const digests = await ensureDigestWorkflows({
-    temporal: new Client({ connection: clientConnection, namespace: config.temporalNamespace }),
+  const herald = await runHerald({
+    config: { ...config, databaseUrl, smtpUrl },
+    connection,
+    client: new Client({ connection: clientConnection, namespace: config.temporalNamespace }),
     db,
-    taskQueue: config.taskQueue,
+    migrate: false,
   });
+  const { worker, digests } = herald;
   lines.push(`Digest workflows        ${digests.length ? digests.map((id) => `digest/${id}`).join(', ') : 'none yet (apply a catalog)'}`);
   lines.push(`Worker                  task queue "${config.taskQueue}" (digest every ${config.digestIntervalMs / 60_000} min)`);
   if (process.env.HERALD_DEMO === '1') lines.push('Demo mode               short periods: digest every minute, retry window 1 min, connection grace 15 s');
@@ -125,7 +118,7 @@ async function main(): Promise<void> {
       } else if (Date.now() - stoppingSince > 2_000) process.exit(130);
     });
   }
-  await worker.run();
+  await herald.running.finally(() => herald.stop());
   for (const stop of stops) await stop().catch((error: unknown) => console.error('herald: while stopping:', error));
   console.log('Herald stopped.');
 }

@@ -40,7 +40,11 @@ const defaultSendHeartbeatTimeoutMs = 20_000;
 
 export interface EnvironmentDigestInput {
   environment: string;
-  /** A fixed interval; without it, each wait follows the workers' HERALD_DIGEST_INTERVAL. */
+  /**
+   * Time between cycles (HERALD_DIGEST_INTERVAL when a worker starts the digest); changed by the
+   * `setInterval` update. Without it (digests started by older workers), the workers' interval
+   * is asked once.
+   */
   intervalMs?: number;
   /** Carried across continue-as-new: the last cycle run. */
   lastCycle?: number;
@@ -93,6 +97,11 @@ export const runNowSignal = defineSignal('runNow');
 export const runCycleNowUpdate = defineUpdate<CycleSummary>('runCycleNow');
 /** End the workflow after the cycle in progress, if any. */
 export const stopDigestSignal = defineSignal('stop');
+/** Change the time between cycles; the next cycle comes that long after the last one. Answers the status. */
+export const setIntervalUpdate = defineUpdate<DigestStatus, [number]>('setInterval');
+
+/** Bounds of the digest interval: a second to a week. */
+export const digestIntervalBounds = { minMs: 1_000, maxMs: 7 * 24 * 60 * 60_000 } as const;
 
 /** Cycles per run before continuing as new (a day of 15-minute cycles), whatever the history size. */
 export const cyclesPerRun = 96;
@@ -111,12 +120,14 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   let stopping = false;
   let runningSince: number | undefined;
   let nextCycleAt = Number.POSITIVE_INFINITY;
+  let lastCycleEndedAt = workflowNow();
+  let intervalChanged = false;
   let nextRetryAt = input.nextRetryAt ? Date.parse(input.nextRetryAt) : undefined;
   let lastRefusal: string | undefined;
   const heartbeatTimeoutMs = input.sendHeartbeatTimeoutMs ?? defaultSendHeartbeatTimeoutMs;
   const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined);
 
-  setHandler(digestStatusQuery, () => ({
+  const status = (): DigestStatus => ({
     environment: input.environment,
     intervalMs,
     lastCycle,
@@ -126,7 +137,29 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     ...(runningSince !== undefined && { runningSince: iso(runningSince) }),
     ...(nextRetryAt !== undefined && { nextRetryAt: iso(nextRetryAt) }),
     ...(lastRefusal !== undefined && { lastRefusal }),
-  }));
+  });
+  setHandler(digestStatusQuery, status);
+  setHandler(
+    setIntervalUpdate,
+    (ms) => {
+      intervalMs = ms;
+      nextCycleAt = lastCycleEndedAt + ms;
+      intervalChanged = true;
+      return status();
+    },
+    {
+      validator: (ms) => {
+        if (!Number.isInteger(ms) || ms < digestIntervalBounds.minMs || ms > digestIntervalBounds.maxMs) {
+          throw ApplicationFailure.create({
+            type: 'HeraldInputError',
+            message: `interval: must be a whole number of milliseconds from ${digestIntervalBounds.minMs} (1 s) to ${digestIntervalBounds.maxMs} (7 days)`,
+            nonRetryable: true,
+            details: [[{ field: 'interval', message: 'must be from 1 s to 7 days' }]],
+          });
+        }
+      },
+    },
+  );
   setHandler(runNowSignal, () => {
     runNow = true;
   });
@@ -145,7 +178,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   if (lastCycle < 0) lastCycle = await lastDigestCycle(input.environment);
   const currentInterval = async () => input.intervalMs ?? (await digestInterval());
   intervalMs = await currentInterval();
-  nextCycleAt = workflowNow() + intervalMs;
+  nextCycleAt = lastCycleEndedAt + intervalMs;
 
   for (let cycles = 0; ; cycles += 1) {
     if (cycles >= (input.cyclesPerRun ?? cyclesPerRun) || workflowInfo().continueAsNewSuggested) {
@@ -154,13 +187,18 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
         ...input,
         lastCycle,
         lastSummary,
+        intervalMs,
         runNowPending: runNow,
         nextRetryAt: iso(nextRetryAt),
       });
     }
     // Wake at the next cycle time, or for the deferred deliveries due before it, or earlier when asked.
     const wait = Math.min(nextCycleAt, nextRetryAt ?? Number.POSITIVE_INFINITY) - workflowNow();
-    if (wait > 0) await condition(() => runNow || stopping, wait);
+    if (wait > 0) await condition(() => runNow || stopping || intervalChanged, wait);
+    if (intervalChanged) {
+      intervalChanged = false;
+      if (!runNow && !stopping) continue;
+    }
     if (stopping) {
       await condition(allHandlersFinished);
       return;
@@ -188,8 +226,10 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
       labelRun({ outcome: 'refused', summary: lastRefusal });
     }
     runningSince = undefined;
-    intervalMs = await currentInterval();
-    nextCycleAt = workflowNow() + intervalMs;
+    // Digests started before the interval was their input asked the workers after every cycle.
+    if (!patched('digest-interval-as-input')) intervalMs = await currentInterval();
+    lastCycleEndedAt = workflowNow();
+    nextCycleAt = lastCycleEndedAt + intervalMs;
     if (lastRefusal) continue;
     labelRun({
       outcome: lastSummary!.failed > 0 ? 'some refused' : lastSummary!.emails > 0 ? 'sent' : 'nothing new',

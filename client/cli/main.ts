@@ -20,7 +20,7 @@ import { HeraldInputError } from '../herald-input-error.js';
 import { ensureDigestWorkflows } from '../digests.js';
 import { previewDigest, PreviewError } from '../../activities/digest-preview.js';
 import { simulateDemo } from '../simulate.js';
-import { digestStatusQuery, runCycleNowUpdate } from '../../workflows/environment-digest.js';
+import { digestStatusQuery, runCycleNowUpdate, setIntervalUpdate } from '../../workflows/environment-digest.js';
 import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../../workflows/workflow-ids.js';
 import { connectionStatusQuery } from '../../workflows/connection-status.js';
 import { option, parseArgs, requiredOption, UsageError, type ParsedArgs } from './args.js';
@@ -46,6 +46,7 @@ Commands:
   errors list ...            list errors
   connections status ...     report a connection online or offline
   digest now --env ENV       run a digest cycle of ENV now and print its summary
+  digest interval ...        change how often an environment's digest runs
   digest preview ...         write a user's next digest to an HTML file, sending nothing
   status                     each environment: digest, open and retrying errors, connections
   simulate                   drive the demo catalog: failures, retries, recoveries, connections
@@ -74,6 +75,9 @@ offline that recovers within HERALD_CONNECTION_GRACE sends nothing.`,
 Runs a digest cycle of the environment now (emails included) and prints its summary. Waits at
 most DURATION (default 2m; 30s, 5m…): a cycle held back by a mail server outage goes on in the
 background, and the command says what is pending and why (exit code 3).`,
+  'digest interval': `Usage: herald digest interval --env ENV DURATION
+Changes the time between the environment's digest cycles (30s, 15m, 1h; from 1s to 7 days). The
+next cycle comes DURATION after the last one. A worker that starts sets its HERALD_DIGEST_INTERVAL.`,
   'digest preview': `Usage: herald digest preview --env ENV --user EMAIL --out FILE.html
 Renders what the user's next digest of ENV would hold, as it stands now, into FILE.html (and its
 plain-text part next to it, FILE.txt). Nothing is sent and nothing changes: the next cycle is
@@ -135,6 +139,8 @@ async function main(argv: string[]): Promise<number> {
         return await errorsList(session, args);
       case 'digest now':
         return await digestNow(session, args);
+      case 'digest interval':
+        return await digestInterval(session, args);
       case 'digest preview':
         return await digestPreview(session, args);
       case 'status':
@@ -173,7 +179,9 @@ async function catalogApply(session: Session, args: ParsedArgs): Promise<number>
   const changed = Object.entries(changes).filter(([, n]) => n > 0);
   print(changed.length ? `applied: ${changed.map(([table, n]) => `${n} ${table}`).join(', ')}` : 'applied: nothing changed');
   try {
+    // New digests take HERALD_DIGEST_INTERVAL; running ones keep theirs (`herald digest interval` changes it).
     const digests = await ensureDigestWorkflows({
+      intervalMs: session.config.digestIntervalMs,
       temporal: await session.temporal(),
       db: session.db(),
       taskQueue: session.config.taskQueue,
@@ -244,6 +252,23 @@ async function digestNow(session: Session, args: ParsedArgs): Promise<number> {
       'It goes on in the background; "herald status" follows it.',
   );
   return 3;
+}
+
+async function digestInterval(session: Session, args: ParsedArgs): Promise<number> {
+  const environment = requiredOption(args, 'env');
+  const text = args.positionals[0];
+  const ms = text === undefined ? undefined : parseDuration(text);
+  if (ms === undefined) throw new UsageError('digest interval needs a DURATION, such as 30s, 15m or 1h');
+  const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
+  let status;
+  try {
+    status = await handle.executeUpdate(setIntervalUpdate, { args: [ms] });
+  } catch (error) {
+    const cause = (error as { cause?: Error }).cause;
+    if (cause?.name === 'ApplicationFailure' || /HeraldInputError/.test(String(cause))) throw new UsageError(cause!.message);
+    throw error;
+  }
+  return print(`digest of ${environment}: every ${text}; next cycle at ${status.nextCycleAt}`);
 }
 
 /** Pending deliveries in words: how many, how many refused for now and when next tried, and the last error. */

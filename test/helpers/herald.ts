@@ -4,10 +4,11 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
-import { createHeraldWorker, workflowsPath } from '../../worker/worker.js';
-import { HeraldClient } from '../../client/index.js';
+import { workflowsPath } from '../../worker/worker.js';
+import type { HeraldClient } from '../../client/index.js';
 import { quietLogger } from './quiet-logger.js';
-import { createSmtpMailer } from '../../activities/email/mailer.js';
+import { runHerald } from '../../worker/run-herald.js';
+import { loadConfig } from '../../activities/config.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -43,34 +44,28 @@ export async function startHerald(options: {
   taskQueue?: string;
 }): Promise<RunningHerald> {
   const taskQueue = options.taskQueue ?? `herald-${randomBytes(4).toString('hex')}`;
-  const mailer = createSmtpMailer({ smtpUrl: options.smtpUrl ?? 'smtp://127.0.0.1:9', from: 'Herald <herald@herald.test>' });
-  const worker = await createHeraldWorker({
+  const temporal = new Client({ connection: options.env.connection, namespace: options.env.namespace ?? 'default' });
+  const config = loadConfig({
+    HERALD_TASK_QUEUE: taskQueue,
+    SMTP_URL: options.smtpUrl ?? 'smtp://127.0.0.1:9',
+    HERALD_FROM: 'Herald <herald@herald.test>',
+    HERALD_APP_URL: 'https://app.herald.test',
+    HERALD_RETRY_WINDOW: `${options.retryWindowMs ?? 5 * 60_000}`,
+    HERALD_CONNECTION_GRACE: `${options.connectionGraceMs ?? 60_000}`,
+    HERALD_DELIVERY_RETRY_LIMIT: `${options.deliveryRetryLimitMs ?? 24 * 60 * 60_000}`,
+  });
+  const herald = await runHerald({
+    config,
     connection: options.env.nativeConnection,
-    namespace: options.env.namespace ?? 'default',
-    taskQueue,
-    deps: {
-      db: options.db,
-      mailer,
-      retryWindowMs: options.retryWindowMs ?? 5 * 60_000,
-      appUrl: 'https://app.herald.test',
-      digestPageSize: options.digestPageSize,
-      connectionGraceMs: options.connectionGraceMs ?? 60_000,
-      digestIntervalMs: 15 * 60_000,
-      deliveryRetryLimitMs: options.deliveryRetryLimitMs ?? 24 * 60 * 60_000,
-    },
+    client: temporal,
+    db: options.db,
+    migrate: false,
+    // Tests start the digests they need, with the inputs they test.
+    ensureDigests: false,
     workflowBundle: await heraldWorkflowBundle(),
     shutdownGraceTime: '1 second',
+    activityOverrides: { digestPageSize: options.digestPageSize },
   });
-  const running = worker.run();
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    worker.shutdown();
-    await running;
-    mailer.close();
-  };
-  afterAll(stop);
-  const temporal = new Client({ connection: options.env.connection, namespace: options.env.namespace ?? 'default' });
-  return { taskQueue, client: new HeraldClient({ temporal, taskQueue, db: options.db }), temporal, stop };
+  afterAll(herald.stop);
+  return { taskQueue, client: herald.herald, temporal, stop: herald.stop };
 }

@@ -1,0 +1,112 @@
+/**
+ * The composition root: turns Herald's configuration and a Temporal connection into a running
+ * Herald (database pool, migrations, mailer, worker with its search attributes, the digest
+ * workflows) and stops it in order. `npm start`, the production worker, the tests and the bench
+ * all start Herald through it.
+ */
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
+import type { Knex } from 'knex';
+import type { HeraldConfig } from '../activities/config.js';
+import type { ActivityDeps } from '../activities/index.js';
+import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
+import { createSmtpMailer, type Mailer } from '../activities/email/mailer.js';
+import { ensureDigestWorkflows } from '../client/digests.js';
+import { HeraldClient } from '../client/herald-client.js';
+import { createHeraldWorker } from './worker.js';
+
+/** What Herald needs besides its configuration. */
+export interface RunHeraldOptions {
+  /** The configuration; `databaseUrl` and `smtpUrl` must be set (embedded services are started before this). */
+  config: HeraldConfig;
+  /** The worker's connection to Temporal. */
+  connection: NativeConnection;
+  /** A client on the same namespace (for the digest workflows and the Herald client). */
+  client: Client;
+  /** A pool to use instead of one on `config.databaseUrl` (tests share theirs); not closed by `stop()`. */
+  db?: Knex;
+  /** Migrations to apply at start; default `config.migrateOnStart`. */
+  migrate?: boolean;
+  /** Make sure each environment has its digest, at the configured interval; default true. */
+  ensureDigests?: boolean;
+  workflowBundle?: WorkflowBundleOption;
+  shutdownGraceTime?: string;
+  maxConcurrentActivityTaskExecutions?: number;
+  /** SMTP connections of the mailer's pool; default 5. */
+  smtpConnections?: number;
+  /** Activity settings that are not configuration (page sizes in tests and the bench). */
+  activityOverrides?: Partial<Pick<ActivityDeps, 'digestPageSize'>>;
+}
+
+/** A running Herald. */
+export interface RunningHerald {
+  worker: Worker;
+  db: Knex;
+  mailer: Mailer;
+  /** A Herald client on the worker's task queue. */
+  herald: HeraldClient;
+  /** Environments whose digest was ensured. */
+  digests: string[];
+  /** Settles when the worker has stopped. */
+  running: Promise<void>;
+  /** Drains the worker, then closes the mailer and (if it opened it) the database pool. */
+  stop(): Promise<void>;
+}
+
+export async function runHerald(options: RunHeraldOptions): Promise<RunningHerald> {
+  const { config } = options;
+  if (!config.databaseUrl && !options.db) throw new Error('runHerald needs config.databaseUrl (or a db)');
+  if (!config.smtpUrl) throw new Error('runHerald needs config.smtpUrl');
+  const db = options.db ?? connectDatabase(config.databaseUrl!);
+  const closeDb = options.db ? async () => {} : () => db.destroy();
+  let applied: string[] = [];
+  if (options.migrate ?? config.migrateOnStart) applied = await migrateLatest(db);
+  if (applied.length > 0) console.log(`herald: migrations applied: ${applied.join(', ')}`);
+  const mailer = createSmtpMailer({ smtpUrl: config.smtpUrl, from: config.from, maxConnections: options.smtpConnections });
+
+  const worker = await createHeraldWorker({
+    connection: options.connection,
+    namespace: options.client.options.namespace,
+    taskQueue: config.taskQueue,
+    workflowBundle: options.workflowBundle,
+    shutdownGraceTime: options.shutdownGraceTime,
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
+    deps: {
+      db,
+      mailer,
+      retryWindowMs: config.retryWindowMs,
+      appUrl: config.appUrl,
+      connectionGraceMs: config.connectionGraceMs,
+      digestIntervalMs: config.digestIntervalMs,
+      deliveryRetryLimitMs: config.deliveryRetryLimitMs,
+      ...options.activityOverrides,
+    },
+  });
+  const running = worker.run();
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    (stopped ??= (async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running.catch(() => undefined);
+      mailer.close();
+      await closeDb();
+    })());
+
+  let digests: string[] = [];
+  try {
+    // After the worker runs: a digest that is already running takes the interval through an update.
+    if (options.ensureDigests ?? true) {
+      digests = await ensureDigestWorkflows({
+        temporal: options.client,
+        db,
+        taskQueue: config.taskQueue,
+        intervalMs: config.digestIntervalMs,
+        applyInterval: true,
+      });
+    }
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { worker, db, mailer, herald: new HeraldClient({ temporal: options.client, taskQueue: config.taskQueue, db }), digests, running, stop };
+}
