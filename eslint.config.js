@@ -3,6 +3,23 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
+/** Each folder and the folders below it that it may import (contracts at the bottom). */
+const layers = {
+  contracts: [],
+  config: ['contracts'],
+  embedded: ['contracts', 'config'],
+  stores: ['contracts', 'config'],
+  email: ['contracts', 'config', 'stores'],
+  catalog: ['contracts', 'config', 'stores'],
+  activities: ['contracts', 'config', 'stores', 'email', 'catalog'],
+  workflows: ['contracts'],
+  client: ['contracts', 'config', 'stores', 'email', 'catalog', 'workflows'],
+  worker: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'activities', 'workflows', 'client'],
+};
+const folders = [...Object.keys(layers), 'test', 'bench', 'scripts'];
+/** Import paths into `folder` from one to three levels down. */
+const relative = (folder) => ['../', '../../', '../../../'].map((up) => `${up}${folder}/**`);
+
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', '.tools/', '.herald/', 'test-artifacts/'] },
   js.configs.recommended,
@@ -20,21 +37,31 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
-  {
-    files: ['workflows/**/*.ts'],
+  // Layers: each folder imports only the folders below it (see the README's folder table).
+  ...Object.entries(layers).map(([folder, allowed]) => ({
+    files: [`${folder}/**/*.ts`],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'http', 'net'], message: 'Workflow code is deterministic: no Node built-ins.' },
-            { group: ['../activities/*', '../activities/**'], allowTypeImports: true, message: 'Workflows import activity types only.' },
+            ...(folder === 'workflows'
+              ? [
+                  { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'http', 'net'], message: 'Workflow code is deterministic: no Node built-ins.' },
+                  { group: relative('activities'), allowTypeImports: true, message: 'Workflows import activity types only.' },
+                ]
+              : []),
+            ...folders
+              .filter((other) => other !== folder && !allowed.includes(other) && !(folder === 'workflows' && other === 'activities'))
+              .map((other) => ({ group: relative(other), message: `${folder}/ may import only ${allowed.join(', ') || 'packages'}: ${other}/ is above it.` })),
           ],
         },
       ],
-      'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Use workflow time, not the clock.' }],
+      ...(folder === 'workflows' && {
+        'no-restricted-properties': ['error', { object: 'Date', property: 'now', message: 'Use workflow time, not the clock.' }],
+      }),
     },
-  },
+  })),
   {
     files: ['**/*.js', '**/*.mjs'],
     languageOptions: { globals: globals.node },

@@ -1,14 +1,12 @@
 /** Activities of connection status: checking reports, recording changes, emailing subscribers exactly once. */
 import type { Knex } from 'knex';
-import { createConnectionStore, type ConnectionEmailContext, type ConnectionState } from './db/connection-store.js';
-import { createDeliveryStore } from './db/delivery-store.js';
-import type { Mailer } from './email/mailer.js';
-import { renderEmail } from './email/render.js';
-import { emailText, emailTextLimits } from './email/text.js';
-import { emailFrame, emailTime } from './email/email-frame.js';
-import { sendDeliveries, type DeliveryJob, type DeliveryTally } from './email/send-deliveries.js';
+import { createConnectionStore, type ConnectionState } from '../stores/connection-store.js';
+import { createDeliveryStore } from '../stores/delivery-store.js';
+import type { Mailer } from '../email/mailer.js';
+import { sendDeliveries, type DeliveryTally } from '../email/send-deliveries.js';
+import { connectionEmailJob } from '../email/connection-email.js';
 import { inputFailure } from '../contracts/input-failure.js';
-import { activityClock } from './email/send-clock.js';
+import { activityClock } from '../email/send-clock.js';
 
 export interface ConnectionActivityDeps {
   db: Knex;
@@ -56,38 +54,3 @@ export function createConnectionActivities({ db, mailer, appUrl, connectionGrace
 }
 
 export type ConnectionActivities = ReturnType<typeof createConnectionActivities>;
-
-/** The email of one subscriber about one connection change (S14, S15, S18). */
-export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string): DeliveryJob {
-  return {
-    deliveryId: email.deliveryId,
-    recipient: email.recipient,
-    messageId: `<connection.${email.deliveryId}.${email.environment.id}.${email.userId}@herald>`,
-    wanted: email.wanted,
-    async compose() {
-      const frame = emailFrame(appUrl, email.environment, email.account);
-      const connection = emailText(email.connection.name, emailTextLimits.name);
-      const statusText = email.status === 'offline' ? 'offline' : 'back online';
-      const subject = `${frame.subjectPrefix}Connection ${connection} is ${statusText}`;
-      const rendered = await renderEmail('connection-status', {
-        subject,
-        connection,
-        status: email.status,
-        statusText,
-        since: emailTime(email.changedAt),
-        reason: email.reason ? emailText(email.reason, emailTextLimits.message) : '',
-        usedBy: email.usedBy.map((u) => ({
-          integration: emailText(u.integration, emailTextLimits.name),
-          flows: u.flows.map((f) => emailText(f, emailTextLimits.name)),
-        })),
-        account: frame.account,
-        environment: frame.environment,
-        links: {
-          connection: frame.link(`connections/${encodeURIComponent(email.connection.id)}`),
-          settings: frame.link('notifications'),
-        },
-      });
-      return { subject, ...rendered };
-    },
-  };
-}

@@ -1,21 +1,13 @@
 /** Activities of the environment digest: fixing a cycle, sending its emails exactly once, closing it, retrying the deferred. */
 import type { Knex } from 'knex';
-import {
-  createDigestStore,
-  type CompletedCycle,
-  type CycleContext,
-  type DigestErrorRow,
-  type DigestStore,
-  type PendingDelivery,
-} from './db/digest-store.js';
-import { createDeliveryStore } from './db/delivery-store.js';
-import { createConnectionStore } from './db/connection-store.js';
-import { digestDetailLimit, digestEmail } from './email/digest-email.js';
-import type { Mailer } from './email/mailer.js';
-import { renderEmail, type RenderedEmail } from './email/render.js';
-import { EmailCompositionError, sendDeliveries, type DeliveryJob, type DeliveryTally } from './email/send-deliveries.js';
-import { connectionEmailJob } from './connection-activities.js';
-import { activityClock } from './email/send-clock.js';
+import { createDigestStore, type CompletedCycle, type PendingDelivery } from '../stores/digest-store.js';
+import { createDeliveryStore } from '../stores/delivery-store.js';
+import { createConnectionStore } from '../stores/connection-store.js';
+import type { Mailer } from '../email/mailer.js';
+import { sendDeliveries, type DeliveryJob, type DeliveryTally } from '../email/send-deliveries.js';
+import { connectionEmailJob } from '../email/connection-email.js';
+import { digestComposer } from '../email/digest-composer.js';
+import { activityClock } from '../email/send-clock.js';
 
 export interface DigestActivityDeps {
   db: Knex;
@@ -147,85 +139,3 @@ export function createDigestActivities(deps: DigestActivityDeps) {
 }
 
 export type DigestActivities = ReturnType<typeof createDigestActivities>;
-
-export interface ComposedDigest {
-  subject: string;
-  rendered: RenderedEmail;
-}
-
-/** The Message-ID of a user's digest of a cycle: the same for every attempt, so a receiver can spot a resend. */
-export function digestMessageId(cycleId: number, userId: number): string {
-  return `<digest.${cycleId}.${userId}@herald>`;
-}
-
-/**
- * Composes the digests of one cycle. Each flow's first new errors are loaded once for all the
- * deliveries that need them; users who follow the same flows and have nothing resolved get the
- * same email, rendered once.
- */
-function digestComposer(store: DigestStore, context: CycleContext, appUrl: string) {
-  const newByFlow = new Map<string, DigestErrorRow[]>();
-  const sharedRenders = new Map<string, Promise<ComposedDigest>>();
-  const compose = (delivery: PendingDelivery) => {
-    if (delivery.resolvedCount > 0) return composeDigest(store, context, delivery, newByFlow, appUrl);
-    const key = `${delivery.openCount}|${delivery.flowIds.join(',')}`;
-    let shared = sharedRenders.get(key);
-    if (!shared) {
-      shared = composeDigest(store, context, delivery, newByFlow, appUrl);
-      sharedRenders.set(key, shared);
-      // A failed render is not shared: the next user of these flows tries again.
-      shared.catch(() => sharedRenders.delete(key));
-    }
-    return shared;
-  };
-  return {
-    /** Loads the new errors of the flows these deliveries need that are not loaded yet. */
-    async prepare(deliveries: PendingDelivery[]): Promise<void> {
-      const missing = [...new Set(deliveries.flatMap((d) => d.flowIds))].filter((id) => !newByFlow.has(id));
-      if (missing.length === 0) return;
-      const loaded = await store.newErrorsByFlow(context.cycleId, missing, digestDetailLimit);
-      for (const id of missing) newByFlow.set(id, loaded.get(id) ?? []);
-    },
-    job(delivery: PendingDelivery): DeliveryJob {
-      return {
-        deliveryId: delivery.id,
-        recipient: delivery.recipient,
-        messageId: digestMessageId(context.cycleId, delivery.userId),
-        wanted: delivery.wanted,
-        compose: async () => {
-          const { subject, rendered } = await compose(delivery);
-          return { subject, ...rendered };
-        },
-      };
-    },
-  };
-}
-
-/**
- * One delivery's digest email, rendered. `newByFlow` holds the first new errors of (at least)
- * the delivery's flows; its resolved errors are read here, as they depend on the user (S9).
- */
-export async function composeDigest(
-  store: DigestStore,
-  context: CycleContext,
-  delivery: PendingDelivery,
-  newByFlow: Map<string, DigestErrorRow[]>,
-  appUrl: string,
-): Promise<ComposedDigest> {
-  const newRows = firstRows(delivery.flowIds, newByFlow, digestDetailLimit);
-  const resolvedRows =
-    delivery.resolvedCount > 0 ? await store.resolvedErrors(context.cycleId, delivery.userId, delivery.flowIds, digestDetailLimit) : [];
-  const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl);
-  try {
-    return { subject: email.subject, rendered: await renderEmail('digest', email.model) };
-  } catch (error) {
-    throw new EmailCompositionError(`the digest template failed: ${(error as Error).message}`, { cause: error });
-  }
-}
-
-/** A user's first `limit` new errors: its flows' lists, in digest order (flow name, then time). */
-function firstRows(flowIds: string[], byFlow: Map<string, DigestErrorRow[]>, limit: number): DigestErrorRow[] {
-  const lists = flowIds.map((id) => byFlow.get(id) ?? []).filter((list) => list.length > 0);
-  lists.sort((a, b) => a[0]!.flowName.localeCompare(b[0]!.flowName) || a[0]!.flowId.localeCompare(b[0]!.flowId));
-  return lists.flat().slice(0, limit);
-}

@@ -1,7 +1,7 @@
 /** Activities of the error lifecycle: storing reports, success reports, retry outcomes, user resolution. */
 import type { Knex } from 'knex';
 import { checkErrorBatch, checkResolveRequest, checkSuccessReport, type ErrorBatch } from '../contracts/error-report.js';
-import { createErrorStore, type StoredBatch } from './db/error-store.js';
+import { createErrorStore, type StoredBatch } from '../stores/error-store.js';
 import { inputFailure } from '../contracts/input-failure.js';
 
 export interface ErrorActivityDeps {

@@ -3,8 +3,8 @@ import type { Knex } from 'knex';
 import { createErrorActivities } from './error-activities.js';
 import { createDigestActivities } from './digest-activities.js';
 import { createConnectionActivities } from './connection-activities.js';
-import type { Mailer } from './email/mailer.js';
-import { refusingDataErrors } from './db/database-errors.js';
+import type { Mailer } from '../email/mailer.js';
+import { refusingDataErrors } from '../stores/database-errors.js';
 
 export interface ActivityDeps {
   db: Knex;

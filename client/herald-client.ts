@@ -21,7 +21,7 @@ import {
   resolveErrorsWorkflowId,
 } from '../workflows/workflow-ids.js';
 import { errorBatch, recordSuccesses, resolveErrors } from '../workflows/index.js';
-import { createErrorStore, type ErrorFilter, type ErrorView } from '../activities/db/error-store.js';
+import { createErrorStore, type ErrorFilter, type ErrorView } from '../stores/error-store.js';
 import { inputFailureType } from '../contracts/input-failure.js';
 import { HeraldInputError } from './herald-input-error.js';
 import type { SuccessReport } from '../contracts/error-report.js';

@@ -7,5 +7,5 @@ export { retryableCodes, isRetryableCode, reportLimits } from '../contracts/erro
 export type { ErrorBatchStored, ErrorBatchResult } from '../workflows/error-batch.js';
 export type { RecordSuccessesResult } from '../workflows/record-successes.js';
 export type { RetryTargetInput, IntermittentRetryOutcome } from '../workflows/intermittent-retry.js';
-export type { ErrorView, ErrorFilter } from '../activities/db/error-store.js';
-export type { ErrorStatus } from '../workflows/error-status.js';
+export type { ErrorView, ErrorFilter } from '../stores/error-store.js';
+export type { ErrorStatus } from '../contracts/errors.js';

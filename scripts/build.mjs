@@ -16,7 +16,7 @@ const dist = outIndex > 0 ? `${resolve(process.argv[outIndex + 1])}/` : `${root}
 rmSync(dist, { recursive: true, force: true });
 const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', `${root}tsconfig.build.json`, '--outDir', dist], { stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
-cpSync(`${root}activities/email/templates`, `${dist}activities/email/templates`, { recursive: true });
+cpSync(`${root}email/templates`, `${dist}email/templates`, { recursive: true });
 
 const { bundleWorkflowCode } = await import('@temporalio/worker');
 const { code } = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js` });

@@ -2,11 +2,11 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readCatalogFile } from '../activities/catalog/catalog-file.js';
+import { readCatalogFile } from '../catalog/catalog-file.js';
 import fc from 'fast-check';
 import { parse } from 'yaml';
-import { applyCatalog } from '../activities/catalog/catalog.js';
-import { CatalogError } from '../activities/catalog/catalog-error.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { CatalogError } from '../catalog/catalog-error.js';
 import { createTestDatabase } from './helpers/database.js';
 
 const tables = ['subscriptions', 'flow_connections', 'flows', 'integrations', 'connections', 'environments', 'users', 'accounts'];

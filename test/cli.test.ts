@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startHerald } from './helpers/herald.js';
-import { loadConfig, ConfigError } from '../activities/config.js';
+import { loadConfig, ConfigError } from '../config/config.js';
 import { digestStatusQuery } from '../workflows/environment-digest.js';
 
 const run = promisify(execFile);

@@ -4,7 +4,7 @@ import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startTestMailServer } from './helpers/mail.js';
 import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
-import { applyCatalog } from '../activities/catalog/catalog.js';
+import { applyCatalog } from '../catalog/catalog.js';
 import { HeraldInputError } from '../client/index.js';
 import { connectionStatus, connectionStatusQuery } from '../workflows/connection-status.js';
 

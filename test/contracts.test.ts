@@ -5,7 +5,7 @@ import { isPlainAddress } from '../contracts/email-address.js';
 import { breaksLine, flattenOneLine, unstorableJson, unstorableText } from '../contracts/text.js';
 import { checkErrorBatch, checkConnectionStatusRequest, checkSuccessReport } from '../contracts/error-report.js';
 import { checkCatalogShape } from '../contracts/catalog.js';
-import { emailText } from '../activities/email/text.js';
+import { emailText } from '../email/text.js';
 
 /** Text with anything a caller could send: every code unit, lone surrogates and NUL included. */
 const anyText = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)), maxLength: 40 });

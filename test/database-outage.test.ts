@@ -2,15 +2,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../activities/db/embedded-postgres.js';
-import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '../embedded/embedded-postgres.js';
+import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startTestMailServer } from './helpers/mail.js';
 import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { startDigest } from './helpers/digests.js';
 import { freePort } from './helpers/ports.js';
-import { applyCatalog } from '../activities/catalog/catalog.js';
+import { applyCatalog } from '../catalog/catalog.js';
 import { runNowSignal } from '../workflows/environment-digest.js';
 
 // A PostgreSQL server of this file's own: stopping the suite's shared one would fail every other file.

@@ -5,7 +5,7 @@ import { startTestMailServer } from './helpers/mail.js';
 import { startHerald } from './helpers/herald.js';
 import { createTestWorld, testCatalog } from './helpers/world.js';
 import { runCycleNow, startDigest } from './helpers/digests.js';
-import { applyCatalog } from '../activities/catalog/catalog.js';
+import { applyCatalog } from '../catalog/catalog.js';
 import { digestStatusQuery, runNowSignal } from '../workflows/environment-digest.js';
 
 const minutes = (n: number) => n * 60_000;

@@ -3,8 +3,8 @@ import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startTestMailServer } from './helpers/mail.js';
 import { startHerald } from './helpers/herald.js';
-import { applyCatalog } from '../activities/catalog/catalog.js';
-import { demoCatalogFile, readCatalogFile } from '../activities/catalog/catalog-file.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { demoCatalogFile, readCatalogFile } from '../catalog/catalog-file.js';
 import { ensureDigestWorkflows } from '../client/digests.js';
 import { simulateDemo } from '../client/simulate.js';
 

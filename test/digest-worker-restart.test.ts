@@ -5,7 +5,7 @@ import { startTestMailServer } from './helpers/mail.js';
 import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { runCycleNow, startDigest } from './helpers/digests.js';
-import { applyCatalog } from '../activities/catalog/catalog.js';
+import { applyCatalog } from '../catalog/catalog.js';
 import { runNowSignal } from '../workflows/environment-digest.js';
 
 // A file of its own: a send attempt abandoned by a stopping worker keeps a time-skipping lock

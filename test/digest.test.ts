@@ -5,7 +5,7 @@ import { startTestMailServer } from './helpers/mail.js';
 import { startHerald } from './helpers/herald.js';
 import { createTestWorld, testCatalog } from './helpers/world.js';
 import { rowsOf, runCycleNow, startDigest, summaryOf } from './helpers/digests.js';
-import { applyCatalog } from '../activities/catalog/catalog.js';
+import { applyCatalog } from '../catalog/catalog.js';
 import { digestStatusQuery } from '../workflows/environment-digest.js';
 import { HeraldEnvironment, HeraldOutcome } from '../workflows/run-labels.js';
 

@@ -3,9 +3,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser } from 'playwright-core';
 import { existsSync, mkdirSync } from 'node:fs';
-import { digestEmail } from '../activities/email/digest-email.js';
-import { renderEmail } from '../activities/email/render.js';
-import type { DigestErrorRow } from '../activities/db/digest-store.js';
+import { digestEmail } from '../email/digest-email.js';
+import { renderEmail } from '../email/render.js';
+import type { DigestErrorRow } from '../stores/digest-store.js';
 
 /** Debian's chromium (installed by .ci/run), or the browser named by CHROMIUM_PATH. */
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -7,7 +7,7 @@ import type { TestProject } from 'vitest/node';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startEmbeddedPostgres } from '../activities/db/embedded-postgres.js';
+import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
 import { freePort } from './helpers/ports.js';
 
 declare module 'vitest' {

@@ -7,8 +7,8 @@ import { startTestMailServer } from './helpers/mail.js';
 import { createHarnessActivities } from './fixtures/harness-activities.js';
 import { sleepThenRoundTrip } from './fixtures/harness-workflows.js';
 import nodemailer from 'nodemailer';
-import { migrateLatest, migrateRollbackAll } from '../activities/db/connection.js';
-import { migrationSource } from '../activities/db/migrations/index.js';
+import { migrateLatest, migrateRollbackAll } from '../stores/database.js';
+import { migrationSource } from '../stores/migrations/index.js';
 
 const require = createRequire(import.meta.url);
 

@@ -12,7 +12,7 @@ import { startTestMailServer } from './helpers/mail.js';
 import { heraldWorkflowBundle } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { startDigest } from './helpers/digests.js';
-import { applyCatalog } from '../activities/catalog/catalog.js';
+import { applyCatalog } from '../catalog/catalog.js';
 import { runNowSignal } from '../workflows/environment-digest.js';
 import { HeraldClient } from '../client/index.js';
 

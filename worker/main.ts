@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '../activities/config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
 import { temporalTarget } from './temporal-connection.js';
 import { runHerald } from './run-herald.js';
 

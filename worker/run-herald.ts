@@ -7,10 +7,10 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
 import type { Knex } from 'knex';
-import type { HeraldConfig } from '../activities/config.js';
+import type { HeraldConfig } from '../config/config.js';
 import type { ActivityDeps } from '../activities/index.js';
-import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
-import { createSmtpMailer, type Mailer } from '../activities/email/mailer.js';
+import { connectDatabase, migrateLatest } from '../stores/database.js';
+import { createSmtpMailer, type Mailer } from '../email/mailer.js';
 import { ensureDigestWorkflows } from '../client/digests.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { createHeraldWorker } from './worker.js';

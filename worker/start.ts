@@ -9,17 +9,17 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ConfigError, loadConfig, type HeraldConfig } from '../activities/config.js';
-import { connectDatabase, migrateLatest } from '../activities/db/connection.js';
-import { reachableByOtherUsers, startEmbeddedPostgres } from '../activities/db/embedded-postgres.js';
-import { cliExecutable } from './temporal-binaries.js';
-import { startMailCatcher } from './mail-catcher.js';
+import { ConfigError, loadConfig, type HeraldConfig } from '../config/config.js';
+import { connectDatabase, migrateLatest } from '../stores/database.js';
+import { reachableByOtherUsers, startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
+import { cliExecutable } from '../embedded/temporal-binaries.js';
+import { startMailCatcher } from '../embedded/mail-catcher.js';
 import { runHerald } from './run-herald.js';
 import { searchAttributeFlags } from './search-attributes.js';
 import { temporalTarget } from './temporal-connection.js';
 import { Client, Connection } from '@temporalio/client';
-import { applyCatalog } from '../activities/catalog/catalog.js';
-import { demoCatalogFile, readCatalogFile } from '../activities/catalog/catalog-file.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { demoCatalogFile, readCatalogFile } from '../catalog/catalog-file.js';
 
 const ports = { temporal: 7233, temporalUi: 8233, postgres: 54329, smtp: 1025, mailWeb: 8025 };
 

@@ -9,7 +9,7 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type { ErrorActivities } from '../activities/error-activities.js';
-import type { RetryingError } from '../activities/db/error-store.js';
+import type { RetryingError } from '../contracts/errors.js';
 import { databaseActivity } from './activity-options.js';
 import { labelRun } from './run-labels.js';
 

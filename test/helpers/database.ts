@@ -1,7 +1,7 @@
 import { afterAll, inject } from 'vitest';
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
-import { connectDatabase, migrateLatest } from '../../activities/db/connection.js';
+import { connectDatabase, migrateLatest } from '../../stores/database.js';
 
 /** A fresh, migrated database for this test file, dropped when the file ends. */
 export async function createTestDatabase(): Promise<{ db: Knex; url: string }> {

@@ -8,7 +8,7 @@ import { workflowsPath } from '../../worker/worker.js';
 import type { HeraldClient } from '../../client/index.js';
 import { quietLogger } from './quiet-logger.js';
 import { runHerald } from '../../worker/run-herald.js';
-import { loadConfig } from '../../activities/config.js';
+import { loadConfig } from '../../config/config.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 

@@ -101,6 +101,10 @@ export async function startTestMailServer(): Promise<TestMailServer> {
       });
     },
   });
+  // A client that dies mid-session (a killed worker) resets its connection: expected, not a failure of the server.
+  server.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ECONNRESET' && error.code !== 'EPIPE') throw error;
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -1,6 +1,6 @@
 import { afterAll } from 'vitest';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { testServerExecutable } from '../../worker/temporal-binaries.js';
+import { testServerExecutable } from '../../embedded/temporal-binaries.js';
 import { installQuietRuntime } from './quiet-logger.js';
 
 /** The Temporal time-skipping test server for this test file, torn down when the file ends. */

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import { applyCatalog, type Catalog } from '../../activities/catalog/catalog.js';
+import { applyCatalog, type Catalog } from '../../catalog/catalog.js';
 
 /**
  * The world most tests share: account "acme" with a production and a staging environment,

@@ -9,7 +9,7 @@ import { it } from 'vitest';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
-import { cliExecutable } from '../../worker/temporal-binaries.js';
+import { cliExecutable } from '../../embedded/temporal-binaries.js';
 import { createTestDatabase } from '../helpers/database.js';
 import { createTimeSkippingEnvironment } from '../helpers/temporal.js';
 import { startTestMailServer } from '../helpers/mail.js';

@@ -5,21 +5,16 @@
  * each other.
  */
 import type { Knex } from 'knex';
-import { isRetryableCode, type ErrorBatch, type InputProblem } from '../../contracts/error-report.js';
-import type { ErrorStatus } from '../../workflows/error-status.js';
+import { isRetryableCode, type ErrorBatch, type InputProblem } from '../contracts/error-report.js';
+import type { ErrorStatus, RetryingError } from '../contracts/errors.js';
+
+export type { RetryingError } from '../contracts/errors.js';
 
 /** A flow as seen from one environment. */
 export interface FlowInEnvironment {
   id: string;
   autoResolve: boolean;
   taskQueue: string | null;
-}
-
-/** An error waiting out its retry window. */
-export interface RetryingError {
-  id: number;
-  key: string;
-  traceKey: string;
 }
 
 /** What storing a report did. */

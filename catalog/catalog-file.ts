@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 
 /** The demo catalog that `npm start` loads into an empty database. */
-export const demoCatalogFile = fileURLToPath(new URL('../../examples/catalog.yaml', import.meta.url));
+export const demoCatalogFile = fileURLToPath(new URL('../examples/catalog.yaml', import.meta.url));
 
 /** A catalog file that does not parse as its format. */
 export class CatalogFileError extends Error {

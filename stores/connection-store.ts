@@ -3,7 +3,7 @@
  * (connection, sequence), with one delivery per subscriber and environment (S14, S15, S18).
  */
 import type { Knex } from 'knex';
-import type { ConnectionState } from '../../contracts/error-report.js';
+import type { ConnectionState } from '../contracts/error-report.js';
 import { stillWantedSql } from './delivery-store.js';
 
 export type { ConnectionState };

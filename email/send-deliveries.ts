@@ -15,8 +15,8 @@
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AcceptedEmail, DeliveryStore } from '../db/delivery-store.js';
-import { isDataError } from '../db/database-errors.js';
+import type { AcceptedEmail, DeliveryStore } from '../stores/delivery-store.js';
+import { isDataError } from '../stores/database-errors.js';
 import { RecipientRefusedError, type Mailer, type OutgoingEmail } from './mailer.js';
 
 /** One planned email, ready to be composed and sent. */

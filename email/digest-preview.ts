@@ -4,9 +4,9 @@
  * a transaction that is then rolled back, so the preview cannot drift from the real thing.
  */
 import type { Knex } from 'knex';
-import { createDigestStore } from './db/digest-store.js';
-import { composeDigest, type ComposedDigest } from './digest-activities.js';
-import { digestDetailLimit } from './email/digest-email.js';
+import { createDigestStore } from '../stores/digest-store.js';
+import { composeDigest, type ComposedDigest } from './digest-composer.js';
+import { digestDetailLimit } from './digest-email.js';
 
 export type DigestPreview =
   | ({ kind: 'email'; cycle: number; newCount: number; resolvedCount: number; openCount: number } & ComposedDigest)

@@ -1,5 +1,5 @@
 /** The digest email of one user for one cycle: subject, summary, and details grouped by flow (S8, S13, S19, S20). */
-import type { CycleContext, DigestErrorRow, PendingDelivery } from '../db/digest-store.js';
+import type { CycleContext, DigestErrorRow, PendingDelivery } from '../stores/digest-store.js';
 import { emailText, emailTextLimits as limits } from './text.js';
 import { emailFrame, emailTime } from './email-frame.js';
 

@@ -1,6 +1,6 @@
 /** Sending email over SMTP with a pooled nodemailer transport. */
 import nodemailer from 'nodemailer';
-import { isPlainAddress } from '../../contracts/email-address.js';
+import { isPlainAddress } from '../contracts/email-address.js';
 
 export interface OutgoingEmail {
   to: string;

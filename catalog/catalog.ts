@@ -5,9 +5,9 @@
  */
 import type { Knex } from 'knex';
 import { CatalogError, type CatalogProblem } from './catalog-error.js';
-import { checkCatalogShape, type CheckedCatalog as Catalog } from '../../contracts/catalog.js';
+import { checkCatalogShape, type CheckedCatalog as Catalog } from '../contracts/catalog.js';
 
-export { userRoles } from '../../contracts/catalog.js';
+export { userRoles } from '../contracts/catalog.js';
 export type {
   Catalog,
   CatalogAccount,
@@ -18,7 +18,7 @@ export type {
   CatalogSubscription,
   CatalogUser,
   UserRole,
-} from '../../contracts/catalog.js';
+} from '../contracts/catalog.js';
 
 /** What applying a catalog changed, by table: rows inserted or updated. Zero everywhere on a re-apply. */
 export type CatalogChanges = Record<string, number>;

@@ -5,7 +5,7 @@
  * timeouts) is transient and retried.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { inputFailure } from '../../contracts/input-failure.js';
+import { inputFailure } from '../contracts/input-failure.js';
 
 const known: Record<string, string> = {
   '22001': 'a value is longer than its column allows',

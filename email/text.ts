@@ -1,4 +1,4 @@
-import { flattenOneLine } from '../../contracts/text.js';
+import { flattenOneLine } from '../contracts/text.js';
 
 /** Limits on text from errors in emails (S19, S20): longer text is cut with a visible marker. */
 export const emailTextLimits = {

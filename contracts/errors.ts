@@ -1,3 +1,11 @@
 /** The statuses of an error: in its retry window, open, resolved by a user, or resolved by Herald. */
 export const errorStatuses = ['retrying', 'open', 'resolved', 'auto_resolved'] as const;
 export type ErrorStatus = (typeof errorStatuses)[number];
+
+/** An error waiting out its retry window, as the retry workflow tracks it. */
+export interface RetryingError {
+  id: number;
+  /** The caller's id of the error. */
+  key: string;
+  traceKey: string;
+}

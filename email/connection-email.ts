@@ -1,0 +1,41 @@
+/** Composing connection status emails (S14, S15, S18). */
+import type { ConnectionEmailContext } from '../stores/connection-store.js';
+import { renderEmail } from './render.js';
+import { emailText, emailTextLimits } from './text.js';
+import { emailFrame, emailTime } from './email-frame.js';
+import type { DeliveryJob } from './send-deliveries.js';
+
+/** The email of one subscriber about one connection change (S14, S15, S18). */
+export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string): DeliveryJob {
+  return {
+    deliveryId: email.deliveryId,
+    recipient: email.recipient,
+    messageId: `<connection.${email.deliveryId}.${email.environment.id}.${email.userId}@herald>`,
+    wanted: email.wanted,
+    async compose() {
+      const frame = emailFrame(appUrl, email.environment, email.account);
+      const connection = emailText(email.connection.name, emailTextLimits.name);
+      const statusText = email.status === 'offline' ? 'offline' : 'back online';
+      const subject = `${frame.subjectPrefix}Connection ${connection} is ${statusText}`;
+      const rendered = await renderEmail('connection-status', {
+        subject,
+        connection,
+        status: email.status,
+        statusText,
+        since: emailTime(email.changedAt),
+        reason: email.reason ? emailText(email.reason, emailTextLimits.message) : '',
+        usedBy: email.usedBy.map((u) => ({
+          integration: emailText(u.integration, emailTextLimits.name),
+          flows: u.flows.map((f) => emailText(f, emailTextLimits.name)),
+        })),
+        account: frame.account,
+        environment: frame.environment,
+        links: {
+          connection: frame.link(`connections/${encodeURIComponent(email.connection.id)}`),
+          settings: frame.link('notifications'),
+        },
+      });
+      return { subject, ...rendered };
+    },
+  };
+}
