@@ -5,6 +5,7 @@ import { createDeliveryStore } from '../stores/delivery-store.js';
 import type { Mailer } from '../email/mailer.js';
 import { sendDeliveries, type DeliveryTally } from '../email/send-deliveries.js';
 import { connectionEmailJob } from '../email/connection-email.js';
+import { installationId } from '../stores/installation.js';
 import { inputFailure } from '../contracts/input-failure.js';
 import { activityClock } from '../email/send-clock.js';
 
@@ -40,7 +41,8 @@ export function createConnectionActivities({ db, mailer, appUrl, connectionGrace
      * recipient refused for now is deferred; the environment's digest workflow tries it again.
      */
     async sendConnectionEmails(eventId: number): Promise<DeliveryTally> {
-      const queue = (await store.pendingEmails({ eventId })).map((email) => connectionEmailJob(email, appUrl));
+      const installation = await installationId(db);
+      const queue = (await store.pendingEmails({ eventId })).map((email) => connectionEmailJob(email, appUrl, installation));
       return sendDeliveries({
         mailer,
         store: deliveries,

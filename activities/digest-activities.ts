@@ -7,6 +7,7 @@ import type { Mailer } from '../email/mailer.js';
 import { sendDeliveries, type DeliveryJob, type DeliveryTally } from '../email/send-deliveries.js';
 import { connectionEmailJob } from '../email/connection-email.js';
 import { digestComposer } from '../email/digest-composer.js';
+import { installationId } from '../stores/installation.js';
 import { activityClock } from '../email/send-clock.js';
 
 export interface DigestActivityDeps {
@@ -70,7 +71,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
      * current one is being sent. See {@link sendDeliveries} for what happens to each (S12, S33, S34, S38).
      */
     async sendDigestBatch(cycleId: number): Promise<DigestBatchResult> {
-      const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl);
+      const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, await installationId(db));
       const deadline = performance.now() + sendBatchMs;
       const queue: PendingDelivery[] = [];
       let lastId = 0;
@@ -124,13 +125,14 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const digests = await store.deliveriesByIds(due.filter((d) => d.kind === 'digest').map((d) => d.id));
       for (const cycleId of new Set(digests.map((d) => d.cycleId))) {
         const ofCycle = digests.filter((d) => d.cycleId === cycleId);
-        const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl);
+        const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, await installationId(db));
         await composer.prepare(ofCycle);
         jobs.push(...ofCycle.map((d) => composer.job(d)));
       }
       const connectionIds = due.filter((d) => d.kind === 'connection').map((d) => d.id);
       if (connectionIds.length > 0) {
-        jobs.push(...(await connections.pendingEmails({ deliveryIds: connectionIds })).map((email) => connectionEmailJob(email, appUrl)));
+        const installation = await installationId(db);
+        jobs.push(...(await connections.pendingEmails({ deliveryIds: connectionIds })).map((email) => connectionEmailJob(email, appUrl, installation)));
       }
       const tally = await send(async () => jobs.shift(), clock);
       return { ...tally, nextRetryAt: await nextRetryAt(environment) };

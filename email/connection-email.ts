@@ -6,11 +6,11 @@ import { emailFrame, emailTime } from './email-frame.js';
 import type { DeliveryJob } from './send-deliveries.js';
 
 /** The email of one subscriber about one connection change (S14, S15, S18). */
-export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string): DeliveryJob {
+export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string, installation: string): DeliveryJob {
   return {
     deliveryId: email.deliveryId,
     recipient: email.recipient,
-    messageId: `<connection.${email.deliveryId}.${email.environment.id}.${email.userId}@herald>`,
+    messageId: `<connection.${email.deliveryId}.${email.userId}@${installation}.herald>`,
     wanted: email.wanted,
     async compose() {
       const frame = emailFrame(appUrl, email.environment, email.account);

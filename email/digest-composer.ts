@@ -13,8 +13,8 @@ export interface ComposedDigest {
 }
 
 /** The Message-ID of a user's digest of a cycle: the same for every attempt, so a receiver can spot a resend. */
-export function digestMessageId(cycleId: number, userId: number): string {
-  return `<digest.${cycleId}.${userId}@herald>`;
+export function digestMessageId(cycleId: number, userId: number, installation: string): string {
+  return `<digest.${cycleId}.${userId}@${installation}.herald>`;
 }
 
 /**
@@ -22,7 +22,7 @@ export function digestMessageId(cycleId: number, userId: number): string {
  * deliveries that need them; users who follow the same flows and have nothing resolved get the
  * same email, rendered once.
  */
-export function digestComposer(store: DigestStore, context: CycleContext, appUrl: string) {
+export function digestComposer(store: DigestStore, context: CycleContext, appUrl: string, installation: string) {
   const newByFlow = new Map<string, DigestErrorRow[]>();
   const sharedRenders = new Map<string, Promise<ComposedDigest>>();
   const compose = (delivery: PendingDelivery) => {
@@ -49,7 +49,7 @@ export function digestComposer(store: DigestStore, context: CycleContext, appUrl
       return {
         deliveryId: delivery.id,
         recipient: delivery.recipient,
-        messageId: digestMessageId(context.cycleId, delivery.userId),
+        messageId: digestMessageId(context.cycleId, delivery.userId, installation),
         wanted: delivery.wanted,
         compose: async () => {
           const { subject, rendered } = await compose(delivery);

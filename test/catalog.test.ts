@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
+import { tempFolder } from './helpers/temp.js';
 import { join } from 'node:path';
 import { readCatalogFile } from '../catalog/catalog-file.js';
 import fc from 'fast-check';
@@ -103,15 +103,10 @@ describe('herald catalog apply', async () => {
   });
 
   it('reads a JSON catalog that starts with a UTF-8 byte-order mark, as Windows editors write it', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'herald-bom-'));
-    try {
-      const file = join(dir, 'catalog.json');
-      await writeFile(file, `\uFEFF${JSON.stringify(sample)}`, 'utf8');
-      await applyCatalog(db, await readCatalogFile(file));
-      expect(await rowCounts()).toMatchObject({ accounts: 1, flows: 4 });
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    const file = join(await tempFolder('bom'), 'catalog.json');
+    await writeFile(file, `\uFEFF${JSON.stringify(sample)}`, 'utf8');
+    await applyCatalog(db, await readCatalogFile(file));
+    expect(await rowCounts()).toMatchObject({ accounts: 1, flows: 4 });
   });
 
   it('S35, S37: generated catalogs are stored and read back exactly, or refused at named paths; never a crash or SQL text', async () => {

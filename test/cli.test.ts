@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase } from './helpers/database.js';
+import { tempFolder } from './helpers/temp.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startHerald } from './helpers/herald.js';
 import { loadConfig, ConfigError } from '../config/config.js';
@@ -41,7 +41,7 @@ describe('the herald command line', async () => {
   });
 
   it('refuses a broken catalog file with path-named errors and writes nothing', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'herald-cli-'));
+    const dir = await tempFolder('cli');
     const file = join(dir, 'broken.json');
     await writeFile(file, JSON.stringify({ accounts: [{ id: 'other', name: 'Other' }], flows: [{ id: 'f', integration: 'crm', name: 'F' }] }));
     const result = await cli('catalog', 'apply', file);
@@ -87,7 +87,7 @@ describe('the herald command line', async () => {
   it('digest preview writes what a user\'s next digest would hold, and sends or changes nothing', async () => {
     await cli('errors', 'report', '--env', 'acme-production', '--flow', 'shipments-to-warehouse',
       '--trace-key', 'SHIP-7', '--message', 'Pick list rejected: <bin> unknown', '--code', 'BIN');
-    const dir = await mkdtemp(join(tmpdir(), 'herald-preview-'));
+    const dir = await tempFolder('preview');
     const out = join(dir, 'digest.html');
     const before = { cycles: await db('digest_cycles').count({ n: '*' }), unnotified: await db('errors').whereNull('notified_cycle_id').count({ n: '*' }) };
 

@@ -86,7 +86,8 @@ describe('one refused recipient, and users who leave while a cycle waits', async
       await env.sleep(minutes(5));
       const received = mail.to(teamEmail);
       expect(received).toHaveLength(1);
-      expect(received[0]!.parsed.messageId).toBe(`<digest.${deferred.cycle_id}.${deferred.user_id}@herald>`);
+      const installation = (await db('installation').first('id')).id as string;
+      expect(received[0]!.parsed.messageId).toBe(`<digest.${deferred.cycle_id}.${deferred.user_id}@${installation}.herald>`);
       expect((await deliveryOf(teamEmail, summary.number)).status).toBe('sent');
       await env.sleep(minutes(20));
       expect(mail.to(teamEmail)).toHaveLength(1);

@@ -50,6 +50,7 @@ describe('the test harness', async () => {
       '20261127000000_create_domain_model',
       '20261127100000_delivery_flow_lists',
       '20261127200000_add_delivery_outcomes',
+      '20261127300000_create_installation',
     ]);
   });
 
@@ -101,7 +102,7 @@ describe('the test harness', async () => {
       { ...row, status: 'pending', retry_at: new Date(), deferred_since: new Date() },
       { ...row, status: 'sent' },
     ]);
-    await db.migrate.down({ migrationSource });
+    await db.migrate.down({ migrationSource, name: '20261127200000_add_delivery_outcomes' });
     expect(await db('email_deliveries').orderBy('id').pluck('status')).toEqual(['failed', 'pending', 'sent']);
     await migrateLatest(db);
     expect(await db('email_deliveries').whereNotNull('retry_at').count({ n: '*' })).toEqual([{ n: 0 }]);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
+import { tempFolder } from './helpers/temp.js';
 import { join } from 'node:path';
 import { temporalTarget } from '../worker/temporal-connection.js';
 
@@ -25,7 +25,7 @@ describe('how the production worker reaches Temporal', () => {
   });
 
   it('reads a named profile of a TOML file, with mutual TLS', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'herald-envconfig-'));
+    const dir = await tempFolder('envconfig');
     const file = join(dir, 'temporal.toml');
     await writeFile(
       file,

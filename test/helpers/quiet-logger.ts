@@ -6,7 +6,8 @@ export const quietLogger: Logger = new DefaultLogger('ERROR');
 /** Installs the quiet logger as the Temporal runtime's (once per process). */
 export function installQuietRuntime(): void {
   try {
-    Runtime.install({ logger: quietLogger });
+    // Core's own warnings too: the test server lacks capabilities of a real cluster, and core says so on every worker.
+    Runtime.install({ logger: quietLogger, telemetryOptions: { logging: { filter: { core: 'ERROR', other: 'ERROR' } } } });
   } catch {
     // Already installed in this process.
   }
