@@ -5,12 +5,16 @@ import { migrationSource } from './migrations/index.js';
 // bigint (count(*), bigserial ids) as JS numbers: Herald's ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
-/** A knex pool on PostgreSQL. */
-export function connectDatabase(url: string, pool: { min?: number; max?: number } = {}): Knex {
+/**
+ * A knex pool on PostgreSQL. `quiet` keeps knex's own warnings (a refused connection, logged
+ * with its stack) off the console, for callers that report such failures themselves.
+ */
+export function connectDatabase(url: string, pool: { min?: number; max?: number } = {}, options: { quiet?: boolean } = {}): Knex {
   return knex({
     client: 'pg',
     connection: url,
     pool: { min: pool.min ?? 0, max: pool.max ?? 10 },
+    ...(options.quiet && { log: { warn() {}, error() {}, deprecate() {}, debug() {} } }),
   });
 }
 

@@ -134,6 +134,20 @@ describe('the herald command line', async () => {
     expect((result as { stderr: string }).stderr).toContain('HERALD_DIGEST_INTERVAL="often" is not valid');
   });
 
+  it('answers one line, naming the variable and the fix, when PostgreSQL or Temporal cannot be reached', async () => {
+    const attempt = (variables: Record<string, string>, ...args: string[]) =>
+      run('node', [herald, ...args], { env: { ...environment, ...variables } }).then(
+        () => ({ code: 0, stderr: '' }),
+        (e: unknown) => e as { code: number; stderr: string },
+      );
+    const noDatabase = await attempt({ DATABASE_URL: 'postgres://herald:x@127.0.0.1:9/herald' }, 'errors', 'list');
+    expect(noDatabase.code).toBe(1);
+    expect(noDatabase.stderr).toBe('herald: cannot reach PostgreSQL at 127.0.0.1:9: start Herald with "npm start", or set DATABASE_URL to where it runs\n');
+    const noTemporal = await attempt({ TEMPORAL_ADDRESS: '127.0.0.1:9' }, 'digest', 'now', '--env', 'acme-staging');
+    expect(noTemporal.code).toBe(1);
+    expect(noTemporal.stderr).toBe('herald: cannot reach Temporal at 127.0.0.1:9: start Herald with "npm start", or set TEMPORAL_ADDRESS to where it runs\n');
+  });
+
   it('S7: digest interval changes how often a running digest runs, from its last cycle, and refuses what is out of bounds', async () => {
     const before = await worker.temporal.workflow.getHandle('digest/acme-staging').query(digestStatusQuery);
     const changed = await cli('digest', 'interval', '--env', 'acme-staging', '5m');

@@ -15,6 +15,7 @@ import type { ReportedError } from '../../contracts/error-report.js';
 import { HeraldClient } from '../herald-client.js';
 import { createErrorStore } from '../../stores/error-store.js';
 import { createDeliveryStore, type PendingSummary } from '../../stores/delivery-store.js';
+import { environmentOverviews } from '../../stores/overview-store.js';
 import { parseDuration } from '../../config/duration.js';
 import { HeraldInputError } from '../herald-input-error.js';
 import { ensureDigestWorkflows } from '../digests.js';
@@ -23,7 +24,7 @@ import { simulateDemo } from '../simulate.js';
 import { digestStatusQuery, runCycleNowUpdate, setIntervalUpdate } from '../../workflows/environment-digest.js';
 import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../../workflows/workflow-ids.js';
 import { connectionStatusQuery } from '../../workflows/connection-status.js';
-import { option, parseArgs, requiredOption, UsageError, type ParsedArgs } from './args.js';
+import { helpText, parseCommand, UsageError, type Command, type CommandArgs } from './command-line.js';
 
 /** Where `npm start` runs its embedded services (see worker/start.ts). */
 const embeddedDefaults = {
@@ -31,142 +32,162 @@ const embeddedDefaults = {
   temporalAddress: '127.0.0.1:7233',
 };
 
-const help: Record<string, string> = {
-  '': `herald — notifications for integration flows
+const text = { type: 'string' } as const;
+const flag = { type: 'boolean' } as const;
 
-Usage: herald <command> [options]
-
-Commands:
-  db migrate                 apply database migrations
-  catalog apply FILE         declare accounts, users, environments, integrations, flows,
-                             connections and subscriptions from a JSON or YAML file
-  errors report ...          report errors of a flow run
-  errors succeed ...         report records of a flow that succeeded (auto-resolve)
-  errors resolve ...         resolve errors as a user
-  errors list ...            list errors
-  connections status ...     report a connection online or offline
-  digest now --env ENV       run a digest cycle of ENV now and print its summary
-  digest interval ...        change how often an environment's digest runs
-  digest preview ...         write a user's next digest to an HTML file, sending nothing
-  status                     each environment: digest, open and retrying errors, connections
-  simulate                   drive the demo catalog: failures, retries, recoveries, connections
-
-Run "herald <command> --help" for a command's options.
-Environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, HERALD_TASK_QUEUE,
-HERALD_DIGEST_INTERVAL (see the README). Unset, they point at what "npm start" runs.`,
-  'db migrate': `Usage: herald db migrate
-Applies every pending migration to DATABASE_URL.`,
-  'catalog apply': `Usage: herald catalog apply FILE
-Upserts the catalog in FILE (.json, .yaml or .yml); applying it twice changes nothing.
+/** Every command: its usage, what it does, its options and its handler. Help is made from this table. */
+const commands: Record<string, Command<Session>> = {
+  'db migrate': {
+    summary: 'apply database migrations',
+    usage: '',
+    description: `Applies every pending migration to DATABASE_URL.`,
+    run: async (session) => {
+      const applied = await migrateLatest(session.db());
+      return print(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    },
+  },
+  'catalog apply': {
+    summary: 'declare accounts, users, environments, integrations, flows, connections and subscriptions from a JSON or YAML file',
+    usage: 'FILE',
+    description: `Upserts the catalog in FILE (.json, .yaml or .yml); applying it twice changes nothing.
 A bad catalog is refused whole, with each problem at its path, and nothing is written.
 Then makes sure each environment has its digest workflow (when Temporal is reachable).`,
-  'errors report': `Usage: herald errors report --env ENV --flow FLOW [--batch ID] [--retry-activity TYPE]
-         (--file ERRORS.json | --trace-key KEY --message TEXT [--code CODE] [--step STEP] [--intermittent])
+    run: catalogApply,
+  },
+  'errors report': {
+    summary: 'report errors of a flow run',
+    usage: '--env ENV --flow FLOW [--batch ID] [--retry-activity TYPE]',
+    description: `         (--file ERRORS.json | --trace-key KEY --message TEXT [--code CODE] [--step STEP] [--intermittent])
 Reports errors of one flow run; returns once they are stored. ERRORS.json holds a list of
 { "traceKey", "message", "code"?, "step"?, "id"?, "occurredAt"?, "intermittent"?, "record"? }.`,
-  'errors succeed': `Usage: herald errors succeed --env ENV --flow FLOW TRACE_KEY...
-Reports records that succeeded: their open errors auto-resolve where the flow allows it.`,
-  'errors resolve': `Usage: herald errors resolve --env ENV --user EMAIL ERROR_ID...
-Resolves errors as the named user of the account.`,
-  'connections status': `Usage: herald connections status --env ENV --connection ID (--online | --offline) [--reason TEXT]
-Reports a connection's status. A real change is emailed to the connection's subscribers; an
+    options: { env: text, flow: text, batch: text, 'retry-activity': text, file: text, 'trace-key': text, message: text, code: text, step: text, intermittent: flag },
+    required: ['env', 'flow'],
+    run: errorsReport,
+  },
+  'errors succeed': {
+    summary: 'report records of a flow that succeeded (auto-resolve)',
+    usage: '--env ENV --flow FLOW TRACE_KEY...',
+    description: `Reports records that succeeded: their open errors auto-resolve where the flow allows it.`,
+    options: { env: text, flow: text },
+    required: ['env', 'flow'],
+    run: async (session, args) => {
+      const result = await (await session.client()).reportSuccesses({ environment: args.required('env'), flow: args.required('flow'), traceKeys: args.positionals });
+      return print(
+        result.autoResolveOff
+          ? 'auto-resolve is off for this flow: nothing changed'
+          : `${result.resolved} error(s) auto-resolved, ${result.recovered} recovered from their retry window`,
+      );
+    },
+  },
+  'errors resolve': {
+    summary: 'resolve errors as a user',
+    usage: '--env ENV --user EMAIL ERROR_ID...',
+    description: `Resolves errors as the named user of the account.`,
+    options: { env: text, user: text },
+    required: ['env', 'user'],
+    run: async (session, args) => {
+      const ids = args.positionals.map(Number);
+      const resolved = await (await session.client()).resolveErrors({ environment: args.required('env'), user: args.required('user'), errorIds: ids });
+      return print(`resolved ${resolved.length} of ${ids.length}: ${resolved.join(', ') || 'none (already resolved)'}`);
+    },
+  },
+  'errors list': {
+    summary: 'list errors',
+    usage: `[--env ENV] [--flow FLOW] [--status ${errorStatuses.join('|')}] [--limit N] [--json]`,
+    description: `Lists errors, newest first.`,
+    options: { env: text, flow: text, status: text, limit: text, json: flag },
+    run: errorsList,
+  },
+  'connections status': {
+    summary: 'report a connection online or offline',
+    usage: '--env ENV --connection ID (--online | --offline) [--reason TEXT]',
+    description: `Reports a connection's status. A real change is emailed to the connection's subscribers; an
 offline that recovers within HERALD_CONNECTION_GRACE sends nothing.`,
-  'digest now': `Usage: herald digest now --env ENV [--wait DURATION]
-Runs a digest cycle of the environment now (emails included) and prints its summary. Waits at
+    options: { env: text, connection: text, online: flag, offline: flag, reason: text },
+    required: ['env', 'connection'],
+    run: async (session, args) => {
+      const online = args.flag('online');
+      if (online === args.flag('offline')) throw new UsageError('give one of --online or --offline');
+      const result = await (await session.client()).reportConnectionStatus({
+        environment: args.required('env'),
+        connection: args.required('connection'),
+        status: online ? 'online' : 'offline',
+        reason: args.option('reason'),
+      });
+      return print(result.changed ? 'status changed' : 'status unchanged (a repeat)');
+    },
+  },
+  'digest now': {
+    summary: 'run a digest cycle of ENV now and print its summary',
+    usage: '--env ENV [--wait DURATION]',
+    description: `Runs a digest cycle of the environment now (emails included) and prints its summary. Waits at
 most DURATION (default 2m; 30s, 5m…): a cycle held back by a mail server outage goes on in the
 background, and the command says what is pending and why (exit code 3).`,
-  'digest interval': `Usage: herald digest interval --env ENV DURATION
-Changes the time between the environment's digest cycles (30s, 15m, 1h; from 1s to 7 days). The
+    options: { env: text, wait: text },
+    required: ['env'],
+    run: digestNow,
+  },
+  'digest interval': {
+    summary: "change how often an environment's digest runs",
+    usage: '--env ENV DURATION',
+    description: `Changes the time between the environment's digest cycles (30s, 15m, 1h; from 1s to 7 days). The
 next cycle comes DURATION after the last one. A worker that starts sets its HERALD_DIGEST_INTERVAL.`,
-  'digest preview': `Usage: herald digest preview --env ENV --user EMAIL --out FILE.html
-Renders what the user's next digest of ENV would hold, as it stands now, into FILE.html (and its
+    options: { env: text },
+    required: ['env'],
+    run: digestInterval,
+  },
+  'digest preview': {
+    summary: "write a user's next digest to an HTML file, sending nothing",
+    usage: '--env ENV --user EMAIL --out FILE.html',
+    description: `Renders what the user's next digest of ENV would hold, as it stands now, into FILE.html (and its
 plain-text part next to it, FILE.txt). Nothing is sent and nothing changes: the next cycle is
 worked out inside a database transaction that is rolled back.`,
-  simulate: `Usage: herald simulate
-Drives the demo catalog (examples/catalog.yaml, loaded by "npm start" into an empty database):
+    options: { env: text, user: text, out: text },
+    required: ['env', 'user', 'out'],
+    run: digestPreview,
+  },
+  'status': {
+    summary: 'each environment: digest, deliveries, open and retrying errors, connections',
+    usage: '',
+    description: `Shows each environment: its digest workflow (last cycle, next cycle, or the cycle running),
+emails waiting to be delivered and the last delivery error, open and retrying errors, and the
+status of its connections.`,
+    run: status,
+  },
+  'simulate': {
+    summary: 'drive the demo catalog: failures, retries, recoveries, connections',
+    usage: '',
+    description: `Drives the demo catalog (examples/catalog.yaml, loaded by "npm start" into an empty database):
 flows that fail in production, sandbox and staging; intermittent errors, one that recovers and
 one that does not; records that succeed later; a connection that flaps and one that goes down;
 then a digest cycle in each environment. Watch the mail catcher and the Temporal UI.`,
-  status: `Usage: herald status
-Shows each environment: its digest workflow (last cycle, next cycle, or the cycle running),
-emails waiting to be delivered and the last delivery error, open and retrying errors, and the
-status of its connections.`,
-  'errors list': `Usage: herald errors list [--env ENV] [--flow FLOW] [--status ${errorStatuses.join('|')}] [--limit N] [--json]
-Lists errors, newest first.`,
+    run: async (session) => {
+      await simulateDemo({ client: await session.client(), temporal: await session.temporal(), log: print });
+      return print('Done. Open the mail catcher (http://127.0.0.1:8025) and the Temporal UI (http://127.0.0.1:8233).');
+    },
+  },
 };
 
+const intro = `herald — notifications for integration flows
+
+Usage: herald <command> [options]`;
+const outro = `Run "herald <command> --help" for a command's options.
+Environment: DATABASE_URL, TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, HERALD_TASK_QUEUE,
+HERALD_DIGEST_INTERVAL (see the README). Unset, they point at what "npm start" runs.`;
+
 async function main(argv: string[]): Promise<number> {
-  const [group, action] = argv;
-  const command = [group, action].filter((w) => w && !w.startsWith('--')).join(' ');
-  if (!group || group === '--help' || group === 'help') return print(help['']!);
-  if (!(command in help)) throw new UsageError(`unknown command "${command}"; see herald --help`);
-  const args = parseArgs(argv.slice(command.split(' ').length), ['help', 'json', 'intermittent', 'online', 'offline']);
-  if (args.options.has('help')) return print(help[command]!);
-  const config = loadConfig();
-  const session = new Session(config);
+  const parsed = parseCommand(commands, argv);
+  if (parsed.kind === 'help') return print(helpText(commands, parsed.text, intro, outro));
+  const session = new Session(loadConfig());
+  currentSession = session;
   try {
-    switch (command) {
-      case 'db migrate': {
-        const applied = await migrateLatest(session.db());
-        return print(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
-      }
-      case 'catalog apply':
-        return await catalogApply(session, args);
-      case 'errors report':
-        return await errorsReport(session, args);
-      case 'errors succeed': {
-        const result = await (await session.client()).reportSuccesses({
-          environment: requiredOption(args, 'env'),
-          flow: requiredOption(args, 'flow'),
-          traceKeys: args.positionals,
-        });
-        return print(
-          result.autoResolveOff
-            ? 'auto-resolve is off for this flow: nothing changed'
-            : `${result.resolved} error(s) auto-resolved, ${result.recovered} recovered from their retry window`,
-        );
-      }
-      case 'errors resolve': {
-        const ids = args.positionals.map(Number);
-        const resolved = await (await session.client()).resolveErrors({
-          environment: requiredOption(args, 'env'),
-          user: requiredOption(args, 'user'),
-          errorIds: ids,
-        });
-        return print(`resolved ${resolved.length} of ${ids.length}: ${resolved.join(', ') || 'none (already resolved)'}`);
-      }
-      case 'errors list':
-        return await errorsList(session, args);
-      case 'digest now':
-        return await digestNow(session, args);
-      case 'digest interval':
-        return await digestInterval(session, args);
-      case 'digest preview':
-        return await digestPreview(session, args);
-      case 'status':
-        return await status(session);
-      case 'simulate':
-        await simulateDemo({ client: await session.client(), temporal: await session.temporal(), log: print });
-        return print('Done. Open the mail catcher (http://127.0.0.1:8025) and the Temporal UI (http://127.0.0.1:8233).');
-      case 'connections status': {
-        const online = args.options.has('online');
-        if (online === args.options.has('offline')) throw new UsageError('give one of --online or --offline');
-        const result = await (await session.client()).reportConnectionStatus({
-          environment: requiredOption(args, 'env'),
-          connection: requiredOption(args, 'connection'),
-          status: online ? 'online' : 'offline',
-          reason: option(args, 'reason'),
-        });
-        return print(result.changed ? 'status changed' : 'status unchanged (a repeat)');
-      }
-    }
-    return 0;
+    return await parsed.command.run(session, parsed.args);
   } finally {
     await session.close();
   }
 }
 
-async function catalogApply(session: Session, args: ParsedArgs): Promise<number> {
+async function catalogApply(session: Session, args: CommandArgs): Promise<number> {
   const file = args.positionals[0];
   if (!file) throw new UsageError('catalog apply needs a FILE');
   let catalog: unknown;
@@ -193,8 +214,8 @@ async function catalogApply(session: Session, args: ParsedArgs): Promise<number>
   return 0;
 }
 
-async function errorsReport(session: Session, args: ParsedArgs): Promise<number> {
-  const file = option(args, 'file');
+async function errorsReport(session: Session, args: CommandArgs): Promise<number> {
+  const file = args.option('file');
   let errors: ReportedError[];
   if (file) {
     const parsed: unknown = JSON.parse(await readFile(file, 'utf8'));
@@ -203,19 +224,19 @@ async function errorsReport(session: Session, args: ParsedArgs): Promise<number>
   } else {
     errors = [
       {
-        traceKey: requiredOption(args, 'trace-key'),
-        message: requiredOption(args, 'message'),
-        code: option(args, 'code'),
-        step: option(args, 'step'),
-        intermittent: args.options.has('intermittent') || undefined,
+        traceKey: args.required('trace-key'),
+        message: args.required('message'),
+        code: args.option('code'),
+        step: args.option('step'),
+        intermittent: args.flag('intermittent') || undefined,
       },
     ];
   }
   const result = await (await session.client()).reportErrors({
-    environment: requiredOption(args, 'env'),
-    flow: requiredOption(args, 'flow'),
-    batchId: option(args, 'batch'),
-    retryActivity: option(args, 'retry-activity'),
+    environment: args.required('env'),
+    flow: args.required('flow'),
+    batchId: args.option('batch'),
+    retryActivity: args.option('retry-activity'),
     errors,
   });
   return print(
@@ -224,9 +245,9 @@ async function errorsReport(session: Session, args: ParsedArgs): Promise<number>
   );
 }
 
-async function digestNow(session: Session, args: ParsedArgs): Promise<number> {
-  const environment = requiredOption(args, 'env');
-  const waitText = option(args, 'wait') ?? '2m';
+async function digestNow(session: Session, args: CommandArgs): Promise<number> {
+  const environment = args.required('env');
+  const waitText = args.option('wait') ?? '2m';
   const waitMs = parseDuration(waitText);
   if (waitMs === undefined || waitMs < 1_000) throw new UsageError('--wait must be a duration of at least 1s, such as 30s or 2m');
   const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
@@ -254,8 +275,8 @@ async function digestNow(session: Session, args: ParsedArgs): Promise<number> {
   return 3;
 }
 
-async function digestInterval(session: Session, args: ParsedArgs): Promise<number> {
-  const environment = requiredOption(args, 'env');
+async function digestInterval(session: Session, args: CommandArgs): Promise<number> {
+  const environment = args.required('env');
   const text = args.positionals[0];
   const ms = text === undefined ? undefined : parseDuration(text);
   if (ms === undefined) throw new UsageError('digest interval needs a DURATION, such as 30s, 15m or 1h');
@@ -277,10 +298,10 @@ function describePending(p: PendingSummary): string {
   return `${p.pending} email(s) pending${deferred}${p.lastError ? `; last delivery error: ${p.lastError}` : ''}`;
 }
 
-async function digestPreview(session: Session, args: ParsedArgs): Promise<number> {
-  const environment = requiredOption(args, 'env');
-  const user = requiredOption(args, 'user');
-  const out = requiredOption(args, 'out');
+async function digestPreview(session: Session, args: CommandArgs): Promise<number> {
+  const environment = args.required('env');
+  const user = args.required('user');
+  const out = args.required('out');
   if (!/\.html?$/i.test(out)) throw new UsageError('--out must name an .html file');
   let preview;
   try {
@@ -301,19 +322,9 @@ async function digestPreview(session: Session, args: ParsedArgs): Promise<number
 
 async function status(session: Session): Promise<number> {
   const db = session.db();
-  const environments: { id: string; name: string; production: boolean }[] = await db('environments').orderBy('id').select('id', 'name', 'production');
-  const counts: { environment_id: string; status: string; n: number }[] = await db('errors')
-    .whereIn('status', ['open', 'retrying'])
-    .groupBy('environment_id', 'status')
-    .select('environment_id', 'status', db.raw('count(*)::int as n'));
-  const connections: { id: string; name: string; environment: string; status: string | null; since: Date | null }[] = await db('connections as c')
-    .join('environments as e', 'e.resource_group', 'c.resource_group')
-    .leftJoin('connection_status as s', 's.connection_id', 'c.id')
-    .orderBy(['e.id', 'c.id'])
-    .select('c.id', 'c.name', 'e.id as environment', 's.status', 's.since');
+  const environments = await environmentOverviews(db);
   const temporal = await session.temporal().catch(() => undefined);
   for (const env of environments) {
-    const count = (status: string) => counts.find((c) => c.environment_id === env.id && c.status === status)?.n ?? 0;
     let digest = 'digest workflow unreachable (is Temporal running?)';
     if (temporal) {
       try {
@@ -331,8 +342,8 @@ async function status(session: Session): Promise<number> {
     print(`${env.id} (${env.name}${env.production ? '' : ', non-production'})`);
     print(`  ${digest}`);
     if (pending.pending > 0) print(`  deliveries: ${describePending(pending)}`);
-    print(`  errors: ${count('open')} open, ${count('retrying')} retrying`);
-    for (const c of connections.filter((c) => c.environment === env.id)) {
+    print(`  errors: ${env.open} open, ${env.retrying} retrying`);
+    for (const c of env.connections) {
       // The workflow knows the latest report (also one still inside its grace period); the database, the last notified.
       const live = temporal
         ? await temporal.workflow.getHandle(connectionStatusWorkflowId(c.id)).query(connectionStatusQuery).catch(() => undefined)
@@ -344,20 +355,20 @@ async function status(session: Session): Promise<number> {
   return 0;
 }
 
-async function errorsList(session: Session, args: ParsedArgs): Promise<number> {
-  const status = option(args, 'status');
+async function errorsList(session: Session, args: CommandArgs): Promise<number> {
+  const status = args.option('status');
   if (status !== undefined && !errorStatuses.includes(status as ErrorStatus)) {
     throw new UsageError(`--status must be one of ${errorStatuses.join(', ')}`);
   }
-  const limit = Number(option(args, 'limit') ?? 50);
+  const limit = Number(args.option('limit') ?? 50);
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError('--limit must be a positive whole number');
   const errors = await createErrorStore(session.db()).listErrors({
-    environment: option(args, 'env'),
-    flow: option(args, 'flow'),
+    environment: args.option('env'),
+    flow: args.option('flow'),
     status: status as ErrorStatus | undefined,
     limit,
   });
-  if (args.options.has('json')) return print(JSON.stringify(errors, null, 2));
+  if (args.flag('json')) return print(JSON.stringify(errors, null, 2));
   for (const e of errors) {
     print(`${String(e.id).padStart(6)}  ${e.status.padEnd(13)} ${e.environment}/${e.flow}  ${e.traceKey}  ${e.message.slice(0, 80)}`);
   }
@@ -372,16 +383,24 @@ class Session {
   constructor(readonly config: HeraldConfig) {}
 
   db(): Knex {
-    this.database ??= connectDatabase(this.config.databaseUrl ?? embeddedDefaults.databaseUrl, { max: 4 });
+    this.database ??= connectDatabase(this.config.databaseUrl ?? embeddedDefaults.databaseUrl, { max: 4 }, { quiet: true });
     return this.database;
   }
 
   async temporal(): Promise<Client> {
-    this.connection ??= await Connection.connect({
-      address: this.config.temporalAddress ?? embeddedDefaults.temporalAddress,
-      connectTimeout: '5 seconds',
-    });
+    const address = this.config.temporalAddress ?? embeddedDefaults.temporalAddress;
+    try {
+      this.connection ??= await Connection.connect({ address, connectTimeout: '5 seconds' });
+    } catch (error) {
+      throw new UnreachableError('Temporal', address, 'TEMPORAL_ADDRESS', error);
+    }
     return new Client({ connection: this.connection, namespace: this.config.temporalNamespace });
+  }
+
+  /** The database's host:port, to name it when it cannot be reached. */
+  databaseAddress(): string {
+    const url = new URL(this.config.databaseUrl ?? embeddedDefaults.databaseUrl);
+    return `${url.hostname}:${url.port || 5432}`;
   }
 
   async client(): Promise<HeraldClient> {
@@ -395,14 +414,42 @@ class Session {
   }
 }
 
+/**
+ * Thrown when a service Herald needs does not answer: said in one line that names the address,
+ * the variable that sets it, and how to start what `npm start` runs.
+ */
+class UnreachableError extends Error {
+  override readonly name = 'UnreachableError';
+  constructor(service: string, address: string, variable: string, cause?: unknown) {
+    super(`cannot reach ${service} at ${address}: start Herald with "npm start", or set ${variable} to where it runs`, { cause });
+  }
+}
+
+/** True when `error` (or one it wraps) is a refused or failed TCP connection to `address` (host:port). */
+function refusedConnectionTo(error: unknown, address: string): boolean {
+  const port = Number(address.split(':').at(-1));
+  const inner = error instanceof AggregateError ? error.errors : [error];
+  return inner.some((e) => {
+    const failure = e as { code?: string; port?: number } | null;
+    return ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(failure?.code ?? '') && (failure?.port === undefined || failure.port === port);
+  });
+}
+
 function print(text: string): number {
   console.log(text);
   return 0;
 }
 
+let currentSession: Session | undefined;
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    const database = currentSession?.databaseAddress();
+    if (database && refusedConnectionTo(error, database)) error = new UnreachableError('PostgreSQL', database, 'DATABASE_URL', error);
+    if (error instanceof UnreachableError) {
+      console.error(`herald: ${error.message}`);
+      process.exit(1);
+    }
     if (error instanceof HeraldInputError || error instanceof CatalogError) {
       console.error(`herald: refused: ${error instanceof CatalogError ? error.message : ''}`);
       if (error instanceof HeraldInputError) for (const p of error.problems) console.error(`  ${p.field}: ${p.message}`);
