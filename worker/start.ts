@@ -5,13 +5,12 @@
  */
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { userInfo } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ConfigError, loadConfig, type HeraldConfig } from '../config/config.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
-import { reachableByOtherUsers, startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
+import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
+import { embeddedPorts, localStateFolders, portInUse } from '../embedded/local-state.js';
 import { cliExecutable } from '../embedded/temporal-binaries.js';
 import { startMailCatcher } from '../embedded/mail-catcher.js';
 import { runHerald } from './run-herald.js';
@@ -21,11 +20,22 @@ import { Client, Connection } from '@temporalio/client';
 import { applyCatalog } from '../catalog/catalog.js';
 import { demoCatalogFile, readCatalogFile } from '../catalog/catalog-file.js';
 
-const ports = { temporal: 7233, temporalUi: 8233, postgres: 54329, smtp: 1025, mailWeb: 8025 };
+const ports = embeddedPorts;
 
 async function main(): Promise<void> {
   const config = readConfig();
-  const dataDir = resolve(config.dataDir);
+  const folders = localStateFolders(config.dataDir);
+  const dataDir = folders.data;
+  // A second `npm start` (or anything else on these ports) is told so in one line, before it starts anything.
+  const busy = await portInUse([
+    ...(config.databaseUrl ? [] : (['postgres'] as const)),
+    ...(config.smtpUrl ? [] : (['smtp', 'mailWeb'] as const)),
+    ...(config.temporalAddress ? [] : (['temporal', 'temporalUi'] as const)),
+  ]);
+  if (busy) {
+    console.error(`herald: 127.0.0.1:${busy.port} (${busy.service}) is already in use: is Herald already running? Stop it first (Ctrl-C in its terminal).`);
+    process.exit(1);
+  }
   mkdirSync(dataDir, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
   const lines: string[] = [];
@@ -33,7 +43,7 @@ async function main(): Promise<void> {
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
-    const postgres = await startEmbeddedPostgres({ dataDir: postgresDataDir(dataDir), port: ports.postgres, persistent: true });
+    const postgres = await startEmbeddedPostgres({ dataDir: folders.postgres, port: ports.postgres, persistent: true });
     stops.unshift(() => postgres.stop());
     const admin = connectDatabase(postgres.adminUrl, { max: 1 });
     const exists = await admin.raw(`select 1 from pg_database where datname = 'herald'`);
@@ -101,6 +111,7 @@ async function main(): Promise<void> {
   const { worker, digests } = herald;
   lines.push(`Digest workflows        ${digests.length ? digests.map((id) => `digest/${id}`).join(', ') : 'none yet (apply a catalog)'}`);
   lines.push(`Worker                  task queue "${config.taskQueue}" (digest every ${config.digestIntervalMs / 60_000} min)`);
+  lines.push(`Data                    ${dataDir}${folders.postgres.startsWith(dataDir) || config.databaseUrl ? '' : ` and ${dirname(folders.postgres)}`} (npm run reset removes it)`);
   if (process.env.HERALD_DEMO === '1') lines.push('Demo mode               short periods: digest every minute, retry window 1 min, connection grace 15 s');
   console.log(`\nHerald is running.\n  ${lines.join('\n  ')}\nPress Ctrl-C to stop.\n`);
 
@@ -136,17 +147,6 @@ function readConfig(): HeraldConfig {
     }
     throw error;
   }
-}
-
-/**
- * The embedded PostgreSQL's data folder. As root, PostgreSQL runs as the `postgres` user; where
- * that user cannot reach the project's folder, the data goes under /var/tmp, keyed by the project.
- */
-function postgresDataDir(dataDir: string): string {
-  const inProject = join(dataDir, 'postgres');
-  if (userInfo().uid !== 0 || reachableByOtherUsers(inProject)) return inProject;
-  const key = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
-  return join('/var/tmp', `herald-${key}`, 'postgres');
 }
 
 main().catch((error: unknown) => {
