@@ -60,7 +60,9 @@ export async function startEmbeddedPostgres(options: {
     join(bin, 'postgres'),
     ['-D', dataDir, '-p', String(options.port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
       '-c', 'fsync=off', '-c', 'max_connections=200'],
-    { ...owner, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    // A process group of its own: a terminal's Ctrl-C goes to Herald, which stops PostgreSQL last,
+    // after the worker has drained (else PostgreSQL ends first and in-flight work fails with 57P01).
+    { ...owner, env: { ...process.env, LC_ALL: 'C' }, stdio: ['ignore', 'ignore', 'pipe'], detached: true },
   );
   // The server must not outlive this process.
   const killOnExit = () => server.kill('SIGINT');

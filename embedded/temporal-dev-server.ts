@@ -1,0 +1,64 @@
+/**
+ * The Temporal CLI's dev server (`temporal server start-dev`, with its web UI), run by `npm
+ * start` as a process of its own: in its own process group, so a terminal's Ctrl-C reaches
+ * Herald alone, which stops the server last, after the worker has drained.
+ */
+import { spawn } from 'node:child_process';
+import { createConnection } from 'node:net';
+
+export interface DevServer {
+  address: string;
+  stop(): Promise<void>;
+}
+
+export async function startTemporalDevServer(options: {
+  /** The `temporal` binary. */
+  executable: string;
+  port: number;
+  uiPort: number;
+  namespace: string;
+  dbFilename: string;
+  extraArgs?: string[];
+}): Promise<DevServer> {
+  const args = [
+    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--ui-port', String(options.uiPort),
+    '--namespace', options.namespace, '--db-filename', options.dbFilename, '--log-level', 'error', ...(options.extraArgs ?? []),
+  ];
+  const server = spawn(options.executable, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  let errors = '';
+  server.stderr!.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-4_000)));
+  const killOnExit = () => server.kill('SIGKILL');
+  process.on('exit', killOnExit);
+  const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
+
+  // Ready when the frontend accepts connections (it registers the namespace before it listens).
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error(`the Temporal dev server exited (${server.exitCode}): ${errors.trim()}`);
+    if (await accepts(options.port)) break;
+    if (Date.now() > deadline) throw new Error(`the Temporal dev server did not listen on 127.0.0.1:${options.port} within a minute`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    address: `127.0.0.1:${options.port}`,
+    async stop() {
+      process.off('exit', killOnExit);
+      if (server.exitCode !== null) return;
+      server.kill('SIGTERM');
+      const timer = setTimeout(() => server.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+function accepts(port: number): Promise<boolean> {
+  return new Promise((answer) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      answer(true);
+    });
+    socket.once('error', () => answer(false));
+  });
+}
