@@ -24,7 +24,6 @@ export function createErrorActivities({ db, retryWindowMs, now = () => new Date(
       const problems = checkErrorBatch(batch);
       if (problems.length > 0) throw inputFailure(problems);
       const result = await store.storeBatch(batch, now());
-      if (Array.isArray(result)) throw inputFailure(result);
       return { ...result, retryWindowMs };
     },
 
@@ -33,7 +32,6 @@ export function createErrorActivities({ db, retryWindowMs, now = () => new Date(
       const problems = checkSuccessReport({ environment, flow, traceKeys });
       if (problems.length > 0) throw inputFailure(problems);
       const result = await store.resolveSucceededRecords(environment, flow, traceKeys, now());
-      if (Array.isArray(result)) throw inputFailure(result);
       return result;
     },
 
@@ -57,7 +55,6 @@ export function createErrorActivities({ db, retryWindowMs, now = () => new Date(
       const problems = checkResolveRequest({ environment, errorIds: ids, user: userEmail });
       if (problems.length > 0) throw inputFailure(problems);
       const result = await store.resolveByUser(environment, ids, userEmail, now());
-      if (Array.isArray(result)) throw inputFailure(result);
       return result.resolved;
     },
   };

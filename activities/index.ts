@@ -4,7 +4,7 @@ import { createErrorActivities } from './error-activities.js';
 import { createDigestActivities } from './digest-activities.js';
 import { createConnectionActivities } from './connection-activities.js';
 import type { Mailer } from '../email/mailer.js';
-import { refusingDataErrors } from '../stores/database-errors.js';
+import { asNamedRefusals } from '../stores/database-errors.js';
 
 export interface ActivityDeps {
   db: Knex;
@@ -25,7 +25,7 @@ export interface ActivityDeps {
 
 /** Every activity; a data error PostgreSQL raises in any of them is a named refusal, not retried (S35). */
 export function createActivities(deps: ActivityDeps) {
-  return refusingDataErrors({
+  return asNamedRefusals({
     ...createErrorActivities(deps),
     ...createDigestActivities(deps),
     ...createConnectionActivities(deps),

@@ -10,6 +10,18 @@ export interface InputProblem {
   message: string;
 }
 
+/**
+ * Thrown where input is refused for what it names (an unknown environment, flow or user), as
+ * opposed to its shape: `problems` names each field. Activities hand it on to the caller as a
+ * non-retryable failure; the client turns that back into a `HeraldInputError`.
+ */
+export class InputRefusedError extends Error {
+  override readonly name = 'InputRefusedError';
+  constructor(readonly problems: InputProblem[]) {
+    super(problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+  }
+}
+
 /** A path as Herald names fields: `errors[2].message`, `flows[0].connections[1]`. */
 export function pathText(path: readonly PropertyKey[], root = '(input)'): string {
   let text = '';

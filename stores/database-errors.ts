@@ -6,6 +6,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { inputFailure } from '../contracts/input-failure.js';
+import { InputRefusedError } from '../contracts/problems.js';
 
 const known: Record<string, string> = {
   '22001': 'a value is longer than its column allows',
@@ -38,16 +39,18 @@ export function describeDataError(error: unknown): string {
 }
 
 /**
- * The activities, each failing with a named, non-retryable refusal when PostgreSQL refuses its
- * data, instead of being retried for ever. Other failures pass through unchanged.
+ * The activities, each failing with a named, non-retryable refusal when it refuses its input
+ * ({@link InputRefusedError}) or PostgreSQL refuses its data, instead of being retried for ever.
+ * Other failures pass through unchanged.
  */
-export function refusingDataErrors<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
+export function asNamedRefusals<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
   const wrapped: Record<string, (...args: never[]) => Promise<unknown>> = {};
   for (const [name, activity] of Object.entries(activities)) {
     wrapped[name] = async (...args) => {
       try {
         return await activity(...args);
       } catch (error) {
+        if (error instanceof InputRefusedError) throw inputFailure(error.problems);
         if (error instanceof ApplicationFailure || !isDataError(error)) throw error;
         throw inputFailure([{ field: '(data)', message: describeDataError(error) }]);
       }

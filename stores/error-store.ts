@@ -5,7 +5,8 @@
  * each other.
  */
 import type { Knex } from 'knex';
-import { isRetryableCode, type ErrorBatch, type InputProblem } from '../contracts/error-report.js';
+import { isRetryableCode, type ErrorBatch } from '../contracts/error-report.js';
+import { InputRefusedError } from '../contracts/problems.js';
 import type { ErrorStatus, RetryingError } from '../contracts/errors.js';
 
 export type { RetryingError } from '../contracts/errors.js';
@@ -68,27 +69,25 @@ export function createErrorStore(db: Knex) {
      * Finds the flow in the environment's resources (a legacy pair shares them, S18); the input
      * problem instead when the environment or the flow is unknown there.
      */
-    async findFlow(environment: string, flow: string, trx: Knex = db): Promise<FlowInEnvironment | InputProblem[]> {
+    async findFlow(environment: string, flow: string, trx: Knex = db): Promise<FlowInEnvironment> {
       const env = await trx('environments').where({ id: environment }).first('resource_group');
-      if (!env) return [{ field: 'environment', message: `unknown environment "${environment}"` }];
+      if (!env) throw new InputRefusedError([{ field: 'environment', message: `unknown environment "${environment}"` }]);
       const row = await trx('flows as f')
         .join('integrations as i', 'i.id', 'f.integration_id')
         .where({ 'f.id': flow, 'i.resource_group': env.resource_group })
         .first('f.id', 'f.auto_resolve', 'f.task_queue');
-      if (!row) return [{ field: 'flow', message: `unknown flow "${flow}" in environment "${environment}"` }];
+      if (!row) throw new InputRefusedError([{ field: 'flow', message: `unknown flow "${flow}" in environment "${environment}"` }]);
       return { id: row.id, autoResolve: row.auto_resolve, taskQueue: row.task_queue };
     },
 
     /**
      * Stores a report in one transaction: new errors once each (a repeated id is skipped), then,
      * with auto-resolve on, earlier open or retrying errors of the same trace keys are superseded.
-     * Returns the input problems instead when the environment or flow is unknown.
+     * Throws {@link InputRefusedError} when the environment or flow is unknown.
      */
-    async storeBatch(batch: ErrorBatch, now: Date): Promise<StoredBatch | InputProblem[]> {
+    async storeBatch(batch: ErrorBatch, now: Date): Promise<StoredBatch> {
       return db.transaction(async (trx) => {
-        const found = await this.findFlow(batch.environment, batch.flow, trx);
-        if (Array.isArray(found)) return found;
-        const { autoResolve, taskQueue } = found;
+        const { autoResolve, taskQueue } = await this.findFlow(batch.environment, batch.flow, trx);
 
         const rows = batch.errors.map((error, index) => {
           const intermittent = error.intermittent === true || isRetryableCode(error.code);
@@ -184,7 +183,6 @@ export function createErrorStore(db: Knex) {
     async resolveSucceededRecords(environment: string, flow: string, traceKeys: string[], now: Date) {
       return db.transaction(async (trx) => {
         const found = await this.findFlow(environment, flow, trx);
-        if (Array.isArray(found)) return found;
         if (!found.autoResolve) return { autoResolveOff: true, resolved: 0, recovered: 0, batches: [] as string[] };
         const scope = () =>
           trx('errors').where({ environment_id: environment, flow_id: flow }).whereIn('trace_key', traceKeys);
@@ -219,17 +217,17 @@ export function createErrorStore(db: Knex) {
       ids: number[],
       userEmail: string,
       now: Date,
-    ): Promise<{ resolved: number[] } | InputProblem[]> {
+    ): Promise<{ resolved: number[] }> {
       const env = await db('environments').where({ id: environment }).first('account_id');
-      if (!env) return [{ field: 'environment', message: `unknown environment "${environment}"` }];
+      if (!env) throw new InputRefusedError([{ field: 'environment', message: `unknown environment "${environment}"` }]);
       const user = await db('users')
         .where({ account_id: env.account_id, email: userEmail.toLowerCase() })
         .whereNull('removed_at')
         .first('email');
-      if (!user) return [{ field: 'user', message: `"${userEmail}" is not a user of this environment's account` }];
+      if (!user) throw new InputRefusedError([{ field: 'user', message: `"${userEmail}" is not a user of this environment's account` }]);
       const known = await db('errors').where({ environment_id: environment }).whereIn('id', ids).select('id');
       const unknown = ids.filter((id) => !known.some((k) => k.id === id));
-      if (unknown.length > 0) return [{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${environment}"` }];
+      if (unknown.length > 0) throw new InputRefusedError([{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${environment}"` }]);
       const rows = await db('errors')
         .whereIn('id', ids)
         .whereIn('status', ['open', 'retrying'])
