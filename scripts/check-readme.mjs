@@ -52,7 +52,9 @@ async function startHerald(command) {
   return {
     async stop() {
       process.kill(-child.pid, 'SIGINT'); // the terminal's Ctrl-C: to the whole process group
-      const code = await Promise.race([exited, new Promise((resolve) => setTimeout(() => resolve('timeout'), 60_000))]);
+      let timer;
+      const code = await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 60_000)))]);
+      clearTimeout(timer);
       if (!output.includes('Herald stopped.')) failures.push(`${command}: did not stop cleanly on Ctrl-C (exit ${code}):\n${output.slice(-2000)}`);
     },
   };
@@ -97,3 +99,4 @@ if (failures.length > 0) {
   process.exit(1);
 }
 say(`all ${commands.length} commands of the README ran as written`);
+process.exit(0);
