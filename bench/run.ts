@@ -1,36 +1,52 @@
 /**
- * `npm run bench`: Herald's throughput on this machine, on the real stack (Temporal dev server,
- * embedded PostgreSQL, a local SMTP server). Prints figures; asserts nothing.
- *   1. errors stored per second: one report of 10,000 errors; 200 concurrent single-error reports
- *   2. one digest cycle: 2,000 users, 200 flows, 20,000 new errors
+ * `npm run bench`: Herald's throughput on this machine, on the real stack (Temporal, embedded
+ * PostgreSQL, an SMTP server in a process of its own), each figure beside an anchor measured in
+ * the same run on the same parts, repeated (min, median, max) and as a ratio of the anchor.
+ * Prints figures; asserts nothing.
+ *   errors: one report of 10,000 errors (the first into a fresh database)  vs  a raw multi-row INSERT
+ *           200 concurrent one-error reports                                 vs  a bare workflow with one DB activity
+ *   digest: one cycle for 2,000 users, 200 flows, 20,000 new errors         vs  raw nodemailer sending Herald's own email
+ *
+ *   npm run bench [-- errors|digest] [--rounds 3] [--json FILE] [--temporal host:port]
  */
-import { Client } from '@temporalio/client';
-import { DefaultLogger, Runtime } from '@temporalio/worker';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import nodemailer from 'nodemailer';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
 import { applyCatalog, type Catalog } from '../catalog/catalog.js';
 import { mjmlCompilations } from '../email/render.js';
+import { previewDigest } from '../email/digest-preview.js';
 import { runHerald } from '../worker/run-herald.js';
 import { loadConfig } from '../config/config.js';
 import { cliExecutable } from '../embedded/temporal-binaries.js';
 import { searchAttributeFlags } from '../worker/search-attributes.js';
 import { environmentDigest, runCycleNowUpdate } from '../workflows/environment-digest.js';
+import { freePort } from '../test/helpers/ports.js';
 
+const { values: flags, positionals } = parseArgs({
+  options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' } },
+  allowPositionals: true,
+});
+const only = positionals[0];
+const rounds = Number(flags.rounds);
 Runtime.install({ logger: new DefaultLogger((process.env.HERALD_LOG_LEVEL as 'INFO' | undefined) ?? 'ERROR') });
-const only = process.argv[2];
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
+// ---- the stack --------------------------------------------------------------------------
+
 const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
 const pgDir = mkdtempSync(join(tmpdir(), 'herald-bench-pg-'));
-const postgres = await startEmbeddedPostgres({ dataDir: pgDir, port: 54391, persistent: false });
+const postgres = await startEmbeddedPostgres({ dataDir: pgDir, port: await freePort(), persistent: false });
 const db = connectDatabase(postgres.adminUrl, { max: 20 });
 await migrateLatest(db);
 
@@ -49,13 +65,24 @@ const acceptedBySink = () =>
     sink.send('count');
   });
 
-const temporal = await TestWorkflowEnvironment.createLocal({
-  server: { executable: cliExecutable(), ip: '127.0.0.1', ui: false, dbFilename: join(dataDir, 'temporal.sqlite'), extraArgs: searchAttributeFlags() },
-});
-const client = new Client({ connection: temporal.connection });
+// Temporal: a cluster given with --temporal, or the CLI's dev server (SQLite) on this machine.
+let temporalServer: TestWorkflowEnvironment | undefined;
+let nativeConnection: NativeConnection;
+let connection: Connection;
+if (flags.temporal) {
+  nativeConnection = await NativeConnection.connect({ address: flags.temporal });
+  connection = await Connection.connect({ address: flags.temporal });
+} else {
+  temporalServer = await TestWorkflowEnvironment.createLocal({
+    server: { executable: cliExecutable(), ip: '127.0.0.1', ui: false, dbFilename: join(dataDir, 'temporal.sqlite'), extraArgs: searchAttributeFlags() },
+  });
+  nativeConnection = temporalServer.nativeConnection;
+  connection = temporalServer.connection;
+}
+const client = new Client({ connection });
 const running = await runHerald({
   config: loadConfig({ DATABASE_URL: postgres.adminUrl, SMTP_URL: smtpUrl, HERALD_TASK_QUEUE: 'bench', HERALD_FROM: 'Herald <bench@herald.test>', HERALD_APP_URL: 'https://app.herald.test', HERALD_DIGEST_INTERVAL: '24h' }),
-  connection: temporal.nativeConnection,
+  connection: nativeConnection,
   client,
   db,
   migrate: false,
@@ -64,6 +91,16 @@ const running = await runHerald({
   smtpConnections: 8,
 });
 const herald = running.herald;
+// The floor's worker: a bare workflow and one insert, on a task queue of its own.
+await db.raw('create table bench_floor (id bigserial primary key, at timestamptz not null default now())');
+const floorWorker = await Worker.create({
+  connection: nativeConnection,
+  taskQueue: 'bench-floor',
+  workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./floor-workflow.ts', import.meta.url)), logger: new DefaultLogger('ERROR') }),
+  activities: { floorActivity: async () => void (await db('bench_floor').insert({})) },
+  maxConcurrentActivityTaskExecutions: 200,
+});
+const floorRunning = floorWorker.run();
 
 const flows = Array.from({ length: 200 }, (_, i) => `flow-${String(i).padStart(3, '0')}`);
 const users = Array.from({ length: 2_000 }, (_, i) => `user${i}@bench.test`);
@@ -78,8 +115,8 @@ const catalog: Catalog = {
     { id: 'intake', environment: 'bench-errors', name: 'Intake' },
   ]),
   flows: flows
-    .map((id, i) => ({ id, integration: `int-${i % 20}`, name: `Flow ${i}` }))
-    .concat([{ id: 'intake-flow', integration: 'intake', name: 'Intake flow' }]),
+    .map((id, i) => ({ id, integration: `int-${i % 20}`, name: `Flow ${i}`, autoResolve: false }))
+    .concat([{ id: 'intake-flow', integration: 'intake', name: 'Intake flow', autoResolve: true }]),
   // Each user follows 10 flows, spread so that few users share the same set.
   subscriptions: users.map((email, i) => ({
     environment: 'bench-prod',
@@ -89,73 +126,130 @@ const catalog: Catalog = {
 };
 await applyCatalog(db, catalog);
 
+// ---- figures ----------------------------------------------------------------------------
+
+interface Figure {
+  name: string;
+  unit: string;
+  values: number[];
+  anchor?: { name: string; values: number[] };
+}
+const figures = new Map<string, Figure>();
+const record = (key: string, name: string, unit: string, value: number, anchor?: { name: string; value: number }) => {
+  const figure = figures.get(key) ?? { name, unit, values: [], ...(anchor && { anchor: { name: anchor.name, values: [] } }) };
+  figure.values.push(value);
+  if (anchor) figure.anchor!.values.push(anchor.value);
+  figures.set(key, figure);
+};
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const spread = (values: number[]) => `median ${median(values).toFixed(0)} (min ${Math.min(...values).toFixed(0)}, max ${Math.max(...values).toFixed(0)})`;
+const timed = async <T>(work: () => Promise<T>): Promise<{ result: T; seconds: number }> => {
+  const started = performance.now();
+  const result = await work();
+  return { result, seconds: (performance.now() - started) / 1000 };
+};
+
+let digestRound = 0;
 try {
-  if (!only || only === 'errors') {
-    const errors = Array.from({ length: 10_000 }, (_, i) => ({ traceKey: `rec-${i}`, message: `Record ${i} rejected by the target`, code: 'VALIDATION' }));
-    let started = performance.now();
-    const batch = await herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', batchId: 'bench-10k', errors });
-    let seconds = (performance.now() - started) / 1000;
-    console.log(`errors: one report of 10,000 errors stored in ${seconds.toFixed(2)} s = ${(batch.stored / seconds).toFixed(0)} errors/s`);
+  for (let round = 1; round <= rounds; round += 1) {
+    if (!only || only === 'errors') {
+      // One report of 10,000 errors; in the first round the first report into this database.
+      const errors = Array.from({ length: 10_000 }, (_, i) => ({ traceKey: `rec-${i}`, message: `Record ${i} rejected by the target`, code: 'VALIDATION' }));
+      const report = await timed(() => herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', batchId: `bench-10k-${round}`, errors }));
+      // Anchor: the same 10,000 rows in one raw INSERT (from arrays: one statement, any row count) into a table of the same shape.
+      await db.raw('create table if not exists bench_insert (like errors including defaults)');
+      const column = <T>(pick: (e: (typeof errors)[number], i: number) => T) => errors.map(pick);
+      const insert = await timed(() =>
+        db.raw(
+          `insert into bench_insert (environment_id, flow_id, batch_id, error_key, trace_key, message, code, status, occurred_at)
+           select 'bench-errors', 'intake-flow', ?, k, t, m, c, 'open', now() from unnest(?::text[], ?::text[], ?::text[], ?::text[]) as r(k, t, m, c)`,
+          [`raw-${round}`, column((_, i) => `raw-${round}-${i}`), column((e) => e.traceKey), column((e) => e.message), column((e) => e.code)],
+        ),
+      );
+      const rows = errors;
+      record('report10k', 'one report of 10,000 errors', 'errors/s', report.result.stored / report.seconds, { name: 'raw INSERT', value: rows.length / insert.seconds });
 
-    started = performance.now();
-    const singles = await Promise.all(
-      Array.from({ length: 200 }, (_, i) =>
-        herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', batchId: `single-${i}`, errors: [{ traceKey: `s-${i}`, message: 'x' }] }),
-      ),
-    );
-    seconds = (performance.now() - started) / 1000;
-    const stored = singles.reduce((n, r) => n + r.stored, 0);
-    console.log(`errors: 200 concurrent single-error reports stored in ${seconds.toFixed(2)} s = ${(stored / seconds).toFixed(0)} errors/s`);
-  }
+      const singles = await timed(() =>
+        Promise.all(Array.from({ length: 200 }, (_, i) => herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', batchId: `single-${round}-${i}`, errors: [{ traceKey: `s-${i}`, message: 'x' }] }))),
+      );
+      const floor = await timed(() =>
+        Promise.all(Array.from({ length: 200 }, (_, i) => client.workflow.execute('floorWorkflow', { workflowId: `floor-${round}-${i}`, taskQueue: 'bench-floor' }))),
+      );
+      record('reports200', '200 concurrent one-error reports', 'reports/s', 200 / singles.seconds, { name: 'bare start + one DB activity + result', value: 200 / floor.seconds });
+    }
 
-  if (!only || only === 'digest') {
-    // 20,000 new errors, 100 per flow, written directly: the cycle is what is measured here.
-    await db.raw(
-      `insert into errors (environment_id, flow_id, batch_id, error_key, trace_key, message, code, step, status, occurred_at)
-       select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'seed', 'e' || g, 'trace-' || g,
-              'Record ' || g || ' was rejected: the customer account is on credit hold', 'CREDIT_HOLD', 'Import orders', 'open', now()
-         from generate_series(1, 20000) g`,
-    );
-    const digest = await client.workflow.start(environmentDigest, {
-      workflowId: 'digest/bench-prod',
-      taskQueue: 'bench',
-      args: [{ environment: 'bench-prod', intervalMs: 24 * 3_600_000 }],
-    });
-    const compilationsBefore = mjmlCompilations();
-    const sinkBefore = await acceptedBySink();
-    const cpuBefore = process.cpuUsage();
-    const started = performance.now();
-    const summary = await digest.executeUpdate(runCycleNowUpdate);
-    const seconds = (performance.now() - started) / 1000;
-    const smtp = await acceptedBySink();
-    const cpu = process.cpuUsage(cpuBefore);
-    console.log(
-      `digest: ${summary.sent} emails (${summary.emails} deliveries, ${smtp.accepted} accepted by SMTP, ${(smtp.bytes / smtp.accepted / 1024).toFixed(0)} KiB each) ` +
-        `for ${summary.newErrors} new errors in ${seconds.toFixed(2)} s = ${(summary.sent / seconds).toFixed(0)} emails/s`,
-    );
-    const phases = await db.raw(
-      `select extract(epoch from (min(d.sent_at) - c.fixed_at)) as fixing, extract(epoch from (max(d.sent_at) - min(d.sent_at))) as sending
-         from digest_cycles c join email_deliveries d on d.cycle_id = c.id where c.environment_id = 'bench-prod' group by c.id`,
-    );
-    const { fixing, sending } = phases.rows[0];
-    console.log(
-      `digest: fixing the cycle and the first email ${Number(fixing).toFixed(2)} s; sending ${Number(sending).toFixed(2)} s from first to last email = ${(summary.sent / Number(sending)).toFixed(0)} emails/s`,
-    );
-    console.log(
-      `digest: CPU during the cycle: bench process (worker and client) ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, ` +
-        `SMTP sink ${((smtp.cpuMs - sinkBefore.cpuMs) / 1000).toFixed(2)} s, of ${seconds.toFixed(2)} s`,
-    );
-    console.log(`digest: MJML compilations in this process: ${mjmlCompilations()} (${mjmlCompilations() - compilationsBefore} during the cycle)`);
-    await digest.terminate('benchmark done');
+    if (!only || only === 'digest') {
+      digestRound += 1;
+      // 20,000 new errors, 100 per flow, written directly: the cycle is what is measured here.
+      await db.raw(
+        `insert into errors (environment_id, flow_id, batch_id, error_key, trace_key, message, code, step, status, occurred_at)
+         select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'seed-${digestRound}', 'e${digestRound}-' || g, 'trace-' || g,
+                'Record ' || g || ' was rejected: the customer account is on credit hold', 'CREDIT_HOLD', 'Import orders', 'open', now()
+           from generate_series(1, 20000) g`,
+      );
+      // Anchor: raw nodemailer, same pool size and encoding, sending this user's real digest 2,000 times.
+      const preview = await previewDigest(db, 'bench-prod', users[0]!, 'https://app.herald.test');
+      if (preview.kind !== 'email') throw new Error('the bench digest has no email to send');
+      const transport = nodemailer.createTransport({ pool: true, maxConnections: 8, maxMessages: 500, url: smtpUrl });
+      const raw = await timed(async () => {
+        const queue = [...users];
+        await Promise.all(
+          Array.from({ length: 20 }, async () => {
+            for (let to = queue.shift(); to; to = queue.shift()) {
+              await transport.sendMail({ from: 'Herald <bench@herald.test>', to, subject: preview.subject, html: preview.rendered.html, text: preview.rendered.text, textEncoding: 'base64' });
+            }
+          }),
+        );
+      });
+      transport.close();
+
+      const digest = await client.workflow.start(environmentDigest, {
+        workflowId: `digest/bench-prod-${digestRound}`,
+        taskQueue: 'bench',
+        args: [{ environment: 'bench-prod', intervalMs: 24 * 3_600_000 }],
+      });
+      const sinkBefore = await acceptedBySink();
+      const cpuBefore = process.cpuUsage();
+      const cycle = await timed(() => digest.executeUpdate(runCycleNowUpdate));
+      const smtp = await acceptedBySink();
+      const cpu = process.cpuUsage(cpuBefore);
+      await digest.terminate('benchmark round done');
+      record('digest', `digest cycle, ${cycle.result.emails} emails, ${cycle.result.newErrors} new errors`, 'emails/s', cycle.result.sent / cycle.seconds, {
+        name: "raw nodemailer with Herald's own email",
+        value: users.length / raw.seconds,
+      });
+      console.log(
+        `digest round ${digestRound}: ${cycle.result.sent} sent in ${cycle.seconds.toFixed(2)} s, ${((smtp.bytes - sinkBefore.bytes) / (smtp.accepted - sinkBefore.accepted) / 1024).toFixed(0)} KiB per email; ` +
+          `CPU: bench process ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, SMTP sink ${((smtp.cpuMs - sinkBefore.cpuMs) / 1000).toFixed(2)} s`,
+      );
+    }
   }
 } finally {
   await running.stop();
+  floorWorker.shutdown();
+  await floorRunning;
 }
 
+// ---- report ------------------------------------------------------------------------------
+
+console.log(`\n${rounds} round(s), median (min, max); each figure beside its anchor from the same run:`);
+const summary: Record<string, unknown> = {};
+for (const [key, figure] of figures) {
+  const line = [`${figure.name}: ${spread(figure.values)} ${figure.unit}`];
+  if (figure.anchor) {
+    const ratio = median(figure.values) / median(figure.anchor.values);
+    line.push(`   anchor, ${figure.anchor.name}: ${spread(figure.anchor.values)} ${figure.unit} -> ratio ${ratio.toFixed(2)}`);
+    summary[key] = { unit: figure.unit, values: figure.values, anchor: figure.anchor, ratio };
+  } else summary[key] = { unit: figure.unit, values: figure.values };
+  console.log(line.join('\n'));
+}
+console.log(`MJML compilations in this process: ${mjmlCompilations()}`);
 clearInterval(sampler);
 console.log(`memory: peak RSS ${mb(Math.max(peakRss, process.resourceUsage().maxRSS * 1024))} (bench process: worker and client)`);
+if (flags.json) writeFileSync(flags.json, `${JSON.stringify({ rounds, figures: summary, peakRssBytes: peakRss }, null, 2)}\n`);
+
 await db.destroy();
-await temporal.teardown();
+await temporalServer?.teardown();
 await postgres.stop();
 sink.kill();
 rmSync(dataDir, { recursive: true, force: true });
