@@ -149,7 +149,11 @@ describe('the herald command line', async () => {
   });
 
   it('S7: digest interval changes how often a running digest runs, from its last cycle, and refuses what is out of bounds', async () => {
-    const before = await worker.temporal.workflow.getHandle('digest/acme-staging').query(digestStatusQuery);
+    await cli('catalog', 'apply', sample); // idempotent: the environment and its digest, also when this test runs alone
+    const staging = worker.temporal.workflow.getHandle('digest/acme-staging');
+    // A digest just started knows its next cycle once it has read its last one.
+    await expect.poll(async () => (await staging.query(digestStatusQuery)).lastCycle, { timeout: 20_000 }).toBeGreaterThanOrEqual(0);
+    const before = await staging.query(digestStatusQuery);
     const changed = await cli('digest', 'interval', '--env', 'acme-staging', '5m');
     expect(changed).toMatchObject({ code: 0 });
     expect(changed.stdout).toMatch(/^digest of acme-staging: every 5m; next cycle at \d{4}-/);
