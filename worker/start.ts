@@ -8,6 +8,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError, loadConfig, type HeraldConfig } from '../config/config.js';
+import { refusedConnectionTo, UnreachableError } from '../config/unreachable.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
 import { embeddedPorts, localStateFolders, portInUse } from '../embedded/local-state.js';
@@ -67,7 +68,9 @@ async function main(): Promise<void> {
   const temporalAddress = config.temporalAddress ?? `127.0.0.1:${ports.temporal}`;
   const target = temporalTarget(temporalAddress);
   if (config.temporalAddress) {
-    connection = await NativeConnection.connect(target.connectionOptions);
+    connection = await NativeConnection.connect(target.connectionOptions).catch((error: unknown) => {
+      throw new UnreachableError('Temporal', config.temporalAddress!, 'TEMPORAL_ADDRESS', error, givenAdvice('TEMPORAL_ADDRESS'));
+    });
     stops.unshift(() => connection.close());
     lines.push(`Temporal                ${config.temporalAddress} (namespace ${config.temporalNamespace})`);
   } else {
@@ -96,7 +99,7 @@ async function main(): Promise<void> {
     lines.push(`Temporal (dev server)   127.0.0.1:${ports.temporal}, web UI http://127.0.0.1:${ports.temporalUi}`);
   }
 
-  const db = connectDatabase(databaseUrl);
+  const db = connectDatabase(databaseUrl, {}, { quiet: true });
   stops.unshift(() => db.destroy());
   if (config.migrateOnStart || !config.databaseUrl) {
     const applied = await migrateLatest(db);
@@ -158,7 +161,19 @@ function readConfig(): HeraldConfig {
   }
 }
 
+/** What to do about a service set by a variable that does not answer. */
+function givenAdvice(variable: string): string {
+  return `is it running? Correct ${variable}, or unset it for the one npm start runs itself`;
+}
+
 main().catch((error: unknown) => {
-  console.error('herald: failed to start:', error);
+  const databaseUrl = process.env.DATABASE_URL;
+  if (databaseUrl && !(error instanceof UnreachableError)) {
+    const url = new URL(databaseUrl);
+    const address = `${url.hostname}:${url.port || 5432}`;
+    if (refusedConnectionTo(error, address)) error = new UnreachableError('PostgreSQL', address, 'DATABASE_URL', error, givenAdvice('DATABASE_URL'));
+  }
+  if (error instanceof UnreachableError) console.error(`herald: ${error.message}`);
+  else console.error('herald: failed to start:', error);
   process.exit(1);
 });

@@ -15,6 +15,7 @@ import type { ReportedError } from '../../contracts/error-report.js';
 import { HeraldClient } from '../herald-client.js';
 import { createErrorStore } from '../../stores/error-store.js';
 import { createDeliveryStore, type PendingSummary } from '../../stores/delivery-store.js';
+import { refusedConnectionTo, UnreachableError } from '../../config/unreachable.js';
 import { environmentOverviews } from '../../stores/overview-store.js';
 import { parseDuration } from '../../config/duration.js';
 import { HeraldInputError } from '../herald-input-error.js';
@@ -412,27 +413,6 @@ class Session {
     await this.database?.destroy();
     await this.connection?.close();
   }
-}
-
-/**
- * Thrown when a service Herald needs does not answer: said in one line that names the address,
- * the variable that sets it, and how to start what `npm start` runs.
- */
-class UnreachableError extends Error {
-  override readonly name = 'UnreachableError';
-  constructor(service: string, address: string, variable: string, cause?: unknown) {
-    super(`cannot reach ${service} at ${address}: start Herald with "npm start", or set ${variable} to where it runs`, { cause });
-  }
-}
-
-/** True when `error` (or one it wraps) is a refused or failed TCP connection to `address` (host:port). */
-function refusedConnectionTo(error: unknown, address: string): boolean {
-  const port = Number(address.split(':').at(-1));
-  const inner = error instanceof AggregateError ? error.errors : [error];
-  return inner.some((e) => {
-    const failure = e as { code?: string; port?: number } | null;
-    return ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(failure?.code ?? '') && (failure?.port === undefined || failure.port === port);
-  });
 }
 
 function print(text: string): number {
