@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -14,7 +12,7 @@ import {
 import type { ConnectionActivities } from '../activities/connection-activities.js';
 import { databaseActivity } from './activity-options.js';
 import { labelRun } from './run-labels.js';
-import { failureForCaller } from './failures.js';
+import { failureForCaller, isRefusal } from './failures.js';
 import { workflowNow } from './workflow-time.js';
 import { checkConnectionReport as connectionReportProblems, type ConnectionReport, type ConnectionState } from '../contracts/error-report.js';
 import { inputFailure } from '../contracts/input-failure.js';
@@ -43,11 +41,6 @@ export interface ConnectionStatusState {
 
 export const reportStatusUpdate = defineUpdate<{ changed: boolean }, [ConnectionReport]>('reportStatus');
 export const connectionStatusQuery = defineQuery<ConnectionStatusState>('status');
-
-/** An activity failure that will fail the same way on every retry: refused input or data. */
-function isRefusal(error: unknown): error is ActivityFailure {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable === true;
-}
 
 /** Reports handled per run before continuing as new. */
 const reportsPerRun = 500;

@@ -1,6 +1,4 @@
 import {
-  ActivityFailure,
-  ApplicationFailure,
   allHandlersFinished,
   condition,
   continueAsNew,
@@ -17,6 +15,8 @@ import type { DigestActivities } from '../activities/digest-activities.js';
 import { databaseActivity } from './activity-options.js';
 import { labelRun } from './run-labels.js';
 import { workflowNow } from './workflow-time.js';
+import { isRefusal } from './failures.js';
+import { inputFailure } from '../contracts/input-failure.js';
 
 const { lastDigestCycle, fixDigestCycle, completeDigestCycle, digestInterval } =
   proxyActivities<DigestActivities>(databaseActivity);
@@ -150,12 +150,9 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     {
       validator: (ms) => {
         if (!Number.isInteger(ms) || ms < digestIntervalBounds.minMs || ms > digestIntervalBounds.maxMs) {
-          throw ApplicationFailure.create({
-            type: 'HeraldInputError',
-            message: `interval: must be a whole number of milliseconds from ${digestIntervalBounds.minMs} (1 s) to ${digestIntervalBounds.maxMs} (7 days)`,
-            nonRetryable: true,
-            details: [[{ field: 'interval', message: 'must be from 1 s to 7 days' }]],
-          });
+          throw inputFailure([
+            { field: 'interval', message: `must be a whole number of milliseconds from ${digestIntervalBounds.minMs} (1 s) to ${digestIntervalBounds.maxMs} (7 days)` },
+          ]);
         }
       },
     },
@@ -236,11 +233,6 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
       summary: `cycle ${lastCycle}: ${lastSummary!.newErrors} new, ${lastSummary!.resolvedErrors} resolved, ${lastSummary!.sent} emails sent`,
     });
   }
-}
-
-/** An activity failure that will fail the same way on every retry: refused input or data. */
-function isRefusal(error: unknown): error is ActivityFailure {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable === true;
 }
 
 async function runCycle(

@@ -8,3 +8,11 @@ import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
 export function failureForCaller(error: unknown): unknown {
   return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure ? error.cause : error;
 }
+
+/**
+ * True for an activity failure that will fail the same way on every retry (refused input, or
+ * data PostgreSQL refused): long-lived workflows record it and go on with their next work.
+ */
+export function isRefusal(error: unknown): error is ActivityFailure {
+  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable === true;
+}
