@@ -30,6 +30,8 @@ import { cliExecutable } from '../embedded/temporal-binaries.js';
 import { searchAttributeFlags } from '../worker/search-attributes.js';
 import { environmentDigest, runCycleNowUpdate } from '../workflows/environment-digest.js';
 import { freePort } from '../test/helpers/ports.js';
+import { billableActions, total } from '../test/helpers/billable-actions.js';
+import { errorBatchWorkflowId } from '../workflows/workflow-ids.js';
 
 const { values: flags, positionals } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' } },
@@ -176,6 +178,12 @@ try {
         Promise.all(Array.from({ length: 200 }, (_, i) => client.workflow.execute('floorWorkflow', { workflowId: `floor-${round}-${i}`, taskQueue: 'bench-floor' }))),
       );
       record('reports200', '200 concurrent one-error reports', 'reports/s', 200 / singles.seconds, { name: 'bare start + one DB activity + result', value: 200 / floor.seconds });
+      if (round === 1) {
+        const plain = errorBatchWorkflowId('bench-errors', 'intake-flow', 'single-1-0');
+        await client.workflow.getHandle(plain).result();
+        const actions = await billableActions(client, plain);
+        console.log(`errors: billable Temporal actions of a plain one-error report: ${total(actions)} (${JSON.stringify(actions)})`);
+      }
     }
 
     if (!only || only === 'digest') {

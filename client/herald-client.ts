@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
@@ -21,6 +21,7 @@ import {
   resolveErrorsWorkflowId,
 } from '../workflows/workflow-ids.js';
 import { errorBatch, recordSuccesses, resolveErrors } from '../workflows/index.js';
+import { reportLabelsAtStart } from '../workflows/run-labels.js';
 import { createErrorStore, type ErrorFilter, type ErrorView } from '../stores/error-store.js';
 import { inputFailureType } from '../contracts/input-failure.js';
 import { HeraldInputError } from './herald-input-error.js';
@@ -70,7 +71,7 @@ export class HeraldClient {
   async reportErrors(report: ErrorReport): Promise<ErrorBatchStored> {
     const batch = { ...report, batchId: report.batchId ?? randomUUID() };
     refuse(checkErrorBatch(batch));
-    const handle = await this.startOrJoin(errorBatch, errorBatchWorkflowId(batch.environment, batch.flow, batch.batchId), batch);
+    const handle = await this.startOrJoin(errorBatch, errorBatchWorkflowId(batch.environment, batch.flow, batch.batchId), batch, reportLabelsAtStart(batch));
     try {
       return await handle.executeUpdate(storedUpdate);
     } catch (error) {
@@ -139,9 +140,11 @@ export class HeraldClient {
     workflow: (arg: A) => Promise<R>,
     workflowId: string,
     arg: A,
+    labels: Pick<WorkflowStartOptions, 'typedSearchAttributes' | 'memo'> = {},
   ): Promise<WorkflowHandle<(arg: A) => Promise<R>>> {
     try {
       return await this.temporal.workflow.start(workflow, {
+        ...labels,
         workflowId,
         taskQueue: this.taskQueue,
         args: [arg],

@@ -5,6 +5,7 @@ import {
   executeChild,
   proxyActivities,
   setHandler,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { ErrorActivities } from '../activities/error-activities.js';
 import type { ErrorBatch } from '../contracts/error-report.js';
@@ -12,7 +13,7 @@ import { databaseActivity } from './activity-options.js';
 import { failureForCaller } from './failures.js';
 import { intermittentRetry, type IntermittentRetryOutcome } from './intermittent-retry.js';
 import { intermittentRetryWorkflowId } from './workflow-ids.js';
-import { labelRun } from './run-labels.js';
+import { HeraldEnvironment, labelRun } from './run-labels.js';
 
 const { storeErrorBatch } = proxyActivities<ErrorActivities>(databaseActivity);
 
@@ -48,7 +49,11 @@ export async function errorBatch(batch: ErrorBatch): Promise<ErrorBatchResult> {
     if (state.refusal !== undefined) throw state.refusal;
     return state.stored!;
   });
-  labelRun({ environment: batch.environment, flow: batch.flow, outcome: 'storing' });
+  // A report started with its labels (search attributes and memo: no action of their own) changes
+  // them only when its outcome is not the plain "open": a refusal or a retry window. Runs started
+  // without labels label themselves as before.
+  const labelledAtStart = workflowInfo().typedSearchAttributes.get(HeraldEnvironment) !== undefined;
+  if (!labelledAtStart) labelRun({ environment: batch.environment, flow: batch.flow, outcome: 'storing' });
 
   let report;
   try {
@@ -71,7 +76,9 @@ export async function errorBatch(batch: ErrorBatch): Promise<ErrorBatchResult> {
     }),
   };
   state.stored = stored;
-  labelRun({ outcome: stored.retryWorkflowId ? 'retrying' : 'open', summary: storedSummary(stored) });
+  if (!labelledAtStart || stored.retryWorkflowId) {
+    labelRun({ outcome: stored.retryWorkflowId ? 'retrying' : 'open', summary: storedSummary(stored) });
+  }
 
   let retry: IntermittentRetryOutcome | undefined;
   if (stored.retryWorkflowId) {

@@ -40,3 +40,18 @@ export function labelRun(labels: RunLabels): void {
   ).filter(([key, value]) => value !== undefined && current.get(key) !== value);
   if (updates.length > 0) upsertSearchAttributes(updates.map(([key, value]) => ({ key, value: value! })));
 }
+
+/**
+ * The labels a report's run is started with (free: no action of their own): its environment and
+ * flow, the outcome "open" (changed by the run only on a refusal or a retry window), and a memo.
+ */
+export function reportLabelsAtStart(report: { environment: string; flow: string; errors: unknown[] }) {
+  return {
+    typedSearchAttributes: [
+      { key: HeraldEnvironment, value: report.environment },
+      { key: HeraldFlow, value: report.flow },
+      { key: HeraldOutcome, value: 'open' },
+    ],
+    memo: { summary: `report of ${report.errors.length} error${report.errors.length === 1 ? '' : 's'}` },
+  };
+}
