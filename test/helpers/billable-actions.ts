@@ -1,7 +1,8 @@
 import type { Client } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 
-const EventType = temporal.api.enums.v1.EventType;
+// The package is CommonJS: its default export works under Node's ESM (the bench) and vitest alike.
+const EventType = proto.temporal.api.enums.v1.EventType;
 
 /**
  * The actions Temporal Cloud bills for one run, counted from its history: its start, each
