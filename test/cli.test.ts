@@ -167,6 +167,7 @@ describe('the herald command line', async () => {
   });
 
   it('S34: with the mail server down, digest now returns after --wait saying what is pending and why, and herald status says the same', async () => {
+    await cli('catalog', 'apply', sample); // idempotent: the environments and their digests, also when this test runs alone
     await cli('errors', 'report', '--env', 'acme-production', '--flow', 'orders-to-erp', '--trace-key', 'SO-34', '--message', 'Outage test');
     const started = performance.now();
     const now = await cli('digest', 'now', '--env', 'acme-production', '--wait', '3s');

@@ -1,12 +1,15 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Knex } from 'knex';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../embedded/embedded-postgres.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startTestMailServer } from './helpers/mail.js';
-import { startHerald } from './helpers/herald.js';
+import { startTestMailServer, type TestMailServer } from './helpers/mail.js';
+import { startHerald, type RunningHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { startDigest } from './helpers/digests.js';
 import { freePort } from './helpers/ports.js';
@@ -14,26 +17,36 @@ import { applyCatalog } from '../catalog/catalog.js';
 import { runNowSignal } from '../workflows/environment-digest.js';
 
 // A PostgreSQL server of this file's own: stopping the suite's shared one would fail every other file.
-describe('a database outage in the middle of sending', async () => {
+describe('a database outage in the middle of sending', () => {
+  // Started in beforeAll, not while the file is collected: a run that filters this test out never
+  // starts the server (a PostgreSQL of its own runs in its own process group and would outlive it).
   const dataDir = mkdtempSync(join(tmpdir(), 'herald-outage-pg-'));
-  const port = await freePort();
-  let postgres: EmbeddedDatabase | undefined = await startEmbeddedPostgres({ dataDir, port, persistent: true });
+  let postgres: EmbeddedDatabase | undefined;
+  let db: Knex;
+  let env: TestWorkflowEnvironment;
+  let mail: TestMailServer;
+  let herald: RunningHerald;
+  let digest: WorkflowHandle;
+  let port: number;
+  beforeAll(async () => {
+    port = await freePort();
+    postgres = await startEmbeddedPostgres({ dataDir, port, persistent: true });
+    const admin = connectDatabase(postgres.adminUrl, { max: 1 });
+    await admin.raw('create database herald');
+    await admin.destroy();
+    db = connectDatabase(postgres.urlFor('herald'));
+    await migrateLatest(db);
+    await createTestWorld(db);
+    env = await createTimeSkippingEnvironment();
+    mail = await startTestMailServer();
+    herald = await startHerald({ env, db, smtpUrl: mail.url });
+    digest = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', intervalMs: 15 * 60_000 });
+  });
   afterAll(async () => {
+    await db?.destroy();
     await postgres?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
-  const admin = connectDatabase(postgres.adminUrl, { max: 1 });
-  await admin.raw('create database herald');
-  await admin.destroy();
-  const db = connectDatabase(postgres.urlFor('herald'));
-  afterAll(() => db.destroy());
-  await migrateLatest(db);
-  await createTestWorld(db);
-
-  const env = await createTimeSkippingEnvironment();
-  const mail = await startTestMailServer();
-  const herald = await startHerald({ env, db, smtpUrl: mail.url });
-  const digest = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', intervalMs: 15 * 60_000 });
 
   it('S33: PostgreSQL stopped while a cycle of 300 emails is being sent, restarted 20 s later: every email is sent once, no duplicate', async () => {
     const clerks = Array.from({ length: 298 }, (_, i) => ({ account: 'acme', email: `clerk${i}@acme.test`, role: 'monitor' as const }));
