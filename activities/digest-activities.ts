@@ -120,18 +120,18 @@ export function createDigestActivities(deps: DigestActivityDeps) {
      */
     async sendDueDeliveries(environment: string): Promise<DeferredRoundResult> {
       const clock = activityClock();
+      const installation = await installationId(db);
       const due = await deliveries.dueDeferred(environment, clock(), 1_000);
       const jobs: DeliveryJob[] = [];
       const digests = await store.deliveriesByIds(due.filter((d) => d.kind === 'digest').map((d) => d.id));
       for (const cycleId of new Set(digests.map((d) => d.cycleId))) {
         const ofCycle = digests.filter((d) => d.cycleId === cycleId);
-        const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, await installationId(db));
+        const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, installation);
         await composer.prepare(ofCycle);
         jobs.push(...ofCycle.map((d) => composer.job(d)));
       }
       const connectionIds = due.filter((d) => d.kind === 'connection').map((d) => d.id);
       if (connectionIds.length > 0) {
-        const installation = await installationId(db);
         jobs.push(...(await connections.pendingEmails({ deliveryIds: connectionIds })).map((email) => connectionEmailJob(email, appUrl, installation)));
       }
       const tally = await send(async () => jobs.shift(), clock);

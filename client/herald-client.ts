@@ -1,5 +1,4 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import {
@@ -23,8 +22,7 @@ import {
 import { errorBatch, recordSuccesses, resolveErrors } from '../workflows/index.js';
 import { reportLabelsAtStart } from '../workflows/run-labels.js';
 import { createErrorStore, type ErrorFilter, type ErrorView } from '../stores/error-store.js';
-import { inputFailureType } from '../contracts/input-failure.js';
-import { HeraldInputError } from './herald-input-error.js';
+import { asInputError, HeraldInputError } from './herald-input-error.js';
 import type { SuccessReport } from '../contracts/error-report.js';
 
 export interface HeraldClientOptions {
@@ -173,17 +171,4 @@ export class HeraldClient {
 
 function refuse(problems: InputProblem[]): void {
   if (problems.length > 0) throw new HeraldInputError(problems);
-}
-
-/** Turns Herald's refusal of input, carried as a workflow or update failure, back into a HeraldInputError. */
-function asInputError(error: unknown): HeraldInputError | undefined {
-  let cause: unknown = error;
-  while (cause instanceof Error) {
-    if (cause instanceof ApplicationFailure && cause.type === inputFailureType) {
-      const problems = cause.details?.[0];
-      return new HeraldInputError(Array.isArray(problems) ? (problems as InputProblem[]) : [{ field: '(report)', message: cause.message }]);
-    }
-    cause = cause.cause;
-  }
-  return undefined;
 }

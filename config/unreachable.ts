@@ -17,6 +17,12 @@ export class UnreachableError extends Error {
   }
 }
 
+/** The host:port of a PostgreSQL connection string (5432 when it names none), to name it in messages. */
+export function databaseAddress(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  return `${url.hostname}:${url.port || 5432}`;
+}
+
 /** True when `error` (or one it wraps) is a refused or failed TCP connection to `address` (host:port). */
 export function refusedConnectionTo(error: unknown, address: string): boolean {
   const port = Number(address.split(':').at(-1));

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { pathText, problemsOf, type InputProblem } from './problems.js';
 import { breaksLine, unstorableText } from './text.js';
 import { isPlainAddress, plainAddressMessage } from './email-address.js';
+import { entityIdMessage, entityIdPattern } from './error-report.js';
 
 export const userRoles = ['owner', 'admin', 'manage', 'monitor'] as const;
 export type UserRole = (typeof userRoles)[number];
@@ -17,9 +18,8 @@ const required = (message: string) => ({
   error: (issue: { input?: unknown }) => (issue.input === undefined || issue.input === null ? 'is required' : message),
 });
 
-const idMessage = 'must be an id: lower-case letters, digits, ".", "_" or "-", at most 100 characters';
-const id = z.string(required(idMessage)).regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, { error: idMessage });
-const ids = z.array(z.string().regex(/^[a-z0-9][a-z0-9._-]{0,99}$/), { error: 'must be a list of ids' });
+const id = z.string(required(entityIdMessage)).regex(entityIdPattern, { error: entityIdMessage });
+const ids = z.array(z.string().regex(entityIdPattern), { error: 'must be a list of ids' });
 
 const textMessage = 'must be a non-empty single line of at most 200 characters';
 /** A name: one line that PostgreSQL can store. */

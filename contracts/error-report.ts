@@ -68,9 +68,11 @@ const idMessage = `must be an id of letters, digits and . _ : @ / - (at most ${r
 /** A caller's id of a report or an error. */
 const callerId = z.string({ error: idMessage }).max(reportLimits.idLength, { error: idMessage }).regex(/^[A-Za-z0-9][A-Za-z0-9._:@/-]*$/, { error: idMessage });
 
-const entityIdMessage = 'must be an id: lower-case letters, digits, ".", "_" or "-", at most 100 characters';
+/** What an environment, integration, flow or connection id is made of, and the words that say so. */
+export const entityIdPattern = /^[a-z0-9][a-z0-9._-]{0,99}$/;
+export const entityIdMessage = 'must be an id: lower-case letters, digits, ".", "_" or "-", at most 100 characters';
 /** An environment, integration, flow or connection id, as the catalog defines them. */
-export const entityId = z.string({ error: entityIdMessage }).regex(/^[a-z0-9][a-z0-9._-]{0,99}$/, { error: entityIdMessage });
+export const entityId = z.string({ error: entityIdMessage }).regex(entityIdPattern, { error: entityIdMessage });
 
 const activityTypeMessage = 'must be an activity type name';
 const activityType = z.string({ error: activityTypeMessage }).regex(/^[A-Za-z_$][A-Za-z0-9_$]{0,199}$/, { error: activityTypeMessage });

@@ -28,16 +28,23 @@ function postgresDataDir(dataDir: string): string {
   return join('/var/tmp', `herald-${key}`, 'postgres');
 }
 
+/** True when something accepts connections on 127.0.0.1:`port`. */
+export function listening(port: number): Promise<boolean> {
+  return new Promise((answer) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      answer(true);
+    });
+    socket.once('error', () => answer(false));
+  });
+}
+
 /** The first embedded service whose port something already listens on, if any. */
 export async function portInUse(services: (keyof typeof embeddedPorts)[]): Promise<{ service: keyof typeof embeddedPorts; port: number } | undefined> {
   for (const service of services) {
     const port = embeddedPorts[service];
-    const open = await new Promise<boolean>((answer) => {
-      const socket = createConnection({ host: '127.0.0.1', port });
-      socket.once('connect', () => (socket.destroy(), answer(true)));
-      socket.once('error', () => answer(false));
-    });
-    if (open) return { service, port };
+    if (await listening(port)) return { service, port };
   }
   return undefined;
 }

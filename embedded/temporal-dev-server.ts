@@ -4,7 +4,7 @@
  * Herald alone, which stops the server last, after the worker has drained.
  */
 import { spawn } from 'node:child_process';
-import { createConnection } from 'node:net';
+import { listening } from './local-state.js';
 
 export interface DevServer {
   address: string;
@@ -35,7 +35,7 @@ export async function startTemporalDevServer(options: {
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (server.exitCode !== null) throw new Error(`the Temporal dev server exited (${server.exitCode}): ${errors.trim()}`);
-    if (await accepts(options.port)) break;
+    if (await listening(options.port)) break;
     if (Date.now() > deadline) throw new Error(`the Temporal dev server did not listen on 127.0.0.1:${options.port} within a minute`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
@@ -50,15 +50,4 @@ export async function startTemporalDevServer(options: {
       clearTimeout(timer);
     },
   };
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((answer) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      answer(true);
-    });
-    socket.once('error', () => answer(false));
-  });
 }

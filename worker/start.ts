@@ -8,7 +8,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError, loadConfig, type HeraldConfig } from '../config/config.js';
-import { refusedConnectionTo, UnreachableError } from '../config/unreachable.js';
+import { databaseAddress, refusedConnectionTo, UnreachableError } from '../config/unreachable.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
 import { embeddedPorts, localStateFolders, portInUse } from '../embedded/local-state.js';
@@ -169,8 +169,7 @@ function givenAdvice(variable: string): string {
 main().catch((error: unknown) => {
   const databaseUrl = process.env.DATABASE_URL;
   if (databaseUrl && !(error instanceof UnreachableError)) {
-    const url = new URL(databaseUrl);
-    const address = `${url.hostname}:${url.port || 5432}`;
+    const address = databaseAddress(databaseUrl);
     if (refusedConnectionTo(error, address)) error = new UnreachableError('PostgreSQL', address, 'DATABASE_URL', error, givenAdvice('DATABASE_URL'));
   }
   if (error instanceof UnreachableError) console.error(`herald: ${error.message}`);

@@ -15,10 +15,10 @@ import type { ReportedError } from '../../contracts/error-report.js';
 import { HeraldClient } from '../herald-client.js';
 import { createErrorStore } from '../../stores/error-store.js';
 import { createDeliveryStore, type PendingSummary } from '../../stores/delivery-store.js';
-import { refusedConnectionTo, UnreachableError } from '../../config/unreachable.js';
+import { databaseAddress, refusedConnectionTo, UnreachableError } from '../../config/unreachable.js';
 import { environmentOverviews } from '../../stores/overview-store.js';
 import { parseDuration } from '../../config/duration.js';
-import { HeraldInputError } from '../herald-input-error.js';
+import { asInputError, HeraldInputError } from '../herald-input-error.js';
 import { ensureDigestWorkflows } from '../digests.js';
 import { previewDigest, PreviewError } from '../../email/digest-preview.js';
 import { simulateDemo } from '../simulate.js';
@@ -282,14 +282,9 @@ async function digestInterval(session: Session, args: CommandArgs): Promise<numb
   const ms = text === undefined ? undefined : parseDuration(text);
   if (ms === undefined) throw new UsageError('digest interval needs a DURATION, such as 30s, 15m or 1h');
   const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
-  let status;
-  try {
-    status = await handle.executeUpdate(setIntervalUpdate, { args: [ms] });
-  } catch (error) {
-    const cause = (error as { cause?: Error }).cause;
-    if (cause?.name === 'ApplicationFailure' || /HeraldInputError/.test(String(cause))) throw new UsageError(cause!.message);
-    throw error;
-  }
+  const status = await handle.executeUpdate(setIntervalUpdate, { args: [ms] }).catch((error: unknown) => {
+    throw asInputError(error) ?? error;
+  });
   return print(`digest of ${environment}: every ${text}; next cycle at ${status.nextCycleAt}`);
 }
 
@@ -400,8 +395,7 @@ class Session {
 
   /** The database's host:port, to name it when it cannot be reached. */
   databaseAddress(): string {
-    const url = new URL(this.config.databaseUrl ?? embeddedDefaults.databaseUrl);
-    return `${url.hostname}:${url.port || 5432}`;
+    return databaseAddress(this.config.databaseUrl ?? embeddedDefaults.databaseUrl);
   }
 
   async client(): Promise<HeraldClient> {
