@@ -1,9 +1,11 @@
-const units = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+import ms from 'ms';
 
-/** Parses `250ms`, `90s`, `15m`, `1h` or a bare number of milliseconds; undefined if malformed. */
+/**
+ * Reads a duration the way Temporal's SDK does (the `ms` package): `250ms`, `90s`, `15m`, `1h`,
+ * `2 days`, or a bare number of milliseconds. Undefined unless it names a whole, non-negative
+ * number of milliseconds.
+ */
 export function parseDuration(text: string): number | undefined {
-  const match = /^(\d+)(ms|s|m|h)?$/.exec(text.trim());
-  if (!match) return undefined;
-  const unit = (match[2] ?? 'ms') as keyof typeof units;
-  return Number(match[1]) * units[unit];
+  const value = text.trim() === '' ? undefined : ms(text.trim()) as number | undefined;
+  return value !== undefined && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }

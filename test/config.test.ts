@@ -3,9 +3,10 @@ import { parseDuration } from '../config/duration.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 
 describe('configuration, read from the environment', () => {
-  it('reads durations as Herald writes them: 250ms, 90s, 15m, 1h, or bare milliseconds', () => {
-    expect([parseDuration('250ms'), parseDuration('90s'), parseDuration('15m'), parseDuration('1h'), parseDuration('1500')]).toEqual([250, 90_000, 900_000, 3_600_000, 1_500]);
-    for (const bad of ['', 'often', '5 minutes', '1.5h', '-1s', '1d', 'm']) expect(parseDuration(bad), bad).toBeUndefined();
+  it('reads durations as Temporal writes them: 250ms, 90s, 15m, 1.5h, 5 minutes, 1d, or bare milliseconds', () => {
+    const read = ['250ms', '90s', '15m', '1.5h', '5 minutes', '1d', '1500', ' 2h '].map(parseDuration);
+    expect(read).toEqual([250, 90_000, 900_000, 5_400_000, 300_000, 86_400_000, 1_500, 7_200_000]);
+    for (const bad of ['', ' ', 'often', '-1s', 'm', '1.5ms', '15 fortnights', '9'.repeat(400)]) expect(parseDuration(bad), bad).toBeUndefined();
   });
 
   it('has a default for everything, and reads each variable it is given', () => {
