@@ -6,6 +6,6 @@ import ms from 'ms';
  * number of milliseconds.
  */
 export function parseDuration(text: string): number | undefined {
-  const value = text.trim() === '' ? undefined : ms(text.trim()) as number | undefined;
+  const value = text.trim() === '' ? undefined : ms(text.trim() as ms.StringValue) as number | undefined;
   return value !== undefined && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
