@@ -1,3 +1,4 @@
+import type { Duration } from '@temporalio/common';
 /**
  * The composition root: turns Herald's configuration and a Temporal connection into a running
  * Herald (database pool, migrations, mailer, worker with its search attributes, the digest
@@ -30,7 +31,7 @@ export interface RunHeraldOptions {
   /** Make sure each environment has its digest, at the configured interval; default true. */
   ensureDigests?: boolean;
   workflowBundle?: WorkflowBundleOption;
-  shutdownGraceTime?: string;
+  shutdownGraceTime?: Duration;
   maxConcurrentActivityTaskExecutions?: number;
   /** SMTP connections of the mailer's pool; default 5. */
   smtpConnections?: number;

@@ -1,3 +1,4 @@
+import type { Duration } from '@temporalio/common';
 import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,7 @@ export interface HeraldWorkerOptions {
   /** A prebuilt bundle (production, tests); without it the worker bundles the workflows at start. */
   workflowBundle?: WorkflowBundleOption;
   /** How long activities may finish after a shutdown request before they are cancelled. */
-  shutdownGraceTime?: string;
+  shutdownGraceTime?: Duration;
   maxConcurrentActivityTaskExecutions?: number;
 }
 

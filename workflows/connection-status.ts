@@ -96,7 +96,8 @@ export async function connectionStatus(input: ConnectionStatusInput): Promise<vo
   for (;;) {
     const offlineDue = () => state.offlineDueAt !== undefined && workflowNow() >= state.offlineDueAt;
     const wait = state.offlineDueAt === undefined ? undefined : Math.max(0, state.offlineDueAt - workflowNow());
-    await condition(() => changed || toNotify.length > 0 || offlineDue() || reports >= maxReports, wait);
+    const woken = () => changed || toNotify.length > 0 || offlineDue() || reports >= maxReports;
+    await (wait === undefined ? condition(woken) : condition(woken, wait));
     changed = false;
     if (offlineDue() && state.current?.status === 'offline') {
       state.offlineDueAt = undefined;
