@@ -1,7 +1,7 @@
 /** Activities of the error lifecycle: storing reports, success reports, retry outcomes, user resolution. */
 import type { Knex } from 'knex';
-import { checkErrorBatch, checkResolveRequest, checkSuccessReport, type ErrorBatch } from '../contracts/error-report.js';
-import { createErrorStore, type StoredBatch } from '../stores/error-store.js';
+import { checkErrorReport, checkResolveRequest, checkSuccessReport, type ErrorReport } from '../contracts/error-report.js';
+import { createErrorStore, type StoredReport } from '../stores/error-store.js';
 import { inputFailure } from '../contracts/input-failure.js';
 
 export interface ErrorActivityDeps {
@@ -11,8 +11,8 @@ export interface ErrorActivityDeps {
   now?: () => Date;
 }
 
-/** What the error-batch workflow learns from storing a report. */
-export interface StoredReport extends StoredBatch {
+/** What the report workflow learns from storing a report: what was stored, and how long to retry. */
+export interface StoredReportWithWindow extends StoredReport {
   retryWindowMs: number;
 }
 
@@ -20,11 +20,16 @@ export function createErrorActivities({ db, retryWindowMs, now = () => new Date(
   const store = createErrorStore(db);
   return {
     /** Stores a report (S1–S3); refuses bad input without storing anything (S2). */
-    async storeErrorBatch(batch: ErrorBatch): Promise<StoredReport> {
-      const problems = checkErrorBatch(batch);
+    async storeErrorReport(report: ErrorReport): Promise<StoredReportWithWindow> {
+      const problems = checkErrorReport(report);
       if (problems.length > 0) throw inputFailure(problems);
-      const result = await store.storeBatch(batch, now());
+      const result = await store.storeReport(report, now());
       return { ...result, retryWindowMs };
+    },
+
+    /** The same, for `errorBatch` runs of an earlier release, whose report id was `batchId`. */
+    async storeErrorBatch({ batchId, ...report }: Omit<ErrorReport, 'reportId'> & { batchId: string }): Promise<StoredReportWithWindow> {
+      return this.storeErrorReport({ ...report, reportId: batchId });
     },
 
     /** Resolves the open errors of records that succeeded, and recovers those in a retry window (S4, S5). */
@@ -43,6 +48,14 @@ export function createErrorActivities({ db, retryWindowMs, now = () => new Date(
     /** The retry window closed: what is still retrying becomes open. Returns the ids opened. */
     async markRetryExhausted(ids: number[]): Promise<number[]> {
       return store.markRetryExhausted(ids);
+    },
+
+    /**
+     * A retry window closed: errors its retry target recovered are auto-resolved, the rest still
+     * retrying become open, in one transaction. Returns the ids changed each way.
+     */
+    async closeRetryWindow(recovered: number[], exhausted: number[]): Promise<{ recovered: number[]; exhausted: number[] }> {
+      return store.closeRetryWindow(recovered, exhausted, now());
     },
 
     /** Which of these errors are still in their retry window. */

@@ -31,7 +31,7 @@ import { searchAttributeFlags } from '../worker/search-attributes.js';
 import { environmentDigest, runCycleNowUpdate } from '../workflows/environment-digest.js';
 import { freePort } from '../test/helpers/ports.js';
 import { billableActions, total } from '../test/helpers/billable-actions.js';
-import { errorBatchWorkflowId } from '../workflows/workflow-ids.js';
+import { errorReportWorkflowId } from '../workflows/workflow-ids.js';
 
 const { values: flags, positionals } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' } },
@@ -157,13 +157,13 @@ try {
     if (!only || only === 'errors') {
       // One report of 10,000 errors; in the first round the first report into this database.
       const errors = Array.from({ length: 10_000 }, (_, i) => ({ traceKey: `rec-${i}`, message: `Record ${i} rejected by the target`, code: 'VALIDATION' }));
-      const report = await timed(() => herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', batchId: `bench-10k-${round}`, errors }));
+      const report = await timed(() => herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', reportId: `bench-10k-${round}`, errors }));
       // Anchor: the same 10,000 rows in one raw INSERT (from arrays: one statement, any row count) into a table of the same shape.
       await db.raw('create table if not exists bench_insert (like errors including defaults)');
       const column = <T>(pick: (e: (typeof errors)[number], i: number) => T) => errors.map(pick);
       const insert = await timed(() =>
         db.raw(
-          `insert into bench_insert (environment_id, flow_id, batch_id, error_key, trace_key, message, code, status, occurred_at)
+          `insert into bench_insert (environment_id, flow_id, report_id, error_key, trace_key, message, code, status, occurred_at)
            select 'bench-errors', 'intake-flow', ?, k, t, m, c, 'open', now() from unnest(?::text[], ?::text[], ?::text[], ?::text[]) as r(k, t, m, c)`,
           [`raw-${round}`, column((_, i) => `raw-${round}-${i}`), column((e) => e.traceKey), column((e) => e.message), column((e) => e.code)],
         ),
@@ -172,14 +172,14 @@ try {
       record('report10k', 'one report of 10,000 errors', 'errors/s', report.result.stored / report.seconds, { name: 'raw INSERT', value: rows.length / insert.seconds });
 
       const singles = await timed(() =>
-        Promise.all(Array.from({ length: 200 }, (_, i) => herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', batchId: `single-${round}-${i}`, errors: [{ traceKey: `s-${i}`, message: 'x' }] }))),
+        Promise.all(Array.from({ length: 200 }, (_, i) => herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', reportId: `single-${round}-${i}`, errors: [{ traceKey: `s-${i}`, message: 'x' }] }))),
       );
       const floor = await timed(() =>
         Promise.all(Array.from({ length: 200 }, (_, i) => client.workflow.execute('floorWorkflow', { workflowId: `floor-${round}-${i}`, taskQueue: 'bench-floor' }))),
       );
       record('reports200', '200 concurrent one-error reports', 'reports/s', 200 / singles.seconds, { name: 'bare start + one DB activity + result', value: 200 / floor.seconds });
       if (round === 1) {
-        const plain = errorBatchWorkflowId('bench-errors', 'intake-flow', 'single-1-0');
+        const plain = errorReportWorkflowId('bench-errors', 'intake-flow', 'single-1-0');
         await client.workflow.getHandle(plain).result();
         const actions = await billableActions(client, plain);
         console.log(`errors: billable Temporal actions of a plain one-error report: ${total(actions)} (${JSON.stringify(actions)})`);
@@ -190,7 +190,7 @@ try {
       digestRound += 1;
       // 20,000 new errors, 100 per flow, written directly: the cycle is what is measured here.
       await db.raw(
-        `insert into errors (environment_id, flow_id, batch_id, error_key, trace_key, message, code, step, status, occurred_at)
+        `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, step, status, occurred_at)
          select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'seed-${digestRound}', 'e${digestRound}-' || g, 'trace-' || g,
                 'Record ' || g || ' was rejected: the customer account is on credit hold', 'CREDIT_HOLD', 'Import orders', 'open', now()
            from generate_series(1, 20000) g`,

@@ -3,23 +3,23 @@ import type { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import {
   checkConnectionStatusRequest,
-  checkErrorBatch,
+  checkErrorReport,
   checkResolveRequest,
   checkSuccessReport,
   type ConnectionStatusRequest,
+  type ErrorReport as ValidErrorReport,
   type InputProblem,
-  type ReportedError,
 } from '../contracts/error-report.js';
-import { storedUpdate, type ErrorBatchStored } from '../workflows/error-batch.js';
+import { storedUpdate, type ReportReceipt } from '../workflows/error-report.js';
 import type { RecordSuccessesResult } from '../workflows/record-successes.js';
 import { connectionStatus, reportStatusUpdate } from '../workflows/connection-status.js';
 import {
   connectionStatusWorkflowId,
-  errorBatchWorkflowId,
+  errorReportWorkflowId,
   recordSuccessesWorkflowId,
   resolveErrorsWorkflowId,
 } from '../workflows/workflow-ids.js';
-import { errorBatch, recordSuccesses, resolveErrors } from '../workflows/index.js';
+import { errorReport, recordSuccesses, resolveErrors } from '../workflows/index.js';
 import { reportLabelsAtStart } from '../workflows/run-labels.js';
 import { createErrorStore, type ErrorFilter, type ErrorView } from '../stores/error-store.js';
 import { asInputError, HeraldInputError } from './herald-input-error.js';
@@ -34,15 +34,11 @@ export interface HeraldClientOptions {
   db?: Knex;
 }
 
-export interface ErrorReport {
-  environment: string;
-  flow: string;
-  /** Names this report (e.g. the flow run's id): the same report sent twice is stored once. Default: random. */
-  batchId?: string;
-  errors: ReportedError[];
-  /** Activity type on the flow's task queue that retries one record of an intermittent error. */
-  retryActivity?: string;
-}
+/**
+ * The errors of one flow run. `reportId` names the report (e.g. the flow run's id): the same
+ * report sent twice is stored once. Default: random.
+ */
+export type ErrorReport = Omit<ValidErrorReport, 'reportId'> & { reportId?: string };
 
 /** Records of a flow that succeeded; `reportId` names the report (the same report sent twice is applied once; default: random). */
 export type { SuccessReport } from '../contracts/error-report.js';
@@ -66,18 +62,19 @@ export class HeraldClient {
    * Reports the errors of one flow run (S1). Returns once they are stored durably, without
    * waiting for the retry window of intermittent errors.
    */
-  async reportErrors(report: ErrorReport): Promise<ErrorBatchStored> {
-    const batch = { ...report, batchId: report.batchId ?? randomUUID() };
-    refuse(checkErrorBatch(batch));
-    const handle = await this.startOrJoin(errorBatch, errorBatchWorkflowId(batch.environment, batch.flow, batch.batchId), batch, reportLabelsAtStart(batch));
+  async reportErrors(report: ErrorReport): Promise<ReportReceipt> {
+    const complete = { ...report, reportId: report.reportId ?? randomUUID() };
+    refuse(checkErrorReport(complete));
+    const workflowId = errorReportWorkflowId(complete.environment, complete.flow, complete.reportId);
+    const handle = await this.startOrJoin(errorReport, workflowId, complete, reportLabelsAtStart(complete));
     try {
       return await handle.executeUpdate(storedUpdate);
     } catch (error) {
       const refused = asInputError(error);
       if (refused) throw refused;
       // The run already ended (a repeat of a finished report): its result says what was stored.
-      const { retry, ...stored } = await this.resultOf(handle);
-      return stored;
+      const { retry, ...receipt } = await this.resultOf(handle);
+      return receipt;
     }
   }
 

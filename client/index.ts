@@ -4,8 +4,8 @@ export type { HeraldClientOptions, ErrorReport, SuccessReport } from './herald-c
 export { HeraldInputError } from './herald-input-error.js';
 export type { ReportedError, InputProblem } from '../contracts/error-report.js';
 export { retryableCodes, isRetryableCode, reportLimits } from '../contracts/error-report.js';
-export type { ErrorBatchStored, ErrorBatchResult } from '../workflows/error-batch.js';
+export type { ReportReceipt, ReportResult } from '../workflows/error-report.js';
 export type { RecordSuccessesResult } from '../workflows/record-successes.js';
-export type { RetryTargetInput, IntermittentRetryOutcome } from '../workflows/intermittent-retry.js';
+export type { RetryWindowOutcome } from '../workflows/retry-window.js';
 export type { ErrorView, ErrorFilter } from '../stores/error-store.js';
-export type { ErrorStatus } from '../contracts/errors.js';
+export type { ErrorStatus, RetryTargetInput } from '../contracts/errors.js';

@@ -13,7 +13,7 @@ export type { InputProblem } from './problems.js';
 
 /** Limits of what a report may hold; larger input is refused, not cut. */
 export const reportLimits = {
-  errorsPerBatch: 10_000,
+  errorsPerReport: 10_000,
   idLength: 200,
   traceKeyLength: 512,
   messageLength: 10_000,
@@ -91,7 +91,7 @@ const jsonRecord = z.unknown().check((ctx) => {
 
 export const reportedErrorSchema = z.strictObject(
   {
-    /** The caller's id of this error; a repeated report of the same id is stored once. Default: batch id + position. */
+    /** The caller's id of this error; a repeated report of the same id is stored once. Default: the report's id + position. */
     id: callerId.optional(),
     /** The id of the record that failed. */
     traceKey: text(reportLimits.traceKeyLength, true),
@@ -109,13 +109,13 @@ export const reportedErrorSchema = z.strictObject(
   { error: 'must be an object' },
 );
 
-export const errorBatchSchema = z
+export const errorReportSchema = z
   .strictObject(
     {
       environment: entityId,
       flow: entityId,
-      /** Names the flow run's report; a report repeated with the same batch id is recognised. */
-      batchId: callerId,
+      /** Names the report (e.g. the flow run's id); a report repeated with the same id is stored once. */
+      reportId: callerId,
       /**
        * An activity type on the flow's own task queue that retries one failed record during the
        * retry window of intermittent errors. Without it, only a success report recovers them.
@@ -124,8 +124,8 @@ export const errorBatchSchema = z
       errors: z
         .array(reportedErrorSchema, { error: 'must list at least one error' })
         .min(1, { error: 'must list at least one error' })
-        .max(reportLimits.errorsPerBatch, {
-          error: (issue) => `holds ${(issue.input as unknown[]).length} errors; at most ${reportLimits.errorsPerBatch} per report`,
+        .max(reportLimits.errorsPerReport, {
+          error: (issue) => `holds ${(issue.input as unknown[]).length} errors; at most ${reportLimits.errorsPerReport} per report`,
         })
         .check((ctx) => {
           const seen = new Set<string>();
@@ -148,11 +148,11 @@ export const errorBatchSchema = z
 /** One error of a flow run, as the flow reports it. */
 export type ReportedError = z.input<typeof reportedErrorSchema>;
 /** One report: the errors of one flow run, stored together. */
-export type ErrorBatch = z.input<typeof errorBatchSchema>;
+export type ErrorReport = z.input<typeof errorReportSchema>;
 
 /** Every problem of a report (none means valid). */
-export function checkErrorBatch(batch: unknown): InputProblem[] {
-  return check(errorBatchSchema, batch, '(report)').problems ?? [];
+export function checkErrorReport(report: unknown): InputProblem[] {
+  return check(errorReportSchema, report, '(report)').problems ?? [];
 }
 
 // ---- success reports ---------------------------------------------------------------------
@@ -160,8 +160,8 @@ export function checkErrorBatch(batch: unknown): InputProblem[] {
 export const traceKeysSchema = z
   .array(text(reportLimits.traceKeyLength, true), { error: 'must list at least one trace key' })
   .min(1, { error: 'must list at least one trace key' })
-  .max(reportLimits.errorsPerBatch, {
-    error: (issue) => `holds ${(issue.input as unknown[]).length} trace keys; at most ${reportLimits.errorsPerBatch}`,
+  .max(reportLimits.errorsPerReport, {
+    error: (issue) => `holds ${(issue.input as unknown[]).length} trace keys; at most ${reportLimits.errorsPerReport}`,
   });
 
 export const successReportSchema = z.strictObject(
@@ -213,7 +213,7 @@ export const resolveRequestSchema = z.strictObject(
     errorIds: z
       .array(z.number({ error: errorIdsMessage }).int({ error: errorIdsMessage }).positive({ error: errorIdsMessage }).max(Number.MAX_SAFE_INTEGER, { error: errorIdsMessage }), { error: errorIdsMessage })
       .min(1, { error: errorIdsMessage })
-      .max(reportLimits.errorsPerBatch, { error: `at most ${reportLimits.errorsPerBatch} errors at once` }),
+      .max(reportLimits.errorsPerReport, { error: `at most ${reportLimits.errorsPerReport} errors at once` }),
     /** Email of the user who resolves them. */
     user: plainAddress,
   },

@@ -9,3 +9,14 @@ export interface RetryingError {
   key: string;
   traceKey: string;
 }
+
+/**
+ * What a flow's retry target activity receives for one record of an intermittent error (S5).
+ * `errorId` is the error's `id` in the report (its key in Herald).
+ */
+export interface RetryTargetInput {
+  environment: string;
+  flow: string;
+  errorId: string;
+  traceKey: string;
+}

@@ -5,7 +5,7 @@
  * each other.
  */
 import type { Knex } from 'knex';
-import { isRetryableCode, type ErrorBatch } from '../contracts/error-report.js';
+import { isRetryableCode, type ErrorReport } from '../contracts/error-report.js';
 import { InputRefusedError } from '../contracts/problems.js';
 import type { ErrorStatus, RetryingError } from '../contracts/errors.js';
 
@@ -19,7 +19,7 @@ export interface FlowInEnvironment {
 }
 
 /** What storing a report did. */
-export interface StoredBatch {
+export interface StoredReport {
   stored: number;
   duplicates: number;
   open: number;
@@ -30,13 +30,19 @@ export interface StoredBatch {
   flowTaskQueue: string | null;
 }
 
+/** Errors of one report's retry window that recovered. */
+export interface RecoveredInWindow {
+  reportId: string;
+  ids: number[];
+}
+
 /** An error as the client and the command line show it. */
 export interface ErrorView {
   id: number;
   key: string;
   environment: string;
   flow: string;
-  batchId: string;
+  reportId: string;
   traceKey: string;
   message: string;
   code: string | null;
@@ -59,16 +65,59 @@ export interface ErrorFilter {
 }
 
 const viewColumns = [
-  'id', 'error_key', 'environment_id', 'flow_id', 'batch_id', 'trace_key', 'message', 'code', 'step', 'status',
+  'id', 'error_key', 'environment_id', 'flow_id', 'report_id', 'trace_key', 'message', 'code', 'step', 'status',
   'resolution_reason', 'resolved_by', 'occurred_at', 'reported_at', 'resolved_at', 'record',
 ];
 
-export function createErrorStore(db: Knex) {
+/** Errors: storing reports, their retry windows, success reports, resolution by users, and reads. */
+export interface ErrorStore {
+  /**
+   * Finds the flow in the environment's resources (a legacy pair shares them, S18); the input
+   * problem instead when the environment or the flow is unknown there.
+   */
+  findFlow(environment: string, flow: string, trx?: Knex): Promise<FlowInEnvironment>;
+  /**
+   * Stores a report in one transaction: new errors once each (a repeated id is skipped), then,
+   * with auto-resolve on, earlier open or retrying errors of the same trace keys are superseded.
+   * Throws {@link InputRefusedError} when the environment or flow is unknown.
+   */
+  storeReport(report: ErrorReport, now: Date): Promise<StoredReport>;
+  /** Ends the retry window of these errors as recovered: `auto_resolved`, "retry succeeded". Returns the ids changed. */
+  markRecovered(ids: number[], now: Date): Promise<number[]>;
+  /** Ends the retry window of these errors as exhausted: they become `open`. Returns the ids changed. */
+  markRetryExhausted(ids: number[]): Promise<number[]>;
+  /** Ends a retry window: recovered errors as {@link markRecovered}, exhausted ones as {@link markRetryExhausted}, at once. */
+  closeRetryWindow(recovered: number[], exhausted: number[], now: Date): Promise<{
+    recovered: number[];
+    exhausted: number[];
+  }>;
+  /**
+   * Records that these records of a flow succeeded (S4), where the flow has auto-resolve on:
+   * open errors become `auto_resolved` ("record succeeded"); errors in a retry window
+   * recover ("retry succeeded"). Returns counts, and per report
+   * whose retry window changed, the errors that recovered.
+   */
+  resolveSucceededRecords(environment: string, flow: string, traceKeys: string[], now: Date): Promise<{
+    autoResolveOff: boolean;
+    resolved: number;
+    recovered: number;
+    retryWindows: RecoveredInWindow[];
+  }>;
+  /** Which of these errors are still in their retry window. */
+  stillRetrying(ids: number[]): Promise<number[]>;
+  /**
+   * A user resolves errors (S6). The user must be a current user of the environment's account.
+   * Returns the ids resolved now (errors already resolved are left as they are).
+   */
+  resolveByUser(environment: string, ids: number[], userEmail: string, now: Date): Promise<{
+    resolved: number[];
+  }>;
+  listErrors(filter: ErrorFilter): Promise<ErrorView[]>;
+  getError(id: number): Promise<ErrorView | undefined>;
+}
+
+export function createErrorStore(db: Knex): ErrorStore {
   return {
-    /**
-     * Finds the flow in the environment's resources (a legacy pair shares them, S18); the input
-     * problem instead when the environment or the flow is unknown there.
-     */
     async findFlow(environment: string, flow: string, trx: Knex = db): Promise<FlowInEnvironment> {
       const env = await trx('environments').where({ id: environment }).first('resource_group');
       if (!env) throw new InputRefusedError([{ field: 'environment', message: `unknown environment "${environment}"` }]);
@@ -80,19 +129,14 @@ export function createErrorStore(db: Knex) {
       return { id: row.id, autoResolve: row.auto_resolve, taskQueue: row.task_queue };
     },
 
-    /**
-     * Stores a report in one transaction: new errors once each (a repeated id is skipped), then,
-     * with auto-resolve on, earlier open or retrying errors of the same trace keys are superseded.
-     * Throws {@link InputRefusedError} when the environment or flow is unknown.
-     */
-    async storeBatch(batch: ErrorBatch, now: Date): Promise<StoredBatch> {
+    async storeReport(report: ErrorReport, now: Date): Promise<StoredReport> {
       return db.transaction(async (trx) => {
-        const { autoResolve, taskQueue } = await this.findFlow(batch.environment, batch.flow, trx);
+        const { autoResolve, taskQueue } = await this.findFlow(report.environment, report.flow, trx);
 
-        const rows = batch.errors.map((error, index) => {
+        const rows = report.errors.map((error, index) => {
           const intermittent = error.intermittent === true || isRetryableCode(error.code);
           return {
-            error_key: error.id ?? `${batch.batchId}#${index}`,
+            error_key: error.id ?? `${report.reportId}#${index}`,
             trace_key: error.traceKey,
             message: error.message,
             code: error.code ?? null,
@@ -105,14 +149,14 @@ export function createErrorStore(db: Knex) {
         });
         // One statement for the whole report, however large: rows travel as one JSON parameter.
         const inserted = await trx.raw<{ rows: { id: number; error_key: string; trace_key: string; status: ErrorStatus }[] }>(
-          `insert into errors (environment_id, flow_id, batch_id, reported_at, error_key, trace_key, message, code, step,
+          `insert into errors (environment_id, flow_id, report_id, reported_at, error_key, trace_key, message, code, step,
                                intermittent, record, status, occurred_at)
            select ?, ?, ?, ?, r.error_key, r.trace_key, r.message, r.code, r.step, r.intermittent, r.record, r.status, r.occurred_at
              from json_to_recordset(?::json) as r(error_key text, trace_key text, message text, code text, step text,
                                                   intermittent boolean, record jsonb, status text, occurred_at timestamptz)
            on conflict (environment_id, flow_id, error_key) do nothing
            returning id, error_key, trace_key, status`,
-          [batch.environment, batch.flow, batch.batchId, now, JSON.stringify(rows)],
+          [report.environment, report.flow, report.reportId, now, JSON.stringify(rows)],
         );
         const stored = inserted.rows;
 
@@ -126,7 +170,7 @@ export function createErrorStore(db: Knex) {
           const candidates = await trx.raw<{ rows: { id: number; trace_key: string }[] }>(
             `select id, trace_key from errors
               where flow_id = ? and environment_id = ? and trace_key = any(?::text[]) and status in ('open', 'retrying')`,
-            [batch.flow, batch.environment, [...newest.keys()]],
+            [report.flow, report.environment, [...newest.keys()]],
           );
           const older = candidates.rows.filter((r) => r.id < newest.get(r.trace_key)!).map((r) => r.id);
           if (older.length > 0) {
@@ -148,7 +192,7 @@ export function createErrorStore(db: Knex) {
         );
         return {
           stored: stored.length,
-          duplicates: batch.errors.length - stored.length,
+          duplicates: report.errors.length - stored.length,
           open: stored.filter((s) => s.status === 'open').length,
           retrying: stored.filter((s) => retryingIds.has(s.id)).map((s) => ({ id: s.id, key: s.error_key, traceKey: s.trace_key })),
           superseded,
@@ -157,7 +201,6 @@ export function createErrorStore(db: Knex) {
       });
     },
 
-    /** Ends the retry window of these errors as recovered: `auto_resolved`, "retry succeeded". Returns the ids changed. */
     async markRecovered(ids: number[], now: Date): Promise<number[]> {
       if (ids.length === 0) return [];
       const rows = await db('errors')
@@ -168,22 +211,23 @@ export function createErrorStore(db: Knex) {
       return rows.map((r) => r.id);
     },
 
-    /** Ends the retry window of these errors as exhausted: they become `open`. Returns the ids changed. */
     async markRetryExhausted(ids: number[]): Promise<number[]> {
       if (ids.length === 0) return [];
       const rows = await db('errors').whereIn('id', ids).where({ status: 'retrying' }).update({ status: 'open' }).returning('id');
       return rows.map((r) => r.id);
     },
 
-    /**
-     * Records that these records of a flow succeeded (S4), where the flow has auto-resolve on:
-     * open errors become `auto_resolved` ("record succeeded"); errors in a retry window
-     * recover ("retry succeeded"). Returns counts and the batches whose retry windows changed.
-     */
+    async closeRetryWindow(recovered: number[], exhausted: number[], now: Date): Promise<{ recovered: number[]; exhausted: number[] }> {
+      return db.transaction(async (trx) => {
+        const within = createErrorStore(trx);
+        return { recovered: await within.markRecovered(recovered, now), exhausted: await within.markRetryExhausted(exhausted) };
+      });
+    },
+
     async resolveSucceededRecords(environment: string, flow: string, traceKeys: string[], now: Date) {
       return db.transaction(async (trx) => {
         const found = await this.findFlow(environment, flow, trx);
-        if (!found.autoResolve) return { autoResolveOff: true, resolved: 0, recovered: 0, batches: [] as string[] };
+        if (!found.autoResolve) return { autoResolveOff: true, resolved: 0, recovered: 0, retryWindows: [] as RecoveredInWindow[] };
         const scope = () =>
           trx('errors').where({ environment_id: environment, flow_id: flow }).whereIn('trace_key', traceKeys);
         const resolved = await scope()
@@ -192,26 +236,21 @@ export function createErrorStore(db: Knex) {
         const recovered = await scope()
           .where({ status: 'retrying' })
           .update({ status: 'auto_resolved', resolution_reason: 'retry succeeded', resolved_at: now })
-          .returning('batch_id');
+          .returning(['id', 'report_id']);
         return {
           autoResolveOff: false,
           resolved,
           recovered: recovered.length,
-          batches: [...new Set(recovered.map((r) => r.batch_id as string))],
+          retryWindows: byReport(recovered as { id: number; report_id: string }[]),
         };
       });
     },
 
-    /** Which of these errors are still in their retry window. */
     async stillRetrying(ids: number[]): Promise<number[]> {
       if (ids.length === 0) return [];
       return (await db('errors').whereIn('id', ids).where({ status: 'retrying' }).select('id')).map((r) => r.id);
     },
 
-    /**
-     * A user resolves errors (S6). The user must be a current user of the environment's account.
-     * Returns the ids resolved now (errors already resolved are left as they are).
-     */
     async resolveByUser(
       environment: string,
       ids: number[],
@@ -252,7 +291,6 @@ export function createErrorStore(db: Knex) {
   };
 }
 
-export type ErrorStore = ReturnType<typeof createErrorStore>;
 
 function toView(row: Record<string, unknown>): ErrorView {
   return {
@@ -260,7 +298,7 @@ function toView(row: Record<string, unknown>): ErrorView {
     key: row.error_key as string,
     environment: row.environment_id as string,
     flow: row.flow_id as string,
-    batchId: row.batch_id as string,
+    reportId: row.report_id as string,
     traceKey: row.trace_key as string,
     message: row.message as string,
     code: row.code as string | null,
@@ -273,4 +311,10 @@ function toView(row: Record<string, unknown>): ErrorView {
     resolvedAt: row.resolved_at as Date | null,
     record: row.record,
   };
+}
+
+function byReport(rows: { id: number; report_id: string }[]): RecoveredInWindow[] {
+  const windows = new Map<string, number[]>();
+  for (const row of rows) windows.set(row.report_id, [...(windows.get(row.report_id) ?? []), row.id]);
+  return [...windows].map(([reportId, ids]) => ({ reportId, ids }));
 }

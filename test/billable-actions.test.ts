@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { Worker } from '@temporalio/worker';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { billableActions, total } from './helpers/billable-actions.js';
 import { HeraldEnvironment, HeraldFlow, HeraldOutcome } from '../workflows/run-labels.js';
-import { errorBatchWorkflowId } from '../workflows/workflow-ids.js';
+import { errorReportWorkflowId, retryWindowWorkflowId } from '../workflows/workflow-ids.js';
 
 // Temporal Cloud bills per action and limits a namespace in actions per second: a report's
 // actions are Herald's unit cost. Counted from the run's own history.
@@ -16,14 +17,58 @@ describe('what a report costs in Temporal actions', async () => {
   const herald = await startHerald({ env, db });
 
   it('S1: a plain report costs at most 3 actions (start, update, one activity) and still carries its labels', async () => {
-    await herald.client.reportErrors({ environment: 'prod', flow: 'customers', batchId: 'plain-1', errors: [{ traceKey: 'C-1', message: 'Customer email invalid' }] });
-    const workflowId = errorBatchWorkflowId('prod', 'customers', 'plain-1');
+    await herald.client.reportErrors({ environment: 'prod', flow: 'customers', reportId: 'plain-1', errors: [{ traceKey: 'C-1', message: 'Customer email invalid' }] });
+    const workflowId = errorReportWorkflowId('prod', 'customers', 'plain-1');
     await herald.temporal.workflow.getHandle(workflowId).result();
     const actions = await billableActions(herald.temporal, workflowId);
     expect(actions, JSON.stringify(actions)).toEqual({ start: 1, update: 1, 'activity attempt': 1 });
     expect(total(actions)).toBeLessThanOrEqual(3);
     const run = await herald.temporal.workflow.getHandle(workflowId).describe();
-    expect([run.typedSearchAttributes.get(HeraldEnvironment), run.typedSearchAttributes.get(HeraldFlow), run.typedSearchAttributes.get(HeraldOutcome)]).toEqual(['prod', 'customers', 'open']);
+    expect([run.typedSearchAttributes.get(HeraldEnvironment), run.typedSearchAttributes.get(HeraldFlow), run.typedSearchAttributes.get(HeraldOutcome)]).toEqual(['prod', 'customers', 'stored']);
     expect((await run.memo)?.summary).toBe('report of 1 error');
+  });
+
+  // The report and its retry window together: each run counts in its own history.
+  const reportAndWindow = async (reportId: string) => {
+    const report = await billableActions(herald.temporal, errorReportWorkflowId('prod', 'orders', reportId));
+    const window = await billableActions(herald.temporal, retryWindowWorkflowId('prod', 'orders', reportId));
+    return { report, window, total: total(report) + total(window) };
+  };
+
+  it('S5: an intermittent error that a success report recovers costs at most 8 actions, report and retry window together', async () => {
+    await herald.client.reportErrors({ environment: 'prod', flow: 'orders', reportId: 'flaky-1', errors: [{ traceKey: 'O-1', message: 'Lock timeout', intermittent: true }] });
+    await env.sleep(60_000);
+    await herald.client.reportSuccesses({ environment: 'prod', flow: 'orders', traceKeys: ['O-1'] });
+    expect(await herald.temporal.workflow.getHandle(retryWindowWorkflowId('prod', 'orders', 'flaky-1')).result()).toEqual({ outcome: 'recovered', recovered: 1, exhausted: 0 });
+    const actions = await reportAndWindow('flaky-1');
+    expect(actions, JSON.stringify(actions)).toMatchObject({
+      report: { start: 1, update: 1, 'activity attempt': 1 },
+      window: { start: 1, timer: 1, signal: 1, 'search attributes': 1 },
+    });
+    expect(actions.total).toBeLessThanOrEqual(8);
+  });
+
+  it('S5: an intermittent error that its retry target recovers on the first call costs at most 8 actions', async () => {
+    const flowWorker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'orders-flow',
+      activities: { retryOrder: async () => 'imported' },
+    });
+    await flowWorker.runUntil(async () => {
+      await herald.client.reportErrors({
+        environment: 'prod',
+        flow: 'orders',
+        reportId: 'flaky-2',
+        retryActivity: 'retryOrder',
+        errors: [{ traceKey: 'O-2', message: 'Service unavailable', code: '503' }],
+      });
+      // The report's run returns its retry window's outcome (the window may not have started yet when the report is stored).
+      const result = await herald.temporal.workflow.getHandle(errorReportWorkflowId('prod', 'orders', 'flaky-2')).result();
+      expect(result.retry).toEqual({ outcome: 'recovered', recovered: 1, exhausted: 0 });
+    });
+    const actions = await reportAndWindow('flaky-2');
+    expect(actions, JSON.stringify(actions)).toMatchObject({ window: { start: 1, timer: 1, 'activity attempt': 2, 'search attributes': 1 } });
+    expect(actions.total).toBeLessThanOrEqual(8);
+    expect(await db('errors').where({ trace_key: 'O-2' }).select('status', 'resolution_reason')).toEqual([{ status: 'auto_resolved', resolution_reason: 'retry succeeded' }]);
   });
 });

@@ -124,7 +124,7 @@ describe('the herald command line', async () => {
   });
 
   it('stops on a bad configuration value, naming the variable and what is allowed', async () => {
-    expect(() => loadConfig({ HERALD_RETRY_WINDOW: '5 minutes' })).toThrow(ConfigError);
+    expect(() => loadConfig({ HERALD_RETRY_WINDOW: '5 fortnights' })).toThrow(ConfigError);
     expect(() => loadConfig({ SMTP_URL: 'mail.example.com' })).toThrow(
       'SMTP_URL="mail.example.com" is not valid: expected a URL starting with smtp:// or smtps://',
     );

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { isIsoTimestamp } from '../contracts/timestamp.js';
 import { isPlainAddress } from '../contracts/email-address.js';
 import { breaksLine, flattenOneLine, unstorableJson, unstorableText } from '../contracts/text.js';
-import { checkErrorBatch, checkConnectionStatusRequest, checkSuccessReport } from '../contracts/error-report.js';
+import { checkErrorReport, checkConnectionStatusRequest, checkSuccessReport } from '../contracts/error-report.js';
 import { checkCatalogShape } from '../contracts/catalog.js';
 import { emailText } from '../email/text.js';
 
@@ -73,10 +73,10 @@ describe('contracts: the pure rules of what Herald accepts', () => {
       },
       { requiredKeys: [] },
     );
-    const batch = fc.record({ environment: fc.constantFrom('prod', 'Bad Id', 7), flow: fc.constant('orders'), batchId: fc.constantFrom('run-1', ''), errors: fc.oneof(fc.array(error, { maxLength: 4 }), fc.anything()) }, { requiredKeys: [] });
+    const batch = fc.record({ environment: fc.constantFrom('prod', 'Bad Id', 7), flow: fc.constant('orders'), reportId: fc.constantFrom('run-1', ''), errors: fc.oneof(fc.array(error, { maxLength: 4 }), fc.anything()) }, { requiredKeys: [] });
     fc.assert(
       fc.property(fc.oneof(batch, fc.anything()), (input) => {
-        const problems = checkErrorBatch(input);
+        const problems = checkErrorReport(input);
         for (const p of problems) {
           // A field at its path (`errors[2].message`), or an unknown key named as it was given.
           expect(p.field.length).toBeGreaterThan(0);

@@ -5,7 +5,7 @@ import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { HeraldInputError } from '../client/index.js';
-import type { IntermittentRetryOutcome, RetryTargetInput } from '../client/index.js';
+import type { ReportResult, RetryWindowOutcome, RetryTargetInput } from '../client/index.js';
 import { HeraldEnvironment, HeraldFlow, HeraldOutcome } from '../workflows/run-labels.js';
 
 const minutes = (n: number) => n * 60_000;
@@ -23,7 +23,7 @@ describe('the error lifecycle', async () => {
     const report = {
       environment: 'prod',
       flow: 'customers',
-      batchId: 'run-s1',
+      reportId: 'run-s1',
       errors: [
         { traceKey: 'c-1', message: 'Customer email is invalid', code: 'VALIDATION', step: 'Import customers' },
         { traceKey: 'c-2', message: 'Customer already exists', code: 'DUPLICATE' },
@@ -32,11 +32,11 @@ describe('the error lifecycle', async () => {
     };
     const first = await client.reportErrors(report);
     expect(first).toMatchObject({ stored: 3, duplicates: 0, open: 3, retrying: 0 });
-    expect(await db('errors').where({ batch_id: 'run-s1' }).count({ n: '*' })).toEqual([{ n: 3 }]);
+    expect(await db('errors').where({ report_id: 'run-s1' }).count({ n: '*' })).toEqual([{ n: 3 }]);
 
     const again = await client.reportErrors(report);
     expect(again).toMatchObject({ stored: 3 }); // the same workflow run answers: it is one report
-    const sameIdOtherBatch = await client.reportErrors({ ...report, batchId: 'run-s1-retry', errors: [report.errors[2]!] });
+    const sameIdOtherBatch = await client.reportErrors({ ...report, reportId: 'run-s1-retry', errors: [report.errors[2]!] });
     expect(sameIdOtherBatch).toMatchObject({ stored: 0, duplicates: 1 });
     expect(await db('errors').where({ flow_id: 'customers', error_key: 'err-s1-fixed' }).count({ n: '*' })).toEqual([{ n: 1 }]);
     const listed = await client.listErrors({ environment: 'prod', flow: 'customers', status: 'open' });
@@ -46,10 +46,10 @@ describe('the error lifecycle', async () => {
 
   it('S1: stores a report of 1,000 errors in one transaction', async () => {
     const errors = Array.from({ length: 1_000 }, (_, i) => ({ traceKey: `bulk-${i}`, message: `Row ${i} rejected` }));
-    const result = await client.reportErrors({ environment: 'prod', flow: 'customers', batchId: 'run-bulk', errors });
+    const result = await client.reportErrors({ environment: 'prod', flow: 'customers', reportId: 'run-bulk', errors });
     expect(result).toMatchObject({ stored: 1_000, duplicates: 0 });
     // Rows written by one transaction share its id (xmin).
-    const transactions = await db('errors').where({ batch_id: 'run-bulk' }).countDistinct({ n: db.raw('xmin::text') });
+    const transactions = await db('errors').where({ report_id: 'run-bulk' }).countDistinct({ n: db.raw('xmin::text') });
     expect(transactions).toEqual([{ n: 1 }]);
   });
 
@@ -59,7 +59,7 @@ describe('the error lifecycle', async () => {
       .reportErrors({
         environment: 'prod',
         flow: 'orders',
-        batchId: 'bad id with spaces',
+        reportId: 'bad id with spaces',
         errors: [
           { traceKey: 'ok', message: '' },
           { traceKey: 'x'.repeat(600), message: 'fine' },
@@ -69,7 +69,7 @@ describe('the error lifecycle', async () => {
       .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(HeraldInputError);
     expect((refused as HeraldInputError).problems.map((p) => p.field)).toEqual([
-      'batchId',
+      'reportId',
       'errors[0].message',
       'errors[1].traceKey',
       'errors[2].occurredAt',
@@ -106,7 +106,7 @@ describe('the error lifecycle', async () => {
     const pending = client.reportErrors({
       environment: 'prod',
       flow: 'customers',
-      batchId: 'run-db-down',
+      reportId: 'run-db-down',
       errors: [{ traceKey: 'db-1', message: 'stored after the outage' }],
     });
     const handle = herald.temporal.workflow.getHandle('errors/prod/customers/run-db-down');
@@ -159,7 +159,7 @@ describe('the error lifecycle', async () => {
     const result = await client.reportErrors({
       environment: 'prod',
       flow: 'orders',
-      batchId: 'run-timeout',
+      reportId: 'run-timeout',
       errors: [{ traceKey: 'order-20', message: 'Gateway timeout', code: '504' }],
     });
     expect(result).toMatchObject({ retrying: 1, open: 0, retryWorkflowId: 'retry/prod/orders/run-timeout' });
@@ -169,12 +169,13 @@ describe('the error lifecycle', async () => {
     expect(await statusOf('order-20')).toEqual([{ status: 'retrying', resolution_reason: null }]);
     await env.sleep(minutes(1.5));
     expect(await statusOf('order-20')).toEqual([{ status: 'open', resolution_reason: null }]);
-    const outcome: IntermittentRetryOutcome = await herald.temporal.workflow.getHandle('retry/prod/orders/run-timeout').result();
+    const outcome: RetryWindowOutcome = await herald.temporal.workflow.getHandle('retry/prod/orders/run-timeout').result();
     expect(outcome).toEqual({ outcome: 'exhausted', recovered: 0, exhausted: 1 });
   });
 
   it('labels the runs for operators: environment, flow and outcome to filter by, and a one-line memo', async () => {
-    // The report of the previous test: its retry window closed with the error open.
+    // The report of the previous test (labelled "stored" when it started, and never relabelled),
+    // and its retry window, which closed with the error open.
     const labels = async (workflowId: string) => {
       const run = await herald.temporal.workflow.getHandle(workflowId).describe();
       return {
@@ -187,14 +188,14 @@ describe('the error lifecycle', async () => {
     expect(await labels('errors/prod/orders/run-timeout')).toEqual({
       environment: 'prod',
       flow: 'orders',
-      outcome: 'exhausted',
-      summary: '1 stored (0 open, 1 retrying), 0 duplicate, 0 superseded; retry exhausted',
+      outcome: 'stored',
+      summary: 'report of 1 error',
     });
     expect(await labels('retry/prod/orders/run-timeout')).toEqual({
       environment: 'prod',
       flow: 'orders',
       outcome: 'exhausted',
-      summary: 'exhausted: 0 recovered, 1 open after the retry window',
+      summary: 'retry window of 1 error, 300 s',
     });
   });
 
@@ -202,7 +203,7 @@ describe('the error lifecycle', async () => {
     await client.reportErrors({
       environment: 'prod',
       flow: 'orders',
-      batchId: 'run-flaky',
+      reportId: 'run-flaky',
       errors: [
         { traceKey: 'order-30', message: 'Connection reset', code: 'ECONNRESET' },
         { traceKey: 'order-31', message: 'Lock timeout', intermittent: true },
@@ -211,7 +212,7 @@ describe('the error lifecycle', async () => {
     await env.sleep(minutes(3));
     const success = await client.reportSuccesses({ environment: 'prod', flow: 'orders', traceKeys: ['order-30', 'order-31'] });
     expect(success).toMatchObject({ recovered: 2, resolved: 0 });
-    const outcome: IntermittentRetryOutcome = await herald.temporal.workflow.getHandle('retry/prod/orders/run-flaky').result();
+    const outcome: RetryWindowOutcome = await herald.temporal.workflow.getHandle('retry/prod/orders/run-flaky').result();
     expect(outcome).toEqual({ outcome: 'recovered', recovered: 2, exhausted: 0 });
     expect(await statusOf('order-30')).toEqual([{ status: 'auto_resolved', resolution_reason: 'retry succeeded' }]);
     await env.sleep(minutes(5));
@@ -235,11 +236,12 @@ describe('the error lifecycle', async () => {
       await client.reportErrors({
         environment: 'prod',
         flow: 'orders',
-        batchId: 'run-target',
+        reportId: 'run-target',
         retryActivity: 'retryOrder',
         errors: [{ id: 'e-target', traceKey: 'order-40', message: 'Service unavailable', code: '503' }],
       });
-      const outcome: IntermittentRetryOutcome = await env.client.workflow.getHandle('retry/prod/orders/run-target').result();
+      // The report's run returns its retry window's outcome (the window may not have started yet when the report is stored).
+      const { retry: outcome }: ReportResult = await env.client.workflow.getHandle('errors/prod/orders/run-target').result();
       expect(outcome).toEqual({ outcome: 'recovered', recovered: 1, exhausted: 0 });
     });
     expect(calls).toHaveLength(3);

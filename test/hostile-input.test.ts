@@ -9,8 +9,8 @@ import { runCycleNow, startDigest } from './helpers/digests.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { CatalogError } from '../catalog/catalog-error.js';
 import { HeraldInputError, type ReportedError } from '../client/index.js';
-import { errorBatch, connectionStatus } from '../workflows/index.js';
-import { storedUpdate } from '../workflows/error-batch.js';
+import { errorReport, connectionStatus } from '../workflows/index.js';
+import { storedUpdate } from '../workflows/error-report.js';
 import { reportStatusUpdate } from '../workflows/connection-status.js';
 import { connectionStatusWorkflowId } from '../workflows/workflow-ids.js';
 
@@ -68,10 +68,10 @@ describe('hostile input: refused by name, never a hang, never half-stored', asyn
 
   it('S35: the same input given straight to the workflows (past the client) is refused by name at once, and the connection carries on', async () => {
     const before = await errorCount();
-    const handle = await herald.temporal.workflow.start(errorBatch, {
+    const handle = await herald.temporal.workflow.start(errorReport, {
       workflowId: 'errors/prod/orders/direct-nul',
       taskQueue: herald.taskQueue,
-      args: [{ environment: 'prod', flow: 'orders', batchId: 'direct-nul', errors: [{ traceKey: 'd-1', message: 'nul \u0000 here', occurredAt: '2026-02-30T00:00Z' }] }],
+      args: [{ environment: 'prod', flow: 'orders', reportId: 'direct-nul', errors: [{ traceKey: 'd-1', message: 'nul \u0000 here', occurredAt: '2026-02-30T00:00Z' }] }],
     });
     const stored = await settlesWithin(10_000, handle.executeUpdate(storedUpdate));
     const storedRefusal = (stored.error as Error & { cause?: Error }).cause;
@@ -137,15 +137,15 @@ describe('hostile input: refused by name, never a hang, never half-stored', asyn
         fc.array(fc.record({ traceKey: text, message: text, code: fc.option(text, { nil: undefined }), occurredAt: fc.option(fc.constantFrom('2026-11-27T10:15:00Z', '2026-02-30T00:00Z', '2024-02-29T23:59:59+14:00', 'soon'), { nil: undefined }) }, { requiredKeys: ['traceKey', 'message'] }), { minLength: 1, maxLength: 3 }),
         async (errors) => {
           run += 1;
-          const batchId = `generated-${run}`;
-          const outcome = await settlesWithin(15_000, herald.client.reportErrors({ environment: 'prod', flow: 'customers', batchId, errors }));
+          const reportId = `generated-${run}`;
+          const outcome = await settlesWithin(15_000, herald.client.reportErrors({ environment: 'prod', flow: 'customers', reportId, errors }));
           if (outcome.error) {
             expect(outcome.error).toBeInstanceOf(HeraldInputError);
             for (const field of fieldsOf(outcome.error)) expect(field).toMatch(/^errors\[\d\]\.(traceKey|message|code|occurredAt)$/);
-            expect(await db('errors').where({ batch_id: batchId }).count({ n: '*' })).toEqual([{ n: 0 }]);
+            expect(await db('errors').where({ report_id: reportId }).count({ n: '*' })).toEqual([{ n: 0 }]);
             return;
           }
-          const stored = await db('errors').where({ batch_id: batchId }).orderBy('id').select('trace_key', 'message', 'code', 'occurred_at');
+          const stored = await db('errors').where({ report_id: reportId }).orderBy('id').select('trace_key', 'message', 'code', 'occurred_at');
           expect(stored.map((r) => [r.trace_key, r.message, r.code])).toEqual(errors.map((e) => [e.traceKey, e.message, e.code ?? null]));
           errors.forEach((e, i) => e.occurredAt && expect(stored[i]!.occurred_at.getTime()).toBe(Date.parse(e.occurredAt)));
         },

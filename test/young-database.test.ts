@@ -14,12 +14,12 @@ describe('the first reports into a freshly created database', async () => {
     const report = (run: string) => ({
       environment: 'prod',
       flow: 'orders',
-      batchId: run,
+      reportId: run,
       errors: Array.from({ length: 10_000 }, (_, i) => ({ traceKey: `SO-${i}`, message: `Record ${i} rejected`, code: 'VALIDATION' })),
     });
     for (const run of ['run-1', 'run-2']) {
       const started = performance.now();
-      const stored = await store.storeBatch(report(run), new Date());
+      const stored = await store.storeReport(report(run), new Date());
       const seconds = (performance.now() - started) / 1000;
       expect(stored).toMatchObject({ stored: 10_000, superseded: run === 'run-1' ? 0 : 10_000 });
       expect(seconds, `${run} took ${seconds.toFixed(1)} s`).toBeLessThan(2);

@@ -1,7 +1,10 @@
 /** Every workflow the Herald worker runs. */
-export { errorBatch } from './error-batch.js';
-export { intermittentRetry } from './intermittent-retry.js';
+export { errorReport } from './error-report.js';
+export { retryWindow } from './retry-window.js';
 export { recordSuccesses } from './record-successes.js';
 export { resolveErrors } from './resolve-errors.js';
 export { environmentDigest } from './environment-digest.js';
 export { connectionStatus } from './connection-status.js';
+// Earlier releases' report and retry-window types: runs they started replay and finish here.
+export { errorBatch } from './legacy/error-batch.js';
+export { intermittentRetry } from './legacy/intermittent-retry.js';

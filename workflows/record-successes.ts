@@ -2,8 +2,8 @@ import { getExternalWorkflowHandle, proxyActivities } from '@temporalio/workflow
 import { labelRun } from './run-labels.js';
 import type { ErrorActivities } from '../activities/error-activities.js';
 import { databaseActivity } from './activity-options.js';
-import { recordsSucceededSignal } from './intermittent-retry.js';
-import { intermittentRetryWorkflowId } from './workflow-ids.js';
+import { recordsSucceededSignal } from './retry-window.js';
+import { retryWindowWorkflowId } from './workflow-ids.js';
 
 const { resolveSucceededRecords } = proxyActivities<ErrorActivities>(databaseActivity);
 
@@ -25,15 +25,15 @@ export interface RecordSuccessesResult {
 
 /**
  * A flow reports records that succeeded: their open errors are auto-resolved, and their errors
- * in a retry window recover; the retry workflows concerned are told, so they can end early.
+ * in a retry window recover; the retry windows concerned are told which, so they can end early.
  */
 export async function recordSuccesses(report: RecordSuccesses): Promise<RecordSuccessesResult> {
   labelRun({ environment: report.environment, flow: report.flow });
   const result = await resolveSucceededRecords(report.environment, report.flow, report.traceKeys);
-  for (const batchId of result.batches) {
-    const retry = getExternalWorkflowHandle(intermittentRetryWorkflowId(report.environment, report.flow, batchId));
+  for (const { reportId, ids } of result.retryWindows) {
+    const retry = getExternalWorkflowHandle(retryWindowWorkflowId(report.environment, report.flow, reportId));
     try {
-      await retry.signal(recordsSucceededSignal);
+      await retry.signal(recordsSucceededSignal, { ids });
     } catch {
       // The window already closed: the errors' new status is in the database all the same.
     }

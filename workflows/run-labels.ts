@@ -30,6 +30,16 @@ export interface RunLabels {
 export function labelRun(labels: RunLabels): void {
   if (labels.summary !== undefined) upsertMemo({ summary: labels.summary });
   if (!patched('herald-run-labels')) return;
+  upsertChangedSearchAttributes(labels);
+}
+
+/** Labels the current run, for workflow types that have always been labelled (no patch marker). */
+export function relabel(labels: RunLabels): void {
+  if (labels.summary !== undefined) upsertMemo({ summary: labels.summary });
+  upsertChangedSearchAttributes(labels);
+}
+
+function upsertChangedSearchAttributes(labels: RunLabels): void {
   const current = workflowInfo().typedSearchAttributes;
   const updates = (
     [
@@ -43,14 +53,14 @@ export function labelRun(labels: RunLabels): void {
 
 /**
  * The labels a report's run is started with (free: no action of their own): its environment and
- * flow, the outcome "open" (changed by the run only on a refusal or a retry window), and a memo.
+ * flow, the outcome "stored" (changed by the run only on a refusal), and a memo.
  */
 export function reportLabelsAtStart(report: { environment: string; flow: string; errors: unknown[] }) {
   return {
     typedSearchAttributes: [
       { key: HeraldEnvironment, value: report.environment },
       { key: HeraldFlow, value: report.flow },
-      { key: HeraldOutcome, value: 'open' },
+      { key: HeraldOutcome, value: 'stored' },
     ],
     memo: { summary: `report of ${report.errors.length} error${report.errors.length === 1 ? '' : 's'}` },
   };

@@ -1,10 +1,10 @@
 /** Business-keyed workflow ids: each reads as what it is, and repeats are recognised by it. */
 
-export const errorBatchWorkflowId = (environment: string, flow: string, batchId: string) =>
-  `errors/${environment}/${flow}/${batchId}`;
+export const errorReportWorkflowId = (environment: string, flow: string, reportId: string) =>
+  `errors/${environment}/${flow}/${reportId}`;
 
-export const intermittentRetryWorkflowId = (environment: string, flow: string, batchId: string) =>
-  `retry/${environment}/${flow}/${batchId}`;
+export const retryWindowWorkflowId = (environment: string, flow: string, reportId: string) =>
+  `retry/${environment}/${flow}/${reportId}`;
 
 export const recordSuccessesWorkflowId = (environment: string, flow: string, reportId: string) =>
   `successes/${environment}/${flow}/${reportId}`;

@@ -57,11 +57,11 @@ Then makes sure each environment has its digest workflow (when Temporal is reach
   },
   'errors report': {
     summary: 'report errors of a flow run',
-    usage: '--env ENV --flow FLOW [--batch ID] [--retry-activity TYPE]',
+    usage: '--env ENV --flow FLOW [--report ID] [--retry-activity TYPE]',
     description: `         (--file ERRORS.json | --trace-key KEY --message TEXT [--code CODE] [--step STEP] [--intermittent])
 Reports errors of one flow run; returns once they are stored. ERRORS.json holds a list of
 { "traceKey", "message", "code"?, "step"?, "id"?, "occurredAt"?, "intermittent"?, "record"? }.`,
-    options: { env: text, flow: text, batch: text, 'retry-activity': text, file: text, 'trace-key': text, message: text, code: text, step: text, intermittent: flag },
+    options: { env: text, flow: text, report: text, 'retry-activity': text, file: text, 'trace-key': text, message: text, code: text, step: text, intermittent: flag },
     required: ['env', 'flow'],
     run: errorsReport,
   },
@@ -236,13 +236,13 @@ async function errorsReport(session: Session, args: CommandArgs): Promise<number
   const result = await (await session.client()).reportErrors({
     environment: args.required('env'),
     flow: args.required('flow'),
-    batchId: args.option('batch'),
+    reportId: args.option('report'),
     retryActivity: args.option('retry-activity'),
     errors,
   });
   return print(
     `stored ${result.stored} (${result.open} open, ${result.retrying} retrying), ` +
-      `${result.duplicates} duplicate, ${result.superseded} superseded; batch ${result.batchId}`,
+      `${result.duplicates} duplicate, ${result.superseded} superseded; report ${result.reportId}`,
   );
 }
 

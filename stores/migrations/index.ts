@@ -3,6 +3,7 @@ import * as createDomainModel from './20261127000000_create_domain_model.js';
 import * as deliveryFlowLists from './20261127100000_delivery_flow_lists.js';
 import * as addDeliveryOutcomes from './20261127200000_add_delivery_outcomes.js';
 import * as createInstallation from './20261127300000_create_installation.js';
+import * as renameBatchToReport from './20261127400000_rename_batch_to_report.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -13,6 +14,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261127100000_delivery_flow_lists': deliveryFlowLists,
   '20261127200000_add_delivery_outcomes': addDeliveryOutcomes,
   '20261127300000_create_installation': createInstallation,
+  '20261127400000_rename_batch_to_report': renameBatchToReport,
 };
 
 /** A knex migration source over {@link migrations}. */

@@ -3,10 +3,11 @@
  * environment digest, a connection's status) and a report with its retry window, driven through
  * their paths on the real stack. Run it (`npm run record-histories`) when a workflow gains a path
  * worth keeping; never to make a failing replay pass: a replay that fails means running
- * workflows would fail too, and the change needs a `patched()` guard.
+ * workflows would fail too, and the change needs a `patched()` guard. Histories already recorded
+ * are kept (older code's histories are the point); delete one to record it again.
  */
 import { it } from 'vitest';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { execFileSync } from 'node:child_process';
 import { cliExecutable } from '../../embedded/temporal-binaries.js';
@@ -31,6 +32,7 @@ it('records the histories of Herald\'s workflows', async () => {
   const cli = cliExecutable();
   if (cli.type !== 'existing-path') throw new Error('the Temporal CLI is needed (npm install puts it in .tools/bin)');
   const save = async (name: string, workflowId: string, runId?: string) => {
+    if (existsSync(`${folder}${name}.json`)) return;
     const json = execFileSync(cli.path, ['workflow', 'show', '--workflow-id', workflowId, ...(runId ? ['--run-id', runId] : []), '--address', env.address, '--output', 'json']);
     mkdirSync(folder, { recursive: true });
     writeFileSync(`${folder}${name}.json`, json);
@@ -57,9 +59,17 @@ it('records the histories of Herald\'s workflows', async () => {
   await env.sleep(minutes(1));
   await save('connection-status', 'connection/erp');
 
-  // A report with an intermittent error whose retry window runs out.
-  const report = await herald.client.reportErrors({ environment: 'prod', flow: 'orders', batchId: 'run-7', errors: [{ traceKey: 'SO-3', message: 'Gateway timeout', code: '504' }] });
+  // A report with an intermittent error whose retry window runs out (errorReport, retryWindow;
+  // error-batch.json and intermittent-retry.json are the same path as an earlier release ran it).
+  const report = await herald.client.reportErrors({ environment: 'prod', flow: 'orders', reportId: 'run-7', errors: [{ traceKey: 'SO-3', message: 'Gateway timeout', code: '504' }] });
   await env.sleep(minutes(6));
-  await save('error-batch', 'errors/prod/orders/run-7');
-  await save('intermittent-retry', report.retryWorkflowId!);
+  await save('error-report', 'errors/prod/orders/run-7');
+  await save('retry-window', report.retryWorkflowId!);
+
+  // A retry window that a success report ends early.
+  const recovering = await herald.client.reportErrors({ environment: 'prod', flow: 'orders', reportId: 'run-8', errors: [{ traceKey: 'SO-4', message: 'Lock timeout', intermittent: true }] });
+  await env.sleep(minutes(1));
+  await herald.client.reportSuccesses({ environment: 'prod', flow: 'orders', traceKeys: ['SO-4'] });
+  await herald.temporal.workflow.getHandle(recovering.retryWorkflowId!).result();
+  await save('retry-window-recovered', recovering.retryWorkflowId!);
 }, 300_000);

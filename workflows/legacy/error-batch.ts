@@ -7,13 +7,16 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ErrorActivities } from '../activities/error-activities.js';
-import type { ErrorBatch } from '../contracts/error-report.js';
-import { databaseActivity } from './activity-options.js';
-import { failureForCaller } from './failures.js';
+import type { ErrorActivities } from '../../activities/error-activities.js';
+import type { ErrorReport } from '../../contracts/error-report.js';
+
+/** A report as runs of this type were started: its id was `batchId`. */
+type ErrorBatch = Omit<ErrorReport, 'reportId'> & { batchId: string };
+import { databaseActivity } from '../activity-options.js';
+import { failureForCaller } from '../failures.js';
 import { intermittentRetry, type IntermittentRetryOutcome } from './intermittent-retry.js';
-import { intermittentRetryWorkflowId } from './workflow-ids.js';
-import { HeraldEnvironment, labelRun } from './run-labels.js';
+import { retryWindowWorkflowId as intermittentRetryWorkflowId } from '../workflow-ids.js';
+import { HeraldEnvironment, labelRun } from '../run-labels.js';
 
 const { storeErrorBatch } = proxyActivities<ErrorActivities>(databaseActivity);
 
@@ -38,6 +41,10 @@ export interface ErrorBatchResult extends ErrorBatchStored {
 export const storedUpdate = defineUpdate<ErrorBatchStored>('stored');
 
 /**
+ * Legacy: the report workflow before `errorReport`, kept so that runs started by an earlier
+ * release replay and finish; new reports never start it. Delete it once no run of type
+ * `errorBatch` or `intermittentRetry` is open (see README, "Workflows").
+ *
  * One report of a flow run: stores its errors (auto-resolving superseded ones), then hands its
  * intermittent errors to a child workflow that owns their retry window, and waits for its
  * outcome (S1–S5). Clients learn that the report is stored through the `stored` update.

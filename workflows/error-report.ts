@@ -1,0 +1,85 @@
+import { allHandlersFinished, condition, defineUpdate, executeChild, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { ErrorActivities } from '../activities/error-activities.js';
+import type { ErrorReport } from '../contracts/error-report.js';
+import { databaseActivity } from './activity-options.js';
+import { failureForCaller } from './failures.js';
+import { retryWindow, retryWindowLabels, type RetryWindowOutcome } from './retry-window.js';
+import { retryWindowWorkflowId } from './workflow-ids.js';
+import { relabel } from './run-labels.js';
+
+const { storeErrorReport } = proxyActivities<ErrorActivities>(databaseActivity);
+
+/** What storing a report did, as the client returns it. */
+export interface ReportReceipt {
+  reportId: string;
+  stored: number;
+  duplicates: number;
+  open: number;
+  retrying: number;
+  superseded: number;
+  /** The workflow that owns the retry window of the report's intermittent errors. */
+  retryWorkflowId?: string;
+}
+
+/** The run's result: the receipt, and the outcome of the retry window, if any. */
+export interface ReportResult extends ReportReceipt {
+  retry?: RetryWindowOutcome;
+}
+
+/** Answers once the report is stored (or refused): the client waits on it, not on the retry window. */
+export const storedUpdate = defineUpdate<ReportReceipt>('stored');
+
+/**
+ * One report of a flow run (S1–S5): stores its errors in one activity (auto-resolving
+ * superseded ones), answers the `stored` update, and hands its intermittent errors to a
+ * `retryWindow` child, whose outcome it returns. (It waits for the child rather than abandoning
+ * it: waiting costs no action, and the time-skipping test server cannot skip time past an
+ * abandoned child, temporalio/sdk-java#2392.)
+ *
+ * The client starts the run with its labels (environment, flow, outcome "stored", a memo), so a
+ * plain report costs three actions: the start, the update and the activity. Only a refusal
+ * changes the labels.
+ */
+export async function errorReport(report: ErrorReport): Promise<ReportResult> {
+  const state: { receipt?: ReportReceipt; refusal?: unknown } = {};
+  setHandler(storedUpdate, async () => {
+    await condition(() => state.receipt !== undefined || state.refusal !== undefined);
+    if (state.refusal !== undefined) throw state.refusal;
+    return state.receipt!;
+  });
+
+  let stored;
+  try {
+    stored = await storeErrorReport(report);
+  } catch (error) {
+    state.refusal = failureForCaller(error);
+    relabel({ outcome: 'refused', summary: 'report refused' });
+    await condition(allHandlersFinished);
+    throw state.refusal;
+  }
+  const retryWorkflowId = stored.retrying.length > 0 ? retryWindowWorkflowId(report.environment, report.flow, report.reportId) : undefined;
+  state.receipt = {
+    reportId: report.reportId,
+    stored: stored.stored,
+    duplicates: stored.duplicates,
+    open: stored.open,
+    retrying: stored.retrying.length,
+    superseded: stored.superseded,
+    ...(retryWorkflowId && { retryWorkflowId }),
+  };
+
+  let retry: RetryWindowOutcome | undefined;
+  if (retryWorkflowId) {
+    const input = {
+      environment: report.environment,
+      flow: report.flow,
+      errors: stored.retrying,
+      windowMs: stored.retryWindowMs,
+      retryActivity: report.retryActivity,
+      taskQueue: stored.flowTaskQueue ?? undefined,
+    };
+    retry = await executeChild(retryWindow, { workflowId: retryWorkflowId, args: [input], ...retryWindowLabels(input) });
+  }
+  await condition(allHandlersFinished);
+  return { ...state.receipt, ...(retry && { retry }) };
+}
