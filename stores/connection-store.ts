@@ -24,20 +24,40 @@ export interface ConnectionEmailContext {
   wanted: boolean;
 }
 
-export function createConnectionStore(db: Knex) {
+/** Connections: their notified changes and the emails about them. */
+export interface ConnectionStore {
+  /** The connection as seen from an environment (a legacy pair shares it, S18); undefined if unknown there. */
+  findConnection(environment: string, connection: string): Promise<{ id: string; name: string } | undefined>;
+  /**
+   * Records a notified change once (a retry finds the event already there), with a delivery for
+   * each current user subscribed to the connection, in each environment that sees it.
+   */
+  recordChange(connection: string, sequence: number, status: ConnectionState, reason: string | null, changedAt: Date): Promise<number>;
+  /**
+   * Everything the pending emails need: of one change, those waiting for their first attempt;
+   * or these deliveries (deferred ones, when due).
+   */
+  pendingEmails(which: {
+    eventId: number;
+  } | {
+    deliveryIds: number[];
+  }): Promise<ConnectionEmailContext[]>;
+  /** The integrations and flows that use a connection, grouped by integration, by name. */
+  usedBy(connection: string): Promise<{
+    integration: string;
+    flows: string[];
+  }[]>;
+}
+
+export function createConnectionStore(db: Knex): ConnectionStore {
   return {
-    /** The connection as seen from an environment (a legacy pair shares it, S18); undefined if unknown there. */
-    async findConnection(environment: string, connection: string) {
+    async findConnection(environment: string, connection: string): Promise<{ id: string; name: string } | undefined> {
       return db('connections as c')
         .join('environments as e', 'e.resource_group', 'c.resource_group')
         .where({ 'c.id': connection, 'e.id': environment })
         .first('c.id', 'c.name');
     },
 
-    /**
-     * Records a notified change once (a retry finds the event already there), with a delivery for
-     * each current user subscribed to the connection, in each environment that sees it.
-     */
     async recordChange(connection: string, sequence: number, status: ConnectionState, reason: string | null, changedAt: Date) {
       return db.transaction(async (trx) => {
         const inserted = await trx('connection_events')
@@ -66,10 +86,6 @@ export function createConnectionStore(db: Knex) {
       });
     },
 
-    /**
-     * Everything the pending emails need: of one change, those waiting for their first attempt;
-     * or these deliveries (deferred ones, when due).
-     */
     async pendingEmails(which: { eventId: number } | { deliveryIds: number[] }): Promise<ConnectionEmailContext[]> {
       const query = db('email_deliveries as d')
         .join('connection_events as ev', 'ev.id', 'd.connection_event_id')
@@ -103,7 +119,6 @@ export function createConnectionStore(db: Knex) {
       }));
     },
 
-    /** The integrations and flows that use a connection, grouped by integration, by name. */
     async usedBy(connection: string): Promise<{ integration: string; flows: string[] }[]> {
       const usage = await db('flow_connections as fc')
         .join('flows as f', 'f.id', 'fc.flow_id')

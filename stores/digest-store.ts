@@ -94,18 +94,44 @@ const toldSql = `
 const errorRowColumns = `e.id, e.flow_id, f.name as flow_name, i.name as integration_name, e.trace_key, e.message, e.code,
   e.step, e.occurred_at, e.resolved_at, e.resolution_reason, e.resolved_by`;
 
-export function createDigestStore(db: Knex) {
+/** Digest cycles: fixing a cycle's content, reading what its emails need, completing it. */
+export interface DigestStore {
+  /** The number of the environment's last fixed cycle (0 before the first). */
+  lastCycleNumber(environment: string): Promise<number>;
+  /**
+   * Fixes cycle `number` of an environment, once: a second call (an activity retry) returns
+   * the cycle as first fixed and changes nothing.
+   */
+  fixCycle(environment: string, number: number): Promise<FixedCycle>;
+  cycleContext(cycleId: number): Promise<CycleContext>;
+  /**
+   * A cycle's deliveries still waiting for their first attempt, in id order, after the delivery
+   * `afterId`; or one user's. Each says whether it is still wanted (S38).
+   */
+  pendingDeliveries(cycleId: number, limit: number, afterId?: number, userId?: number): Promise<PendingDelivery[]>;
+  /** These digest deliveries, whatever their cycle, if still pending (deferred ones, when due). */
+  deliveriesByIds(ids: number[]): Promise<PendingDelivery[]>;
+  /** Deliveries of the cycle still waiting for their first attempt. */
+  countPending(cycleId: number): Promise<number>;
+  /**
+   * The new errors of a cycle in these flows, at most `perFlow` of each flow, in digest order
+   * (by flow name, then time), each with its flow's exact count. One query serves a whole batch
+   * of deliveries: each user's first rows are a prefix of its flows' lists.
+   */
+  newErrorsByFlow(cycleId: number, flowIds: string[], perFlow: number): Promise<Map<string, DigestErrorRow[]>>;
+  /** The first `limit` errors of a cycle resolved in these flows that this user was told of (S9). */
+  resolvedErrors(cycleId: number, userId: number, flowIds: string[], limit: number): Promise<DigestErrorRow[]>;
+  /** Marks the cycle's first pass done; its outcome so far, deferred recipients included. */
+  completeCycle(cycleId: number): Promise<CompletedCycle>;
+}
+
+export function createDigestStore(db: Knex): DigestStore {
   return {
-    /** The number of the environment's last fixed cycle (0 before the first). */
     async lastCycleNumber(environment: string): Promise<number> {
       const row = await db('digest_cycles').where({ environment_id: environment }).max({ n: 'number' }).first();
       return Number(row?.n ?? 0);
     },
 
-    /**
-     * Fixes cycle `number` of an environment, once: a second call (an activity retry) returns
-     * the cycle as first fixed and changes nothing.
-     */
     async fixCycle(environment: string, number: number): Promise<FixedCycle> {
       return db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`herald.digest.${environment}`]);
@@ -184,10 +210,6 @@ export function createDigestStore(db: Knex) {
       };
     },
 
-    /**
-     * A cycle's deliveries still waiting for their first attempt, in id order, after the delivery
-     * `afterId`; or one user's. Each says whether it is still wanted (S38).
-     */
     async pendingDeliveries(cycleId: number, limit: number, afterId = 0, userId?: number): Promise<PendingDelivery[]> {
       // The cycle's news is read once for the page, not once per delivery.
       const query = deliveryRows('(select flows from news)')
@@ -203,23 +225,16 @@ export function createDigestStore(db: Knex) {
       return (await query.orderBy('d.id').limit(limit)).map(toDelivery);
     },
 
-    /** These digest deliveries, whatever their cycle, if still pending (deferred ones, when due). */
     async deliveriesByIds(ids: number[]): Promise<PendingDelivery[]> {
       if (ids.length === 0) return [];
       return (await deliveryRows().whereIn('d.id', ids).where({ 'd.kind': 'digest', 'd.status': 'pending' }).orderBy('d.id')).map(toDelivery);
     },
 
-    /** Deliveries of the cycle still waiting for their first attempt. */
     async countPending(cycleId: number): Promise<number> {
       const row = await db('email_deliveries').where({ cycle_id: cycleId, status: 'pending' }).whereNull('retry_at').count({ n: '*' }).first();
       return Number(row?.n ?? 0);
     },
 
-    /**
-     * The new errors of a cycle in these flows, at most `perFlow` of each flow, in digest order
-     * (by flow name, then time), each with its flow's exact count. One query serves a whole batch
-     * of deliveries: each user's first rows are a prefix of its flows' lists.
-     */
     async newErrorsByFlow(cycleId: number, flowIds: string[], perFlow: number): Promise<Map<string, DigestErrorRow[]>> {
       const rows = await db.raw(
         `select * from (
@@ -240,7 +255,6 @@ export function createDigestStore(db: Knex) {
       return byFlow;
     },
 
-    /** The first `limit` errors of a cycle resolved in these flows that this user was told of (S9). */
     async resolvedErrors(cycleId: number, userId: number, flowIds: string[], limit: number): Promise<DigestErrorRow[]> {
       const rows = await db.raw(
         `select * from (
@@ -255,7 +269,6 @@ export function createDigestStore(db: Knex) {
       return rows.rows.map(toRow);
     },
 
-    /** Marks the cycle's first pass done; its outcome so far, deferred recipients included. */
     async completeCycle(cycleId: number): Promise<CompletedCycle> {
       await db('digest_cycles').where({ id: cycleId }).whereNull('completed_at').update({ completed_at: db.fn.now() });
       const row = await db('email_deliveries')
@@ -278,7 +291,6 @@ export function createDigestStore(db: Knex) {
   }
 }
 
-export type DigestStore = ReturnType<typeof createDigestStore>;
 
 function toDelivery(r: Record<string, unknown>): PendingDelivery {
   return {
