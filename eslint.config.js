@@ -14,7 +14,8 @@ const layers = {
   activities: ['contracts', 'config', 'stores', 'email', 'catalog'],
   workflows: ['contracts'],
   client: ['contracts', 'config', 'stores', 'email', 'catalog', 'workflows'],
-  worker: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'activities', 'workflows', 'client'],
+  server: ['contracts', 'config', 'stores', 'email', 'catalog', 'workflows', 'client'],
+  worker: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'activities', 'workflows', 'client', 'server'],
 };
 const folders = [...Object.keys(layers), 'test', 'bench', 'scripts'];
 /** Import paths into `folder` from one to three levels down. */

@@ -9,7 +9,7 @@
  *
  *   npm run bench [-- errors|digest] [--rounds 3] [--json FILE] [--temporal host:port]
  */
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { fork } from 'node:child_process';
@@ -32,6 +32,7 @@ import { environmentDigest, runCycleNowUpdate } from '../workflows/environment-d
 import { freePort } from '../test/helpers/ports.js';
 import { billableActions, total } from '../test/helpers/billable-actions.js';
 import { errorReportWorkflowId } from '../workflows/workflow-ids.js';
+import { createTemporalClient } from '../client/payload-codec.js';
 
 const { values: flags, positionals } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' } },
@@ -81,7 +82,7 @@ if (flags.temporal) {
   nativeConnection = temporalServer.nativeConnection;
   connection = temporalServer.connection;
 }
-const client = new Client({ connection });
+const client = createTemporalClient(connection);
 const running = await runHerald({
   config: loadConfig({ DATABASE_URL: postgres.adminUrl, SMTP_URL: smtpUrl, HERALD_TASK_QUEUE: 'bench', HERALD_FROM: 'Herald <bench@herald.test>', HERALD_APP_URL: 'https://app.herald.test', HERALD_DIGEST_INTERVAL: '24h' }),
   connection: nativeConnection,

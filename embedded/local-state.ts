@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { reachableByOtherUsers } from './embedded-postgres.js';
 
 /** The ports of the embedded services on 127.0.0.1. */
-export const embeddedPorts = { temporal: 7233, temporalUi: 8233, postgres: 54329, smtp: 1025, mailWeb: 8025 } as const;
+export const embeddedPorts = { temporal: 7233, temporalUi: 8233, postgres: 54329, smtp: 1025, mailWeb: 8025, server: 8080 } as const;
 
 /** Every folder of local state for the data folder (HERALD_DATA_DIR): its own, and PostgreSQL's. */
 export function localStateFolders(dataDir: string): { data: string; postgres: string } {

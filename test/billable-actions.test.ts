@@ -71,4 +71,19 @@ describe('what a report costs in Temporal actions', async () => {
     expect(actions.total).toBeLessThanOrEqual(8);
     expect(await db('errors').where({ trace_key: 'O-2' }).select('status', 'resolution_reason')).toEqual([{ status: 'auto_resolved', resolution_reason: 'retry succeeded' }]);
   });
+
+  it('a report of 10,000 errors crosses Temporal compressed: its input, and the activity\'s, far below the 512 KB warning', async () => {
+    const errors = Array.from({ length: 10_000 }, (_, i) => ({ traceKey: `BIG-${i}`, message: `Record ${i} rejected by the target`, code: 'VALIDATION' }));
+    expect(await herald.client.reportErrors({ environment: 'prod', flow: 'customers', reportId: 'big-1', errors })).toMatchObject({ stored: 10_000 });
+    const history = await herald.temporal.workflow.getHandle(errorReportWorkflowId('prod', 'customers', 'big-1')).fetchHistory();
+    const inputs = (history.events ?? []).flatMap((event) => [
+      ...(event.workflowExecutionStartedEventAttributes?.input?.payloads ?? []),
+      ...(event.activityTaskScheduledEventAttributes?.input?.payloads ?? []),
+    ]);
+    expect(inputs).toHaveLength(2);
+    for (const payload of inputs) {
+      expect(new TextDecoder().decode(payload.metadata?.encoding ?? undefined)).toBe('binary/zlib');
+      expect(payload.data!.length).toBeLessThan(200_000);
+    }
+  });
 });

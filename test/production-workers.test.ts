@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { Client } from '@temporalio/client';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -9,6 +8,7 @@ import { startTestMailServer } from './helpers/mail.js';
 import { createTestWorld } from './helpers/world.js';
 import { HeraldClient } from '../client/index.js';
 import { digestStatusQuery } from '../workflows/environment-digest.js';
+import { createTemporalClient } from '../client/payload-codec.js';
 
 const minutes = (n: number) => n * 60_000;
 const root = new URL('..', import.meta.url).pathname;
@@ -54,7 +54,7 @@ describe('production workers, built and run as separate processes', async () => 
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  const temporal = new Client({ connection: env.connection });
+  const temporal = createTemporalClient(env.connection);
   const client = new HeraldClient({ temporal, taskQueue, db });
 
   it('two workers on one task queue keep one digest workflow per environment and send one digest per user per cycle', async () => {

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import { Client } from '@temporalio/client';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startTestMailServer } from './helpers/mail.js';
@@ -15,6 +14,7 @@ import { startDigest } from './helpers/digests.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { runNowSignal } from '../workflows/environment-digest.js';
 import { HeraldClient } from '../client/index.js';
+import { createTemporalClient } from '../client/payload-codec.js';
 
 const workerScript = fileURLToPath(new URL('./fixtures/worker-process.ts', import.meta.url));
 
@@ -59,7 +59,7 @@ describe('a worker process killed (SIGKILL) in the middle of a cycle', async () 
     await applyCatalog(db, { users: clerks, subscriptions: clerks.map((u) => ({ environment: 'prod', user: u.email, flows: ['invoices'] })) });
     const expected = 150; // ops and the clerks follow invoices
     const first = await startWorkerProcess();
-    const temporal = new Client({ connection: env.connection });
+    const temporal = createTemporalClient(env.connection);
     const client = new HeraldClient({ temporal, taskQueue });
     await client.reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-KILL', message: 'Crash test' }] });
     // The default heartbeat timeout (20 s) is part of what is tested.

@@ -6,13 +6,14 @@
  * dist/workflow-bundle.js. The worker registers Herald's search attributes where the namespace
  * lacks them. SIGINT or SIGTERM drains the worker, then it exits.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { temporalTarget } from './temporal-connection.js';
 import { runHerald } from './run-herald.js';
+import { createTemporalClient } from '../client/payload-codec.js';
 
 /** The bundle `npm run build` writes beside the compiled code. */
 export const prebuiltWorkflowBundle = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
@@ -36,7 +37,7 @@ async function main(): Promise<void> {
   const herald = await runHerald({
     config,
     connection,
-    client: new Client({ connection: clientConnection, namespace }),
+    client: createTemporalClient(clientConnection, namespace),
     workflowBundle: { codePath: prebuiltWorkflowBundle },
   });
   console.log(`herald: worker ${process.pid} on task queue "${config.taskQueue}" of ${target.connectionOptions.address}/${namespace}`);

@@ -18,11 +18,16 @@ import { startMailCatcher } from '../embedded/mail-catcher.js';
 import { runHerald } from './run-herald.js';
 import { searchAttributeFlags } from './search-attributes.js';
 import { temporalTarget } from './temporal-connection.js';
-import { Client, Connection } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import { applyCatalog } from '../catalog/catalog.js';
 import { demoCatalogFile, readCatalogFile } from '../catalog/catalog-file.js';
+import { createTemporalClient } from '../client/payload-codec.js';
+import { buildServer } from '../server/app.js';
 
 const ports = embeddedPorts;
+/** Herald's server answers the Temporal UI's codec calls (payloads of 1 KiB and more are compressed). */
+const serverUrl = `http://127.0.0.1:${ports.server}`;
+const codecEndpoint = `${serverUrl}/codec`;
 
 async function main(): Promise<void> {
   const config = readConfig();
@@ -33,6 +38,7 @@ async function main(): Promise<void> {
     ...(config.databaseUrl ? [] : (['postgres'] as const)),
     ...(config.smtpUrl ? [] : (['smtp', 'mailWeb'] as const)),
     ...(config.temporalAddress ? [] : (['temporal', 'temporalUi'] as const)),
+    'server',
   ]);
   if (busy) {
     console.error(`herald: 127.0.0.1:${busy.port} (${busy.service}) is already in use: is Herald already running? Stop it first (Ctrl-C in its terminal).`);
@@ -83,7 +89,7 @@ async function main(): Promise<void> {
         uiPort: ports.temporalUi,
         namespace: config.temporalNamespace,
         dbFilename,
-        extraArgs: searchAttributeFlags(),
+        extraArgs: [...searchAttributeFlags(), '--ui-codec-endpoint', codecEndpoint],
       });
       stops.push(() => devServer.stop());
       connection = await NativeConnection.connect({ address: devServer.address });
@@ -91,7 +97,7 @@ async function main(): Promise<void> {
     } else {
       // No local binary (.tools/bin is filled by npm install): the SDK downloads the CLI and runs it.
       const devServer = await TestWorkflowEnvironment.createLocal({
-        server: { executable, ip: '127.0.0.1', port: ports.temporal, ui: true, uiPort: ports.temporalUi, namespace: config.temporalNamespace, dbFilename, extraArgs: searchAttributeFlags() },
+        server: { executable, ip: '127.0.0.1', port: ports.temporal, ui: true, uiPort: ports.temporalUi, namespace: config.temporalNamespace, dbFilename, extraArgs: [...searchAttributeFlags(), '--ui-codec-endpoint', codecEndpoint] },
       });
       stops.push(() => devServer.teardown());
       connection = devServer.nativeConnection;
@@ -117,11 +123,15 @@ async function main(): Promise<void> {
   const herald = await runHerald({
     config: { ...config, databaseUrl, smtpUrl },
     connection,
-    client: new Client({ connection: clientConnection, namespace: config.temporalNamespace }),
+    client: createTemporalClient(clientConnection, config.temporalNamespace),
     db,
     migrate: false,
   });
   const { worker, digests } = herald;
+  const server = await buildServer({ db, codecOrigins: [`http://127.0.0.1:${ports.temporalUi}`, `http://localhost:${ports.temporalUi}`] });
+  await server.listen({ host: '127.0.0.1', port: ports.server });
+  stops.unshift(() => server.close());
+  lines.push(`Herald server           ${serverUrl} (/healthz, /readyz; /codec for the Temporal UI)`);
   lines.push(`Digest workflows        ${digests.length ? digests.map((id) => `digest/${id}`).join(', ') : 'none yet (apply a catalog)'}`);
   lines.push(`Worker                  task queue "${config.taskQueue}" (digest every ${config.digestIntervalMs / 60_000} min)`);
   lines.push(`Data                    ${dataDir}${folders.postgres.startsWith(dataDir) || config.databaseUrl ? '' : ` and ${dirname(folders.postgres)}`} (npm run reset removes it)`);

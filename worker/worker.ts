@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { ensureSearchAttributes } from './search-attributes.js';
+import { heraldDataConverter } from '../client/payload-codec.js';
 
 /** Path of the workflows' barrel, for bundling: the .ts from source, the .js in the build. */
 export const workflowsPath = ['../workflows/index.ts', '../workflows/index.js']
@@ -32,6 +33,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
+    dataConverter: heraldDataConverter,
     activities: createActivities(options.deps),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',

@@ -2,7 +2,8 @@
  * The `herald` command line, for operators and scripts. Without DATABASE_URL and
  * TEMPORAL_ADDRESS it talks to what `npm start` runs on this machine.
  */
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
+import { Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ConfigError, loadConfig, type HeraldConfig } from '../../config/config.js';
@@ -26,6 +27,7 @@ import { digestStatusQuery, runCycleNowUpdate, setIntervalUpdate } from '../../w
 import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../../workflows/workflow-ids.js';
 import { connectionStatusQuery } from '../../workflows/connection-status.js';
 import { helpText, parseCommand, UsageError, type Command, type CommandArgs } from './command-line.js';
+import { createTemporalClient } from '../payload-codec.js';
 
 /** Where `npm start` runs its embedded services (see worker/start.ts). */
 const embeddedDefaults = {
@@ -390,7 +392,7 @@ class Session {
     } catch (error) {
       throw new UnreachableError('Temporal', address, 'TEMPORAL_ADDRESS', error);
     }
-    return new Client({ connection: this.connection, namespace: this.config.temporalNamespace });
+    return createTemporalClient(this.connection, this.config.temporalNamespace);
   }
 
   /** The database's host:port, to name it when it cannot be reached. */

@@ -1,5 +1,5 @@
 import { afterAll } from 'vitest';
-import { Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
@@ -9,6 +9,7 @@ import type { HeraldClient } from '../../client/index.js';
 import { quietLogger } from './quiet-logger.js';
 import { runHerald } from '../../worker/run-herald.js';
 import { loadConfig } from '../../config/config.js';
+import { createTemporalClient } from '../../client/payload-codec.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -44,7 +45,7 @@ export async function startHerald(options: {
   taskQueue?: string;
 }): Promise<RunningHerald> {
   const taskQueue = options.taskQueue ?? `herald-${randomBytes(4).toString('hex')}`;
-  const temporal = new Client({ connection: options.env.connection, namespace: options.env.namespace ?? 'default' });
+  const temporal = createTemporalClient(options.env.connection, options.env.namespace ?? 'default');
   const config = loadConfig({
     HERALD_TASK_QUEUE: taskQueue,
     SMTP_URL: options.smtpUrl ?? 'smtp://127.0.0.1:9',

@@ -3,6 +3,7 @@ import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { testServerExecutable } from '../../embedded/temporal-binaries.js';
 import { installQuietRuntime } from './quiet-logger.js';
+import { heraldDataConverter } from '../../client/payload-codec.js';
 
 /**
  * The Temporal time-skipping test server for this test file, torn down when the file ends. It is
@@ -13,6 +14,7 @@ export async function createTimeSkippingEnvironment(): Promise<TestWorkflowEnvir
   installQuietRuntime();
   const env = await TestWorkflowEnvironment.createTimeSkipping({
     server: { executable: testServerExecutable() },
+    client: { dataConverter: heraldDataConverter },
   });
   const server = childServerPid(env.address.split(':').at(-1)!);
   if (server !== undefined) {

@@ -1,0 +1,34 @@
+/**
+ * Herald's HTTP server (Fastify): health and readiness for orchestrators, and the codec endpoint
+ * for the Temporal UI. Stateless: run as many as needed behind a load balancer.
+ */
+import Fastify, { type FastifyInstance } from 'fastify';
+import cors from '@fastify/cors';
+import type { Knex } from 'knex';
+import { codecRoutes } from './codec-routes.js';
+
+export interface ServerOptions {
+  db: Knex;
+  /** Origins allowed to call the codec endpoint from a browser: the Temporal UI's. */
+  codecOrigins: string[];
+}
+
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
+  await app.register(async (codec) => {
+    await codec.register(cors, { origin: options.codecOrigins, methods: ['POST'], allowedHeaders: ['content-type', 'x-namespace'], credentials: true });
+    codecRoutes(codec);
+  });
+  /** Alive: the process answers. */
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  /** Ready: it can reach its database. */
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await options.db.raw('select 1');
+      return { status: 'ready' };
+    } catch {
+      return reply.code(503).send({ status: 'database unreachable' });
+    }
+  });
+  return app;
+}
