@@ -184,6 +184,12 @@ try {
         await client.workflow.getHandle(plain).result();
         const actions = await billableActions(client, plain);
         console.log(`errors: billable Temporal actions of a plain one-error report: ${total(actions)} (${JSON.stringify(actions)})`);
+        // An intermittent error that recovers: its report and its retry window, ended by a success report.
+        const flaky = await herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', reportId: 'flaky-1', errors: [{ traceKey: 'flaky-rec', message: 'Lock timeout', intermittent: true }] });
+        await herald.reportSuccesses({ environment: 'bench-errors', flow: 'intake-flow', traceKeys: ['flaky-rec'] });
+        await client.workflow.getHandle(errorReportWorkflowId('bench-errors', 'intake-flow', 'flaky-1')).result();
+        const [ofReport, ofWindow] = [await billableActions(client, errorReportWorkflowId('bench-errors', 'intake-flow', 'flaky-1')), await billableActions(client, flaky.retryWorkflowId!)];
+        console.log(`errors: billable Temporal actions of an intermittent error that recovers: ${total(ofReport) + total(ofWindow)} (report ${JSON.stringify(ofReport)}, retry window ${JSON.stringify(ofWindow)})`);
       }
     }
 

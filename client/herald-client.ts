@@ -1,4 +1,4 @@
-import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import {
@@ -66,10 +66,19 @@ export class HeraldClient {
     const complete = { ...report, reportId: report.reportId ?? randomUUID() };
     refuse(checkErrorReport(complete));
     const workflowId = errorReportWorkflowId(complete.environment, complete.flow, complete.reportId);
-    const handle = await this.startOrJoin(errorReport, workflowId, complete, reportLabelsAtStart(complete));
+    // One call starts the run (or joins the running one) and waits for its `stored` update.
+    const start = new WithStartWorkflowOperation(errorReport, {
+      ...reportLabelsAtStart(complete),
+      workflowId,
+      taskQueue: this.taskQueue,
+      args: [complete],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+    });
     try {
-      return await handle.executeUpdate(storedUpdate);
+      return await this.temporal.workflow.executeUpdateWithStart(storedUpdate, { startWorkflowOperation: start });
     } catch (error) {
+      const handle = await start.workflowHandle().catch(() => this.temporal.workflow.getHandle<typeof errorReport>(workflowId));
       const refused = asInputError(error);
       if (refused) throw refused;
       // The run already ended (a repeat of a finished report): its result says what was stored.
