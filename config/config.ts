@@ -40,6 +40,12 @@ export interface HeraldConfig {
   dataDir: string;
   /** Apply database migrations when the worker starts. */
   migrateOnStart: boolean;
+  /** Where Herald's server listens, `host:port`. */
+  listen: { host: string; port: number };
+  /** Origins of Temporal UIs allowed to call the server's codec endpoint. */
+  codecOrigins: string[];
+  /** API requests a minute per token, before 429. */
+  apiRequestsPerMinute: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -93,6 +99,12 @@ const variables = {
   HERALD_APP_URL: urlWith(['http:', 'https:']),
   HERALD_DATA_DIR: anyText,
   HERALD_MIGRATE: flag,
+  HERALD_LISTEN: hostPort,
+  HERALD_API_RATE: variable('expected a whole number of requests a minute, 1 or more', (v) => (/^[1-9]\d{0,6}$/.test(v) ? Number(v) : undefined)),
+  HERALD_CODEC_ORIGINS: variable('expected origins separated by commas, e.g. https://temporal.example.com', (v) => {
+    const origins = v.split(',').map((origin) => origin.trim());
+    return origins.every((origin) => /^https?:\/\/[^/\s]+$/.test(origin)) ? origins : undefined;
+  }),
 };
 
 /** Reads and validates the configuration; throws {@link ConfigError} on the first bad value. */
@@ -123,5 +135,13 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     appUrl: v.HERALD_APP_URL ?? 'http://localhost:8080',
     dataDir: v.HERALD_DATA_DIR ?? '.herald',
     migrateOnStart: v.HERALD_MIGRATE ?? false,
+    listen: splitHostPort(v.HERALD_LISTEN ?? '127.0.0.1:8080'),
+    codecOrigins: v.HERALD_CODEC_ORIGINS ?? [],
+    apiRequestsPerMinute: v.HERALD_API_RATE ?? 1200,
   };
+}
+
+function splitHostPort(text: string): { host: string; port: number } {
+  const at = text.lastIndexOf(':');
+  return { host: text.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(text.slice(at + 1)) };
 }

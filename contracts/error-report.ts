@@ -8,6 +8,7 @@ import { check, type InputProblem } from './problems.js';
 import { unstorableJson, unstorableText } from './text.js';
 import { isIsoTimestamp, timestampMessage } from './timestamp.js';
 import { plainAddress } from './email-address.js';
+import { errorStatuses } from './errors.js';
 
 export type { InputProblem } from './problems.js';
 
@@ -233,3 +234,24 @@ function jsonSize(value: unknown): number | undefined {
     return undefined;
   }
 }
+
+// ---- requests of the HTTP API ------------------------------------------------------------
+
+/** A report as the HTTP API takes it: the report id may be left out (a random one is used). */
+export const errorReportRequestSchema = errorReportSchema.partial({ reportId: true });
+
+const pageNumberMessage = 'must be a whole number';
+/** The filters and the page of `GET /api/v1/errors` (query parameters arrive as text). */
+export const errorListQuerySchema = z.strictObject(
+  {
+    environment: entityId.optional(),
+    flow: entityId.optional(),
+    status: z.enum(errorStatuses, { error: `must be one of ${errorStatuses.join(', ')}` }).optional(),
+    traceKey: text(reportLimits.traceKeyLength, true).optional(),
+    /** Only errors older than this error id: the `next` link of the previous page. */
+    before: z.coerce.number({ error: pageNumberMessage }).int({ error: pageNumberMessage }).positive({ error: pageNumberMessage }).optional(),
+    limit: z.coerce.number({ error: pageNumberMessage }).int({ error: pageNumberMessage }).min(1, { error: 'must be 1 to 1000' }).max(1000, { error: 'must be 1 to 1000' }).optional(),
+  },
+  { error: 'must be an object' },
+);
+export type ErrorListQuery = z.output<typeof errorListQuerySchema>;

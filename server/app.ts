@@ -6,11 +6,15 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import cors from '@fastify/cors';
 import type { Knex } from 'knex';
 import { codecRoutes } from './codec-routes.js';
+import { apiPlugin, apiPrefix, type ApiDeps } from './api.js';
+import { openApiDocument } from './openapi.js';
 
 export interface ServerOptions {
   db: Knex;
   /** Origins allowed to call the codec endpoint from a browser: the Temporal UI's. */
   codecOrigins: string[];
+  /** The HTTP API, where the server can reach Temporal. */
+  api?: Omit<ApiDeps, 'db'>;
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -19,6 +23,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await codec.register(cors, { origin: options.codecOrigins, methods: ['POST'], allowedHeaders: ['content-type', 'x-namespace'], credentials: true });
     codecRoutes(codec);
   });
+  if (options.api) {
+    const deps = { db: options.db, ...options.api };
+    await app.register((api) => apiPlugin(api, deps), { prefix: apiPrefix });
+    const document = openApiDocument();
+    app.get('/api/openapi.json', async () => document);
+  }
   /** Alive: the process answers. */
   app.get('/healthz', async () => ({ status: 'ok' }));
   /** Ready: it can reach its database. */

@@ -57,10 +57,16 @@ export interface ErrorView {
 }
 
 export interface ErrorFilter {
+  /** Only errors of this account's environments (S23). */
+  account?: string;
   environment?: string;
   flow?: string;
   status?: ErrorStatus;
   traceKey?: string;
+  /** Keyset pagination: only errors older than this one (ids are in reporting order). */
+  before?: number;
+  /** Only these errors. */
+  ids?: number[];
   limit?: number;
 }
 
@@ -112,8 +118,10 @@ export interface ErrorStore {
   resolveByUser(environment: string, ids: number[], userEmail: string, now: Date): Promise<{
     resolved: number[];
   }>;
+  /** Errors, newest first, filtered; at most `limit` (default 100, at most 10,000). */
   listErrors(filter: ErrorFilter): Promise<ErrorView[]>;
-  getError(id: number): Promise<ErrorView | undefined>;
+  /** One error; with `account`, only if it belongs to that account (S23). */
+  getError(id: number, account?: string): Promise<ErrorView | undefined>;
 }
 
 export function createErrorStore(db: Knex): ErrorStore {
@@ -281,11 +289,16 @@ export function createErrorStore(db: Knex): ErrorStore {
       if (filter.flow) query.where({ flow_id: filter.flow });
       if (filter.status) query.where({ status: filter.status });
       if (filter.traceKey) query.where({ trace_key: filter.traceKey });
+      if (filter.before !== undefined) query.where('id', '<', filter.before);
+      if (filter.ids) query.whereIn('id', filter.ids);
+      if (filter.account) query.whereIn('environment_id', db('environments').where({ account_id: filter.account }).select('id'));
       return (await query).map(toView);
     },
 
-    async getError(id: number): Promise<ErrorView | undefined> {
-      const row = await db('errors').where({ id }).first(viewColumns);
+    async getError(id: number, account?: string): Promise<ErrorView | undefined> {
+      const query = db('errors').where({ id });
+      if (account) query.whereIn('environment_id', db('environments').where({ account_id: account }).select('id'));
+      const row = await query.first(viewColumns);
       return row && toView(row);
     },
   };

@@ -52,6 +52,7 @@ describe('the test harness', async () => {
       '20261127200000_add_delivery_outcomes',
       '20261127300000_create_installation',
       '20261127400000_rename_batch_to_report',
+      '20261127500000_create_api_tokens',
     ]);
   });
 

@@ -7,6 +7,8 @@ import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startTestMailServer } from './helpers/mail.js';
 import { createTestWorld } from './helpers/world.js';
 import { HeraldClient } from '../client/index.js';
+import { createTokenStore } from '../stores/token-store.js';
+import { freePort } from './helpers/ports.js';
 import { digestStatusQuery } from '../workflows/environment-digest.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 
@@ -79,5 +81,28 @@ describe('production workers, built and run as separate processes', async () => 
     const deliveries = await db('email_deliveries').where({ kind: 'digest' }).select('cycle_id', 'user_id');
     expect(new Set(deliveries.map((d) => `${d.cycle_id}/${d.user_id}`)).size).toBe(3);
     expect(workers.every((w) => w.process.exitCode === null)).toBe(true);
+  });
+
+  it('S29: the built server (npm run server) answers the API beside them, stateless, and stops on SIGTERM', async () => {
+    const port = await freePort();
+    const server = spawn(process.execPath, [`${outDir}/server/main.js`], {
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, HERALD_TASK_QUEUE: taskQueue, HERALD_LISTEN: `127.0.0.1:${port}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await expect.poll(() => output, { timeout: 30_000 }).toContain(`at http://127.0.0.1:${port}`);
+    expect(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()).toEqual({ status: 'ready' });
+    const { token } = await createTokenStore(db).create('acme', 'production test');
+    const response = await fetch(`http://127.0.0.1:${port}/api/v1/errors`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ environment: 'prod', flow: 'orders', reportId: 'from-server', errors: [{ traceKey: 'SO-77', message: 'Stock unknown' }] }),
+    });
+    expect(await response.json()).toMatchObject({ reportId: 'from-server', stored: 1 });
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+    server.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });

@@ -17,7 +17,7 @@ import { startTemporalDevServer } from '../embedded/temporal-dev-server.js';
 import { startMailCatcher } from '../embedded/mail-catcher.js';
 import { runHerald } from './run-herald.js';
 import { searchAttributeFlags } from './search-attributes.js';
-import { temporalTarget } from './temporal-connection.js';
+import { temporalTarget } from '../client/temporal-connection.js';
 import { Connection } from '@temporalio/client';
 import { applyCatalog } from '../catalog/catalog.js';
 import { demoCatalogFile, readCatalogFile } from '../catalog/catalog-file.js';
@@ -128,10 +128,10 @@ async function main(): Promise<void> {
     migrate: false,
   });
   const { worker, digests } = herald;
-  const server = await buildServer({ db, codecOrigins: [`http://127.0.0.1:${ports.temporalUi}`, `http://localhost:${ports.temporalUi}`] });
+  const server = await buildServer({ db, api: { client: herald.herald, requestsPerMinute: config.apiRequestsPerMinute }, codecOrigins: [`http://127.0.0.1:${ports.temporalUi}`, `http://localhost:${ports.temporalUi}`] });
   await server.listen({ host: '127.0.0.1', port: ports.server });
   stops.unshift(() => server.close());
-  lines.push(`Herald server           ${serverUrl} (/healthz, /readyz; /codec for the Temporal UI)`);
+  lines.push(`Herald server           ${serverUrl} (API /api/v1, /api/openapi.json; /healthz, /readyz; /codec for the Temporal UI)`);
   lines.push(`Digest workflows        ${digests.length ? digests.map((id) => `digest/${id}`).join(', ') : 'none yet (apply a catalog)'}`);
   lines.push(`Worker                  task queue "${config.taskQueue}" (digest every ${config.digestIntervalMs / 60_000} min)`);
   lines.push(`Data                    ${dataDir}${folders.postgres.startsWith(dataDir) || config.databaseUrl ? '' : ` and ${dirname(folders.postgres)}`} (npm run reset removes it)`);

@@ -28,6 +28,7 @@ import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../../w
 import { connectionStatusQuery } from '../../workflows/connection-status.js';
 import { helpText, parseCommand, UsageError, type Command, type CommandArgs } from './command-line.js';
 import { createTemporalClient } from '../payload-codec.js';
+import { createTokenStore } from '../../stores/token-store.js';
 
 /** Where `npm start` runs its embedded services (see worker/start.ts). */
 const embeddedDefaults = {
@@ -100,6 +101,44 @@ Reports errors of one flow run; returns once they are stored. ERRORS.json holds 
     description: `Lists errors, newest first.`,
     options: { env: text, flow: text, status: text, limit: text, json: flag },
     run: errorsList,
+  },
+  'tokens create': {
+    summary: 'create an account API token for the HTTP API (shown once)',
+    usage: '--account ACCOUNT --name NAME',
+    description: `Creates an API token that reaches the account's environments only, and prints it once: Herald
+keeps only its hash. Flows send it as "Authorization: Bearer TOKEN".`,
+    options: { account: text, name: text },
+    required: ['account', 'name'],
+    async run(session, args) {
+      const { id, token } = await createTokenStore(session.db()).create(args.required('account'), args.required('name'));
+      return print(`token ${id} for account ${args.required('account')} (shown this once; keep it secret):\n${token}`);
+    },
+  },
+  'tokens list': {
+    summary: 'list API tokens (never the tokens themselves)',
+    usage: '[--account ACCOUNT]',
+    description: 'Lists API tokens: id, account, name, when created, last used and revoked.',
+    options: { account: text },
+    async run(session, args) {
+      const tokens = await createTokenStore(session.db()).list(args.option('account'));
+      const when = (date: Date | null) => (date ? date.toISOString().slice(0, 16).replace('T', ' ') : '-');
+      for (const t of tokens) {
+        print(`${String(t.id).padStart(4)}  ${t.account}  ${t.name}  created ${when(t.createdAt)}  used ${when(t.lastUsedAt)}${t.revokedAt ? `  REVOKED ${when(t.revokedAt)}` : ''}`);
+      }
+      return print(`${tokens.length} token(s)`);
+    },
+  },
+  'tokens revoke': {
+    summary: 'revoke an API token',
+    usage: 'ID',
+    description: 'Revokes an API token: requests carrying it are answered 401 from now on.',
+    options: {},
+    async run(session, args) {
+      const id = Number(args.positionals[0]);
+      if (args.positionals.length !== 1 || !Number.isInteger(id) || id < 1) throw new UsageError('give the id of one token (herald tokens list)');
+      if (!(await createTokenStore(session.db()).revoke(id))) throw new UsageError(`no active token ${id}`);
+      return print(`token ${id} revoked`);
+    },
   },
   'connections status': {
     summary: 'report a connection online or offline',

@@ -4,6 +4,7 @@ import * as deliveryFlowLists from './20261127100000_delivery_flow_lists.js';
 import * as addDeliveryOutcomes from './20261127200000_add_delivery_outcomes.js';
 import * as createInstallation from './20261127300000_create_installation.js';
 import * as renameBatchToReport from './20261127400000_rename_batch_to_report.js';
+import * as createApiTokens from './20261127500000_create_api_tokens.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -15,6 +16,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261127200000_add_delivery_outcomes': addDeliveryOutcomes,
   '20261127300000_create_installation': createInstallation,
   '20261127400000_rename_batch_to_report': renameBatchToReport,
+  '20261127500000_create_api_tokens': createApiTokens,
 };
 
 /** A knex migration source over {@link migrations}. */

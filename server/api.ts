@@ -1,0 +1,203 @@
+/**
+ * The HTTP JSON API (S29) under `/api/v1`: what the client does, for flows in any language.
+ * Requests carry an account API token (`Authorization: Bearer …`) and reach that account only
+ * (S23): anything of another account answers 404, as if it did not exist. Bodies and queries are
+ * checked by the schemas the client uses, and refused with the same named problems (400). Writes
+ * go through the same workflows as the client. The routes are one table, from which the OpenAPI
+ * document is generated.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { Knex } from 'knex';
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import {
+  connectionReportSchema,
+  entityId,
+  errorListQuerySchema,
+  errorReportRequestSchema,
+  resolveRequestSchema,
+  successReportSchema,
+} from '../contracts/error-report.js';
+import { check } from '../contracts/problems.js';
+import type { HeraldClient } from '../client/herald-client.js';
+import { HeraldInputError } from '../client/herald-input-error.js';
+import { createErrorStore } from '../stores/error-store.js';
+import { createTokenStore } from '../stores/token-store.js';
+
+export const apiPrefix = '/api/v1';
+
+export interface ApiDeps {
+  db: Knex;
+  client: HeraldClient;
+  /** Requests per minute per token (or per client address, for requests without a token). */
+  requestsPerMinute?: number;
+}
+
+interface Call<B, Q, P> {
+  account: string;
+  body: B;
+  query: Q;
+  params: P;
+}
+
+/** One route of the API: its schemas (which validate it and document it) and what it does. */
+export interface ApiRoute<B = unknown, Q = unknown, P = unknown> {
+  method: 'GET' | 'POST';
+  /** Below {@link apiPrefix}, in Fastify's form (`/errors/:id`). */
+  url: string;
+  summary: string;
+  body?: z.ZodType<B>;
+  query?: z.ZodType<Q>;
+  params?: z.ZodType<P>;
+  /** What a success answers, for the document. */
+  answers: string;
+  handle(call: Call<B, Q, P>, deps: ApiDeps): Promise<unknown>;
+}
+
+/** Anything the caller's account cannot see: answered 404, whether it exists elsewhere or not. */
+class NotFound extends Error {}
+
+async function ownEnvironment(db: Knex, account: string, environment: string): Promise<void> {
+  const row = await db('environments').where({ id: environment, account_id: account }).first('id');
+  if (!row) throw new NotFound(`no environment "${environment}"`);
+}
+
+const route = <B, Q, P>(definition: ApiRoute<B, Q, P>) => definition as ApiRoute;
+const errorIdParams = z.strictObject({ id: z.coerce.number({ error: 'must be an error id' }).int({ error: 'must be an error id' }).positive({ error: 'must be an error id' }) });
+
+export const apiRoutes: ApiRoute[] = [
+  route({
+    method: 'POST',
+    url: '/errors',
+    summary: 'Report the errors of one flow run (S1); answers once they are stored. A repeated report (same reportId) is stored once.',
+    body: errorReportRequestSchema,
+    answers: 'what was stored: { reportId, stored, duplicates, open, retrying, superseded, retryWorkflowId? }',
+    async handle({ account, body }, { db, client }) {
+      await ownEnvironment(db, account, body.environment);
+      return client.reportErrors(body);
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/successes',
+    summary: 'Report records of a flow that succeeded (S4): their errors auto-resolve where the flow allows it.',
+    body: successReportSchema,
+    answers: '{ resolved, recovered, autoResolveOff }',
+    async handle({ account, body }, { db, client }) {
+      await ownEnvironment(db, account, body.environment);
+      return client.reportSuccesses(body);
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/connections/:connection/status',
+    summary: "Report a connection's status (S14): offline (with a reason) or online.",
+    params: z.strictObject({ connection: entityId }),
+    body: connectionReportSchema,
+    answers: '{ changed }: whether this report changed the status Herald holds',
+    async handle({ account, body, params }, { db, client }) {
+      await ownEnvironment(db, account, body.environment);
+      return client.reportConnectionStatus({ ...body, connection: params.connection });
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/errors',
+    summary: "Errors of the account, newest first, filtered; `next` is the link to the following page (keyset pagination).",
+    query: errorListQuerySchema,
+    answers: '{ errors: [...], next?: "/api/v1/errors?…&before=ID" }',
+    async handle({ account, query, params: _ }, { db }) {
+      const limit = query.limit ?? 100;
+      const errors = await createErrorStore(db).listErrors({ ...query, account, limit });
+      const last = errors.at(-1);
+      if (errors.length < limit || !last) return { errors };
+      const next = new URLSearchParams(Object.entries({ ...query, before: last.id }).map(([key, value]): [string, string] => [key, String(value)]));
+      return { errors, next: `${apiPrefix}/errors?${next}` };
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/errors/:id',
+    summary: 'One error of the account.',
+    params: errorIdParams,
+    answers: 'the error',
+    async handle({ account, params }, { db }) {
+      const error = await createErrorStore(db).getError(params.id, account);
+      if (!error) throw new NotFound(`no error ${params.id}`);
+      return error;
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/errors/resolve',
+    summary: 'Resolve errors as a user of the account (S6); answers the ids resolved by this call.',
+    body: resolveRequestSchema,
+    answers: '{ resolved: [ids] }',
+    async handle({ account, body }, { db, client }) {
+      await ownEnvironment(db, account, body.environment);
+      const known = await createErrorStore(db).listErrors({ account, environment: body.environment, limit: 10_000, ids: body.errorIds });
+      const missing = body.errorIds.filter((id) => !known.some((error) => error.id === id));
+      if (missing.length > 0) throw new NotFound(`no errors ${missing.join(', ')}`);
+      return { resolved: await client.resolveErrors(body) };
+    },
+  }),
+];
+
+const tokenKey = (token: string) => createHash('sha256').update(token).digest('hex');
+const bearer = (request: FastifyRequest) => /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    account?: string;
+  }
+}
+
+/** Registers the API's routes (with their token check and rate limit) on a Fastify app. */
+export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
+  const tokens = createTokenStore(deps.db);
+  await app.register(rateLimit, {
+    max: deps.requestsPerMinute ?? 1200,
+    timeWindow: '1 minute',
+    keyGenerator: (request) => {
+      const token = bearer(request);
+      return token ? `token:${tokenKey(token)}` : `address:${request.ip}`;
+    },
+    errorResponseBuilder: (_request, context) => ({ statusCode: 429, error: `too many requests: at most ${context.max} a minute; try again in ${context.after}` }),
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    const token = bearer(request);
+    const account = token && (await tokens.accountOf(token));
+    if (!account) {
+      return reply
+        .code(401)
+        .header('www-authenticate', 'Bearer')
+        .send({ error: 'a valid API token is required: Authorization: Bearer <token> (herald tokens create)' });
+    }
+    request.account = account;
+  });
+
+  for (const definition of apiRoutes) {
+    app.route({
+      method: definition.method,
+      url: definition.url,
+      handler: async (request: FastifyRequest, reply: FastifyReply) => {
+        const parts = { body: definition.body, query: definition.query, params: definition.params } as const;
+        const checked: Record<string, unknown> = {};
+        for (const [part, schema] of Object.entries(parts)) {
+          if (!schema) continue;
+          const result = check(schema, request[part as keyof typeof parts], `(${part})`);
+          if (result.problems) return reply.code(400).send({ problems: result.problems });
+          checked[part] = result.value;
+        }
+        try {
+          return await definition.handle({ account: request.account!, body: checked.body, query: checked.query, params: checked.params }, deps);
+        } catch (error) {
+          if (error instanceof NotFound) return reply.code(404).send({ error: `not found: ${error.message}` });
+          if (error instanceof HeraldInputError) return reply.code(400).send({ problems: error.problems });
+          throw error;
+        }
+      },
+    });
+  }
+}

@@ -1,0 +1,168 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { createTestDatabase } from './helpers/database.js';
+import { createTimeSkippingEnvironment } from './helpers/temporal.js';
+import { startHerald } from './helpers/herald.js';
+import { createTestWorld } from './helpers/world.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { buildServer } from '../server/app.js';
+import { apiRoutes, apiPrefix } from '../server/api.js';
+import { openApiPath } from '../server/openapi.js';
+import { createTokenStore } from '../stores/token-store.js';
+import { errorReportRequestSchema, resolveRequestSchema } from '../contracts/error-report.js';
+import { errorReportWorkflowId } from '../workflows/workflow-ids.js';
+
+describe('the HTTP API', async () => {
+  const env = await createTimeSkippingEnvironment();
+  const { db } = await createTestDatabase();
+  await createTestWorld(db);
+  // A second account, with an environment, a flow, a connection and an error of its own.
+  await applyCatalog(db, {
+    accounts: [{ id: 'globex', name: 'Globex' }],
+    users: [{ account: 'globex', email: 'ops@globex.test', role: 'admin' }],
+    environments: [{ id: 'globex-prod', account: 'globex', name: 'Production', production: true }],
+    connections: [{ id: 'globex-erp', environment: 'globex-prod', name: 'Globex ERP' }],
+    integrations: [{ id: 'globex-shop', environment: 'globex-prod', name: 'Shop' }],
+    flows: [{ id: 'globex-orders', integration: 'globex-shop', name: 'Orders', connections: ['globex-erp'] }],
+  });
+  const herald = await startHerald({ env, db });
+  const server = await buildServer({ db, codecOrigins: [], api: { client: herald.client, requestsPerMinute: 1000 } });
+  const base = await server.listen({ host: '127.0.0.1', port: 0 });
+  const tokens = createTokenStore(db);
+  const acme = (await tokens.create('acme', 'orders flow')).token;
+  const globex = (await tokens.create('globex', 'globex flows')).token;
+
+  const call = async (method: string, path: string, token: string | undefined, body?: unknown) => {
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, headers: response.headers, body: (await response.json()) as Record<string, unknown> & { problems?: unknown } };
+  };
+  const globexError = (
+    await call('POST', `${apiPrefix}/errors`, globex, { environment: 'globex-prod', flow: 'globex-orders', errors: [{ traceKey: 'G-1', message: 'Globex secret' }] })
+  ).body;
+
+  it('S29: a report over HTTP is the same errorReport run as the client\'s, stored once however often it is sent', async () => {
+    const report = { environment: 'prod', flow: 'orders', reportId: 'http-run-1', errors: [{ id: 'e1', traceKey: 'SO-1', message: 'Customer <b>unknown</b>', code: 'NOT_FOUND' }] };
+    const first = await call('POST', `${apiPrefix}/errors`, acme, report);
+    expect(first).toMatchObject({ status: 200, body: { reportId: 'http-run-1', stored: 1, open: 1, duplicates: 0 } });
+    expect((await herald.temporal.workflow.getHandle(errorReportWorkflowId('prod', 'orders', 'http-run-1')).describe()).type).toBe('errorReport');
+    const again = await call('POST', `${apiPrefix}/errors`, acme, report);
+    expect(again).toMatchObject({ status: 200, body: { stored: 1 } });
+    expect(await db('errors').where({ report_id: 'http-run-1' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+  });
+
+  it('S29: bad input is answered 400 with the same named problems as the client, and nothing is stored', async () => {
+    const bad = { environment: 'prod', flow: 'orders', errors: [{ traceKey: '', message: 42 }], extra: true };
+    const answer = await call('POST', `${apiPrefix}/errors`, acme, bad);
+    expect(answer.status).toBe(400);
+    const fromClient = await herald.client.reportErrors(bad as never).catch((error: { problems: unknown }) => error.problems);
+    expect(answer.body.problems).toEqual(fromClient);
+    expect(answer.body.problems).toEqual(expect.arrayContaining([expect.objectContaining({ field: 'errors[0].message' }), expect.objectContaining({ field: 'extra' })]));
+    expect((await call('POST', `${apiPrefix}/errors`, acme, [1, 2])).status).toBe(400);
+  });
+
+  it('S29: successes, connection status, list with keyset pages, get and resolve, over HTTP', async () => {
+    for (let i = 0; i < 5; i++) {
+      await call('POST', `${apiPrefix}/errors`, acme, { environment: 'prod', flow: 'customers', errors: [{ traceKey: `C-${i}`, message: `Customer ${i} invalid` }] });
+    }
+    const first = await call('GET', `${apiPrefix}/errors?environment=prod&flow=customers&limit=2`, acme);
+    expect(first.status).toBe(200);
+    const page1 = first.body.errors as { id: number; traceKey: string }[];
+    expect(page1.map((e) => e.traceKey)).toEqual(['C-4', 'C-3']);
+    const second = await call('GET', first.body.next as string, acme);
+    expect((second.body.errors as { traceKey: string }[]).map((e) => e.traceKey)).toEqual(['C-2', 'C-1']);
+    expect((await call('GET', `${apiPrefix}/errors?limit=zero`, acme)).body.problems).toEqual([{ field: 'limit', message: 'must be a whole number' }]);
+
+    const one = await call('GET', `${apiPrefix}/errors/${page1[0]!.id}`, acme);
+    expect(one).toMatchObject({ status: 200, body: { traceKey: 'C-4', status: 'open', environment: 'prod' } });
+
+    const resolved = await call('POST', `${apiPrefix}/errors/resolve`, acme, { environment: 'prod', errorIds: [page1[0]!.id], user: 'ops@acme.test' });
+    expect(resolved).toMatchObject({ status: 200, body: { resolved: [page1[0]!.id] } });
+    expect((await db('errors').where({ id: page1[0]!.id }).first('status', 'resolved_by'))).toEqual({ status: 'resolved', resolved_by: 'ops@acme.test' });
+
+    await call('POST', `${apiPrefix}/errors`, acme, { environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-9', message: 'Price missing' }] });
+    expect(await call('POST', `${apiPrefix}/successes`, acme, { environment: 'prod', flow: 'orders', traceKeys: ['SO-9'] })).toMatchObject({
+      status: 200,
+      body: { resolved: 1, recovered: 0, autoResolveOff: false },
+    });
+    const offline = await call('POST', `${apiPrefix}/connections/erp/status`, acme, { environment: 'prod', status: 'offline', reason: 'ECONNREFUSED' });
+    expect(offline).toEqual(expect.objectContaining({ status: 200, body: { changed: true } }));
+    expect((await call('POST', `${apiPrefix}/connections/erp/status`, acme, { environment: 'prod', status: 'offline', reason: 'ECONNREFUSED' })).body).toEqual({ changed: false });
+  });
+
+  it('S23: a token of one account neither reads nor writes another account\'s anything: every route answers 404, and nothing changes', async () => {
+    const before = await db('errors').count({ n: '*' }).first();
+    const foreignId = (await db('errors').where({ environment_id: 'globex-prod' }).first('id'))!.id as number;
+    expect(globexError).toMatchObject({ stored: 1 });
+    const attempts: [string, string, unknown?][] = [
+      ['POST', `${apiPrefix}/errors`, { environment: 'globex-prod', flow: 'globex-orders', errors: [{ traceKey: 'X', message: 'planted' }] }],
+      ['POST', `${apiPrefix}/successes`, { environment: 'globex-prod', flow: 'globex-orders', traceKeys: ['G-1'] }],
+      ['POST', `${apiPrefix}/connections/globex-erp/status`, { environment: 'globex-prod', status: 'offline' }],
+      ['GET', `${apiPrefix}/errors/${foreignId}`],
+      ['POST', `${apiPrefix}/errors/resolve`, { environment: 'globex-prod', errorIds: [foreignId], user: 'ops@globex.test' }],
+      ['POST', `${apiPrefix}/errors/resolve`, { environment: 'prod', errorIds: [foreignId], user: 'ops@acme.test' }],
+    ];
+    for (const [method, path, body] of attempts) {
+      const answer = await call(method, path, acme, body);
+      expect(answer.status, `${method} ${path}`).toBe(404);
+      expect(JSON.stringify(answer.body)).not.toContain('Globex secret');
+    }
+    // Lists show the caller's account only, whatever the filter.
+    const listed = (await call('GET', `${apiPrefix}/errors?limit=1000`, acme)).body.errors as { environment: string }[];
+    expect(listed.length).toBeGreaterThan(0);
+    expect(listed.every((e) => e.environment !== 'globex-prod')).toBe(true);
+    expect((await call('GET', `${apiPrefix}/errors?environment=globex-prod`, acme)).body.errors).toEqual([]);
+    expect(await db('errors').count({ n: '*' }).first()).toEqual(before);
+    expect(await db('errors').where({ id: foreignId }).first('status')).toEqual({ status: 'open' });
+    expect(await db('connection_events').where({ connection_id: 'globex-erp' }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    // Every route of the table was tried above (the list by its filter).
+    expect(new Set(attempts.map(([method, path]) => `${method} ${path.replace(/\d+$/, ':id').replace('globex-erp', ':connection')}`))).toEqual(
+      new Set(apiRoutes.filter((r) => r.url !== '/errors' || r.method === 'POST').map((r) => `${r.method} ${apiPrefix}${r.url}`)),
+    );
+  });
+
+  it('S29: a missing, wrong or revoked token is answered 401, and nothing is done', async () => {
+    const report = { environment: 'prod', flow: 'orders', reportId: 'no-token', errors: [{ traceKey: 'SO-401', message: 'x' }] };
+    expect((await call('POST', `${apiPrefix}/errors`, undefined, report)).status).toBe(401);
+    expect((await call('POST', `${apiPrefix}/errors`, `${acme}x`, report)).status).toBe(401);
+    const revocable = await tokens.create('acme', 'to revoke');
+    expect((await call('GET', `${apiPrefix}/errors?limit=1`, revocable.token)).status).toBe(200);
+    expect(await tokens.revoke(revocable.id)).toBe(true);
+    const revoked = await call('POST', `${apiPrefix}/errors`, revocable.token, report);
+    expect(revoked.status).toBe(401);
+    expect(revoked.headers.get('www-authenticate')).toBe('Bearer');
+    expect(await db('errors').where({ report_id: 'no-token' }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    // Herald keeps a hash, never the token.
+    expect(JSON.stringify(await db('api_tokens').select())).not.toContain(acme);
+  });
+
+  it('S29: the OpenAPI document lists every route, with the very schemas that validate the requests', async () => {
+    const document = (await (await fetch(`${base}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>> };
+    const documented = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    const served = server.printRoutes({ commonPrefix: false });
+    expect(documented.sort()).toEqual(apiRoutes.map((r) => `${r.method} ${openApiPath(r.url)}`).sort());
+    for (const r of apiRoutes) expect(served).toContain(`${apiPrefix}${r.url}`.split('/').at(-1));
+    const schemaOf = (path: string) => document.paths[path]!.post!.requestBody!.content['application/json']!.schema;
+    const { $schema: _a, ...report } = z.toJSONSchema(errorReportRequestSchema, { io: 'input', unrepresentable: 'any' });
+    const { $schema: _b, ...resolve } = z.toJSONSchema(resolveRequestSchema, { io: 'input', unrepresentable: 'any' });
+    expect(schemaOf(`${apiPrefix}/errors`)).toEqual(report);
+    expect(schemaOf(`${apiPrefix}/errors/resolve`)).toEqual(resolve);
+  });
+
+  it('S29: a token over its rate limit is answered 429 with Retry-After, and other tokens are not', async () => {
+    const limited = await buildServer({ db, codecOrigins: [], api: { client: herald.client, requestsPerMinute: 3 } });
+    const limitedBase = await limited.listen({ host: '127.0.0.1', port: 0 });
+    const get = (token: string) => fetch(`${limitedBase}${apiPrefix}/errors?limit=1`, { headers: { authorization: `Bearer ${token}` } });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await get(acme)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const over = await get(acme);
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await over.json()) as { error: string }).error).toMatch(/too many requests/);
+    expect((await get(globex)).status).toBe(200);
+    await limited.close();
+  });
+});
