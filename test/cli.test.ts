@@ -40,6 +40,22 @@ describe('the herald command line', async () => {
     expect(description.status.name).toBe('RUNNING');
   });
 
+  it('S29: creates an API token (shown once), lists tokens without them, revokes one; refuses an unknown account by name', async () => {
+    await db('accounts').insert({ id: 'tokens-co', name: 'Tokens Co' }).onConflict('id').ignore();
+    const created = await cli('tokens', 'create', '--account', 'tokens-co', '--name', 'billing flow');
+    expect(created.code).toBe(0);
+    const token = created.stdout.trim().split('\n').at(-1)!;
+    expect(token).toMatch(/^hrld_[A-Za-z0-9_-]{43}$/);
+    const listed = await cli('tokens', 'list', '--account', 'tokens-co');
+    expect(listed.stdout).toMatch(/tokens-co {2}billing flow {2}created \d{4}-\d\d-\d\d \d\d:\d\d {2}used -\n1 token\(s\)/);
+    expect(listed.stdout).not.toContain(token);
+    const id = /^ *(\d+) /.exec(listed.stdout)![1]!;
+    expect((await cli('tokens', 'revoke', id)).stdout).toBe(`token ${id} revoked\n`);
+    expect((await cli('tokens', 'list', '--account', 'tokens-co')).stdout).toContain('REVOKED');
+    expect(await cli('tokens', 'revoke', id)).toMatchObject({ code: 2, stderr: expect.stringContaining(`no active token ${id}`) });
+    expect(await cli('tokens', 'create', '--account', 'nobody', '--name', 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('account: unknown account "nobody"') });
+  });
+
   it('refuses a broken catalog file with path-named errors and writes nothing', async () => {
     const dir = await tempFolder('cli');
     const file = join(dir, 'broken.json');

@@ -29,6 +29,7 @@ import { connectionStatusQuery } from '../../workflows/connection-status.js';
 import { helpText, parseCommand, UsageError, type Command, type CommandArgs } from './command-line.js';
 import { createTemporalClient } from '../payload-codec.js';
 import { createTokenStore } from '../../stores/token-store.js';
+import { InputRefusedError } from '../../contracts/problems.js';
 
 /** Where `npm start` runs its embedded services (see worker/start.ts). */
 const embeddedDefaults = {
@@ -465,9 +466,9 @@ main(process.argv.slice(2)).then(
       console.error(`herald: ${error.message}`);
       process.exit(1);
     }
-    if (error instanceof HeraldInputError || error instanceof CatalogError) {
+    if (error instanceof HeraldInputError || error instanceof InputRefusedError || error instanceof CatalogError) {
       console.error(`herald: refused: ${error instanceof CatalogError ? error.message : ''}`);
-      if (error instanceof HeraldInputError) for (const p of error.problems) console.error(`  ${p.field}: ${p.message}`);
+      if (!(error instanceof CatalogError)) for (const p of error.problems) console.error(`  ${p.field}: ${p.message}`);
       process.exit(2);
     }
     if (error instanceof UsageError || error instanceof ConfigError) {
