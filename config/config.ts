@@ -46,6 +46,10 @@ export interface HeraldConfig {
   codecOrigins: string[];
   /** API requests a minute per token, before 429. */
   apiRequestsPerMinute: number;
+  /** Signs the server's session cookies; `npm start` keeps one in its data folder when unset. */
+  secret: string | undefined;
+  /** The server runs behind a proxy that terminates TLS (X-Forwarded-For and -Proto are trusted). */
+  trustProxy: boolean;
 }
 
 type Env = Record<string, string | undefined>;
@@ -100,6 +104,8 @@ const variables = {
   HERALD_DATA_DIR: anyText,
   HERALD_MIGRATE: flag,
   HERALD_LISTEN: hostPort,
+  HERALD_SECRET: variable('expected at least 32 characters (e.g. openssl rand -base64 32)', (v) => (v.length >= 32 ? v : undefined)),
+  HERALD_TRUST_PROXY: flag,
   HERALD_API_RATE: variable('expected a whole number of requests a minute, 1 or more', (v) => (/^[1-9]\d{0,6}$/.test(v) ? Number(v) : undefined)),
   HERALD_CODEC_ORIGINS: variable('expected origins separated by commas, e.g. https://temporal.example.com', (v) => {
     const origins = v.split(',').map((origin) => origin.trim());
@@ -138,6 +144,8 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     listen: splitHostPort(v.HERALD_LISTEN ?? '127.0.0.1:8080'),
     codecOrigins: v.HERALD_CODEC_ORIGINS ?? [],
     apiRequestsPerMinute: v.HERALD_API_RATE ?? 1200,
+    secret: v.HERALD_SECRET,
+    trustProxy: v.HERALD_TRUST_PROXY ?? false,
   };
 }
 

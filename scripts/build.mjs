@@ -17,6 +17,7 @@ rmSync(dist, { recursive: true, force: true });
 const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', `${root}tsconfig.build.json`, '--outDir', dist], { stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 cpSync(`${root}email/templates`, `${dist}email/templates`, { recursive: true });
+cpSync(`${root}server/pages`, `${dist}server/pages`, { recursive: true });
 
 const { bundleWorkflowCode } = await import('@temporalio/worker');
 const { code } = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js` });

@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { codecRoutes } from './codec-routes.js';
 import { apiPlugin, apiPrefix, type ApiDeps } from './api.js';
 import { openApiDocument } from './openapi.js';
+import { peoplePlugin, type PeopleOptions } from './people.js';
 
 export interface ServerOptions {
   db: Knex;
@@ -15,10 +16,14 @@ export interface ServerOptions {
   codecOrigins: string[];
   /** The HTTP API, where the server can reach Temporal. */
   api?: Omit<ApiDeps, 'db'>;
+  /** Pages for people: sign-in, sessions, what they are shown. */
+  people?: Omit<PeopleOptions, 'db'>;
+  /** Behind a proxy that terminates TLS: read the client's address and protocol from X-Forwarded-*. */
+  trustProxy?: boolean;
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024 });
+  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024, trustProxy: options.trustProxy ?? false });
   await app.register(async (codec) => {
     await codec.register(cors, { origin: options.codecOrigins, methods: ['POST'], allowedHeaders: ['content-type', 'x-namespace'], credentials: true });
     codecRoutes(codec);
@@ -28,6 +33,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register((api) => apiPlugin(api, deps), { prefix: apiPrefix });
     const document = openApiDocument();
     app.get('/api/openapi.json', async () => document);
+  }
+  if (options.people) {
+    const people = { db: options.db, ...options.people };
+    await app.register((pages) => peoplePlugin(pages, people));
   }
   /** Alive: the process answers. */
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -56,6 +56,15 @@ describe('the herald command line', async () => {
     expect(await cli('tokens', 'create', '--account', 'nobody', '--name', 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('account: unknown account "nobody"') });
   });
 
+  it('S22: prints a sign-in link for an operator, one per account of the address; refuses an address of nobody', async () => {
+    await cli('catalog', 'apply', sample);
+    const printed = await cli('users', 'sign-in-link', '--email', 'owner@acme.example');
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toMatch(/^Acme Outfitters \(acme\): http:\/\/localhost:8080\/sign-in\/[A-Za-z0-9_-]{43}\n$/);
+    expect(await db('sign_in_links').whereNull('used_at').count({ n: '*' })).toEqual([{ n: 1 }]);
+    expect(await cli('users', 'sign-in-link', '--email', 'nobody@example.com')).toMatchObject({ code: 2, stderr: expect.stringContaining('nobody@example.com is no current user') });
+  });
+
   it('refuses a broken catalog file with path-named errors and writes nothing', async () => {
     const dir = await tempFolder('cli');
     const file = join(dir, 'broken.json');
@@ -126,9 +135,9 @@ describe('the herald command line', async () => {
 
   it('herald --help lists every command, and every command has complete help of its own', async () => {
     const top = await cli('--help');
-    const commands = [...top.stdout.matchAll(/^ {2}([a-z]+(?: [a-z]+)?)\b.* {2,}\S/gm)].map((m) => m[1]!);
+    const commands = [...top.stdout.matchAll(/^ {2}([a-z]+(?: [a-z-]+)?)\b.* {2,}\S/gm)].map((m) => m[1]!);
     expect(commands).toEqual([
-      'db migrate', 'catalog apply', 'errors report', 'errors succeed', 'errors resolve', 'errors list', 'tokens create', 'tokens list', 'tokens revoke',
+      'db migrate', 'catalog apply', 'errors report', 'errors succeed', 'errors resolve', 'errors list', 'tokens create', 'tokens list', 'tokens revoke', 'users sign-in-link',
       'connections status', 'digest now', 'digest interval', 'digest preview', 'status', 'simulate',
     ]);
     const helps = await Promise.all(commands.map((command) => cli(...command.split(' '), '--help')));

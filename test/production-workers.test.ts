@@ -86,7 +86,7 @@ describe('production workers, built and run as separate processes', async () => 
   it('S29: the built server (npm run server) answers the API beside them, stateless, and stops on SIGTERM', async () => {
     const port = await freePort();
     const server = spawn(process.execPath, [`${outDir}/server/main.js`], {
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, HERALD_TASK_QUEUE: taskQueue, HERALD_LISTEN: `127.0.0.1:${port}` },
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, SMTP_URL: mail.url, HERALD_SECRET: 'a-production-test-secret-32-characters', HERALD_TASK_QUEUE: taskQueue, HERALD_LISTEN: `127.0.0.1:${port}` },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -5,7 +5,8 @@
  */
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { ConfigError, loadConfig, type HeraldConfig } from '../config/config.js';
 import { databaseAddress, refusedConnectionTo, UnreachableError } from '../config/unreachable.js';
@@ -23,6 +24,7 @@ import { applyCatalog } from '../catalog/catalog.js';
 import { demoCatalogFile, readCatalogFile } from '../catalog/catalog-file.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 import { buildServer } from '../server/app.js';
+import { createSmtpMailer } from '../email/mailer.js';
 
 const ports = embeddedPorts;
 /** Herald's server answers the Temporal UI's codec calls (payloads of 1 KiB and more are compressed). */
@@ -128,7 +130,13 @@ async function main(): Promise<void> {
     migrate: false,
   });
   const { worker, digests } = herald;
-  const server = await buildServer({ db, api: { client: herald.herald, requestsPerMinute: config.apiRequestsPerMinute }, codecOrigins: [`http://127.0.0.1:${ports.temporalUi}`, `http://localhost:${ports.temporalUi}`] });
+  const mailer = createSmtpMailer({ smtpUrl: smtpUrl!, from: config.from });
+  stops.unshift(async () => mailer.close());
+  const server = await buildServer({
+    db,
+    api: { client: herald.herald, requestsPerMinute: config.apiRequestsPerMinute },
+    people: { mailer, appUrl: config.appUrl, secret: config.secret ?? keptSecret(dataDir) },
+    codecOrigins: [`http://127.0.0.1:${ports.temporalUi}`, `http://localhost:${ports.temporalUi}`] });
   await server.listen({ host: '127.0.0.1', port: ports.server });
   stops.unshift(() => server.close());
   lines.push(`Herald server           ${serverUrl} (API /api/v1, /api/openapi.json; /healthz, /readyz; /codec for the Temporal UI)`);
@@ -186,3 +194,10 @@ main().catch((error: unknown) => {
   else console.error('herald: failed to start:', error);
   process.exit(1);
 });
+
+/** The session secret `npm start` keeps in its data folder, made on the first start. */
+function keptSecret(dataDir: string): string {
+  const file = join(dataDir, 'secret');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  return readFileSync(file, 'utf8').trim();
+}

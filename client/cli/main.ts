@@ -30,6 +30,7 @@ import { helpText, parseCommand, UsageError, type Command, type CommandArgs } fr
 import { createTemporalClient } from '../payload-codec.js';
 import { createTokenStore } from '../../stores/token-store.js';
 import { InputRefusedError } from '../../contracts/problems.js';
+import { createPeopleStore } from '../../stores/people-store.js';
 
 /** Where `npm start` runs its embedded services (see worker/start.ts). */
 const embeddedDefaults = {
@@ -139,6 +140,20 @@ keeps only its hash. Flows send it as "Authorization: Bearer TOKEN".`,
       if (args.positionals.length !== 1 || !Number.isInteger(id) || id < 1) throw new UsageError('give the id of one token (herald tokens list)');
       if (!(await createTokenStore(session.db()).revoke(id))) throw new UsageError(`no active token ${id}`);
       return print(`token ${id} revoked`);
+    },
+  },
+  'users sign-in-link': {
+    summary: "print a user's sign-in link (single use, 15 minutes)",
+    usage: '--email ADDRESS',
+    description: `Prints a sign-in link for each account the address is a user of, as the sign-in page would
+email it: for an operator helping someone in. Each link signs in once, within 15 minutes.`,
+    options: { email: text },
+    required: ['email'],
+    async run(session, args) {
+      const links = await createPeopleStore(session.db()).createSignInLinks(args.required('email'), '/');
+      if (links.length === 0) throw new UsageError(`${args.required('email')} is no current user of any account`);
+      for (const { token, person } of links) print(`${person.accountName} (${person.account}): ${session.config.appUrl}/sign-in/${token}`);
+      return 0;
     },
   },
   'connections status': {

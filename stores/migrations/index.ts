@@ -5,6 +5,7 @@ import * as addDeliveryOutcomes from './20261127200000_add_delivery_outcomes.js'
 import * as createInstallation from './20261127300000_create_installation.js';
 import * as renameBatchToReport from './20261127400000_rename_batch_to_report.js';
 import * as createApiTokens from './20261127500000_create_api_tokens.js';
+import * as createSignIn from './20261127600000_create_sign_in.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -17,6 +18,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261127300000_create_installation': createInstallation,
   '20261127400000_rename_batch_to_report': renameBatchToReport,
   '20261127500000_create_api_tokens': createApiTokens,
+  '20261127600000_create_sign_in': createSignIn,
 };
 
 /** A knex migration source over {@link migrations}. */

@@ -1,0 +1,190 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from './helpers/database.js';
+import { createTestWorld } from './helpers/world.js';
+import { startTestMailServer } from './helpers/mail.js';
+import { freePort } from './helpers/ports.js';
+import { buildServer } from '../server/app.js';
+import { createSmtpMailer } from '../email/mailer.js';
+
+const secret = 'a-test-secret-of-at-least-32-characters!';
+
+/** A browser without a screen: keeps cookies, reads forms' CSRF tokens, follows nothing by itself. */
+class Visitor {
+  private readonly cookies = new Map<string, string>();
+  constructor(private readonly base: string) {}
+
+  async request(method: string, path: string, form?: Record<string, string>) {
+    const response = await fetch(new URL(path, this.base), {
+      method,
+      redirect: 'manual',
+      headers: {
+        cookie: [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
+        ...(form && { 'content-type': 'application/x-www-form-urlencoded' }),
+      },
+      ...(form && { body: new URLSearchParams(form).toString() }),
+    });
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const [name, value] = pair!.split('=');
+      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.cookies.delete(name!);
+      else this.cookies.set(name!, value!);
+    }
+    return { status: response.status, location: response.headers.get('location'), setCookie: response.headers.getSetCookie(), html: await response.text() };
+  }
+
+  get(path: string) {
+    return this.request('GET', path);
+  }
+
+  /** Submits a form of the page at `path` (the first of its main part, or the one posting to `action`), with its CSRF token and these fields. */
+  async submit(path: string, fields: Record<string, string> = {}, action?: string) {
+    const page = await this.get(path);
+    const forms = [...page.html.replace(/<header>[\s\S]*?<\/header>/, action ? '$&' : '').matchAll(/<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/g)];
+    const form = forms.find((f) => !action || f[1] === action);
+    if (!form) throw new Error(`no form on ${path}:\n${page.html}`);
+    const hidden = Object.fromEntries([...form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1]!, decode(m[2]!)]));
+    return this.request('POST', decode(form[1]!), { ...hidden, ...fields });
+  }
+}
+
+const decode = (text: string) => text.replaceAll('&amp;', '&').replaceAll('&#x3D;', '=').replaceAll('&quot;', '"').replaceAll('&#x27;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+
+describe('signing in without a password', async () => {
+  const { db } = await createTestDatabase();
+  await createTestWorld(db);
+  await db('users').insert({ account_id: 'acme', email: 'gone@acme.test', role: 'monitor', removed_at: new Date() });
+  const mail = await startTestMailServer();
+  const mailer = createSmtpMailer({ smtpUrl: mail.url, from: 'Herald <herald@herald.test>' });
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const server = await buildServer({ db, codecOrigins: [], people: { mailer, appUrl: base, secret, signInLimits: { perAddress: 3, perClient: 8 } } });
+  await server.listen({ host: '127.0.0.1', port });
+  afterAll(async () => {
+    await server.close();
+    mailer.close();
+  });
+
+  /** Asks for a link for `email` as `visitor`, and returns the link the email carried. */
+  const linkFor = async (visitor: Visitor, email: string, next = '/') => {
+    const before = mail.to(email).length;
+    const answer = await visitor.submit(`/sign-in?next=${encodeURIComponent(next)}`, { email });
+    expect(answer.html).toContain(`If ${email} belongs to a Herald user, a sign-in link is on its way`);
+    const [message] = (await mail.waitFor(before + 1, { to: email })).slice(before);
+    return /(http:\/\/127\.0\.0\.1:\d+\/sign-in\/[A-Za-z0-9_-]{43})/.exec(message!.parsed.text!)![1]!;
+  };
+
+  it('S22: a page followed while signed out asks for sign-in; the emailed link, confirmed, signs in and lands on that page', async () => {
+    const ana = new Visitor(base);
+    const signedOut = await ana.get('/?from=digest');
+    expect(signedOut).toMatchObject({ status: 303, location: '/sign-in?next=%2F%3Ffrom%3Ddigest' });
+    const link = await linkFor(ana, 'ops@acme.test', '/?from=digest');
+    const [email] = mail.to('ops@acme.test');
+    expect(email!.parsed.subject).toBe('Your Herald sign-in link');
+    expect(email!.parsed.html).toContain(`href="${link}"`);
+
+    // Following the link only asks to confirm (a mail scanner's GET uses nothing up).
+    const confirm = await ana.get(link);
+    expect(confirm.html).toContain('Sign in as ops@acme.test');
+    expect((await ana.get(link)).html).toContain('Sign in as ops@acme.test');
+    const signedIn = await ana.submit(link);
+    expect(signedIn).toMatchObject({ status: 303, location: '/?from=digest' });
+    const home = await ana.get('/?from=digest');
+    expect(home.status).toBe(200);
+    expect(home.html).toContain('<strong data-person>ops@acme.test</strong> (admin) of Acme');
+  });
+
+  it('S22: a used, expired or altered link signs nobody in', async () => {
+    const visitor = new Visitor(base);
+    const link = await linkFor(visitor, 'orders-team@acme.test');
+    expect((await visitor.submit(link)).status).toBe(303);
+
+    const other = new Visitor(base);
+    expect((await other.request('POST', link, {})).status).toBe(403); // no CSRF token: refused before anything
+    const reused = await other.get(link);
+    expect(reused.status).toBe(410);
+    expect(reused.html).toContain('This sign-in link does not work');
+    // Posted with a valid CSRF token (from another form), the used link still signs nobody in.
+    const csrf = /name="_csrf" value="([^"]+)"/.exec((await other.get('/sign-in')).html)![1]!;
+    expect((await other.request('POST', link, { _csrf: decode(csrf) })).status).toBe(410);
+    expect((await other.get('/')).status).toBe(303);
+
+    const expiring = await linkFor(other, 'watcher@acme.test');
+    await db('sign_in_links').where('expires_at', '>', db.fn.now()).update({ expires_at: db.raw(`now() - interval '1 second'`) });
+    expect((await other.get(expiring)).status).toBe(410);
+
+    const fresh = await linkFor(other, 'watcher@acme.test');
+    const altered = fresh.slice(0, -1) + (fresh.endsWith('A') ? 'B' : 'A');
+    expect((await other.get(altered)).status).toBe(410);
+    expect((await other.get('/')).status).toBe(303); // still signed out
+  });
+
+  it('S22: an address that is no user (or a removed one) gets the same answer and no email', async () => {
+    const visitor = new Visitor(base);
+    const before = mail.received.length;
+    for (const email of ['stranger@example.com', 'gone@acme.test']) {
+      const answer = await visitor.submit('/sign-in', { email });
+      expect(answer.status).toBe(200);
+      expect(answer.html).toContain(`If ${email} belongs to a Herald user, a sign-in link is on its way`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(mail.received.length).toBe(before);
+  });
+
+  it('S22: signing out ends the session, for this browser and any copy of its cookie', async () => {
+    const visitor = new Visitor(base);
+    await visitor.submit(await linkFor(visitor, 'ops@acme.test'));
+    const cookie = (await visitor.get('/')).status;
+    expect(cookie).toBe(200);
+    const sessionsBefore = Number((await db('sessions').count({ n: '*' }).first())!.n);
+    // Sign-out is a form like any other: without its CSRF token it changes nothing (S28).
+    expect((await visitor.request('POST', '/sign-out', {})).status).toBe(403);
+    expect((await visitor.get('/')).status).toBe(200);
+    const copy = structuredClone((visitor as unknown as { cookies: Map<string, string> }).cookies);
+    expect((await visitor.submit('/', {}, '/sign-out')).location).toBe('/sign-in');
+    expect(Number((await db('sessions').count({ n: '*' }).first())!.n)).toBe(sessionsBefore - 1);
+    const thief = new Visitor(base);
+    (thief as unknown as { cookies: Map<string, string> }).cookies.set('herald_session', copy.get('herald_session')!);
+    expect((await thief.get('/')).status).toBe(303);
+  });
+
+  it('S28: a sign-in form posted without its CSRF token sends nothing', async () => {
+    const before = mail.received.length;
+    const answer = await new Visitor(base).request('POST', '/sign-in', { email: 'ops@acme.test' });
+    expect(answer.status).toBe(403);
+    expect(answer.html).toContain('Nothing was changed');
+    expect(mail.received.length).toBe(before);
+  });
+
+  it('S28: sign-in requests are rate limited per address and per client, answered 429 with Retry-After', async () => {
+    // A server of its own: its limits start from nothing.
+    const limitedPort = await freePort();
+    const limitedBase = `http://127.0.0.1:${limitedPort}`;
+    const limited = await buildServer({ db, codecOrigins: [], people: { mailer, appUrl: limitedBase, secret, signInLimits: { perAddress: 3, perClient: 8 } } });
+    await limited.listen({ host: '127.0.0.1', port: limitedPort });
+    const visitor = new Visitor(limitedBase);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await visitor.submit('/sign-in', { email: 'flood@example.com' })).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    // Other addresses from the same client, until the client's own limit (8 in this test's window).
+    const others = [];
+    for (let i = 0; i < 5; i++) others.push(await visitor.submit('/sign-in', { email: `other${i}@example.com` }));
+    expect(others.map((o) => o.status)).toEqual([200, 200, 200, 200, 429]);
+    const answer = await fetch(`${limitedBase}/sign-in`, { method: 'POST' }); // the client's limit comes before anything else
+    expect(answer.status).toBe(429);
+    expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+    await limited.close();
+  });
+
+  it('S22: the session cookie is HttpOnly and SameSite=Lax, and Secure when Herald is served over https', async () => {
+    const visitor = new Visitor(base);
+    const page = await visitor.get('/sign-in');
+    const cookie = page.setCookie.find((c) => c.startsWith('herald_session='))!;
+    expect(cookie).toMatch(/HttpOnly/);
+    expect(cookie).toMatch(/SameSite=Lax/);
+    expect(cookie).not.toMatch(/Secure/);
+    const secure = await buildServer({ db, codecOrigins: [], trustProxy: true, people: { mailer, appUrl: 'https://herald.example.com', secret } });
+    const answer = await secure.inject({ method: 'GET', url: '/sign-in', headers: { 'x-forwarded-proto': 'https' } });
+    expect(String(answer.headers['set-cookie'])).toMatch(/Secure/);
+    await secure.close();
+  });
+});
