@@ -7,7 +7,9 @@
  *           200 concurrent one-error reports                                 vs  a bare workflow with one DB activity
  *   digest: one cycle for 2,000 users, 200 flows, 20,000 new errors         vs  raw nodemailer sending Herald's own email
  *
- *   npm run bench [-- errors|digest] [--rounds 3] [--json FILE] [--temporal host:port]
+ *   http:   200 concurrent one-error reports over the HTTP API                vs  the same through the client
+ *
+ *   npm run bench [-- errors|http|digest] [--rounds 3] [--json FILE] [--temporal host:port]
  */
 import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -33,6 +35,8 @@ import { freePort } from '../test/helpers/ports.js';
 import { billableActions, total } from '../test/helpers/billable-actions.js';
 import { errorReportWorkflowId } from '../workflows/workflow-ids.js';
 import { createTemporalClient } from '../client/payload-codec.js';
+import { buildServer } from '../server/app.js';
+import { createTokenStore } from '../stores/token-store.js';
 
 const { values: flags, positionals } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' } },
@@ -129,6 +133,11 @@ const catalog: Catalog = {
 };
 await applyCatalog(db, catalog);
 
+// The HTTP API, on Herald's own server, with a token of the bench's account.
+const apiServer = await buildServer({ db, codecOrigins: [], api: { client: herald, requestsPerMinute: 1_000_000 } });
+const apiBase = await apiServer.listen({ host: '127.0.0.1', port: 0 });
+const apiToken = (await createTokenStore(db).create('bench', 'bench')).token;
+
 // ---- figures ----------------------------------------------------------------------------
 
 interface Figure {
@@ -193,6 +202,26 @@ try {
       }
     }
 
+    if (!only || only === 'http') {
+      // 200 concurrent one-error reports over the HTTP API, beside 200 through the client, in the same round.
+      const viaHttp = await timed(() =>
+        Promise.all(
+          Array.from({ length: 200 }, async (_, i) => {
+            const response = await fetch(`${apiBase}/api/v1/errors`, {
+              method: 'POST',
+              headers: { authorization: `Bearer ${apiToken}`, 'content-type': 'application/json' },
+              body: JSON.stringify({ environment: 'bench-errors', flow: 'intake-flow', reportId: `http-${round}-${i}`, errors: [{ traceKey: `h-${i}`, message: 'x' }] }),
+            });
+            if (response.status !== 200) throw new Error(`HTTP report answered ${response.status}: ${await response.text()}`);
+          }),
+        ),
+      );
+      const viaClient = await timed(() =>
+        Promise.all(Array.from({ length: 200 }, (_, i) => herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', reportId: `client-${round}-${i}`, errors: [{ traceKey: `c-${i}`, message: 'x' }] }))),
+      );
+      record('http200', '200 concurrent one-error reports over HTTP', 'reports/s', 200 / viaHttp.seconds, { name: 'the same through the client', value: 200 / viaClient.seconds });
+    }
+
     if (!only || only === 'digest') {
       digestRound += 1;
       // 20,000 new errors, 100 per flow, written directly: the cycle is what is measured here.
@@ -240,6 +269,7 @@ try {
     }
   }
 } finally {
+  await apiServer.close();
   await running.stop();
   floorWorker.shutdown();
   await floorRunning;

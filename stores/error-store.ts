@@ -270,8 +270,9 @@ export function createErrorStore(db: Knex): ErrorStore {
       const user = await db('users')
         .where({ account_id: env.account_id, email: userEmail.toLowerCase() })
         .whereNull('removed_at')
-        .first('email');
+        .first('email', 'role');
       if (!user) throw new InputRefusedError([{ field: 'user', message: `"${userEmail}" is not a user of this environment's account` }]);
+      if (user.role === 'monitor') throw new InputRefusedError([{ field: 'user', message: `"${userEmail}" is a monitor user: monitors read, they do not resolve errors` }]);
       const known = await db('errors').where({ environment_id: environment }).whereIn('id', ids).select('id');
       const unknown = ids.filter((id) => !known.some((k) => k.id === id));
       if (unknown.length > 0) throw new InputRefusedError([{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${environment}"` }]);

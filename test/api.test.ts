@@ -54,6 +54,13 @@ describe('the HTTP API', async () => {
     expect(await db('errors').where({ report_id: 'http-run-1' }).count({ n: '*' })).toEqual([{ n: 1 }]);
   });
 
+  it('S29: an HTTP report and a client report of the same report id are stored once', async () => {
+    const report = { environment: 'prod', flow: 'invoices', reportId: 'both-ways', errors: [{ traceKey: 'INV-7', message: 'Tax code missing' }] };
+    expect(await herald.client.reportErrors(report)).toMatchObject({ stored: 1 });
+    expect(await call('POST', `${apiPrefix}/errors`, acme, report)).toMatchObject({ status: 200, body: { reportId: 'both-ways', stored: 1 } });
+    expect(await db('errors').where({ report_id: 'both-ways' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+  });
+
   it('S29: bad input is answered 400 with the same named problems as the client, and nothing is stored', async () => {
     const bad = { environment: 'prod', flow: 'orders', errors: [{ traceKey: '', message: 42 }], extra: true };
     const answer = await call('POST', `${apiPrefix}/errors`, acme, bad);

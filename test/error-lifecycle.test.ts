@@ -282,4 +282,13 @@ describe('the error lifecycle', async () => {
       { field: 'user', message: '"someone@else.test" is not a user of this environment\'s account' },
     ]);
   });
+
+  it('S23: a monitor user cannot resolve errors: refused by name, and the error stays open', async () => {
+    const [error] = await client.listErrors({ environment: 'prod', flow: 'invoices', status: 'open' });
+    const refused = await client.resolveErrors({ environment: 'prod', errorIds: [error!.id], user: 'watcher@acme.test' }).catch((e: unknown) => e);
+    expect((refused as HeraldInputError).problems).toEqual([
+      { field: 'user', message: '"watcher@acme.test" is a monitor user: monitors read, they do not resolve errors' },
+    ]);
+    expect(await client.getError(error!.id)).toMatchObject({ status: 'open', resolvedBy: null });
+  });
 });
