@@ -80,7 +80,7 @@ try {
   const demo = await startHerald('npm run start:demo');
   for (const command of commands) {
     if (command in skipped) say(`skipped: ${command} (${skipped[command]})`);
-    else if (command.includes('…')) say(`skipped: ${command} (placeholders: the production-worker test runs the built worker)`);
+    else if (command.includes('…')) say(`skipped: ${command} (placeholders: the production-workers test runs the built worker and server)`);
     else if (command === 'npm start' || command === 'npm run start:demo' || command === 'npm run reset') continue;
     else if (command.startsWith('npm ci && ')) run(command.slice('npm ci && '.length));
     else run(command);
