@@ -11,8 +11,11 @@ import { ZlibPayloadCodec } from '../client/payload-codec.js';
 import { check } from '../contracts/problems.js';
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, { error: 'must be base64' });
+// Protobuf JSON leaves out what is empty: `{}` is a list of no payloads, and a payload may lack either part.
 const payloadsBody = z.strictObject({
-  payloads: z.array(z.object({ metadata: z.record(z.string(), base64).optional(), data: base64.optional() }), { error: 'must be a list of payloads' }),
+  payloads: z
+    .array(z.object({ metadata: z.record(z.string(), base64).optional(), data: base64.optional() }), { error: 'must be a list of payloads' })
+    .default([]),
 });
 type JsonPayload = z.infer<typeof payloadsBody>['payloads'][number];
 

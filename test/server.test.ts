@@ -44,6 +44,12 @@ describe('Herald\'s server', async () => {
     expect((await preflight('https://evil.example')).headers.get('access-control-allow-origin')).toBeNull();
   });
 
+  it('reads an empty list as protobuf JSON writes it (left out), as the Temporal CLI sends it', async () => {
+    const response = await post('/codec/decode', {});
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ payloads: [] });
+  });
+
   it('refuses a body that is not a list of payloads, naming the problem', async () => {
     const response = await post('/codec/decode', { payloads: [{ data: 'not base64!' }] });
     expect(response.status).toBe(400);
