@@ -3,8 +3,8 @@
  * Requests carry an account API token (`Authorization: Bearer …`) and reach that account only
  * (S23): anything of another account answers 404, as if it did not exist. Bodies and queries are
  * checked by the schemas the client uses, and refused with the same named problems (400). Writes
- * go through the same workflows as the client. The routes are one table, from which the OpenAPI
- * document is generated.
+ * go through the same workflows as the client. The routes are one table; @fastify/swagger makes
+ * the OpenAPI document from the JSON Schema of the same zod schemas.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
@@ -144,6 +144,12 @@ export const apiRoutes: ApiRoute[] = [
   }),
 ];
 
+/** A zod schema as JSON Schema, for the OpenAPI document: requests as they are sent. */
+export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+
 const tokenKey = (token: string) => createHash('sha256').update(token).digest('hex');
 const bearer = (request: FastifyRequest) => /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
 
@@ -181,6 +187,23 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
     app.route({
       method: definition.method,
       url: definition.url,
+      // The schemas document the route (OpenAPI); the zod schemas validate it, naming each problem.
+      schema: {
+        tags: ['api'],
+        summary: definition.summary,
+        ...(definition.body && { body: jsonSchemaOf(definition.body) }),
+        ...(definition.query && { querystring: jsonSchemaOf(definition.query) }),
+        ...(definition.params && { params: jsonSchemaOf(definition.params) }),
+        response: {
+          200: { description: definition.answers, type: 'object', additionalProperties: true },
+          400: { description: 'refused: `problems` names each field', type: 'object', additionalProperties: true },
+          401: { description: 'no valid API token', type: 'object', additionalProperties: true },
+          404: { description: "not found in the token's account", type: 'object', additionalProperties: true },
+          429: { description: 'too many requests; see Retry-After', type: 'object', additionalProperties: true },
+        },
+      },
+      validatorCompiler: () => (value) => ({ value }),
+      serializerCompiler: () => (data) => JSON.stringify(data),
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
         const parts = { body: definition.body, query: definition.query, params: definition.params } as const;
         const checked: Record<string, unknown> = {};

@@ -7,7 +7,7 @@ import cors from '@fastify/cors';
 import type { Knex } from 'knex';
 import { codecRoutes } from './codec-routes.js';
 import { apiPlugin, apiPrefix, type ApiDeps } from './api.js';
-import { openApiDocument } from './openapi.js';
+import swagger from '@fastify/swagger';
 import { peoplePlugin, type PeopleOptions } from './people.js';
 
 export interface ServerOptions {
@@ -30,9 +30,17 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   if (options.api) {
     const deps = { db: options.db, ...options.api };
+    await app.register(swagger, {
+      hideUntagged: true,
+      openapi: {
+        openapi: '3.1.0',
+        info: { title: 'Herald API', version: '1', description: 'Report errors, successes and connection status of integration flows; read and resolve errors.' },
+        components: { securitySchemes: { token: { type: 'http', scheme: 'bearer', description: 'an account API token (herald tokens create)' } } },
+        security: [{ token: [] }],
+      },
+    });
     await app.register((api) => apiPlugin(api, deps), { prefix: apiPrefix });
-    const document = openApiDocument();
-    app.get('/api/openapi.json', async () => document);
+    app.get('/api/openapi.json', async () => app.swagger());
   }
   if (options.people) {
     const people = { db: options.db, ...options.people };

@@ -7,7 +7,6 @@ import { createTestWorld } from './helpers/world.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { buildServer } from '../server/app.js';
 import { apiRoutes, apiPrefix } from '../server/api.js';
-import { openApiPath } from '../server/openapi.js';
 import { createTokenStore } from '../stores/token-store.js';
 import { errorReportRequestSchema, resolveRequestSchema } from '../contracts/error-report.js';
 import { errorReportWorkflowId } from '../workflows/workflow-ids.js';
@@ -150,6 +149,7 @@ describe('the HTTP API', async () => {
     const document = (await (await fetch(`${base}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>> };
     const documented = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
     const served = server.printRoutes({ commonPrefix: false });
+    const openApiPath = (url: string) => `${apiPrefix}${url}`.replace(/:([A-Za-z]+)/g, '{$1}');
     expect(documented.sort()).toEqual(apiRoutes.map((r) => `${r.method} ${openApiPath(r.url)}`).sort());
     for (const r of apiRoutes) expect(served).toContain(`${apiPrefix}${r.url}`.split('/').at(-1));
     const schemaOf = (path: string) => document.paths[path]!.post!.requestBody!.content['application/json']!.schema;
@@ -157,6 +157,8 @@ describe('the HTTP API', async () => {
     const { $schema: _b, ...resolve } = z.toJSONSchema(resolveRequestSchema, { io: 'input', unrepresentable: 'any' });
     expect(schemaOf(`${apiPrefix}/errors`)).toEqual(report);
     expect(schemaOf(`${apiPrefix}/errors/resolve`)).toEqual(resolve);
+    // Nothing but the API is in it (not the codec endpoint, health or pages).
+    expect(documented.every((route) => route.includes(apiPrefix))).toBe(true);
   });
 
   it('S29: a token over its rate limit is answered 429 with Retry-After, and other tokens are not', async () => {

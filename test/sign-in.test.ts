@@ -57,7 +57,7 @@ describe('signing in without a password', async () => {
   const mailer = createSmtpMailer({ smtpUrl: mail.url, from: 'Herald <herald@herald.test>' });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = await buildServer({ db, codecOrigins: [], people: { mailer, appUrl: base, secret, signInLimits: { perAddress: 3, perClient: 8 } } });
+  const server = await buildServer({ db, codecOrigins: [], people: { mailer, appUrl: base, secret, signInLimits: { perAddress: 5, perClient: 100 } } });
   await server.listen({ host: '127.0.0.1', port });
   afterAll(async () => {
     await server.close();
@@ -173,6 +173,18 @@ describe('signing in without a password', async () => {
     expect(answer.status).toBe(429);
     expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
     await limited.close();
+  });
+
+  it('S28: names are escaped in pages as in emails', async () => {
+    await db('accounts').insert({ id: 'hostile', name: '<script>alert(1)</script> & Co' });
+    await db('users').insert({ account_id: 'hostile', email: 'eve@hostile.test', name: '<img src=x onerror=alert(2)>', role: 'owner' });
+    const eve = new Visitor(base);
+    await eve.submit(await linkFor(eve, 'eve@hostile.test'));
+    const home = await eve.get('/');
+    expect(home.html).toContain('&lt;script&gt;alert(1)&lt;/script&gt; &amp; Co');
+    expect(home.html).not.toContain('<script>alert(1)');
+    const [email] = mail.to('eve@hostile.test');
+    expect(email!.parsed.html).toContain('Sign in to &lt;script&gt;alert(1)&lt;/script&gt; &amp; Co');
   });
 
   it('S22: the session cookie is HttpOnly and SameSite=Lax, and Secure when Herald is served over https', async () => {

@@ -1,0 +1,10 @@
+import { buildServer } from '../server/app.js';
+import knex from 'knex';
+const db = knex({ client: 'pg' });
+const app = await buildServer({ db, codecOrigins: [], api: { client: {} as never } });
+await app.ready();
+const doc = app.swagger() as { paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; responses: Record<string, unknown> }>> };
+console.log(Object.keys(doc.paths));
+console.log(JSON.stringify(doc.paths['/api/v1/errors']!.get!.parameters!.map((p) => `${p.in}:${p.name}`)));
+console.log(JSON.stringify(doc.paths['/api/v1/errors/{id}']!.get!.parameters!.map((p) => `${p.in}:${p.name}`)), Object.keys(doc.paths['/api/v1/errors']!.post!.responses));
+await app.close(); await db.destroy();
