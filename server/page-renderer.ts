@@ -8,11 +8,19 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const pagesDir = fileURLToPath(new URL('./pages/', import.meta.url));
+
+const statusLabels: Record<string, string> = { open: 'open', retrying: 'retrying', resolved: 'resolved', auto_resolved: 'auto-resolved' };
+const pages = Handlebars.create();
+pages.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+/** A time as people read it everywhere in Herald: `2026-11-27 08:15 UTC`. */
+pages.registerHelper('time', (value: unknown) => (value instanceof Date ? `${value.toISOString().slice(0, 16).replace('T', ' ')} UTC` : ''));
+pages.registerHelper('statusLabel', (status: string) => statusLabels[status] ?? status);
+pages.registerHelper('resolvable', (status: string) => status === 'open' || status === 'retrying');
 const templates = new Map<string, Handlebars.TemplateDelegate>();
 const template = (name: string) => {
   let compiled = templates.get(name);
   if (!compiled) {
-    compiled = Handlebars.compile(readFileSync(`${pagesDir}${name}.hbs`, 'utf8'), { strict: false });
+    compiled = pages.compile(readFileSync(`${pagesDir}${name}.hbs`, 'utf8'), { strict: false });
     templates.set(name, compiled);
   }
   return compiled;

@@ -20,6 +20,8 @@ import { signInEmail } from '../email/sign-in-email.js';
 import { createPeopleStore, type Person } from '../stores/people-store.js';
 import { createSessionStore } from '../stores/session-store.js';
 import { renderPage } from './page-renderer.js';
+import { pageRoutes } from './page-routes.js';
+import type { HeraldClient } from '../client/herald-client.js';
 
 export interface PeopleOptions {
   db: Knex;
@@ -30,6 +32,8 @@ export interface PeopleOptions {
   secret: string;
   /** Sign-in requests allowed per address and per client in 15 minutes. */
   signInLimits?: { perAddress: number; perClient: number };
+  /** For what pages change through Herald's workflows (resolving errors). */
+  client?: HeraldClient;
 }
 
 declare module 'fastify' {
@@ -143,9 +147,5 @@ export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions)
     return reply.redirect('/sign-in', 303);
   });
 
-  app.get('/', async (request, reply) => {
-    const person = requirePerson(request, reply);
-    if (!person) return reply;
-    return page(reply, 'home', { title: 'Herald', person });
-  });
+  pageRoutes(app, { db: options.db, client: options.client });
 }

@@ -64,8 +64,8 @@ export interface DigestErrorRow {
   flowCount: number;
 }
 
-/** The flows each current user follows in one environment (chosen flows, or all flows of an integration). */
-const scopeSql = `
+/** The flows each current user follows in one environment (chosen flows, or all flows of an integration): `:environment`. */
+export const followedFlowsSql = `
   select s.user_id, f.id as flow_id
     from subscriptions s
     join users u on u.id = s.user_id and u.removed_at is null
@@ -156,7 +156,7 @@ export function createDigestStore(db: Knex): DigestStore {
         const bindings = { environment, cycle: cycleId };
         const deliveries = await trx.raw(
           // Counts are taken per flow first (a few hundred rows), then summed per user.
-          `with scope as materialized (${scopeSql}),
+          `with scope as materialized (${followedFlowsSql}),
            new_per_flow as materialized (
              select e.flow_id, count(*) as n from errors e where e.notified_cycle_id = :cycle group by e.flow_id),
            new_per_user as (

@@ -1,0 +1,160 @@
+/**
+ * The pages the emails link to (S21, S26): an environment's errors, one error, a connection, and
+ * resolving errors. Every page asks for sign-in first and shows only the person's account (S23);
+ * monitor users see no resolve button, and the server refuses them anyway.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Knex } from 'knex';
+import { z } from 'zod';
+import { entityId, reportLimits } from '../contracts/error-report.js';
+import { errorStatuses } from '../contracts/errors.js';
+import { check } from '../contracts/problems.js';
+import type { HeraldClient } from '../client/herald-client.js';
+import { HeraldInputError } from '../client/herald-input-error.js';
+import { createPageStore, type PageEnvironment } from '../stores/page-store.js';
+import type { Person } from '../stores/people-store.js';
+import { requirePerson, safeNext } from './people.js';
+import { renderPage } from './page-renderer.js';
+
+const pageSize = 50;
+const statusLabels = { open: 'open', retrying: 'retrying', resolved: 'resolved', auto_resolved: 'auto-resolved' } as const;
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date, YYYY-MM-DD' });
+const blankAsUnset = (value: unknown) => (value === '' ? undefined : value);
+const errorsQuery = z.object({
+  flow: z.preprocess(blankAsUnset, entityId.optional()),
+  integration: z.preprocess(blankAsUnset, entityId.optional()),
+  status: z.preprocess(blankAsUnset, z.enum(errorStatuses, { error: `must be one of ${errorStatuses.join(', ')}` }).optional()),
+  traceKey: z.preprocess(blankAsUnset, z.string().max(reportLimits.traceKeyLength).optional()),
+  since: z.preprocess(blankAsUnset, day.optional()),
+  mine: z.preprocess(blankAsUnset, z.literal('1').optional()),
+  before: z.preprocess(blankAsUnset, z.coerce.number().int().positive().optional()),
+});
+const resolveForm = z.object({
+  ids: z.union([z.string(), z.array(z.string())], { error: 'select at least one error' }).transform((ids) => [ids].flat().map(Number)),
+  back: z.string().optional(),
+});
+
+export interface PageDeps {
+  db: Knex;
+  client?: HeraldClient;
+}
+
+const canResolve = (person: Person) => person.role !== 'monitor';
+
+export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
+  const store = createPageStore(deps.db);
+  const page = (reply: FastifyReply, name: string, model: { title: string; person: Person } & Record<string, unknown>, status = 200) =>
+    reply.code(status).type('text/html; charset=utf-8').send(renderPage(name, { ...model, csrf: reply.generateCsrf() }));
+  const notFound = (reply: FastifyReply, person: Person) => page(reply, 'not-found', { title: 'Not found', person }, 404);
+
+  /** The signed-in person and the environment of the URL, if it is of their account; else the answer is sent. */
+  const context = async (request: FastifyRequest, reply: FastifyReply): Promise<{ person: Person; environment: PageEnvironment } | undefined> => {
+    const person = requirePerson(request, reply);
+    if (!person) return undefined;
+    const environment = await store.environment(person.account, (request.params as { env: string }).env);
+    if (!environment) {
+      await notFound(reply, person);
+      return undefined;
+    }
+    return { person, environment };
+  };
+
+  app.get('/', async (request, reply) => {
+    const person = requirePerson(request, reply);
+    if (!person) return reply;
+    return page(reply, 'home', { title: 'Herald', person, environments: await store.environments(person.account) });
+  });
+
+  app.get('/environments/:env/errors', async (request, reply) => {
+    const found = await context(request, reply);
+    if (!found) return reply;
+    const { person, environment } = found;
+    const query = check(errorsQuery, request.query, '(query)');
+    if (query.problems) return page(reply, 'refused', { title: 'Not shown', person, environment, problems: query.problems, back: request.url.split('?')[0] }, 400);
+    const filter = query.value;
+    const errors = await store.errors(environment, {
+      ...filter,
+      since: filter.since ? new Date(`${filter.since}T00:00:00Z`) : undefined,
+      followedBy: filter.mine ? person.id : undefined,
+      limit: pageSize + 1,
+    });
+    const more = errors.length > pageSize;
+    const shown = errors.slice(0, pageSize);
+    const next = more ? `${request.url.split('?')[0]}?${new URLSearchParams({ ...stringEntries(filter), before: String(shown.at(-1)!.id) })}` : undefined;
+    return page(reply, 'errors', {
+      title: 'Errors',
+      wide: true,
+      person,
+      environment,
+      groups: await store.flows(environment),
+      statuses: errorStatuses.map((value) => ({ value, label: statusLabels[value] })),
+      filter: { ...filter, sinceText: filter.since ?? '' },
+      mine: filter.mine === '1',
+      errors: shown,
+      next,
+      here: request.url,
+      resolved: (request.query as { resolved?: string }).resolved,
+      canResolve: canResolve(person),
+    });
+  });
+
+  app.get('/environments/:env/flows/:flow/errors', async (request, reply) => {
+    const { env, flow } = request.params as { env: string; flow: string };
+    return reply.redirect(`/environments/${encodeURIComponent(env)}/errors?flow=${encodeURIComponent(flow)}`, 303);
+  });
+
+  app.get('/environments/:env/errors/:id', async (request, reply) => {
+    const found = await context(request, reply);
+    if (!found) return reply;
+    const { person, environment } = found;
+    const id = Number((request.params as { id: string }).id);
+    const error = Number.isSafeInteger(id) && id > 0 ? await store.error(environment, id) : undefined;
+    if (!error) return notFound(reply, person);
+    return page(reply, 'error', {
+      title: error.traceKey,
+      person,
+      environment,
+      error,
+      record: error.record === null || error.record === undefined ? undefined : JSON.stringify(error.record, null, 2),
+      here: request.url,
+      canResolve: canResolve(person),
+    });
+  });
+
+  app.get('/environments/:env/connections/:id', async (request, reply) => {
+    const found = await context(request, reply);
+    if (!found) return reply;
+    const { person, environment } = found;
+    const connection = await store.connection(environment, (request.params as { id: string }).id);
+    if (!connection) return notFound(reply, person);
+    return page(reply, 'connection', { title: connection.name, person, environment, connection });
+  });
+
+  app.post('/environments/:env/errors/resolve', { preHandler: app.csrfProtection }, async (request, reply) => {
+    const found = await context(request, reply);
+    if (!found) return reply;
+    const { person, environment } = found;
+    const form = check(resolveForm, request.body, '(form)');
+    const back = safeNext(form.problems ? undefined : form.value.back);
+    const refuse = (problems: { field: string; message: string }[]) =>
+      page(reply, 'refused', { title: 'Not resolved', person, environment, problems, back }, 403);
+    if (form.problems) return refuse(form.problems);
+    if (!canResolve(person)) return refuse([{ field: 'user', message: 'Monitor users read errors; they do not resolve them.' }]);
+    if (!deps.client) throw new Error('this server cannot reach Temporal: resolving needs the Herald client');
+    // Only errors of this environment (hence of this account): any other id is not there for this person.
+    const known = await store.errors(environment, { limit: form.value.ids.length, ids: form.value.ids });
+    if (known.length !== new Set(form.value.ids).size) return notFound(reply, person);
+    try {
+      const resolved = await deps.client.resolveErrors({ environment: environment.id, errorIds: form.value.ids, user: person.email });
+      const separator = back.includes('?') ? '&' : '?';
+      return reply.redirect(`${back}${separator}resolved=${resolved.length}`, 303);
+    } catch (error) {
+      if (error instanceof HeraldInputError) return refuse(error.problems);
+      throw error;
+    }
+  });
+}
+
+function stringEntries(filter: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(filter).filter(([key, value]) => value !== undefined && key !== 'before').map(([key, value]) => [key, String(value)]));
+}

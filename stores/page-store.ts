@@ -1,0 +1,195 @@
+/**
+ * What the pages read (S21, S26): an account's environments, its errors with filters and keyset
+ * pages, one error with what surrounds it, a connection with its history. Every read is scoped to
+ * one account: anything of another account reads as not there (S23).
+ */
+import type { Knex } from 'knex';
+import type { ErrorStatus } from '../contracts/errors.js';
+import { followedFlowsSql } from './digest-store.js';
+import { createConnectionStore } from './connection-store.js';
+
+export interface PageEnvironment {
+  id: string;
+  name: string;
+  production: boolean;
+  resourceGroup: string;
+}
+
+export interface ErrorPageFilter {
+  flow?: string;
+  integration?: string;
+  status?: ErrorStatus;
+  traceKey?: string;
+  /** Only the flows this user follows in the environment ("see all open errors" of a digest). */
+  followedBy?: number;
+  /** Errors that occurred at or after / before these times. */
+  since?: Date;
+  until?: Date;
+  /** Keyset pagination: errors older than this id. */
+  before?: number;
+  /** Only these errors. */
+  ids?: number[];
+  limit: number;
+}
+
+export interface ErrorRow {
+  id: number;
+  flowId: string;
+  flowName: string;
+  integrationName: string;
+  traceKey: string;
+  message: string;
+  code: string | null;
+  step: string | null;
+  status: ErrorStatus;
+  occurredAt: Date;
+  resolvedBy: string | null;
+  resolutionReason: string | null;
+  resolvedAt: Date | null;
+}
+
+export interface ErrorDetail extends ErrorRow {
+  errorKey: string;
+  reportId: string;
+  record: unknown;
+  /** The digest cycle that announced it, if one has. */
+  announcedIn: { number: number; at: Date } | null;
+  /** Other errors of the same trace key in the flow, newest first. */
+  sameTraceKey: ErrorRow[];
+}
+
+export interface ConnectionPage {
+  id: string;
+  name: string;
+  status: 'online' | 'offline' | null;
+  since: Date | null;
+  reason: string | null;
+  history: { status: 'online' | 'offline'; reason: string | null; changedAt: Date }[];
+  usedBy: { integration: string; flows: string[] }[];
+}
+
+export interface PageStore {
+  /** The environments of an account, production first. */
+  environments(account: string): Promise<PageEnvironment[]>;
+  environment(account: string, environment: string): Promise<PageEnvironment | undefined>;
+  /** The flows of an environment grouped by integration, by name, for filters and settings. */
+  flows(environment: PageEnvironment): Promise<{ integration: { id: string; name: string }; flows: { id: string; name: string }[] }[]>;
+  errors(environment: PageEnvironment, filter: ErrorPageFilter): Promise<ErrorRow[]>;
+  error(environment: PageEnvironment, id: number): Promise<ErrorDetail | undefined>;
+  connection(environment: PageEnvironment, id: string): Promise<ConnectionPage | undefined>;
+}
+
+const rowColumns = [
+  'e.id', 'e.flow_id', 'f.name as flow_name', 'i.name as integration_name', 'e.trace_key', 'e.message', 'e.code', 'e.step',
+  'e.status', 'e.occurred_at', 'e.resolved_by', 'e.resolution_reason', 'e.resolved_at',
+];
+const toRow = (row: Record<string, unknown>): ErrorRow => ({
+  id: Number(row.id),
+  flowId: row.flow_id as string,
+  flowName: row.flow_name as string,
+  integrationName: row.integration_name as string,
+  traceKey: row.trace_key as string,
+  message: row.message as string,
+  code: row.code as string | null,
+  step: row.step as string | null,
+  status: row.status as ErrorStatus,
+  occurredAt: row.occurred_at as Date,
+  resolvedBy: row.resolved_by as string | null,
+  resolutionReason: row.resolution_reason as string | null,
+  resolvedAt: row.resolved_at as Date | null,
+});
+const toEnvironment = (row: Record<string, unknown>): PageEnvironment => ({
+  id: row.id as string,
+  name: row.name as string,
+  production: row.production as boolean,
+  resourceGroup: row.resource_group as string,
+});
+
+export function createPageStore(db: Knex): PageStore {
+  const errorsOf = (environment: PageEnvironment) =>
+    db('errors as e')
+      .join('flows as f', 'f.id', 'e.flow_id')
+      .join('integrations as i', 'i.id', 'f.integration_id')
+      .where('e.environment_id', environment.id);
+
+  return {
+    async environments(account) {
+      return (await db('environments').where({ account_id: account }).orderBy([{ column: 'production', order: 'desc' }, 'name'])).map(toEnvironment);
+    },
+
+    async environment(account, environment) {
+      const row = await db('environments').where({ id: environment, account_id: account }).first();
+      return row && toEnvironment(row);
+    },
+
+    async flows(environment) {
+      const rows = await db('flows as f')
+        .join('integrations as i', 'i.id', 'f.integration_id')
+        .where('i.resource_group', environment.resourceGroup)
+        .orderBy(['i.name', 'f.name'])
+        .select('i.id as integration_id', 'i.name as integration_name', 'f.id', 'f.name');
+      type Group = { integration: { id: string; name: string }; flows: { id: string; name: string }[] };
+      const groups = new Map<string, Group>();
+      for (const row of rows) {
+        const group: Group = groups.get(row.integration_id) ?? { integration: { id: row.integration_id, name: row.integration_name }, flows: [] };
+        group.flows.push({ id: row.id, name: row.name });
+        groups.set(row.integration_id, group);
+      }
+      return [...groups.values()];
+    },
+
+    async errors(environment, filter) {
+      const query = errorsOf(environment).select(rowColumns).orderBy('e.id', 'desc').limit(filter.limit);
+      if (filter.flow) query.where('e.flow_id', filter.flow);
+      if (filter.integration) query.where('f.integration_id', filter.integration);
+      if (filter.status) query.where('e.status', filter.status);
+      if (filter.traceKey) query.where('e.trace_key', filter.traceKey);
+      if (filter.since) query.where('e.occurred_at', '>=', filter.since);
+      if (filter.until) query.where('e.occurred_at', '<', filter.until);
+      if (filter.before) query.where('e.id', '<', filter.before);
+      if (filter.ids) query.whereIn('e.id', filter.ids);
+      if (filter.followedBy !== undefined) {
+        query.whereRaw(`e.flow_id in (select flow_id from (${followedFlowsSql}) followed where user_id = :user)`, { environment: environment.id, user: filter.followedBy });
+      }
+      return (await query).map(toRow);
+    },
+
+    async error(environment, id) {
+      const row = await errorsOf(environment)
+        .leftJoin('digest_cycles as c', 'c.id', 'e.notified_cycle_id')
+        .where('e.id', id)
+        .first([...rowColumns, 'e.error_key', 'e.report_id', 'e.record', 'c.number as cycle_number', 'c.fixed_at as cycle_at']);
+      if (!row) return undefined;
+      const error = toRow(row);
+      const sameTraceKey = (
+        await errorsOf(environment).where({ 'e.flow_id': error.flowId, 'e.trace_key': error.traceKey }).whereNot('e.id', id).orderBy('e.id', 'desc').limit(50).select(rowColumns)
+      ).map(toRow);
+      return {
+        ...error,
+        errorKey: row.error_key,
+        reportId: row.report_id,
+        record: row.record,
+        announcedIn: row.cycle_number === null ? null : { number: row.cycle_number, at: row.cycle_at },
+        sameTraceKey,
+      };
+    },
+
+    async connection(environment, id) {
+      const connection = await db('connections').where({ id, resource_group: environment.resourceGroup }).first('id', 'name');
+      if (!connection) return undefined;
+      const history = (await db('connection_events').where({ connection_id: id }).orderBy('sequence', 'desc').limit(50).select('status', 'reason', 'changed_at')).map(
+        (row) => ({ status: row.status, reason: row.reason, changedAt: row.changed_at }),
+      );
+      const current = history[0];
+      return {
+        id: connection.id,
+        name: connection.name,
+        status: current?.status ?? null,
+        since: current?.changedAt ?? null,
+        reason: current?.reason ?? null,
+        history,
+        usedBy: await createConnectionStore(db).usedBy(id),
+      };
+    },
+  };
+}
