@@ -66,7 +66,7 @@ export function digestEmail(
       resolvedGroups: group(resolvedRows, true),
       resolvedMore: delivery.resolvedCount - resolvedRows.length,
       links: {
-        openErrors: frame.link('errors?status=open'),
+        openErrors: frame.link('errors?status=open&mine=1'),
         settings: frame.link('notifications'),
       },
     },

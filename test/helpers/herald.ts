@@ -43,6 +43,8 @@ export async function startHerald(options: {
   /** HERALD_DELIVERY_RETRY_LIMIT; default 24 hours. */
   deliveryRetryLimitMs?: number;
   taskQueue?: string;
+  /** HERALD_APP_URL: where the links of emails point; default https://app.herald.test. */
+  appUrl?: string;
 }): Promise<RunningHerald> {
   const taskQueue = options.taskQueue ?? `herald-${randomBytes(4).toString('hex')}`;
   const temporal = createTemporalClient(options.env.connection, options.env.namespace ?? 'default');
@@ -50,7 +52,7 @@ export async function startHerald(options: {
     HERALD_TASK_QUEUE: taskQueue,
     SMTP_URL: options.smtpUrl ?? 'smtp://127.0.0.1:9',
     HERALD_FROM: 'Herald <herald@herald.test>',
-    HERALD_APP_URL: 'https://app.herald.test',
+    HERALD_APP_URL: options.appUrl ?? 'https://app.herald.test',
     HERALD_RETRY_WINDOW: `${options.retryWindowMs ?? 5 * 60_000}`,
     HERALD_CONNECTION_GRACE: `${options.connectionGraceMs ?? 60_000}`,
     HERALD_DELIVERY_RETRY_LIMIT: `${options.deliveryRetryLimitMs ?? 24 * 60 * 60_000}`,

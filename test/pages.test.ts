@@ -1,0 +1,193 @@
+/// <reference lib="dom" />
+// The functions given to page.evaluate run in the browser, hence the DOM types.
+import { afterAll, describe, expect, it } from 'vitest';
+import { chromium, type Page } from 'playwright-core';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createTestDatabase } from './helpers/database.js';
+import { createTimeSkippingEnvironment } from './helpers/temporal.js';
+import { startHerald } from './helpers/herald.js';
+import { createTestWorld } from './helpers/world.js';
+import { startTestMailServer, type ReceivedMail } from './helpers/mail.js';
+import { freePort } from './helpers/ports.js';
+import { runCycleNow, startDigest } from './helpers/digests.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { buildServer } from '../server/app.js';
+import { createSmtpMailer } from '../email/mailer.js';
+
+/** Debian's chromium (installed by .ci/run), or the browser named by CHROMIUM_PATH. */
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const artifacts = new URL('../test-artifacts/pages/', import.meta.url).pathname;
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const minutes = (n: number) => n * 60_000;
+
+describe('the pages the emails link to, in a browser', async () => {
+  const env = await createTimeSkippingEnvironment();
+  const { db } = await createTestDatabase();
+  await createTestWorld(db);
+  // The watcher (a monitor) follows the orders flow too; another account has an error of its own.
+  await applyCatalog(db, {
+    subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', flows: ['orders'] }],
+    accounts: [{ id: 'globex', name: 'Globex' }],
+    environments: [{ id: 'globex-prod', account: 'globex', name: 'Production', production: true }],
+    integrations: [{ id: 'globex-shop', environment: 'globex-prod', name: 'Shop' }],
+    flows: [{ id: 'globex-orders', integration: 'globex-shop', name: 'Orders' }],
+  });
+  const mail = await startTestMailServer();
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const herald = await startHerald({ env, db, smtpUrl: mail.url, appUrl: base });
+  const mailer = createSmtpMailer({ smtpUrl: mail.url, from: 'Herald <herald@herald.test>' });
+  const server = await buildServer({ db, codecOrigins: [], people: { mailer, appUrl: base, secret: 'pages-test-secret-of-32-characters-at-least', client: herald.client } });
+  await server.listen({ host: '127.0.0.1', port });
+  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  mkdirSync(artifacts, { recursive: true });
+  afterAll(async () => {
+    await browser.close();
+    await server.close();
+    mailer.close();
+  });
+
+  // Errors in the orders flow (one with its record), one in Globex, and a digest cycle that announces them.
+  await herald.client.reportErrors({
+    environment: 'prod',
+    flow: 'orders',
+    reportId: 'pages-1',
+    errors: [
+      { id: 'e-1', traceKey: 'SO-1001', message: 'Customer <C-42> not found in the ERP', code: 'NOT_FOUND', step: 'Create sales order', record: { order: 'SO-1001', customer: 'C-42', lines: [{ sku: 'A-1', qty: 2 }] } },
+      { id: 'e-2', traceKey: 'SO-1002', message: 'Price list missing for currency CHF', code: 'VALIDATION' },
+    ],
+  });
+  await herald.client.reportErrors({ environment: 'globex-prod', flow: 'globex-orders', errors: [{ traceKey: 'G-1', message: 'Globex only' }] });
+  await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', intervalMs: minutes(15) });
+  await runCycleNow(herald.temporal, 'prod');
+  const [digest] = await mail.waitFor(1, { to: 'orders-team@acme.test' });
+  const linksOf = (message: ReceivedMail) => [...String(message.parsed.html).matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replaceAll('&#x3D;', '=').replaceAll('&amp;', '&'));
+  const digestLinks = linksOf(digest!);
+  const errorIdOf = async (traceKey: string) => (await db('errors').where({ trace_key: traceKey }).first('id'))!.id as number;
+
+  /** A browser context of its own, signed in as `email` by following `target` and the emailed link. */
+  const signedIn = async (email: string, target: string): Promise<Page> => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(target);
+    expect(new URL(page.url()).pathname).toBe('/sign-in');
+    const before = mail.to(email).length;
+    await page.fill('input[name=email]', email);
+    await page.click('button[type=submit]');
+    await page.waitForSelector('[data-page=sign-in-sent]');
+    const [message] = (await mail.waitFor(before + 1, { to: email })).slice(before);
+    const link = /(http:\/\/127\.0\.0\.1:\d+\/sign-in\/[A-Za-z0-9_-]{43})/.exec(message!.parsed.text!)![1]!;
+    await page.goto(link);
+    await page.click('main button[type=submit]');
+    await page.waitForURL((url) => url.href === target);
+    return page;
+  };
+
+  /** Screenshots at phone and desktop width, no horizontal overflow, and no serious accessibility violation. */
+  const check = async (page: Page, name: string) => {
+    for (const width of [375, 1280]) {
+      await page.setViewportSize({ width, height: 900 });
+      await page.screenshot({ path: `${artifacts}${name}-${width}.png`, fullPage: true });
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${name} at ${width} px overflows by ${overflow} px`).toBeLessThanOrEqual(0);
+    }
+    await page.addScriptTag({ content: axeSource });
+    const violations = await page.evaluate(async () => {
+      const result = await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string; help: string }[] }> } }).axe.run();
+      return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`);
+    });
+    expect(violations, name).toEqual([]);
+  };
+
+  it('S21: an error row of a digest opens that error, after sign-in, with its record and where it came from', async () => {
+    const id = await errorIdOf('SO-1001');
+    const errorLink = digestLinks.find((href) => href.endsWith(`/environments/prod/errors/${id}`));
+    expect(errorLink, digestLinks.join('\n')).toBeDefined();
+    const page = await signedIn('orders-team@acme.test', errorLink!);
+    expect(await page.textContent('h1')).toBe('SO-1001');
+    expect(await page.textContent('[data-message]')).toBe('Customer <C-42> not found in the ERP');
+    expect(JSON.parse((await page.textContent('[data-record]'))!)).toEqual({ order: 'SO-1001', customer: 'C-42', lines: [{ sku: 'A-1', qty: 2 }] });
+    expect(await page.textContent('dl')).toMatch(/in digest 1, \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
+    await check(page, 'error');
+  });
+
+  it('S21: "see all open errors" opens the open errors of the flows the user follows; a flow\'s link, that flow\'s', async () => {
+    const openLink = digestLinks.find((href) => href.includes('/errors?status=open'));
+    expect(openLink, digestLinks.join('\n')).toBeDefined();
+    const page = await signedIn('orders-team@acme.test', openLink!);
+    expect(await page.textContent('h1')).toBe('Errors of the flows you follow');
+    const shown = await page.$$eval('tr[data-error] a', (links) => links.map((a) => a.textContent));
+    expect(shown.sort()).toEqual(['SO-1001', 'SO-1002']);
+    await check(page, 'errors');
+    // At phone width the error itself keeps most of the row, readable.
+    await page.setViewportSize({ width: 375, height: 900 });
+    const widths = await page.$$eval('td[data-cell=error]', (cells) => cells.map((cell) => cell.getBoundingClientRect().width));
+    expect(Math.min(...widths)).toBeGreaterThan(180);
+    const flowLink = digestLinks.find((href) => href.endsWith('/flows/orders/errors'))!;
+    await page.goto(flowLink);
+    expect(await page.$eval('select[name=flow]', (select) => (select as HTMLSelectElement).value)).toBe('orders');
+  });
+
+  it('S26: a user resolves an error from its page: recorded with their name, and the next digest tells who was told', async () => {
+    const id = await errorIdOf('SO-1002');
+    const page = await signedIn('orders-team@acme.test', `${base}/environments/prod/errors/${id}`);
+    await page.click('text=Resolve this error');
+    await page.waitForSelector('[data-status=resolved]');
+    expect(await page.textContent('[data-resolved]')).toMatch(/^by orders-team@acme\.test, /);
+    expect(await db('errors').where({ id }).first('status', 'resolved_by')).toEqual({ status: 'resolved', resolved_by: 'orders-team@acme.test' });
+    mail.clear();
+    await runCycleNow(herald.temporal, 'prod');
+    const [next] = await mail.waitFor(1, { to: 'orders-team@acme.test' });
+    expect(String(next!.parsed.html)).toContain('SO-1002');
+  });
+
+  it('S26: many errors at once from the list', async () => {
+    await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-2001', message: 'Tax code missing' }, { traceKey: 'SO-2002', message: 'Tax code missing' }] });
+    const page = await signedIn('ops@acme.test', `${base}/environments/prod/errors?status=open&traceKey=`);
+    for (const traceKey of ['SO-2001', 'SO-2002']) await page.check(`input[name=ids][value="${await errorIdOf(traceKey)}"]`);
+    await page.click('text=Resolve selected');
+    await page.waitForSelector('[role=status]');
+    expect(await page.textContent('[role=status]')).toBe('2 error(s) resolved.');
+    expect(await db('errors').whereIn('trace_key', ['SO-2001', 'SO-2002']).pluck('resolved_by')).toEqual(['ops@acme.test', 'ops@acme.test']);
+  });
+
+  it('S23, S26: a monitor sees no resolve button, and a resolve posted anyway is refused: nothing changes', async () => {
+    const id = await errorIdOf('SO-1001');
+    const page = await signedIn('watcher@acme.test', `${base}/environments/prod/errors/${id}`);
+    expect(await page.$('text=Resolve this error')).toBeNull();
+    const csrf = await page.$eval('header input[name=_csrf]', (input) => (input as HTMLInputElement).value);
+    const answer = await page.request.post(`${base}/environments/prod/errors/resolve`, { form: { _csrf: csrf, ids: String(id) } });
+    expect(answer.status()).toBe(403);
+    expect(await answer.text()).toContain('Monitor users read errors; they do not resolve them.');
+    expect(await db('errors').where({ id }).first('status')).toEqual({ status: 'open' });
+  });
+
+  it('S23: another account\'s environment and error answer "not found", and cannot be resolved', async () => {
+    const foreign = await errorIdOf('G-1');
+    const page = await signedIn('ops@acme.test', `${base}/environments/prod/errors?status=open`);
+    for (const path of [`/environments/globex-prod/errors`, `/environments/globex-prod/errors/${foreign}`, `/environments/prod/errors/${foreign}`]) {
+      const response = await page.goto(`${base}${path}`);
+      expect(response!.status(), path).toBe(404);
+      expect(await page.content()).not.toContain('Globex only');
+    }
+    const csrf = await page.$eval('header input[name=_csrf]', (input) => (input as HTMLInputElement).value);
+    const answer = await page.request.post(`${base}/environments/prod/errors/resolve`, { form: { _csrf: csrf, ids: String(foreign) } });
+    expect(answer.status()).toBe(404);
+    expect(await db('errors').where({ id: foreign }).first('status')).toEqual({ status: 'open' });
+  });
+
+  it('S21: the connection button of a connection email opens the connection: status, reason, history, flows using it', async () => {
+    mail.clear();
+    await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'offline', reason: 'ECONNREFUSED 10.0.0.7:443' });
+    await env.sleep(minutes(2));
+    const [email] = await mail.waitFor(1, { to: 'ops@acme.test' });
+    const connectionLink = linksOf(email!).find((href) => href.endsWith('/environments/prod/connections/erp'))!;
+    expect(connectionLink).toBeDefined();
+    const page = await signedIn('ops@acme.test', connectionLink);
+    expect(await page.textContent('h1')).toBe('ERP API');
+    expect(await page.textContent('[data-status]')).toBe('offline');
+    expect(await page.textContent('main')).toContain('ECONNREFUSED 10.0.0.7:443');
+    expect(await page.textContent('main')).toContain('Shop to ERP: Customers, Orders');
+    await check(page, 'connection');
+  });
+});
