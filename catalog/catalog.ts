@@ -39,7 +39,7 @@ export async function applyCatalog(db: Knex, input: unknown): Promise<CatalogCha
   });
   // The digest's queries are planned from table statistics. Refreshed here, a catalog that added
   // thousands of users is not planned as an empty one until autovacuum gets round to it.
-  const changed = Object.keys(changes).filter((table) => (changes[table] ?? 0) > 0);
+  const changed = Object.keys(changes).filter((table) => table !== keptChoices && (changes[table] ?? 0) > 0);
   if (changed.length > 0) await db.raw(`analyze ${changed.map(() => '??').join(', ')}`, changed);
   return changes;
 }
@@ -275,12 +275,20 @@ async function write(trx: Knex.Transaction, catalog: Catalog, world: World): Pro
     const env = world.environments.get(s.environment)!;
     const user = await trx('users').where({ account_id: env.account, email: s.user.toLowerCase() }).first('id');
     const owner = { user_id: user.id, environment_id: s.environment };
+    // A user's own choice on the settings page (S24) stands: the catalog says so instead of undoing it.
+    if (await trx('subscription_choices').where(owner).first('user_id')) {
+      changes[keptChoices] = (changes[keptChoices] ?? 0) + 1;
+      continue;
+    }
     await replaceSet(trx, changes, 'subscriptions', { ...owner, integration_id: null, connection_id: null }, 'flow_id', s.flows ?? []);
     await replaceSet(trx, changes, 'subscriptions', { ...owner, flow_id: null, connection_id: null }, 'integration_id', s.integrations ?? []);
     await replaceSet(trx, changes, 'subscriptions', { ...owner, flow_id: null, integration_id: null }, 'connection_id', s.connections ?? []);
   }
   return changes;
 }
+
+/** How the changes count subscriptions a catalog left as the user chose them in their settings. */
+export const keptChoices = 'subscriptions kept as chosen in settings';
 
 /** Makes the rows matching `owner` hold exactly `values` in `column`: adds the missing, deletes the rest. */
 async function replaceSet(

@@ -12,6 +12,7 @@ import { check } from '../contracts/problems.js';
 import type { HeraldClient } from '../client/herald-client.js';
 import { HeraldInputError } from '../client/herald-input-error.js';
 import { createPageStore, type PageEnvironment } from '../stores/page-store.js';
+import { createSettingsStore } from '../stores/settings-store.js';
 import type { Person } from '../stores/people-store.js';
 import { requirePerson, safeNext } from './people.js';
 import { renderPage } from './page-renderer.js';
@@ -29,6 +30,8 @@ const errorsQuery = z.object({
   mine: z.preprocess(blankAsUnset, z.literal('1').optional()),
   before: z.preprocess(blankAsUnset, z.coerce.number().int().positive().optional()),
 });
+const manyIds = z.union([z.string(), z.array(z.string())]).optional().transform((ids) => (ids === undefined ? [] : [ids].flat()));
+const settingsForm = z.object({ user: z.string().optional(), flows: manyIds, integrations: manyIds, connections: manyIds });
 const resolveForm = z.object({
   ids: z.union([z.string(), z.array(z.string())], { error: 'select at least one error' }).transform((ids) => [ids].flat().map(Number)),
   back: z.string().optional(),
@@ -43,6 +46,7 @@ const canResolve = (person: Person) => person.role !== 'monitor';
 
 export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
   const store = createPageStore(deps.db);
+  const settings = createSettingsStore(deps.db);
   const page = (reply: FastifyReply, name: string, model: { title: string; person: Person } & Record<string, unknown>, status = 200) =>
     reply.code(status).type('text/html; charset=utf-8').send(renderPage(name, { ...model, csrf: reply.generateCsrf() }));
   const notFound = (reply: FastifyReply, person: Person) => page(reply, 'not-found', { title: 'Not found', person }, 404);
@@ -128,6 +132,68 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const connection = await store.connection(environment, (request.params as { id: string }).id);
     if (!connection) return notFound(reply, person);
     return page(reply, 'connection', { title: connection.name, person, environment, connection });
+  });
+
+  /** Whose settings: the person's own, or (owners and admins) any current user of the account. */
+  const subjectOf = async (person: Person, requested: unknown) => {
+    if (requested === undefined || requested === '' || Number(requested) === person.id) return { id: person.id, email: person.email };
+    if (person.role !== 'owner' && person.role !== 'admin') return undefined;
+    return (await settings.users(person.account)).find((user) => user.id === Number(requested));
+  };
+
+  app.get('/environments/:env/notifications', async (request, reply) => {
+    const found = await context(request, reply);
+    if (!found) return reply;
+    const { person, environment } = found;
+    const subject = await subjectOf(person, (request.query as { user?: string }).user);
+    if (!subject) return notFound(reply, person);
+    const chosen = await settings.subscriptions(subject.id, environment.id);
+    const groups = (await store.flows(environment)).map((group) => ({
+      ...group,
+      allFlows: chosen.integrations.includes(group.integration.id),
+      flows: group.flows.map((flow) => ({ ...flow, chosen: chosen.flows.includes(flow.id) })),
+    }));
+    const connections = (await store.connections(environment)).map((connection) => ({ ...connection, chosen: chosen.connections.includes(connection.id) }));
+    const forOther = subject.id !== person.id;
+    return page(reply, 'settings', {
+      title: 'Notification settings',
+      person,
+      environment,
+      subject,
+      forOther,
+      userQuery: forOther ? `?user=${subject.id}` : '',
+      environments: await store.environments(person.account),
+      users: person.role === 'owner' || person.role === 'admin' ? await settings.users(person.account) : undefined,
+      groups,
+      connections,
+      chosenAt: chosen.chosenAt,
+      saved: (request.query as { saved?: string }).saved === '1',
+    });
+  });
+
+  app.post('/environments/:env/notifications', { preHandler: app.csrfProtection }, async (request, reply) => {
+    const found = await context(request, reply);
+    if (!found) return reply;
+    const { person, environment } = found;
+    const form = check(settingsForm, request.body ?? {}, '(form)');
+    const back = `/environments/${environment.id}/notifications`;
+    if (form.problems) return page(reply, 'refused', { title: 'Not saved', person, environment, problems: form.problems, back }, 400);
+    const subject = await subjectOf(person, form.value.user);
+    if (!subject) return notFound(reply, person);
+    // Only what this environment sees can be chosen.
+    const groups = await store.flows(environment);
+    const known = {
+      flows: new Set(groups.flatMap((group) => group.flows.map((flow) => flow.id))),
+      integrations: new Set(groups.map((group) => group.integration.id)),
+      connections: new Set((await store.connections(environment)).map((connection) => connection.id)),
+    };
+    const problems = (['flows', 'integrations', 'connections'] as const).flatMap((kind) =>
+      form.value[kind].filter((id) => !known[kind].has(id)).map((id) => ({ field: kind, message: `"${id}" is not in ${environment.name}` })),
+    );
+    if (problems.length > 0) return page(reply, 'refused', { title: 'Not saved', person, environment, problems, back }, 400);
+    await settings.save(subject.id, environment.id, form.value, person.id);
+    const userQuery = subject.id === person.id ? '' : `&user=${subject.id}`;
+    return reply.redirect(`${back}?saved=1${userQuery}`, 303);
   });
 
   app.post('/environments/:env/errors/resolve', { preHandler: app.csrfProtection }, async (request, reply) => {

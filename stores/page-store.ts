@@ -74,6 +74,8 @@ export interface PageStore {
   environment(account: string, environment: string): Promise<PageEnvironment | undefined>;
   /** The flows of an environment grouped by integration, by name, for filters and settings. */
   flows(environment: PageEnvironment): Promise<{ integration: { id: string; name: string }; flows: { id: string; name: string }[] }[]>;
+  /** The connections an environment sees, by name. */
+  connections(environment: PageEnvironment): Promise<{ id: string; name: string }[]>;
   errors(environment: PageEnvironment, filter: ErrorPageFilter): Promise<ErrorRow[]>;
   error(environment: PageEnvironment, id: number): Promise<ErrorDetail | undefined>;
   connection(environment: PageEnvironment, id: string): Promise<ConnectionPage | undefined>;
@@ -136,6 +138,10 @@ export function createPageStore(db: Knex): PageStore {
         groups.set(row.integration_id, group);
       }
       return [...groups.values()];
+    },
+
+    async connections(environment) {
+      return db('connections').where({ resource_group: environment.resourceGroup }).orderBy('name').select('id', 'name');
     },
 
     async errors(environment, filter) {

@@ -54,6 +54,7 @@ describe('the test harness', async () => {
       '20261127400000_rename_batch_to_report',
       '20261127500000_create_api_tokens',
       '20261127600000_create_sign_in',
+      '20261127700000_create_subscription_choices',
     ]);
   });
 

@@ -131,7 +131,7 @@ describe('the pages the emails link to, in a browser', async () => {
   it('S26: a user resolves an error from its page: recorded with their name, and the next digest tells who was told', async () => {
     const id = await errorIdOf('SO-1002');
     const page = await signedIn('orders-team@acme.test', `${base}/environments/prod/errors/${id}`);
-    await page.click('text=Resolve this error');
+    await page.getByRole('button', { name: 'Resolve this error' }).click();
     await page.waitForSelector('[data-status=resolved]');
     expect(await page.textContent('[data-resolved]')).toMatch(/^by orders-team@acme\.test, /);
     expect(await db('errors').where({ id }).first('status', 'resolved_by')).toEqual({ status: 'resolved', resolved_by: 'orders-team@acme.test' });
@@ -145,7 +145,7 @@ describe('the pages the emails link to, in a browser', async () => {
     await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-2001', message: 'Tax code missing' }, { traceKey: 'SO-2002', message: 'Tax code missing' }] });
     const page = await signedIn('ops@acme.test', `${base}/environments/prod/errors?status=open&traceKey=`);
     for (const traceKey of ['SO-2001', 'SO-2002']) await page.check(`input[name=ids][value="${await errorIdOf(traceKey)}"]`);
-    await page.click('text=Resolve selected');
+    await page.getByRole('button', { name: 'Resolve selected' }).click();
     await page.waitForSelector('[role=status]');
     expect(await page.textContent('[role=status]')).toBe('2 error(s) resolved.');
     expect(await db('errors').whereIn('trace_key', ['SO-2001', 'SO-2002']).pluck('resolved_by')).toEqual(['ops@acme.test', 'ops@acme.test']);
@@ -189,5 +189,48 @@ describe('the pages the emails link to, in a browser', async () => {
     expect(await page.textContent('main')).toContain('ECONNREFUSED 10.0.0.7:443');
     expect(await page.textContent('main')).toContain('Shop to ERP: Customers, Orders');
     await check(page, 'connection');
+  });
+
+  it('S24, S21: the settings link opens the user\'s settings; what they save, the next digest follows', async () => {
+    const settingsLink = digestLinks.find((href) => href.endsWith('/environments/prod/notifications'))!;
+    expect(settingsLink).toBeDefined();
+    const page = await signedIn('orders-team@acme.test', settingsLink);
+    expect(await page.isChecked('input[name=flows][value=orders]')).toBe(true);
+    expect(await page.isChecked('input[name=integrations][value=billing]')).toBe(false);
+    await check(page, 'settings');
+    await page.uncheck('input[name=flows][value=orders]');
+    await page.check('input[name=integrations][value=billing]');
+    await page.getByRole('button', { name: 'Save', exact: true }).click();
+    await page.waitForSelector('[role=status]');
+    expect(await page.isChecked('input[name=integrations][value=billing]')).toBe(true);
+
+    mail.clear();
+    await herald.client.reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-24', message: 'Tax code missing' }] });
+    await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-24', message: 'Customer not found' }] });
+    await runCycleNow(herald.temporal, 'prod');
+    const [next] = await mail.waitFor(1, { to: 'orders-team@acme.test' });
+    expect(String(next!.parsed.html)).toContain('INV-24');
+    expect(String(next!.parsed.html)).not.toContain('SO-24');
+  });
+
+  it('S24: an admin sets a user\'s subscriptions; a monitor opens only their own; a catalog leaves a chosen setting alone, and says so', async () => {
+    const watcher = (await db('users').where({ email: 'watcher@acme.test' }).first('id'))!.id as number;
+    const ops = (await db('users').where({ email: 'ops@acme.test' }).first('id'))!.id as number;
+    const admin = await signedIn('ops@acme.test', `${base}/environments/prod/notifications`);
+    await admin.selectOption('select[name=user]', String(watcher));
+    await admin.getByRole('button', { name: 'Open', exact: true }).click();
+    expect(await admin.textContent('[data-user]')).toBe('watcher@acme.test');
+    await admin.check('input[name=connections][value=erp]');
+    await admin.getByRole('button', { name: 'Save', exact: true }).click();
+    await admin.waitForSelector('[role=status]');
+    expect(await db('subscriptions').where({ user_id: watcher, environment_id: 'prod' }).whereNotNull('connection_id').pluck('connection_id')).toEqual(['erp']);
+    expect(await db('subscription_choices').where({ user_id: watcher }).first('chosen_by')).toEqual({ chosen_by: ops });
+
+    const monitor = await signedIn('watcher@acme.test', `${base}/environments/prod/notifications`);
+    expect((await monitor.goto(`${base}/environments/prod/notifications?user=${ops}`))!.status()).toBe(404);
+
+    const changes = await applyCatalog(db, { subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', flows: ['customers'] }] });
+    expect(changes).toMatchObject({ 'subscriptions kept as chosen in settings': 1 });
+    expect(await db('subscriptions').where({ user_id: watcher, environment_id: 'prod' }).whereNotNull('flow_id').pluck('flow_id')).toEqual(['orders']);
   });
 });

@@ -1,0 +1,57 @@
+/**
+ * Notification settings (S24): what a user follows in one environment (flows one by one, all
+ * flows of an integration, connections), as the settings page shows and saves it. Saving
+ * replaces the user's subscriptions of that environment at once and records the choice, which a
+ * catalog then leaves alone.
+ */
+import type { Knex } from 'knex';
+
+export interface Subscriptions {
+  flows: string[];
+  integrations: string[];
+  connections: string[];
+}
+
+export interface SettingsStore {
+  /** What the user follows in the environment, and when they (or an admin) last chose it on the page. */
+  subscriptions(userId: number, environment: string): Promise<Subscriptions & { chosenAt: Date | null }>;
+  /** Replaces what the user follows in the environment; `chosenBy` is who saved it. */
+  save(userId: number, environment: string, subscriptions: Subscriptions, chosenBy: number): Promise<void>;
+  /** The current users of an account, for owners and admins choosing whose settings to open. */
+  users(account: string): Promise<{ id: number; email: string; name: string | null }[]>;
+}
+
+export function createSettingsStore(db: Knex): SettingsStore {
+  return {
+    async subscriptions(userId, environment) {
+      const rows = await db('subscriptions').where({ user_id: userId, environment_id: environment }).select('flow_id', 'integration_id', 'connection_id');
+      const choice = await db('subscription_choices').where({ user_id: userId, environment_id: environment }).first('chosen_at');
+      const of = (column: string) => rows.map((row) => row[column] as string | null).filter((v): v is string => v !== null).sort();
+      return { flows: of('flow_id'), integrations: of('integration_id'), connections: of('connection_id'), chosenAt: choice?.chosen_at ?? null };
+    },
+
+    async save(userId, environment, subscriptions, chosenBy) {
+      await db.transaction(async (trx) => {
+        await trx('subscriptions').where({ user_id: userId, environment_id: environment }).delete();
+        const rows = [
+          ...subscriptions.flows.map((flow_id) => ({ flow_id })),
+          ...subscriptions.integrations.map((integration_id) => ({ integration_id })),
+          ...subscriptions.connections.map((connection_id) => ({ connection_id })),
+        ].map((target) => ({ user_id: userId, environment_id: environment, ...target }));
+        if (rows.length > 0) await trx('subscriptions').insert(rows);
+        await trx('subscription_choices')
+          .insert({ user_id: userId, environment_id: environment, chosen_by: chosenBy, chosen_at: trx.fn.now() })
+          .onConflict(['user_id', 'environment_id'])
+          .merge();
+      });
+    },
+
+    async users(account) {
+      return (await db('users').where({ account_id: account }).whereNull('removed_at').orderBy('email').select('id', 'email', 'name')).map((row) => ({
+        id: Number(row.id),
+        email: row.email,
+        name: row.name,
+      }));
+    },
+  };
+}
