@@ -8,19 +8,23 @@ import { connectionEmailJob } from '../email/connection-email.js';
 import { installationId } from '../stores/installation.js';
 import { inputFailure } from '../contracts/input-failure.js';
 import { activityClock } from '../email/send-clock.js';
+import { unsubscribeLinks } from '../email/unsubscribe.js';
 
 export interface ConnectionActivityDeps {
   db: Knex;
   mailer: Mailer;
   appUrl: string;
+  /** Signs the unsubscribe links (HERALD_SECRET). */
+  secret: string;
   /** HERALD_CONNECTION_GRACE: an offline shorter than this is not notified. */
   connectionGraceMs: number;
   /** HERALD_DELIVERY_RETRY_LIMIT: how long a recipient refused for now is tried again. */
   deliveryRetryLimitMs: number;
 }
 
-export function createConnectionActivities({ db, mailer, appUrl, connectionGraceMs, deliveryRetryLimitMs }: ConnectionActivityDeps) {
+export function createConnectionActivities({ db, mailer, appUrl, secret, connectionGraceMs, deliveryRetryLimitMs }: ConnectionActivityDeps) {
   const store = createConnectionStore(db);
+  const unsubscribe = unsubscribeLinks(appUrl, secret);
   const deliveries = createDeliveryStore(db);
   return {
     /** Refuses a report of an unknown connection; answers the grace period to apply. */
@@ -42,7 +46,7 @@ export function createConnectionActivities({ db, mailer, appUrl, connectionGrace
      */
     async sendConnectionEmails(eventId: number): Promise<DeliveryTally> {
       const installation = await installationId(db);
-      const queue = (await store.pendingEmails({ eventId })).map((email) => connectionEmailJob(email, appUrl, installation));
+      const queue = (await store.pendingEmails({ eventId })).map((email) => connectionEmailJob(email, appUrl, installation, unsubscribe));
       return sendDeliveries({
         mailer,
         store: deliveries,

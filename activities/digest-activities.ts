@@ -9,11 +9,14 @@ import { connectionEmailJob } from '../email/connection-email.js';
 import { digestComposer } from '../email/digest-composer.js';
 import { installationId } from '../stores/installation.js';
 import { activityClock } from '../email/send-clock.js';
+import { unsubscribeLinks } from '../email/unsubscribe.js';
 
 export interface DigestActivityDeps {
   db: Knex;
   mailer: Mailer;
   appUrl: string;
+  /** Signs the unsubscribe links (HERALD_SECRET). */
+  secret: string;
   /** HERALD_DIGEST_INTERVAL, in milliseconds. */
   digestIntervalMs: number;
   /** HERALD_DELIVERY_RETRY_LIMIT: how long a recipient refused for now is tried again. */
@@ -43,6 +46,7 @@ export interface DeferredRoundResult extends DeliveryTally {
 
 export function createDigestActivities(deps: DigestActivityDeps) {
   const { db, mailer, appUrl, digestPageSize = 500, sendBatchMs = 60_000, sendConcurrency = 20 } = deps;
+  const unsubscribe = unsubscribeLinks(appUrl, deps.secret);
   const store = createDigestStore(db);
   const deliveries = createDeliveryStore(db);
   const connections = createConnectionStore(db);
@@ -71,7 +75,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
      * current one is being sent. See {@link sendDeliveries} for what happens to each (S12, S33, S34, S38).
      */
     async sendDigestBatch(cycleId: number): Promise<DigestBatchResult> {
-      const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, await installationId(db));
+      const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, await installationId(db), unsubscribe);
       const deadline = performance.now() + sendBatchMs;
       const queue: PendingDelivery[] = [];
       let lastId = 0;
@@ -126,13 +130,13 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const digests = await store.deliveriesByIds(due.filter((d) => d.kind === 'digest').map((d) => d.id));
       for (const cycleId of new Set(digests.map((d) => d.cycleId))) {
         const ofCycle = digests.filter((d) => d.cycleId === cycleId);
-        const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, installation);
+        const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, installation, unsubscribe);
         await composer.prepare(ofCycle);
         jobs.push(...ofCycle.map((d) => composer.job(d)));
       }
       const connectionIds = due.filter((d) => d.kind === 'connection').map((d) => d.id);
       if (connectionIds.length > 0) {
-        jobs.push(...(await connections.pendingEmails({ deliveryIds: connectionIds })).map((email) => connectionEmailJob(email, appUrl, installation)));
+        jobs.push(...(await connections.pendingEmails({ deliveryIds: connectionIds })).map((email) => connectionEmailJob(email, appUrl, installation, unsubscribe)));
       }
       const tally = await send(async () => jobs.shift(), clock);
       return { ...tally, nextRetryAt: await nextRetryAt(environment) };

@@ -13,6 +13,8 @@ export interface ActivityDeps {
   retryWindowMs: number;
   /** Base of links in emails (HERALD_APP_URL). */
   appUrl: string;
+  /** Signs the unsubscribe links of emails (HERALD_SECRET). */
+  secret: string;
   digestPageSize?: number;
   /** HERALD_DIGEST_INTERVAL, in milliseconds. */
   digestIntervalMs: number;

@@ -88,7 +88,7 @@ if (flags.temporal) {
 }
 const client = createTemporalClient(connection);
 const running = await runHerald({
-  config: loadConfig({ DATABASE_URL: postgres.adminUrl, SMTP_URL: smtpUrl, HERALD_TASK_QUEUE: 'bench', HERALD_FROM: 'Herald <bench@herald.test>', HERALD_APP_URL: 'https://app.herald.test', HERALD_DIGEST_INTERVAL: '24h' }),
+  config: loadConfig({ DATABASE_URL: postgres.adminUrl, SMTP_URL: smtpUrl, HERALD_TASK_QUEUE: 'bench', HERALD_FROM: 'Herald <bench@herald.test>', HERALD_APP_URL: 'https://app.herald.test', HERALD_SECRET: 'the-bench-secret-of-at-least-32-characters', HERALD_DIGEST_INTERVAL: '24h' }),
   connection: nativeConnection,
   client,
   db,

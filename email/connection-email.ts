@@ -4,9 +4,10 @@ import { renderEmail } from './render.js';
 import { emailText, emailTextLimits } from './text.js';
 import { emailFrame, emailTime } from './email-frame.js';
 import type { DeliveryJob } from './send-deliveries.js';
+import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
 
 /** The email of one subscriber about one connection change (S14, S15, S18). */
-export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string, installation: string): DeliveryJob {
+export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string, installation: string, unsubscribe: UnsubscribeLinks): DeliveryJob {
   return {
     deliveryId: email.deliveryId,
     recipient: email.recipient,
@@ -33,9 +34,15 @@ export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string
         links: {
           connection: frame.link(`connections/${encodeURIComponent(email.connection.id)}`),
           settings: frame.link('notifications'),
+          unsubscribe: unsubscribePlaceholder,
         },
+        unsubscribeWhat: `emails about ${connection}`,
       });
-      return { subject, ...rendered };
+      return withUnsubscribe({ subject, ...rendered }, unsubscribe, {
+        userId: email.userId,
+        environment: email.environment.id,
+        scope: { kind: 'connection', connection: email.connection.id },
+      });
     },
   };
 }

@@ -6,6 +6,7 @@ import type { CycleContext, DigestErrorRow, DigestStore, PendingDelivery } from 
 import { digestDetailLimit, digestEmail } from './digest-email.js';
 import { renderEmail, type RenderedEmail } from './render.js';
 import { EmailCompositionError, type DeliveryJob } from './send-deliveries.js';
+import { withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
 
 export interface ComposedDigest {
   subject: string;
@@ -22,7 +23,7 @@ export function digestMessageId(cycleId: number, userId: number, installation: s
  * deliveries that need them; users who follow the same flows and have nothing resolved get the
  * same email, rendered once.
  */
-export function digestComposer(store: DigestStore, context: CycleContext, appUrl: string, installation: string) {
+export function digestComposer(store: DigestStore, context: CycleContext, appUrl: string, installation: string, unsubscribe: UnsubscribeLinks) {
   const newByFlow = new Map<string, DigestErrorRow[]>();
   const sharedRenders = new Map<string, Promise<ComposedDigest>>();
   const compose = (delivery: PendingDelivery) => {
@@ -52,8 +53,9 @@ export function digestComposer(store: DigestStore, context: CycleContext, appUrl
         messageId: digestMessageId(context.cycleId, delivery.userId, installation),
         wanted: delivery.wanted,
         compose: async () => {
+          // The rendering may be shared by users of the same flows: each gets their own unsubscribe link here.
           const { subject, rendered } = await compose(delivery);
-          return { subject, ...rendered };
+          return withUnsubscribe({ subject, ...rendered }, unsubscribe, { userId: delivery.userId, environment: context.environment.id, scope: { kind: 'errors' } });
         },
       };
     },

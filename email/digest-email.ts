@@ -2,6 +2,7 @@
 import type { CycleContext, DigestErrorRow, PendingDelivery } from '../stores/digest-store.js';
 import { emailText, emailTextLimits as limits } from './text.js';
 import { emailFrame, emailTime } from './email-frame.js';
+import { unsubscribePlaceholder } from './unsubscribe.js';
 
 /** Detail rows per email, per list (new, resolved); counts stay exact beyond them (S20). */
 export const digestDetailLimit = 50;
@@ -68,7 +69,9 @@ export function digestEmail(
       links: {
         openErrors: frame.link('errors?status=open&mine=1'),
         settings: frame.link('notifications'),
+        unsubscribe: unsubscribePlaceholder,
       },
+      unsubscribeWhat: `error emails of ${context.environment.name}`,
     },
   };
 }

@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import { createDigestStore } from '../stores/digest-store.js';
 import { composeDigest, type ComposedDigest } from './digest-composer.js';
+import { unsubscribePlaceholder } from './unsubscribe.js';
 import { digestDetailLimit } from './digest-email.js';
 
 export type DigestPreview =
@@ -39,7 +40,10 @@ export async function previewDigest(db: Knex, environment: string, email: string
       } else {
         const context = await store.cycleContext(fixed.cycleId);
         const newByFlow = await store.newErrorsByFlow(fixed.cycleId, delivery.flowIds, digestDetailLimit);
-        const composed = await composeDigest(store, context, delivery, newByFlow, appUrl);
+        const { subject, rendered } = await composeDigest(store, context, delivery, newByFlow, appUrl);
+        // The email as sent carries the user's own signed unsubscribe link; a preview shows where it leads.
+        const previewLink = `${appUrl.replace(/\/+$/, '')}/unsubscribe/preview`;
+        const composed = { subject, rendered: { html: rendered.html.replaceAll(unsubscribePlaceholder, previewLink), text: rendered.text.replaceAll(unsubscribePlaceholder, previewLink) } };
         preview = {
           kind: 'email',
           cycle: number,

@@ -20,6 +20,8 @@ import { signInEmail } from '../email/sign-in-email.js';
 import { createPeopleStore, type Person } from '../stores/people-store.js';
 import { createSessionStore } from '../stores/session-store.js';
 import { renderPage } from './page-renderer.js';
+import { readUnsubscribeToken } from '../email/unsubscribe.js';
+import { createSettingsStore } from '../stores/settings-store.js';
 import { pageRoutes } from './page-routes.js';
 import type { HeraldClient } from '../client/herald-client.js';
 
@@ -65,6 +67,7 @@ const page = (reply: FastifyReply, name: string, model: { title: string } & Reco
 
 export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions): Promise<void> {
   const people = createPeopleStore(options.db);
+  const settings = createSettingsStore(options.db);
   const secure = options.appUrl.startsWith('https:');
   await app.register(formbody);
   await app.register(cookie);
@@ -146,6 +149,27 @@ export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions)
     await request.session.destroy();
     return reply.redirect('/sign-in', 303);
   });
+
+  // One-click unsubscribe (S25): the token is the authority, no sign-in and no CSRF token (mail
+  // clients POST it, RFC 8058); a GET only asks to confirm, as mail scanners follow links.
+  const unsubscribePage = async (request: FastifyRequest, reply: FastifyReply, confirmed: boolean) => {
+    const { token } = request.params as { token: string };
+    const unsubscribe = readUnsubscribeToken(options.secret, token);
+    const person = unsubscribe && (await people.person(unsubscribe.userId));
+    const environment = unsubscribe && (await options.db('environments').where({ id: unsubscribe.environment }).first('name'));
+    const connection = unsubscribe?.scope.kind === 'connection' ? await options.db('connections').where({ id: unsubscribe.scope.connection }).first('name') : undefined;
+    if (!unsubscribe || !person || !environment || (unsubscribe.scope.kind === 'connection' && !connection)) {
+      return page(reply, 'unsubscribe-invalid', { title: 'Link not valid' }, 400);
+    }
+    const what = connection ? `emails about ${connection.name} in ${environment.name}` : `error emails of ${environment.name}`;
+    const model = { title: 'Unsubscribe', email: person.email, what, token, environment: unsubscribe.environment };
+    if (!confirmed) return page(reply, 'unsubscribe', model);
+    const scope = unsubscribe.scope.kind === 'connection' ? { connection: unsubscribe.scope.connection } : {};
+    const ended = await settings.unsubscribe(unsubscribe.userId, unsubscribe.environment, scope);
+    return page(reply, 'unsubscribe', { ...model, done: true, ended });
+  };
+  app.get('/unsubscribe/:token', (request, reply) => unsubscribePage(request, reply, false));
+  app.post('/unsubscribe/:token', (request, reply) => unsubscribePage(request, reply, true));
 
   pageRoutes(app, { db: options.db, client: options.client });
 }

@@ -17,6 +17,12 @@ export interface SettingsStore {
   subscriptions(userId: number, environment: string): Promise<Subscriptions & { chosenAt: Date | null }>;
   /** Replaces what the user follows in the environment; `chosenBy` is who saved it. */
   save(userId: number, environment: string, subscriptions: Subscriptions, chosenBy: number): Promise<void>;
+  /**
+   * Ends one scope of a user's emails in an environment (S25): its error emails (flows and
+   * integrations followed), or one connection's emails. Recorded as the user's choice, so a
+   * catalog does not bring it back. False when the user is gone or the scope was not followed.
+   */
+  unsubscribe(userId: number, environment: string, scope: { connection?: string }): Promise<boolean>;
   /** The current users of an account, for owners and admins choosing whose settings to open. */
   users(account: string): Promise<{ id: number; email: string; name: string | null }[]>;
 }
@@ -43,6 +49,21 @@ export function createSettingsStore(db: Knex): SettingsStore {
           .insert({ user_id: userId, environment_id: environment, chosen_by: chosenBy, chosen_at: trx.fn.now() })
           .onConflict(['user_id', 'environment_id'])
           .merge();
+      });
+    },
+
+    async unsubscribe(userId, environment, scope) {
+      return db.transaction(async (trx) => {
+        if (!(await trx('users').where({ id: userId }).whereNull('removed_at').first('id'))) return false;
+        const followed = trx('subscriptions').where({ user_id: userId, environment_id: environment });
+        if (scope.connection) followed.where({ connection_id: scope.connection });
+        else followed.whereNull('connection_id');
+        const ended = await followed.delete();
+        await trx('subscription_choices')
+          .insert({ user_id: userId, environment_id: environment, chosen_by: userId, chosen_at: trx.fn.now() })
+          .onConflict(['user_id', 'environment_id'])
+          .merge();
+        return ended > 0;
       });
     },
 

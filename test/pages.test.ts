@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startHerald } from './helpers/herald.js';
+import { startHerald, testSecret } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { startTestMailServer, type ReceivedMail } from './helpers/mail.js';
 import { freePort } from './helpers/ports.js';
@@ -38,7 +38,7 @@ describe('the pages the emails link to, in a browser', async () => {
   const base = `http://127.0.0.1:${port}`;
   const herald = await startHerald({ env, db, smtpUrl: mail.url, appUrl: base });
   const mailer = createSmtpMailer({ smtpUrl: mail.url, from: 'Herald <herald@herald.test>' });
-  const server = await buildServer({ db, codecOrigins: [], people: { mailer, appUrl: base, secret: 'pages-test-secret-of-32-characters-at-least', client: herald.client } });
+  const server = await buildServer({ db, codecOrigins: [], people: { mailer, appUrl: base, secret: testSecret, client: herald.client } });
   await server.listen({ host: '127.0.0.1', port });
   const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
   mkdirSync(artifacts, { recursive: true });
@@ -232,5 +232,76 @@ describe('the pages the emails link to, in a browser', async () => {
     const changes = await applyCatalog(db, { subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', flows: ['customers'] }] });
     expect(changes).toMatchObject({ 'subscriptions kept as chosen in settings': 1 });
     expect(await db('subscriptions').where({ user_id: watcher, environment_id: 'prod' }).whereNotNull('flow_id').pluck('flow_id')).toEqual(['orders']);
+  });
+
+  /** The unsubscribe link of an email: its List-Unsubscribe header, which the footer links to too. */
+  const unsubscribeOf = (message: ReceivedMail) => {
+    const headers = message.raw.slice(0, message.raw.search(/\r?\n\r?\n/)).replace(/\r?\n(?=[ \t])/g, ''); // unfolded (RFC 5322)
+    expect(headers).toMatch(/^List-Unsubscribe-Post: List-Unsubscribe=One-Click$/m);
+    const url = /^List-Unsubscribe:\s*<([^>]+)>$/m.exec(headers)![1]!;
+    expect(linksOf(message)).toContain(url);
+    expect(message.parsed.text).toContain(url);
+    return url;
+  };
+  const followed = async (email: string, environment: string) => {
+    const user = (await db('users').where({ email }).first('id'))!.id as number;
+    return (await db('subscriptions').where({ user_id: user, environment_id: environment }).select('flow_id', 'integration_id', 'connection_id'))
+      .map((row) => row.flow_id ?? row.integration_id ?? `connection:${row.connection_id}`)
+      .sort();
+  };
+
+  it('S25: one POST to the link of a digest\'s List-Unsubscribe ends that environment\'s error emails, and nothing else; a GET only asks', async () => {
+    mail.clear();
+    await herald.client.reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-25', message: 'Tax code missing' }] });
+    await runCycleNow(herald.temporal, 'prod');
+    const [digestToOps] = await mail.waitFor(1, { to: 'ops@acme.test' });
+    const url = unsubscribeOf(digestToOps!);
+    expect(await followed('ops@acme.test', 'prod')).toEqual(['billing', 'connection:erp', 'shop']);
+
+    // A mail scanner's GET changes nothing; the page asks.
+    const asked = await fetch(url);
+    expect(await asked.text()).toContain('Stop sending ops@acme.test error emails of Production?');
+    expect(await followed('ops@acme.test', 'prod')).toEqual(['billing', 'connection:erp', 'shop']);
+
+    // Altered, or turned to another user: nothing changes.
+    const [payload, signature] = new URL(url).pathname.split('/').at(-1)!.split('.');
+    const claims = JSON.parse(Buffer.from(payload!, 'base64url').toString()) as { u: number };
+    const watcher = (await db('users').where({ email: 'watcher@acme.test' }).first('id'))!.id as number;
+    const forged = `${Buffer.from(JSON.stringify({ ...claims, u: watcher })).toString('base64url')}.${signature}`;
+    for (const bad of [`${url}x`, url.replace(/\/unsubscribe\/.*/, `/unsubscribe/${forged}`)]) {
+      const answer = await fetch(bad, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+      expect(answer.status).toBe(400);
+    }
+    expect(await followed('watcher@acme.test', 'prod')).toEqual(['connection:erp', 'orders']);
+
+    // One click, as a mail client does it (RFC 8058): no session, no page.
+    const clicked = await fetch(url, { method: 'POST', body: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(clicked.status).toBe(200);
+    expect(await clicked.text()).toContain('ops@acme.test gets no more error emails of Production.');
+    expect(await followed('ops@acme.test', 'prod')).toEqual(['connection:erp']);
+    expect(await followed('ops@acme.test', 'staging')).toEqual(['connection:staging-erp', 'staging-shop']);
+
+    mail.clear();
+    await herald.client.reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-26', message: 'Tax code missing' }] });
+    await runCycleNow(herald.temporal, 'prod');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(mail.to('ops@acme.test')).toHaveLength(0);
+    // A catalog does not bring it back: the choice is the user's.
+    await applyCatalog(db, { subscriptions: [{ environment: 'prod', user: 'ops@acme.test', integrations: ['shop', 'billing'], connections: ['erp'] }] });
+    expect(await followed('ops@acme.test', 'prod')).toEqual(['connection:erp']);
+  });
+
+  it('S25: the unsubscribe link of a connection email ends that connection\'s emails only; the footer link leads to the same page', async () => {
+    mail.clear();
+    await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'online' });
+    const [email] = await mail.waitFor(1, { to: 'watcher@acme.test' });
+    const url = unsubscribeOf(email!);
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(url);
+    expect(await page.textContent('main')).toContain('Stop sending watcher@acme.test emails about ERP API in Production?');
+    await check(page, 'unsubscribe');
+    await page.getByRole('button', { name: 'Unsubscribe' }).click();
+    await page.waitForSelector('[data-done]');
+    expect(await followed('watcher@acme.test', 'prod')).toEqual(['orders']);
   });
 });

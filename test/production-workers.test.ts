@@ -32,7 +32,7 @@ describe('production workers, built and run as separate processes', async () => 
   const workers: { process: ChildProcess; output: string }[] = [];
   for (let i = 0; i < 2; i++) {
     const child = spawn(process.execPath, [`${outDir}/worker/main.js`], {
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, SMTP_URL: mail.url, HERALD_TASK_QUEUE: taskQueue, HERALD_LOG_LEVEL: 'WARN' },
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, SMTP_URL: mail.url, HERALD_SECRET: 'a-production-test-secret-32-characters', HERALD_TASK_QUEUE: taskQueue, HERALD_LOG_LEVEL: 'WARN' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const worker = { process: child, output: '' };

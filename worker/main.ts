@@ -1,7 +1,7 @@
 /**
  * The production worker (`npm run build`, then `node dist/worker/main.js`): one of any number
  * of identical processes on one task queue. Everything comes from the environment (see the
- * README): Temporal through the SDK's environment configuration, DATABASE_URL and SMTP_URL are
+ * README): Temporal through the SDK's environment configuration, DATABASE_URL, SMTP_URL and HERALD_SECRET are
  * required, nothing is started on embedded defaults. Workflows come prebuilt from
  * dist/workflow-bundle.js. The worker registers Herald's search attributes where the namespace
  * lacks them. SIGINT or SIGTERM drains the worker, then it exits.
@@ -22,6 +22,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', '', 'required by the production worker (postgres://…)');
   if (!config.smtpUrl) throw new ConfigError('SMTP_URL', '', 'required by the production worker (smtp://… or smtps://…)');
+  if (!config.secret) throw new ConfigError('HERALD_SECRET', '', 'required by the production worker: it signs the unsubscribe links of emails (at least 32 characters)');
   if (!existsSync(prebuiltWorkflowBundle)) {
     throw new Error(`no prebuilt workflow bundle at ${prebuiltWorkflowBundle}: run "npm run build" first`);
   }

@@ -8,7 +8,7 @@ import type { Duration } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker, WorkflowBundleOption } from '@temporalio/worker';
 import type { Knex } from 'knex';
-import type { HeraldConfig } from '../config/config.js';
+import { ConfigError, type HeraldConfig } from '../config/config.js';
 import type { ActivityDeps } from '../activities/index.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { createSmtpMailer, type Mailer } from '../email/mailer.js';
@@ -58,6 +58,8 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
   const { config } = options;
   if (!config.databaseUrl && !options.db) throw new Error('runHerald needs config.databaseUrl (or a db)');
   if (!config.smtpUrl) throw new Error('runHerald needs config.smtpUrl');
+  const secret = config.secret;
+  if (!secret) throw new ConfigError('HERALD_SECRET', '', 'required: it signs the unsubscribe links of emails (at least 32 characters)');
   const db = options.db ?? connectDatabase(config.databaseUrl!);
   const closeDb = options.db ? async () => {} : () => db.destroy();
   let applied: string[] = [];
@@ -77,6 +79,7 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
       mailer,
       retryWindowMs: config.retryWindowMs,
       appUrl: config.appUrl,
+      secret,
       connectionGraceMs: config.connectionGraceMs,
       digestIntervalMs: config.digestIntervalMs,
       deliveryRetryLimitMs: config.deliveryRetryLimitMs,

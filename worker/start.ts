@@ -122,8 +122,9 @@ async function main(): Promise<void> {
 
   const clientConnection = await Connection.connect(config.temporalAddress ? target.connectionOptions : { address: temporalAddress });
   stops.unshift(() => clientConnection.close());
+  const secret = config.secret ?? keptSecret(dataDir);
   const herald = await runHerald({
-    config: { ...config, databaseUrl, smtpUrl },
+    config: { ...config, databaseUrl, smtpUrl, secret },
     connection,
     client: createTemporalClient(clientConnection, config.temporalNamespace),
     db,
@@ -135,7 +136,7 @@ async function main(): Promise<void> {
   const server = await buildServer({
     db,
     api: { client: herald.herald, requestsPerMinute: config.apiRequestsPerMinute },
-    people: { mailer, appUrl: config.appUrl, secret: config.secret ?? keptSecret(dataDir) },
+    people: { mailer, appUrl: config.appUrl, secret },
     codecOrigins: [`http://127.0.0.1:${ports.temporalUi}`, `http://localhost:${ports.temporalUi}`] });
   await server.listen({ host: '127.0.0.1', port: ports.server });
   stops.unshift(() => server.close());

@@ -13,6 +13,9 @@ import { createTemporalClient } from '../../client/payload-codec.js';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
+/** The HERALD_SECRET of test workers: unsubscribe links in test emails are signed with it. */
+export const testSecret = 'the-herald-test-secret-of-32-characters';
+
 /** Herald's workflows, bundled once per test file. */
 export function heraldWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietLogger });
@@ -53,6 +56,7 @@ export async function startHerald(options: {
     SMTP_URL: options.smtpUrl ?? 'smtp://127.0.0.1:9',
     HERALD_FROM: 'Herald <herald@herald.test>',
     HERALD_APP_URL: options.appUrl ?? 'https://app.herald.test',
+    HERALD_SECRET: testSecret,
     HERALD_RETRY_WINDOW: `${options.retryWindowMs ?? 5 * 60_000}`,
     HERALD_CONNECTION_GRACE: `${options.connectionGraceMs ?? 60_000}`,
     HERALD_DELIVERY_RETRY_LIMIT: `${options.deliveryRetryLimitMs ?? 24 * 60 * 60_000}`,
