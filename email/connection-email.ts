@@ -36,7 +36,7 @@ export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string
           settings: frame.link('notifications'),
           unsubscribe: unsubscribePlaceholder,
         },
-        unsubscribeWhat: `emails about ${connection}`,
+        unsubscribeWhat: `emails about ${connection} in ${frame.environment.name}`,
       });
       return withUnsubscribe({ subject, ...rendered }, unsubscribe, {
         userId: email.userId,

@@ -71,7 +71,7 @@ export function digestEmail(
         settings: frame.link('notifications'),
         unsubscribe: unsubscribePlaceholder,
       },
-      unsubscribeWhat: `error emails of ${context.environment.name}`,
+      unsubscribeWhat: `error emails of ${frame.environment.name}`,
     },
   };
 }
