@@ -9,7 +9,9 @@
  *
  *   http:   200 concurrent one-error reports over the HTTP API                vs  the same through the client
  *
- *   npm run bench [-- errors|http|digest] [--rounds 3] [--json FILE] [--temporal host:port]
+ *   pages:  the errors page at 1,000,000 error rows (first page, far down, by flow), milliseconds
+ *
+ *   npm run bench [-- errors|http|pages|digest] [--rounds 3] [--json FILE] [--temporal host:port]
  */
 import { Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
@@ -37,6 +39,7 @@ import { errorReportWorkflowId } from '../workflows/workflow-ids.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 import { buildServer } from '../server/app.js';
 import { createTokenStore } from '../stores/token-store.js';
+import { createPageStore } from '../stores/page-store.js';
 
 const { values: flags, positionals } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' } },
@@ -220,6 +223,34 @@ try {
         Promise.all(Array.from({ length: 200 }, (_, i) => herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', reportId: `client-${round}-${i}`, errors: [{ traceKey: `c-${i}`, message: 'x' }] }))),
       );
       record('http200', '200 concurrent one-error reports over HTTP', 'reports/s', 200 / viaHttp.seconds, { name: 'the same through the client', value: 200 / viaClient.seconds });
+    }
+
+    if ((!only || only === 'pages') && round === 1) {
+      // The errors page at 1,000,000 error rows: the first page and one far down, of an environment and of a flow.
+      const existing = Number((await db('errors').count({ n: '*' }).first())!.n);
+      if (existing < 1_000_000) {
+        await db.raw(
+          `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, status, occurred_at)
+           select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'page-seed', 'p-' || g, 'trace-' || g, 'Record ' || g || ' rejected', 'VALIDATION',
+                  case when g % 10 = 0 then 'resolved' else 'open' end, now()
+             from generate_series(1, ?) g`,
+          [1_000_000 - existing],
+        );
+        await db.raw('analyze errors');
+      }
+      const pages = createPageStore(db);
+      const environment = (await pages.environment('bench', 'bench-prod'))!;
+      const deep = Number((await db('errors').where({ environment_id: 'bench-prod' }).orderBy('id').offset(1000).first('id'))!.id);
+      for (const [name, filter] of [
+        ['first page of an environment', {}],
+        ['a page 999,000 errors down', { before: deep }],
+        ['first page of a flow, open only', { flow: 'flow-007', status: 'open' as const }],
+        ['a flow\'s page far down', { flow: 'flow-007', before: deep }],
+      ] as const) {
+        const times: number[] = [];
+        for (let i = 0; i < 20; i++) times.push((await timed(() => pages.errors(environment, { ...filter, limit: 51 }))).seconds * 1000);
+        console.log(`pages: ${name}, at ${Number((await db('errors').count({ n: '*' }).first())!.n).toLocaleString('en')} error rows: ${spread(times)} ms`);
+      }
     }
 
     if (!only || only === 'digest') {

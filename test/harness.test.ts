@@ -55,6 +55,7 @@ describe('the test harness', async () => {
       '20261127500000_create_api_tokens',
       '20261127600000_create_sign_in',
       '20261127700000_create_subscription_choices',
+      '20261127800000_index_error_pages',
     ]);
   });
 
