@@ -99,12 +99,12 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
         throw error;
       }
       if (error.permanent) {
-        await store.markFailed(job.deliveryId, error.message);
+        await store.markFailed(job.deliveryId, error.message, composed.subject);
         return 'failed';
       }
       return store.defer(job.deliveryId, error.message, now(), retryLimitMs);
     }
-    await markSent({ deliveryId: job.deliveryId, messageId: job.messageId });
+    await markSent({ deliveryId: job.deliveryId, messageId: job.messageId, subject: composed.subject });
     return 'sent';
   };
 

@@ -6,6 +6,7 @@
 import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { emailTime } from '../email/email-frame.js';
 
 const pagesDir = fileURLToPath(new URL('./pages/', import.meta.url));
 
@@ -13,7 +14,8 @@ const statusLabels: Record<string, string> = { open: 'open', retrying: 'retrying
 const pages = Handlebars.create();
 pages.registerHelper('eq', (a: unknown, b: unknown) => a === b);
 /** A time as people read it everywhere in Herald: `2026-11-27 08:15 UTC`. */
-pages.registerHelper('time', (value: unknown) => (value instanceof Date ? `${value.toISOString().slice(0, 16).replace('T', ' ')} UTC` : ''));
+export const pageTime = emailTime;
+pages.registerHelper('time', (value: unknown) => (value instanceof Date ? pageTime(value) : ''));
 pages.registerHelper('statusLabel', (status: string) => statusLabels[status] ?? status);
 pages.registerHelper('resolvable', (status: string) => status === 'open' || status === 'retrying');
 const templates = new Map<string, Handlebars.TemplateDelegate>();

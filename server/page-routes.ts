@@ -11,11 +11,17 @@ import { errorStatuses } from '../contracts/errors.js';
 import { check } from '../contracts/problems.js';
 import type { HeraldClient } from '../client/herald-client.js';
 import { HeraldInputError } from '../client/herald-input-error.js';
-import { createPageStore, type PageEnvironment } from '../stores/page-store.js';
+import { createPageStore, type EmailLine, type PageEnvironment } from '../stores/page-store.js';
+import { createDigestStore } from '../stores/digest-store.js';
+import { createConnectionStore } from '../stores/connection-store.js';
+import { composeDigest } from '../email/digest-composer.js';
+import { digestDetailLimit } from '../email/digest-email.js';
+import { connectionEmailJob } from '../email/connection-email.js';
+import { unsubscribeLinks, withUnsubscribe } from '../email/unsubscribe.js';
 import { createSettingsStore } from '../stores/settings-store.js';
 import type { Person } from '../stores/people-store.js';
 import { requirePerson, safeNext } from './people.js';
-import { renderPage } from './page-renderer.js';
+import { pageTime, renderPage } from './page-renderer.js';
 
 const pageSize = 50;
 const statusLabels = { open: 'open', retrying: 'retrying', resolved: 'resolved', auto_resolved: 'auto-resolved' } as const;
@@ -40,7 +46,19 @@ const resolveForm = z.object({
 export interface PageDeps {
   db: Knex;
   client?: HeraldClient;
+  /** For showing an email again as it was sent: its links and its unsubscribe link. */
+  appUrl: string;
+  secret: string;
 }
+
+const statusText = (line: EmailLine) =>
+  line.status === 'sent'
+    ? `sent ${line.sentAt ? pageTime(line.sentAt) : ''}`
+    : line.status === 'failed'
+      ? `refused by the mail server: ${line.lastError ?? ''}`
+      : line.status === 'cancelled'
+        ? `not sent: ${line.lastError ?? ''}`
+        : `waiting${line.lastError ? `: ${line.lastError}` : ''}`;
 
 const canResolve = (person: Person) => person.role !== 'monitor';
 
@@ -100,6 +118,44 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
       resolved: (request.query as { resolved?: string }).resolved,
       canResolve: canResolve(person),
     });
+  });
+
+  app.get('/emails', async (request, reply) => {
+    const person = requirePerson(request, reply);
+    if (!person) return reply;
+    const lines = (await store.emails(person, 100)).map((line) => ({
+      ...line,
+      statusText: line.deliveryId ? statusText(line) : '',
+      why: line.nothingNew ? 'Nothing was new or resolved in the flows you followed.' : `You followed no flow of ${line.environmentName} then.`,
+    }));
+    return page(reply, 'emails', { title: 'My emails', wide: true, person, lines });
+  });
+
+  /** One of the person's emails, as it was sent (composed again from what its cycle or change fixed). */
+  app.get('/emails/:id', async (request, reply) => {
+    const person = requirePerson(request, reply);
+    if (!person) return reply;
+    const id = Number((request.params as { id: string }).id);
+    const delivery = Number.isSafeInteger(id) ? await deps.db('email_deliveries').where({ id, user_id: person.id }).first('kind', 'cycle_id') : undefined;
+    if (!delivery) return notFound(reply, person);
+    const unsubscribe = unsubscribeLinks(deps.appUrl, deps.secret);
+    let email: { html: string };
+    if (delivery.kind === 'digest') {
+      const digests = createDigestStore(deps.db);
+      const [pending] = await digests.deliveriesByIds([id], true);
+      const context = await digests.cycleContext(Number(delivery.cycle_id));
+      const newByFlow = await digests.newErrorsByFlow(context.cycleId, pending!.flowIds, digestDetailLimit);
+      const { subject, rendered } = await composeDigest(digests, context, pending!, newByFlow, deps.appUrl);
+      email = withUnsubscribe({ subject, ...rendered }, unsubscribe, { userId: person.id, environment: context.environment.id, scope: { kind: 'errors' } });
+    } else {
+      const [context] = await createConnectionStore(deps.db).pendingEmails({ deliveryIds: [id], anyStatus: true });
+      email = await connectionEmailJob(context!, deps.appUrl, '', unsubscribe).compose();
+    }
+    // The email is shown as a document of its own, sandboxed: it runs nothing and reaches nothing.
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+      .send(email.html);
   });
 
   app.get('/environments/:env/flows/:flow/errors', async (request, reply) => {

@@ -171,5 +171,5 @@ export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions)
   app.get('/unsubscribe/:token', (request, reply) => unsubscribePage(request, reply, false));
   app.post('/unsubscribe/:token', (request, reply) => unsubscribePage(request, reply, true));
 
-  pageRoutes(app, { db: options.db, client: options.client });
+  pageRoutes(app, { db: options.db, client: options.client, appUrl: options.appUrl, secret: options.secret });
 }

@@ -41,6 +41,8 @@ export interface ConnectionStore {
     eventId: number;
   } | {
     deliveryIds: number[];
+    /** Whatever became of them (to show an email again, S27), not only pending ones. */
+    anyStatus?: boolean;
   }): Promise<ConnectionEmailContext[]>;
   /** The integrations and flows that use a connection, grouped by integration, by name. */
   usedBy(connection: string): Promise<{
@@ -86,13 +88,14 @@ export function createConnectionStore(db: Knex): ConnectionStore {
       });
     },
 
-    async pendingEmails(which: { eventId: number } | { deliveryIds: number[] }): Promise<ConnectionEmailContext[]> {
+    async pendingEmails(which: { eventId: number } | { deliveryIds: number[]; anyStatus?: boolean }): Promise<ConnectionEmailContext[]> {
       const query = db('email_deliveries as d')
         .join('connection_events as ev', 'ev.id', 'd.connection_event_id')
         .join('connections as c', 'c.id', 'ev.connection_id')
         .join('environments as e', 'e.id', 'd.environment_id')
         .join('accounts as a', 'a.id', 'e.account_id')
-        .where({ 'd.status': 'pending', 'd.kind': 'connection' });
+        .where({ 'd.kind': 'connection' });
+      if (!('deliveryIds' in which && which.anyStatus)) query.where({ 'd.status': 'pending' });
       if ('eventId' in which) query.where({ 'd.connection_event_id': which.eventId }).whereNull('d.retry_at');
       else query.whereIn('d.id', which.deliveryIds);
       const rows = await query

@@ -21,6 +21,8 @@ export interface DueDelivery {
 export interface AcceptedEmail {
   deliveryId: number;
   messageId: string;
+  /** The subject it was sent with, for the user's list of their emails (S27). */
+  subject?: string;
 }
 
 /** Pending deliveries of an environment, and why they wait (for `herald status`). */
@@ -65,7 +67,7 @@ export interface DeliveryStore {
   /** SMTP accepted these emails: each is done and never sent again. */
   markSent(emails: AcceptedEmail[]): Promise<void>;
   /** Refused for good, or could not be composed: recorded, not tried again. */
-  markFailed(deliveryId: number, reason: string): Promise<void>;
+  markFailed(deliveryId: number, reason: string, subject?: string): Promise<void>;
   /** The user left the account or unsubscribed after the email was planned: recorded, not sent. */
   markCancelled(deliveryId: number, reason: string): Promise<void>;
   /**
@@ -91,15 +93,22 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
       if (emails.length === 0) return;
       await db.raw(
         `update email_deliveries d
-            set status = 'sent', sent_at = now(), message_id = a.message_id, attempts = d.attempts + 1, retry_at = null
-           from unnest(?::bigint[], ?::text[]) as a(id, message_id)
+            set status = 'sent', sent_at = now(), message_id = a.message_id, subject = coalesce(nullif(a.subject, ''), d.subject),
+                attempts = d.attempts + 1, retry_at = null
+           from unnest(?::bigint[], ?::text[], ?::text[]) as a(id, message_id, subject)
           where d.id = a.id and d.status = 'pending'`,
-        [emails.map((e) => e.deliveryId), emails.map((e) => e.messageId)],
+        [emails.map((e) => e.deliveryId), emails.map((e) => e.messageId), emails.map((e) => e.subject ?? '')],
       );
     },
 
-    async markFailed(deliveryId, reason) {
-      await pending(deliveryId).update({ status: 'failed', last_error: reason.slice(0, 2_000), attempts: db.raw('attempts + 1'), retry_at: null });
+    async markFailed(deliveryId, reason, subject) {
+      await pending(deliveryId).update({
+        status: 'failed',
+        last_error: reason.slice(0, 2_000),
+        attempts: db.raw('attempts + 1'),
+        retry_at: null,
+        ...(subject !== undefined && { subject }),
+      });
     },
 
     async markCancelled(deliveryId, reason) {

@@ -110,7 +110,8 @@ export interface DigestStore {
    */
   pendingDeliveries(cycleId: number, limit: number, afterId?: number, userId?: number): Promise<PendingDelivery[]>;
   /** These digest deliveries, whatever their cycle, if still pending (deferred ones, when due). */
-  deliveriesByIds(ids: number[]): Promise<PendingDelivery[]>;
+  /** Pending deliveries by id; with `anyStatus`, whatever became of them (to show an email again, S27). */
+  deliveriesByIds(ids: number[], anyStatus?: boolean): Promise<PendingDelivery[]>;
   /** Deliveries of the cycle still waiting for their first attempt. */
   countPending(cycleId: number): Promise<number>;
   /**
@@ -187,6 +188,13 @@ export function createDigestStore(db: Knex): DigestStore {
           bindings,
         );
         const deliveryCount = deliveries.rows.length as number;
+        // Who followed flows here but had nothing new or resolved: no email, and "My emails" says why (S27).
+        await trx.raw(
+          `insert into digest_skips (cycle_id, user_id)
+           select distinct :cycle::bigint, sc.user_id from (${followedFlowsSql}) sc
+            where not exists (select 1 from email_deliveries d where d.cycle_id = :cycle and d.user_id = sc.user_id)`,
+          bindings,
+        );
         const [fixed] = await trx('digest_cycles')
           .where({ id: cycleId })
           .update({ new_count: newCount, resolved_count: resolvedCount, delivery_count: deliveryCount })
@@ -225,9 +233,11 @@ export function createDigestStore(db: Knex): DigestStore {
       return (await query.orderBy('d.id').limit(limit)).map(toDelivery);
     },
 
-    async deliveriesByIds(ids: number[]): Promise<PendingDelivery[]> {
+    async deliveriesByIds(ids: number[], anyStatus = false): Promise<PendingDelivery[]> {
       if (ids.length === 0) return [];
-      return (await deliveryRows().whereIn('d.id', ids).where({ 'd.kind': 'digest', 'd.status': 'pending' }).orderBy('d.id')).map(toDelivery);
+      const query = deliveryRows().whereIn('d.id', ids).where({ 'd.kind': 'digest' }).orderBy('d.id');
+      if (!anyStatus) query.where({ 'd.status': 'pending' });
+      return (await query).map(toDelivery);
     },
 
     async countPending(cycleId: number): Promise<number> {

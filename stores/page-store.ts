@@ -68,7 +68,26 @@ export interface ConnectionPage {
   usedBy: { integration: string; flows: string[] }[];
 }
 
+/** One line of "My emails" (S27): an email Herald sent (or tried to), or a digest cycle without one. */
+export interface EmailLine {
+  kind: 'digest' | 'connection';
+  at: Date;
+  environment: string;
+  environmentName: string;
+  /** The digest cycle's number. */
+  cycle: number | null;
+  deliveryId: number | null;
+  status: 'pending' | 'sent' | 'failed' | 'cancelled' | null;
+  subject: string | null;
+  lastError: string | null;
+  sentAt: Date | null;
+  /** For a cycle without an email: the user followed flows, and nothing in them was new or resolved. */
+  nothingNew: boolean;
+}
+
 export interface PageStore {
+  /** A user's emails and the digest cycles of their account since they joined that sent them none, newest first. */
+  emails(person: { id: number; account: string }, limit: number): Promise<EmailLine[]>;
   /** The environments of an account, production first. */
   environments(account: string): Promise<PageEnvironment[]>;
   environment(account: string, environment: string): Promise<PageEnvironment | undefined>;
@@ -138,6 +157,41 @@ export function createPageStore(db: Knex): PageStore {
         groups.set(row.integration_id, group);
       }
       return [...groups.values()];
+    },
+
+    async emails(person, limit) {
+      const rows = await db.raw(
+        `select 'digest' as kind, c.fixed_at as at, env.id as environment, env.name as environment_name, c.number as cycle,
+                d.id as delivery_id, d.status, d.subject, d.last_error, d.sent_at, s.user_id is not null as nothing_new
+           from digest_cycles c
+           join environments env on env.id = c.environment_id and env.account_id = :account
+           join users u on u.id = :user
+           left join email_deliveries d on d.cycle_id = c.id and d.user_id = :user
+           left join digest_skips s on s.cycle_id = c.id and s.user_id = :user
+          where c.fixed_at >= u.created_at
+         union all
+         select 'connection', ev.changed_at, env.id, env.name, null, d.id, d.status, d.subject, d.last_error, d.sent_at, false
+           from email_deliveries d
+           join connection_events ev on ev.id = d.connection_event_id
+           join environments env on env.id = d.environment_id
+          where d.user_id = :user and d.kind = 'connection'
+          order by at desc
+          limit :limit`,
+        { account: person.account, user: person.id, limit },
+      );
+      return rows.rows.map((row: Record<string, unknown>) => ({
+        kind: row.kind,
+        at: row.at,
+        environment: row.environment,
+        environmentName: row.environment_name,
+        cycle: row.cycle,
+        deliveryId: row.delivery_id === null ? null : Number(row.delivery_id),
+        status: row.status,
+        subject: row.subject,
+        lastError: row.last_error,
+        sentAt: row.sent_at,
+        nothingNew: row.nothing_new,
+      }) as EmailLine);
     },
 
     async connections(environment) {

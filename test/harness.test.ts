@@ -56,6 +56,7 @@ describe('the test harness', async () => {
       '20261127600000_create_sign_in',
       '20261127700000_create_subscription_choices',
       '20261127800000_index_error_pages',
+      '20261127900000_record_emails_for_people',
     ]);
   });
 

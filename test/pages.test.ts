@@ -304,4 +304,35 @@ describe('the pages the emails link to, in a browser', async () => {
     await page.waitForSelector('[data-done]');
     expect(await followed('watcher@acme.test', 'prod')).toEqual(['orders']);
   });
+
+  it('S27: "My emails" lists every email sent, a refused one with the server\'s answer, and says why a cycle sent none; an email opens as it was sent', async () => {
+    mail.clear();
+    mail.refuseRecipient('orders-team@acme.test');
+    await herald.client.reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-27', message: 'Tax code missing' }] });
+    await runCycleNow(herald.temporal, 'prod'); // refused: orders-team follows billing since S24
+    await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-27', message: 'Customer not found' }] });
+    await runCycleNow(herald.temporal, 'prod'); // nothing in the flows orders-team follows
+    await startDigest(herald.temporal, herald.taskQueue, { environment: 'staging', intervalMs: minutes(15) });
+    await herald.client.reportErrors({ environment: 'staging', flow: 'staging-orders', errors: [{ traceKey: 'ST-27', message: 'Sandbox failure' }] });
+    await runCycleNow(herald.temporal, 'staging'); // orders-team follows nothing in staging
+    mail.accept('orders-team@acme.test');
+
+    const page = await signedIn('orders-team@acme.test', `${base}/emails`);
+    const lines = await page.$$eval('tr[data-line]', (rows) => rows.map((row) => row.textContent!.replace(/\s+/g, ' ').trim()));
+    expect(lines[0]).toMatch(/Digest 1 of Staging: no email You followed no flow of Staging then\./);
+    expect(lines[1]).toMatch(/Digest \d+ of Production: no email Nothing was new or resolved in the flows you followed\./);
+    expect(lines[2]).toMatch(/1 new error in Acme flows .*refused by the mail server: .*550/);
+    expect(lines.filter((line) => / sent \d{4}-/.test(line)).length).toBeGreaterThanOrEqual(3);
+    await check(page, 'emails');
+
+    // The digest of S24, opened again: the invoices error it announced.
+    const sent = await db('email_deliveries as d').join('errors as e', 'e.notified_cycle_id', 'd.cycle_id')
+      .where({ 'd.recipient': 'orders-team@acme.test', 'd.status': 'sent', 'e.trace_key': 'INV-24' }).first('d.id');
+    const opened = await page.goto(`${base}/emails/${sent!.id}`);
+    expect(opened!.headers()['content-security-policy']).toMatch(/^sandbox/);
+    expect(await page.content()).toContain('INV-24');
+    // Nobody else's email opens.
+    const other = await db('email_deliveries').whereNot({ recipient: 'orders-team@acme.test' }).first('id');
+    expect((await page.goto(`${base}/emails/${other!.id}`))!.status()).toBe(404);
+  });
 });

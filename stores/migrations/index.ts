@@ -8,6 +8,7 @@ import * as createApiTokens from './20261127500000_create_api_tokens.js';
 import * as createSignIn from './20261127600000_create_sign_in.js';
 import * as createSubscriptionChoices from './20261127700000_create_subscription_choices.js';
 import * as indexErrorPages from './20261127800000_index_error_pages.js';
+import * as recordEmailsForPeople from './20261127900000_record_emails_for_people.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -23,6 +24,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261127600000_create_sign_in': createSignIn,
   '20261127700000_create_subscription_choices': createSubscriptionChoices,
   '20261127800000_index_error_pages': indexErrorPages,
+  '20261127900000_record_emails_for_people': recordEmailsForPeople,
 };
 
 /** A knex migration source over {@link migrations}. */
