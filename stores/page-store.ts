@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { ErrorStatus } from '../contracts/errors.js';
-import { followedFlowsSql } from './digest-store.js';
+import { followedFlowsSql, type DigestErrorRow } from './digest-store.js';
 import { createConnectionStore } from './connection-store.js';
 
 export interface PageEnvironment {
@@ -32,20 +32,9 @@ export interface ErrorPageFilter {
   limit: number;
 }
 
-export interface ErrorRow {
-  id: number;
-  flowId: string;
-  flowName: string;
-  integrationName: string;
-  traceKey: string;
-  message: string;
-  code: string | null;
-  step: string | null;
+/** An error as the pages list it: a digest's error row (without the digest's per-flow count), with its status. */
+export interface ErrorRow extends Omit<DigestErrorRow, 'flowCount'> {
   status: ErrorStatus;
-  occurredAt: Date;
-  resolvedBy: string | null;
-  resolutionReason: string | null;
-  resolvedAt: Date | null;
 }
 
 export interface ErrorDetail extends ErrorRow {
