@@ -33,6 +33,7 @@ const errorsQuery = z.object({
   status: z.preprocess(blankAsUnset, z.enum(errorStatuses, { error: `must be one of ${errorStatuses.join(', ')}` }).optional()),
   traceKey: z.preprocess(blankAsUnset, z.string().max(reportLimits.traceKeyLength).optional()),
   since: z.preprocess(blankAsUnset, day.optional()),
+  until: z.preprocess(blankAsUnset, day.optional()),
   mine: z.preprocess(blankAsUnset, z.literal('1').optional()),
   before: z.preprocess(blankAsUnset, z.coerce.number().int().positive().optional()),
 });
@@ -97,6 +98,8 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const errors = await store.errors(environment, {
       ...filter,
       since: filter.since ? new Date(`${filter.since}T00:00:00Z`) : undefined,
+      // Until a day: up to the end of that day.
+      until: filter.until ? new Date(new Date(`${filter.until}T00:00:00Z`).getTime() + 86_400_000) : undefined,
       followedBy: filter.mine ? person.id : undefined,
       limit: pageSize + 1,
     });
@@ -110,7 +113,8 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
       environment,
       groups: await store.flows(environment),
       statuses: errorStatuses.map((value) => ({ value, label: statusLabels[value] })),
-      filter: { ...filter, sinceText: filter.since ?? '' },
+      filter: { ...filter, sinceText: filter.since ?? '', untilText: filter.until ?? '' },
+      integrations: (await store.flows(environment)).map((group) => ({ ...group.integration, selected: group.integration.id === filter.integration })),
       mine: filter.mine === '1',
       errors: shown,
       next,

@@ -123,6 +123,17 @@ describe('the pages the emails link to, in a browser', async () => {
     await page.setViewportSize({ width: 375, height: 900 });
     const widths = await page.$$eval('td[data-cell=error]', (cells) => cells.map((cell) => cell.getBoundingClientRect().width));
     expect(Math.min(...widths)).toBeGreaterThan(180);
+    // By integration and by day: Billing has none of these; today holds both, yesterday neither.
+    const today = new Date().toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const shownFor = async (query: string) => {
+      await page.goto(`${base}/environments/prod/errors?status=open&${query}`);
+      return (await page.$$eval('tr[data-error] a', (links) => links.map((a) => a.textContent))).sort();
+    };
+    expect(await shownFor('integration=billing')).toEqual([]);
+    expect(await shownFor('integration=shop&flow=orders')).toEqual(['SO-1001', 'SO-1002']);
+    expect(await shownFor(`since=${today}&until=${today}&flow=orders`)).toEqual(['SO-1001', 'SO-1002']);
+    expect(await shownFor(`until=${yesterday}&flow=orders`)).toEqual([]);
     const flowLink = digestLinks.find((href) => href.endsWith('/flows/orders/errors'))!;
     await page.goto(flowLink);
     expect(await page.$eval('select[name=flow]', (select) => (select as HTMLSelectElement).value)).toBe('orders');
