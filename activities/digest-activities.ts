@@ -10,6 +10,8 @@ import { digestComposer } from '../email/digest-composer.js';
 import { installationId } from '../stores/installation.js';
 import { activityClock } from '../email/send-clock.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
+import { createAssignmentStore } from '../stores/assignment-store.js';
+import { assignmentEmailJob } from '../email/assignment-email.js';
 
 export interface DigestActivityDeps {
   db: Knex;
@@ -50,6 +52,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
   const store = createDigestStore(db);
   const deliveries = createDeliveryStore(db);
   const connections = createConnectionStore(db);
+  const assignments = createAssignmentStore(db);
   const send = (next: () => Promise<DeliveryJob | undefined>, now: () => Date) =>
     sendDeliveries({ mailer, store: deliveries, next, concurrency: sendConcurrency, retryLimitMs: deps.deliveryRetryLimitMs, now });
   const nextRetryAt = async (environment: string) => (await deliveries.nextRetryAt(environment))?.toISOString() ?? null;
@@ -137,6 +140,10 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const connectionIds = due.filter((d) => d.kind === 'connection').map((d) => d.id);
       if (connectionIds.length > 0) {
         jobs.push(...(await connections.pendingEmails({ deliveryIds: connectionIds })).map((email) => connectionEmailJob(email, appUrl, installation, unsubscribe)));
+      }
+      const assignmentIds = due.filter((d) => d.kind === 'assignment').map((d) => d.id);
+      if (assignmentIds.length > 0) {
+        jobs.push(...(await assignments.pendingEmails({ deliveryIds: assignmentIds })).map((email) => assignmentEmailJob(email, appUrl, installation)));
       }
       const tally = await send(async () => jobs.shift(), clock);
       return { ...tally, nextRetryAt: await nextRetryAt(environment) };

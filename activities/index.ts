@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { createErrorActivities } from './error-activities.js';
 import { createDigestActivities } from './digest-activities.js';
 import { createConnectionActivities } from './connection-activities.js';
+import { createAssignmentActivities } from './assignment-activities.js';
 import type { Mailer } from '../email/mailer.js';
 import { asNamedRefusals } from '../stores/database-errors.js';
 
@@ -31,6 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createErrorActivities(deps),
     ...createDigestActivities(deps),
     ...createConnectionActivities(deps),
+    ...createAssignmentActivities(deps),
   });
 }
 

@@ -3,23 +3,27 @@ import type { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import {
   checkConnectionStatusRequest,
+  checkAssignRequest,
   checkErrorReport,
   checkResolveRequest,
   checkSuccessReport,
+  type AssignRequest,
   type ConnectionStatusRequest,
   type ErrorReport as ValidErrorReport,
   type InputProblem,
 } from '../contracts/error-report.js';
 import { storedUpdate, type ReportReceipt } from '../workflows/error-report.js';
 import type { RecordSuccessesResult } from '../workflows/record-successes.js';
+import { assignedUpdate } from '../workflows/assign-errors.js';
 import { connectionStatus, reportStatusUpdate } from '../workflows/connection-status.js';
 import {
   connectionStatusWorkflowId,
+  assignErrorsWorkflowId,
   errorReportWorkflowId,
   recordSuccessesWorkflowId,
   resolveErrorsWorkflowId,
 } from '../workflows/workflow-ids.js';
-import { errorReport, recordSuccesses, resolveErrors } from '../workflows/index.js';
+import { assignErrors, errorReport, recordSuccesses, resolveErrors } from '../workflows/index.js';
 import { reportLabelsAtStart } from '../workflows/run-labels.js';
 import { createErrorStore, type ErrorFilter, type ErrorView } from '../stores/error-store.js';
 import { asInputError, HeraldInputError } from './herald-input-error.js';
@@ -120,6 +124,31 @@ export class HeraldClient {
     refuse(checkResolveRequest(request));
     const { resolved } = await this.run(resolveErrors, resolveErrorsWorkflowId(request.environment, randomUUID()), request);
     return resolved;
+  }
+
+  /**
+   * A user assigns errors to a user of the account (S32); the assignee is emailed at once, once
+   * per request (`requestId` names it; default: random). Returns the ids assigned.
+   */
+  async assignErrors(request: AssignRequest): Promise<number[]> {
+    const complete = { ...request, requestId: request.requestId ?? randomUUID() };
+    refuse(checkAssignRequest(complete));
+    const start = new WithStartWorkflowOperation(assignErrors, {
+      workflowId: assignErrorsWorkflowId(complete.environment, complete.requestId),
+      taskQueue: this.taskQueue,
+      args: [complete],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE_FAILED_ONLY',
+    });
+    try {
+      // Answers when the assignment is recorded; the email follows without the caller waiting for it.
+      return (await this.temporal.workflow.executeUpdateWithStart(assignedUpdate, { startWorkflowOperation: start })).assigned;
+    } catch (error) {
+      const refused = asInputError(error);
+      if (refused) throw refused;
+      const handle = await start.workflowHandle().catch(() => this.temporal.workflow.getHandle<typeof assignErrors>(start.options.workflowId));
+      return (await this.resultOf(handle)).assigned;
+    }
   }
 
   /** Errors, newest first, filtered by environment, flow, status or trace key. */

@@ -255,3 +255,25 @@ export const errorListQuerySchema = z.strictObject(
   { error: 'must be an object' },
 );
 export type ErrorListQuery = z.output<typeof errorListQuerySchema>;
+
+// ---- assignment ----------------------------------------------------------------------------
+
+/** Assigning errors to a user of the account (S32), by a user who is no monitor. */
+export const assignRequestSchema = z.strictObject(
+  {
+    environment: entityId,
+    errorIds: resolveRequestSchema.shape.errorIds,
+    /** Email of the user the errors are assigned to. */
+    assignee: plainAddress,
+    /** Email of the user who assigns them. */
+    user: plainAddress,
+    /** Names the action: the same request sent twice is one assignment and one email. */
+    requestId: callerId.optional(),
+  },
+  { error: 'must be an object' },
+);
+export type AssignRequest = z.input<typeof assignRequestSchema>;
+
+export function checkAssignRequest(request: unknown): InputProblem[] {
+  return check(assignRequestSchema, request, '(request)').problems ?? [];
+}

@@ -50,6 +50,7 @@ export function digestEmail(
         time: emailTime(resolved ? (row.resolvedAt ?? row.occurredAt) : row.occurredAt),
         url: errorUrl(row.id),
         resolution: resolved ? resolution(row) : '',
+        assignee: row.assignee ? emailText(row.assignee, limits.name) : '',
       });
     }
     return groups;

@@ -12,6 +12,7 @@ import type { Knex } from 'knex';
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import {
+  assignRequestSchema,
   connectionReportSchema,
   entityId,
   errorListQuerySchema,
@@ -126,6 +127,20 @@ export const apiRoutes: ApiRoute[] = [
       const error = await createErrorStore(db).getError(params.id, account);
       if (!error) throw new NotFound(`no error ${params.id}`);
       return error;
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/errors/assign',
+    summary: 'Assign errors to a user of the account (S32), as a user who is no monitor; the assignee is emailed at once. Answers the ids assigned.',
+    body: assignRequestSchema,
+    answers: '{ assigned: [ids] }',
+    async handle({ account, body }, { db, client }) {
+      await ownEnvironment(db, account, body.environment);
+      const known = await createErrorStore(db).listErrors({ account, environment: body.environment, limit: 10_000, ids: body.errorIds });
+      const missing = body.errorIds.filter((id) => !known.some((error) => error.id === id));
+      if (missing.length > 0) throw new NotFound(`no errors ${missing.join(', ')}`);
+      return { assigned: await client.assignErrors(body) };
     },
   }),
   route({

@@ -120,7 +120,9 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
       next,
       here: request.url,
       resolved: (request.query as { resolved?: string }).resolved,
+      assigned: (request.query as { assigned?: string }).assigned,
       canResolve: canResolve(person),
+      users: canResolve(person) ? await settings.users(person.account) : [],
     });
   });
 
@@ -182,6 +184,7 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
       record: error.record === null || error.record === undefined ? undefined : JSON.stringify(error.record, null, 2),
       here: request.url,
       canResolve: canResolve(person),
+      users: canResolve(person) ? await settings.users(person.account) : [],
     });
   });
 
@@ -254,6 +257,28 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
     await settings.save(subject.id, environment.id, form.value, person.id);
     const userQuery = subject.id === person.id ? '' : `&user=${subject.id}`;
     return reply.redirect(`${back}?saved=1${userQuery}`, 303);
+  });
+
+  app.post('/environments/:env/errors/assign', { preHandler: app.csrfProtection }, async (request, reply) => {
+    const found = await context(request, reply);
+    if (!found) return reply;
+    const { person, environment } = found;
+    const form = check(resolveForm.extend({ assignee: z.string({ error: 'choose whom to assign to' }) }), request.body, '(form)');
+    const back = safeNext(form.problems ? undefined : form.value.back);
+    const refuse = (problems: { field: string; message: string }[]) => page(reply, 'refused', { title: 'Not assigned', person, environment, problems, back }, 403);
+    if (form.problems) return refuse(form.problems);
+    if (!canResolve(person)) return refuse([{ field: 'user', message: 'Monitor users read errors; they do not assign them.' }]);
+    if (!deps.client) throw new Error('this server cannot reach Temporal: assigning needs the Herald client');
+    const known = await store.errors(environment, { limit: form.value.ids.length, ids: form.value.ids });
+    if (known.length !== new Set(form.value.ids).size) return notFound(reply, person);
+    try {
+      const assigned = await deps.client.assignErrors({ environment: environment.id, errorIds: form.value.ids, assignee: form.value.assignee, user: person.email });
+      const separator = back.includes('?') ? '&' : '?';
+      return reply.redirect(`${back}${separator}assigned=${assigned.length}`, 303);
+    } catch (error) {
+      if (error instanceof HeraldInputError) return refuse(error.problems);
+      throw error;
+    }
   });
 
   app.post('/environments/:env/errors/resolve', { preHandler: app.csrfProtection }, async (request, reply) => {

@@ -60,6 +60,8 @@ export interface DigestErrorRow {
   resolvedAt: Date | null;
   resolutionReason: string | null;
   resolvedBy: string | null;
+  /** Who the error is assigned to (S32). */
+  assignee: string | null;
   /** Errors of this flow in the whole list (before the cap). */
   flowCount: number;
 }
@@ -92,7 +94,8 @@ const toldSql = `
              and e.flow_id = any(told.flow_ids))`;
 
 const errorRowColumns = `e.id, e.flow_id, f.name as flow_name, i.name as integration_name, e.trace_key, e.message, e.code,
-  e.step, e.occurred_at, e.resolved_at, e.resolution_reason, e.resolved_by`;
+  e.step, e.occurred_at, e.resolved_at, e.resolution_reason, e.resolved_by,
+  (select au.email from users au where au.id = e.assignee_id) as assignee`;
 
 /** Digest cycles: fixing a cycle's content, reading what its emails need, completing it. */
 export interface DigestStore {
@@ -340,6 +343,7 @@ function toRow(r: Record<string, unknown>): DigestErrorRow {
     resolvedAt: r.resolved_at as Date | null,
     resolutionReason: r.resolution_reason as string | null,
     resolvedBy: r.resolved_by as string | null,
+    assignee: r.assignee as string | null,
     flowCount: Number(r.flow_count),
   };
 }

@@ -89,9 +89,10 @@ export interface PageStore {
   connection(environment: PageEnvironment, id: string): Promise<ConnectionPage | undefined>;
 }
 
-const rowColumns = [
+const rowColumns = (db: Knex) => [
   'e.id', 'e.flow_id', 'f.name as flow_name', 'i.name as integration_name', 'e.trace_key', 'e.message', 'e.code', 'e.step',
   'e.status', 'e.occurred_at', 'e.resolved_by', 'e.resolution_reason', 'e.resolved_at',
+  db.raw('(select au.email from users au where au.id = e.assignee_id) as assignee'),
 ];
 const toRow = (row: Record<string, unknown>): ErrorRow => ({
   id: Number(row.id),
@@ -107,6 +108,7 @@ const toRow = (row: Record<string, unknown>): ErrorRow => ({
   resolvedBy: row.resolved_by as string | null,
   resolutionReason: row.resolution_reason as string | null,
   resolvedAt: row.resolved_at as Date | null,
+  assignee: row.assignee as string | null,
 });
 const toEnvironment = (row: Record<string, unknown>): PageEnvironment => ({
   id: row.id as string,
@@ -188,7 +190,7 @@ export function createPageStore(db: Knex): PageStore {
     },
 
     async errors(environment, filter) {
-      const query = errorsOf(environment).select(rowColumns).orderBy('e.id', 'desc').limit(filter.limit);
+      const query = errorsOf(environment).select(rowColumns(db)).orderBy('e.id', 'desc').limit(filter.limit);
       if (filter.flow) query.where('e.flow_id', filter.flow);
       if (filter.integration) query.where('f.integration_id', filter.integration);
       if (filter.status) query.where('e.status', filter.status);
@@ -207,11 +209,11 @@ export function createPageStore(db: Knex): PageStore {
       const row = await errorsOf(environment)
         .leftJoin('digest_cycles as c', 'c.id', 'e.notified_cycle_id')
         .where('e.id', id)
-        .first([...rowColumns, 'e.error_key', 'e.report_id', 'e.record', 'c.number as cycle_number', 'c.fixed_at as cycle_at']);
+        .first([...rowColumns(db), 'e.error_key', 'e.report_id', 'e.record', 'c.number as cycle_number', 'c.fixed_at as cycle_at']);
       if (!row) return undefined;
       const error = toRow(row);
       const sameTraceKey = (
-        await errorsOf(environment).where({ 'e.flow_id': error.flowId, 'e.trace_key': error.traceKey }).whereNot('e.id', id).orderBy('e.id', 'desc').limit(50).select(rowColumns)
+        await errorsOf(environment).where({ 'e.flow_id': error.flowId, 'e.trace_key': error.traceKey }).whereNot('e.id', id).orderBy('e.id', 'desc').limit(50).select(rowColumns(db))
       ).map(toRow);
       return {
         ...error,

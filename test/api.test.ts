@@ -94,6 +94,9 @@ describe('the HTTP API', async () => {
       status: 200,
       body: { resolved: 1, recovered: 0, autoResolveOff: false },
     });
+    const assigned = await call('POST', `${apiPrefix}/errors/assign`, acme, { environment: 'prod', errorIds: [page1[1]!.id], assignee: 'watcher@acme.test', user: 'ops@acme.test' });
+    expect(assigned).toMatchObject({ status: 200, body: { assigned: [page1[1]!.id] } });
+    expect((await call('GET', `${apiPrefix}/errors/${page1[1]!.id}`, acme)).status).toBe(200);
     const offline = await call('POST', `${apiPrefix}/connections/erp/status`, acme, { environment: 'prod', status: 'offline', reason: 'ECONNREFUSED' });
     expect(offline).toEqual(expect.objectContaining({ status: 200, body: { changed: true } }));
     expect((await call('POST', `${apiPrefix}/connections/erp/status`, acme, { environment: 'prod', status: 'offline', reason: 'ECONNREFUSED' })).body).toEqual({ changed: false });
@@ -110,6 +113,8 @@ describe('the HTTP API', async () => {
       ['GET', `${apiPrefix}/errors/${foreignId}`],
       ['POST', `${apiPrefix}/errors/resolve`, { environment: 'globex-prod', errorIds: [foreignId], user: 'ops@globex.test' }],
       ['POST', `${apiPrefix}/errors/resolve`, { environment: 'prod', errorIds: [foreignId], user: 'ops@acme.test' }],
+      ['POST', `${apiPrefix}/errors/assign`, { environment: 'globex-prod', errorIds: [foreignId], assignee: 'ops@globex.test', user: 'ops@globex.test' }],
+      ['POST', `${apiPrefix}/errors/assign`, { environment: 'prod', errorIds: [foreignId], assignee: 'ops@acme.test', user: 'ops@acme.test' }],
     ];
     for (const [method, path, body] of attempts) {
       const answer = await call(method, path, acme, body);

@@ -137,7 +137,7 @@ describe('the herald command line', async () => {
     const top = await cli('--help');
     const commands = [...top.stdout.matchAll(/^ {2}([a-z]+(?: [a-z-]+)?)\b.* {2,}\S/gm)].map((m) => m[1]!);
     expect(commands).toEqual([
-      'db migrate', 'catalog apply', 'errors report', 'errors succeed', 'errors resolve', 'errors list', 'tokens create', 'tokens list', 'tokens revoke', 'users sign-in-link',
+      'db migrate', 'catalog apply', 'errors report', 'errors succeed', 'errors resolve', 'errors assign', 'errors list', 'tokens create', 'tokens list', 'tokens revoke', 'users sign-in-link',
       'connections status', 'digest now', 'digest interval', 'digest preview', 'status', 'simulate',
     ]);
     const helps = await Promise.all(commands.map((command) => cli(...command.split(' '), '--help')));

@@ -30,6 +30,7 @@ async function busyDigestHtml(): Promise<string> {
     resolvedAt: null,
     resolutionReason: null,
     resolvedBy: null,
+    assignee: i % 9 === 0 ? 'integrations@acme.example' : null,
     flowCount: 60,
   }));
   rows.sort((a, b) => a.flowName.localeCompare(b.flowName) || a.id - b.id);

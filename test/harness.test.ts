@@ -57,6 +57,7 @@ describe('the test harness', async () => {
       '20261127700000_create_subscription_choices',
       '20261127800000_index_error_pages',
       '20261127900000_record_emails_for_people',
+      '20261128000000_create_assignments',
     ]);
   });
 

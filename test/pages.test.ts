@@ -162,10 +162,24 @@ describe('the pages the emails link to, in a browser', async () => {
     expect(await db('errors').whereIn('trace_key', ['SO-2001', 'SO-2002']).pluck('resolved_by')).toEqual(['ops@acme.test', 'ops@acme.test']);
   });
 
+  it('S32: a user assigns an error from its page; the assignee is emailed at once, and the page says who has it', async () => {
+    const id = await errorIdOf('SO-1001');
+    mail.clear();
+    const page = await signedIn('ops@acme.test', `${base}/environments/prod/errors/${id}`);
+    await page.selectOption('select[name=assignee]', 'orders-team@acme.test');
+    await page.getByRole('button', { name: 'Assign', exact: true }).click();
+    await page.waitForURL(/assigned=1/);
+    expect(await page.textContent('[data-assignee]')).toBe('to orders-team@acme.test');
+    const [email] = await mail.waitFor(1, { to: 'orders-team@acme.test' });
+    expect(email!.parsed.subject).toBe('ops@acme.test assigned you 1 error in Acme flows');
+    expect(linksOf(email!)).toContain(`${base}/environments/prod/errors/${id}`);
+  });
+
   it('S23, S26: a monitor sees no resolve button, and a resolve posted anyway is refused: nothing changes', async () => {
     const id = await errorIdOf('SO-1001');
     const page = await signedIn('watcher@acme.test', `${base}/environments/prod/errors/${id}`);
     expect(await page.$('text=Resolve this error')).toBeNull();
+    expect(await page.$('select[name=assignee]')).toBeNull();
     const csrf = await page.$eval('header input[name=_csrf]', (input) => (input as HTMLInputElement).value);
     const answer = await page.request.post(`${base}/environments/prod/errors/resolve`, { form: { _csrf: csrf, ids: String(id) } });
     expect(answer.status()).toBe(403);

@@ -9,6 +9,8 @@ export const retryWindowWorkflowId = (environment: string, flow: string, reportI
 export const recordSuccessesWorkflowId = (environment: string, flow: string, reportId: string) =>
   `successes/${environment}/${flow}/${reportId}`;
 
+export const assignErrorsWorkflowId = (environment: string, requestId: string) => `assign/${environment}/${requestId}`;
+
 export const resolveErrorsWorkflowId = (environment: string, requestId: string) => `resolve/${environment}/${requestId}`;
 
 export const environmentDigestWorkflowId = (environment: string) => `digest/${environment}`;

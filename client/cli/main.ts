@@ -97,6 +97,19 @@ Reports errors of one flow run; returns once they are stored. ERRORS.json holds 
       return print(`resolved ${resolved.length} of ${ids.length}: ${resolved.join(', ') || 'none (already resolved)'}`);
     },
   },
+  'errors assign': {
+    summary: 'assign errors to a user of the account',
+    usage: '--env ENV --to EMAIL --user EMAIL ERROR_ID...',
+    description: `Assigns errors to a user of the account (--to), as the user named by --user, who is no monitor.
+The assignee is emailed at once, whatever their notification settings.`,
+    options: { env: text, to: text, user: text },
+    required: ['env', 'to', 'user'],
+    run: async (session, args) => {
+      const ids = args.positionals.map(Number);
+      const assigned = await (await session.client()).assignErrors({ environment: args.required('env'), assignee: args.required('to'), user: args.required('user'), errorIds: ids });
+      return print(`assigned ${assigned.length} error(s) to ${args.required('to')}: ${assigned.join(', ')}`);
+    },
+  },
   'errors list': {
     summary: 'list errors',
     usage: `[--env ENV] [--flow FLOW] [--status ${errorStatuses.join('|')}] [--limit N] [--json]`,

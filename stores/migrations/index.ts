@@ -9,6 +9,7 @@ import * as createSignIn from './20261127600000_create_sign_in.js';
 import * as createSubscriptionChoices from './20261127700000_create_subscription_choices.js';
 import * as indexErrorPages from './20261127800000_index_error_pages.js';
 import * as recordEmailsForPeople from './20261127900000_record_emails_for_people.js';
+import * as createAssignments from './20261128000000_create_assignments.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -25,6 +26,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261127700000_create_subscription_choices': createSubscriptionChoices,
   '20261127800000_index_error_pages': indexErrorPages,
   '20261127900000_record_emails_for_people': recordEmailsForPeople,
+  '20261128000000_create_assignments': createAssignments,
 };
 
 /** A knex migration source over {@link migrations}. */

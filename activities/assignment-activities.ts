@@ -1,0 +1,40 @@
+/** Activities of assignment (S32): recording an assignment action, and emailing the assignee once. */
+import type { Knex } from 'knex';
+import { checkAssignRequest, type AssignRequest } from '../contracts/error-report.js';
+import { inputFailure } from '../contracts/input-failure.js';
+import { createAssignmentStore } from '../stores/assignment-store.js';
+import { createDeliveryStore } from '../stores/delivery-store.js';
+import { installationId } from '../stores/installation.js';
+import type { Mailer } from '../email/mailer.js';
+import { sendDeliveries, type DeliveryTally } from '../email/send-deliveries.js';
+import { assignmentEmailJob } from '../email/assignment-email.js';
+import { activityClock } from '../email/send-clock.js';
+
+export interface AssignmentActivityDeps {
+  db: Knex;
+  mailer: Mailer;
+  appUrl: string;
+  /** HERALD_DELIVERY_RETRY_LIMIT: how long a recipient refused for now is tried again. */
+  deliveryRetryLimitMs: number;
+}
+
+export function createAssignmentActivities({ db, mailer, appUrl, deliveryRetryLimitMs }: AssignmentActivityDeps) {
+  const store = createAssignmentStore(db);
+  return {
+    /** Records an assignment action and plans the assignee's email; refuses bad input by name. */
+    async recordAssignment(request: AssignRequest & { requestId: string }): Promise<{ eventId: number; assigned: number[] }> {
+      const problems = checkAssignRequest(request);
+      if (problems.length > 0) throw inputFailure(problems);
+      return store.assign(request);
+    },
+
+    /** Emails the assignee of an action, once: a retry finds the email sent and sends nothing. */
+    async sendAssignmentEmails(eventId: number): Promise<DeliveryTally> {
+      const installation = await installationId(db);
+      const queue = (await store.pendingEmails({ eventId })).map((email) => assignmentEmailJob(email, appUrl, installation));
+      return sendDeliveries({ mailer, store: createDeliveryStore(db), next: async () => queue.shift(), concurrency: 1, retryLimitMs: deliveryRetryLimitMs, now: activityClock() });
+    },
+  };
+}
+
+export type AssignmentActivities = ReturnType<typeof createAssignmentActivities>;

@@ -1,0 +1,37 @@
+/** The email of an assignment (S32): to the assignee, at once, whatever their subscriptions. */
+import type { AssignmentEmailContext } from '../stores/assignment-store.js';
+import { renderEmail } from './render.js';
+import { emailText, emailTextLimits } from './text.js';
+import { emailFrame } from './email-frame.js';
+import type { DeliveryJob } from './send-deliveries.js';
+
+export function assignmentEmailJob(email: AssignmentEmailContext, appUrl: string, installation: string): DeliveryJob {
+  return {
+    deliveryId: email.deliveryId,
+    recipient: email.recipient,
+    messageId: `<assignment.${email.deliveryId}.${email.userId}@${installation}.herald>`,
+    wanted: true,
+    async compose() {
+      const frame = emailFrame(appUrl, email.environment, email.account);
+      const count = email.errors.length;
+      const assignedBy = emailText(email.assignedBy, emailTextLimits.name);
+      const subject = `${frame.subjectPrefix}${assignedBy} assigned you ${count} error${count === 1 ? '' : 's'} in ${frame.account.name} flows`;
+      const rendered = await renderEmail('assignment', {
+        subject,
+        assignedBy,
+        count,
+        one: count === 1,
+        account: frame.account,
+        environment: frame.environment,
+        errors: email.errors.map((error) => ({
+          message: emailText(error.message, emailTextLimits.message),
+          traceKey: emailText(error.traceKey, emailTextLimits.traceKey),
+          flowName: emailText(error.flowName, emailTextLimits.name),
+          url: frame.link(`errors/${error.id}`),
+        })),
+        links: { settings: frame.link('notifications') },
+      });
+      return { subject, ...rendered };
+    },
+  };
+}

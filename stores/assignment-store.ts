@@ -1,0 +1,95 @@
+/**
+ * Assignment of errors (S32): who an error is assigned to, and the assignee's email of each
+ * assignment action, planned in the same transaction (one delivery per action, keyed by its
+ * request id), so that a retried or repeated request emails nobody twice.
+ */
+import type { Knex } from 'knex';
+import type { AssignRequest } from '../contracts/error-report.js';
+import { InputRefusedError } from '../contracts/problems.js';
+
+/** What the assignee's email needs. */
+export interface AssignmentEmailContext {
+  deliveryId: number;
+  userId: number;
+  recipient: string;
+  assignedBy: string;
+  environment: { id: string; name: string; production: boolean };
+  account: { name: string };
+  errors: { id: number; traceKey: string; message: string; flowName: string }[];
+}
+
+export interface AssignmentStore {
+  /**
+   * Assigns the errors; refuses (naming the field) a monitor or unknown assigner, an assignee who
+   * is no current user of the account, or errors not in the environment. Returns the action and
+   * the errors assigned; a repeated request id returns the first action, unchanged.
+   */
+  assign(request: AssignRequest & { requestId: string }): Promise<{ eventId: number; assigned: number[] }>;
+  /** The action's emails still to send, or these deliveries (deferred ones, when due). */
+  pendingEmails(which: { eventId: number } | { deliveryIds: number[] }): Promise<AssignmentEmailContext[]>;
+}
+
+export function createAssignmentStore(db: Knex): AssignmentStore {
+  return {
+    async assign(request) {
+      return db.transaction(async (trx) => {
+        const repeated = await trx('assignment_events').where({ request_id: request.requestId }).first('id', 'error_ids');
+        if (repeated) return { eventId: Number(repeated.id), assigned: (repeated.error_ids as string[]).map(Number) };
+        const env = await trx('environments').where({ id: request.environment }).first('account_id');
+        if (!env) throw new InputRefusedError([{ field: 'environment', message: `unknown environment "${request.environment}"` }]);
+        const userOf = (email: string) => trx('users').where({ account_id: env.account_id, email: email.toLowerCase() }).whereNull('removed_at').first('id', 'email', 'role');
+        const by = await userOf(request.user);
+        if (!by) throw new InputRefusedError([{ field: 'user', message: `"${request.user}" is not a user of this environment's account` }]);
+        if (by.role === 'monitor') throw new InputRefusedError([{ field: 'user', message: `"${request.user}" is a monitor user: monitors read, they do not assign errors` }]);
+        const assignee = await userOf(request.assignee);
+        if (!assignee) throw new InputRefusedError([{ field: 'assignee', message: `"${request.assignee}" is not a user of this environment's account` }]);
+        const known = await trx('errors').where({ environment_id: request.environment }).whereIn('id', request.errorIds).pluck('id');
+        const unknown = request.errorIds.filter((id) => !known.map(Number).includes(id));
+        if (unknown.length > 0) throw new InputRefusedError([{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${request.environment}"` }]);
+
+        await trx('errors').whereIn('id', request.errorIds).update({ assignee_id: assignee.id, assigned_at: trx.fn.now() });
+        const [event] = await trx('assignment_events')
+          .insert({ request_id: request.requestId, environment_id: request.environment, assignee_id: assignee.id, assigned_by: by.email, error_ids: request.errorIds })
+          .returning('id');
+        await trx('email_deliveries').insert({
+          kind: 'assignment',
+          assignment_event_id: event.id,
+          environment_id: request.environment,
+          user_id: assignee.id,
+          recipient: assignee.email,
+        });
+        return { eventId: Number(event.id), assigned: request.errorIds };
+      });
+    },
+
+    async pendingEmails(which) {
+      const query = db('email_deliveries as d')
+        .join('assignment_events as a', 'a.id', 'd.assignment_event_id')
+        .join('environments as env', 'env.id', 'd.environment_id')
+        .join('accounts as acc', 'acc.id', 'env.account_id')
+        .where({ 'd.kind': 'assignment', 'd.status': 'pending' })
+        .select('d.id', 'd.user_id', 'd.recipient', 'a.assigned_by', 'a.error_ids', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'acc.name as account_name');
+      if ('eventId' in which) query.where({ 'd.assignment_event_id': which.eventId }).whereNull('d.retry_at');
+      else query.whereIn('d.id', which.deliveryIds);
+      const rows = await query;
+      const errorIds = [...new Set(rows.flatMap((row) => (row.error_ids as string[]).map(Number)))];
+      const errors = await db('errors as e')
+        .join('flows as f', 'f.id', 'e.flow_id')
+        .whereIn('e.id', errorIds)
+        .orderBy('e.id')
+        .select('e.id', 'e.trace_key', 'e.message', 'f.name as flow_name');
+      return rows.map((row) => {
+        const ids = new Set((row.error_ids as string[]).map(Number));
+        return {
+          deliveryId: Number(row.id),
+          userId: Number(row.user_id),
+          recipient: row.recipient,
+          assignedBy: row.assigned_by,
+          environment: { id: row.environment_id, name: row.environment_name, production: row.production },
+          account: { name: row.account_name },
+          errors: errors.filter((e) => ids.has(Number(e.id))).map((e) => ({ id: Number(e.id), traceKey: e.trace_key, message: e.message, flowName: e.flow_name })),
+        };
+      });
+    },
+  };
+}
