@@ -12,6 +12,8 @@ import { activityClock } from '../email/send-clock.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
 import { createAssignmentStore } from '../stores/assignment-store.js';
 import { assignmentEmailJob } from '../email/assignment-email.js';
+import { createReminderStore } from '../stores/reminder-store.js';
+import { reminderEmailJob } from '../email/reminder-email.js';
 
 export interface DigestActivityDeps {
   db: Knex;
@@ -53,6 +55,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
   const deliveries = createDeliveryStore(db);
   const connections = createConnectionStore(db);
   const assignments = createAssignmentStore(db);
+  const reminders = createReminderStore(db);
   const send = (next: () => Promise<DeliveryJob | undefined>, now: () => Date) =>
     sendDeliveries({ mailer, store: deliveries, next, concurrency: sendConcurrency, retryLimitMs: deps.deliveryRetryLimitMs, now });
   const nextRetryAt = async (environment: string) => (await deliveries.nextRetryAt(environment))?.toISOString() ?? null;
@@ -121,6 +124,18 @@ export function createDigestActivities(deps: DigestActivityDeps) {
     },
 
     /**
+     * Reminds the users of an environment of errors open longer than its threshold (S31): plans,
+     * at the digest workflow's time, one reminder per user not reminded in the last day, and sends
+     * the environment's reminders. A retry plans nothing twice and sends nothing twice.
+     */
+    async sendReminders(environment: string, now: string): Promise<DeliveryTally & { planned: number }> {
+      const planned = await reminders.planReminders(environment, new Date(now));
+      const installation = await installationId(db);
+      const jobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe));
+      return { ...(await send(async () => jobs.shift(), activityClock())), planned };
+    },
+
+    /**
      * Tries again the environment's deferred deliveries that are due, digests and connection
      * emails alike (S34): each is sent, deferred again with a longer wait, or failed once the retry
      * limit has passed.
@@ -140,6 +155,10 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const connectionIds = due.filter((d) => d.kind === 'connection').map((d) => d.id);
       if (connectionIds.length > 0) {
         jobs.push(...(await connections.pendingEmails({ deliveryIds: connectionIds })).map((email) => connectionEmailJob(email, appUrl, installation, unsubscribe)));
+      }
+      const reminderIds = due.filter((d) => d.kind === 'reminder').map((d) => d.id);
+      if (reminderIds.length > 0) {
+        jobs.push(...(await reminders.pendingEmails({ deliveryIds: reminderIds })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe)));
       }
       const assignmentIds = due.filter((d) => d.kind === 'assignment').map((d) => d.id);
       if (assignmentIds.length > 0) {

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import { checkErrorReport, checkResolveRequest, checkSuccessReport, type ErrorReport } from '../contracts/error-report.js';
 import { createErrorStore, type StoredReport } from '../stores/error-store.js';
 import { inputFailure } from '../contracts/input-failure.js';
+import { activityClock } from '../email/send-clock.js';
 
 export interface ErrorActivityDeps {
   db: Knex;
@@ -16,7 +17,13 @@ export interface StoredReportWithWindow extends StoredReport {
   retryWindowMs: number;
 }
 
-export function createErrorActivities({ db, retryWindowMs, now = () => new Date() }: ErrorActivityDeps) {
+/**
+ * Times of the error lifecycle (reported, resolved) are the Temporal server's, as the workflows'
+ * timers are: reminders compare them with the digest workflow's clock (S31).
+ */
+const serverNow = () => activityClock()();
+
+export function createErrorActivities({ db, retryWindowMs, now = serverNow }: ErrorActivityDeps) {
   const store = createErrorStore(db);
   return {
     /** Stores a report (S1–S3); refuses bad input without storing anything (S2). */

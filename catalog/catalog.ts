@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import { CatalogError, type CatalogProblem } from './catalog-error.js';
 import { checkCatalogShape, type CheckedCatalog as Catalog } from '../contracts/catalog.js';
+import { parseDuration } from '../contracts/duration.js';
 
 export { userRoles } from '../contracts/catalog.js';
 export type {
@@ -251,6 +252,7 @@ async function write(trx: Knex.Transaction, catalog: Catalog, world: World): Pro
     if (declared) {
       await upsert('environments', ['id'], [{
         id, account_id: declared.account, name: declared.name, production: declared.production, resource_group: env.group,
+        ...(declared.remindAfter && { remind_after_ms: parseDuration(declared.remindAfter) }),
       }]);
     } else {
       const updated = await trx('environments').where({ id }).whereNot({ resource_group: env.group }).update({ resource_group: env.group });

@@ -3,7 +3,7 @@
  * A bad value stops the process with a {@link ConfigError} that names the variable.
  */
 import { z } from 'zod';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../contracts/duration.js';
 
 /** Thrown at start when an environment variable has a value Herald cannot use. */
 export class ConfigError extends Error {

@@ -9,6 +9,7 @@ import { pathText, problemsOf, type InputProblem } from './problems.js';
 import { breaksLine, unstorableText } from './text.js';
 import { isPlainAddress, plainAddressMessage } from './email-address.js';
 import { entityIdMessage, entityIdPattern } from './error-report.js';
+import { parseDuration } from './duration.js';
 
 export const userRoles = ['owner', 'admin', 'manage', 'monitor'] as const;
 export type UserRole = (typeof userRoles)[number];
@@ -55,6 +56,11 @@ export const catalogEnvironmentSchema = entry({
   production: z.boolean(required('must be true or false')),
   /** Legacy production/sandbox pair: the other environment of the pair, whose resources this one shares. */
   sharesResourcesWith: id.nullish(),
+  /** Errors open longer than this are reminded of, once a day (S31), e.g. "3 days" (the default), "12h". */
+  remindAfter: z
+    .string(required('must be a duration such as "3 days" or "12h"'))
+    .refine((value) => (parseDuration(value) ?? 0) >= 60 * 60_000, { error: 'must be a duration of at least 1 hour, such as "3 days" or "12h"' })
+    .nullish(),
 });
 export const catalogIntegrationSchema = entry({ id, environment: id, name: text });
 export const catalogConnectionSchema = entry({ id, environment: id, name: text });

@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 
 /** Kinds of email, as `email_deliveries.kind`. */
-export type DeliveryKind = 'digest' | 'connection' | 'assignment';
+export type DeliveryKind = 'digest' | 'connection' | 'assignment' | 'reminder';
 
 /** A deferred delivery whose next attempt is due. */
 export interface DueDelivery {
@@ -54,6 +54,11 @@ export function stillWantedSql(newsFlows = newsFlowsOfDeliveryCycle): string {
          and (ws.flow_id = wf.id or ws.integration_id = wf.integration_id)
        where wf.id = any(d.flow_ids) and wf.id = any(${newsFlows}::text[]))
     when 'assignment' then true
+    when 'reminder' then exists (
+      select 1 from flows wf join subscriptions ws
+          on ws.user_id = d.user_id and ws.environment_id = d.environment_id
+         and (ws.flow_id = wf.id or ws.integration_id = wf.integration_id)
+       where wf.id = any(d.flow_ids))
     else exists (
       select 1 from subscriptions ws join connection_events wev on wev.id = d.connection_event_id
        where ws.user_id = d.user_id and ws.environment_id = d.environment_id and ws.connection_id = wev.connection_id)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration } from '../config/duration.js';
+import { parseDuration } from '../contracts/duration.js';
 import { ConfigError, loadConfig } from '../config/config.js';
 
 describe('configuration, read from the environment', () => {

@@ -58,6 +58,7 @@ describe('the test harness', async () => {
       '20261127800000_index_error_pages',
       '20261127900000_record_emails_for_people',
       '20261128000000_create_assignments',
+      '20261128100000_create_reminders',
     ]);
   });
 

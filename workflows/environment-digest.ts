@@ -57,7 +57,12 @@ export interface EnvironmentDigestInput {
   sendHeartbeatTimeoutMs?: number;
   /** Carried across continue-as-new: when the next deferred delivery is due (ISO). */
   nextRetryAt?: string;
+  /** Carried across continue-as-new: when reminders are next looked for (ISO; S31). */
+  nextReminderCheckAt?: string;
 }
+
+/** How often a digest looks for users to remind of errors still open (each is reminded once a day at most). */
+const reminderCheckMs = 60 * 60_000;
 
 /** One cycle, as the status query and the `runCycleNow` update report it. */
 export interface CycleSummary {
@@ -123,6 +128,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   let lastCycleEndedAt = workflowNow();
   let intervalChanged = false;
   let nextRetryAt = input.nextRetryAt ? Date.parse(input.nextRetryAt) : undefined;
+  let nextReminderCheckAt = input.nextReminderCheckAt ? Date.parse(input.nextReminderCheckAt) : undefined;
   let lastRefusal: string | undefined;
   const heartbeatTimeoutMs = input.sendHeartbeatTimeoutMs ?? defaultSendHeartbeatTimeoutMs;
   const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined);
@@ -187,6 +193,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
         intervalMs,
         runNowPending: runNow,
         nextRetryAt: iso(nextRetryAt),
+        nextReminderCheckAt: iso(nextReminderCheckAt),
       });
     }
     // Wake at the next cycle time, or for the deferred deliveries due before it, or earlier when asked.
@@ -228,6 +235,12 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     lastCycleEndedAt = workflowNow();
     nextCycleAt = lastCycleEndedAt + intervalMs;
     if (lastRefusal) continue;
+    // Reminders of errors still open (S31), looked for hourly after a cycle, by this workflow's clock.
+    if (workflowNow() >= (nextReminderCheckAt ?? 0) && patched('daily-reminders')) {
+      const { sendReminders } = sendingActivities(heartbeatTimeoutMs);
+      await sendReminders(input.environment, new Date(workflowNow()).toISOString());
+      nextReminderCheckAt = workflowNow() + reminderCheckMs;
+    }
     labelRun({
       outcome: lastSummary!.failed > 0 ? 'some refused' : lastSummary!.emails > 0 ? 'sent' : 'nothing new',
       summary: `cycle ${lastCycle}: ${lastSummary!.newErrors} new, ${lastSummary!.resolvedErrors} resolved, ${lastSummary!.sent} emails sent`,

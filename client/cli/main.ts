@@ -18,7 +18,7 @@ import { createErrorStore } from '../../stores/error-store.js';
 import { createDeliveryStore, type PendingSummary } from '../../stores/delivery-store.js';
 import { databaseAddress, refusedConnectionTo, UnreachableError } from '../../config/unreachable.js';
 import { environmentOverviews } from '../../stores/overview-store.js';
-import { parseDuration } from '../../config/duration.js';
+import { parseDuration } from '../../contracts/duration.js';
 import { asInputError, HeraldInputError } from '../herald-input-error.js';
 import { ensureDigestWorkflows } from '../digests.js';
 import { previewDigest, PreviewError } from '../../email/digest-preview.js';

@@ -10,6 +10,7 @@ import * as createSubscriptionChoices from './20261127700000_create_subscription
 import * as indexErrorPages from './20261127800000_index_error_pages.js';
 import * as recordEmailsForPeople from './20261127900000_record_emails_for_people.js';
 import * as createAssignments from './20261128000000_create_assignments.js';
+import * as createReminders from './20261128100000_create_reminders.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -27,6 +28,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261127800000_index_error_pages': indexErrorPages,
   '20261127900000_record_emails_for_people': recordEmailsForPeople,
   '20261128000000_create_assignments': createAssignments,
+  '20261128100000_create_reminders': createReminders,
 };
 
 /** A knex migration source over {@link migrations}. */

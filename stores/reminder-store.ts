@@ -1,0 +1,97 @@
+/**
+ * Reminders (S31): errors open longer than their environment's threshold, listed once a day at
+ * most to each user who follows their flows, until resolved. Planned as deliveries of kind
+ * `reminder` at the digest workflow's time (`now`), so "once a day" holds under retries.
+ */
+import type { Knex } from 'knex';
+import { followedFlowsSql } from './digest-store.js';
+
+export interface ReminderEmailContext {
+  deliveryId: number;
+  userId: number;
+  recipient: string;
+  environment: { id: string; name: string; production: boolean };
+  account: { name: string };
+  /** Errors still open, oldest first, at most {@link reminderListLimit}. */
+  errors: { id: number; traceKey: string; message: string; flowName: string; reportedAt: Date; assignee: string | null }[];
+  /** All of them, beyond the list. */
+  count: number;
+  /** The environment's threshold: errors open longer than this are reminded of. */
+  thresholdMs: number;
+}
+
+export const reminderListLimit = 50;
+
+export interface ReminderStore {
+  /** Plans today's reminders of an environment at `now`: one per user not reminded there in the last day. */
+  planReminders(environment: string, now: Date): Promise<number>;
+  /** The environment's reminders still to send (or these deliveries, when due again). */
+  pendingEmails(which: { environment: string } | { deliveryIds: number[] }): Promise<ReminderEmailContext[]>;
+}
+
+const staleSql = `e.status = 'open' and e.reported_at < d.planned_at - make_interval(secs => env.remind_after_ms / 1000.0)`;
+
+export function createReminderStore(db: Knex): ReminderStore {
+  return {
+    async planReminders(environment, now) {
+      const planned = await db.raw(
+        `with scope as materialized (${followedFlowsSql}),
+         stale as materialized (
+           select e.flow_id, count(*) as n
+             from errors e join environments env on env.id = e.environment_id
+            where e.environment_id = :environment and e.status = 'open'
+              and e.reported_at < :now::timestamptz - make_interval(secs => env.remind_after_ms / 1000.0)
+            group by e.flow_id),
+         per_user as (
+           select sc.user_id, sum(s.n) as n, array_agg(sc.flow_id order by sc.flow_id) as flow_ids
+             from scope sc join stale s on s.flow_id = sc.flow_id
+            group by sc.user_id)
+         insert into email_deliveries (kind, environment_id, user_id, recipient, open_count, flow_ids, planned_at)
+         select 'reminder', :environment, u.id, u.email, p.n, p.flow_ids, :now::timestamptz
+           from per_user p join users u on u.id = p.user_id
+          where not exists (
+            select 1 from email_deliveries r
+             where r.kind = 'reminder' and r.user_id = p.user_id and r.environment_id = :environment
+               and r.planned_at > :now::timestamptz - interval '1 day')
+         returning id`,
+        { environment, now: now.toISOString() },
+      );
+      return planned.rows.length;
+    },
+
+    async pendingEmails(which) {
+      const query = db('email_deliveries as d')
+        .join('environments as env', 'env.id', 'd.environment_id')
+        .join('accounts as acc', 'acc.id', 'env.account_id')
+        .where({ 'd.kind': 'reminder', 'd.status': 'pending' })
+        .orderBy('d.id')
+        .select('d.id', 'd.user_id', 'd.recipient', 'd.open_count', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'env.remind_after_ms', 'acc.name as account_name');
+      if ('environment' in which) query.where({ 'd.environment_id': which.environment }).whereNull('d.retry_at');
+      else query.whereIn('d.id', which.deliveryIds);
+      const contexts: ReminderEmailContext[] = [];
+      for (const row of await query) {
+        const errors = await db('email_deliveries as d')
+          .join('environments as env', 'env.id', 'd.environment_id')
+          .join('errors as e', (join) => join.on('e.environment_id', 'd.environment_id').andOn(db.raw('e.flow_id = any(d.flow_ids)')))
+          .join('flows as f', 'f.id', 'e.flow_id')
+          .leftJoin('users as au', 'au.id', 'e.assignee_id')
+          .where('d.id', row.id)
+          .whereRaw(staleSql)
+          .orderBy('e.id')
+          .limit(reminderListLimit)
+          .select('e.id', 'e.trace_key', 'e.message', 'f.name as flow_name', 'e.reported_at', 'au.email as assignee');
+        contexts.push({
+          deliveryId: Number(row.id),
+          userId: Number(row.user_id),
+          recipient: row.recipient,
+          environment: { id: row.environment_id, name: row.environment_name, production: row.production },
+          account: { name: row.account_name },
+          count: Number(row.open_count),
+          thresholdMs: Number(row.remind_after_ms),
+          errors: errors.map((e) => ({ id: Number(e.id), traceKey: e.trace_key, message: e.message, flowName: e.flow_name, reportedAt: e.reported_at, assignee: e.assignee })),
+        });
+      }
+      return contexts;
+    },
+  };
+}
