@@ -2,8 +2,8 @@
  * Composing digest emails: the email of one delivery, from the cycle's rows. Used by the send
  * activity and by `herald digest preview`.
  */
-import type { CycleContext, DigestErrorRow, DigestStore, PendingDelivery } from '../stores/digest-store.js';
-import { digestDetailLimit, digestEmail } from './digest-email.js';
+import type { CycleContext, DigestErrorRow, DigestStore, FoldedErrors, PendingDelivery } from '../stores/digest-store.js';
+import { digestDetailLimit, digestEmail, type OfflineLine } from './digest-email.js';
 import { renderEmail, type RenderedEmail } from './render.js';
 import { EmailCompositionError, type DeliveryJob } from './send-deliveries.js';
 import { withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
@@ -26,12 +26,15 @@ export function digestMessageId(cycleId: number, userId: number, installation: s
 export function digestComposer(store: DigestStore, context: CycleContext, appUrl: string, installation: string, unsubscribe: UnsubscribeLinks) {
   const newByFlow = new Map<string, DigestErrorRow[]>();
   const sharedRenders = new Map<string, Promise<ComposedDigest>>();
-  const compose = (delivery: PendingDelivery) => {
-    if (delivery.resolvedCount > 0) return composeDigest(store, context, delivery, newByFlow, appUrl);
+  let folded: Promise<Map<string, FoldedErrors>> | undefined;
+  const compose = async (delivery: PendingDelivery) => {
+    folded ??= store.foldedByFlow(context.cycleId);
+    const foldedByFlow = await folded;
+    if (delivery.resolvedCount > 0) return composeDigest(store, context, delivery, newByFlow, foldedByFlow, appUrl);
     const key = `${delivery.openCount}|${delivery.flowIds.join(',')}`;
     let shared = sharedRenders.get(key);
     if (!shared) {
-      shared = composeDigest(store, context, delivery, newByFlow, appUrl);
+      shared = composeDigest(store, context, delivery, newByFlow, foldedByFlow, appUrl);
       sharedRenders.set(key, shared);
       // A failed render is not shared: the next user of these flows tries again.
       shared.catch(() => sharedRenders.delete(key));
@@ -71,17 +74,36 @@ export async function composeDigest(
   context: CycleContext,
   delivery: PendingDelivery,
   newByFlow: Map<string, DigestErrorRow[]>,
+  folded: Map<string, FoldedErrors>,
   appUrl: string,
 ): Promise<ComposedDigest> {
   const newRows = firstRows(delivery.flowIds, newByFlow, digestDetailLimit);
   const resolvedRows =
     delivery.resolvedCount > 0 ? await store.resolvedErrors(context.cycleId, delivery.userId, delivery.flowIds, digestDetailLimit) : [];
-  const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl);
+  const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl, offlineLines(delivery.flowIds, folded));
   try {
     return { subject: email.subject, rendered: await renderEmail('digest', email.model) };
   } catch (error) {
     throw new EmailCompositionError(`the digest template failed: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** The offline connections of a user's flows, one line each, with exact counts (S30). */
+export function offlineLines(flowIds: string[], folded: Map<string, FoldedErrors>): OfflineLine[] {
+  const lines = new Map<string, OfflineLine>();
+  for (const flowId of flowIds) {
+    const ofFlow = folded.get(flowId);
+    ofFlow?.byConnection.forEach((connection, index) => {
+      const line = lines.get(connection.id) ?? { connection: { id: connection.id, name: connection.name }, errors: 0, flows: 0, since: connection.since, foldedInFlows: 0 };
+      line.errors += connection.errors;
+      line.flows += 1;
+      if (connection.since < line.since) line.since = connection.since;
+      // The flow's folded errors count once towards the email's total, under its first line.
+      if (index === 0) line.foldedInFlows += ofFlow.errors;
+      lines.set(connection.id, line);
+    });
+  }
+  return [...lines.values()].sort((a, b) => a.connection.name.localeCompare(b.connection.name));
 }
 
 /** A user's first `limit` new errors: its flows' lists, in digest order (flow name, then time). */

@@ -13,12 +13,24 @@ export interface DigestEmail {
 }
 
 
+/** One offline connection's line: the errors of its flows reported while it was offline (S30). */
+export interface OfflineLine {
+  connection: { id: string; name: string };
+  errors: number;
+  flows: number;
+  since: Date;
+  /** Folded errors counted under this line and no earlier one (an error may fold under two connections). */
+  foldedInFlows: number;
+}
+
 export function digestEmail(
   context: CycleContext,
   delivery: Pick<PendingDelivery, 'newCount' | 'resolvedCount' | 'openCount'>,
   newRows: DigestErrorRow[],
   resolvedRows: DigestErrorRow[],
   appUrl: string,
+  /** The delivery's new errors folded into one line per offline connection (S30). */
+  offline: OfflineLine[] = [],
 ): DigestEmail {
   const frame = emailFrame(appUrl, context.environment, context.account);
   const flowUrl = (flowId: string) => frame.link(`flows/${encodeURIComponent(flowId)}/errors`);
@@ -64,7 +76,17 @@ export function digestEmail(
       environment: frame.environment,
       summary: { newCount: delivery.newCount, resolvedCount: delivery.resolvedCount, openCount: delivery.openCount },
       newGroups: group(newRows, false),
-      newMore: delivery.newCount - newRows.length,
+      newMore: delivery.newCount - newRows.length - offline.reduce((sum, line) => sum + line.foldedInFlows, 0),
+      offline: offline.map((line) => ({
+        id: line.connection.id,
+        connection: emailText(line.connection.name, limits.name),
+        errors: line.errors,
+        oneError: line.errors === 1,
+        flows: line.flows,
+        oneFlow: line.flows === 1,
+        since: emailTime(line.since),
+        url: frame.link(`connections/${encodeURIComponent(line.connection.id)}`),
+      })),
       resolvedGroups: group(resolvedRows, true),
       resolvedMore: delivery.resolvedCount - resolvedRows.length,
       links: {

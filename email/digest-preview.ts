@@ -40,7 +40,7 @@ export async function previewDigest(db: Knex, environment: string, email: string
       } else {
         const context = await store.cycleContext(fixed.cycleId);
         const newByFlow = await store.newErrorsByFlow(fixed.cycleId, delivery.flowIds, digestDetailLimit);
-        const { subject, rendered } = await composeDigest(store, context, delivery, newByFlow, appUrl);
+        const { subject, rendered } = await composeDigest(store, context, delivery, newByFlow, await store.foldedByFlow(fixed.cycleId), appUrl);
         // The email as sent carries the user's own signed unsubscribe link; a preview shows where it leads.
         const previewLink = `${appUrl.replace(/\/+$/, '')}/unsubscribe/preview`;
         const composed = { subject, rendered: { html: rendered.html.replaceAll(unsubscribePlaceholder, previewLink), text: rendered.text.replaceAll(unsubscribePlaceholder, previewLink) } };

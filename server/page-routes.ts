@@ -151,7 +151,7 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
       const [pending] = await digests.deliveriesByIds([id], true);
       const context = await digests.cycleContext(Number(delivery.cycle_id));
       const newByFlow = await digests.newErrorsByFlow(context.cycleId, pending!.flowIds, digestDetailLimit);
-      const { subject, rendered } = await composeDigest(digests, context, pending!, newByFlow, deps.appUrl);
+      const { subject, rendered } = await composeDigest(digests, context, pending!, newByFlow, await digests.foldedByFlow(context.cycleId), deps.appUrl);
       email = withUnsubscribe({ subject, ...rendered }, unsubscribe, { userId: person.id, environment: context.environment.id, scope: { kind: 'errors' } });
     } else {
       const [context] = await createConnectionStore(deps.db).pendingEmails({ deliveryIds: [id], anyStatus: true });

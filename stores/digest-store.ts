@@ -93,6 +93,22 @@ const toldSql = `
            where told.cycle_id = e.notified_cycle_id and told.user_id = :user and told.status in ('pending', 'sent')
              and e.flow_id = any(told.flow_ids))`;
 
+/**
+ * Root cause first (S30): error \`e\` was reported while a connection its flow uses was offline
+ * (the connection's last recorded change before the report is "offline").
+ */
+const reportedWhileOffline = (connection: string, error = 'e') => `(select ev.status from connection_events ev
+  where ev.connection_id = ${connection} and ev.changed_at <= ${error}.reported_at order by ev.sequence desc limit 1) = 'offline'`;
+const folded = (error: string) =>
+  `exists (select 1 from flow_connections fc where fc.flow_id = ${error}.flow_id and ${reportedWhileOffline('fc.connection_id', error)})`;
+
+/** New errors of a flow folded into one line per offline connection (S30). */
+export interface FoldedErrors {
+  /** Errors of the flow reported while one of its connections was offline. */
+  errors: number;
+  byConnection: { id: string; name: string; since: Date; errors: number }[];
+}
+
 const errorRowColumns = `e.id, e.flow_id, f.name as flow_name, i.name as integration_name, e.trace_key, e.message, e.code,
   e.step, e.occurred_at, e.resolved_at, e.resolution_reason, e.resolved_by,
   (select au.email from users au where au.id = e.assignee_id) as assignee`;
@@ -122,7 +138,10 @@ export interface DigestStore {
    * (by flow name, then time), each with its flow's exact count. One query serves a whole batch
    * of deliveries: each user's first rows are a prefix of its flows' lists.
    */
+  /** The first new errors of these flows (those not folded into an offline connection's line, S30). */
   newErrorsByFlow(cycleId: number, flowIds: string[], perFlow: number): Promise<Map<string, DigestErrorRow[]>>;
+  /** The cycle's new errors reported while a connection of their flow was offline, per flow (S30). */
+  foldedByFlow(cycleId: number): Promise<Map<string, FoldedErrors>>;
   /** The first `limit` errors of a cycle resolved in these flows that this user was told of (S9). */
   resolvedErrors(cycleId: number, userId: number, flowIds: string[], limit: number): Promise<DigestErrorRow[]>;
   /** Marks the cycle's first pass done; its outcome so far, deferred recipients included. */
@@ -255,7 +274,7 @@ export function createDigestStore(db: Knex): DigestStore {
                   count(*) over (partition by e.flow_id) as flow_count,
                   row_number() over (partition by e.flow_id order by e.occurred_at, e.id) as position
              from errors e join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id
-            where e.notified_cycle_id = :cycle and e.flow_id = any(:flows)) x
+            where e.notified_cycle_id = :cycle and e.flow_id = any(:flows) and not ${folded('e')}) x
           where position <= :perFlow order by flow_name, flow_id, position`,
         { cycle: cycleId, flows: flowIds, perFlow },
       );
@@ -264,6 +283,29 @@ export function createDigestStore(db: Knex): DigestStore {
         const list = byFlow.get(row.flowId) ?? [];
         list.push(row);
         byFlow.set(row.flowId, list);
+      }
+      return byFlow;
+    },
+
+    async foldedByFlow(cycleId: number): Promise<Map<string, FoldedErrors>> {
+      const rows = await db.raw(
+        `select e.flow_id, c.id as connection_id, c.name as connection_name, count(*) as n,
+                min((select ev.changed_at from connection_events ev where ev.connection_id = c.id and ev.changed_at <= e.reported_at
+                      order by ev.sequence desc limit 1)) as since,
+                (select count(*) from errors e2 where e2.notified_cycle_id = :cycle and e2.flow_id = e.flow_id
+                   and ${folded('e2')}) as flow_errors
+           from errors e
+           join flow_connections fc on fc.flow_id = e.flow_id
+           join connections c on c.id = fc.connection_id
+          where e.notified_cycle_id = :cycle and ${reportedWhileOffline('fc.connection_id')}
+          group by e.flow_id, c.id, c.name`,
+        { cycle: cycleId },
+      );
+      const byFlow = new Map<string, FoldedErrors>();
+      for (const row of rows.rows) {
+        const folded = byFlow.get(row.flow_id) ?? { errors: Number(row.flow_errors), byConnection: [] };
+        folded.byConnection.push({ id: row.connection_id, name: row.connection_name, since: row.since, errors: Number(row.n) });
+        byFlow.set(row.flow_id, folded);
       }
       return byFlow;
     },
