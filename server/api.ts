@@ -64,6 +64,14 @@ async function ownEnvironment(db: Knex, account: string, environment: string): P
   if (!row) throw new NotFound(`no environment "${environment}"`);
 }
 
+/** The environment and every one of these errors belong to the account; else not found, naming the missing. */
+async function ownErrors(db: Knex, account: string, environment: string, ids: number[]): Promise<void> {
+  await ownEnvironment(db, account, environment);
+  const known = await createErrorStore(db).listErrors({ account, environment, limit: ids.length, ids });
+  const missing = ids.filter((id) => !known.some((error) => error.id === id));
+  if (missing.length > 0) throw new NotFound(`no errors ${missing.join(', ')}`);
+}
+
 const route = <B, Q, P>(definition: ApiRoute<B, Q, P>) => definition as ApiRoute;
 const errorIdParams = z.strictObject({ id: z.coerce.number({ error: 'must be an error id' }).int({ error: 'must be an error id' }).positive({ error: 'must be an error id' }) });
 
@@ -136,10 +144,7 @@ export const apiRoutes: ApiRoute[] = [
     body: assignRequestSchema,
     answers: '{ assigned: [ids] }',
     async handle({ account, body }, { db, client }) {
-      await ownEnvironment(db, account, body.environment);
-      const known = await createErrorStore(db).listErrors({ account, environment: body.environment, limit: 10_000, ids: body.errorIds });
-      const missing = body.errorIds.filter((id) => !known.some((error) => error.id === id));
-      if (missing.length > 0) throw new NotFound(`no errors ${missing.join(', ')}`);
+      await ownErrors(db, account, body.environment, body.errorIds);
       return { assigned: await client.assignErrors(body) };
     },
   }),
@@ -150,10 +155,7 @@ export const apiRoutes: ApiRoute[] = [
     body: resolveRequestSchema,
     answers: '{ resolved: [ids] }',
     async handle({ account, body }, { db, client }) {
-      await ownEnvironment(db, account, body.environment);
-      const known = await createErrorStore(db).listErrors({ account, environment: body.environment, limit: 10_000, ids: body.errorIds });
-      const missing = body.errorIds.filter((id) => !known.some((error) => error.id === id));
-      if (missing.length > 0) throw new NotFound(`no errors ${missing.join(', ')}`);
+      await ownErrors(db, account, body.environment, body.errorIds);
       return { resolved: await client.resolveErrors(body) };
     },
   }),

@@ -259,51 +259,49 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
     return reply.redirect(`${back}?saved=1${userQuery}`, 303);
   });
 
-  app.post('/environments/:env/errors/assign', { preHandler: app.csrfProtection }, async (request, reply) => {
-    const found = await context(request, reply);
-    if (!found) return reply;
-    const { person, environment } = found;
-    const form = check(resolveForm.extend({ assignee: z.string({ error: 'choose whom to assign to' }) }), request.body, '(form)');
-    const back = safeNext(form.problems ? undefined : form.value.back);
-    const refuse = (problems: { field: string; message: string }[]) => page(reply, 'refused', { title: 'Not assigned', person, environment, problems, back }, 403);
-    if (form.problems) return refuse(form.problems);
-    if (!canResolve(person)) return refuse([{ field: 'user', message: 'Monitor users read errors; they do not assign them.' }]);
-    if (!deps.client) throw new Error('this server cannot reach Temporal: assigning needs the Herald client');
-    const known = await store.errors(environment, { limit: form.value.ids.length, ids: form.value.ids });
-    if (known.length !== new Set(form.value.ids).size) return notFound(reply, person);
-    try {
-      const assigned = await deps.client.assignErrors({ environment: environment.id, errorIds: form.value.ids, assignee: form.value.assignee, user: person.email });
-      const separator = back.includes('?') ? '&' : '?';
-      return reply.redirect(`${back}${separator}assigned=${assigned.length}`, 303);
-    } catch (error) {
-      if (error instanceof HeraldInputError) return refuse(error.problems);
-      throw error;
-    }
-  });
+  /** Resolving or assigning errors from a page: one or many, by a person who is no monitor, through Herald's workflows. */
+  const errorAction =
+    <F extends { ids: number[]; back?: string }>(
+      verb: 'resolve' | 'assign',
+      form: z.ZodType<F>,
+      act: (client: HeraldClient, environment: PageEnvironment, person: Person, form: F) => Promise<number[]>,
+    ) =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const found = await context(request, reply);
+      if (!found) return reply;
+      const { person, environment } = found;
+      const checked = check(form, request.body, '(form)');
+      const back = safeNext(checked.problems ? undefined : checked.value.back);
+      const done = verb === 'resolve' ? 'resolved' : 'assigned';
+      const refuse = (problems: { field: string; message: string }[]) =>
+        page(reply, 'refused', { title: `Not ${done}`, person, environment, problems, back }, 403);
+      if (checked.problems) return refuse(checked.problems);
+      if (!canResolve(person)) return refuse([{ field: 'user', message: `Monitor users read errors; they do not ${verb} them.` }]);
+      if (!deps.client) throw new Error(`this server cannot reach Temporal: to ${verb} errors needs the Herald client`);
+      // Only errors of this environment (hence of this account): any other id is not there for this person.
+      const known = await store.errors(environment, { limit: checked.value.ids.length, ids: checked.value.ids });
+      if (known.length !== new Set(checked.value.ids).size) return notFound(reply, person);
+      try {
+        const ids = await act(deps.client, environment, person, checked.value);
+        return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}${done}=${ids.length}`, 303);
+      } catch (error) {
+        if (error instanceof HeraldInputError) return refuse(error.problems);
+        throw error;
+      }
+    };
 
-  app.post('/environments/:env/errors/resolve', { preHandler: app.csrfProtection }, async (request, reply) => {
-    const found = await context(request, reply);
-    if (!found) return reply;
-    const { person, environment } = found;
-    const form = check(resolveForm, request.body, '(form)');
-    const back = safeNext(form.problems ? undefined : form.value.back);
-    const refuse = (problems: { field: string; message: string }[]) =>
-      page(reply, 'refused', { title: 'Not resolved', person, environment, problems, back }, 403);
-    if (form.problems) return refuse(form.problems);
-    if (!canResolve(person)) return refuse([{ field: 'user', message: 'Monitor users read errors; they do not resolve them.' }]);
-    if (!deps.client) throw new Error('this server cannot reach Temporal: resolving needs the Herald client');
-    // Only errors of this environment (hence of this account): any other id is not there for this person.
-    const known = await store.errors(environment, { limit: form.value.ids.length, ids: form.value.ids });
-    if (known.length !== new Set(form.value.ids).size) return notFound(reply, person);
-    try {
-      const resolved = await deps.client.resolveErrors({ environment: environment.id, errorIds: form.value.ids, user: person.email });
-      const separator = back.includes('?') ? '&' : '?';
-      return reply.redirect(`${back}${separator}resolved=${resolved.length}`, 303);
-    } catch (error) {
-      if (error instanceof HeraldInputError) return refuse(error.problems);
-      throw error;
-    }
-  });
+  app.post(
+    '/environments/:env/errors/assign',
+    { preHandler: app.csrfProtection },
+    errorAction('assign', resolveForm.extend({ assignee: z.string({ error: 'choose whom to assign to' }) }), (client, environment, person, form) =>
+      client.assignErrors({ environment: environment.id, errorIds: form.ids, assignee: form.assignee, user: person.email }),
+    ),
+  );
+  app.post(
+    '/environments/:env/errors/resolve',
+    { preHandler: app.csrfProtection },
+    errorAction('resolve', resolveForm, (client, environment, person, form) => client.resolveErrors({ environment: environment.id, errorIds: form.ids, user: person.email })),
+  );
 }
 
 function stringEntries(filter: Record<string, unknown>): Record<string, string> {
