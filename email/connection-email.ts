@@ -25,6 +25,8 @@ export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string
         statusText,
         since: emailTime(email.changedAt),
         reason: email.reason ? emailText(email.reason, emailTextLimits.message) : '',
+        errorsSince: email.status === 'offline' ? email.errorsSince : undefined,
+        oneErrorSince: email.errorsSince === 1,
         usedBy: email.usedBy.map((u) => ({
           integration: emailText(u.integration, emailTextLimits.name),
           flows: u.flows.map((f) => emailText(f, emailTextLimits.name)),

@@ -22,6 +22,8 @@ export interface ConnectionEmailContext {
   usedBy: { integration: string; flows: string[] }[];
   /** False when the user left the account or unsubscribed since the change was recorded (S38). */
   wanted: boolean;
+  /** For an outage: the errors of the flows using the connection, in this environment, since it began (S30). */
+  errorsSince: number;
 }
 
 /** Connections: their notified changes and the emails about them. */
@@ -104,6 +106,8 @@ export function createConnectionStore(db: Knex): ConnectionStore {
           'd.id', 'd.user_id', 'd.recipient', 'e.id as environment_id', 'e.name as environment_name', 'e.production',
           'a.name as account_name', 'c.id as connection_id', 'c.name as connection_name', 'ev.status', 'ev.reason', 'ev.changed_at',
           db.raw(`${stillWantedSql()} as wanted`),
+          db.raw(`(select count(*) from errors x join flow_connections xf on xf.flow_id = x.flow_id
+                    where xf.connection_id = c.id and x.environment_id = d.environment_id and x.reported_at >= ev.changed_at) as errors_since`),
         );
       const usage = new Map<string, { integration: string; flows: string[] }[]>();
       for (const id of new Set(rows.map((r) => r.connection_id as string))) usage.set(id, await this.usedBy(id));
@@ -119,6 +123,7 @@ export function createConnectionStore(db: Knex): ConnectionStore {
         changedAt: r.changed_at,
         usedBy: usage.get(r.connection_id) ?? [],
         wanted: r.wanted,
+        errorsSince: Number(r.errors_since),
       }));
     },
 

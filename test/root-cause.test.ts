@@ -48,4 +48,15 @@ describe('root cause first (S30)', async () => {
     expect(offlineLines(ops)).toEqual([]);
     expect(rowsOf(ops, 'new')).toEqual([expect.stringContaining('SO-3')]);
   });
+
+  it('S30: the offline email says how many errors the connection\'s flows have had since it went offline', async () => {
+    await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'offline', reason: 'ETIMEDOUT' });
+    await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-4', message: 'ERP timeout' }, { traceKey: 'SO-5', message: 'ERP timeout' }] });
+    mail.clear();
+    await env.sleep(minutes(2)); // the grace period ends: the outage is emailed
+    const [offline] = await mail.waitFor(1, { to: 'ops@acme.test' });
+    expect(offline!.parsed.subject).toBe('Connection ERP API is offline');
+    expect(String(offline!.parsed.html)).toMatch(/data-errors-since[^>]*>Its flows have had 2 errors since it went offline/);
+    expect(offline!.parsed.text).toContain('Its flows have had 2 errors since it went offline');
+  });
 });
