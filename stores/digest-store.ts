@@ -109,7 +109,8 @@ export interface FoldedErrors {
   byConnection: { id: string; name: string; since: Date; errors: number }[];
 }
 
-const errorRowColumns = `e.id, e.flow_id, f.name as flow_name, i.name as integration_name, e.trace_key, e.message, e.code,
+/** The columns of an error row as digests and pages show it (errors `e`, flows `f`, integrations `i`). */
+export const errorRowColumns = `e.id, e.flow_id, f.name as flow_name, i.name as integration_name, e.trace_key, e.message, e.code,
   e.step, e.occurred_at, e.resolved_at, e.resolution_reason, e.resolved_by,
   (select au.email from users au where au.id = e.assignee_id) as assignee`;
 
@@ -372,6 +373,11 @@ function toFixed(row: Record<string, unknown>): FixedCycle {
 }
 
 function toRow(r: Record<string, unknown>): DigestErrorRow {
+  return { ...toErrorRow(r), flowCount: Number(r.flow_count) };
+}
+
+/** An error row read with {@link errorRowColumns}. */
+export function toErrorRow(r: Record<string, unknown>): Omit<DigestErrorRow, 'flowCount'> {
   return {
     id: r.id as number,
     flowId: r.flow_id as string,
@@ -386,6 +392,5 @@ function toRow(r: Record<string, unknown>): DigestErrorRow {
     resolutionReason: r.resolution_reason as string | null,
     resolvedBy: r.resolved_by as string | null,
     assignee: r.assignee as string | null,
-    flowCount: Number(r.flow_count),
   };
 }

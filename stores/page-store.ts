@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import type { ErrorStatus } from '../contracts/errors.js';
-import { followedFlowsSql, type DigestErrorRow } from './digest-store.js';
+import { errorRowColumns, followedFlowsSql, toErrorRow, type DigestErrorRow } from './digest-store.js';
 import { createConnectionStore } from './connection-store.js';
 
 export interface PageEnvironment {
@@ -89,27 +89,8 @@ export interface PageStore {
   connection(environment: PageEnvironment, id: string): Promise<ConnectionPage | undefined>;
 }
 
-const rowColumns = (db: Knex) => [
-  'e.id', 'e.flow_id', 'f.name as flow_name', 'i.name as integration_name', 'e.trace_key', 'e.message', 'e.code', 'e.step',
-  'e.status', 'e.occurred_at', 'e.resolved_by', 'e.resolution_reason', 'e.resolved_at',
-  db.raw('(select au.email from users au where au.id = e.assignee_id) as assignee'),
-];
-const toRow = (row: Record<string, unknown>): ErrorRow => ({
-  id: Number(row.id),
-  flowId: row.flow_id as string,
-  flowName: row.flow_name as string,
-  integrationName: row.integration_name as string,
-  traceKey: row.trace_key as string,
-  message: row.message as string,
-  code: row.code as string | null,
-  step: row.step as string | null,
-  status: row.status as ErrorStatus,
-  occurredAt: row.occurred_at as Date,
-  resolvedBy: row.resolved_by as string | null,
-  resolutionReason: row.resolution_reason as string | null,
-  resolvedAt: row.resolved_at as Date | null,
-  assignee: row.assignee as string | null,
-});
+const rowColumns = (db: Knex, ...more: string[]) => db.raw([errorRowColumns, 'e.status', ...more].join(', '));
+const toRow = (row: Record<string, unknown>): ErrorRow => ({ ...toErrorRow(row), status: row.status as ErrorStatus });
 const toEnvironment = (row: Record<string, unknown>): PageEnvironment => ({
   id: row.id as string,
   name: row.name as string,
@@ -209,7 +190,7 @@ export function createPageStore(db: Knex): PageStore {
       const row = await errorsOf(environment)
         .leftJoin('digest_cycles as c', 'c.id', 'e.notified_cycle_id')
         .where('e.id', id)
-        .first([...rowColumns(db), 'e.error_key', 'e.report_id', 'e.record', 'c.number as cycle_number', 'c.fixed_at as cycle_at']);
+        .first(rowColumns(db, 'e.error_key', 'e.report_id', 'e.record', 'c.number as cycle_number', 'c.fixed_at as cycle_at'));
       if (!row) return undefined;
       const error = toRow(row);
       const sameTraceKey = (
