@@ -106,15 +106,16 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const more = errors.length > pageSize;
     const shown = errors.slice(0, pageSize);
     const next = more ? `${request.url.split('?')[0]}?${new URLSearchParams({ ...stringEntries(filter), before: String(shown.at(-1)!.id) })}` : undefined;
+    const groups = await store.flows(environment);
     return page(reply, 'errors', {
       title: 'Errors',
       wide: true,
       person,
       environment,
-      groups: await store.flows(environment),
+      groups,
       statuses: errorStatuses.map((value) => ({ value, label: statusLabels[value] })),
       filter: { ...filter, sinceText: filter.since ?? '', untilText: filter.until ?? '' },
-      integrations: (await store.flows(environment)).map((group) => ({ ...group.integration, selected: group.integration.id === filter.integration })),
+      integrations: groups.map((group) => ({ ...group.integration, selected: group.integration.id === filter.integration })),
       mine: filter.mine === '1',
       errors: shown,
       next,
