@@ -61,12 +61,13 @@ export function createTokenStore(db: Knex): TokenStore {
 
     async accountOf(token) {
       if (!token.startsWith(tokenPrefix)) return undefined;
-      const row = await db('api_tokens')
-        .where({ token_hash: hashOf(token) })
-        .whereNull('revoked_at')
-        .update({ last_used_at: db.fn.now() })
-        .returning('account_id');
-      return row[0]?.account_id;
+      const row = await db('api_tokens').where({ token_hash: hashOf(token) }).whereNull('revoked_at').first('id', 'account_id', 'last_used_at');
+      if (!row) return undefined;
+      // "Last used" to the minute: one write a minute per token, not one per request.
+      if (!row.last_used_at || Date.now() - (row.last_used_at as Date).getTime() > 60_000) {
+        await db('api_tokens').where({ id: row.id }).update({ last_used_at: db.fn.now() });
+      }
+      return row.account_id as string;
     },
   };
 }
