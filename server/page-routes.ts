@@ -20,8 +20,8 @@ import { connectionEmailJob } from '../email/connection-email.js';
 import { unsubscribeLinks, withUnsubscribe } from '../email/unsubscribe.js';
 import { createSettingsStore } from '../stores/settings-store.js';
 import type { Person } from '../stores/people-store.js';
-import { requirePerson, safeNext } from './people.js';
-import { pageTime, renderPage } from './page-renderer.js';
+import { page, requirePerson, safeNext } from './people.js';
+import { pageTime } from './page-renderer.js';
 
 const pageSize = 50;
 const statusLabels = { open: 'open', retrying: 'retrying', resolved: 'resolved', auto_resolved: 'auto-resolved' } as const;
@@ -66,8 +66,6 @@ const canResolve = (person: Person) => person.role !== 'monitor';
 export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
   const store = createPageStore(deps.db);
   const settings = createSettingsStore(deps.db);
-  const page = (reply: FastifyReply, name: string, model: { title: string; person: Person } & Record<string, unknown>, status = 200) =>
-    reply.code(status).type('text/html; charset=utf-8').send(renderPage(name, { ...model, csrf: reply.generateCsrf() }));
   const notFound = (reply: FastifyReply, person: Person) => page(reply, 'not-found', { title: 'Not found', person }, 404);
 
   /** The signed-in person and the environment of the URL, if it is of their account; else the answer is sent. */

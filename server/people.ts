@@ -62,7 +62,8 @@ export function requirePerson(request: FastifyRequest, reply: FastifyReply): Per
   return undefined;
 }
 
-const page = (reply: FastifyReply, name: string, model: { title: string } & Record<string, unknown>, status = 200) =>
+/** Answers with a page, its forms carrying the session's CSRF token. */
+export const page = (reply: FastifyReply, name: string, model: { title: string } & Record<string, unknown>, status = 200) =>
   reply.code(status).type('text/html; charset=utf-8').send(renderPage(name, { ...model, csrf: reply.generateCsrf() }));
 
 export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions): Promise<void> {
