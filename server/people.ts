@@ -163,7 +163,7 @@ export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions)
       return page(reply, 'unsubscribe-invalid', { title: 'Link not valid' }, 400);
     }
     const what = connection ? `emails about ${connection.name} in ${environment.name}` : `error emails of ${environment.name}`;
-    const model = { title: 'Unsubscribe', email: person.email, what, token, environment: unsubscribe.environment };
+    const model = { title: 'Unsubscribe', email: person.email, what, token, environmentId: unsubscribe.environment };
     if (!confirmed) return page(reply, 'unsubscribe', model);
     const scope = unsubscribe.scope.kind === 'connection' ? { connection: unsubscribe.scope.connection } : {};
     const ended = await settings.unsubscribe(unsubscribe.userId, unsubscribe.environment, scope);

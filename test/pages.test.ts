@@ -328,6 +328,8 @@ describe('the pages the emails link to, in a browser', async () => {
     const page = await (await browser.newContext()).newPage();
     await page.goto(url);
     expect(await page.textContent('main')).toContain('Stop sending watcher@acme.test emails about ERP API in Production?');
+    // Signed out, the header offers no environment's links.
+    expect(await page.$$eval('header a', (links) => links.map((a) => a.getAttribute('href')))).toEqual(['/']);
     await check(page, 'unsubscribe');
     await page.getByRole('button', { name: 'Unsubscribe' }).click();
     await page.waitForSelector('[data-done]');
