@@ -270,4 +270,31 @@ describe('error digests', async () => {
     expect((await herald.temporal.workflow.getHandle('digest/prod-can').describe()).runId).not.toBe(firstRun);
     expect(mail.to('ops@acme.test').map((m) => rowsOf(m, 'new').length)).toEqual([1, 1, 1]);
   });
+
+  it('S12: a run-now request that arrives during the last cycle of a run is answered by the next run', async () => {
+    await applyCatalog(db, {
+      environments: [{ id: 'prod-one', account: 'acme', name: 'Production one', production: true }],
+      integrations: [{ id: 'one-shop', environment: 'prod-one', name: 'One shop' }],
+      flows: [{ id: 'one-orders', integration: 'one-shop', name: 'One orders' }],
+      subscriptions: [{ environment: 'prod-one', user: 'ops@acme.test', flows: ['one-orders'] }],
+    });
+    // One cycle per run: every cycle ends by continuing as new.
+    const handle = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod-one', intervalMs: minutes(15), cyclesPerRun: 1 });
+    await herald.client.reportErrors({ environment: 'prod-one', flow: 'one-orders', errors: [{ traceKey: 'ONE-1', message: 'x' }] });
+    mail.setDelay(1_500);
+    try {
+      const first = runCycleNow(herald.temporal, 'prod-one');
+      await expect.poll(async () => (await handle.query(digestStatusQuery)).state, { timeout: 10_000, interval: 50 }).toBe('running cycle');
+      // Asked while a cycle sends: answered by the cycle after it, which the next run must hold.
+      const second = runCycleNow(herald.temporal, 'prod-one');
+      const firstSummary = await first;
+      const secondSummary = await Promise.race([
+        second,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the second run-now request was never answered')), 20_000)),
+      ]);
+      expect(secondSummary.number).toBe(firstSummary.number + 1);
+    } finally {
+      mail.setDelay(0);
+    }
+  });
 });

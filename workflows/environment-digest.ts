@@ -184,7 +184,10 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   nextCycleAt = lastCycleEndedAt + intervalMs;
 
   for (let cycles = 0; ; cycles += 1) {
-    if (cycles >= (input.cyclesPerRun ?? cyclesPerRun) || workflowInfo().continueAsNewSuggested) {
+    const runFull = cycles >= (input.cyclesPerRun ?? cyclesPerRun) || workflowInfo().continueAsNewSuggested;
+    // A run-now request waiting for a cycle keeps its handler open: that cycle runs here first, or
+    // waiting for every handler to finish would wait for ever (runs before the patch did).
+    if (runFull && !(runNow && patched('answer-run-now-before-continuing'))) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof environmentDigest>({
         ...input,
