@@ -24,7 +24,7 @@ export interface ServerOptions {
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   // Long enough for the signed tokens of sign-in and unsubscribe links.
-  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024, trustProxy: options.trustProxy ?? false, maxParamLength: 500 });
+  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024, trustProxy: options.trustProxy ?? false, routerOptions: { maxParamLength: 500 } });
   await app.register(async (codec) => {
     await codec.register(cors, { origin: options.codecOrigins, methods: ['POST'], allowedHeaders: ['content-type', 'x-namespace'], credentials: true });
     codecRoutes(codec);
