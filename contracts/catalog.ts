@@ -56,10 +56,13 @@ export const catalogEnvironmentSchema = entry({
   production: z.boolean(required('must be true or false')),
   /** Legacy production/sandbox pair: the other environment of the pair, whose resources this one shares. */
   sharesResourcesWith: id.nullish(),
-  /** Errors open longer than this are reminded of, once a day (S31), e.g. "3 days" (the default), "12h". */
+  /**
+   * Errors open longer than this are reminded of, once a day (S31), e.g. "3 days" (the default),
+   * "12h". Digests look for them hourly; a threshold under an hour counts for `herald digest remind`.
+   */
   remindAfter: z
     .string(required('must be a duration such as "3 days" or "12h"'))
-    .refine((value) => (parseDuration(value) ?? 0) >= 60 * 60_000, { error: 'must be a duration of at least 1 hour, such as "3 days" or "12h"' })
+    .refine((value) => (parseDuration(value) ?? 0) >= 60_000, { error: 'must be a duration of at least 1 minute, such as "3 days" or "12h"' })
     .nullish(),
 });
 export const catalogIntegrationSchema = entry({ id, environment: id, name: text });

@@ -73,6 +73,15 @@ describe('herald catalog apply', async () => {
     expect(Object.values(await rowCounts()).every((n) => n === 0)).toBe(true);
   });
 
+  it('S31: refuses a reminder threshold that is no duration, or under a minute', async () => {
+    const environments = ['30s', 'soon'].map((remindAfter, i) => ({ id: `env-${i}`, account: 'acme', name: 'x', production: false, remindAfter }));
+    const error = (await applyCatalog(db, { accounts: [{ id: 'acme', name: 'Acme' }], environments }).catch((e: unknown) => e)) as CatalogError;
+    expect(error.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'environments[0].remindAfter: must be a duration of at least 1 minute, such as "3 days" or "12h"',
+      'environments[1].remindAfter: must be a duration of at least 1 minute, such as "3 days" or "12h"',
+    ]);
+  });
+
   it('S17: refuses a subscription to a flow of another account', async () => {
     await applyCatalog(db, sample);
     const other = {

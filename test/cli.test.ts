@@ -138,7 +138,7 @@ describe('the herald command line', async () => {
     const commands = [...top.stdout.matchAll(/^ {2}([a-z]+(?: [a-z-]+)?)\b.* {2,}\S/gm)].map((m) => m[1]!);
     expect(commands).toEqual([
       'db migrate', 'catalog apply', 'errors report', 'errors succeed', 'errors resolve', 'errors assign', 'errors list', 'tokens create', 'tokens list', 'tokens revoke', 'users sign-in-link',
-      'connections status', 'digest now', 'digest interval', 'digest preview', 'status', 'simulate',
+      'connections status', 'digest now', 'digest remind', 'digest interval', 'digest preview', 'status', 'simulate',
     ]);
     const helps = await Promise.all(commands.map((command) => cli(...command.split(' '), '--help')));
     helps.forEach((help, i) => {
@@ -189,6 +189,15 @@ describe('the herald command line', async () => {
     expect(tooOften.code).toBe(2);
     expect(tooOften.stderr).toContain('interval: must be a whole number of milliseconds from 1000 (1 s) to 604800000 (7 days)');
     expect((await worker.temporal.workflow.getHandle('digest/acme-staging').query(digestStatusQuery)).intervalMs).toBe(5 * 60_000);
+  });
+
+  it('S31: digest remind looks for errors left open at once, and says when nobody is due', async () => {
+    await cli('catalog', 'apply', sample); // idempotent: the environments and their digests, also when this test runs alone
+    await cli('errors', 'report', '--env', 'acme-staging', '--flow', 'staging-orders-to-erp', '--trace-key', 'ST-31', '--message', 'Left open');
+    const young = await cli('digest', 'remind', '--env', 'acme-staging');
+    expect(young).toMatchObject({ code: 0, stdout: 'acme-staging: nobody to remind (no error open past the threshold, or reminded in the last day)\n' });
+    const badWait = await cli('digest', 'remind', '--env', 'acme-staging', '--wait', 'soon');
+    expect(badWait).toMatchObject({ code: 2, stderr: expect.stringContaining('--wait must be a duration of at least 1s') });
   });
 
   it('S34: with the mail server down, digest now returns after --wait saying what is pending and why, and herald status says the same', async () => {

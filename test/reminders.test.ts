@@ -5,8 +5,11 @@ import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { startTestMailServer } from './helpers/mail.js';
 import { startDigest } from './helpers/digests.js';
+import { remindNowUpdate } from '../workflows/environment-digest.js';
+import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { applyCatalog } from '../catalog/catalog.js';
 
+const minutes = (n: number) => n * 60_000;
 const hours = (n: number) => n * 60 * 60_000;
 const days = (n: number) => hours(24 * n);
 
@@ -51,5 +54,30 @@ describe('reminders of errors left open (S31)', async () => {
     const staging = reminders('ops@acme.test').filter((m) => m.parsed.subject!.startsWith('[Staging]'));
     expect(staging.map((m) => m.parsed.subject)).toEqual(['[Staging] 1 error still open in Acme flows']);
     expect(String(staging[0]!.parsed.html)).toContain('Open for more than 1 day');
+  });
+
+  it('S31: asked to remind now, the digest looks at once, and still reminds each user once a day at most', async () => {
+    await applyCatalog(db, {
+      environments: [{ id: 'qa', account: 'acme', name: 'QA', production: false, remindAfter: '2 minutes' }],
+      integrations: [{ id: 'qa-shop', environment: 'qa', name: 'QA shop' }],
+      flows: [{ id: 'qa-orders', integration: 'qa-shop', name: 'QA orders' }],
+      subscriptions: [{ environment: 'qa', user: 'watcher@acme.test', flows: ['qa-orders'] }],
+    });
+    const digest = await startDigest(herald.temporal, herald.taskQueue, { environment: 'qa', intervalMs: hours(1) });
+    await herald.client.reportErrors({ environment: 'qa', flow: 'qa-orders', errors: [{ traceKey: 'QA-31', message: 'Left open' }] });
+    const remindNow = () => herald.temporal.workflow.getHandle(environmentDigestWorkflowId('qa')).executeUpdate(remindNowUpdate);
+    const qaReminders = () => reminders('watcher@acme.test').filter((m) => m.parsed.subject!.startsWith('[QA]'));
+
+    expect(await remindNow()).toMatchObject({ planned: 0, sent: 0 }); // open for less than 2 minutes
+    await env.sleep(minutes(3));
+    expect(await remindNow()).toMatchObject({ planned: 1, sent: 1, failed: 0 });
+    expect(qaReminders().map((m) => m.parsed.subject)).toEqual(['[QA] 1 error still open in Acme flows']);
+    expect(String(qaReminders()[0]!.parsed.html)).toContain('QA-31');
+    // Asked again the same day, twice at once: nobody is reminded twice.
+    const [again, once] = await Promise.all([remindNow(), remindNow()]);
+    expect(again).toMatchObject({ planned: 0, sent: 0 });
+    expect(once).toMatchObject({ planned: 0, sent: 0 });
+    expect(qaReminders()).toHaveLength(1);
+    expect((await digest.describe()).status.name).toBe('RUNNING');
   });
 });

@@ -105,6 +105,20 @@ export const stopDigestSignal = defineSignal('stop');
 /** Change the time between cycles; the next cycle comes that long after the last one. Answers the status. */
 export const setIntervalUpdate = defineUpdate<DigestStatus, [number]>('setInterval');
 
+/** One look for errors to remind of (S31): reminders planned, and how their emails went. */
+export interface ReminderRound {
+  planned: number;
+  sent: number;
+  failed: number;
+  deferred: number;
+  cancelled: number;
+}
+/**
+ * Look for errors to remind of now, not at the next hourly look; answers what it found. Each user
+ * is still reminded once a day at most.
+ */
+export const remindNowUpdate = defineUpdate<ReminderRound>('remindNow');
+
 /** Bounds of the digest interval: a second to a week. */
 export const digestIntervalBounds = { minMs: 1_000, maxMs: 7 * 24 * 60 * 60_000 } as const;
 
@@ -130,6 +144,11 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   let nextRetryAt = input.nextRetryAt ? Date.parse(input.nextRetryAt) : undefined;
   let nextReminderCheckAt = input.nextReminderCheckAt ? Date.parse(input.nextReminderCheckAt) : undefined;
   let lastRefusal: string | undefined;
+  // Reminder looks asked for by `remindNow`, and those done: one look answers every request before it.
+  let remindRequests = 0;
+  let remindRequestsDone = 0;
+  let lastReminderRound: ReminderRound | undefined;
+  const remindPending = () => remindRequestsDone < remindRequests;
   const heartbeatTimeoutMs = input.sendHeartbeatTimeoutMs ?? defaultSendHeartbeatTimeoutMs;
   const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined);
 
@@ -177,6 +196,11 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     await condition(() => lastCycle >= target);
     return lastSummary!;
   });
+  setHandler(remindNowUpdate, async () => {
+    const request = (remindRequests += 1);
+    await condition(() => remindRequestsDone >= request);
+    return lastReminderRound!;
+  });
   labelRun({ environment: input.environment });
   if (lastCycle < 0) lastCycle = await lastDigestCycle(input.environment);
   const currentInterval = async () => input.intervalMs ?? (await digestInterval());
@@ -185,9 +209,10 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
 
   for (let cycles = 0; ; cycles += 1) {
     const runFull = cycles >= (input.cyclesPerRun ?? cyclesPerRun) || workflowInfo().continueAsNewSuggested;
-    // A run-now request waiting for a cycle keeps its handler open: that cycle runs here first, or
-    // waiting for every handler to finish would wait for ever (runs before the patch did).
-    if (runFull && !(runNow && patched('answer-run-now-before-continuing'))) {
+    // A run-now or remind-now request keeps its handler open until its cycle or look is done: that
+    // runs here first, or waiting for every handler to finish would wait for ever (as runs started
+    // before the patch did for run-now).
+    if (runFull && !(runNow && patched('answer-run-now-before-continuing')) && !remindPending()) {
       await condition(allHandlersFinished);
       await continueAsNew<typeof environmentDigest>({
         ...input,
@@ -201,7 +226,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     }
     // Wake at the next cycle time, or for the deferred deliveries due before it, or earlier when asked.
     const wait = Math.min(nextCycleAt, nextRetryAt ?? Number.POSITIVE_INFINITY) - workflowNow();
-    if (wait > 0) await condition(() => runNow || stopping || intervalChanged, wait);
+    if (wait > 0) await condition(() => runNow || stopping || intervalChanged || remindPending(), wait);
     if (intervalChanged) {
       intervalChanged = false;
       if (!runNow && !stopping) continue;
@@ -209,6 +234,14 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     if (stopping) {
       await condition(allHandlersFinished);
       return;
+    }
+    if (remindPending() && !runNow) {
+      const answered = remindRequests;
+      const { sendReminders } = sendingActivities(heartbeatTimeoutMs);
+      const { planned, sent, failed, deferred, cancelled } = await sendReminders(input.environment, new Date(workflowNow()).toISOString());
+      lastReminderRound = { planned, sent, failed, deferred, cancelled };
+      remindRequestsDone = answered;
+      continue;
     }
     if (!runNow && workflowNow() < nextCycleAt && nextRetryAt !== undefined && patched('deferred-deliveries')) {
       const { sendDueDeliveries } = sendingActivities(heartbeatTimeoutMs);

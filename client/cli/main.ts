@@ -23,7 +23,7 @@ import { asInputError, HeraldInputError } from '../herald-input-error.js';
 import { ensureDigestWorkflows } from '../digests.js';
 import { previewDigest, PreviewError } from '../../email/digest-preview.js';
 import { simulateDemo } from '../simulate.js';
-import { digestStatusQuery, runCycleNowUpdate, setIntervalUpdate } from '../../workflows/environment-digest.js';
+import { digestStatusQuery, remindNowUpdate, runCycleNowUpdate, setIntervalUpdate } from '../../workflows/environment-digest.js';
 import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../../workflows/workflow-ids.js';
 import { connectionStatusQuery } from '../../workflows/connection-status.js';
 import { helpText, parseCommand, UsageError, type Command, type CommandArgs } from './command-line.js';
@@ -198,6 +198,16 @@ background, and the command says what is pending and why (exit code 3).`,
     required: ['env'],
     run: digestNow,
   },
+  'digest remind': {
+    summary: 'remind the users of ENV now of errors left open',
+    usage: '--env ENV [--wait DURATION]',
+    description: `Looks now, not at the digest's next hourly look, for errors open longer than the environment's
+threshold (remindAfter in the catalog, default 3 days) and emails a reminder to each user who
+follows their flows, unless they had one in the last day. Waits at most DURATION (default 2m).`,
+    options: { env: text, wait: text },
+    required: ['env'],
+    run: digestRemind,
+  },
   'digest interval': {
     summary: "change how often an environment's digest runs",
     usage: '--env ENV DURATION',
@@ -316,25 +326,30 @@ async function errorsReport(session: Session, args: CommandArgs): Promise<number
   );
 }
 
-async function digestNow(session: Session, args: CommandArgs): Promise<number> {
-  const environment = args.required('env');
+/** `--wait`: how long a command waits for its digest workflow's answer (default 2 minutes). */
+function waitOption(args: CommandArgs): { waitText: string; waitMs: number } {
   const waitText = args.option('wait') ?? '2m';
   const waitMs = parseDuration(waitText);
   if (waitMs === undefined || waitMs < 1_000) throw new UsageError('--wait must be a duration of at least 1s, such as 30s or 2m');
-  const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
+  return { waitText, waitMs };
+}
+
+/** The answer, or undefined if it has not come within `waitMs` (the work goes on in the workflow). */
+async function within<T>(answer: Promise<T>, waitMs: number): Promise<T | undefined> {
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const summary = await Promise.race([
-    handle.executeUpdate(runCycleNowUpdate),
-    new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), waitMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), waitMs);
+  });
+  return Promise.race([answer, timeout]).finally(() => clearTimeout(timer));
+}
+
+async function digestNow(session: Session, args: CommandArgs): Promise<number> {
+  const environment = args.required('env');
+  const { waitText, waitMs } = waitOption(args);
+  const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
+  const summary = await within(handle.executeUpdate(runCycleNowUpdate), waitMs);
   if (summary) {
-    const also = [summary.deferred ? `${summary.deferred} refused for now (tried again later)` : '', summary.cancelled ? `${summary.cancelled} cancelled` : ''];
-    return print(
-      `cycle ${summary.number}: ${summary.newErrors} new, ${summary.resolvedErrors} resolved; ` +
-        `${summary.sent} email(s) sent, ${summary.failed} failed${also.filter(Boolean).map((a) => `, ${a}`).join('')}`,
-    );
+    return print(`cycle ${summary.number}: ${summary.newErrors} new, ${summary.resolvedErrors} resolved; ${describeTally(summary)}`);
   }
   const status = await handle.query(digestStatusQuery).catch(() => undefined);
   const pending = await createDeliveryStore(session.db()).pendingSummary(environment);
@@ -344,6 +359,26 @@ async function digestNow(session: Session, args: CommandArgs): Promise<number> {
       'It goes on in the background; "herald status" follows it.',
   );
   return 3;
+}
+
+async function digestRemind(session: Session, args: CommandArgs): Promise<number> {
+  const environment = args.required('env');
+  const { waitText, waitMs } = waitOption(args);
+  const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
+  const round = await within(handle.executeUpdate(remindNowUpdate), waitMs);
+  if (!round) {
+    const pending = await createDeliveryStore(session.db()).pendingSummary(environment);
+    console.error(`herald: the reminders of ${environment} are still being sent after ${waitText}: ${describePending(pending)}. It goes on in the background.`);
+    return 3;
+  }
+  if (round.planned === 0) return print(`${environment}: nobody to remind (no error open past the threshold, or reminded in the last day)`);
+  return print(`${environment}: ${round.planned} user(s) reminded; ${describeTally(round)}`);
+}
+
+/** "3 email(s) sent, 1 failed", and those refused for now or cancelled, if any. */
+function describeTally(tally: { sent: number; failed: number; deferred?: number; cancelled?: number }): string {
+  const also = [tally.deferred ? `${tally.deferred} refused for now (tried again later)` : '', tally.cancelled ? `${tally.cancelled} cancelled` : ''];
+  return `${tally.sent} email(s) sent, ${tally.failed} failed${also.filter(Boolean).map((a) => `, ${a}`).join('')}`;
 }
 
 async function digestInterval(session: Session, args: CommandArgs): Promise<number> {
