@@ -2,13 +2,16 @@
  * `herald simulate` (`npm run demo`): drives the demo catalog (examples/catalog.yaml) the way
  * real flows would, so that the mail catcher and the Temporal UI have something to show:
  * flows that fail, intermittent errors that recover or not, records that later succeed, a
- * connection that flaps and one that goes down, then a digest cycle in each environment.
+ * connection that flaps and one that goes down, an assignment, then a digest cycle in each
+ * environment; then errors folded into the outage of their connection (S30) and a reminder of an
+ * error left open (S31).
  */
 import type { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
 import type { HeraldClient } from './herald-client.js';
-import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
-import { runCycleNowUpdate } from '../workflows/environment-digest.js';
+import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
+import { remindNowUpdate, runCycleNowUpdate, type CycleSummary, type ReminderRound } from '../workflows/environment-digest.js';
+import { connectionStatusQuery } from '../workflows/connection-status.js';
 
 export interface SimulationOptions {
   client: HeraldClient;
@@ -89,9 +92,47 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
   });
   log('  warehouse-sftp is offline: its subscribers are emailed once the grace period ends');
 
+  log('Errors are assigned:');
+  const [vat] = await client.listErrors({ environment: 'acme-production', flow: 'customers-to-erp', traceKey: `CUS-${run}-17` });
+  await client.assignErrors({ environment: 'acme-production', errorIds: [vat!.id], assignee: 'owner@acme.example', user: 'integrations@acme.example' });
+  log(`  integrations@acme.example assigned CUS-${run}-17 to owner@acme.example, who is emailed at once`);
+
   log('Digest cycles run now:');
-  for (const environment of demoEnvironments) {
-    const summary = await temporal.workflow.getHandle(environmentDigestWorkflowId(environment)).executeUpdate(runCycleNowUpdate);
-    log(`  ${environment}: cycle ${summary.number}, ${summary.newErrors} new, ${summary.resolvedErrors} resolved, ${summary.sent} email(s) sent`);
+  const digestNow = (environment: string) => temporal.workflow.getHandle(environmentDigestWorkflowId(environment)).executeUpdate(runCycleNowUpdate);
+  for (const environment of demoEnvironments) log(`  ${environment}: ${describeCycle(await digestNow(environment))}`);
+
+  log('While warehouse-sftp is offline, the flow that uses it fails (root cause first):');
+  const sftp = temporal.workflow.getHandle(connectionStatusWorkflowId('warehouse-sftp'));
+  const outageRecorded = await poll(async () => (await sftp.query(connectionStatusQuery)).notified === 'offline', pause, 5_000, 3 * 60_000);
+  if (!outageRecorded) throw new Error('the outage of warehouse-sftp was not recorded within 3 minutes (HERALD_CONNECTION_GRACE is longer?)');
+  const duringOutage = await client.reportErrors({
+    environment: 'acme-production',
+    flow: 'shipments-to-warehouse',
+    errors: [1, 2, 3].map((n) => ({ traceKey: `SHIP-${run}-${10 + n}`, message: 'Permission denied (publickey,password)', code: 'SFTP_AUTH', step: 'Upload pick list' })),
+  });
+  log(`  shipments-to-warehouse: ${duringOutage.stored} errors while its connection is down`);
+  log(`  acme-production: ${describeCycle(await digestNow('acme-production'))}; the digest folds them into one line about Warehouse SFTP`);
+
+  log('Errors left open are reminded of:');
+  const remindStaging = () => temporal.workflow.getHandle(environmentDigestWorkflowId('acme-staging')).executeUpdate(remindNowUpdate);
+  let round!: ReminderRound;
+  await poll(async () => (round = await remindStaging()).planned > 0, pause, 15_000, 2 * 60_000);
+  log(
+    round.planned > 0
+      ? `  acme-staging: SO-${run}-S1 is open past Staging's threshold (remindAfter in the catalog): ${round.planned} user(s) reminded, ${round.sent} email(s) sent`
+      : '  acme-staging: nobody reminded now: each user is reminded once a day at most, and owner@acme.example had one today',
+  );
+}
+
+function describeCycle(summary: CycleSummary): string {
+  return `cycle ${summary.number}, ${summary.newErrors} new, ${summary.resolvedErrors} resolved, ${summary.sent} email(s) sent`;
+}
+
+/** Asks `done` every `everyMs` until it answers true or `forMs` have passed; says which. */
+async function poll(done: () => Promise<boolean>, pause: (ms: number) => Promise<void>, everyMs: number, forMs: number): Promise<boolean> {
+  for (let waited = 0; ; waited += everyMs) {
+    if (await done()) return true;
+    if (waited >= forMs) return false;
+    await pause(everyMs);
   }
 }
