@@ -167,6 +167,19 @@ export function createErrorStore(db: Knex): ErrorStore {
           [report.environment, report.flow, report.reportId, now, JSON.stringify(rows)],
         );
         const stored = inserted.rows;
+        if (stored.length < rows.length) {
+          // Rows of this very report already there were stored by an earlier attempt of this call,
+          // whose answer was lost (it committed after its attempt timed out, or its worker died):
+          // they are this report's, as they would have been. Read in a statement of their own, so
+          // that rows committed while the insert waited for them are seen.
+          const returned = new Set(stored.map((s) => s.error_key));
+          const earlier = await trx.raw<{ rows: typeof stored }>(
+            `select id, error_key, trace_key, status from errors
+              where environment_id = ? and flow_id = ? and report_id = ? and error_key = any(?::text[])`,
+            [report.environment, report.flow, report.reportId, rows.map((r) => r.error_key).filter((key) => !returned.has(key))],
+          );
+          stored.push(...earlier.rows);
+        }
 
         let superseded = 0;
         if (autoResolve && stored.length > 0) {

@@ -7,6 +7,7 @@ import { createTestWorld } from './helpers/world.js';
 import { HeraldInputError } from '../client/index.js';
 import type { ReportResult, RetryWindowOutcome, RetryTargetInput } from '../client/index.js';
 import { HeraldEnvironment, HeraldFlow, HeraldOutcome } from '../workflows/run-labels.js';
+import { createErrorActivities } from '../activities/error-activities.js';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -116,6 +117,55 @@ describe('the error lifecycle', async () => {
     await db.raw('alter table errors_away rename to errors');
     expect((await pending).stored).toBe(1);
     expect(await statusOf('db-1', 'customers')).toEqual([{ status: 'open', resolution_reason: null }]);
+  });
+
+  it('S2, S5: a store that commits after its attempt timed out is answered alike by the retry: nothing lost, the retry window started', async () => {
+    // The first attempt's insert waits behind a lock past the activity's 1-minute timeout (real
+    // time: the test server skips no time while an activity runs). The lock goes as soon as Temporal
+    // has given up on it: the first attempt commits (its answer is no longer heard), and the second,
+    // a second later, finds the rows already there.
+    const lock = await db.transaction();
+    await lock.raw('lock table errors in share row exclusive mode');
+    const pending = client.reportErrors({
+      environment: 'prod',
+      flow: 'orders',
+      reportId: 'run-slow-commit',
+      errors: [
+        { traceKey: 'order-slow-1', message: 'Gateway timeout', code: '504' },
+        { traceKey: 'order-slow-2', message: 'Price missing', code: 'VALIDATION' },
+      ],
+    });
+    const handle = herald.temporal.workflow.getHandle('errors/prod/orders/run-slow-commit');
+    const attempt = async () => (await handle.describe().catch(() => undefined))?.raw.pendingActivities?.[0]?.attempt ?? 0;
+    await expect.poll(attempt, { timeout: 90_000, interval: 100 }).toBeGreaterThan(1);
+    await lock.commit();
+
+    const receipt = await pending;
+    expect(receipt).toMatchObject({ stored: 2, duplicates: 0, open: 1, retrying: 1, retryWorkflowId: 'retry/prod/orders/run-slow-commit' });
+    expect(await statusOf('order-slow-1')).toEqual([{ status: 'retrying', resolution_reason: null }]);
+    await env.sleep(minutes(6));
+    expect(await statusOf('order-slow-1')).toEqual([{ status: 'open', resolution_reason: null }]);
+    expect(await statusOf('order-slow-2')).toEqual([{ status: 'open', resolution_reason: null }]);
+  }, 150_000);
+
+  it('S2: storing a report again (a retried attempt) answers as the first time, and stores nothing twice', async () => {
+    const activities = createErrorActivities({ db, retryWindowMs: minutes(5), now: () => new Date() });
+    const report = {
+      environment: 'prod',
+      flow: 'orders',
+      reportId: 'run-stored-twice',
+      errors: [
+        { traceKey: 'order-twice-1', message: 'Gateway timeout', code: '504' },
+        { traceKey: 'order-twice-2', message: 'Price missing' },
+        { id: 'err-twice-fixed', traceKey: 'order-twice-3', message: 'An id another report stored' },
+      ],
+    };
+    await activities.storeErrorReport({ ...report, reportId: 'run-stored-before', errors: [report.errors[2]!] });
+    const first = await activities.storeErrorReport(report);
+    const again = await activities.storeErrorReport(report);
+    expect(first).toMatchObject({ stored: 2, duplicates: 1, open: 1, retrying: [expect.objectContaining({ traceKey: 'order-twice-1' })] });
+    expect(again).toEqual({ ...first, superseded: again.superseded });
+    expect(await db('errors').where({ report_id: 'run-stored-twice' }).count({ n: '*' })).toEqual([{ n: 2 }]);
   });
 
   it('S3: with auto-resolve on, a new error of the same trace key supersedes the open ones in one batch', async () => {
