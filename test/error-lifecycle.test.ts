@@ -17,6 +17,8 @@ describe('the error lifecycle', async () => {
   await createTestWorld(db);
   const herald = await startHerald({ env, db });
   const { client } = herald;
+  /** Transactions rolled back in this test's database so far. */
+  const rollbacks = async () => Number((await db.raw('select xact_rollback from pg_stat_database where datname = current_database()')).rows[0].xact_rollback);
   const statusOf = async (traceKey: string, flow = 'orders') =>
     (await db('errors').where({ trace_key: traceKey, flow_id: flow }).orderBy('id').select('status', 'resolution_reason'));
 
@@ -103,6 +105,7 @@ describe('the error lifecycle', async () => {
   });
 
   it('S2: a database failure inside the worker is retried by Temporal and loses nothing', async () => {
+    const rolledBackBefore = await rollbacks();
     await db.raw('alter table errors rename to errors_away');
     const pending = client.reportErrors({
       environment: 'prod',
@@ -110,20 +113,20 @@ describe('the error lifecycle', async () => {
       reportId: 'run-db-down',
       errors: [{ traceKey: 'db-1', message: 'stored after the outage' }],
     });
-    const handle = herald.temporal.workflow.getHandle('errors/prod/customers/run-db-down');
-    await expect.poll(async () => (await handle.describe().catch(() => undefined))?.raw.pendingActivities?.[0]?.attempt ?? 0, {
-      timeout: 20_000,
-    }).toBeGreaterThan(1);
+    // Attempts fail, each rolling its transaction back, and are tried again.
+    await expect.poll(async () => (await rollbacks()) - rolledBackBefore, { timeout: 20_000 }).toBeGreaterThanOrEqual(2);
     await db.raw('alter table errors_away rename to errors');
     expect((await pending).stored).toBe(1);
     expect(await statusOf('db-1', 'customers')).toEqual([{ status: 'open', resolution_reason: null }]);
   });
 
   it('S2, S5: a store that commits after its attempt timed out is answered alike by the retry: nothing lost, the retry window started', async () => {
-    // The first attempt's insert waits behind a lock past the activity's 1-minute timeout (real
-    // time: the test server skips no time while an activity runs). The lock goes as soon as Temporal
-    // has given up on it: the first attempt commits (its answer is no longer heard), and the second,
-    // a second later, finds the rows already there.
+    // The first attempt's insert waits behind a lock past the store's 1-minute timeout, and a second
+    // attempt queues behind it. The second is cancelled (its query, as PostgreSQL can), then the lock
+    // goes: the first commits though its answer is no longer heard, and the third attempt, seconds
+    // later, finds the rows already there.
+    const waitingInserts = `from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into errors%'`;
+    const waiting = async () => (await db.raw(`select count(*)::int as n ${waitingInserts}`)).rows[0].n;
     const lock = await db.transaction();
     await lock.raw('lock table errors in share row exclusive mode');
     const pending = client.reportErrors({
@@ -135,9 +138,10 @@ describe('the error lifecycle', async () => {
         { traceKey: 'order-slow-2', message: 'Price missing', code: 'VALIDATION' },
       ],
     });
-    const handle = herald.temporal.workflow.getHandle('errors/prod/orders/run-slow-commit');
-    const attempt = async () => (await handle.describe().catch(() => undefined))?.raw.pendingActivities?.[0]?.attempt ?? 0;
-    await expect.poll(attempt, { timeout: 90_000, interval: 100 }).toBeGreaterThan(1);
+    await expect.poll(waiting, { timeout: 20_000 }).toBe(1);
+    await expect.poll(waiting, { timeout: 90_000, interval: 200 }).toBe(2);
+    await db.raw(`select pg_cancel_backend(pid) from (select pid ${waitingInserts} order by query_start desc limit 1) as second`);
+    await expect.poll(waiting, { timeout: 10_000, interval: 20 }).toBe(1);
     await lock.commit();
 
     const receipt = await pending;

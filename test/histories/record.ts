@@ -17,7 +17,7 @@ import { startTestMailServer } from '../helpers/mail.js';
 import { startHerald } from '../helpers/herald.js';
 import { createTestWorld } from '../helpers/world.js';
 import { runCycleNow, startDigest } from '../helpers/digests.js';
-import { stopDigestSignal } from '../../workflows/environment-digest.js';
+import { digestStatusQuery, remindNowUpdate, stopDigestSignal } from '../../workflows/environment-digest.js';
 
 const folder = fileURLToPath(new URL('./', import.meta.url));
 const minutes = (n: number) => n * 60_000;
@@ -52,6 +52,22 @@ it('records the histories of Herald\'s workflows', async () => {
   await save('environment-digest', 'digest/prod', firstRun);
   await digest.signal(stopDigestSignal);
 
+  // A digest asked to remind now, and asked for a cycle while the last cycle of its run sends:
+  // answered before it continues as new.
+  const staging = await startDigest(herald.temporal, herald.taskQueue, { environment: 'staging', intervalMs: minutes(15), cyclesPerRun: 1 });
+  const stagingRun = (await staging.describe()).runId;
+  await staging.executeUpdate(remindNowUpdate);
+  await herald.client.reportErrors({ environment: 'staging', flow: 'staging-orders', errors: [{ traceKey: 'ST-1', message: 'Sandbox failure' }] });
+  mail.setDelay(1_500);
+  const first = runCycleNow(herald.temporal, 'staging');
+  while ((await staging.query(digestStatusQuery)).state !== 'running cycle') await new Promise((resolve) => setTimeout(resolve, 50));
+  await Promise.all([first, runCycleNow(herald.temporal, 'staging')]);
+  mail.setDelay(0);
+  await save('environment-digest-remind-now', 'digest/staging', stagingRun);
+  const afterRemindNow = (await herald.temporal.workflow.getHandle('digest/staging', stagingRun).fetchHistory()).events?.at(-1);
+  await save('environment-digest-run-now-before-continuing', 'digest/staging', afterRemindNow?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined);
+  await staging.signal(stopDigestSignal);
+
   // A connection that goes offline past the grace period and comes back.
   await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'offline', reason: 'ECONNREFUSED' });
   await env.sleep(minutes(2));
@@ -64,6 +80,7 @@ it('records the histories of Herald\'s workflows', async () => {
   const report = await herald.client.reportErrors({ environment: 'prod', flow: 'orders', reportId: 'run-7', errors: [{ traceKey: 'SO-3', message: 'Gateway timeout', code: '504' }] });
   await env.sleep(minutes(6));
   await save('error-report', 'errors/prod/orders/run-7');
+  await save('error-report-stored-locally', 'errors/prod/orders/run-7');
   await save('retry-window', report.retryWorkflowId!);
 
   // A retry window that a success report ends early.
