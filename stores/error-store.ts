@@ -203,14 +203,9 @@ export function createErrorStore(db: Knex): ErrorStore {
             superseded = result.rowCount ?? 0;
           }
         }
-        const retryingIds = new Set(
-          (
-            await trx('errors')
-              .whereIn('id', stored.filter((s) => s.status === 'retrying').map((s) => s.id))
-              .where({ status: 'retrying' })
-              .select('id')
-          ).map((r) => r.id as number),
-        );
+        // Still retrying: a success report may already have recovered some (S5).
+        const inWindow = stored.filter((s) => s.status === 'retrying').map((s) => s.id);
+        const retryingIds = new Set(inWindow.length === 0 ? [] : (await trx('errors').whereIn('id', inWindow).where({ status: 'retrying' }).select('id')).map((r) => r.id as number));
         return {
           stored: stored.length,
           duplicates: report.errors.length - stored.length,
