@@ -26,11 +26,15 @@ const serverNow = () => activityClock()();
 export function createErrorActivities({ db, retryWindowMs, now = serverNow }: ErrorActivityDeps) {
   const store = createErrorStore(db);
   return {
-    /** Stores a report (S1–S3); refuses bad input without storing anything (S2). */
-    async storeErrorReport(report: ErrorReport): Promise<StoredReportWithWindow> {
+    /**
+     * Stores a report (S1–S3); refuses bad input without storing anything (S2). `reportedAt` is
+     * the workflow's time (ISO), given by a local activity: its own schedule time is the worker's
+     * clock, not the server's.
+     */
+    async storeErrorReport(report: ErrorReport, reportedAt?: string): Promise<StoredReportWithWindow> {
       const problems = checkErrorReport(report);
       if (problems.length > 0) throw inputFailure(problems);
-      const result = await store.storeReport(report, now());
+      const result = await store.storeReport(report, reportedAt ? new Date(reportedAt) : now());
       return { ...result, retryWindowMs };
     },
 

@@ -6,6 +6,7 @@ import { failureForCaller } from './failures.js';
 import { retryWindow, retryWindowLabels, type RetryWindowOutcome } from './retry-window.js';
 import { retryWindowWorkflowId } from './workflow-ids.js';
 import { relabel } from './run-labels.js';
+import { workflowNow } from './workflow-time.js';
 
 const { storeErrorReport } = proxyActivities<ErrorActivities>(databaseActivity);
 const local = proxyLocalActivities<ErrorActivities>(localDatabaseActivity);
@@ -56,7 +57,10 @@ export async function errorReport(report: ErrorReport): Promise<ReportResult> {
 
   let stored;
   try {
-    stored = patched('store-report-locally') ? await local.storeErrorReport(report) : await storeErrorReport(report);
+    // A local activity's own schedule time is the worker's clock: it is given the workflow's (the server's).
+    stored = patched('store-report-locally')
+      ? await local.storeErrorReport(report, new Date(workflowNow()).toISOString())
+      : await storeErrorReport(report);
   } catch (error) {
     state.refusal = failureForCaller(error);
     relabel({ outcome: 'refused', summary: 'report refused' });
