@@ -71,10 +71,25 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
   // The first failure that is not one recipient's: once set, nothing more is handed to SMTP.
   let halt: { error: unknown } | undefined;
 
+  // Marks are written in groups, one statement for the emails accepted while the last one was
+  // written. Each sender waits for its group before it takes the next email, so no more accepted
+  // emails are unmarked at once than there are senders: the duplicate window of S33 stays the same.
+  let open: { emails: AcceptedEmail[]; written: Promise<void> } | undefined;
+  let lastWrite: Promise<unknown> = Promise.resolve();
   const markSent = async (email: AcceptedEmail) => {
     unmarked.push(email);
-    await store.markSent([email]);
-    unmarked.splice(unmarked.indexOf(email), 1);
+    if (!open) {
+      const emails: AcceptedEmail[] = [];
+      const written = lastWrite.then(async () => {
+        if (open?.emails === emails) open = undefined;
+        await store.markSent(emails);
+        for (const marked of emails) unmarked.splice(unmarked.indexOf(marked), 1);
+      });
+      open = { emails, written };
+      lastWrite = written.catch(() => undefined);
+    }
+    open.emails.push(email);
+    await open.written;
   };
 
   const deliver = async (job: DeliveryJob): Promise<keyof DeliveryTally> => {
