@@ -3,7 +3,7 @@
  * PostgreSQL, an SMTP server in a process of its own), each figure beside an anchor measured in
  * the same run on the same parts, repeated (min, median, max) and as a ratio of the anchor.
  * Prints figures; asserts nothing.
- *   errors: one report of 10,000 errors (the first into a fresh database)  vs  a raw multi-row INSERT
+ *   errors: one report of 10,000 errors (the first into a fresh database)  vs  a raw multi-row INSERT into the errors table
  *           200 concurrent one-error reports                                 vs  a bare workflow with one DB activity
  *   digest: one cycle for 2,000 users, 200 flows, 20,000 new errors         vs  raw nodemailer sending Herald's own email
  *
@@ -120,6 +120,7 @@ const catalog: Catalog = {
   environments: [
     { id: 'bench-prod', account: 'bench', name: 'Production', production: true },
     { id: 'bench-errors', account: 'bench', name: 'Error intake', production: false },
+    { id: 'bench-raw', account: 'bench', name: 'Raw inserts of the anchor', production: false },
   ],
   integrations: Array.from({ length: 20 }, (_, i) => ({ id: `int-${i}`, environment: 'bench-prod', name: `Integration ${i}` })).concat([
     { id: 'intake', environment: 'bench-errors', name: 'Intake' },
@@ -164,6 +165,22 @@ const timed = async <T>(work: () => Promise<T>): Promise<{ result: T; seconds: n
   return { result, seconds: (performance.now() - started) / 1000 };
 };
 
+/** Seconds from scheduled to completed of each activity type in a run's history, summed. */
+async function activitySeconds(workflowId: string): Promise<Record<string, number>> {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const scheduled = new Map<string, { name: string; at: number }>();
+  const seconds: Record<string, number> = {};
+  const time = (event: (typeof events)[number]) => Number(event.eventTime?.seconds ?? 0) * 1000 + (event.eventTime?.nanos ?? 0) / 1e6;
+  for (const event of events) {
+    const name = event.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (name) scheduled.set(String(event.eventId), { name, at: time(event) });
+    const done = event.activityTaskCompletedEventAttributes?.scheduledEventId;
+    const start = done && scheduled.get(String(done));
+    if (start) seconds[start.name] = (seconds[start.name] ?? 0) + (time(event) - start.at) / 1000;
+  }
+  return seconds;
+}
+
 let digestRound = 0;
 try {
   for (let round = 1; round <= rounds; round += 1) {
@@ -171,18 +188,23 @@ try {
       // One report of 10,000 errors; in the first round the first report into this database.
       const errors = Array.from({ length: 10_000 }, (_, i) => ({ traceKey: `rec-${i}`, message: `Record ${i} rejected by the target`, code: 'VALIDATION' }));
       const report = await timed(() => herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', reportId: `bench-10k-${round}`, errors }));
-      // Anchor: the same 10,000 rows in one raw INSERT (from arrays: one statement, any row count) into a table of the same shape.
+      // Anchors: the same 10,000 rows in one raw INSERT (from arrays: one statement, any row count)
+      // into Herald's own table, with its indexes and foreign keys, in an environment of its own (the
+      // ratio); and into a table of the same columns without either (the machine's bare floor).
       await db.raw('create table if not exists bench_insert (like errors including defaults)');
       const column = <T>(pick: (e: (typeof errors)[number], i: number) => T) => errors.map(pick);
-      const insert = await timed(() =>
-        db.raw(
-          `insert into bench_insert (environment_id, flow_id, report_id, error_key, trace_key, message, code, status, occurred_at)
-           select 'bench-errors', 'intake-flow', ?, k, t, m, c, 'open', now() from unnest(?::text[], ?::text[], ?::text[], ?::text[]) as r(k, t, m, c)`,
-          [`raw-${round}`, column((_, i) => `raw-${round}-${i}`), column((e) => e.traceKey), column((e) => e.message), column((e) => e.code)],
-        ),
-      );
-      const rows = errors;
-      record('report10k', 'one report of 10,000 errors', 'errors/s', report.result.stored / report.seconds, { name: 'raw INSERT', value: rows.length / insert.seconds });
+      const rawInsert = (table: string, environment: string) =>
+        timed(() =>
+          db.raw(
+            `insert into ${table} (environment_id, flow_id, report_id, error_key, trace_key, message, code, status, occurred_at)
+             select ?, 'intake-flow', ?, k, t, m, c, 'open', now() from unnest(?::text[], ?::text[], ?::text[], ?::text[]) as r(k, t, m, c)`,
+            [environment, `raw-${round}`, column((_, i) => `raw-${round}-${i}`), column((e) => e.traceKey), column((e) => e.message), column((e) => e.code)],
+          ),
+        );
+      const intoErrors = await rawInsert('errors', 'bench-raw');
+      const intoBare = await rawInsert('bench_insert', 'bench-errors');
+      record('report10k', 'one report of 10,000 errors', 'errors/s', report.result.stored / report.seconds, { name: "raw INSERT into Herald's errors table", value: errors.length / intoErrors.seconds });
+      record('insert10kBare', 'raw INSERT of the same rows into a table without indexes or foreign keys', 'rows/s', errors.length / intoBare.seconds);
 
       const singles = await timed(() =>
         Promise.all(Array.from({ length: 200 }, (_, i) => herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', reportId: `single-${round}-${i}`, errors: [{ traceKey: `s-${i}`, message: 'x' }] }))),
@@ -288,6 +310,7 @@ try {
       const cycle = await timed(() => digest.executeUpdate(runCycleNowUpdate));
       const smtp = await acceptedBySink();
       const cpu = process.cpuUsage(cpuBefore);
+      const steps = await activitySeconds(digest.workflowId);
       await digest.terminate('benchmark round done');
       record('digest', `digest cycle, ${cycle.result.emails} emails, ${cycle.result.newErrors} new errors`, 'emails/s', cycle.result.sent / cycle.seconds, {
         name: "raw nodemailer with Herald's own email",
@@ -295,7 +318,8 @@ try {
       });
       console.log(
         `digest round ${digestRound}: ${cycle.result.sent} sent in ${cycle.seconds.toFixed(2)} s, ${((smtp.bytes - sinkBefore.bytes) / (smtp.accepted - sinkBefore.accepted) / 1024).toFixed(0)} KiB per email; ` +
-          `CPU: bench process ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, SMTP sink ${((smtp.cpuMs - sinkBefore.cpuMs) / 1000).toFixed(2)} s`,
+          `CPU: bench process ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, SMTP sink ${((smtp.cpuMs - sinkBefore.cpuMs) / 1000).toFixed(2)} s; ` +
+          `activities (scheduled to completed): ${Object.entries(steps).map(([name, seconds]) => `${name} ${seconds.toFixed(2)} s`).join(', ')}`,
       );
     }
   }
