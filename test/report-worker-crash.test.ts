@@ -1,0 +1,101 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
+import { createTestDatabase } from './helpers/database.js';
+import { installQuietRuntime } from './helpers/quiet-logger.js';
+import { startTestMailServer } from './helpers/mail.js';
+import { heraldWorkflowBundle } from './helpers/herald.js';
+import { createTestWorld } from './helpers/world.js';
+import { freePort } from './helpers/ports.js';
+import { HeraldClient } from '../client/index.js';
+import { createTemporalClient } from '../client/payload-codec.js';
+import { cliExecutable } from '../embedded/temporal-binaries.js';
+import { startTemporalDevServer } from '../embedded/temporal-dev-server.js';
+import { searchAttributeFlags } from '../worker/search-attributes.js';
+
+const workerScript = fileURLToPath(new URL('./fixtures/worker-process.ts', import.meta.url));
+
+// On the Temporal dev server, a real Temporal server: a worker that dies inside a workflow task
+// leaves it to the task's timeout (10 s), and the caller waiting on the update is answered by the
+// task that follows, as in production.
+describe('a worker process killed (SIGKILL) while it stores a report', async () => {
+  installQuietRuntime();
+  const executable = cliExecutable();
+  if (executable.type !== 'existing-path') throw new Error('the Temporal CLI is needed (npm install puts it in .tools/bin)');
+  const folder = mkdtempSync(join(tmpdir(), 'herald-report-crash-'));
+  const server = await startTemporalDevServer({
+    executable: executable.path,
+    port: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'default',
+    dbFilename: join(folder, 'temporal.sqlite'),
+    extraArgs: searchAttributeFlags(),
+  });
+  const connection = await Connection.connect({ address: server.address });
+  afterAll(async () => {
+    await connection.close();
+    await server.stop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+  const { db, url: databaseUrl } = await createTestDatabase();
+  await createTestWorld(db);
+  const mail = await startTestMailServer();
+  const bundleFile = join(folder, 'workflow-bundle.js');
+  writeFileSync(bundleFile, (await heraldWorkflowBundle()).code);
+  const taskQueue = 'herald-report-crash';
+
+  const children: ChildProcess[] = [];
+  afterAll(() => children.forEach((child) => child.kill('SIGKILL')));
+  /** Starts a worker process and waits until it polls. */
+  const startWorkerProcess = async (): Promise<ChildProcess> => {
+    // node itself, with tsx as a loader: a SIGKILL must reach the process that runs the worker.
+    const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
+      env: { ...process.env, TEMPORAL_ADDRESS: server.address, DATABASE_URL: databaseUrl, SMTP_URL: mail.url, HERALD_TASK_QUEUE: taskQueue, HERALD_WORKFLOW_BUNDLE: bundleFile },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    children.push(child);
+    await new Promise<void>((ready, fail) => {
+      child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && ready());
+      child.once('exit', (code) => fail(new Error(`the worker process exited (${code}) before it was ready`)));
+    });
+    return child;
+  };
+
+  it('S1, S5: another worker stores it, once, answers the caller and starts its retry window', async () => {
+    const first = await startWorkerProcess();
+    const temporal = createTemporalClient(connection);
+    const client = new HeraldClient({ temporal, taskQueue });
+    // The store waits behind a lock, inside the first worker's workflow task, when that worker dies.
+    const waitingInserts = async () =>
+      (await db.raw(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into errors%'`)).rows[0].n;
+    const lock = await db.transaction();
+    await lock.raw('lock table errors in share row exclusive mode');
+    const pending = client.reportErrors({
+      environment: 'prod',
+      flow: 'orders',
+      reportId: 'run-killed',
+      errors: [
+        { traceKey: 'KILL-1', message: 'Gateway timeout', code: '504' },
+        { traceKey: 'KILL-2', message: 'Price missing' },
+      ],
+    });
+    await expect.poll(waitingInserts, { timeout: 30_000 }).toBe(1);
+    first.kill('SIGKILL');
+    await new Promise((resolve) => first.once('exit', resolve));
+    await startWorkerProcess();
+    await lock.commit();
+
+    // The killed worker's transaction never commits; its workflow task times out and the new worker stores the report.
+    const receipt = await pending;
+    expect(receipt).toMatchObject({ stored: 2, duplicates: 0, open: 1, retrying: 1, retryWorkflowId: 'retry/prod/orders/run-killed' });
+    expect(await db('errors').where({ report_id: 'run-killed' }).orderBy('trace_key').select('trace_key', 'status')).toEqual([
+      { trace_key: 'KILL-1', status: 'retrying' },
+      { trace_key: 'KILL-2', status: 'open' },
+    ]);
+    expect((await temporal.workflow.getHandle('retry/prod/orders/run-killed').describe()).status.name).toBe('RUNNING');
+  }, 90_000);
+});
