@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
-import { createTestDatabase } from './helpers/database.js';
+import { createTestDatabase, insertsWaitingForLock, lockErrorsTable } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
@@ -125,10 +125,8 @@ describe('the error lifecycle', async () => {
     // attempt queues behind it. The second is cancelled (its query, as PostgreSQL can), then the lock
     // goes: the first commits though its answer is no longer heard, and the third attempt, seconds
     // later, finds the rows already there.
-    const waitingInserts = `from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into errors%'`;
-    const waiting = async () => (await db.raw(`select count(*)::int as n ${waitingInserts}`)).rows[0].n;
-    const lock = await db.transaction();
-    await lock.raw('lock table errors in share row exclusive mode');
+    const lock = await lockErrorsTable(db);
+    const waiting = lock.waitingInserts;
     const pending = client.reportErrors({
       environment: 'prod',
       flow: 'orders',
@@ -140,9 +138,9 @@ describe('the error lifecycle', async () => {
     });
     await expect.poll(waiting, { timeout: 20_000 }).toBe(1);
     await expect.poll(waiting, { timeout: 90_000, interval: 200 }).toBe(2);
-    await db.raw(`select pg_cancel_backend(pid) from (select pid ${waitingInserts} order by query_start desc limit 1) as second`);
+    await db.raw(`select pg_cancel_backend(pid) from (select pid ${insertsWaitingForLock} order by query_start desc limit 1) as second`);
     await expect.poll(waiting, { timeout: 10_000, interval: 20 }).toBe(1);
-    await lock.commit();
+    await lock.release();
 
     const receipt = await pending;
     expect(receipt).toMatchObject({ stored: 2, duplicates: 0, open: 1, retrying: 1, retryWorkflowId: 'retry/prod/orders/run-slow-commit' });

@@ -1,9 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { createTestDatabase } from './helpers/database.js';
 import { installQuietRuntime } from './helpers/quiet-logger.js';
@@ -16,8 +14,8 @@ import { createTemporalClient } from '../client/payload-codec.js';
 import { cliExecutable } from '../embedded/temporal-binaries.js';
 import { startTemporalDevServer } from '../embedded/temporal-dev-server.js';
 import { searchAttributeFlags } from '../worker/search-attributes.js';
-
-const workerScript = fileURLToPath(new URL('./fixtures/worker-process.ts', import.meta.url));
+import { workerProcesses } from './helpers/worker-processes.js';
+import { lockErrorsTable } from './helpers/database.js';
 
 // On the Temporal dev server, a real Temporal server: a worker that dies inside a workflow task
 // leaves it to the task's timeout (10 s), and the caller waiting on the update is answered by the
@@ -48,32 +46,14 @@ describe('a worker process killed (SIGKILL) while it stores a report', async () 
   writeFileSync(bundleFile, (await heraldWorkflowBundle()).code);
   const taskQueue = 'herald-report-crash';
 
-  const children: ChildProcess[] = [];
-  afterAll(() => children.forEach((child) => child.kill('SIGKILL')));
-  /** Starts a worker process and waits until it polls. */
-  const startWorkerProcess = async (): Promise<ChildProcess> => {
-    // node itself, with tsx as a loader: a SIGKILL must reach the process that runs the worker.
-    const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
-      env: { ...process.env, TEMPORAL_ADDRESS: server.address, DATABASE_URL: databaseUrl, SMTP_URL: mail.url, HERALD_TASK_QUEUE: taskQueue, HERALD_WORKFLOW_BUNDLE: bundleFile },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(child);
-    await new Promise<void>((ready, fail) => {
-      child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && ready());
-      child.once('exit', (code) => fail(new Error(`the worker process exited (${code}) before it was ready`)));
-    });
-    return child;
-  };
+  const workers = workerProcesses({ temporalAddress: server.address, databaseUrl, smtpUrl: mail.url, taskQueue, bundleFile });
 
   it('S1, S5: another worker stores it, once, answers the caller and starts its retry window', async () => {
-    const first = await startWorkerProcess();
+    const first = await workers.start();
     const temporal = createTemporalClient(connection);
     const client = new HeraldClient({ temporal, taskQueue });
     // The store waits behind a lock, inside the first worker's workflow task, when that worker dies.
-    const waitingInserts = async () =>
-      (await db.raw(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into errors%'`)).rows[0].n;
-    const lock = await db.transaction();
-    await lock.raw('lock table errors in share row exclusive mode');
+    const lock = await lockErrorsTable(db);
     const pending = client.reportErrors({
       environment: 'prod',
       flow: 'orders',
@@ -83,11 +63,11 @@ describe('a worker process killed (SIGKILL) while it stores a report', async () 
         { traceKey: 'KILL-2', message: 'Price missing' },
       ],
     });
-    await expect.poll(waitingInserts, { timeout: 30_000 }).toBe(1);
+    await expect.poll(lock.waitingInserts, { timeout: 30_000 }).toBe(1);
     first.kill('SIGKILL');
     await new Promise((resolve) => first.once('exit', resolve));
-    await startWorkerProcess();
-    await lock.commit();
+    await workers.start();
+    await lock.release();
 
     // The killed worker's transaction never commits; its workflow task times out and the new worker stores the report.
     const receipt = await pending;

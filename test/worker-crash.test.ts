@@ -1,9 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
@@ -15,8 +13,7 @@ import { applyCatalog } from '../catalog/catalog.js';
 import { runNowSignal } from '../workflows/environment-digest.js';
 import { HeraldClient } from '../client/index.js';
 import { createTemporalClient } from '../client/payload-codec.js';
-
-const workerScript = fileURLToPath(new URL('./fixtures/worker-process.ts', import.meta.url));
+import { workerProcesses } from './helpers/worker-processes.js';
 
 // Its own file: a worker killed mid-activity leaves the test server's time lock to its heartbeat timeout.
 describe('a worker process killed (SIGKILL) in the middle of a cycle', async () => {
@@ -30,35 +27,13 @@ describe('a worker process killed (SIGKILL) in the middle of a cycle', async () 
   writeFileSync(bundleFile, (await heraldWorkflowBundle()).code);
   const taskQueue = `herald-crash-${randomBytes(4).toString('hex')}`;
 
-  const children: ChildProcess[] = [];
-  afterAll(() => children.forEach((child) => child.kill('SIGKILL')));
-  /** Starts a worker process and waits until it polls. */
-  const startWorkerProcess = async (): Promise<ChildProcess> => {
-    // node itself, with tsx as a loader: a SIGKILL must reach the process that runs the worker.
-    const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
-      env: {
-        ...process.env,
-        TEMPORAL_ADDRESS: env.address,
-        DATABASE_URL: databaseUrl,
-        SMTP_URL: mail.url,
-        HERALD_TASK_QUEUE: taskQueue,
-        HERALD_WORKFLOW_BUNDLE: bundleFile,
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    children.push(child);
-    await new Promise<void>((ready, fail) => {
-      child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && ready());
-      child.once('exit', (code) => fail(new Error(`the worker process exited (${code}) before it was ready`)));
-    });
-    return child;
-  };
+  const workers = workerProcesses({ temporalAddress: env.address, databaseUrl, smtpUrl: mail.url, taskQueue, bundleFile });
 
   it('S33: the rest of the batch resumes within 30 s on a new worker; the only duplicates are emails in flight at the kill, with their first Message-ID', async () => {
     const clerks = Array.from({ length: 149 }, (_, i) => ({ account: 'acme', email: `clerk${i}@acme.test`, role: 'monitor' as const }));
     await applyCatalog(db, { users: clerks, subscriptions: clerks.map((u) => ({ environment: 'prod', user: u.email, flows: ['invoices'] })) });
     const expected = 150; // ops and the clerks follow invoices
-    const first = await startWorkerProcess();
+    const first = await workers.start();
     const temporal = createTemporalClient(env.connection);
     const client = new HeraldClient({ temporal, taskQueue });
     await client.reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-KILL', message: 'Crash test' }] });
@@ -71,7 +46,7 @@ describe('a worker process killed (SIGKILL) in the middle of a cycle', async () 
     first.kill('SIGKILL');
     const killedAt = performance.now();
     const atKill = mail.received.length;
-    await startWorkerProcess();
+    await workers.start();
 
     // Emails in flight at the kill still arrive (the SMTP server accepts them); the pool has 5 connections.
     await new Promise((resolve) => setTimeout(resolve, 2_000));

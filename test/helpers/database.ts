@@ -20,3 +20,19 @@ export async function createTestDatabase(): Promise<{ db: Knex; url: string }> {
   });
   return { db, url: url.toString() };
 }
+
+/** The `from … where …` of the inserts into `errors` that wait for a lock now (in pg_stat_activity). */
+export const insertsWaitingForLock = `from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into errors%'`;
+
+/**
+ * Holds a lock on `errors` that makes every insert wait (reads go on), as a slow or stuck
+ * database would, until `release()`; `waitingInserts()` counts the inserts waiting for it.
+ */
+export async function lockErrorsTable(db: Knex) {
+  const lock = await db.transaction();
+  await lock.raw('lock table errors in share row exclusive mode');
+  return {
+    waitingInserts: async (): Promise<number> => (await db.raw(`select count(*)::int as n ${insertsWaitingForLock}`)).rows[0].n,
+    release: () => lock.commit(),
+  };
+}
