@@ -106,13 +106,7 @@ export const stopDigestSignal = defineSignal('stop');
 export const setIntervalUpdate = defineUpdate<DigestStatus, [number]>('setInterval');
 
 /** One look for errors to remind of (S31): reminders planned, and how their emails went. */
-export interface ReminderRound {
-  planned: number;
-  sent: number;
-  failed: number;
-  deferred: number;
-  cancelled: number;
-}
+export type ReminderRound = Awaited<ReturnType<DigestActivities['sendReminders']>>;
 /**
  * Look for errors to remind of now, not at the next hourly look; answers what it found. Each user
  * is still reminded once a day at most.
@@ -149,6 +143,8 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   let remindRequestsDone = 0;
   let lastReminderRound: ReminderRound | undefined;
   const remindPending = () => remindRequestsDone < remindRequests;
+  /** Looks for errors to remind of now, by this workflow's clock (S31). */
+  const lookForReminders = () => sendingActivities(heartbeatTimeoutMs).sendReminders(input.environment, new Date(workflowNow()).toISOString());
   const heartbeatTimeoutMs = input.sendHeartbeatTimeoutMs ?? defaultSendHeartbeatTimeoutMs;
   const iso = (ms: number | undefined) => (ms !== undefined && Number.isFinite(ms) ? new Date(ms).toISOString() : undefined);
 
@@ -237,9 +233,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     }
     if (remindPending() && !runNow) {
       const answered = remindRequests;
-      const { sendReminders } = sendingActivities(heartbeatTimeoutMs);
-      const { planned, sent, failed, deferred, cancelled } = await sendReminders(input.environment, new Date(workflowNow()).toISOString());
-      lastReminderRound = { planned, sent, failed, deferred, cancelled };
+      lastReminderRound = await lookForReminders();
       remindRequestsDone = answered;
       continue;
     }
@@ -273,8 +267,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     if (lastRefusal) continue;
     // Reminders of errors still open (S31), looked for hourly after a cycle, by this workflow's clock.
     if (workflowNow() >= (nextReminderCheckAt ?? 0) && patched('daily-reminders')) {
-      const { sendReminders } = sendingActivities(heartbeatTimeoutMs);
-      await sendReminders(input.environment, new Date(workflowNow()).toISOString());
+      await lookForReminders();
       nextReminderCheckAt = workflowNow() + reminderCheckMs;
     }
     labelRun({
