@@ -2,14 +2,14 @@
 import type { AssignmentEmailContext } from '../stores/assignment-store.js';
 import { renderEmail } from './render.js';
 import { emailText, emailTextLimits } from './text.js';
-import { emailFrame } from './email-frame.js';
+import { emailFrame, heraldMessageId } from './email-frame.js';
 import type { DeliveryJob } from './send-deliveries.js';
 
 export function assignmentEmailJob(email: AssignmentEmailContext, appUrl: string, installation: string): DeliveryJob {
   return {
     deliveryId: email.deliveryId,
     recipient: email.recipient,
-    messageId: `<assignment.${email.deliveryId}.${email.userId}@${installation}.herald>`,
+    messageId: heraldMessageId('assignment', email.deliveryId, email.userId, installation),
     wanted: true,
     async compose() {
       const frame = emailFrame(appUrl, email.environment, email.account);
@@ -23,12 +23,7 @@ export function assignmentEmailJob(email: AssignmentEmailContext, appUrl: string
         one: count === 1,
         account: frame.account,
         environment: frame.environment,
-        errors: email.errors.map((error) => ({
-          message: emailText(error.message, emailTextLimits.message),
-          traceKey: emailText(error.traceKey, emailTextLimits.traceKey),
-          flowName: emailText(error.flowName, emailTextLimits.name),
-          url: frame.link(`errors/${error.id}`),
-        })),
+        errors: email.errors.map(frame.error),
         links: { settings: frame.link('notifications') },
       });
       return { subject, ...rendered };

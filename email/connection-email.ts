@@ -2,7 +2,7 @@
 import type { ConnectionEmailContext } from '../stores/connection-store.js';
 import { renderEmail } from './render.js';
 import { emailText, emailTextLimits } from './text.js';
-import { emailFrame, emailTime } from './email-frame.js';
+import { emailFrame, emailTime, heraldMessageId } from './email-frame.js';
 import type { DeliveryJob } from './send-deliveries.js';
 import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
 
@@ -11,7 +11,7 @@ export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string
   return {
     deliveryId: email.deliveryId,
     recipient: email.recipient,
-    messageId: `<connection.${email.deliveryId}.${email.userId}@${installation}.herald>`,
+    messageId: heraldMessageId('connection', email.deliveryId, email.userId, installation),
     wanted: email.wanted,
     async compose() {
       const frame = emailFrame(appUrl, email.environment, email.account);

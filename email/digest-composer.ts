@@ -7,6 +7,7 @@ import { digestDetailLimit, digestEmail, type OfflineLine } from './digest-email
 import { renderEmail, type RenderedEmail } from './render.js';
 import { EmailCompositionError, type DeliveryJob } from './send-deliveries.js';
 import { withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
+import { heraldMessageId } from './email-frame.js';
 
 export interface ComposedDigest {
   subject: string;
@@ -15,7 +16,7 @@ export interface ComposedDigest {
 
 /** The Message-ID of a user's digest of a cycle: the same for every attempt, so a receiver can spot a resend. */
 export function digestMessageId(cycleId: number, userId: number, installation: string): string {
-  return `<digest.${cycleId}.${userId}@${installation}.herald>`;
+  return heraldMessageId('digest', cycleId, userId, installation);
 }
 
 /**

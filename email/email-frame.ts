@@ -18,7 +18,22 @@ export function emailFrame(
     link: (path: string) => `${base}/${path}`,
     account: { name: emailText(account.name, limits.name) },
     environment: { name: environmentName, nonProduction: !environment.production },
+    /** An error as the emails that list errors show it: its text cut to length, and a link to its page. */
+    error: (error: { id: number; message: string; traceKey: string; flowName: string }) => ({
+      message: emailText(error.message, limits.message),
+      traceKey: emailText(error.traceKey, limits.traceKey),
+      flowName: emailText(error.flowName, limits.name),
+      url: `${base}/errors/${error.id}`,
+    }),
   };
+}
+
+/**
+ * The Message-ID of one of Herald's emails: `kind` and `key` name what it is about (a digest's
+ * cycle, a delivery), the same for every attempt, so a receiver can spot a resend.
+ */
+export function heraldMessageId(kind: string, key: number, userId: number, installation: string): string {
+  return `<${kind}.${key}.${userId}@${installation}.herald>`;
 }
 
 /** A time as emails show it: `2026-11-27 10:15 UTC`. */

@@ -2,7 +2,7 @@
 import type { ReminderEmailContext } from '../stores/reminder-store.js';
 import { renderEmail } from './render.js';
 import { emailText, emailTextLimits } from './text.js';
-import { emailFrame, emailTime } from './email-frame.js';
+import { emailFrame, emailTime, heraldMessageId } from './email-frame.js';
 import type { DeliveryJob } from './send-deliveries.js';
 import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
 
@@ -10,7 +10,7 @@ export function reminderEmailJob(email: ReminderEmailContext, appUrl: string, in
   return {
     deliveryId: email.deliveryId,
     recipient: email.recipient,
-    messageId: `<reminder.${email.deliveryId}.${email.userId}@${installation}.herald>`,
+    messageId: heraldMessageId('reminder', email.deliveryId, email.userId, installation),
     wanted: true,
     async compose() {
       const frame = emailFrame(appUrl, email.environment, email.account);
@@ -24,12 +24,9 @@ export function reminderEmailJob(email: ReminderEmailContext, appUrl: string, in
         account: frame.account,
         environment: frame.environment,
         errors: email.errors.map((error) => ({
-          message: emailText(error.message, emailTextLimits.message),
-          traceKey: emailText(error.traceKey, emailTextLimits.traceKey),
-          flowName: emailText(error.flowName, emailTextLimits.name),
+          ...frame.error(error),
           assignee: error.assignee ? emailText(error.assignee, emailTextLimits.name) : '',
           reported: emailTime(error.reportedAt),
-          url: frame.link(`errors/${error.id}`),
         })),
         more: Math.max(0, email.count - email.errors.length),
         links: { openErrors: frame.link('errors?status=open&mine=1'), settings: frame.link('notifications'), unsubscribe: unsubscribePlaceholder },
