@@ -7,10 +7,10 @@ const EventType = proto.temporal.api.enums.v1.EventType;
 /**
  * The actions Temporal Cloud bills for one run, counted from its history: its start, each
  * activity attempt, timer, signal received, update, search-attribute upsert (the version attribute
- * that patched() writes is exempt) or memo upsert, the markers
- * of a workflow task (local activities and version markers: one action for all those recorded by
- * one workflow task, as the server meters them, temporalio/temporal#4905) and continue-as-new. A
- * child run counts in its own history.
+ * that patched() writes is exempt) or memo upsert, the markers of a workflow task (local
+ * activities and version markers: one action for all those one workflow task records, as the
+ * server meters them, temporalio/temporal#4905) and continue-as-new. A child run counts in its own
+ * history.
  */
 export async function billableActions(client: Client, workflowId: string, runId?: string): Promise<Record<string, number>> {
   const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
