@@ -6,7 +6,7 @@ import { startHerald } from './helpers/herald.js';
 import { createTestWorld, testCatalog } from './helpers/world.js';
 import { rowsOf, runCycleNow, startDigest, summaryOf } from './helpers/digests.js';
 import { applyCatalog } from '../catalog/catalog.js';
-import { digestStatusQuery } from '../workflows/environment-digest.js';
+import { digestStatusQuery, remindNowUpdate, stopDigestSignal } from '../workflows/environment-digest.js';
 import { HeraldEnvironment, HeraldOutcome } from '../workflows/run-labels.js';
 
 const minutes = (n: number) => n * 60_000;
@@ -269,6 +269,35 @@ describe('error digests', async () => {
     expect(status.lastCycle).toBe(3);
     expect((await herald.temporal.workflow.getHandle('digest/prod-can').describe()).runId).not.toBe(firstRun);
     expect(mail.to('ops@acme.test').map((m) => rowsOf(m, 'new').length)).toEqual([1, 1, 1]);
+  });
+
+  it('S31: a remind-now request that comes with a stop request is answered before the digest ends', async () => {
+    await applyCatalog(db, {
+      environments: [{ id: 'prod-stop', account: 'acme', name: 'Production stop', production: true }],
+      integrations: [{ id: 'stop-shop', environment: 'prod-stop', name: 'Stop shop' }],
+      flows: [{ id: 'stop-orders', integration: 'stop-shop', name: 'Stop orders' }],
+      subscriptions: [{ environment: 'prod-stop', user: 'ops@acme.test', flows: ['stop-orders'] }],
+    });
+    const handle = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod-stop', intervalMs: minutes(15) });
+    await herald.client.reportErrors({ environment: 'prod-stop', flow: 'stop-orders', errors: [{ traceKey: 'STOP-1', message: 'x' }] });
+    mail.setDelay(1_500);
+    try {
+      // Both requests arrive while a cycle sends: the stop ends the digest after it, the look first.
+      const cycle = runCycleNow(herald.temporal, 'prod-stop');
+      await expect.poll(async () => (await handle.query(digestStatusQuery)).state, { timeout: 10_000, interval: 50 }).toBe('running cycle');
+      const remind = handle.executeUpdate(remindNowUpdate);
+      await expect.poll(async () => (await handle.describe()).raw.pendingWorkflowTask ?? null, { timeout: 5_000, interval: 50 }).toBeNull();
+      await handle.signal(stopDigestSignal);
+      await cycle;
+      const ended = Promise.all([remind, handle.result()]);
+      const [round] = await Promise.race([
+        ended,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the digest never answered the remind-now request, nor ended')), 20_000)),
+      ]);
+      expect(round).toMatchObject({ planned: 0, sent: 0 });
+    } finally {
+      mail.setDelay(0);
+    }
   });
 
   it('S12: a run-now request that arrives during the last cycle of a run is answered by the next run', async () => {

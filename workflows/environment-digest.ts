@@ -227,15 +227,16 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
       intervalChanged = false;
       if (!runNow && !stopping) continue;
     }
-    if (stopping) {
-      await condition(allHandlersFinished);
-      return;
-    }
+    // A look asked for is done before the digest stops: its caller waits for the answer.
     if (remindPending() && !runNow) {
       const answered = remindRequests;
       lastReminderRound = await lookForReminders();
       remindRequestsDone = answered;
       continue;
+    }
+    if (stopping) {
+      await condition(allHandlersFinished);
+      return;
     }
     if (!runNow && workflowNow() < nextCycleAt && nextRetryAt !== undefined && patched('deferred-deliveries')) {
       const { sendDueDeliveries } = sendingActivities(heartbeatTimeoutMs);
