@@ -1,7 +1,7 @@
 /** Activities of the error lifecycle: storing reports, success reports, retry outcomes, user resolution. */
 import type { Knex } from 'knex';
 import { checkErrorReport, checkResolveRequest, checkSuccessReport, type ErrorReport } from '../contracts/error-report.js';
-import { createErrorStore, type StoredReport } from '../stores/error-store.js';
+import { createErrorStore, type StoredReport, type StoreOptions } from '../stores/error-store.js';
 import { inputFailure } from '../contracts/input-failure.js';
 import { activityClock } from '../email/send-clock.js';
 
@@ -29,13 +29,19 @@ export function createErrorActivities({ db, retryWindowMs, now = serverNow }: Er
     /**
      * Stores a report (S1–S3); refuses bad input without storing anything (S2). `reportedAt` is
      * the workflow's time (ISO), given by a local activity: its own schedule time is the worker's
-     * clock, not the server's.
+     * clock, not the server's. With `supersedeAtOnceUpTo`, more earlier errors than that are left
+     * to {@link supersedeEarlierErrors} (the answer's `toSupersede`).
      */
-    async storeErrorReport(report: ErrorReport, reportedAt?: string): Promise<StoredReportWithWindow> {
+    async storeErrorReport(report: ErrorReport, reportedAt?: string, options?: StoreOptions): Promise<StoredReportWithWindow> {
       const problems = checkErrorReport(report);
       if (problems.length > 0) throw inputFailure(problems);
-      const result = await store.storeReport(report, reportedAt ? new Date(reportedAt) : now());
+      const result = await store.storeReport(report, reportedAt ? new Date(reportedAt) : now(), options);
       return { ...result, retryWindowMs };
+    },
+
+    /** Auto-resolves earlier errors that a stored report superseded (S3), at the report's time. Returns how many changed. */
+    async supersedeEarlierErrors(ids: number[], reportedAt: string): Promise<number> {
+      return store.supersede(ids, new Date(reportedAt));
     },
 
     /** The same, for `errorBatch` runs of an earlier release, whose report id was `batchId`. */

@@ -25,9 +25,23 @@ export interface StoredReport {
   open: number;
   /** Intermittent errors now in their retry window (S5). */
   retrying: RetryingError[];
-  /** Earlier errors of the same trace keys, auto-resolved as superseded (S3). */
+  /** Earlier errors of the same trace keys, auto-resolved as superseded (S3) by this transaction. */
   superseded: number;
+  /**
+   * Earlier errors of the same trace keys that this report supersedes but left to the caller (more
+   * than {@link StoreOptions.supersedeAtOnceUpTo}): it supersedes them with {@link ErrorStore.supersede}.
+   */
+  toSupersede?: number[];
   flowTaskQueue: string | null;
+}
+
+export interface StoreOptions {
+  /**
+   * Supersede at most this many earlier errors in the storing transaction; more are returned as
+   * `toSupersede` instead, so that the caller of a large report is answered once its errors are
+   * stored, not once every earlier one is resolved (default: all at once).
+   */
+  supersedeAtOnceUpTo?: number;
 }
 
 /** Errors of one report's retry window that recovered. */
@@ -84,10 +98,13 @@ export interface ErrorStore {
   findFlow(environment: string, flow: string, trx?: Knex): Promise<FlowInEnvironment>;
   /**
    * Stores a report in one transaction: new errors once each (a repeated id is skipped), then,
-   * with auto-resolve on, earlier open or retrying errors of the same trace keys are superseded.
+   * with auto-resolve on, earlier open or retrying errors of the same trace keys are superseded
+   * (past `supersedeAtOnceUpTo` of them, they are returned for the caller to supersede).
    * Throws {@link InputRefusedError} when the environment or flow is unknown.
    */
-  storeReport(report: ErrorReport, now: Date): Promise<StoredReport>;
+  storeReport(report: ErrorReport, now: Date, options?: StoreOptions): Promise<StoredReport>;
+  /** Auto-resolves these earlier errors as superseded (S3), those still open or retrying. Returns how many changed. */
+  supersede(ids: number[], now: Date): Promise<number>;
   /** Ends the retry window of these errors as recovered: `auto_resolved`, "retry succeeded". Returns the ids changed. */
   markRecovered(ids: number[], now: Date): Promise<number[]>;
   /** Ends the retry window of these errors as exhausted: they become `open`. Returns the ids changed. */
@@ -137,7 +154,7 @@ export function createErrorStore(db: Knex): ErrorStore {
       return { id: row.id, autoResolve: row.auto_resolve, taskQueue: row.task_queue };
     },
 
-    async storeReport(report: ErrorReport, now: Date): Promise<StoredReport> {
+    async storeReport(report: ErrorReport, now: Date, options: StoreOptions = {}): Promise<StoredReport> {
       return db.transaction(async (trx) => {
         const { autoResolve, taskQueue } = await this.findFlow(report.environment, report.flow, trx);
 
@@ -182,6 +199,7 @@ export function createErrorStore(db: Knex): ErrorStore {
         }
 
         let superseded = 0;
+        let toSupersede: number[] | undefined;
         if (autoResolve && stored.length > 0) {
           // "Earlier" is a smaller id: the newest error of each trace key stays, the rest are superseded.
           // Two statements of one pass each, whatever the planner estimates: a join of the report with
@@ -194,14 +212,9 @@ export function createErrorStore(db: Knex): ErrorStore {
             [report.flow, report.environment, [...newest.keys()]],
           );
           const older = candidates.rows.filter((r) => r.id < newest.get(r.trace_key)!).map((r) => r.id);
-          if (older.length > 0) {
-            const result = await trx.raw(
-              `update errors set status = 'auto_resolved', resolution_reason = 'superseded', resolved_at = ?
-                where id = any(?::bigint[]) and status in ('open', 'retrying')`,
-              [now, older],
-            );
-            superseded = result.rowCount ?? 0;
-          }
+          // `??`, not a default value: a limit that crossed JSON as Infinity arrives as null.
+          if (older.length > (options.supersedeAtOnceUpTo ?? Infinity)) toSupersede = older;
+          else superseded = await createErrorStore(trx).supersede(older, now);
         }
         // Still retrying: a success report may already have recovered some (S5).
         const inWindow = stored.filter((s) => s.status === 'retrying').map((s) => s.id);
@@ -212,9 +225,20 @@ export function createErrorStore(db: Knex): ErrorStore {
           open: stored.filter((s) => s.status === 'open').length,
           retrying: stored.filter((s) => retryingIds.has(s.id)).map((s) => ({ id: s.id, key: s.error_key, traceKey: s.trace_key })),
           superseded,
+          ...(toSupersede && { toSupersede }),
           flowTaskQueue: taskQueue,
         };
       });
+    },
+
+    async supersede(ids: number[], now: Date): Promise<number> {
+      if (ids.length === 0) return 0;
+      const result = await db.raw(
+        `update errors set status = 'auto_resolved', resolution_reason = 'superseded', resolved_at = ?
+          where id = any(?::bigint[]) and status in ('open', 'retrying')`,
+        [now, ids],
+      );
+      return result.rowCount ?? 0;
     },
 
     async markRecovered(ids: number[], now: Date): Promise<number[]> {

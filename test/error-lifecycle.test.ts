@@ -8,6 +8,7 @@ import { HeraldInputError } from '../client/index.js';
 import type { ReportResult, RetryWindowOutcome, RetryTargetInput } from '../client/index.js';
 import { HeraldEnvironment, HeraldFlow, HeraldOutcome } from '../workflows/run-labels.js';
 import { createErrorActivities } from '../activities/error-activities.js';
+import { supersedeBeforeAnswerUpTo } from '../workflows/error-report.js';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -185,6 +186,48 @@ describe('the error lifecycle', async () => {
       { status: 'auto_resolved', resolution_reason: 'superseded' },
       { status: 'open', resolution_reason: null },
     ]);
+  });
+
+  it('S3: up to 1,000 earlier errors are superseded before the answer; more, by the run right after it', async () => {
+    const report = (reportId: string, count: number) => ({
+      environment: 'prod',
+      flow: 'orders',
+      reportId,
+      errors: Array.from({ length: count }, (_, i) => ({ traceKey: `bulk-${reportId.slice(0, 5)}-${i}`, message: `Row ${i} rejected` })),
+    });
+    const openOf = async (reportId: string) =>
+      Number((await db('errors').where({ report_id: reportId, status: 'open' }).count({ n: '*' }))[0]!.n);
+    const activitiesOf = async (reportId: string) =>
+      ((await herald.temporal.workflow.getHandle(`errors/prod/orders/${reportId}`).fetchHistory()).events ?? [])
+        .map((event) => event.activityTaskScheduledEventAttributes?.activityType?.name)
+        .filter(Boolean);
+
+    // At the limit: superseded in the storing transaction, so already when the call returns.
+    await client.reportErrors(report('small-1', supersedeBeforeAnswerUpTo));
+    expect(await client.reportErrors(report('small-2', supersedeBeforeAnswerUpTo))).toMatchObject({ stored: 1_000, superseded: 1_000 });
+    expect(await openOf('small-1')).toBe(0);
+    expect(await activitiesOf('small-2')).toEqual([]);
+
+    // One more: the answer does not wait for them. One earlier row is held by another transaction,
+    // which would hold the answer if it waited for the superseding.
+    await client.reportErrors(report('large-1', supersedeBeforeAnswerUpTo + 1));
+    const holder = await db.transaction();
+    await holder('errors').where({ report_id: 'large-1' }).orderBy('id').limit(1).forUpdate().select('id');
+    try {
+      const answer = await client.reportErrors(report('large-2', supersedeBeforeAnswerUpTo + 1));
+      expect(answer).toMatchObject({ stored: 1_001, superseded: 1_001 });
+      expect(await openOf('large-1')).toBe(1_001);
+    } finally {
+      await holder.rollback();
+    }
+    const result: ReportResult = await herald.temporal.workflow.getHandle('errors/prod/orders/large-2').result();
+    expect(result).toMatchObject({ stored: 1_001, superseded: 1_001 });
+    expect(await openOf('large-1')).toBe(0);
+    const resolved = await db('errors').where({ report_id: 'large-1' }).distinct('status', 'resolution_reason', 'resolved_at');
+    const [{ reported_at: reportedAt }] = await db('errors').where({ report_id: 'large-2' }).limit(1).select('reported_at');
+    expect(resolved).toEqual([{ status: 'auto_resolved', resolution_reason: 'superseded', resolved_at: reportedAt }]);
+    expect(await activitiesOf('large-2')).toEqual(['supersedeEarlierErrors']);
+    expect(await openOf('large-2')).toBe(1_001);
   });
 
   it('S3: with auto-resolve off, errors of the same trace key all stay open', async () => {

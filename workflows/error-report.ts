@@ -8,8 +8,15 @@ import { retryWindowWorkflowId } from './workflow-ids.js';
 import { relabel } from './run-labels.js';
 import { workflowNow } from './workflow-time.js';
 
-const { storeErrorReport } = proxyActivities<ErrorActivities>(databaseActivity);
+const { storeErrorReport, supersedeEarlierErrors } = proxyActivities<ErrorActivities>(databaseActivity);
 const local = proxyLocalActivities<ErrorActivities>(localDatabaseActivity);
+
+/**
+ * A report supersedes at most this many earlier errors before its caller is answered (S3); more
+ * are superseded right after the answer, by an activity of the run: the caller of a large report
+ * waits for its errors to be stored (S1), not for thousands of earlier ones to be resolved.
+ */
+export const supersedeBeforeAnswerUpTo = 1_000;
 
 /** What storing a report did, as the client returns it. */
 export interface ReportReceipt {
@@ -18,6 +25,10 @@ export interface ReportReceipt {
   duplicates: number;
   open: number;
   retrying: number;
+  /**
+   * Earlier open errors of the same trace keys that this report supersedes (S3): resolved before
+   * the answer, or, past {@link supersedeBeforeAnswerUpTo}, by the run right after it.
+   */
   superseded: number;
   /** The workflow that owns the retry window of the report's intermittent errors. */
   retryWorkflowId?: string;
@@ -33,7 +44,8 @@ export const storedUpdate = defineUpdate<ReportReceipt>('stored');
 
 /**
  * One report of a flow run (S1–S5): stores its errors in one local activity (auto-resolving
- * superseded ones), answers the `stored` update, and hands its intermittent errors to a
+ * superseded ones, or past {@link supersedeBeforeAnswerUpTo} of them, in an activity scheduled with
+ * the answer), answers the `stored` update, and hands its intermittent errors to a
  * `retryWindow` child, whose outcome it returns. (It waits for the child rather than abandoning
  * it: waiting costs no action, and the time-skipping test server cannot skip time past an
  * abandoned child, temporalio/sdk-java#2392.)
@@ -56,10 +68,11 @@ export async function errorReport(report: ErrorReport): Promise<ReportResult> {
   });
 
   let stored;
+  // A local activity's own schedule time is the worker's clock: it is given the workflow's (the server's).
+  const reportedAt = new Date(workflowNow()).toISOString();
   try {
-    // A local activity's own schedule time is the worker's clock: it is given the workflow's (the server's).
     stored = patched('store-report-locally')
-      ? await local.storeErrorReport(report, new Date(workflowNow()).toISOString())
+      ? await local.storeErrorReport(report, reportedAt, { supersedeAtOnceUpTo: supersedeBeforeAnswerUpTo })
       : await storeErrorReport(report);
   } catch (error) {
     state.refusal = failureForCaller(error);
@@ -74,10 +87,12 @@ export async function errorReport(report: ErrorReport): Promise<ReportResult> {
     duplicates: stored.duplicates,
     open: stored.open,
     retrying: stored.retrying.length,
-    superseded: stored.superseded,
+    superseded: stored.superseded + (stored.toSupersede?.length ?? 0),
     ...(retryWorkflowId && { retryWorkflowId }),
   };
 
+  // Scheduled in the workflow task that answers, so that the answer does not wait for it.
+  const superseding = stored.toSupersede?.length ? supersedeEarlierErrors(stored.toSupersede, reportedAt) : undefined;
   let retry: RetryWindowOutcome | undefined;
   if (retryWorkflowId) {
     const input = {
@@ -90,6 +105,7 @@ export async function errorReport(report: ErrorReport): Promise<ReportResult> {
     };
     retry = await executeChild(retryWindow, { workflowId: retryWorkflowId, args: [input], ...retryWindowLabels(input) });
   }
+  await superseding;
   await condition(allHandlersFinished);
   return { ...state.receipt, ...(retry && { retry }) };
 }
