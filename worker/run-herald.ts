@@ -11,7 +11,8 @@ import type { Knex } from 'knex';
 import { ConfigError, type HeraldConfig } from '../config/config.js';
 import type { ActivityDeps } from '../activities/index.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
-import { createSmtpMailer, type Mailer } from '../email/mailer.js';
+import type { Mailer } from '../email/mailer.js';
+import { createThreadedMailer } from '../email/mailer-threads.js';
 import { ensureDigestWorkflows } from '../client/digests.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { createHeraldWorker } from './worker.js';
@@ -65,7 +66,7 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
   let applied: string[] = [];
   if (options.migrate ?? config.migrateOnStart) applied = await migrateLatest(db);
   if (applied.length > 0) console.log(`herald: migrations applied: ${applied.join(', ')}`);
-  const mailer = createSmtpMailer({ smtpUrl: config.smtpUrl, from: config.from, maxConnections: options.smtpConnections });
+  const mailer = createThreadedMailer({ smtpUrl: config.smtpUrl, from: config.from, maxConnections: options.smtpConnections });
 
   const worker = await createHeraldWorker({
     connection: options.connection,
