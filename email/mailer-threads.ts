@@ -30,6 +30,7 @@ interface Pending {
 interface MailerThread {
   worker: Worker;
   pending: Map<number, Pending>;
+  stopped: boolean;
 }
 
 /**
@@ -55,7 +56,7 @@ export function createThreadedMailer({ threads = Math.min(4, availableParallelis
 
   const start = (index: number): MailerThread => {
     const worker = new Worker(entry.code, { eval: entry.eval, workerData: { ...smtp, maxConnections: connectionsOf(index) } });
-    const thread: MailerThread = { worker, pending: new Map() };
+    const thread: MailerThread = { worker, pending: new Map(), stopped: false };
     worker.on('message', (reply: MailerThreadReply) => {
       const pending = thread.pending.get(reply.id);
       if (!pending) return;
@@ -64,12 +65,12 @@ export function createThreadedMailer({ threads = Math.min(4, availableParallelis
       else if (reply.kind === 'refused') pending.reject(new RecipientRefusedError(reply.recipient, reply.response, reply.permanent));
       else pending.reject(Object.assign(new Error(reply.message), { code: reply.code, responseCode: reply.responseCode, command: reply.command }));
     });
-    // A thread that dies fails what it had in hand (those emails were not confirmed sent) and is replaced.
+    // A thread that dies fails what it had in hand (those emails were not confirmed sent); the next
+    // email starts its replacement (not at once: a thread that cannot start would start forever).
     const fail = (cause: string) => {
+      thread.stopped = true;
       for (const pending of thread.pending.values()) pending.reject(new Error(`the mailer thread stopped (${cause}) before the SMTP server answered`));
       thread.pending.clear();
-      const index = pool.indexOf(thread);
-      if (index >= 0 && !closed) pool[index] = start(index);
     };
     worker.on('error', (error) => fail(error.message));
     worker.on('exit', (code) => fail(`exit code ${code}`));
@@ -81,6 +82,7 @@ export function createThreadedMailer({ threads = Math.min(4, availableParallelis
   return {
     send(email) {
       if (closed) return Promise.reject(new Error('the mailer is closed'));
+      for (const [index, thread] of pool.entries()) if (thread.stopped) pool[index] = start(index);
       // The thread with the fewest emails in hand: a slow recipient on one does not queue the others behind it.
       const thread = pool.reduce((least, candidate) => (candidate.pending.size < least.pending.size ? candidate : least));
       const id = nextId++;

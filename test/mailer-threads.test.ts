@@ -61,6 +61,20 @@ describe('the mailer on threads of its own', async () => {
     }
   });
 
+  it('a thread that stops fails the emails it had as a failure of the server; each next email starts a new one', async () => {
+    // Its transport cannot be made from this URL: every thread stops as it starts.
+    const broken = createThreadedMailer({ smtpUrl: 'smtp://[not-a-host', from: 'Herald <herald@herald.test>', threads: 1 });
+    try {
+      for (const to of ['first@example.test', 'second@example.test']) {
+        const failure = await broken.send(email(to)).catch((error: unknown) => error);
+        expect(failure).not.toBeInstanceOf(RecipientRefusedError);
+        expect(String(failure)).toMatch(/the mailer thread stopped \(.*Invalid URL.*\) before the SMTP server answered/);
+      }
+    } finally {
+      broken.close();
+    }
+  });
+
   it('a closed mailer sends nothing more', async () => {
     const closing = createThreadedMailer({ smtpUrl: mail.url, from: 'Herald <herald@herald.test>', threads: 1 });
     closing.close();
