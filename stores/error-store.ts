@@ -167,23 +167,13 @@ export function createErrorStore(db: Knex): ErrorStore {
             code: error.code ?? null,
             step: error.step ?? null,
             intermittent,
-            record: error.record === undefined ? null : error.record,
+            // As JSON text: an array given as an element of a parameter array would become a nested SQL array.
+            record: error.record === undefined ? null : JSON.stringify(error.record),
             status: autoResolve && intermittent ? 'retrying' : 'open',
             occurred_at: error.occurredAt ?? now.toISOString(),
           };
         });
-        // One statement for the whole report, however large: rows travel as one JSON parameter.
-        const inserted = await trx.raw<{ rows: { id: number; error_key: string; trace_key: string; status: ErrorStatus }[] }>(
-          `insert into errors (environment_id, flow_id, report_id, reported_at, error_key, trace_key, message, code, step,
-                               intermittent, record, status, occurred_at)
-           select ?, ?, ?, ?, r.error_key, r.trace_key, r.message, r.code, r.step, r.intermittent, r.record, r.status, r.occurred_at
-             from json_to_recordset(?::json) as r(error_key text, trace_key text, message text, code text, step text,
-                                                  intermittent boolean, record jsonb, status text, occurred_at timestamptz)
-           on conflict (environment_id, flow_id, error_key) do nothing
-           returning id, error_key, trace_key, status`,
-          [report.environment, report.flow, report.reportId, now, JSON.stringify(rows)],
-        );
-        const stored = inserted.rows;
+        const stored = await insertReportRows(trx, report, now, rows);
         if (stored.length < rows.length) {
           // Rows of this very report already there were stored by an earlier attempt of this call,
           // whose answer was lost (it committed after its attempt timed out, or its worker died):
@@ -363,4 +353,40 @@ function byReport(rows: { id: number; report_id: string }[]): RecoveredInWindow[
   const windows = new Map<string, number[]>();
   for (const row of rows) windows.set(row.report_id, [...(windows.get(row.report_id) ?? []), row.id]);
   return [...windows].map(([reportId, ids]) => ({ reportId, ids }));
+}
+
+type StoredRow = { id: number; error_key: string; trace_key: string; status: ErrorStatus };
+type ReportRow = Record<(typeof reportColumns)[number], string | boolean | null>;
+const reportColumns = ['error_key', 'trace_key', 'message', 'code', 'step', 'intermittent', 'record', 'status', 'occurred_at'] as const;
+
+/**
+ * Inserts a report's rows in one statement, however many: each column travels as one array
+ * parameter. Rows whose key is already stored are skipped. A report is nearly always new, so the
+ * insert first goes without ON CONFLICT (which probes the unique index once more per row, about a
+ * sixth of the statement); a repeated key fails it at once, and it is made again with ON CONFLICT.
+ */
+async function insertReportRows(trx: Knex.Transaction, report: ErrorReport, now: Date, rows: ReportRow[]): Promise<StoredRow[]> {
+  // Arrays with nulls in them, which knex's binding types leave out.
+  const columns = reportColumns.map((column) => rows.map((row) => row[column])) as unknown as Knex.Value[];
+  const insert = (onConflict: string) =>
+    trx.raw<{ rows: StoredRow[] }>(
+      `insert into errors (environment_id, flow_id, report_id, reported_at, error_key, trace_key, message, code, step,
+                           intermittent, record, status, occurred_at)
+       select ?, ?, ?, ?, r.error_key, r.trace_key, r.message, r.code, r.step, r.intermittent, r.record::jsonb, r.status, r.occurred_at
+         from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::boolean[], ?::text[], ?::text[], ?::timestamptz[])
+              as r(error_key, trace_key, message, code, step, intermittent, record, status, occurred_at)
+       ${onConflict}
+       returning id, error_key, trace_key, status`,
+      [report.environment, report.flow, report.reportId, now, ...columns],
+    );
+  await trx.raw('savepoint report_rows');
+  try {
+    const { rows: stored } = await insert('');
+    await trx.raw('release savepoint report_rows');
+    return stored;
+  } catch (error) {
+    if ((error as { code?: string }).code !== '23505') throw error;
+    await trx.raw('rollback to savepoint report_rows');
+    return (await insert('on conflict (environment_id, flow_id, error_key) do nothing')).rows;
+  }
 }

@@ -130,23 +130,40 @@ describe('hostile input: refused by name, never a hang, never half-stored', asyn
   });
 
   it('S35: generated reports are stored and read back exactly, or refused with named fields; never a hang or a crash', async () => {
-    const text = fc.string({ unit: fc.oneof(fc.constantFrom('\u0000', '\ud800', '\u2028', '\u202e', 'é', '😀', '<', '"'), fc.string({ minLength: 1, maxLength: 1 })), minLength: 0, maxLength: 12 });
+    // Also what quotes, separates or stands for NULL in a PostgreSQL array literal (reports travel as arrays).
+    const unit = fc.oneof(fc.constantFrom('\u0000', '\ud800', '\u2028', '\u202e', 'é', '😀', '<', '"', '{', '}', ',', '\\', "'", ' '), fc.string({ minLength: 1, maxLength: 1 }));
+    const text = fc.oneof(fc.constantFrom('NULL', 'null', '{}', '""'), fc.string({ unit, minLength: 0, maxLength: 12 }));
     let run = 0;
     await fc.assert(
       fc.asyncProperty(
-        fc.array(fc.record({ traceKey: text, message: text, code: fc.option(text, { nil: undefined }), occurredAt: fc.option(fc.constantFrom('2026-11-27T10:15:00Z', '2026-02-30T00:00Z', '2024-02-29T23:59:59+14:00', 'soon'), { nil: undefined }) }, { requiredKeys: ['traceKey', 'message'] }), { minLength: 1, maxLength: 3 }),
+        fc.array(
+          fc.record(
+            {
+              traceKey: text,
+              message: text,
+              code: fc.option(text, { nil: undefined }),
+              step: fc.option(text, { nil: undefined }),
+              record: fc.option(fc.jsonValue({ maxDepth: 2 }), { nil: undefined }),
+              occurredAt: fc.option(fc.constantFrom('2026-11-27T10:15:00Z', '2026-02-30T00:00Z', '2024-02-29T23:59:59+14:00', 'soon'), { nil: undefined }),
+            },
+            { requiredKeys: ['traceKey', 'message'] },
+          ),
+          { minLength: 1, maxLength: 3 },
+        ),
         async (errors) => {
           run += 1;
           const reportId = `generated-${run}`;
           const outcome = await settlesWithin(15_000, herald.client.reportErrors({ environment: 'prod', flow: 'customers', reportId, errors }));
           if (outcome.error) {
             expect(outcome.error).toBeInstanceOf(HeraldInputError);
-            for (const field of fieldsOf(outcome.error)) expect(field).toMatch(/^errors\[\d\]\.(traceKey|message|code|occurredAt)$/);
+            for (const field of fieldsOf(outcome.error)) expect(field).toMatch(/^errors\[\d\]\.(traceKey|message|code|step|record|occurredAt)$/);
             expect(await db('errors').where({ report_id: reportId }).count({ n: '*' })).toEqual([{ n: 0 }]);
             return;
           }
-          const stored = await db('errors').where({ report_id: reportId }).orderBy('id').select('trace_key', 'message', 'code', 'occurred_at');
-          expect(stored.map((r) => [r.trace_key, r.message, r.code])).toEqual(errors.map((e) => [e.traceKey, e.message, e.code ?? null]));
+          const stored = await db('errors').where({ report_id: reportId }).orderBy('id').select('trace_key', 'message', 'code', 'step', 'record', 'occurred_at');
+          expect(stored.map((r) => [r.trace_key, r.message, r.code, r.step, r.record])).toEqual(
+            errors.map((e) => [e.traceKey, e.message, e.code ?? null, e.step ?? null, e.record === undefined ? null : JSON.parse(JSON.stringify(e.record))]),
+          );
           errors.forEach((e, i) => e.occurredAt && expect(stored[i]!.occurred_at.getTime()).toBe(Date.parse(e.occurredAt)));
         },
       ),
