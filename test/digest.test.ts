@@ -300,6 +300,39 @@ describe('error digests', async () => {
     }
   });
 
+  it('S12: a run-now request still waiting for its cycle when the digest is stopped is refused, naming the stop; a remind-now request with it is answered; the digest ends', async () => {
+    await applyCatalog(db, {
+      environments: [{ id: 'prod-halt', account: 'acme', name: 'Production halt', production: true }],
+      integrations: [{ id: 'halt-shop', environment: 'prod-halt', name: 'Halt shop' }],
+      flows: [{ id: 'halt-orders', integration: 'halt-shop', name: 'Halt orders' }],
+      subscriptions: [{ environment: 'prod-halt', user: 'ops@acme.test', flows: ['halt-orders'] }],
+    });
+    const handle = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod-halt', intervalMs: minutes(15) });
+    await herald.client.reportErrors({ environment: 'prod-halt', flow: 'halt-orders', errors: [{ traceKey: 'HALT-1', message: 'x' }] });
+    mail.setDelay(1_500);
+    try {
+      // During a cycle: a second run-now request (for the cycle after it), a remind-now request, then the stop.
+      const first = runCycleNow(herald.temporal, 'prod-halt');
+      await expect.poll(async () => (await handle.query(digestStatusQuery)).state, { timeout: 10_000, interval: 50 }).toBe('running cycle');
+      const second = runCycleNow(herald.temporal, 'prod-halt');
+      const remind = handle.executeUpdate(remindNowUpdate);
+      await expect.poll(async () => (await handle.describe()).raw.pendingWorkflowTask ?? null, { timeout: 5_000, interval: 50 }).toBeNull();
+      await handle.signal(stopDigestSignal);
+      const ended = Promise.allSettled([first, second, remind, handle.result()]);
+      const [cycle, refused, round, result] = await Promise.race([
+        ended,
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the digest left a request unanswered, or never ended')), 20_000)),
+      ]);
+      expect(cycle).toMatchObject({ status: 'fulfilled', value: { sent: 1 } });
+      expect(refused).toMatchObject({ status: 'rejected', reason: { cause: { message: expect.stringMatching(/the digest of prod-halt was stopped before cycle \d+ ran/) } } });
+      expect(round).toMatchObject({ status: 'fulfilled', value: { planned: 0, sent: 0 } });
+      expect(result).toMatchObject({ status: 'fulfilled' });
+      expect(await db('email_deliveries').where({ environment_id: 'prod-halt', kind: 'digest' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+    } finally {
+      mail.setDelay(0);
+    }
+  });
+
   it('S12: a run-now request that arrives during the last cycle of a run is answered by the next run', async () => {
     await applyCatalog(db, {
       environments: [{ id: 'prod-one', account: 'acme', name: 'Production one', production: true }],

@@ -1,5 +1,6 @@
 import {
   allHandlersFinished,
+  ApplicationFailure,
   condition,
   continueAsNew,
   defineQuery,
@@ -131,6 +132,8 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   let lastSummary = input.lastSummary;
   let runNow = input.runNowPending ?? false;
   let stopping = false;
+  // Set once the digest ends for a stop: run-now requests still waiting for a cycle are refused.
+  let stopped = false;
   let runningSince: number | undefined;
   let nextCycleAt = Number.POSITIVE_INFINITY;
   let lastCycleEndedAt = workflowNow();
@@ -189,7 +192,14 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     // The next cycle to start: one already under way fixed its content before this request.
     const target = lastCycle + (runningSince !== undefined ? 2 : 1);
     runNow = true;
-    await condition(() => lastCycle >= target);
+    await condition(() => lastCycle >= target || stopped);
+    if (lastCycle < target) {
+      throw ApplicationFailure.create({
+        type: 'DigestStopped',
+        message: `the digest of ${input.environment} was stopped before cycle ${target} ran`,
+        nonRetryable: true,
+      });
+    }
     return lastSummary!;
   });
   setHandler(remindNowUpdate, async () => {
@@ -227,14 +237,18 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
       intervalChanged = false;
       if (!runNow && !stopping) continue;
     }
-    // A look asked for is done before the digest stops: its caller waits for the answer.
-    if (remindPending() && !runNow) {
+    // A look asked for is done before the digest stops: its caller waits for the answer. (Runs
+    // started before the patch waited for ever when a run-now request was pending too.)
+    const stopNow = stopping && patched('answer-requests-at-stop');
+    if (remindPending() && (!runNow || stopNow)) {
       const answered = remindRequests;
       lastReminderRound = await lookForReminders();
       remindRequestsDone = answered;
       continue;
     }
     if (stopping) {
+      // A run-now request still waiting is answered: the digest stops instead of running its cycle.
+      stopped = stopNow;
       await condition(allHandlersFinished);
       return;
     }
