@@ -68,6 +68,21 @@ it('records the histories of Herald\'s workflows', async () => {
   await save('environment-digest-run-now-before-continuing', 'digest/staging', afterRemindNow?.workflowExecutionContinuedAsNewEventAttributes?.newExecutionRunId ?? undefined);
   await staging.signal(stopDigestSignal);
 
+  // A digest stopped while a cycle sends, with a run-now request for the cycle after it and a
+  // remind-now request waiting: the look is answered, the run-now refused, the digest ends.
+  await herald.temporal.workflow.getHandle('digest/staging').result();
+  const halting = await startDigest(herald.temporal, herald.taskQueue, { environment: 'staging', intervalMs: minutes(15) });
+  await herald.client.reportErrors({ environment: 'staging', flow: 'staging-orders', errors: [{ traceKey: 'ST-2', message: 'Sandbox failure again' }] });
+  mail.setDelay(1_500);
+  const running = runCycleNow(herald.temporal, 'staging');
+  while ((await halting.query(digestStatusQuery)).state !== 'running cycle') await new Promise((resolve) => setTimeout(resolve, 50));
+  const waiting = [runCycleNow(herald.temporal, 'staging').catch(() => 'refused'), halting.executeUpdate(remindNowUpdate)];
+  while ((await halting.describe()).raw.pendingWorkflowTask) await new Promise((resolve) => setTimeout(resolve, 50));
+  await halting.signal(stopDigestSignal);
+  await Promise.all([running, ...waiting, halting.result()]);
+  mail.setDelay(0);
+  await save('environment-digest-stopped-with-requests', 'digest/staging', (await halting.describe()).runId);
+
   // A connection that goes offline past the grace period and comes back.
   await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'offline', reason: 'ECONNREFUSED' });
   await env.sleep(minutes(2));
@@ -82,6 +97,13 @@ it('records the histories of Herald\'s workflows', async () => {
   await save('error-report', 'errors/prod/orders/run-7');
   await save('error-report-stored-locally', 'errors/prod/orders/run-7');
   await save('retry-window', report.retryWorkflowId!);
+
+  // A report superseding more earlier errors than it does before answering: the rest right after.
+  const many = (reportId: string) => ({ environment: 'prod', flow: 'orders', reportId, errors: Array.from({ length: 1_001 }, (_, i) => ({ traceKey: `SO-M${i}`, message: 'Price missing' })) });
+  await herald.client.reportErrors(many('run-9'));
+  await herald.client.reportErrors(many('run-10'));
+  await herald.temporal.workflow.getHandle('errors/prod/orders/run-10').result();
+  await save('error-report-superseding-after-answer', 'errors/prod/orders/run-10');
 
   // A retry window that a success report ends early.
   const recovering = await herald.client.reportErrors({ environment: 'prod', flow: 'orders', reportId: 'run-8', errors: [{ traceKey: 'SO-4', message: 'Lock timeout', intermittent: true }] });
