@@ -53,6 +53,9 @@ export function createThreadedMailer({ threads = Math.min(4, availableParallelis
   const connectionsOf = (index: number) => Math.floor(maxConnections / count) + (index < maxConnections % count ? 1 : 0);
   let nextId = 1;
   let closed = false;
+  // One queue for all threads, as one transport has: a thread is handed no more emails than it has
+  // connections, so no email waits behind one thread's busy connections while another's are free.
+  const queue: (Pending & { email: OutgoingEmail })[] = [];
 
   const start = (index: number): MailerThread => {
     const worker = new Worker(entry.code, { eval: entry.eval, workerData: { ...smtp, maxConnections: connectionsOf(index) } });
@@ -64,13 +67,17 @@ export function createThreadedMailer({ threads = Math.min(4, availableParallelis
       if (reply.kind === 'sent') pending.resolve();
       else if (reply.kind === 'refused') pending.reject(new RecipientRefusedError(reply.recipient, reply.response, reply.permanent));
       else pending.reject(Object.assign(new Error(reply.message), { code: reply.code, responseCode: reply.responseCode, command: reply.command }));
+      dispatch();
     });
-    // A thread that dies fails what it had in hand (those emails were not confirmed sent); the next
-    // email starts its replacement (not at once: a thread that cannot start would start forever).
+    // A thread that dies fails what it had in hand (those emails were not confirmed sent). It is
+    // replaced while emails wait, not at once: a thread that cannot start fails the queue's emails a
+    // few at a time instead of restarting for ever.
     const fail = (cause: string) => {
+      if (thread.stopped) return;
       thread.stopped = true;
       for (const pending of thread.pending.values()) pending.reject(new Error(`the mailer thread stopped (${cause}) before the SMTP server answered`));
       thread.pending.clear();
+      dispatch();
     };
     worker.on('error', (error) => fail(error.message));
     worker.on('exit', (code) => fail(`exit code ${code}`));
@@ -79,20 +86,29 @@ export function createThreadedMailer({ threads = Math.min(4, availableParallelis
   };
   const pool: MailerThread[] = Array.from({ length: count }, (_, index) => start(index));
 
+  const dispatch = () => {
+    for (const [index, thread] of pool.entries()) if (thread.stopped && queue.length > 0) pool[index] = start(index);
+    for (const [index, thread] of pool.entries()) {
+      while (queue.length > 0 && thread.pending.size < connectionsOf(index)) {
+        const { email, ...pending } = queue.shift()!;
+        const id = nextId++;
+        thread.pending.set(id, pending);
+        thread.worker.postMessage({ kind: 'send', id, email } satisfies MailerThreadRequest);
+      }
+    }
+  };
+
   return {
     send(email) {
       if (closed) return Promise.reject(new Error('the mailer is closed'));
-      for (const [index, thread] of pool.entries()) if (thread.stopped) pool[index] = start(index);
-      // The thread with the fewest emails in hand: a slow recipient on one does not queue the others behind it.
-      const thread = pool.reduce((least, candidate) => (candidate.pending.size < least.pending.size ? candidate : least));
-      const id = nextId++;
       return new Promise<void>((resolve, reject) => {
-        thread.pending.set(id, { resolve, reject });
-        thread.worker.postMessage({ kind: 'send', id, email } satisfies MailerThreadRequest);
+        queue.push({ email, resolve, reject });
+        dispatch();
       });
     },
     close() {
       closed = true;
+      for (const waiting of queue.splice(0)) waiting.reject(new Error('the mailer is closed'));
       for (const thread of pool) thread.worker.postMessage({ kind: 'close' } satisfies MailerThreadRequest);
     },
   };

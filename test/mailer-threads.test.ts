@@ -45,6 +45,25 @@ describe('the mailer on threads of its own', async () => {
     mail.accept('busy@example.test');
   });
 
+  it('S33: no more emails are in flight at once than the connections in all; the rest wait in one queue for the first free one', async () => {
+    mail.clear();
+    const three = createThreadedMailer({ smtpUrl: mail.url, from: 'Herald <herald@herald.test>', maxConnections: 3, threads: 2 });
+    try {
+      mail.holdAfter(0);
+      const outcomes = Promise.allSettled(Array.from({ length: 5 }, (_, i) => three.send(email(`queued${i}@example.test`, i))));
+      await expect.poll(() => mail.held, { timeout: 10_000 }).toBe(3);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(mail.held).toBe(3);
+      // The held ones are answered 421 (the server is closing); the two that waited go out after.
+      mail.releaseHeld();
+      const settled = await outcomes;
+      expect(settled.filter((o) => o.status === 'rejected')).toHaveLength(3);
+      expect(settled.slice(3).map((o) => o.status)).toEqual(['fulfilled', 'fulfilled']);
+    } finally {
+      three.close();
+    }
+  });
+
   it('S37: an address that is not one plain address is refused for good without reaching the server', async () => {
     await expect(mailer.send(email('a@example.test, b@example.test'))).rejects.toMatchObject({ name: 'RecipientRefusedError', permanent: true });
   });
