@@ -271,58 +271,65 @@ describe('error digests', async () => {
     expect(mail.to('ops@acme.test').map((m) => rowsOf(m, 'new').length)).toEqual([1, 1, 1]);
   });
 
-  it('S31: a remind-now request that comes with a stop request is answered before the digest ends', async () => {
+  /**
+   * An environment of its own (production) with one flow that ops@ follows, its digest started,
+   * and one error reported there; sending is slowed so that requests can arrive during a cycle.
+   */
+  const slowDigestWithOneError = async (name: string, digest: { cyclesPerRun?: number } = {}) => {
+    const environment = `prod-${name}`;
     await applyCatalog(db, {
-      environments: [{ id: 'prod-stop', account: 'acme', name: 'Production stop', production: true }],
-      integrations: [{ id: 'stop-shop', environment: 'prod-stop', name: 'Stop shop' }],
-      flows: [{ id: 'stop-orders', integration: 'stop-shop', name: 'Stop orders' }],
-      subscriptions: [{ environment: 'prod-stop', user: 'ops@acme.test', flows: ['stop-orders'] }],
+      environments: [{ id: environment, account: 'acme', name: `Production ${name}`, production: true }],
+      integrations: [{ id: `${name}-shop`, environment, name: `${name} shop` }],
+      flows: [{ id: `${name}-orders`, integration: `${name}-shop`, name: `${name} orders` }],
+      subscriptions: [{ environment, user: 'ops@acme.test', flows: [`${name}-orders`] }],
     });
-    const handle = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod-stop', intervalMs: minutes(15) });
-    await herald.client.reportErrors({ environment: 'prod-stop', flow: 'stop-orders', errors: [{ traceKey: 'STOP-1', message: 'x' }] });
+    const handle = await startDigest(herald.temporal, herald.taskQueue, { environment, intervalMs: minutes(15), ...digest });
+    await herald.client.reportErrors({ environment, flow: `${name}-orders`, errors: [{ traceKey: `${name}-1`, message: 'x' }] });
     mail.setDelay(1_500);
+    /** Asks for a cycle, and waits until it runs. */
+    const runningCycle = async () => {
+      const cycle = runCycleNow(herald.temporal, environment);
+      await expect.poll(async () => (await handle.query(digestStatusQuery)).state, { timeout: 10_000, interval: 50 }).toBe('running cycle');
+      return cycle;
+    };
+    /** Waits until the digest has taken in what it was sent. */
+    const settled = () => expect.poll(async () => (await handle.describe()).raw.pendingWorkflowTask ?? null, { timeout: 5_000, interval: 50 }).toBeNull();
+    return { environment, handle, runningCycle, settled };
+  };
+  /** What these settle to, within 20 s; else fails naming what hung. */
+  const settledWithin20s = <T extends readonly unknown[]>(promises: T, hung: string) =>
+    Promise.race([
+      Promise.allSettled(promises),
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(hung)), 20_000)),
+    ]);
+
+  it('S31: a remind-now request that comes with a stop request is answered before the digest ends', async () => {
+    const { handle, runningCycle, settled } = await slowDigestWithOneError('stop');
     try {
       // Both requests arrive while a cycle sends: the stop ends the digest after it, the look first.
-      const cycle = runCycleNow(herald.temporal, 'prod-stop');
-      await expect.poll(async () => (await handle.query(digestStatusQuery)).state, { timeout: 10_000, interval: 50 }).toBe('running cycle');
+      const cycle = await runningCycle();
       const remind = handle.executeUpdate(remindNowUpdate);
-      await expect.poll(async () => (await handle.describe()).raw.pendingWorkflowTask ?? null, { timeout: 5_000, interval: 50 }).toBeNull();
+      await settled();
       await handle.signal(stopDigestSignal);
       await cycle;
-      const ended = Promise.all([remind, handle.result()]);
-      const [round] = await Promise.race([
-        ended,
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the digest never answered the remind-now request, nor ended')), 20_000)),
-      ]);
-      expect(round).toMatchObject({ planned: 0, sent: 0 });
+      const [round, result] = await settledWithin20s([remind, handle.result()], 'the digest never answered the remind-now request, nor ended');
+      expect(round).toMatchObject({ status: 'fulfilled', value: { planned: 0, sent: 0 } });
+      expect(result).toMatchObject({ status: 'fulfilled' });
     } finally {
       mail.setDelay(0);
     }
   });
 
   it('S12: a run-now request still waiting for its cycle when the digest is stopped is refused, naming the stop; a remind-now request with it is answered; the digest ends', async () => {
-    await applyCatalog(db, {
-      environments: [{ id: 'prod-halt', account: 'acme', name: 'Production halt', production: true }],
-      integrations: [{ id: 'halt-shop', environment: 'prod-halt', name: 'Halt shop' }],
-      flows: [{ id: 'halt-orders', integration: 'halt-shop', name: 'Halt orders' }],
-      subscriptions: [{ environment: 'prod-halt', user: 'ops@acme.test', flows: ['halt-orders'] }],
-    });
-    const handle = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod-halt', intervalMs: minutes(15) });
-    await herald.client.reportErrors({ environment: 'prod-halt', flow: 'halt-orders', errors: [{ traceKey: 'HALT-1', message: 'x' }] });
-    mail.setDelay(1_500);
+    const { handle, runningCycle, settled } = await slowDigestWithOneError('halt');
     try {
       // During a cycle: a second run-now request (for the cycle after it), a remind-now request, then the stop.
-      const first = runCycleNow(herald.temporal, 'prod-halt');
-      await expect.poll(async () => (await handle.query(digestStatusQuery)).state, { timeout: 10_000, interval: 50 }).toBe('running cycle');
+      const first = await runningCycle();
       const second = runCycleNow(herald.temporal, 'prod-halt');
       const remind = handle.executeUpdate(remindNowUpdate);
-      await expect.poll(async () => (await handle.describe()).raw.pendingWorkflowTask ?? null, { timeout: 5_000, interval: 50 }).toBeNull();
+      await settled();
       await handle.signal(stopDigestSignal);
-      const ended = Promise.allSettled([first, second, remind, handle.result()]);
-      const [cycle, refused, round, result] = await Promise.race([
-        ended,
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the digest left a request unanswered, or never ended')), 20_000)),
-      ]);
+      const [cycle, refused, round, result] = await settledWithin20s([first, second, remind, handle.result()], 'the digest left a request unanswered, or never ended');
       expect(cycle).toMatchObject({ status: 'fulfilled', value: { sent: 1 } });
       expect(refused).toMatchObject({ status: 'rejected', reason: { cause: { message: expect.stringMatching(/the digest of prod-halt was stopped before cycle \d+ ran/) } } });
       expect(round).toMatchObject({ status: 'fulfilled', value: { planned: 0, sent: 0 } });
@@ -334,27 +341,16 @@ describe('error digests', async () => {
   });
 
   it('S12: a run-now request that arrives during the last cycle of a run is answered by the next run', async () => {
-    await applyCatalog(db, {
-      environments: [{ id: 'prod-one', account: 'acme', name: 'Production one', production: true }],
-      integrations: [{ id: 'one-shop', environment: 'prod-one', name: 'One shop' }],
-      flows: [{ id: 'one-orders', integration: 'one-shop', name: 'One orders' }],
-      subscriptions: [{ environment: 'prod-one', user: 'ops@acme.test', flows: ['one-orders'] }],
-    });
     // One cycle per run: every cycle ends by continuing as new.
-    const handle = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod-one', intervalMs: minutes(15), cyclesPerRun: 1 });
-    await herald.client.reportErrors({ environment: 'prod-one', flow: 'one-orders', errors: [{ traceKey: 'ONE-1', message: 'x' }] });
-    mail.setDelay(1_500);
+    const { runningCycle } = await slowDigestWithOneError('one', { cyclesPerRun: 1 });
     try {
-      const first = runCycleNow(herald.temporal, 'prod-one');
-      await expect.poll(async () => (await handle.query(digestStatusQuery)).state, { timeout: 10_000, interval: 50 }).toBe('running cycle');
+      const first = await runningCycle();
       // Asked while a cycle sends: answered by the cycle after it, which the next run must hold.
       const second = runCycleNow(herald.temporal, 'prod-one');
-      const firstSummary = await first;
-      const secondSummary = await Promise.race([
-        second,
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('the second run-now request was never answered')), 20_000)),
-      ]);
-      expect(secondSummary.number).toBe(firstSummary.number + 1);
+      const [firstSummary, secondSummary] = await settledWithin20s([first, second], 'the second run-now request was never answered');
+      expect(firstSummary.status).toBe('fulfilled');
+      const firstNumber = (firstSummary as PromiseFulfilledResult<{ number: number }>).value.number;
+      expect(secondSummary).toMatchObject({ status: 'fulfilled', value: { number: firstNumber + 1 } });
     } finally {
       mail.setDelay(0);
     }
