@@ -37,7 +37,7 @@ import { freePort } from '../test/helpers/ports.js';
 import { billableActions, total } from '../test/helpers/billable-actions.js';
 import { errorReportWorkflowId } from '../workflows/workflow-ids.js';
 import { createTemporalClient } from '../client/payload-codec.js';
-import { buildServer } from '../server/app.js';
+import { runServer } from '../server/run-server.js';
 import { createTokenStore } from '../stores/token-store.js';
 import { createPageStore } from '../stores/page-store.js';
 
@@ -90,8 +90,9 @@ if (flags.temporal) {
   connection = temporalServer.connection;
 }
 const client = createTemporalClient(connection);
+const benchConfig = loadConfig({ DATABASE_URL: postgres.adminUrl, SMTP_URL: smtpUrl, HERALD_TASK_QUEUE: 'bench', HERALD_FROM: 'Herald <bench@herald.test>', HERALD_APP_URL: 'https://app.herald.test', HERALD_SECRET: 'the-bench-secret-of-at-least-32-characters', HERALD_DIGEST_INTERVAL: '24h', HERALD_API_RATE: '1000000' });
 const running = await runHerald({
-  config: loadConfig({ DATABASE_URL: postgres.adminUrl, SMTP_URL: smtpUrl, HERALD_TASK_QUEUE: 'bench', HERALD_FROM: 'Herald <bench@herald.test>', HERALD_APP_URL: 'https://app.herald.test', HERALD_SECRET: 'the-bench-secret-of-at-least-32-characters', HERALD_DIGEST_INTERVAL: '24h' }),
+  config: benchConfig,
   connection: nativeConnection,
   client,
   db,
@@ -138,8 +139,8 @@ const catalog: Catalog = {
 await applyCatalog(db, catalog);
 
 // The HTTP API, on Herald's own server, with a token of the bench's account.
-const apiServer = await buildServer({ db, codecOrigins: [], api: { client: herald, requestsPerMinute: 1_000_000 } });
-const apiBase = await apiServer.listen({ host: '127.0.0.1', port: 0 });
+const apiServer = await runServer({ config: benchConfig, temporal: client, db, listen: { host: '127.0.0.1', port: 0 } });
+const apiBase = apiServer.url;
 const apiToken = (await createTokenStore(db).create('bench', 'bench')).token;
 
 // ---- figures ----------------------------------------------------------------------------
@@ -333,7 +334,7 @@ try {
     }
   }
 } finally {
-  await apiServer.close();
+  await apiServer.stop();
   await running.stop();
   floorWorker.shutdown();
   await floorRunning;

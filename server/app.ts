@@ -9,15 +9,21 @@ import { codecRoutes } from './codec-routes.js';
 import { apiPlugin, apiPrefix, type ApiDeps } from './api.js';
 import swagger from '@fastify/swagger';
 import { peoplePlugin, type PeopleOptions } from './people.js';
+import type { HeraldClient } from '../client/herald-client.js';
 
 export interface ServerOptions {
   db: Knex;
   /** Origins allowed to call the codec endpoint from a browser: the Temporal UI's. */
   codecOrigins: string[];
-  /** The HTTP API, where the server can reach Temporal. */
-  api?: Omit<ApiDeps, 'db'>;
-  /** Pages for people: sign-in, sessions, what they are shown. */
-  people?: Omit<PeopleOptions, 'db'>;
+  /**
+   * Herald's client, where the server can reach Temporal: with it the server serves the API, and
+   * the pages (with `people`) resolve and assign through it.
+   */
+  client?: HeraldClient;
+  /** API requests a minute per token (HERALD_API_RATE). */
+  apiRequestsPerMinute?: ApiDeps['requestsPerMinute'];
+  /** Pages for people: sign-in, sessions, what they are shown; they need `client`. */
+  people?: Omit<PeopleOptions, 'db' | 'client'>;
   /** Behind a proxy that terminates TLS: read the client's address and protocol from X-Forwarded-*. */
   trustProxy?: boolean;
 }
@@ -29,8 +35,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await codec.register(cors, { origin: options.codecOrigins, methods: ['POST'], allowedHeaders: ['content-type', 'x-namespace'], credentials: true });
     codecRoutes(codec);
   });
-  if (options.api) {
-    const deps = { db: options.db, ...options.api };
+  if (options.people && !options.client) throw new Error('the pages need the Herald client: they resolve and assign errors through it');
+  if (options.client) {
+    const deps: ApiDeps = { db: options.db, client: options.client, requestsPerMinute: options.apiRequestsPerMinute };
     await app.register(swagger, {
       hideUntagged: true,
       openapi: {
@@ -43,8 +50,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     await app.register((api) => apiPlugin(api, deps), { prefix: apiPrefix });
     app.get('/api/openapi.json', async () => app.swagger());
   }
-  if (options.people) {
-    const people = { db: options.db, ...options.people };
+  if (options.people && options.client) {
+    const people = { db: options.db, client: options.client, ...options.people };
     await app.register((pages) => peoplePlugin(pages, people));
   }
   /** Alive: the process answers. */

@@ -34,8 +34,8 @@ export interface PeopleOptions {
   secret: string;
   /** Sign-in requests allowed per address and per client in 15 minutes. */
   signInLimits?: { perAddress: number; perClient: number };
-  /** For what pages change through Herald's workflows (resolving errors). */
-  client?: HeraldClient;
+  /** For what pages change through Herald's workflows (resolving and assigning errors). */
+  client: HeraldClient;
 }
 
 declare module 'fastify' {

@@ -5,7 +5,7 @@ import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { applyCatalog } from '../catalog/catalog.js';
-import { buildServer } from '../server/app.js';
+import { startServer } from './helpers/server.js';
 import { apiRoutes, apiPrefix } from '../server/api.js';
 import { createTokenStore } from '../stores/token-store.js';
 import { errorReportRequestSchema, resolveRequestSchema } from '../contracts/error-report.js';
@@ -25,8 +25,8 @@ describe('the HTTP API', async () => {
     flows: [{ id: 'globex-orders', integration: 'globex-shop', name: 'Orders', connections: ['globex-erp'] }],
   });
   const herald = await startHerald({ env, db });
-  const server = await buildServer({ db, codecOrigins: [], api: { client: herald.client, requestsPerMinute: 1000 } });
-  const base = await server.listen({ host: '127.0.0.1', port: 0 });
+  const server = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, variables: { HERALD_API_RATE: '1000' } });
+  const base = server.url;
   const tokens = createTokenStore(db);
   const acme = (await tokens.create('acme', 'orders flow')).token;
   const globex = (await tokens.create('globex', 'globex flows')).token;
@@ -153,7 +153,7 @@ describe('the HTTP API', async () => {
   it('S29: the OpenAPI document lists every route, with the very schemas that validate the requests', async () => {
     const document = (await (await fetch(`${base}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: unknown }> } }>> };
     const documented = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
-    const served = server.printRoutes({ commonPrefix: false });
+    const served = server.app.printRoutes({ commonPrefix: false });
     const openApiPath = (url: string) => `${apiPrefix}${url}`.replace(/:([A-Za-z]+)/g, '{$1}');
     expect(documented.sort()).toEqual(apiRoutes.map((r) => `${r.method} ${openApiPath(r.url)}`).sort());
     for (const r of apiRoutes) expect(served).toContain(`${apiPrefix}${r.url}`.split('/').at(-1));
@@ -167,8 +167,8 @@ describe('the HTTP API', async () => {
   });
 
   it('S29: a token over its rate limit is answered 429 with Retry-After, and other tokens are not', async () => {
-    const limited = await buildServer({ db, codecOrigins: [], api: { client: herald.client, requestsPerMinute: 3 } });
-    const limitedBase = await limited.listen({ host: '127.0.0.1', port: 0 });
+    const limited = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, variables: { HERALD_API_RATE: '3' } });
+    const limitedBase = limited.url;
     const get = (token: string) => fetch(`${limitedBase}${apiPrefix}/errors?limit=1`, { headers: { authorization: `Bearer ${token}` } });
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await get(acme)).status);
@@ -177,6 +177,6 @@ describe('the HTTP API', async () => {
     expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(((await over.json()) as { error: string }).error).toMatch(/too many requests/);
     expect((await get(globex)).status).toBe(200);
-    await limited.close();
+    await limited.stop();
   });
 });

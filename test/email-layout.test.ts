@@ -1,8 +1,8 @@
 /// <reference lib="dom" />
 // The functions given to page.evaluate run in the browser, hence the DOM types.
-import { afterAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
-import { existsSync, mkdirSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { launchBrowser } from './helpers/browser.js';
+import { mkdirSync } from 'node:fs';
 import { digestEmail } from '../email/digest-email.js';
 import { renderEmail } from '../email/render.js';
 import type { DigestErrorRow } from '../stores/digest-store.js';
@@ -11,8 +11,6 @@ import { assignmentEmailJob } from '../email/assignment-email.js';
 import { connectionEmailJob } from '../email/connection-email.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
 
-/** Debian's chromium (installed by .ci/run), or the browser named by CHROMIUM_PATH. */
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const artifacts = new URL('../test-artifacts/email-layout/', import.meta.url).pathname;
 
 const appUrl = 'https://app.herald.test';
@@ -108,14 +106,9 @@ async function otherEmails(): Promise<{ name: string; html: string; first: strin
 }
 
 describe('the digest email in a browser', async () => {
-  if (!existsSync(chromiumPath)) {
-    throw new Error(`no Chromium at ${chromiumPath}: install Debian's chromium (as .ci/run does) or set CHROMIUM_PATH`);
-  }
   const html = await busyDigestHtml();
   const others = await otherEmails();
-  // Root (CI) cannot use Chromium's sandbox.
-  const browser: Browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
-  afterAll(() => browser.close());
+  const browser = await launchBrowser();
   mkdirSync(artifacts, { recursive: true });
 
   for (const screen of [

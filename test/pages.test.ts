@@ -1,22 +1,20 @@
 /// <reference lib="dom" />
 // The functions given to page.evaluate run in the browser, hence the DOM types.
-import { afterAll, describe, expect, it } from 'vitest';
-import { chromium, type Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { launchBrowser } from './helpers/browser.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startHerald, testSecret } from './helpers/herald.js';
+import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { startTestMailServer, type ReceivedMail } from './helpers/mail.js';
 import { freePort } from './helpers/ports.js';
 import { runCycleNow, startDigest } from './helpers/digests.js';
 import { applyCatalog } from '../catalog/catalog.js';
-import { buildServer } from '../server/app.js';
-import { createSmtpMailer } from '../email/mailer.js';
+import { startServer } from './helpers/server.js';
 
-/** Debian's chromium (installed by .ci/run), or the browser named by CHROMIUM_PATH. */
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const artifacts = new URL('../test-artifacts/pages/', import.meta.url).pathname;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const minutes = (n: number) => n * 60_000;
@@ -37,16 +35,10 @@ describe('the pages the emails link to, in a browser', async () => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const herald = await startHerald({ env, db, smtpUrl: mail.url, appUrl: base });
-  const mailer = createSmtpMailer({ smtpUrl: mail.url, from: 'Herald <herald@herald.test>' });
-  const server = await buildServer({ db, codecOrigins: [], people: { mailer, appUrl: base, secret: testSecret, client: herald.client } });
-  await server.listen({ host: '127.0.0.1', port });
-  const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+  // The server as `npm run server` builds it: its pages act through a Herald client of its own.
+  await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, smtpUrl: mail.url, port, appUrl: base });
+  const browser = await launchBrowser();
   mkdirSync(artifacts, { recursive: true });
-  afterAll(async () => {
-    await browser.close();
-    await server.close();
-    mailer.close();
-  });
 
   // Errors in the orders flow (one with its record), one in Globex, and a digest cycle that announces them.
   await herald.client.reportErrors({

@@ -11,6 +11,8 @@ import { createTokenStore } from '../stores/token-store.js';
 import { freePort } from './helpers/ports.js';
 import { digestStatusQuery } from '../workflows/environment-digest.js';
 import { createTemporalClient } from '../client/payload-codec.js';
+import { createPeopleStore } from '../stores/people-store.js';
+import { Visitor } from './helpers/visitor.js';
 
 const minutes = (n: number) => n * 60_000;
 const root = new URL('..', import.meta.url).pathname;
@@ -83,26 +85,59 @@ describe('production workers, built and run as separate processes', async () => 
     expect(workers.every((w) => w.process.exitCode === null)).toBe(true);
   });
 
-  it('S29: the built server (npm run server) answers the API beside them, stateless, and stops on SIGTERM', async () => {
+  /** The built server (`npm run server`) beside the workers, on a port of its own; stopped by SIGTERM at the end. */
+  const startBuiltServer = async () => {
     const port = await freePort();
     const server = spawn(process.execPath, [`${outDir}/server/main.js`], {
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, SMTP_URL: mail.url, HERALD_SECRET: 'a-production-test-secret-32-characters', HERALD_TASK_QUEUE: taskQueue, HERALD_LISTEN: `127.0.0.1:${port}` },
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, SMTP_URL: mail.url, HERALD_SECRET: 'a-production-test-secret-32-characters', HERALD_TASK_QUEUE: taskQueue, HERALD_LISTEN: `127.0.0.1:${port}`, HERALD_APP_URL: `http://127.0.0.1:${port}` },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
     server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+    afterAll(async () => {
+      if (server.exitCode === null) server.kill('SIGTERM');
+      await exited;
+    });
     await expect.poll(() => output, { timeout: 30_000 }).toContain(`at http://127.0.0.1:${port}`);
-    expect(await (await fetch(`http://127.0.0.1:${port}/readyz`)).json()).toEqual({ status: 'ready' });
+    return { base: `http://127.0.0.1:${port}`, stop: () => (server.kill('SIGTERM'), exited), output: () => output };
+  };
+
+  it('S29: the built server (npm run server) answers the API beside them, stateless, and stops on SIGTERM', async () => {
+    const server = await startBuiltServer();
+    expect(await (await fetch(`${server.base}/readyz`)).json()).toEqual({ status: 'ready' });
     const { token } = await createTokenStore(db).create('acme', 'production test');
-    const response = await fetch(`http://127.0.0.1:${port}/api/v1/errors`, {
+    const response = await fetch(`${server.base}/api/v1/errors`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
       body: JSON.stringify({ environment: 'prod', flow: 'orders', reportId: 'from-server', errors: [{ traceKey: 'SO-77', message: 'Stock unknown' }] }),
     });
     expect(await response.json()).toMatchObject({ reportId: 'from-server', stored: 1 });
-    const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
-    server.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await server.stop()).toBe(0);
+  });
+
+  it('S26: Resolve and Assign on the pages of the built server (npm run server) go through Herald\'s workflows', async () => {
+    const server = await startBuiltServer();
+    await client.reportErrors({ environment: 'prod', flow: 'orders', reportId: 'page-actions', errors: [{ traceKey: 'SO-88', message: 'Credit limit exceeded' }] });
+    const { id } = await db('errors').where({ trace_key: 'SO-88' }).first('id');
+    const errorPage = `/environments/prod/errors/${id}`;
+    // Signed in as an operator's link would sign in (herald users sign-in-link), then as a person acts.
+    const [link] = await createPeopleStore(db).createSignInLinks('ops@acme.test', errorPage);
+    const ops = new Visitor(server.base);
+    const signedIn = await ops.submit(`/sign-in/${link!.token}`);
+    expect(signedIn.location).toBe(errorPage);
+
+    const assigned = await ops.submit(errorPage, { assignee: 'orders-team@acme.test' }, '/environments/prod/errors/assign');
+    expect(assigned.status, assigned.html).toBe(303);
+    expect(assigned.location).toBe(`${errorPage}?assigned=1`);
+    const resolved = await ops.submit(errorPage, {}, '/environments/prod/errors/resolve');
+    expect(resolved.status, resolved.html).toBe(303);
+    expect(resolved.location).toBe(`${errorPage}?resolved=1`);
+    expect(await db('errors').where({ id }).first('status', 'resolved_by')).toEqual({ status: 'resolved', resolved_by: 'ops@acme.test' });
+    const shown = await ops.get(errorPage);
+    expect(shown.html).toContain('by ops@acme.test');
+    expect(shown.html).toContain('to orders-team@acme.test');
+    expect(await server.stop()).toBe(0);
   });
 });

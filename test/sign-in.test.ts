@@ -1,68 +1,19 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from './helpers/database.js';
 import { createTestWorld } from './helpers/world.js';
 import { startTestMailServer } from './helpers/mail.js';
 import { freePort } from './helpers/ports.js';
-import { buildServer } from '../server/app.js';
-import { createSmtpMailer } from '../email/mailer.js';
-
-const secret = 'a-test-secret-of-at-least-32-characters!';
-
-/** A browser without a screen: keeps cookies, reads forms' CSRF tokens, follows nothing by itself. */
-class Visitor {
-  private readonly cookies = new Map<string, string>();
-  constructor(private readonly base: string) {}
-
-  async request(method: string, path: string, form?: Record<string, string>) {
-    const response = await fetch(new URL(path, this.base), {
-      method,
-      redirect: 'manual',
-      headers: {
-        cookie: [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; '),
-        ...(form && { 'content-type': 'application/x-www-form-urlencoded' }),
-      },
-      ...(form && { body: new URLSearchParams(form).toString() }),
-    });
-    for (const line of response.headers.getSetCookie()) {
-      const [pair] = line.split(';');
-      const [name, value] = pair!.split('=');
-      if (/expires=Thu, 01 Jan 1970/i.test(line) || value === '') this.cookies.delete(name!);
-      else this.cookies.set(name!, value!);
-    }
-    return { status: response.status, location: response.headers.get('location'), setCookie: response.headers.getSetCookie(), html: await response.text() };
-  }
-
-  get(path: string) {
-    return this.request('GET', path);
-  }
-
-  /** Submits a form of the page at `path` (the first of its main part, or the one posting to `action`), with its CSRF token and these fields. */
-  async submit(path: string, fields: Record<string, string> = {}, action?: string) {
-    const page = await this.get(path);
-    const forms = [...page.html.replace(/<header>[\s\S]*?<\/header>/, action ? '$&' : '').matchAll(/<form method="post" action="([^"]+)">([\s\S]*?)<\/form>/g)];
-    const form = forms.find((f) => !action || f[1] === action);
-    if (!form) throw new Error(`no form on ${path}:\n${page.html}`);
-    const hidden = Object.fromEntries([...form[2]!.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)].map((m) => [m[1]!, decode(m[2]!)]));
-    return this.request('POST', decode(form[1]!), { ...hidden, ...fields });
-  }
-}
-
-const decode = (text: string) => text.replaceAll('&amp;', '&').replaceAll('&#x3D;', '=').replaceAll('&quot;', '"').replaceAll('&#x27;', "'").replaceAll('&lt;', '<').replaceAll('&gt;', '>');
+import { startServer } from './helpers/server.js';
+import { decode, Visitor } from './helpers/visitor.js';
 
 describe('signing in without a password', async () => {
   const { db } = await createTestDatabase();
   await createTestWorld(db);
   await db('users').insert({ account_id: 'acme', email: 'gone@acme.test', role: 'monitor', removed_at: new Date() });
   const mail = await startTestMailServer();
-  const mailer = createSmtpMailer({ smtpUrl: mail.url, from: 'Herald <herald@herald.test>' });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const server = await buildServer({ db, codecOrigins: [], people: { mailer, appUrl: base, secret, signInLimits: { perAddress: 5, perClient: 100 } } });
-  await server.listen({ host: '127.0.0.1', port });
-  afterAll(async () => {
-    await server.close();
-    mailer.close();
-  });
+  await startServer({ db, smtpUrl: mail.url, port, appUrl: base, signInLimits: { perAddress: 5, perClient: 100 } });
 
   /** Asks for a link for `email` as `visitor`, and returns the link the email carried. */
   const linkFor = async (visitor: Visitor, email: string, next = '/') => {
@@ -159,8 +110,7 @@ describe('signing in without a password', async () => {
     // A server of its own: its limits start from nothing.
     const limitedPort = await freePort();
     const limitedBase = `http://127.0.0.1:${limitedPort}`;
-    const limited = await buildServer({ db, codecOrigins: [], people: { mailer, appUrl: limitedBase, secret, signInLimits: { perAddress: 3, perClient: 8 } } });
-    await limited.listen({ host: '127.0.0.1', port: limitedPort });
+    const limited = await startServer({ db, smtpUrl: mail.url, port: limitedPort, appUrl: limitedBase, signInLimits: { perAddress: 3, perClient: 8 } });
     const visitor = new Visitor(limitedBase);
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await visitor.submit('/sign-in', { email: 'flood@example.com' })).status);
@@ -172,7 +122,7 @@ describe('signing in without a password', async () => {
     const answer = await fetch(`${limitedBase}/sign-in`, { method: 'POST' }); // the client's limit comes before anything else
     expect(answer.status).toBe(429);
     expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
-    await limited.close();
+    await limited.stop();
   });
 
   it('S28: names are escaped in pages as in emails', async () => {
@@ -194,9 +144,9 @@ describe('signing in without a password', async () => {
     expect(cookie).toMatch(/HttpOnly/);
     expect(cookie).toMatch(/SameSite=Lax/);
     expect(cookie).not.toMatch(/Secure/);
-    const secure = await buildServer({ db, codecOrigins: [], trustProxy: true, people: { mailer, appUrl: 'https://herald.example.com', secret } });
-    const answer = await secure.inject({ method: 'GET', url: '/sign-in', headers: { 'x-forwarded-proto': 'https' } });
+    const secure = await startServer({ db, smtpUrl: mail.url, appUrl: 'https://herald.example.com', variables: { HERALD_TRUST_PROXY: '1' } });
+    const answer = await secure.app.inject({ method: 'GET', url: '/sign-in', headers: { 'x-forwarded-proto': 'https' } });
     expect(String(answer.headers['set-cookie'])).toMatch(/Secure/);
-    await secure.close();
+    await secure.stop();
   });
 });

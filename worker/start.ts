@@ -23,8 +23,7 @@ import { Connection } from '@temporalio/client';
 import { applyCatalog } from '../catalog/catalog.js';
 import { demoCatalogFile, readCatalogFile } from '../catalog/catalog-file.js';
 import { createTemporalClient } from '../client/payload-codec.js';
-import { buildServer } from '../server/app.js';
-import { createSmtpMailer } from '../email/mailer.js';
+import { runServer } from '../server/run-server.js';
 
 const ports = embeddedPorts;
 /** Herald's server answers the Temporal UI's codec calls (payloads of 1 KiB and more are compressed). */
@@ -123,23 +122,23 @@ async function main(): Promise<void> {
   const clientConnection = await Connection.connect(config.temporalAddress ? target.connectionOptions : { address: temporalAddress });
   stops.unshift(() => clientConnection.close());
   const secret = config.secret ?? keptSecret(dataDir);
+  const heraldTemporal = createTemporalClient(clientConnection, config.temporalNamespace);
   const herald = await runHerald({
     config: { ...config, databaseUrl, smtpUrl, secret },
     connection,
-    client: createTemporalClient(clientConnection, config.temporalNamespace),
+    client: heraldTemporal,
     db,
     migrate: false,
   });
   const { worker, digests } = herald;
-  const mailer = createSmtpMailer({ smtpUrl: smtpUrl!, from: config.from });
-  stops.unshift(async () => mailer.close());
-  const server = await buildServer({
+  const server = await runServer({
+    config: { ...config, databaseUrl, smtpUrl, secret },
+    temporal: heraldTemporal,
     db,
-    api: { client: herald.herald, requestsPerMinute: config.apiRequestsPerMinute },
-    people: { mailer, appUrl: config.appUrl, secret },
-    codecOrigins: [`http://127.0.0.1:${ports.temporalUi}`, `http://localhost:${ports.temporalUi}`] });
-  await server.listen({ host: '127.0.0.1', port: ports.server });
-  stops.unshift(() => server.close());
+    listen: { host: '127.0.0.1', port: ports.server },
+    codecOrigins: [`http://127.0.0.1:${ports.temporalUi}`, `http://localhost:${ports.temporalUi}`],
+  });
+  stops.unshift(() => server.stop());
   lines.push(`Herald server           ${serverUrl} (API /api/v1, /api/openapi.json; /healthz, /readyz; /codec for the Temporal UI)`);
   lines.push(`Digest workflows        ${digests.length ? digests.map((id) => `digest/${id}`).join(', ') : 'none yet (apply a catalog)'}`);
   lines.push(`Worker                  task queue "${config.taskQueue}" (digest every ${config.digestIntervalMs / 60_000} min)`);

@@ -1,0 +1,80 @@
+/**
+ * The server's composition root: turns Herald's configuration and a Temporal client into a
+ * listening server (the API, sign-in and pages, health, the codec endpoint) and stops it in order.
+ * `npm run server` (server/main.ts), `npm start` and the tests all start the server through it,
+ * so the API and the pages are always given the same Herald client.
+ */
+import type { Client } from '@temporalio/client';
+import type { FastifyInstance } from 'fastify';
+import type { Knex } from 'knex';
+import { ConfigError, type HeraldConfig } from '../config/config.js';
+import { connectDatabase } from '../stores/database.js';
+import { HeraldClient } from '../client/herald-client.js';
+import { createSmtpMailer } from '../email/mailer.js';
+import { buildServer } from './app.js';
+import type { PeopleOptions } from './people.js';
+
+export interface RunServerOptions {
+  /** The configuration; `databaseUrl` (or `db`), `smtpUrl` and `secret` must be set. */
+  config: HeraldConfig;
+  /** A Temporal client on Herald's namespace: writes go through Herald's workflows. */
+  temporal: Client;
+  /** A pool to use instead of one on `config.databaseUrl` (`npm start` shares its own); not closed by `stop()`. */
+  db?: Knex;
+  /** Where to listen; default `config.listen` (port 0: any free port). */
+  listen?: { host: string; port: number };
+  /** Origins that may call the codec endpoint; default `config.codecOrigins`. */
+  codecOrigins?: string[];
+  /** Sign-in requests allowed per address and per client in 15 minutes; default 5 and 20. */
+  signInLimits?: PeopleOptions['signInLimits'];
+}
+
+/** A listening Herald server. */
+export interface RunningServer {
+  app: FastifyInstance;
+  /** Where it listens, `http://host:port`. */
+  url: string;
+  /** Stops after the requests in progress; closes the mailer and (if it opened it) the pool. */
+  stop(): Promise<void>;
+}
+
+export async function runServer(options: RunServerOptions): Promise<RunningServer> {
+  const { config } = options;
+  if (!config.databaseUrl && !options.db) throw new ConfigError('DATABASE_URL', '', 'required by the server (postgres://…)');
+  if (!config.smtpUrl) throw new ConfigError('SMTP_URL', '', 'required by the server, which emails sign-in links (smtp://… or smtps://…)');
+  if (!config.secret) throw new ConfigError('HERALD_SECRET', '', 'required by the server, to sign its session cookies (at least 32 characters)');
+  const db = options.db ?? connectDatabase(config.databaseUrl!);
+  const closeDb = options.db ? async () => {} : () => db.destroy();
+  const client = new HeraldClient({ temporal: options.temporal, taskQueue: config.taskQueue, db });
+  const mailer = createSmtpMailer({ smtpUrl: config.smtpUrl, from: config.from });
+  const stopParts = async () => {
+    mailer.close();
+    await closeDb();
+  };
+  let app: FastifyInstance;
+  let url: string;
+  try {
+    app = await buildServer({
+      db,
+      client,
+      apiRequestsPerMinute: config.apiRequestsPerMinute,
+      people: { mailer, appUrl: config.appUrl, secret: config.secret, signInLimits: options.signInLimits },
+      codecOrigins: options.codecOrigins ?? config.codecOrigins,
+      trustProxy: config.trustProxy,
+    });
+    url = await app.listen(options.listen ?? config.listen);
+  } catch (error) {
+    await stopParts();
+    throw error;
+  }
+  let stopped: Promise<void> | undefined;
+  return {
+    app,
+    url,
+    stop: () =>
+      (stopped ??= (async () => {
+        await app.close();
+        await stopParts();
+      })()),
+  };
+}

@@ -1,0 +1,40 @@
+import { afterAll } from 'vitest';
+import { Connection, type Client } from '@temporalio/client';
+import type { Knex } from 'knex';
+import { loadConfig } from '../../config/config.js';
+import { createTemporalClient } from '../../client/payload-codec.js';
+import { runServer, type RunningServer, type RunServerOptions } from '../../server/run-server.js';
+import { testSecret } from './herald.js';
+
+/**
+ * Herald's server as `npm run server` and `npm start` build it (runServer), on the test's database,
+ * listening on a free port of 127.0.0.1 (or `port`); stopped when the file ends.
+ */
+export async function startServer(options: {
+  db: Knex;
+  /** The Temporal client of the test's Herald; default a lazy one that nothing answers (tests without Temporal). */
+  temporal?: Client;
+  taskQueue?: string;
+  /** Where sign-in emails go; default one that nothing listens on. */
+  smtpUrl?: string;
+  port?: number;
+  /** HERALD_APP_URL; default the server's own address. */
+  appUrl?: string;
+  /** More of Herald's environment variables (HERALD_API_RATE, HERALD_TRUST_PROXY, …). */
+  variables?: Record<string, string>;
+  signInLimits?: RunServerOptions['signInLimits'];
+}): Promise<RunningServer> {
+  const port = options.port ?? 0;
+  const config = loadConfig({
+    SMTP_URL: options.smtpUrl ?? 'smtp://127.0.0.1:9',
+    HERALD_FROM: 'Herald <herald@herald.test>',
+    HERALD_SECRET: testSecret,
+    ...(options.taskQueue && { HERALD_TASK_QUEUE: options.taskQueue }),
+    ...(options.appUrl && { HERALD_APP_URL: options.appUrl }),
+    ...options.variables,
+  });
+  const temporal = options.temporal ?? createTemporalClient(Connection.lazy({ address: '127.0.0.1:9' }));
+  const server = await runServer({ config, temporal, db: options.db, listen: { host: '127.0.0.1', port }, signInLimits: options.signInLimits });
+  afterAll(server.stop);
+  return server;
+}
