@@ -70,9 +70,12 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       return store.lastCycleNumber(environment);
     },
 
-    /** Fixes the content of cycle `number` once (S7, S9–S11, S16, S17). */
+    /**
+     * Fixes the content of cycle `number` once (S7, S9–S11, S16, S17); tells the digest this
+     * worker's HERALD_DIGEST_INTERVAL, which it follows unless an operator chose its interval.
+     */
     async fixDigestCycle(environment: string, number: number) {
-      return store.fixCycle(environment, number);
+      return { ...(await store.fixCycle(environment, number)), workersIntervalMs: deps.digestIntervalMs as number | undefined };
     },
 
     /**

@@ -181,14 +181,17 @@ describe('the herald command line', async () => {
     const before = await staging.query(digestStatusQuery);
     const changed = await cli('digest', 'interval', '--env', 'acme-staging', '5m');
     expect(changed).toMatchObject({ code: 0 });
-    expect(changed.stdout).toMatch(/^digest of acme-staging: every 5m; next cycle at \d{4}-/);
+    expect(changed.stdout).toMatch(/^digest of acme-staging: every 5m, kept across deploys; next cycle at \d{4}-/);
     const after = await worker.temporal.workflow.getHandle('digest/acme-staging').query(digestStatusQuery);
-    expect(after.intervalMs).toBe(5 * 60_000);
+    expect(after).toMatchObject({ intervalMs: 5 * 60_000, intervalFrom: 'operator' });
     expect(Date.parse(after.nextCycleAt)).toBe(Date.parse(before.nextCycleAt) - 10 * 60_000);
     const tooOften = await cli('digest', 'interval', '--env', 'acme-staging', '500ms');
     expect(tooOften.code).toBe(2);
     expect(tooOften.stderr).toContain('interval: must be a whole number of milliseconds from 1000 (1 s) to 604800000 (7 days)');
     expect((await worker.temporal.workflow.getHandle('digest/acme-staging').query(digestStatusQuery)).intervalMs).toBe(5 * 60_000);
+    const handedBack = await cli('digest', 'interval', '--env', 'acme-staging', 'default');
+    expect(handedBack).toMatchObject({ code: 0, stdout: "digest of acme-staging: follows the workers' HERALD_DIGEST_INTERVAL from its next cycle\n" });
+    expect(await staging.query(digestStatusQuery)).toMatchObject({ intervalMs: 5 * 60_000, intervalFrom: 'workers' });
   });
 
   it('S31: digest remind looks for errors left open at once, and says when nobody is due', async () => {

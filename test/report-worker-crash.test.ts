@@ -2,46 +2,25 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Connection } from '@temporalio/client';
 import { createTestDatabase } from './helpers/database.js';
-import { installQuietRuntime } from './helpers/quiet-logger.js';
 import { startTestMailServer } from './helpers/mail.js';
 import { heraldWorkflowBundle } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
-import { freePort } from './helpers/ports.js';
 import { HeraldClient } from '../client/index.js';
-import { createTemporalClient } from '../client/payload-codec.js';
-import { cliExecutable } from '../embedded/temporal-binaries.js';
-import { startTemporalDevServer } from '../embedded/temporal-dev-server.js';
-import { searchAttributeFlags } from '../worker/search-attributes.js';
 import { workerProcesses } from './helpers/worker-processes.js';
+import { createDevServer } from './helpers/temporal.js';
 import { lockErrorsTable } from './helpers/database.js';
 
 // On the Temporal dev server, a real Temporal server: a worker that dies inside a workflow task
 // leaves it to the task's timeout (10 s), and the caller waiting on the update is answered by the
 // task that follows, as in production.
 describe('a worker process killed (SIGKILL) while it stores a report', async () => {
-  installQuietRuntime();
-  const executable = cliExecutable();
-  if (executable.type !== 'existing-path') throw new Error('the Temporal CLI is needed (npm install puts it in .tools/bin)');
-  const folder = mkdtempSync(join(tmpdir(), 'herald-report-crash-'));
-  const server = await startTemporalDevServer({
-    executable: executable.path,
-    port: await freePort(),
-    uiPort: await freePort(),
-    namespace: 'default',
-    dbFilename: join(folder, 'temporal.sqlite'),
-    extraArgs: searchAttributeFlags(),
-  });
-  const connection = await Connection.connect({ address: server.address });
-  afterAll(async () => {
-    await connection.close();
-    await server.stop();
-    rmSync(folder, { recursive: true, force: true });
-  });
+  const server = await createDevServer();
   const { db, url: databaseUrl } = await createTestDatabase();
   await createTestWorld(db);
   const mail = await startTestMailServer();
+  const folder = mkdtempSync(join(tmpdir(), 'herald-report-crash-'));
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
   const bundleFile = join(folder, 'workflow-bundle.js');
   writeFileSync(bundleFile, (await heraldWorkflowBundle()).code);
   const taskQueue = 'herald-report-crash';
@@ -50,7 +29,7 @@ describe('a worker process killed (SIGKILL) while it stores a report', async () 
 
   it('S1, S5: another worker stores it, once, answers the caller and starts its retry window', async () => {
     const first = await workers.start();
-    const temporal = createTemporalClient(connection);
+    const temporal = server.client;
     const client = new HeraldClient({ temporal, taskQueue });
     // The store waits behind a lock, inside the first worker's workflow task, when that worker dies.
     const lock = await lockErrorsTable(db);

@@ -8,9 +8,9 @@ import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startTestMailServer } from './helpers/mail.js';
 import { heraldWorkflowBundle } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
-import { startDigest } from './helpers/digests.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { runNowSignal } from '../workflows/environment-digest.js';
+import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { HeraldClient } from '../client/index.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 import { workerProcesses } from './helpers/worker-processes.js';
@@ -37,8 +37,8 @@ describe('a worker process killed (SIGKILL) in the middle of a cycle', async () 
     const temporal = createTemporalClient(env.connection);
     const client = new HeraldClient({ temporal, taskQueue });
     await client.reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-KILL', message: 'Crash test' }] });
-    // The default heartbeat timeout (20 s) is part of what is tested.
-    const digest = await startDigest(temporal, taskQueue, { environment: 'prod', intervalMs: 15 * 60_000 });
+    // The digest the worker started, with the default heartbeat timeout (20 s), which is part of what is tested.
+    const digest = temporal.workflow.getHandle(environmentDigestWorkflowId('prod'));
 
     mail.setDelay(150);
     await digest.signal(runNowSignal);

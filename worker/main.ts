@@ -4,7 +4,8 @@
  * README): Temporal through the SDK's environment configuration, DATABASE_URL, SMTP_URL and HERALD_SECRET are
  * required, nothing is started on embedded defaults. Workflows come prebuilt from
  * dist/workflow-bundle.js. The worker registers Herald's search attributes where the namespace
- * lacks them. SIGINT or SIGTERM drains the worker, then it exits.
+ * lacks them. SIGINT or SIGTERM drains the worker, then it exits. The tests that kill workers run
+ * this same file from source, with HERALD_WORKFLOW_BUNDLE naming a bundle of their own.
  */
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -15,8 +16,8 @@ import { temporalTarget } from '../client/temporal-connection.js';
 import { runHerald } from './run-herald.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 
-/** The bundle `npm run build` writes beside the compiled code. */
-export const prebuiltWorkflowBundle = fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
+/** The bundle `npm run build` writes beside the compiled code, or another prebuilt one (HERALD_WORKFLOW_BUNDLE). */
+export const prebuiltWorkflowBundle = process.env.HERALD_WORKFLOW_BUNDLE || fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 
 async function main(): Promise<void> {
   const config = loadConfig();

@@ -29,7 +29,7 @@ export interface RunHeraldOptions {
   db?: Knex;
   /** Migrations to apply at start; default `config.migrateOnStart`. */
   migrate?: boolean;
-  /** Make sure each environment has its digest, at the configured interval; default true. */
+  /** Start the digest of each environment that has none, at the configured interval; default true. */
   ensureDigests?: boolean;
   workflowBundle?: WorkflowBundleOption;
   shutdownGraceTime?: Duration;
@@ -99,14 +99,13 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
 
   let digests: string[] = [];
   try {
-    // After the worker runs: a digest that is already running takes the interval through an update.
+    // Digests missing are started; running ones are left as they are (S44).
     if (options.ensureDigests ?? true) {
       digests = await ensureDigestWorkflows({
         temporal: options.client,
         db,
         taskQueue: config.taskQueue,
         intervalMs: config.digestIntervalMs,
-        applyInterval: true,
       });
     }
   } catch (error) {

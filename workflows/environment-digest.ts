@@ -42,11 +42,17 @@ const defaultSendHeartbeatTimeoutMs = 20_000;
 export interface EnvironmentDigestInput {
   environment: string;
   /**
-   * Time between cycles (HERALD_DIGEST_INTERVAL when a worker starts the digest); changed by the
+   * Time between cycles (HERALD_DIGEST_INTERVAL when the digest is started); changed by the
    * `setInterval` update. Without it (digests started by older workers), the workers' interval
    * is asked once.
    */
   intervalMs?: number;
+  /**
+   * Carried across continue-as-new: an operator chose `intervalMs` (`herald digest interval`), and
+   * it stays whatever the workers' HERALD_DIGEST_INTERVAL. Otherwise the digest follows the workers'
+   * setting, as each cycle reports it (a deploy with a new one reaches it at its next cycle).
+   */
+  intervalChosen?: boolean;
   /** Carried across continue-as-new: the last cycle run. */
   lastCycle?: number;
   lastSummary?: CycleSummary;
@@ -83,6 +89,8 @@ export interface CycleSummary {
 export interface DigestStatus {
   environment: string;
   intervalMs: number;
+  /** Whose interval it is: an operator's choice, or the workers' HERALD_DIGEST_INTERVAL. */
+  intervalFrom: 'operator' | 'workers';
   lastCycle: number;
   lastSummary?: CycleSummary;
   /** ISO time of the next cycle (or "not yet known" while starting). */
@@ -103,8 +111,12 @@ export const runNowSignal = defineSignal('runNow');
 export const runCycleNowUpdate = defineUpdate<CycleSummary>('runCycleNow');
 /** End the workflow after the cycle in progress, if any. */
 export const stopDigestSignal = defineSignal('stop');
-/** Change the time between cycles; the next cycle comes that long after the last one. Answers the status. */
-export const setIntervalUpdate = defineUpdate<DigestStatus, [number]>('setInterval');
+/**
+ * An operator changes the time between cycles; the next cycle comes that long after the last one,
+ * and the choice outlives deploys. `null` hands the digest back to the workers' HERALD_DIGEST_INTERVAL
+ * (from its next cycle). Answers the status.
+ */
+export const setIntervalUpdate = defineUpdate<DigestStatus, [number | null]>('setInterval');
 
 /** One look for errors to remind of (S31): reminders planned, and how their emails went. */
 export type ReminderRound = Awaited<ReturnType<DigestActivities['sendReminders']>>;
@@ -128,6 +140,7 @@ export const cyclesPerRun = 96;
 export async function environmentDigest(input: EnvironmentDigestInput): Promise<void> {
   // Both known after the first activities; handlers are registered before any await.
   let intervalMs = input.intervalMs ?? 0;
+  let intervalChosen = input.intervalChosen ?? false;
   let lastCycle = input.lastCycle ?? -1;
   let lastSummary = input.lastSummary;
   let runNow = input.runNowPending ?? false;
@@ -154,6 +167,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   const status = (): DigestStatus => ({
     environment: input.environment,
     intervalMs,
+    intervalFrom: intervalChosen ? 'operator' : 'workers',
     lastCycle,
     lastSummary,
     nextCycleAt: iso(nextCycleAt) ?? 'not yet known',
@@ -166,6 +180,8 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   setHandler(
     setIntervalUpdate,
     (ms) => {
+      intervalChosen = ms !== null;
+      if (ms === null) return status();
       intervalMs = ms;
       nextCycleAt = lastCycleEndedAt + ms;
       intervalChanged = true;
@@ -173,7 +189,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     },
     {
       validator: (ms) => {
-        if (!Number.isInteger(ms) || ms < digestIntervalBounds.minMs || ms > digestIntervalBounds.maxMs) {
+        if (ms !== null && (!Number.isInteger(ms) || ms < digestIntervalBounds.minMs || ms > digestIntervalBounds.maxMs)) {
           throw inputFailure([
             { field: 'interval', message: `must be a whole number of milliseconds from ${digestIntervalBounds.minMs} (1 s) to ${digestIntervalBounds.maxMs} (7 days)` },
           ]);
@@ -225,6 +241,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
         lastCycle,
         lastSummary,
         intervalMs,
+        intervalChosen,
         runNowPending: runNow,
         nextRetryAt: iso(nextRetryAt),
         nextReminderCheckAt: iso(nextReminderCheckAt),
@@ -262,7 +279,9 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
     runNow = false;
     runningSince = workflowNow();
     try {
-      const { summary, retryAt } = await runCycle(input.environment, lastCycle + 1, heartbeatTimeoutMs);
+      const { summary, retryAt, workersIntervalMs } = await runCycle(input.environment, lastCycle + 1, heartbeatTimeoutMs);
+      // A deploy with a new HERALD_DIGEST_INTERVAL reaches the digests no operator set (from cycles whose fix reports it).
+      if (!intervalChosen && workersIntervalMs !== undefined) intervalMs = workersIntervalMs;
       lastSummary = summary;
       lastCycle = summary.number;
       nextRetryAt = retryAt;
@@ -296,7 +315,7 @@ async function runCycle(
   environment: string,
   number: number,
   heartbeatTimeoutMs: number,
-): Promise<{ summary: CycleSummary; retryAt: number | undefined }> {
+): Promise<{ summary: CycleSummary; retryAt: number | undefined; workersIntervalMs: number | undefined }> {
   const { sendDigestBatch } = sendingActivities(heartbeatTimeoutMs);
   const fixed = await fixDigestCycle(environment, number);
   if (fixed.deliveryCount > 0) {
@@ -317,5 +336,5 @@ async function runCycle(
     cancelled: completed.cancelled,
     finishedAt: new Date(workflowNow()).toISOString(),
   };
-  return { summary, retryAt: completed.nextRetryAt ? Date.parse(completed.nextRetryAt) : undefined };
+  return { summary, retryAt: completed.nextRetryAt ? Date.parse(completed.nextRetryAt) : undefined, workersIntervalMs: fixed.workersIntervalMs };
 }

@@ -210,9 +210,11 @@ follows their flows, unless they had one in the last day. Waits at most DURATION
   },
   'digest interval': {
     summary: "change how often an environment's digest runs",
-    usage: '--env ENV DURATION',
+    usage: '--env ENV DURATION|default',
     description: `Changes the time between the environment's digest cycles (30s, 15m, 1h; from 1s to 7 days). The
-next cycle comes DURATION after the last one. A worker that starts sets its HERALD_DIGEST_INTERVAL.`,
+next cycle comes DURATION after the last one. The choice outlives worker restarts and deploys: a
+new HERALD_DIGEST_INTERVAL does not change it. "default" hands the digest back to the workers'
+HERALD_DIGEST_INTERVAL, from its next cycle.`,
     options: { env: text },
     required: ['env'],
     run: digestInterval,
@@ -384,13 +386,14 @@ function describeTally(tally: { sent: number; failed: number; deferred?: number;
 async function digestInterval(session: Session, args: CommandArgs): Promise<number> {
   const environment = args.required('env');
   const text = args.positionals[0];
-  const ms = text === undefined ? undefined : parseDuration(text);
-  if (ms === undefined) throw new UsageError('digest interval needs a DURATION, such as 30s, 15m or 1h');
+  const ms = text === 'default' ? null : text === undefined ? undefined : parseDuration(text);
+  if (ms === undefined) throw new UsageError('digest interval needs a DURATION, such as 30s, 15m or 1h, or "default"');
   const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
   const status = await handle.executeUpdate(setIntervalUpdate, { args: [ms] }).catch((error: unknown) => {
     throw asInputError(error) ?? error;
   });
-  return print(`digest of ${environment}: every ${text}; next cycle at ${status.nextCycleAt}`);
+  if (ms === null) return print(`digest of ${environment}: follows the workers' HERALD_DIGEST_INTERVAL from its next cycle`);
+  return print(`digest of ${environment}: every ${text}, kept across deploys; next cycle at ${status.nextCycleAt}`);
 }
 
 /** Pending deliveries in words: how many, how many refused for now and when next tried, and the last error. */

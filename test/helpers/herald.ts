@@ -48,6 +48,10 @@ export async function startHerald(options: {
   taskQueue?: string;
   /** HERALD_APP_URL: where the links of emails point; default https://app.herald.test. */
   appUrl?: string;
+  /** HERALD_DIGEST_INTERVAL; default 15 minutes. */
+  digestInterval?: string;
+  /** Start each environment's missing digest, as a worker of `npm start` does; default false (tests start the digests they need). */
+  ensureDigests?: boolean;
 }): Promise<RunningHerald> {
   const taskQueue = options.taskQueue ?? `herald-${randomBytes(4).toString('hex')}`;
   const temporal = createTemporalClient(options.env.connection, options.env.namespace ?? 'default');
@@ -60,6 +64,7 @@ export async function startHerald(options: {
     HERALD_RETRY_WINDOW: `${options.retryWindowMs ?? 5 * 60_000}`,
     HERALD_CONNECTION_GRACE: `${options.connectionGraceMs ?? 60_000}`,
     HERALD_DELIVERY_RETRY_LIMIT: `${options.deliveryRetryLimitMs ?? 24 * 60 * 60_000}`,
+    ...(options.digestInterval && { HERALD_DIGEST_INTERVAL: options.digestInterval }),
   });
   const herald = await runHerald({
     config,
@@ -67,8 +72,8 @@ export async function startHerald(options: {
     client: temporal,
     db: options.db,
     migrate: false,
-    // Tests start the digests they need, with the inputs they test.
-    ensureDigests: false,
+    // Tests start the digests they need, with the inputs they test, unless they test the start itself.
+    ensureDigests: options.ensureDigests ?? false,
     workflowBundle: await heraldWorkflowBundle(),
     shutdownGraceTime: '1 second',
     activityOverrides: { digestPageSize: options.digestPageSize },

@@ -1,9 +1,15 @@
 import { afterAll } from 'vitest';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Connection, type Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { testServerExecutable } from '../../embedded/temporal-binaries.js';
+import { cliExecutable, testServerExecutable } from '../../embedded/temporal-binaries.js';
+import { startTemporalDevServer } from '../../embedded/temporal-dev-server.js';
+import { searchAttributeFlags } from '../../worker/search-attributes.js';
+import { freePort } from './ports.js';
 import { installQuietRuntime } from './quiet-logger.js';
-import { heraldDataConverter } from '../../client/payload-codec.js';
+import { createTemporalClient, heraldDataConverter } from '../../client/payload-codec.js';
 
 /**
  * The Temporal time-skipping test server for this test file, torn down when the file ends. It is
@@ -54,4 +60,32 @@ function childServerPid(port: string): number | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * A Temporal dev server (the CLI's `server start-dev`, a real Temporal server on SQLite) for this
+ * test file, with Herald's search attributes; stopped when the file ends. For what the time-skipping
+ * server does not do as production does: a workflow task that times out, a sticky queue released
+ * by a worker that stops.
+ */
+export async function createDevServer(): Promise<{ address: string; client: Client }> {
+  installQuietRuntime();
+  const executable = cliExecutable();
+  if (executable.type !== 'existing-path') throw new Error('the Temporal CLI is needed (npm install puts it in .tools/bin)');
+  const folder = mkdtempSync(join(tmpdir(), 'herald-dev-server-'));
+  const server = await startTemporalDevServer({
+    executable: executable.path,
+    port: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'default',
+    dbFilename: join(folder, 'temporal.sqlite'),
+    extraArgs: searchAttributeFlags(),
+  });
+  const connection = await Connection.connect({ address: server.address });
+  afterAll(async () => {
+    await connection.close();
+    await server.stop();
+    rmSync(folder, { recursive: true, force: true });
+  });
+  return { address: server.address, client: createTemporalClient(connection) };
 }

@@ -2,7 +2,8 @@ import { afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const workerScript = fileURLToPath(new URL('../fixtures/worker-process.ts', import.meta.url));
+/** The production worker (`npm run worker`), run from source. */
+const workerScript = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
 
 export interface WorkerProcessSettings {
   temporalAddress: string;
@@ -11,11 +12,14 @@ export interface WorkerProcessSettings {
   taskQueue: string;
   /** A prebuilt workflow bundle's file. */
   bundleFile: string;
+  /** More of Herald's environment variables (HERALD_DIGEST_INTERVAL, …). */
+  variables?: Record<string, string>;
 }
 
 /**
- * Herald workers in processes of their own (test/fixtures/worker-process.ts), for tests that kill
- * them with SIGKILL: `start()` resolves once the new one polls. All are killed when the file ends.
+ * Herald's production workers (worker/main.ts, as `npm run worker` runs it built) in processes of
+ * their own, for tests that kill or pause them: `start()` resolves once the new one polls. Each
+ * starts the digests its environments lack, as every worker does. All are killed when the file ends.
  */
 export function workerProcesses(settings: WorkerProcessSettings) {
   const children: ChildProcess[] = [];
@@ -32,12 +36,17 @@ export function workerProcesses(settings: WorkerProcessSettings) {
           SMTP_URL: settings.smtpUrl,
           HERALD_TASK_QUEUE: settings.taskQueue,
           HERALD_WORKFLOW_BUNDLE: settings.bundleFile,
+          HERALD_SECRET: 'the-herald-test-secret-of-32-characters',
+          HERALD_FROM: 'Herald <herald@herald.test>',
+          HERALD_APP_URL: 'https://app.herald.test',
+          HERALD_LOG_LEVEL: 'ERROR',
+          ...settings.variables,
         },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       children.push(child);
       await new Promise<void>((ready, fail) => {
-        child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('ready') && ready());
+        child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes(`on task queue "${settings.taskQueue}"`) && ready());
         child.once('exit', (code) => fail(new Error(`the worker process exited (${code}) before it was ready`)));
       });
       return child;

@@ -1,0 +1,86 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { createTestDatabase } from './helpers/database.js';
+import { createDevServer } from './helpers/temporal.js';
+import { heraldWorkflowBundle } from './helpers/herald.js';
+import { startTestMailServer } from './helpers/mail.js';
+import { createTestWorld } from './helpers/world.js';
+import { workerProcesses } from './helpers/worker-processes.js';
+import { runCycleNow, startDigest } from './helpers/digests.js';
+import { digestStatusQuery, setIntervalUpdate } from '../workflows/environment-digest.js';
+import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
+
+// Day two, in real time on a real Temporal server (the dev server): production workers
+// (worker/main.ts, as `npm run worker` runs it built) start, stop and restart while digests that
+// have lived a while, and continued as new, run on. The time-skipping server keeps a stopped
+// worker's sticky queue for ever, so a restart cannot be tested there.
+describe('S44: day two, worker processes that start, stop and restart', async () => {
+  const temporal = await createDevServer();
+  const { db, url: databaseUrl } = await createTestDatabase();
+  await createTestWorld(db);
+  const mail = await startTestMailServer();
+  const folder = mkdtempSync(join(tmpdir(), 'herald-day-two-'));
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+  const bundleFile = join(folder, 'workflow-bundle.js');
+  writeFileSync(bundleFile, (await heraldWorkflowBundle()).code);
+  const taskQueue = 'herald-day-two';
+  const settings = { temporalAddress: temporal.address, databaseUrl, smtpUrl: mail.url, taskQueue, bundleFile };
+  const digestOf = (environment: string) => temporal.client.workflow.getHandle(environmentDigestWorkflowId(environment));
+  const lastCycleOf = async (environment: string) => (await digestOf(environment).query(digestStatusQuery)).lastCycle;
+  /** Stops a worker as an orchestrator does (SIGTERM) and waits for it to exit. */
+  const stop = async (worker: ChildProcess) => {
+    const exited = new Promise((resolve) => worker.once('exit', resolve));
+    worker.kill('SIGTERM');
+    await exited;
+  };
+
+  it('S44: a worker restarted after its digests continued as new starts, and the digests run on', async () => {
+    // prod: every 2 s, continuing as new after each cycle. The worker starts staging's, which prod has.
+    const started = await startDigest(temporal.client, taskQueue, { environment: 'prod', intervalMs: 2_000, cyclesPerRun: 1 });
+    const workers = workerProcesses({ ...settings, variables: { HERALD_DIGEST_INTERVAL: '2s' } });
+    const first = await workers.start();
+    await expect.poll(() => lastCycleOf('prod'), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+    expect((await digestOf('prod').describe()).runId).not.toBe(started.firstExecutionRunId);
+    const before = await lastCycleOf('prod');
+    await stop(first);
+
+    const second = await workers.start();
+    await expect.poll(() => lastCycleOf('prod'), { timeout: 30_000 }).toBeGreaterThan(before + 1);
+    expect(await lastCycleOf('staging')).toBeGreaterThanOrEqual(1);
+    expect(second.exitCode).toBeNull();
+    await stop(second);
+  });
+
+  it('S44: two workers starting at once both start and share the digests, one per environment', async () => {
+    const workers = workerProcesses({ ...settings, variables: { HERALD_DIGEST_INTERVAL: '2s' } });
+    const pair = await Promise.all([workers.start(), workers.start()]);
+    const before = await lastCycleOf('prod');
+    await expect.poll(() => lastCycleOf('prod'), { timeout: 30_000 }).toBeGreaterThan(before + 1);
+    for (const id of ['prod', 'staging']) expect((await digestOf(id).describe()).status.name).toBe('RUNNING');
+    expect(pair.every((worker) => worker.exitCode === null)).toBe(true);
+    await Promise.all(pair.map(stop));
+  });
+
+  it("S44: a deploy with a new HERALD_DIGEST_INTERVAL keeps the interval an operator chose, and moves the others' at their next cycle", async () => {
+    const before = await workerProcesses({ ...settings, variables: { HERALD_DIGEST_INTERVAL: '2s' } }).start();
+    // An operator slows prod down (herald digest interval --env prod 1h).
+    expect(await digestOf('prod').executeUpdate(setIntervalUpdate, { args: [3_600_000] })).toMatchObject({ intervalMs: 3_600_000, intervalFrom: 'operator' });
+    await stop(before);
+
+    // The deploy: every 1 s now.
+    const after = await workerProcesses({ ...settings, variables: { HERALD_DIGEST_INTERVAL: '1s' } }).start();
+    await expect.poll(async () => (await digestOf('staging').query(digestStatusQuery)).intervalMs, { timeout: 30_000 }).toBe(1_000);
+    expect(await digestOf('prod').query(digestStatusQuery)).toMatchObject({ intervalMs: 3_600_000, intervalFrom: 'operator' });
+    // A cycle run now does not undo the choice either (prod continues as new after each cycle).
+    await runCycleNow(temporal.client, 'prod');
+    expect(await digestOf('prod').query(digestStatusQuery)).toMatchObject({ intervalMs: 3_600_000, intervalFrom: 'operator' });
+    // Handed back to the workers (herald digest interval --env prod default), it follows theirs from its next cycle.
+    await digestOf('prod').executeUpdate(setIntervalUpdate, { args: [null] });
+    await runCycleNow(temporal.client, 'prod');
+    expect(await digestOf('prod').query(digestStatusQuery)).toMatchObject({ intervalMs: 1_000, intervalFrom: 'workers' });
+    await stop(after);
+  });
+});
