@@ -99,6 +99,7 @@ export function createThreadedMailer({ threads = Math.min(4, availableParallelis
   };
 
   return {
+    connections: maxConnections,
     send(email) {
       if (closed) return Promise.reject(new Error('the mailer is closed'));
       return new Promise<void>((resolve, reject) => {

@@ -19,6 +19,8 @@ export interface Mailer {
    * is the mail server's as a whole (unreachable, closing, refusing the sender).
    */
   send(email: OutgoingEmail): Promise<void>;
+  /** SMTP connections in all: no more emails are on their way at once. */
+  readonly connections: number;
   close(): void;
 }
 
@@ -89,6 +91,7 @@ export function createSmtpMailer({ smtpUrl, from, maxConnections = 5 }: SmtpMail
     socketTimeout: 30_000,
   });
   return {
+    connections: maxConnections,
     async send(email) {
       // Mail goes exactly where the catalog says: one plain address, nothing nodemailer could read otherwise (S37).
       if (!isPlainAddress(email.to)) throw new RecipientRefusedError(email.to, 'not a plain email address', true);

@@ -12,10 +12,15 @@
  *   that marks them before it sends anything.
  * - One recipient never holds others back: a refusal for good is recorded as failed, a refusal for
  *   now is deferred with backoff, an email that cannot be composed is failed with the reason.
+ * - Sending is fenced (S44): the attempt takes its workflow's fence when it starts and checks it
+ *   before each email, in the statement that finds the delivery still pending; an attempt that lost
+ *   it (its worker paused or starved past the heartbeat timeout, and replaced) sends nothing more.
+ *   No more emails are past that check and not yet marked than the mailer has connections, so a
+ *   worker that dies or loses its fence leaves at most that many in flight.
  */
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { AcceptedEmail, DeliveryStore } from '../stores/delivery-store.js';
+import type { AcceptedEmail, DeliveryStore, SendFence } from '../stores/delivery-store.js';
 import { isDataError } from '../stores/database-errors.js';
 import { RecipientRefusedError, type Mailer, type OutgoingEmail } from './mailer.js';
 
@@ -62,6 +67,9 @@ const heartbeatEveryMs = 2_000;
 export async function sendDeliveries(options: SendDeliveriesOptions): Promise<DeliveryTally> {
   const { mailer, store, concurrency, retryLimitMs, now, markPatienceMs = 4 * 60_000 } = options;
   const context = Context.current();
+  const { workflowExecution, activityId, attempt } = context.info;
+  const fence = await store.takeFence(workflowExecution?.workflowId ?? `activity/${activityId}`, `${workflowExecution?.runId}/${activityId}#${attempt}`);
+  const slots = sendingSlots(mailer.connections);
   const carried = (context.info.heartbeatDetails as SendProgress | undefined)?.unmarked ?? [];
   const unmarked: AcceptedEmail[] = [...carried];
   const beat = () => context.heartbeat({ unmarked } satisfies SendProgress);
@@ -92,7 +100,7 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
     await open.written;
   };
 
-  const deliver = async (job: DeliveryJob): Promise<keyof DeliveryTally> => {
+  const deliver = async (job: DeliveryJob): Promise<keyof DeliveryTally | undefined> => {
     if (!job.wanted) {
       await store.markCancelled(job.deliveryId, 'not sent: the user left the account or unsubscribed after the email was planned');
       return 'cancelled';
@@ -106,21 +114,30 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
       await store.markFailed(job.deliveryId, `could not be composed: ${(error as Error).message}`);
       return 'failed';
     }
+    // From the fence's check until the mark is written, the email holds one of the connections' slots.
+    await slots.take();
     try {
-      await mailer.send({ ...composed, to: job.recipient, messageId: job.messageId });
-    } catch (error) {
-      if (!(error instanceof RecipientRefusedError)) {
-        await store.recordAttempt(job.deliveryId, String(error)).catch(() => undefined);
-        throw error;
+      const claim = await store.claimForSending(job.deliveryId, fence);
+      if (claim === 'fenced') throw new SendingAttemptSupersededError(fence);
+      if (claim === 'done') return undefined;
+      try {
+        await mailer.send({ ...composed, to: job.recipient, messageId: job.messageId });
+      } catch (error) {
+        if (!(error instanceof RecipientRefusedError)) {
+          await store.recordAttempt(job.deliveryId, String(error)).catch(() => undefined);
+          throw error;
+        }
+        if (error.permanent) {
+          await store.markFailed(job.deliveryId, error.message, composed.subject);
+          return 'failed';
+        }
+        return store.defer(job.deliveryId, error.message, now(), retryLimitMs);
       }
-      if (error.permanent) {
-        await store.markFailed(job.deliveryId, error.message, composed.subject);
-        return 'failed';
-      }
-      return store.defer(job.deliveryId, error.message, now(), retryLimitMs);
+      await markSent({ deliveryId: job.deliveryId, messageId: job.messageId, subject: composed.subject });
+      return 'sent';
+    } finally {
+      slots.give();
     }
-    await markSent({ deliveryId: job.deliveryId, messageId: job.messageId, subject: composed.subject });
-    return 'sent';
   };
 
   const worker = async () => {
@@ -134,7 +151,8 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
       try {
         const job = await options.next();
         if (!job || halt) return;
-        tally[await deliver(job)] += 1;
+        const outcome = await deliver(job);
+        if (outcome) tally[outcome] += 1;
       } catch (error) {
         halt ??= { error };
       }
@@ -169,6 +187,35 @@ async function markThroughOutage(store: DeliveryStore, unmarked: AcceptedEmail[]
       beat();
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
+  }
+}
+
+/** Counting slots: `take()` waits while all `count` are taken. */
+function sendingSlots(count: number) {
+  let free = count;
+  const waiting: (() => void)[] = [];
+  return {
+    async take(): Promise<void> {
+      if (free > 0) free -= 1;
+      else await new Promise<void>((resolve) => waiting.push(resolve));
+    },
+    give(): void {
+      const next = waiting.shift();
+      if (next) next();
+      else free += 1;
+    },
+  };
+}
+
+/**
+ * Thrown when a sending attempt finds that a later attempt took its fence (S44): it sends nothing
+ * more and fails (retryably: Temporal ignores the result of an attempt it has replaced, and an
+ * attempt that was itself overtaken by a late starter is tried again).
+ */
+export class SendingAttemptSupersededError extends Error {
+  override readonly name = 'SendingAttemptSupersededError';
+  constructor(fence: SendFence) {
+    super(`another attempt took over sending for ${fence.scope} (this attempt held generation ${fence.generation}); this one sends nothing more`);
   }
 }
 

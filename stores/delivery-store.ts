@@ -25,6 +25,15 @@ export interface AcceptedEmail {
   subject?: string;
 }
 
+/** A sending attempt's hold on its scope (S44): valid while the scope's generation is still this one. */
+export interface SendFence {
+  scope: string;
+  generation: number;
+}
+
+/** What {@link DeliveryStore.claimForSending} found. */
+export type SendClaim = 'claimed' | 'done' | 'fenced';
+
 /** Pending deliveries of an environment, and why they wait (for `herald status`). */
 export interface PendingSummary {
   pending: number;
@@ -70,6 +79,18 @@ const newsFlowsOfDeliveryCycle = `(select array_agg(distinct e.flow_id) from err
   where e.notified_cycle_id = d.cycle_id or e.resolution_notified_cycle_id = d.cycle_id)`;
 
 export interface DeliveryStore {
+  /**
+   * A sending attempt starts: it takes the fence of `scope` (its workflow) from any attempt
+   * before it, which can send nothing more. The last to take it holds it, so two attempts never
+   * send for one scope at once.
+   */
+  takeFence(scope: string, owner: string): Promise<SendFence>;
+  /**
+   * Before handing one email to SMTP, in one statement: `fenced` if another attempt took the fence
+   * since (send nothing more), `done` if the delivery is no longer pending (sent, failed or
+   * cancelled by another attempt), else `claimed`.
+   */
+  claimForSending(deliveryId: number, fence: SendFence): Promise<SendClaim>;
   /** SMTP accepted these emails: each is done and never sent again. */
   markSent(emails: AcceptedEmail[]): Promise<void>;
   /** Refused for good, or could not be composed: recorded, not tried again. */
@@ -95,6 +116,25 @@ export interface DeliveryStore {
 export function createDeliveryStore(db: Knex): DeliveryStore {
   const pending = (deliveryId: number) => db('email_deliveries').where({ id: deliveryId, status: 'pending' });
   return {
+    async takeFence(scope, owner) {
+      const { rows } = await db.raw(
+        `insert into send_fences (scope, generation, owner) values (?, 1, ?)
+         on conflict (scope) do update set generation = send_fences.generation + 1, owner = excluded.owner, taken_at = now()
+         returning generation`,
+        [scope, owner],
+      );
+      return { scope, generation: Number(rows[0].generation) };
+    },
+
+    async claimForSending(deliveryId, fence) {
+      const { rows } = await db.raw(
+        `select coalesce((select generation from send_fences where scope = ?) = ?, false) as owned,
+                exists (select 1 from email_deliveries where id = ? and status = 'pending') as pending`,
+        [fence.scope, fence.generation, deliveryId],
+      );
+      return !rows[0].owned ? 'fenced' : rows[0].pending ? 'claimed' : 'done';
+    },
+
     async markSent(emails) {
       if (emails.length === 0) return;
       await db.raw(

@@ -11,6 +11,7 @@ import * as indexErrorPages from './20261127800000_index_error_pages.js';
 import * as recordEmailsForPeople from './20261127900000_record_emails_for_people.js';
 import * as createAssignments from './20261128000000_create_assignments.js';
 import * as createReminders from './20261128100000_create_reminders.js';
+import * as createSendFences from './20261202000000_create_send_fences.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -29,6 +30,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261127900000_record_emails_for_people': recordEmailsForPeople,
   '20261128000000_create_assignments': createAssignments,
   '20261128100000_create_reminders': createReminders,
+  '20261202000000_create_send_fences': createSendFences,
 };
 
 /** A knex migration source over {@link migrations}. */

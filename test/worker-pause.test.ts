@@ -1,0 +1,70 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createTestDatabase } from './helpers/database.js';
+import { createTimeSkippingEnvironment } from './helpers/temporal.js';
+import { startTestMailServer } from './helpers/mail.js';
+import { heraldWorkflowBundle } from './helpers/herald.js';
+import { createTestWorld } from './helpers/world.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { runNowSignal } from '../workflows/environment-digest.js';
+import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
+import { HeraldClient } from '../client/index.js';
+import { createTemporalClient } from '../client/payload-codec.js';
+import { workerProcesses } from './helpers/worker-processes.js';
+
+// Its own file: a paused worker's attempt holds the test server's time lock until its heartbeat times out.
+describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the middle of a cycle, then resumed', async () => {
+  const env = await createTimeSkippingEnvironment();
+  const { db, url: databaseUrl } = await createTestDatabase();
+  await createTestWorld(db);
+  const mail = await startTestMailServer();
+  const folder = mkdtempSync(join(tmpdir(), 'herald-pause-'));
+  afterAll(() => rmSync(folder, { recursive: true, force: true }));
+  const bundleFile = join(folder, 'workflow-bundle.js');
+  writeFileSync(bundleFile, (await heraldWorkflowBundle()).code);
+  const taskQueue = 'herald-pause';
+  const workers = workerProcesses({ temporalAddress: env.address, databaseUrl, smtpUrl: mail.url, taskQueue, bundleFile });
+
+  it('S44, S33: the second worker takes over; the resumed one sends nothing more, and the only duplicates are emails in flight at the pause', async () => {
+    const clerks = Array.from({ length: 149 }, (_, i) => ({ account: 'acme', email: `clerk${i}@acme.test`, role: 'monitor' as const }));
+    await applyCatalog(db, { users: clerks, subscriptions: clerks.map((u) => ({ environment: 'prod', user: u.email, flows: ['invoices'] })) });
+    const expected = 150; // ops and the clerks follow invoices
+    const paused = await workers.start();
+    const temporal = createTemporalClient(env.connection);
+    await new HeraldClient({ temporal, taskQueue }).reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-PAUSE', message: 'Pause test' }] });
+    // The digest the worker started, with the default heartbeat timeout (20 s).
+    const digest = temporal.workflow.getHandle(environmentDigestWorkflowId('prod'));
+
+    mail.setDelay(300);
+    await digest.signal(runNowSignal);
+    await mail.waitFor(20, { timeoutMs: 30_000 });
+    paused.kill('SIGSTOP');
+    const atPause = mail.received.length;
+    await workers.start();
+
+    // Past the heartbeat timeout the second worker's attempt sends the rest; while it does, the first resumes.
+    await mail.waitFor(atPause + 5 + 20, { timeoutMs: 60_000 });
+    paused.kill('SIGCONT');
+
+    mail.setDelay(0);
+    await mail.waitFor(expected, { timeoutMs: 60_000 });
+    await expect.poll(async () => (await db('email_deliveries').where({ status: 'sent' }).count({ n: '*' }))[0]!.n, { timeout: 30_000 }).toBe(expected);
+    // Time for anything the resumed worker still had in hand to arrive.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+
+    const byRecipient = new Map<string, string[]>();
+    for (const message of mail.received) {
+      const to = message.envelopeTo[0]!;
+      byRecipient.set(to, [...(byRecipient.get(to) ?? []), message.parsed.messageId!]);
+    }
+    expect(byRecipient.size).toBe(expected);
+    const duplicated = [...byRecipient.values()].filter((ids) => ids.length > 1);
+    // In flight at the pause (on the pool's 5 connections): the only emails that can arrive twice.
+    expect(duplicated.length).toBeLessThanOrEqual(5);
+    for (const ids of duplicated) expect(new Set(ids).size).toBe(1);
+    expect(paused.exitCode).toBeNull();
+    await digest.terminate();
+  });
+});
