@@ -67,6 +67,7 @@ export class HeraldClient {
    * waiting for the retry window of intermittent errors.
    */
   async reportErrors(report: ErrorReport): Promise<ReportReceipt> {
+    refuseUnlessObject(report, 'report');
     const complete = { ...report, reportId: report.reportId ?? randomUUID() };
     refuse(checkErrorReport(complete));
     const workflowId = errorReportWorkflowId(complete.environment, complete.flow, complete.reportId);
@@ -93,6 +94,7 @@ export class HeraldClient {
 
   /** Reports records of a flow that succeeded (S4): their errors auto-resolve where the flow allows it. */
   async reportSuccesses(report: SuccessReport): Promise<RecordSuccessesResult> {
+    refuseUnlessObject(report, 'report');
     refuse(checkSuccessReport(report));
     const reportId = report.reportId ?? randomUUID();
     return this.run(recordSuccesses, recordSuccessesWorkflowId(report.environment, report.flow, reportId), {
@@ -108,6 +110,7 @@ export class HeraldClient {
    * current status change nothing; a real change is emailed to the connection's subscribers.
    */
   async reportConnectionStatus(report: ConnectionStatusRequest): Promise<{ changed: boolean }> {
+    refuseUnlessObject(report, 'report');
     refuse(checkConnectionStatusRequest(report));
     const handle = await this.startOrJoin(connectionStatus, connectionStatusWorkflowId(report.connection), { connection: report.connection });
     try {
@@ -121,6 +124,7 @@ export class HeraldClient {
 
   /** A user resolves errors (S6). Returns the ids resolved by this call. */
   async resolveErrors(request: { environment: string; errorIds: number[]; user: string }): Promise<number[]> {
+    refuseUnlessObject(request, 'request');
     refuse(checkResolveRequest(request));
     const { resolved } = await this.run(resolveErrors, resolveErrorsWorkflowId(request.environment, randomUUID()), request);
     return resolved;
@@ -131,6 +135,7 @@ export class HeraldClient {
    * per request (`requestId` names it; default: random). Returns the ids assigned.
    */
   async assignErrors(request: AssignRequest): Promise<number[]> {
+    refuseUnlessObject(request, 'request');
     const complete = { ...request, requestId: request.requestId ?? randomUUID() };
     refuse(checkAssignRequest(complete));
     const start = new WithStartWorkflowOperation(assignErrors, {
@@ -153,6 +158,7 @@ export class HeraldClient {
 
   /** Errors, newest first, filtered by environment, flow, status or trace key. */
   async listErrors(filter: ErrorFilter = {}): Promise<ErrorView[]> {
+    refuseUnlessObject(filter, 'filter');
     return createErrorStore(this.requireDb()).listErrors(filter);
   }
 
@@ -201,6 +207,13 @@ export class HeraldClient {
   private requireDb(): Knex {
     if (!this.db) throw new Error('this HeraldClient was created without a database (HeraldClientOptions.db)');
     return this.db;
+  }
+}
+
+/** A call's argument that is no object at all (null, a string, an array) is refused by name, not met with a TypeError. */
+function refuseUnlessObject(input: unknown, name: string): void {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    throw new HeraldInputError([{ field: `(${name})`, message: `must be an object, not ${input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input}` }]);
   }
 }
 
