@@ -179,24 +179,31 @@ declare module 'fastify' {
 /** Registers the API's routes (with their token check and rate limit) on a Fastify app. */
 export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<void> {
   const tokens = createTokenStore(deps.db);
-  await app.register(rateLimit, {
-    max: deps.requestsPerMinute ?? 1200,
-    timeWindow: '1 minute',
-    keyGenerator: (request) => {
-      const token = bearer(request);
-      return token ? `token:${tokenKey(token)}` : `address:${request.ip}`;
-    },
-    errorResponseBuilder: (_request, context) => ({ statusCode: 429, error: `too many requests: at most ${context.max} a minute; try again in ${context.after}` }),
-  });
+  // Limits by who asks: a valid token's requests count against the token; requests with no token
+  // or a token that is not one (a guesser's) count against the client's address, before the 401.
+  await app.register(rateLimit, { global: false });
+  const max = deps.requestsPerMinute ?? 1200;
+  const perToken = app.createRateLimit({ max, timeWindow: '1 minute', keyGenerator: (request) => `token:${tokenKey(bearer(request) ?? '')}` });
+  const perAddress = app.createRateLimit({ max, timeWindow: '1 minute', keyGenerator: (request) => `address:${request.ip}` });
+  type Limit = { isAllowed: true } | { isAllowed: false; isExceeded: boolean; ttlInSeconds: number };
+  const refuseOverLimit = (reply: FastifyReply, limit: Limit) =>
+    !limit.isAllowed && limit.isExceeded
+      ? reply.code(429).header('retry-after', String(limit.ttlInSeconds)).send({ error: `too many requests: at most ${max} a minute; try again in ${limit.ttlInSeconds} s` })
+      : undefined;
   app.addHook('onRequest', async (request, reply) => {
     const token = bearer(request);
     const account = token && (await tokens.accountOf(token));
     if (!account) {
-      return reply
-        .code(401)
-        .header('www-authenticate', 'Bearer')
-        .send({ error: 'a valid API token is required: Authorization: Bearer <token> (herald tokens create)' });
+      return (
+        refuseOverLimit(reply, await perAddress(request)) ??
+        reply
+          .code(401)
+          .header('www-authenticate', 'Bearer')
+          .send({ error: 'a valid API token is required: Authorization: Bearer <token> (herald tokens create)' })
+      );
     }
+    const overLimit = refuseOverLimit(reply, await perToken(request));
+    if (overLimit) return overLimit;
     request.account = account;
   });
 

@@ -10,6 +10,7 @@ import { apiPlugin, apiPrefix, type ApiDeps } from './api.js';
 import swagger from '@fastify/swagger';
 import { peoplePlugin, type PeopleOptions } from './people.js';
 import type { HeraldClient } from '../client/herald-client.js';
+import { handleErrors } from './error-handler.js';
 
 export interface ServerOptions {
   db: Knex;
@@ -31,6 +32,7 @@ export interface ServerOptions {
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   // Long enough for the signed tokens of sign-in and unsubscribe links.
   const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024, trustProxy: options.trustProxy ?? false, routerOptions: { maxParamLength: 500 } });
+  handleErrors(app);
   await app.register(async (codec) => {
     await codec.register(cors, { origin: options.codecOrigins, methods: ['POST'], allowedHeaders: ['content-type', 'x-namespace'], credentials: true });
     codecRoutes(codec);

@@ -7,7 +7,8 @@
  * use up (or use) a person's link. The same answer follows a request for any address, so the
  * page cannot tell who is a user.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { answerError } from './error-handler.js';
 import cookie from '@fastify/cookie';
 import session from '@fastify/session';
 import csrf from '@fastify/csrf-protection';
@@ -86,9 +87,9 @@ export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions)
     const id = request.session.get('personId');
     if (id !== undefined) request.person = await people.person(id);
   });
-  app.setErrorHandler(async (error: { code?: string; statusCode?: number }, request, reply) => {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     if (error.code?.startsWith('FST_CSRF')) return page(reply, 'forbidden', { title: 'Form expired', person: request.person }, 403);
-    throw error;
+    return answerError(error, request, reply);
   });
 
   const limits = options.signInLimits ?? { perAddress: 5, perClient: 20 };
@@ -120,14 +121,23 @@ export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions)
       const form = signInForm.safeParse(request.body);
       const email = form.success ? form.data.email : '';
       const next = safeNext(form.success ? form.data.next : undefined);
-      const links = email ? await people.createSignInLinks(email, next) : [];
-      if (links.length > 0) {
-        const urls = links.map(({ token, person }) => ({ url: `${options.appUrl}/sign-in/${token}`, account: person.account, accountName: person.accountName }));
-        await options.mailer.send(await signInEmail(links[0]!.person.email, urls));
+      // The link is made and sent after the answer: the page answers as soon for an address that is
+      // a user's as for one that is not, so its timing tells nobody who is a user (S22).
+      if (email) {
+        setImmediate(() => {
+          void sendSignInLinks(email, next).catch((error: unknown) => request.log.error({ err: error }, 'sign-in link not sent'));
+        });
       }
       return page(reply, 'sign-in-sent', { title: 'Check your email', email, next: encodeURIComponent(next) });
     },
   );
+
+  const sendSignInLinks = async (email: string, next: string) => {
+    const links = await people.createSignInLinks(email, next);
+    if (links.length === 0) return;
+    const urls = links.map(({ token, person }) => ({ url: `${options.appUrl}/sign-in/${token}`, account: person.account, accountName: person.accountName }));
+    await options.mailer.send(await signInEmail(links[0]!.person.email, urls));
+  };
 
   app.get('/sign-in/:token', async (request, reply) => {
     const { token } = request.params as { token: string };

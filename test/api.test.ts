@@ -166,6 +166,46 @@ describe('the HTTP API', async () => {
     expect(documented.every((route) => route.includes(apiPrefix))).toBe(true);
   });
 
+  it('S29: a body that is no readable JSON, or carries __proto__ or constructor.prototype keys, is answered 400 naming the body, and nothing is stored', async () => {
+    const before = await db('errors').count({ n: '*' });
+    const send = async (body: string, contentType = 'application/json') => {
+      const response = await fetch(`${base}${apiPrefix}/errors`, { method: 'POST', headers: { authorization: `Bearer ${acme}`, 'content-type': contentType }, body });
+      return { status: response.status, body: (await response.json()) as { problems?: { field: string; message: string }[] } };
+    };
+    const report = JSON.stringify({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'P-1', message: 'x' }] });
+    for (const [body, message] of [
+      ['{"environment": ', /^is not valid JSON/],
+      ['', /^is empty/],
+      [`${report} trailing`, /^is not valid JSON/],
+      [report.replace('{', '{"__proto__": {"polluted": true}, '), /__proto__/],
+      [report.replace('{', '{"constructor": {"prototype": {"polluted": true}}, '), /constructor\.prototype/],
+    ] as const) {
+      const answer = await send(body);
+      expect(answer.status, body).toBe(400);
+      expect(answer.body.problems).toEqual([{ field: '(body)', message: expect.stringMatching(message) }]);
+    }
+    // Sent as text, it is a string, not the object the route takes.
+    const asText = await send(report, 'text/plain');
+    expect(asText.status).toBe(400);
+    expect(asText.body.problems?.[0]?.field).toBe('(body)');
+    expect(await db('errors').count({ n: '*' })).toEqual(before);
+  });
+
+  it('S29: requests with no token or a token that is not one are rate limited per client address, answered 429 with Retry-After', async () => {
+    const limited = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, variables: { HERALD_API_RATE: '5' } });
+    const statuses = [];
+    for (let i = 0; i < 8; i++) {
+      const guess: Record<string, string> = i % 2 === 0 ? {} : { authorization: `Bearer guess-${i}` };
+      statuses.push((await fetch(`${limited.url}${apiPrefix}/errors`, { headers: guess })).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429]);
+    const over = await fetch(`${limited.url}${apiPrefix}/errors`);
+    expect(Number(over.headers.get('retry-after'))).toBeGreaterThan(0);
+    // A valid token counts on its own.
+    expect((await fetch(`${limited.url}${apiPrefix}/errors?limit=1`, { headers: { authorization: `Bearer ${acme}` } })).status).toBe(200);
+    await limited.stop();
+  });
+
   it('S29: a token over its rate limit is answered 429 with Retry-After, and other tokens are not', async () => {
     const limited = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, variables: { HERALD_API_RATE: '3' } });
     const limitedBase = limited.url;

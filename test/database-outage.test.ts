@@ -10,6 +10,8 @@ import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startTestMailServer, type TestMailServer } from './helpers/mail.js';
 import { startHerald, type RunningHerald } from './helpers/herald.js';
+import { startServer } from './helpers/server.js';
+import { createTokenStore } from '../stores/token-store.js';
 import { createTestWorld } from './helpers/world.js';
 import { startDigest } from './helpers/digests.js';
 import { freePort } from './helpers/ports.js';
@@ -78,5 +80,26 @@ describe('a database outage in the middle of sending', () => {
     const recipients = mail.received.map((m) => m.envelopeTo[0]);
     expect(recipients).toHaveLength(expected);
     expect(new Set(recipients).size).toBe(expected);
+  });
+
+  it('S29: while PostgreSQL is down, the API answers 503 with Retry-After, not showing where the database is', async () => {
+    const server = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue });
+    const { token } = await createTokenStore(db).create('acme', 'outage');
+    await postgres!.stop();
+    postgres = undefined;
+    try {
+      const api = await fetch(`${server.url}/api/v1/errors?environment=prod`, { headers: { authorization: `Bearer ${token}` } });
+      expect(api.status).toBe(503);
+      expect(Number(api.headers.get('retry-after'))).toBeGreaterThan(0);
+      const body = await api.text();
+      expect(JSON.parse(body)).toEqual({ error: expect.stringMatching(/^Herald cannot reach a service it needs right now/) });
+      expect(body).not.toContain(String(port));
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(503);
+    } finally {
+      postgres = await startEmbeddedPostgres({ dataDir, port, persistent: true });
+    }
+    const after = await fetch(`${server.url}/api/v1/errors?environment=prod`, { headers: { authorization: `Bearer ${token}` } });
+    expect(after.status).toBe(200);
   });
 });

@@ -69,6 +69,19 @@ describe('signing in without a password', async () => {
     expect((await other.get('/')).status).toBe(303); // still signed out
   });
 
+  it("S22: the page answers before the link is sent, so its timing does not tell who is a user: a user's address is answered while the email is still held by the mail server", async () => {
+    mail.holdAfter(0);
+    try {
+      const answer = await new Visitor(base).submit('/sign-in', { email: 'ops@acme.test' });
+      expect(answer.status).toBe(200);
+      expect(answer.html).toContain('data-page="sign-in-sent"');
+      // The email follows the answer.
+      await expect.poll(() => mail.held, { timeout: 10_000 }).toBe(1);
+    } finally {
+      mail.releaseHeld();
+    }
+  });
+
   it('S22: an address that is no user (or a removed one) gets the same answer and no email', async () => {
     const visitor = new Visitor(base);
     const before = mail.received.length;
