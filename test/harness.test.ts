@@ -59,6 +59,7 @@ describe('the test harness', async () => {
       '20261127900000_record_emails_for_people',
       '20261128000000_create_assignments',
       '20261128100000_create_reminders',
+      '20261202000000_create_send_fences',
     ]);
   });
 
