@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startTestMailServer } from './helpers/mail.js';
+import { messageIdsByRecipient, startTestMailServer } from './helpers/mail.js';
 import { heraldWorkflowBundle } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { applyCatalog } from '../catalog/catalog.js';
@@ -60,11 +60,7 @@ describe('a worker process killed (SIGKILL) in the middle of a cycle', async () 
     await expect.poll(async () => (await db('email_deliveries').where({ status: 'sent' }).count({ n: '*' }))[0]!.n, { timeout: 30_000 }).toBe(expected);
     await new Promise((resolve) => setTimeout(resolve, 2_000));
 
-    const byRecipient = new Map<string, string[]>();
-    for (const message of mail.received) {
-      const to = message.envelopeTo[0]!;
-      byRecipient.set(to, [...(byRecipient.get(to) ?? []), message.parsed.messageId!]);
-    }
+    const byRecipient = messageIdsByRecipient(mail.received);
     expect(byRecipient.size).toBe(expected);
     const duplicated = [...byRecipient.values()].filter((ids) => ids.length > 1);
     // In flight at the kill: accepted by the server but not yet marked, or still on the wire; at most the pool's 5 connections.

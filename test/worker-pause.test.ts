@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startTestMailServer } from './helpers/mail.js';
+import { messageIdsByRecipient, startTestMailServer } from './helpers/mail.js';
 import { heraldWorkflowBundle } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { applyCatalog } from '../catalog/catalog.js';
@@ -54,11 +54,7 @@ describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the mi
     // Time for anything the resumed worker still had in hand to arrive.
     await new Promise((resolve) => setTimeout(resolve, 3_000));
 
-    const byRecipient = new Map<string, string[]>();
-    for (const message of mail.received) {
-      const to = message.envelopeTo[0]!;
-      byRecipient.set(to, [...(byRecipient.get(to) ?? []), message.parsed.messageId!]);
-    }
+    const byRecipient = messageIdsByRecipient(mail.received);
     expect(byRecipient.size).toBe(expected);
     const duplicated = [...byRecipient.values()].filter((ids) => ids.length > 1);
     // In flight at the pause (on the pool's 5 connections): the only emails that can arrive twice.

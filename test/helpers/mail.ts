@@ -160,3 +160,13 @@ export async function startTestMailServer(): Promise<TestMailServer> {
     },
   };
 }
+
+/** The Message-IDs each recipient received, in order of arrival: more than one means a duplicate. */
+export function messageIdsByRecipient(received: ReceivedMail[]): Map<string, string[]> {
+  const byRecipient = new Map<string, string[]>();
+  for (const message of received) {
+    const to = message.envelopeTo[0]!;
+    byRecipient.set(to, [...(byRecipient.get(to) ?? []), message.parsed.messageId!]);
+  }
+  return byRecipient;
+}
