@@ -1,6 +1,6 @@
 /** Activities of the environment digest: fixing a cycle, sending its emails exactly once, closing it, retrying the deferred. */
 import type { Knex } from 'knex';
-import { createDigestStore, type CompletedCycle, type PendingDelivery } from '../stores/digest-store.js';
+import { createDigestStore, type CompletedCycle, type FixedCycle, type PendingDelivery } from '../stores/digest-store.js';
 import { createDeliveryStore } from '../stores/delivery-store.js';
 import { createConnectionStore } from '../stores/connection-store.js';
 import type { Mailer } from '../email/mailer.js';
@@ -36,6 +36,14 @@ export interface DigestActivityDeps {
 export interface DigestBatchResult extends DeliveryTally {
   /** Deliveries of the cycle still waiting for their first attempt. */
   remaining: number;
+}
+
+/**
+ * A cycle fixed, with the HERALD_DIGEST_INTERVAL of the worker that fixed it, which the digest
+ * follows unless an operator chose its interval (absent in histories recorded before it was reported).
+ */
+export interface FixedDigestCycle extends FixedCycle {
+  workersIntervalMs?: number;
 }
 
 /** A cycle's first pass done, and when the environment's next deferred delivery is due (ISO), if any. */
@@ -74,8 +82,8 @@ export function createDigestActivities(deps: DigestActivityDeps) {
      * Fixes the content of cycle `number` once (S7, S9–S11, S16, S17); tells the digest this
      * worker's HERALD_DIGEST_INTERVAL, which it follows unless an operator chose its interval.
      */
-    async fixDigestCycle(environment: string, number: number) {
-      return { ...(await store.fixCycle(environment, number)), workersIntervalMs: deps.digestIntervalMs as number | undefined };
+    async fixDigestCycle(environment: string, number: number): Promise<FixedDigestCycle> {
+      return { ...(await store.fixCycle(environment, number)), workersIntervalMs: deps.digestIntervalMs };
     },
 
     /**

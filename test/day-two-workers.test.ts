@@ -1,11 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import type { ChildProcess } from 'node:child_process';
 import { createTestDatabase } from './helpers/database.js';
 import { createDevServer } from './helpers/temporal.js';
-import { heraldWorkflowBundle } from './helpers/herald.js';
 import { startTestMailServer } from './helpers/mail.js';
 import { createTestWorld } from './helpers/world.js';
 import { workerProcesses } from './helpers/worker-processes.js';
@@ -22,12 +18,8 @@ describe('S44: day two, worker processes that start, stop and restart', async ()
   const { db, url: databaseUrl } = await createTestDatabase();
   await createTestWorld(db);
   const mail = await startTestMailServer();
-  const folder = mkdtempSync(join(tmpdir(), 'herald-day-two-'));
-  afterAll(() => rmSync(folder, { recursive: true, force: true }));
-  const bundleFile = join(folder, 'workflow-bundle.js');
-  writeFileSync(bundleFile, (await heraldWorkflowBundle()).code);
   const taskQueue = 'herald-day-two';
-  const settings = { temporalAddress: temporal.address, databaseUrl, smtpUrl: mail.url, taskQueue, bundleFile };
+  const settings = { temporalAddress: temporal.address, databaseUrl, smtpUrl: mail.url, taskQueue };
   const digestOf = (environment: string) => temporal.client.workflow.getHandle(environmentDigestWorkflowId(environment));
   const lastCycleOf = async (environment: string) => (await digestOf(environment).query(digestStatusQuery)).lastCycle;
   /** Stops a worker as an orchestrator does (SIGTERM) and waits for it to exit. */

@@ -1,10 +1,6 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from './helpers/database.js';
 import { startTestMailServer } from './helpers/mail.js';
-import { heraldWorkflowBundle } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { HeraldClient } from '../client/index.js';
 import { workerProcesses } from './helpers/worker-processes.js';
@@ -19,13 +15,9 @@ describe('a worker process killed (SIGKILL) while it stores a report', async () 
   const { db, url: databaseUrl } = await createTestDatabase();
   await createTestWorld(db);
   const mail = await startTestMailServer();
-  const folder = mkdtempSync(join(tmpdir(), 'herald-report-crash-'));
-  afterAll(() => rmSync(folder, { recursive: true, force: true }));
-  const bundleFile = join(folder, 'workflow-bundle.js');
-  writeFileSync(bundleFile, (await heraldWorkflowBundle()).code);
   const taskQueue = 'herald-report-crash';
 
-  const workers = workerProcesses({ temporalAddress: server.address, databaseUrl, smtpUrl: mail.url, taskQueue, bundleFile });
+  const workers = workerProcesses({ temporalAddress: server.address, databaseUrl, smtpUrl: mail.url, taskQueue });
 
   it('S1, S5: another worker stores it, once, answers the caller and starts its retry window', async () => {
     const first = await workers.start();

@@ -1,12 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { messageIdsByRecipient, startTestMailServer } from './helpers/mail.js';
-import { heraldWorkflowBundle } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { runNowSignal } from '../workflows/environment-digest.js';
@@ -21,13 +17,9 @@ describe('a worker process killed (SIGKILL) in the middle of a cycle', async () 
   const { db, url: databaseUrl } = await createTestDatabase();
   await createTestWorld(db);
   const mail = await startTestMailServer();
-  const folder = mkdtempSync(join(tmpdir(), 'herald-crash-'));
-  afterAll(() => rmSync(folder, { recursive: true, force: true }));
-  const bundleFile = join(folder, 'workflow-bundle.js');
-  writeFileSync(bundleFile, (await heraldWorkflowBundle()).code);
   const taskQueue = `herald-crash-${randomBytes(4).toString('hex')}`;
 
-  const workers = workerProcesses({ temporalAddress: env.address, databaseUrl, smtpUrl: mail.url, taskQueue, bundleFile });
+  const workers = workerProcesses({ temporalAddress: env.address, databaseUrl, smtpUrl: mail.url, taskQueue });
 
   it('S33: the rest of the batch resumes within 30 s on a new worker; the only duplicates are emails in flight at the kill, with their first Message-ID', async () => {
     const clerks = Array.from({ length: 149 }, (_, i) => ({ account: 'acme', email: `clerk${i}@acme.test`, role: 'monitor' as const }));

@@ -1,11 +1,7 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { messageIdsByRecipient, startTestMailServer } from './helpers/mail.js';
-import { heraldWorkflowBundle } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { runNowSignal } from '../workflows/environment-digest.js';
@@ -20,12 +16,8 @@ describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the mi
   const { db, url: databaseUrl } = await createTestDatabase();
   await createTestWorld(db);
   const mail = await startTestMailServer();
-  const folder = mkdtempSync(join(tmpdir(), 'herald-pause-'));
-  afterAll(() => rmSync(folder, { recursive: true, force: true }));
-  const bundleFile = join(folder, 'workflow-bundle.js');
-  writeFileSync(bundleFile, (await heraldWorkflowBundle()).code);
   const taskQueue = 'herald-pause';
-  const workers = workerProcesses({ temporalAddress: env.address, databaseUrl, smtpUrl: mail.url, taskQueue, bundleFile });
+  const workers = workerProcesses({ temporalAddress: env.address, databaseUrl, smtpUrl: mail.url, taskQueue });
 
   it('S44, S33: the second worker takes over; the resumed one sends nothing more, and the only duplicates are emails in flight at the pause', async () => {
     const clerks = Array.from({ length: 149 }, (_, i) => ({ account: 'acme', email: `clerk${i}@acme.test`, role: 'monitor' as const }));

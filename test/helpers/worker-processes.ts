@@ -1,6 +1,10 @@
 import { afterAll } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { heraldWorkflowBundle } from './herald.js';
 
 /** The production worker (`npm run worker`), run from source. */
 const workerScript = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
@@ -10,10 +14,22 @@ export interface WorkerProcessSettings {
   databaseUrl: string;
   smtpUrl: string;
   taskQueue: string;
-  /** A prebuilt workflow bundle's file. */
-  bundleFile: string;
   /** More of Herald's environment variables (HERALD_DIGEST_INTERVAL, …). */
   variables?: Record<string, string>;
+}
+
+let bundleFile: Promise<string> | undefined;
+
+/** Herald's workflows, bundled once per test file into a file that worker processes load (HERALD_WORKFLOW_BUNDLE). */
+function workflowBundleFile(): Promise<string> {
+  bundleFile ??= (async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'herald-bundle-'));
+    afterAll(() => rmSync(folder, { recursive: true, force: true }));
+    const file = join(folder, 'workflow-bundle.js');
+    writeFileSync(file, (await heraldWorkflowBundle()).code);
+    return file;
+  })();
+  return bundleFile;
 }
 
 /**
@@ -24,9 +40,11 @@ export interface WorkerProcessSettings {
 export function workerProcesses(settings: WorkerProcessSettings) {
   const children: ChildProcess[] = [];
   afterAll(() => children.forEach((child) => child.kill('SIGKILL')));
+  const bundle = workflowBundleFile();
   return {
     children,
     async start(): Promise<ChildProcess> {
+      const workflowBundle = await bundle;
       // node itself, with tsx as a loader: a SIGKILL must reach the process that runs the worker.
       const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
         env: {
@@ -35,7 +53,7 @@ export function workerProcesses(settings: WorkerProcessSettings) {
           DATABASE_URL: settings.databaseUrl,
           SMTP_URL: settings.smtpUrl,
           HERALD_TASK_QUEUE: settings.taskQueue,
-          HERALD_WORKFLOW_BUNDLE: settings.bundleFile,
+          HERALD_WORKFLOW_BUNDLE: workflowBundle,
           HERALD_SECRET: 'the-herald-test-secret-of-32-characters',
           HERALD_FROM: 'Herald <herald@herald.test>',
           HERALD_APP_URL: 'https://app.herald.test',
