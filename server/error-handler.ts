@@ -100,7 +100,13 @@ export function handleErrors(app: FastifyInstance): void {
 export async function answerError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   {
     const answer = answerFor(error, request);
-    if (answer.status >= 500) request.log.error({ err: error, status: answer.status }, 'request failed');
+    if (answer.status >= 500) {
+      request.log.error({ err: error, status: answer.status }, 'request failed');
+      // An answer of failure saves no session: saving it (in the session plugin's onSend) would fail
+      // again while the database is down, and that second failure would reach Fastify's bare JSON
+      // answer, with the database's address in it.
+      Reflect.set(request, 'session', undefined);
+    }
     if (answer.status === 503) void reply.header('retry-after', String(retryAfterSeconds));
     void reply.code(answer.status);
     if (request.url.startsWith(apiPrefix) || request.url.startsWith('/codec')) return reply.send(answer.body);

@@ -82,7 +82,7 @@ describe('a database outage in the middle of sending', () => {
     expect(new Set(recipients).size).toBe(expected);
   });
 
-  it('S29: while PostgreSQL is down, the API answers 503 with Retry-After, not showing where the database is', async () => {
+  it('S29: while PostgreSQL is down, the API answers 503 with Retry-After and the pages an error page, neither showing where the database is', async () => {
     const server = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue });
     const { token } = await createTokenStore(db).create('acme', 'outage');
     await postgres!.stop();
@@ -96,6 +96,13 @@ describe('a database outage in the middle of sending', () => {
       expect(body).not.toContain(String(port));
       const ready = await fetch(`${server.url}/readyz`);
       expect(ready.status).toBe(503);
+      // A page whose session cannot be saved: an error page, not Fastify's bare JSON.
+      const page = await fetch(`${server.url}/sign-in`);
+      expect(page.status).toBe(503);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      const html = await page.text();
+      expect(html).toContain('data-page="problem"');
+      expect(html).not.toContain(String(port));
     } finally {
       postgres = await startEmbeddedPostgres({ dataDir, port, persistent: true });
     }
