@@ -15,12 +15,11 @@ export function reminderEmailJob(email: ReminderEmailContext, appUrl: string, in
     async compose() {
       const frame = emailFrame(appUrl, email.environment, email.account);
       const subject = `${frame.subjectPrefix}${email.count} error${email.count === 1 ? '' : 's'} still open in ${frame.account.name} flows`;
-      const hours = Math.round(email.thresholdMs / 3_600_000);
       const rendered = await renderEmail('reminder', {
         subject,
         count: email.count,
         one: email.count === 1,
-        threshold: hours % 24 === 0 ? `${hours / 24} day${hours === 24 ? '' : 's'}` : `${hours} hours`,
+        threshold: thresholdText(email.thresholdMs),
         account: frame.account,
         environment: frame.environment,
         errors: email.errors.map((error) => ({
@@ -35,4 +34,20 @@ export function reminderEmailJob(email: ReminderEmailContext, appUrl: string, in
       return withUnsubscribe({ subject, ...rendered }, unsubscribe, { userId: email.userId, environment: email.environment.id, scope: { kind: 'errors' } });
     },
   };
+}
+
+const thresholdUnits = [
+  { ms: 24 * 60 * 60_000, name: 'day' },
+  { ms: 60 * 60_000, name: 'hour' },
+  { ms: 60_000, name: 'minute' },
+] as const;
+
+/**
+ * A reminder threshold (at least a minute) in words, in the largest unit it is a whole number of:
+ * "3 days", "36 hours", "1 minute"; what is not a whole number of minutes is rounded to them.
+ */
+export function thresholdText(thresholdMs: number): string {
+  const unit = thresholdUnits.find(({ ms }) => thresholdMs % ms === 0) ?? thresholdUnits[2];
+  const count = Math.max(1, Math.round(thresholdMs / unit.ms));
+  return `${count} ${unit.name}${count === 1 ? '' : 's'}`;
 }
