@@ -17,6 +17,10 @@ import { createConnectionStore } from '../stores/connection-store.js';
 import { composeDigest } from '../email/digest-composer.js';
 import { digestDetailLimit } from '../email/digest-email.js';
 import { connectionEmailJob } from '../email/connection-email.js';
+import { reminderEmailJob } from '../email/reminder-email.js';
+import { assignmentEmailJob } from '../email/assignment-email.js';
+import { createReminderStore } from '../stores/reminder-store.js';
+import { createAssignmentStore } from '../stores/assignment-store.js';
 import { unsubscribeLinks, withUnsubscribe } from '../email/unsubscribe.js';
 import { createSettingsStore } from '../stores/settings-store.js';
 import type { Person } from '../stores/people-store.js';
@@ -51,6 +55,14 @@ export interface PageDeps {
   appUrl: string;
   secret: string;
 }
+
+/** What an email of each kind is called where it has no subject yet (not sent). */
+const emailKindNames: Record<EmailLine['kind'], string> = {
+  digest: 'Digest',
+  connection: 'Connection email',
+  reminder: 'Reminder of errors still open',
+  assignment: 'Errors assigned to you',
+};
 
 const statusText = (line: EmailLine) =>
   line.status === 'sent'
@@ -131,6 +143,7 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
     const lines = (await store.emails(person, 100)).map((line) => ({
       ...line,
       statusText: line.deliveryId ? statusText(line) : '',
+      kindName: emailKindNames[line.kind],
       why: line.nothingNew ? 'Nothing was new or resolved in the flows you followed.' : `You followed no flow of ${line.environmentName} then.`,
     }));
     return page(reply, 'emails', { title: 'My emails', wide: true, person, lines });
@@ -152,6 +165,12 @@ export function pageRoutes(app: FastifyInstance, deps: PageDeps): void {
       const newByFlow = await digests.newErrorsByFlow(context.cycleId, pending!.flowIds, digestDetailLimit);
       const { subject, rendered } = await composeDigest(digests, context, pending!, newByFlow, await digests.foldedByFlow(context.cycleId), deps.appUrl);
       email = withUnsubscribe({ subject, ...rendered }, unsubscribe, { userId: person.id, environment: context.environment.id, scope: { kind: 'errors' } });
+    } else if (delivery.kind === 'reminder') {
+      const [context] = await createReminderStore(deps.db).pendingEmails({ deliveryIds: [id], anyStatus: true });
+      email = await reminderEmailJob(context!, deps.appUrl, '', unsubscribe).compose();
+    } else if (delivery.kind === 'assignment') {
+      const [context] = await createAssignmentStore(deps.db).pendingEmails({ deliveryIds: [id], anyStatus: true });
+      email = await assignmentEmailJob(context!, deps.appUrl, '').compose();
     } else {
       const [context] = await createConnectionStore(deps.db).pendingEmails({ deliveryIds: [id], anyStatus: true });
       email = await connectionEmailJob(context!, deps.appUrl, '', unsubscribe).compose();

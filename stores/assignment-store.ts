@@ -26,7 +26,8 @@ export interface AssignmentStore {
    */
   assign(request: AssignRequest & { requestId: string }): Promise<{ eventId: number; assigned: number[] }>;
   /** The action's emails still to send, or these deliveries (deferred ones, when due). */
-  pendingEmails(which: { eventId: number } | { deliveryIds: number[] }): Promise<AssignmentEmailContext[]>;
+  /** The action's pending emails, or these deliveries (`anyStatus`: whatever became of them, to show one again). */
+  pendingEmails(which: { eventId: number } | { deliveryIds: number[]; anyStatus?: boolean }): Promise<AssignmentEmailContext[]>;
 }
 
 export function createAssignmentStore(db: Knex): AssignmentStore {
@@ -67,10 +68,11 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
         .join('assignment_events as a', 'a.id', 'd.assignment_event_id')
         .join('environments as env', 'env.id', 'd.environment_id')
         .join('accounts as acc', 'acc.id', 'env.account_id')
-        .where({ 'd.kind': 'assignment', 'd.status': 'pending' })
+        .where({ 'd.kind': 'assignment' })
         .select('d.id', 'd.user_id', 'd.recipient', 'a.assigned_by', 'a.error_ids', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'acc.name as account_name');
       if ('eventId' in which) query.where({ 'd.assignment_event_id': which.eventId }).whereNull('d.retry_at');
       else query.whereIn('d.id', which.deliveryIds);
+      if (!('deliveryIds' in which && which.anyStatus)) query.where({ 'd.status': 'pending' });
       const rows = await query;
       const errorIds = [...new Set(rows.flatMap((row) => (row.error_ids as string[]).map(Number)))];
       const errors = await db('errors as e')

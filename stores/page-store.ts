@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import type { ErrorStatus } from '../contracts/errors.js';
 import { errorRowColumns, followedFlowsSql, toErrorRow, type DigestErrorRow } from './digest-store.js';
 import { createConnectionStore } from './connection-store.js';
+import type { DeliveryKind } from './delivery-store.js';
 
 export interface PageEnvironment {
   id: string;
@@ -59,7 +60,7 @@ export interface ConnectionPage {
 
 /** One line of "My emails" (S27): an email Herald sent (or tried to), or a digest cycle without one. */
 export interface EmailLine {
-  kind: 'digest' | 'connection';
+  kind: DeliveryKind;
   at: Date;
   environment: string;
   environmentName: string;
@@ -75,7 +76,10 @@ export interface EmailLine {
 }
 
 export interface PageStore {
-  /** A user's emails and the digest cycles of their account since they joined that sent them none, newest first. */
+  /**
+   * A user's emails of every kind, and the digest cycles of their account since they joined that
+   * sent them none (of an environment in which they followed nothing, the latest only), newest first.
+   */
   emails(person: { id: number; account: string }, limit: number): Promise<EmailLine[]>;
   /** The environments of an account, production first. */
   environments(account: string): Promise<PageEnvironment[]>;
@@ -132,21 +136,28 @@ export function createPageStore(db: Knex): PageStore {
     },
 
     async emails(person, limit) {
+      // Cycles of an environment in which the person followed nothing are one line, the latest:
+      // an account with many environments would otherwise list every cycle of each.
       const rows = await db.raw(
-        `select 'digest' as kind, c.fixed_at as at, env.id as environment, env.name as environment_name, c.number as cycle,
-                d.id as delivery_id, d.status, d.subject, d.last_error, d.sent_at, s.user_id is not null as nothing_new
-           from digest_cycles c
-           join environments env on env.id = c.environment_id and env.account_id = :account
-           join users u on u.id = :user
-           left join email_deliveries d on d.cycle_id = c.id and d.user_id = :user
-           left join digest_skips s on s.cycle_id = c.id and s.user_id = :user
-          where c.fixed_at >= u.created_at
+        `select kind, at, environment, environment_name, cycle, delivery_id, status, subject, last_error, sent_at, nothing_new
+           from (select 'digest' as kind, c.fixed_at as at, env.id as environment, env.name as environment_name, c.number as cycle,
+                        d.id as delivery_id, d.status, d.subject, d.last_error, d.sent_at, s.user_id is not null as nothing_new,
+                        d.id is null and s.user_id is null as followed_nothing,
+                        row_number() over (partition by env.id, d.id is null and s.user_id is null order by c.fixed_at desc) as latest
+                   from digest_cycles c
+                   join environments env on env.id = c.environment_id and env.account_id = :account
+                   join users u on u.id = :user
+                   left join email_deliveries d on d.cycle_id = c.id and d.user_id = :user
+                   left join digest_skips s on s.cycle_id = c.id and s.user_id = :user
+                  where c.fixed_at >= u.created_at) cycles
+          where not followed_nothing or latest = 1
          union all
-         select 'connection', ev.changed_at, env.id, env.name, null, d.id, d.status, d.subject, d.last_error, d.sent_at, false
+         select d.kind, coalesce(ev.changed_at, a.created_at, d.planned_at), env.id, env.name, null, d.id, d.status, d.subject, d.last_error, d.sent_at, false
            from email_deliveries d
-           join connection_events ev on ev.id = d.connection_event_id
            join environments env on env.id = d.environment_id
-          where d.user_id = :user and d.kind = 'connection'
+           left join connection_events ev on ev.id = d.connection_event_id
+           left join assignment_events a on a.id = d.assignment_event_id
+          where d.user_id = :user and d.kind in ('connection', 'reminder', 'assignment')
           order by at desc
           limit :limit`,
         { account: person.account, user: person.id, limit },

@@ -26,7 +26,8 @@ export interface ReminderStore {
   /** Plans today's reminders of an environment at `now`: one per user not reminded there in the last day. */
   planReminders(environment: string, now: Date): Promise<number>;
   /** The environment's reminders still to send (or these deliveries, when due again). */
-  pendingEmails(which: { environment: string } | { deliveryIds: number[] }): Promise<ReminderEmailContext[]>;
+  /** The environment's pending reminders, or these deliveries (`anyStatus`: whatever became of them, to show one again). */
+  pendingEmails(which: { environment: string } | { deliveryIds: number[]; anyStatus?: boolean }): Promise<ReminderEmailContext[]>;
 }
 
 const staleSql = `e.status = 'open' and e.reported_at < d.planned_at - make_interval(secs => env.remind_after_ms / 1000.0)`;
@@ -72,11 +73,12 @@ export function createReminderStore(db: Knex): ReminderStore {
       const query = db('email_deliveries as d')
         .join('environments as env', 'env.id', 'd.environment_id')
         .join('accounts as acc', 'acc.id', 'env.account_id')
-        .where({ 'd.kind': 'reminder', 'd.status': 'pending' })
+        .where({ 'd.kind': 'reminder' })
         .orderBy('d.id')
         .select('d.id', 'd.user_id', 'd.recipient', 'd.open_count', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'env.remind_after_ms', 'acc.name as account_name');
       if ('environment' in which) query.where({ 'd.environment_id': which.environment }).whereNull('d.retry_at');
       else query.whereIn('d.id', which.deliveryIds);
+      if (!('deliveryIds' in which && which.anyStatus)) query.where({ 'd.status': 'pending' });
       const contexts: ReminderEmailContext[] = [];
       for (const row of await query) {
         const errors = await db('email_deliveries as d')

@@ -13,6 +13,8 @@ import { startTestMailServer, type ReceivedMail } from './helpers/mail.js';
 import { freePort } from './helpers/ports.js';
 import { runCycleNow, startDigest } from './helpers/digests.js';
 import { applyCatalog } from '../catalog/catalog.js';
+import { remindNowUpdate } from '../workflows/environment-digest.js';
+import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { startServer } from './helpers/server.js';
 
 const artifacts = new URL('../test-artifacts/pages/', import.meta.url).pathname;
@@ -338,11 +340,13 @@ describe('the pages the emails link to, in a browser', async () => {
     await startDigest(herald.temporal, herald.taskQueue, { environment: 'staging', intervalMs: minutes(15) });
     await herald.client.reportErrors({ environment: 'staging', flow: 'staging-orders', errors: [{ traceKey: 'ST-27', message: 'Sandbox failure' }] });
     await runCycleNow(herald.temporal, 'staging'); // orders-team follows nothing in staging
+    await runCycleNow(herald.temporal, 'staging'); // nor in the next cycle: one line says so for both
     mail.accept('orders-team@acme.test');
 
     const page = await signedIn('orders-team@acme.test', `${base}/emails`);
     const lines = await page.$$eval('tr[data-line]', (rows) => rows.map((row) => row.textContent!.replace(/\s+/g, ' ').trim()));
-    expect(lines[0]).toMatch(/Digest 1 of Staging: no email You followed no flow of Staging then\./);
+    expect(lines[0]).toMatch(/Digest 2 of Staging: no email You followed no flow of Staging then\./);
+    expect(lines.filter((line) => /of Staging: no email/.test(line))).toHaveLength(1);
     expect(lines[1]).toMatch(/Digest \d+ of Production: no email Nothing was new or resolved in the flows you followed\./);
     expect(lines[2]).toMatch(/1 new error in Acme flows .*refused by the mail server: .*550/);
     expect(lines.filter((line) => / sent \d{4}-/.test(line)).length).toBeGreaterThanOrEqual(3);
@@ -357,5 +361,21 @@ describe('the pages the emails link to, in a browser', async () => {
     // Nobody else's email opens.
     const other = await db('email_deliveries').whereNot({ recipient: 'orders-team@acme.test' }).first('id');
     expect((await page.goto(`${base}/emails/${other!.id}`))!.status()).toBe(404);
+
+    // Assignment (S32) and reminder (S31) emails are listed and open too.
+    expect(lines.filter((line) => /ops@acme\.test assigned you 1 error in Acme flows .* sent \d{4}-/.test(line))).toHaveLength(1);
+    const assignment = await db('email_deliveries').where({ recipient: 'orders-team@acme.test', kind: 'assignment' }).first('id');
+    await page.goto(`${base}/emails/${assignment!.id}`);
+    expect(await page.content()).toContain('assigned you');
+    await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '1 minute' }] });
+    await env.sleep(minutes(2));
+    await herald.temporal.workflow.getHandle(environmentDigestWorkflowId('prod')).executeUpdate(remindNowUpdate);
+    await mail.waitFor(1, { to: 'orders-team@acme.test', timeoutMs: 10_000 });
+    await page.goto(`${base}/emails`);
+    const newest = (await page.textContent('tr[data-line]'))!.replace(/\s+/g, ' ');
+    expect(newest).toMatch(/errors? still open in Acme flows .*sent \d{4}-/);
+    const reminder = await db('email_deliveries').where({ recipient: 'orders-team@acme.test', kind: 'reminder' }).first('id');
+    await page.goto(`${base}/emails/${reminder!.id}`);
+    expect(await page.content()).toContain('Open for more than 1 minute');
   });
 });
