@@ -36,7 +36,8 @@ describe('a database outage in the middle of sending', () => {
     const admin = connectDatabase(postgres.adminUrl, { max: 1 });
     await admin.raw('create database herald');
     await admin.destroy();
-    db = connectDatabase(postgres.urlFor('herald'));
+    // Quiet: knex would print each refused connection of the outage, with its stack, among the test's output.
+    db = connectDatabase(postgres.urlFor('herald'), {}, { quiet: true });
     await migrateLatest(db);
     await createTestWorld(db);
     env = await createTimeSkippingEnvironment();
