@@ -13,6 +13,7 @@ import { digestStatusQuery } from '../workflows/environment-digest.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 import { createPeopleStore } from '../stores/people-store.js';
 import { Visitor } from './helpers/visitor.js';
+import { endChildWithThisProcess } from './helpers/run-processes.js';
 
 const minutes = (n: number) => n * 60_000;
 const root = new URL('..', import.meta.url).pathname;
@@ -37,6 +38,7 @@ describe('production workers, built and run as separate processes', async () => 
       env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, SMTP_URL: mail.url, HERALD_SECRET: 'a-production-test-secret-32-characters', HERALD_TASK_QUEUE: taskQueue, HERALD_LOG_LEVEL: 'WARN' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    endChildWithThisProcess(child);
     const worker = { process: child, output: '' };
     child.stdout!.on('data', (chunk: Buffer) => (worker.output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (worker.output += chunk.toString()));
@@ -92,6 +94,7 @@ describe('production workers, built and run as separate processes', async () => 
       env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, SMTP_URL: mail.url, HERALD_SECRET: 'a-production-test-secret-32-characters', HERALD_TASK_QUEUE: taskQueue, HERALD_LISTEN: `127.0.0.1:${port}`, HERALD_APP_URL: `http://127.0.0.1:${port}` },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    endChildWithThisProcess(server);
     let output = '';
     server.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     server.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));

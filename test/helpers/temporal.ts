@@ -8,6 +8,7 @@ import { cliExecutable, testServerExecutable } from '../../embedded/temporal-bin
 import { startTemporalDevServer } from '../../embedded/temporal-dev-server.js';
 import { searchAttributeFlags } from '../../worker/search-attributes.js';
 import { freePort } from './ports.js';
+import { endWithThisProcess } from './run-processes.js';
 import { installQuietRuntime } from './quiet-logger.js';
 import { createTemporalClient, heraldDataConverter } from '../../client/payload-codec.js';
 
@@ -24,21 +25,13 @@ export async function createTimeSkippingEnvironment(): Promise<TestWorkflowEnvir
   });
   const server = childServerPid(env.address.split(':').at(-1)!);
   if (server !== undefined) {
-    const kill = () => {
+    endWithThisProcess(() => {
       try {
         process.kill(server, 'SIGKILL');
       } catch {
         // Already stopped by the teardown.
       }
-    };
-    process.once('exit', kill);
-    // The runner may end this process with a signal, which skips 'exit'.
-    for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-      process.once(signal, () => {
-        kill();
-        process.exit(128);
-      });
-    }
+    });
   }
   afterAll(() => env.teardown());
   return env;
@@ -73,6 +66,8 @@ export async function createDevServer(): Promise<{ address: string; client: Clie
   const executable = cliExecutable();
   if (executable.type !== 'existing-path') throw new Error('the Temporal CLI is needed (npm install puts it in .tools/bin)');
   const folder = mkdtempSync(join(tmpdir(), 'herald-dev-server-'));
+  // The dev server kills itself on this process's 'exit'; a runner's signal is made an exit too.
+  endWithThisProcess(() => undefined);
   const server = await startTemporalDevServer({
     executable: executable.path,
     port: await freePort(),

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { heraldWorkflowBundle } from './herald.js';
+import { endChildWithThisProcess } from './run-processes.js';
 
 /** The production worker (`npm run worker`), run from source. */
 const workerScript = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
@@ -63,6 +64,7 @@ export function workerProcesses(settings: WorkerProcessSettings) {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       children.push(child);
+      endChildWithThisProcess(child);
       await new Promise<void>((ready, fail) => {
         child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes(`on task queue "${settings.taskQueue}"`) && ready());
         child.once('exit', (code) => fail(new Error(`the worker process exited (${code}) before it was ready`)));
