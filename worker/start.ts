@@ -46,6 +46,8 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   mkdirSync(dataDir, { recursive: true });
+  // What is starting, as it starts: the whole takes seconds (the workflows are bundled at start).
+  const starting = (part: string) => console.log(`herald: starting ${part}…`);
   const stops: (() => Promise<void>)[] = [];
   const lines: string[] = [];
   // Herald, not the SDK, answers Ctrl-C: it drains the worker, then stops the services in order.
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
+    starting('PostgreSQL (embedded)');
     const postgres = await startEmbeddedPostgres({ dataDir: folders.postgres, port: ports.postgres, persistent: true });
     stops.unshift(() => postgres.stop());
     const admin = connectDatabase(postgres.adminUrl, { max: 1 });
@@ -65,6 +68,7 @@ async function main(): Promise<void> {
 
   let smtpUrl = config.smtpUrl;
   if (!smtpUrl) {
+    starting('the mail catcher');
     const catcher = await startMailCatcher({ folder: join(dataDir, 'mail'), smtpPort: ports.smtp, webPort: ports.mailWeb });
     stops.unshift(() => catcher.close());
     smtpUrl = catcher.smtpUrl;
@@ -81,6 +85,7 @@ async function main(): Promise<void> {
     stops.unshift(() => connection.close());
     lines.push(`Temporal                ${config.temporalAddress} (namespace ${config.temporalNamespace})`);
   } else {
+    starting('the Temporal dev server');
     const dbFilename = join(dataDir, 'temporal.sqlite');
     const executable = cliExecutable();
     if (executable.type === 'existing-path') {
@@ -123,6 +128,7 @@ async function main(): Promise<void> {
   stops.unshift(() => clientConnection.close());
   const secret = config.secret ?? keptSecret(dataDir);
   const heraldTemporal = createTemporalClient(clientConnection, config.temporalNamespace);
+  starting('the worker (bundling the workflows)');
   const herald = await runHerald({
     config: { ...config, databaseUrl, smtpUrl, secret },
     connection,
@@ -131,6 +137,7 @@ async function main(): Promise<void> {
     migrate: false,
   });
   const { worker, digests } = herald;
+  starting("Herald's server");
   const server = await runServer({
     config: { ...config, databaseUrl, smtpUrl, secret },
     temporal: heraldTemporal,
