@@ -80,8 +80,8 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
   let halt: { error: unknown } | undefined;
 
   // Marks are written in groups, one statement for the emails accepted while the last one was
-  // written. Each sender waits for its group before it takes the next email, so no more accepted
-  // emails are unmarked at once than there are senders: the duplicate window of S33 stays the same.
+  // written. Each sender waits for its group while it holds its slot, so no more accepted emails are
+  // unmarked at once than the mailer has connections: the duplicate window of S33.
   let open: { emails: AcceptedEmail[]; written: Promise<void> } | undefined;
   let lastWrite: Promise<unknown> = Promise.resolve();
   const markSent = async (email: AcceptedEmail) => {
@@ -117,6 +117,8 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
     // From the fence's check until the mark is written, the email holds one of the connections' slots.
     await slots.take();
     try {
+      // While this sender waited for a slot, another may have stopped the attempt: its email stays pending.
+      if (halt) return undefined;
       const claim = await store.claimForSending(job.deliveryId, fence);
       if (claim === 'fenced') throw new SendingAttemptSupersededError(fence);
       if (claim === 'done') return undefined;
