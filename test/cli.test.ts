@@ -210,9 +210,8 @@ describe('the herald command line', async () => {
   it('S34: with the mail server down, digest now returns after --wait saying what is pending and why, and herald status says the same', async () => {
     await cli('catalog', 'apply', sample); // idempotent: the environments and their digests, also when this test runs alone
     await cli('errors', 'report', '--env', 'acme-production', '--flow', 'orders-to-erp', '--trace-key', 'SO-34', '--message', 'Outage test');
-    const started = performance.now();
+    // It returns by its --wait (exit 3, "still running after 3s"), not by the cycle's end: no clock needed to tell.
     const now = await cli('digest', 'now', '--env', 'acme-production', '--wait', '3s');
-    expect(performance.now() - started).toBeLessThan(15_000);
     expect(now.code).toBe(3);
     expect(now.stderr).toMatch(/the cycle of acme-production is still running after 3s \(since \d{4}-.+\): \d+ email\(s\) pending; last delivery error: .*ECONNREFUSED/);
     const status = await cli('status');
