@@ -1,4 +1,5 @@
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
+import type { Knex } from 'knex';
 import { SMTPServer, type SMTPServerAddress } from 'smtp-server';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { AddressInfo } from 'node:net';
@@ -159,6 +160,25 @@ export async function startTestMailServer(): Promise<TestMailServer> {
       });
     },
   };
+}
+
+/**
+ * After a fault in the middle of sending `expected` emails, one to each recipient (S33, S44): waits
+ * until all arrived and are marked sent, lets stragglers land, then holds that each recipient got
+ * the email, that at most `inFlight` (the pool's connections) got it twice, and a second copy carries
+ * the first's Message-ID.
+ */
+export async function expectEachOnceButInFlight(mail: TestMailServer, db: Knex, expected: number, inFlight = 5): Promise<void> {
+  mail.setDelay(0);
+  await mail.waitFor(expected, { timeoutMs: 60_000 });
+  await expect.poll(async () => (await db('email_deliveries').where({ status: 'sent' }).count({ n: '*' }))[0]!.n, { timeout: 30_000 }).toBe(expected);
+  // Time for anything still in hand (a resumed worker's, an email on the wire) to arrive.
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  const byRecipient = messageIdsByRecipient(mail.received);
+  expect(byRecipient.size).toBe(expected);
+  const duplicated = [...byRecipient.values()].filter((ids) => ids.length > 1);
+  expect(duplicated.length).toBeLessThanOrEqual(inFlight);
+  for (const ids of duplicated) expect(new Set(ids).size).toBe(1);
 }
 
 /** The Message-IDs each recipient received, in order of arrival: more than one means a duplicate. */
