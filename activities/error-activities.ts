@@ -25,19 +25,20 @@ const serverNow = () => activityClock()();
 
 export function createErrorActivities({ db, retryWindowMs, now = serverNow }: ErrorActivityDeps) {
   const store = createErrorStore(db);
+  /**
+   * Stores a report (S1–S3); refuses bad input without storing anything (S2). `reportedAt` is
+   * the workflow's time (ISO), given by a local activity: its own schedule time is the worker's
+   * clock, not the server's. With `supersedeAtOnceUpTo`, more earlier errors than that are left
+   * to {@link supersedeEarlierErrors} (the answer's `toSupersede`).
+   */
+  async function storeErrorReport(report: ErrorReport, reportedAt?: string, options?: StoreOptions): Promise<StoredReportWithWindow> {
+    const problems = checkErrorReport(report);
+    if (problems.length > 0) throw inputFailure(problems);
+    const result = await store.storeReport(report, reportedAt ? new Date(reportedAt) : now(), options);
+    return { ...result, retryWindowMs };
+  }
   return {
-    /**
-     * Stores a report (S1–S3); refuses bad input without storing anything (S2). `reportedAt` is
-     * the workflow's time (ISO), given by a local activity: its own schedule time is the worker's
-     * clock, not the server's. With `supersedeAtOnceUpTo`, more earlier errors than that are left
-     * to {@link supersedeEarlierErrors} (the answer's `toSupersede`).
-     */
-    async storeErrorReport(report: ErrorReport, reportedAt?: string, options?: StoreOptions): Promise<StoredReportWithWindow> {
-      const problems = checkErrorReport(report);
-      if (problems.length > 0) throw inputFailure(problems);
-      const result = await store.storeReport(report, reportedAt ? new Date(reportedAt) : now(), options);
-      return { ...result, retryWindowMs };
-    },
+    storeErrorReport,
 
     /** Auto-resolves earlier errors that a stored report superseded (S3), at the report's time. Returns how many changed. */
     async supersedeEarlierErrors(ids: number[], reportedAt: string): Promise<number> {
@@ -46,7 +47,7 @@ export function createErrorActivities({ db, retryWindowMs, now = serverNow }: Er
 
     /** The same, for `errorBatch` runs of an earlier release, whose report id was `batchId`. */
     async storeErrorBatch({ batchId, ...report }: Omit<ErrorReport, 'reportId'> & { batchId: string }): Promise<StoredReportWithWindow> {
-      return this.storeErrorReport({ ...report, reportId: batchId });
+      return storeErrorReport({ ...report, reportId: batchId });
     },
 
     /** Resolves the open errors of records that succeeded, and recovers those in a retry window (S4, S5). */

@@ -54,7 +54,7 @@ export interface ConnectionStore {
 }
 
 export function createConnectionStore(db: Knex): ConnectionStore {
-  return {
+  const store: ConnectionStore = {
     async findConnection(environment: string, connection: string): Promise<{ id: string; name: string } | undefined> {
       return db('connections as c')
         .join('environments as e', 'e.resource_group', 'c.resource_group')
@@ -110,7 +110,7 @@ export function createConnectionStore(db: Knex): ConnectionStore {
                     where xf.connection_id = c.id and x.environment_id = d.environment_id and x.reported_at >= ev.changed_at) as errors_since`),
         );
       const usage = new Map<string, { integration: string; flows: string[] }[]>();
-      for (const id of new Set(rows.map((r) => r.connection_id as string))) usage.set(id, await this.usedBy(id));
+      for (const id of new Set(rows.map((r) => r.connection_id as string))) usage.set(id, await store.usedBy(id));
       return rows.map((r) => ({
         deliveryId: r.id,
         userId: r.user_id,
@@ -143,4 +143,5 @@ export function createConnectionStore(db: Knex): ConnectionStore {
       return usedBy;
     },
   };
+  return store;
 }

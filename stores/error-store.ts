@@ -142,7 +142,7 @@ export interface ErrorStore {
 }
 
 export function createErrorStore(db: Knex): ErrorStore {
-  return {
+  const store: ErrorStore = {
     async findFlow(environment: string, flow: string, trx: Knex = db): Promise<FlowInEnvironment> {
       const env = await trx('environments').where({ id: environment }).first('resource_group');
       if (!env) throw new InputRefusedError([{ field: 'environment', message: `unknown environment "${environment}"` }]);
@@ -156,7 +156,7 @@ export function createErrorStore(db: Knex): ErrorStore {
 
     async storeReport(report: ErrorReport, now: Date, options: StoreOptions = {}): Promise<StoredReport> {
       return db.transaction(async (trx) => {
-        const { autoResolve, taskQueue } = await this.findFlow(report.environment, report.flow, trx);
+        const { autoResolve, taskQueue } = await store.findFlow(report.environment, report.flow, trx);
 
         const rows = report.errors.map((error, index) => {
           const intermittent = error.intermittent === true || isRetryableCode(error.code);
@@ -256,7 +256,7 @@ export function createErrorStore(db: Knex): ErrorStore {
 
     async resolveSucceededRecords(environment: string, flow: string, traceKeys: string[], now: Date) {
       return db.transaction(async (trx) => {
-        const found = await this.findFlow(environment, flow, trx);
+        const found = await store.findFlow(environment, flow, trx);
         if (!found.autoResolve) return { autoResolveOff: true, resolved: 0, recovered: 0, retryWindows: [] as RecoveredInWindow[] };
         const scope = () =>
           trx('errors').where({ environment_id: environment, flow_id: flow }).whereIn('trace_key', traceKeys);
@@ -325,6 +325,7 @@ export function createErrorStore(db: Knex): ErrorStore {
       return row && toView(row);
     },
   };
+  return store;
 }
 
 

@@ -44,7 +44,7 @@ const toPerson = (row: Record<string, unknown>): Person => ({
 const currentUsers = (db: Knex) => db('users as u').join('accounts as a', 'a.id', 'u.account_id').whereNull('u.removed_at');
 
 export function createPeopleStore(db: Knex): PeopleStore {
-  return {
+  const store: PeopleStore = {
     async createSignInLinks(email, nextPath) {
       const people = (await currentUsers(db).where('u.email', email.trim().toLowerCase()).orderBy('u.id').select(columns)).map(toPerson);
       const links = [];
@@ -69,7 +69,7 @@ export function createPeopleStore(db: Knex): PeopleStore {
         .update({ used_at: db.fn.now() })
         .returning(['user_id', 'next_path']);
       if (!used) return undefined;
-      const person = await this.person(Number(used.user_id));
+      const person = await store.person(Number(used.user_id));
       return person && { person, nextPath: used.next_path as string };
     },
 
@@ -88,4 +88,5 @@ export function createPeopleStore(db: Knex): PeopleStore {
       return row && toPerson(row);
     },
   };
+  return store;
 }
