@@ -1,4 +1,4 @@
-import { allHandlersFinished, condition, defineUpdate, executeChild, patched, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
+import { allHandlersFinished, condition, defineUpdate, executeChild, proxyActivities, proxyLocalActivities, setHandler } from '@temporalio/workflow';
 import type { ErrorActivities } from '../activities/error-activities.js';
 import type { ErrorReport } from '../contracts/error-report.js';
 import { databaseActivity, localDatabaseActivity } from './activity-options.js';
@@ -7,6 +7,7 @@ import { retryWindow, retryWindowLabels, type RetryWindowOutcome } from './retry
 import { retryWindowWorkflowId } from './workflow-ids.js';
 import { relabel } from './run-labels.js';
 import { workflowNow } from './workflow-time.js';
+import { takesPatch } from './patches.js';
 
 const { storeErrorReport, supersedeEarlierErrors } = proxyActivities<ErrorActivities>(databaseActivity);
 const local = proxyLocalActivities<ErrorActivities>(localDatabaseActivity);
@@ -71,7 +72,7 @@ export async function errorReport(report: ErrorReport): Promise<ReportResult> {
   // A local activity's own schedule time is the worker's clock: it is given the workflow's (the server's).
   const reportedAt = new Date(workflowNow()).toISOString();
   try {
-    stored = patched('store-report-locally')
+    stored = takesPatch('store-report-locally')
       ? await local.storeErrorReport(report, reportedAt, { supersedeAtOnceUpTo: supersedeBeforeAnswerUpTo })
       : await storeErrorReport(report);
   } catch (error) {

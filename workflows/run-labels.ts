@@ -5,7 +5,8 @@
  *   temporal workflow list --query 'HeraldEnvironment = "acme-production" AND HeraldOutcome = "exhausted"'
  */
 import { SearchAttributeType, defineSearchAttributeKey } from '@temporalio/common';
-import { patched, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { takesPatch } from './patches.js';
+import { upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 
 export const HeraldEnvironment = defineSearchAttributeKey('HeraldEnvironment', SearchAttributeType.KEYWORD);
 export const HeraldFlow = defineSearchAttributeKey('HeraldFlow', SearchAttributeType.KEYWORD);
@@ -29,7 +30,7 @@ export interface RunLabels {
  */
 export function labelRun(labels: RunLabels): void {
   if (labels.summary !== undefined) upsertMemo({ summary: labels.summary });
-  if (!patched('herald-run-labels')) return;
+  if (!takesPatch('herald-run-labels')) return;
   upsertChangedSearchAttributes(labels);
 }
 
