@@ -193,7 +193,9 @@ function checkInterval(ms: number | null): void {
 /** The last cycle (a new digest asks the database), the interval, and so the time of the next cycle. */
 export async function learnWhereItStands(d: DigestState): Promise<void> {
   if (d.lastCycle < 0) d.lastCycle = await lastDigestCycle(d.environment);
-  d.intervalMs = await currentInterval(d);
+  const interval = await currentInterval(d);
+  // An operator may have chosen one while this run was learning it.
+  if (!d.intervalChosen) d.intervalMs = interval;
   d.nextCycleAt = d.lastCycleEndedAt + d.intervalMs;
 }
 

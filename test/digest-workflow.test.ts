@@ -1,0 +1,408 @@
+/**
+ * The digest workflow alone: its activities are stubs that record when they were called (in the
+ * time-skipping server's time) and answer what each test sets, so every interleaving of run-now,
+ * remind-now, stop, interval changes, deferred rounds and continue-as-new runs in seconds, with
+ * no database or mail server. What a cycle does is tested through the full stack (digest.test.ts).
+ */
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { createTimeSkippingEnvironment } from './helpers/temporal.js';
+import { heraldWorkflowBundle } from './helpers/herald.js';
+import { heraldDataConverter } from '../client/payload-codec.js';
+import { ensureSearchAttributes } from '../worker/search-attributes.js';
+import {
+  digestStatusQuery,
+  environmentDigest,
+  remindNowUpdate,
+  runCycleNowUpdate,
+  runNowSignal,
+  setIntervalUpdate,
+  stopDigestSignal,
+  type EnvironmentDigestInput,
+} from '../workflows/environment-digest.js';
+import type { DigestActivities } from '../activities/digest-activities.js';
+
+const minutes = (n: number) => n * 60_000;
+
+/**
+ * Workflow times as the stubs saw them, to the nearest 5 s: the time-skipping server skips to each
+ * timer but lets real time run while activities and workflow tasks do, a few ms each.
+ */
+const roughly = (times: number[]) => times.map((ms) => Math.round(ms / 5_000) * 5_000);
+const workersIntervalMs = minutes(15);
+
+/** A call of a stubbed activity: which, for which cycle, and when (ms since the digest started, workflow time). */
+interface Call {
+  activity: string;
+  cycle?: number;
+  at: number;
+}
+
+/** What the stubs answer for one environment's digest, and what they were asked. */
+class StubbedEnvironment {
+  readonly calls: Call[] = [];
+  startedAt = 0;
+  /** A cycle's fix waits here while it is set: a cycle "under way". */
+  hold: { released: Promise<void>; release(): void } | undefined;
+  /** What the next completed cycle reports as the next deferred delivery, minutes from its end. */
+  deferredInMinutes: number[] = [];
+  /** What each round of deferred deliveries reports next, minutes from it. */
+  nextRoundInMinutes: (number | null)[] = [];
+  /** Cycles whose fix is refused as bad data. */
+  refuse = new Set<number>();
+  /** The HERALD_DIGEST_INTERVAL the workers report with each fix. */
+  workersIntervalMs = workersIntervalMs;
+
+  record(activity: string, cycle?: number): void {
+    const at = Context.current().info.currentAttemptScheduledTimestampMs - this.startedAt;
+    this.calls.push({ activity, ...(cycle !== undefined && { cycle }), at });
+  }
+
+  holdCycles(): () => void {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.hold = { released, release };
+    return () => {
+      this.hold = undefined;
+      release();
+    };
+  }
+
+  /** The calls of one activity, in order. */
+  of(activity: string): Call[] {
+    return this.calls.filter((call) => call.activity === activity);
+  }
+}
+
+/** While set, new digests wait here as they ask for their last cycle. */
+let startHold: { released: Promise<void> } | undefined;
+function startsHeld(): () => void {
+  let release!: () => void;
+  startHold = { released: new Promise<void>((resolve) => (release = resolve)) };
+  return () => {
+    startHold = undefined;
+    release();
+  };
+}
+
+const environments = new Map<string, StubbedEnvironment>();
+const cycles = new Map<number, { environment: StubbedEnvironment; number: number }>();
+const stubbed = (environment: string) => environments.get(environment)!;
+const deliveryTally = { sent: 1, failed: 0, deferred: 0, cancelled: 0 };
+
+/** The digest activities, as stubs over {@link environments}. */
+const activities: Pick<
+  DigestActivities,
+  'lastDigestCycle' | 'digestInterval' | 'fixDigestCycle' | 'sendDigestBatch' | 'completeDigestCycle' | 'sendDueDeliveries' | 'sendReminders'
+> = {
+  async lastDigestCycle(environment) {
+    stubbed(environment).record('lastDigestCycle');
+    await startHold?.released;
+    return 0;
+  },
+  async digestInterval() {
+    return workersIntervalMs;
+  },
+  async fixDigestCycle(environment, number) {
+    const env = stubbed(environment);
+    env.record('fixDigestCycle', number);
+    await env.hold?.released;
+    if (env.refuse.has(number)) throw ApplicationFailure.create({ type: 'HeraldDataRefused', message: `cycle ${number} has bad data`, nonRetryable: true });
+    const cycleId = cycles.size + 1;
+    cycles.set(cycleId, { environment: env, number });
+    return { cycleId, number, newCount: 1, resolvedCount: 0, deliveryCount: 1, workersIntervalMs: env.workersIntervalMs };
+  },
+  async sendDigestBatch(cycleId) {
+    const { environment, number } = cycles.get(cycleId)!;
+    environment.record('sendDigestBatch', number);
+    return { ...deliveryTally, remaining: 0 };
+  },
+  async completeDigestCycle(cycleId) {
+    const { environment, number } = cycles.get(cycleId)!;
+    environment.record('completeDigestCycle', number);
+    const deferred = environment.deferredInMinutes.shift();
+    const now = Context.current().info.currentAttemptScheduledTimestampMs;
+    return { ...deliveryTally, nextRetryAt: deferred === undefined ? null : new Date(now + minutes(deferred)).toISOString() };
+  },
+  async sendDueDeliveries(environment) {
+    const env = stubbed(environment);
+    env.record('sendDueDeliveries');
+    const next = env.nextRoundInMinutes.shift() ?? null;
+    const now = Context.current().info.currentAttemptScheduledTimestampMs;
+    return { ...deliveryTally, nextRetryAt: next === null ? null : new Date(now + minutes(next)).toISOString() };
+  },
+  async sendReminders(environment) {
+    stubbed(environment).record('sendReminders');
+    return { ...deliveryTally, planned: 1 };
+  },
+};
+
+describe('the digest workflow, on stubbed activities', async () => {
+  const env = await createTimeSkippingEnvironment();
+  const taskQueue = `digest-steps-${randomBytes(4).toString('hex')}`;
+  await ensureSearchAttributes(env.connection, 'default');
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    dataConverter: heraldDataConverter,
+    workflowBundle: await heraldWorkflowBundle(),
+    activities,
+  });
+  const running = worker.run();
+  afterAll(async () => {
+    worker.shutdown();
+    await running;
+  });
+
+  // A test that failed before stopping its digest leaves it running: its cycles would crowd the
+  // time the next tests skip through.
+  const started: WorkflowHandle[] = [];
+  afterEach(async () => {
+    for (const handle of started.splice(0)) await handle.terminate('test ended').catch(() => undefined);
+  });
+
+  /** Starts a digest of a new environment; its first cycle is `interval` after the start. */
+  async function startDigest(input: Partial<EnvironmentDigestInput> = {}) {
+    const environment = `env-${randomBytes(3).toString('hex')}`;
+    const stubs = new StubbedEnvironment();
+    environments.set(environment, stubs);
+    const handle = await env.client.workflow.start(environmentDigest, {
+      taskQueue,
+      workflowId: `digest/${environment}`,
+      args: [{ environment, intervalMs: workersIntervalMs, ...input }],
+    });
+    started.push(handle);
+    stubs.startedAt = (await handle.describe()).startTime.getTime();
+    return { handle, stubs, environment };
+  }
+
+  /** Lets workflow time pass (the test server skips it). */
+  const pass = (ms: number) => env.sleep(ms);
+  /** Waits, in real time, until the stubs saw a call (a workflow task or activity still to run). */
+  async function until(check: () => boolean): Promise<void> {
+    while (!check()) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  it('runs a cycle each interval, from the end of the last one', async () => {
+    const { handle, stubs } = await startDigest();
+    await pass(minutes(46));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2, 3]);
+    expect(roughly(stubs.of('fixDigestCycle').map((c) => c.at))).toEqual([minutes(15), minutes(30), minutes(45)]);
+    // Each cycle fixes, sends and completes, in that order, and reminders are looked for after the first.
+    expect(stubs.calls.slice(0, 5).map((c) => c.activity)).toEqual(['lastDigestCycle', 'fixDigestCycle', 'sendDigestBatch', 'completeDigestCycle', 'sendReminders']);
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('run-now while waiting: a cycle at once, answered with its summary; the next one an interval after it', async () => {
+    const { handle, stubs } = await startDigest();
+    await pass(minutes(5));
+    const summary = await handle.executeUpdate(runCycleNowUpdate);
+    expect(summary).toMatchObject({ number: 1, emails: 1, sent: 1 });
+    await pass(minutes(21));
+    const fixes = stubs.of('fixDigestCycle');
+    expect(fixes.map((c) => c.cycle)).toEqual([1, 2]);
+    expect(roughly([fixes[1]!.at - fixes[0]!.at])).toEqual([minutes(15)]);
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('run-now while a cycle runs: answered by the next cycle, which starts as soon as that one ends', async () => {
+    const { handle, stubs } = await startDigest();
+    const release = stubs.holdCycles();
+    await pass(minutes(15));
+    await until(() => stubs.of('fixDigestCycle').length === 1);
+    const answer = await handle.startUpdate(runCycleNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+    release();
+    expect(await answer.result()).toMatchObject({ number: 2 });
+    const fixes = stubs.of('fixDigestCycle');
+    expect(fixes.map((c) => c.cycle)).toEqual([1, 2]);
+    expect(fixes[1]!.at - fixes[0]!.at).toBeLessThan(minutes(15));
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('two run-now signals before a cycle starts: one cycle', async () => {
+    // Both arrive while the new digest still asks for its last cycle, so it sees them together.
+    const release = startsHeld();
+    const { handle, stubs } = await startDigest();
+    await until(() => stubs.of('lastDigestCycle').length === 1);
+    await handle.signal(runNowSignal);
+    await handle.signal(runNowSignal);
+    release();
+    await pass(minutes(1));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1]);
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('remind-now while waiting: one look answers every request made before it, and no cycle runs', async () => {
+    const { handle, stubs } = await startDigest();
+    await pass(minutes(5));
+    const answers = await Promise.all([handle.executeUpdate(remindNowUpdate), handle.executeUpdate(remindNowUpdate)]);
+    expect(answers).toEqual([expect.objectContaining({ planned: 1 }), expect.objectContaining({ planned: 1 })]);
+    expect(stubs.of('sendReminders').length).toBeGreaterThanOrEqual(1);
+    expect(stubs.of('sendReminders').length).toBeLessThanOrEqual(2);
+    expect(stubs.of('fixDigestCycle')).toEqual([]);
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('remind-now and run-now together while a cycle runs: the cycle first, then the look', async () => {
+    const { handle, stubs } = await startDigest();
+    const release = stubs.holdCycles();
+    await pass(minutes(15));
+    await until(() => stubs.of('fixDigestCycle').length === 1);
+    const cycle = await handle.startUpdate(runCycleNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+    const look = await handle.startUpdate(remindNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+    release();
+    await Promise.all([cycle.result(), look.result()]);
+    const order = stubs.calls.filter((c) => c.activity === 'fixDigestCycle' || c.activity === 'sendReminders').map((c) => `${c.activity}${c.cycle ?? ''}`);
+    // Cycle 1's own hourly look follows it; the run-now cycle (2) runs before the asked-for look.
+    expect(order.slice(0, 3)).toEqual(['fixDigestCycle1', 'sendReminders', 'fixDigestCycle2']);
+    expect(order.at(-1)).toBe('sendReminders');
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('stop while waiting: the digest ends without a cycle', async () => {
+    const { handle, stubs } = await startDigest();
+    await pass(minutes(5));
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+    expect(stubs.of('fixDigestCycle')).toEqual([]);
+  });
+
+  it('stop while a cycle runs, with a run-now and a remind-now waiting: the cycle ends, the look is answered, the run-now is refused', async () => {
+    const { handle, stubs } = await startDigest();
+    const release = stubs.holdCycles();
+    await pass(minutes(15));
+    await until(() => stubs.of('fixDigestCycle').length === 1);
+    const cycle = await handle.startUpdate(runCycleNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+    const look = await handle.startUpdate(remindNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+    await handle.signal(stopDigestSignal);
+    release();
+    await handle.result();
+    expect(await look.result()).toMatchObject({ planned: 1 });
+    const refused = await cycle.result().catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((refused as WorkflowUpdateFailedError).cause).toMatchObject({ type: 'DigestStopped' });
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1]);
+  });
+
+  it('an operator\'s interval: the next cycle comes that long after the last; it outlives the workers\' setting until handed back', async () => {
+    const { handle, stubs } = await startDigest();
+    await pass(minutes(16));
+    const status = await handle.executeUpdate(setIntervalUpdate, { args: [minutes(60)] });
+    expect(status).toMatchObject({ intervalMs: minutes(60), intervalFrom: 'operator' });
+    stubs.workersIntervalMs = minutes(5);
+    await pass(minutes(60));
+    expect(roughly(stubs.of('fixDigestCycle').map((c) => c.at))).toEqual([minutes(15), minutes(75)]);
+    // Handed back: from its next cycle, the digest follows the interval the workers report.
+    expect(await handle.executeUpdate(setIntervalUpdate, { args: [null] })).toMatchObject({ intervalFrom: 'workers' });
+    await pass(minutes(65));
+    const fixes = stubs.of('fixDigestCycle').map((c) => c.at);
+    expect(roughly(fixes.slice(0, 4))).toEqual([minutes(15), minutes(75), minutes(135), minutes(140)]);
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('refuses an interval out of bounds, naming it, and keeps its own', async () => {
+    const { handle } = await startDigest();
+    const refused = await handle.executeUpdate(setIntervalUpdate, { args: [500] }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(/interval/);
+    expect(await handle.query(digestStatusQuery)).toMatchObject({ intervalMs: workersIntervalMs, intervalFrom: 'workers' });
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('deferred deliveries: sent when due, between cycles, until none is left', async () => {
+    const { handle, stubs } = await startDigest();
+    stubs.deferredInMinutes = [2];
+    stubs.nextRoundInMinutes = [3, null];
+    await pass(minutes(29));
+    const rounds = stubs.of('sendDueDeliveries').map((c) => c.at);
+    // Cycle 1 at 15 min defers a recipient to 17; that round finds another due at 20; then none.
+    expect(roughly(rounds)).toEqual([minutes(17), minutes(20)]);
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1]);
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('a round that reports a delivery already due does not spin: the next round is a second later at the earliest', async () => {
+    const { handle, stubs } = await startDigest();
+    stubs.deferredInMinutes = [1];
+    stubs.nextRoundInMinutes = [-5, null];
+    await pass(minutes(17));
+    const rounds = stubs.of('sendDueDeliveries').map((c) => c.at);
+    expect(rounds).toHaveLength(2);
+    expect(roughly([rounds[0]!])).toEqual([minutes(16)]);
+    expect(rounds[1]! - rounds[0]!).toBeGreaterThanOrEqual(1_000);
+    expect(rounds[1]! - rounds[0]!).toBeLessThan(5_000);
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('a refused cycle is recorded in the status, and the next cycle runs at its time', async () => {
+    const { handle, stubs } = await startDigest();
+    stubs.refuse.add(1);
+    await pass(minutes(16));
+    expect(await handle.query(digestStatusQuery)).toMatchObject({ lastRefusal: 'cycle 1: cycle 1 has bad data', lastCycle: 0 });
+    stubs.refuse.delete(1);
+    await pass(minutes(15));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 1]);
+    expect(roughly(stubs.of('fixDigestCycle').map((c) => c.at))).toEqual([minutes(15), minutes(30)]);
+    expect((await handle.query(digestStatusQuery)).lastRefusal).toBeUndefined();
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('continues as new after its cycles per run, carrying its cycle, its operator\'s interval and its deferred deliveries', async () => {
+    const { handle, stubs } = await startDigest({ cyclesPerRun: 2 });
+    const firstRun = (await handle.describe()).runId;
+    await handle.executeUpdate(setIntervalUpdate, { args: [minutes(10)] });
+    stubs.deferredInMinutes = [0, 3];
+    stubs.nextRoundInMinutes = [null];
+    await pass(minutes(25));
+    const now = await handle.describe();
+    expect(now.runId).not.toBe(firstRun);
+    expect(await handle.query(digestStatusQuery)).toMatchObject({ lastCycle: 2, intervalMs: minutes(10), intervalFrom: 'operator' });
+    // The new run does not ask the database for its last cycle, and sends the delivery cycle 2 deferred.
+    expect(stubs.of('lastDigestCycle')).toHaveLength(1);
+    await pass(minutes(4));
+    expect(roughly([stubs.of('sendDueDeliveries').at(-1)!.at])).toEqual([minutes(23)]);
+    await pass(minutes(8));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2, 3]);
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('a run-now during the last cycle of a run is answered before the run continues as new', async () => {
+    const { handle, stubs } = await startDigest({ cyclesPerRun: 1 });
+    const release = stubs.holdCycles();
+    await pass(minutes(15));
+    await until(() => stubs.of('fixDigestCycle').length === 1);
+    const answer = await handle.startUpdate(runCycleNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
+    release();
+    expect(await answer.result()).toMatchObject({ number: 2 });
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+
+  it('a run with a long interval still continues as new within a day', async () => {
+    const { handle, stubs } = await startDigest({ intervalMs: minutes(6 * 60) });
+    stubs.workersIntervalMs = minutes(6 * 60);
+    const firstRun = (await handle.describe()).runId;
+    await pass(minutes(25 * 60));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2, 3, 4]);
+    expect((await handle.describe()).runId).not.toBe(firstRun);
+    expect(await handle.query(digestStatusQuery)).toMatchObject({ lastCycle: 4, intervalMs: minutes(6 * 60) });
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  });
+});
