@@ -13,10 +13,16 @@ const layers = {
   catalog: ['contracts', 'config', 'stores'],
   activities: ['contracts', 'config', 'stores', 'email', 'catalog'],
   workflows: ['contracts'],
-  client: ['contracts', 'config', 'stores', 'email', 'catalog', 'workflows'],
-  server: ['contracts', 'config', 'stores', 'email', 'catalog', 'workflows', 'client'],
-  worker: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'activities', 'workflows', 'client', 'server'],
+  // What flows import: the Temporal client and the contracts, nothing of the database.
+  client: ['contracts', 'workflows'],
+  // What works on the database and Temporal together, for operators and the platform.
+  admin: ['contracts', 'config', 'stores', 'catalog', 'workflows', 'client'],
+  server: ['contracts', 'config', 'stores', 'email', 'catalog', 'workflows', 'client', 'admin'],
+  cli: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'workflows', 'client', 'admin'],
+  worker: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'activities', 'workflows', 'client', 'admin', 'server'],
 };
+/** Folders that know nothing of Temporal. */
+const withoutTemporal = ['stores', 'email', 'catalog'];
 const folders = [...Object.keys(layers), 'test', 'bench', 'scripts'];
 /** Import paths into `folder` from one to three levels down. */
 const relative = (folder) => ['../', '../../', '../../../'].map((up) => `${up}${folder}/**`);
@@ -51,6 +57,9 @@ export default tseslint.config(
                   { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'child_process', 'http', 'net'], message: 'Workflow code is deterministic: no Node built-ins.' },
                   { group: relative('activities'), allowTypeImports: true, message: 'Workflows import activity types only.' },
                 ]
+              : []),
+            ...(withoutTemporal.includes(folder)
+              ? [{ group: ['@temporalio/*'], message: `${folder}/ is plain code: what Temporal sees of it (attempts, heartbeats, failures) is made in activities/.` }]
               : []),
             ...folders
               .filter((other) => other !== folder && !allowed.includes(other) && !(folder === 'workflows' && other === 'activities'))

@@ -6,9 +6,9 @@ import { createAssignmentStore } from '../stores/assignment-store.js';
 import { createDeliveryStore } from '../stores/delivery-store.js';
 import { installationId } from '../stores/installation.js';
 import type { Mailer } from '../email/mailer.js';
-import { sendDeliveries, type DeliveryTally } from '../email/send-deliveries.js';
+import type { DeliveryTally } from '../email/send-deliveries.js';
 import { assignmentEmailJob } from '../email/assignment-email.js';
-import { activityClock } from '../email/send-clock.js';
+import { sendInThisAttempt } from './sending.js';
 
 export interface AssignmentActivityDeps {
   db: Knex;
@@ -32,7 +32,7 @@ export function createAssignmentActivities({ db, mailer, appUrl, deliveryRetryLi
     async sendAssignmentEmails(eventId: number): Promise<DeliveryTally> {
       const installation = await installationId(db);
       const queue = (await store.pendingEmails({ eventId })).map((email) => assignmentEmailJob(email, appUrl, installation));
-      return sendDeliveries({ mailer, store: createDeliveryStore(db), next: async () => queue.shift(), concurrency: 1, retryLimitMs: deliveryRetryLimitMs, now: activityClock() });
+      return sendInThisAttempt({ mailer, store: createDeliveryStore(db), next: async () => queue.shift(), concurrency: 1, retryLimitMs: deliveryRetryLimitMs });
     },
   };
 }

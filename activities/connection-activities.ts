@@ -3,11 +3,11 @@ import type { Knex } from 'knex';
 import { createConnectionStore, type ConnectionState } from '../stores/connection-store.js';
 import { createDeliveryStore } from '../stores/delivery-store.js';
 import type { Mailer } from '../email/mailer.js';
-import { sendDeliveries, type DeliveryTally } from '../email/send-deliveries.js';
+import type { DeliveryTally } from '../email/send-deliveries.js';
 import { connectionEmailJob } from '../email/connection-email.js';
 import { installationId } from '../stores/installation.js';
 import { inputFailure } from '../contracts/input-failure.js';
-import { activityClock } from '../email/send-clock.js';
+import { sendInThisAttempt } from './sending.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
 
 export interface ConnectionActivityDeps {
@@ -47,14 +47,7 @@ export function createConnectionActivities({ db, mailer, appUrl, secret, connect
     async sendConnectionEmails(eventId: number): Promise<DeliveryTally> {
       const installation = await installationId(db);
       const queue = (await store.pendingEmails({ eventId })).map((email) => connectionEmailJob(email, appUrl, installation, unsubscribe));
-      return sendDeliveries({
-        mailer,
-        store: deliveries,
-        next: async () => queue.shift(),
-        concurrency: 5,
-        retryLimitMs: deliveryRetryLimitMs,
-        now: activityClock(),
-      });
+      return sendInThisAttempt({ mailer, store: deliveries, next: async () => queue.shift(), concurrency: 5, retryLimitMs: deliveryRetryLimitMs });
     },
   };
 }

@@ -4,11 +4,11 @@ import { createDigestStore, type CompletedCycle, type FixedCycle, type PendingDe
 import { createDeliveryStore } from '../stores/delivery-store.js';
 import { createConnectionStore } from '../stores/connection-store.js';
 import type { Mailer } from '../email/mailer.js';
-import { sendDeliveries, type DeliveryJob, type DeliveryTally } from '../email/send-deliveries.js';
+import type { DeliveryJob, DeliveryTally } from '../email/send-deliveries.js';
 import { connectionEmailJob } from '../email/connection-email.js';
 import { digestComposer } from '../email/digest-composer.js';
 import { installationId } from '../stores/installation.js';
-import { activityClock } from '../email/send-clock.js';
+import { activityClock, sendInThisAttempt } from './sending.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
 import { createAssignmentStore } from '../stores/assignment-store.js';
 import { assignmentEmailJob } from '../email/assignment-email.js';
@@ -64,8 +64,8 @@ export function createDigestActivities(deps: DigestActivityDeps) {
   const connections = createConnectionStore(db);
   const assignments = createAssignmentStore(db);
   const reminders = createReminderStore(db);
-  const send = (next: () => Promise<DeliveryJob | undefined>, now: () => Date) =>
-    sendDeliveries({ mailer, store: deliveries, next, concurrency: sendConcurrency, retryLimitMs: deps.deliveryRetryLimitMs, now });
+  const send = (next: () => Promise<DeliveryJob | undefined>, now?: () => Date) =>
+    sendInThisAttempt({ mailer, store: deliveries, next, concurrency: sendConcurrency, retryLimitMs: deps.deliveryRetryLimitMs, now });
   const nextRetryAt = async (environment: string) => (await deliveries.nextRetryAt(environment))?.toISOString() ?? null;
 
   return {
@@ -123,7 +123,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
           await loading;
         }
       };
-      const tally = await send(next, activityClock());
+      const tally = await send(next);
       return { ...tally, remaining: await store.countPending(cycleId) };
     },
 
@@ -143,7 +143,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const planned = await reminders.planReminders(environment, new Date(now));
       const installation = await installationId(db);
       const jobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe));
-      return { ...(await send(async () => jobs.shift(), activityClock())), planned };
+      return { ...(await send(async () => jobs.shift())), planned };
     },
 
     /**

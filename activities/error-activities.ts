@@ -3,7 +3,7 @@ import type { Knex } from 'knex';
 import { checkErrorReport, checkResolveRequest, checkSuccessReport, type ErrorReport } from '../contracts/error-report.js';
 import { createErrorStore, type StoredReport, type StoreOptions } from '../stores/error-store.js';
 import { inputFailure } from '../contracts/input-failure.js';
-import { activityClock } from '../email/send-clock.js';
+import { activityClock } from './sending.js';
 
 export interface ErrorActivityDeps {
   db: Knex;

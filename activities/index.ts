@@ -5,7 +5,7 @@ import { createDigestActivities } from './digest-activities.js';
 import { createConnectionActivities } from './connection-activities.js';
 import { createAssignmentActivities } from './assignment-activities.js';
 import type { Mailer } from '../email/mailer.js';
-import { asNamedRefusals } from '../stores/database-errors.js';
+import { asNamedRefusals } from './named-refusals.js';
 
 export interface ActivityDeps {
   db: Knex;

@@ -3,11 +3,11 @@
 // TypeScript source through tsx. HERALD_FROM_SOURCE=1 runs the source even beside a build.
 import { existsSync } from 'node:fs';
 
-const built = new URL('../dist/client/cli/main.js', import.meta.url);
+const built = new URL('../dist/cli/main.js', import.meta.url);
 if (existsSync(built) && process.env.HERALD_FROM_SOURCE !== '1') {
   await import(built.href);
 } else {
   const { register } = await import('tsx/esm/api');
   register();
-  await import(new URL('../client/cli/main.ts', import.meta.url).href);
+  await import(new URL('../cli/main.ts', import.meta.url).href);
 }

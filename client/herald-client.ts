@@ -1,5 +1,4 @@
 import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
-import type { Knex } from 'knex';
 import { randomUUID } from 'node:crypto';
 import {
   checkConnectionStatusRequest,
@@ -12,9 +11,10 @@ import {
   type ErrorReport as ValidErrorReport,
   type InputProblem,
 } from '../contracts/error-report.js';
-import { storedUpdate, type ReportReceipt } from '../workflows/error-report.js';
-import type { RecordSuccessesResult } from '../workflows/record-successes.js';
-import { assignedUpdate } from '../workflows/assign-errors.js';
+import { errorReport, storedUpdate, type ReportReceipt } from '../workflows/error-report.js';
+import { recordSuccesses, type RecordSuccessesResult } from '../workflows/record-successes.js';
+import { assignErrors, assignedUpdate } from '../workflows/assign-errors.js';
+import { resolveErrors } from '../workflows/resolve-errors.js';
 import { connectionStatus, reportStatusUpdate } from '../workflows/connection-status.js';
 import {
   connectionStatusWorkflowId,
@@ -23,9 +23,7 @@ import {
   recordSuccessesWorkflowId,
   resolveErrorsWorkflowId,
 } from '../workflows/workflow-ids.js';
-import { assignErrors, errorReport, recordSuccesses, resolveErrors } from '../workflows/index.js';
 import { reportLabelsAtStart } from '../workflows/run-labels.js';
-import { createErrorStore, type ErrorFilter, type ErrorView } from '../stores/error-store.js';
 import { asInputError, HeraldInputError } from './herald-input-error.js';
 import type { SuccessReport } from '../contracts/error-report.js';
 
@@ -34,8 +32,6 @@ export interface HeraldClientOptions {
   temporal: Client;
   /** Herald's task queue (HERALD_TASK_QUEUE). */
   taskQueue?: string;
-  /** Herald's database, for reads (`listErrors`, `getError`); flows that only report need none. */
-  db?: Knex;
 }
 
 /**
@@ -54,12 +50,10 @@ export type { SuccessReport } from '../contracts/error-report.js';
 export class HeraldClient {
   private readonly temporal: Client;
   private readonly taskQueue: string;
-  private readonly db: Knex | undefined;
 
   constructor(options: HeraldClientOptions) {
     this.temporal = options.temporal;
     this.taskQueue = options.taskQueue ?? 'herald';
-    this.db = options.db;
   }
 
   /**
@@ -156,16 +150,6 @@ export class HeraldClient {
     }
   }
 
-  /** Errors, newest first, filtered by environment, flow, status or trace key. */
-  async listErrors(filter: ErrorFilter = {}): Promise<ErrorView[]> {
-    refuseUnlessObject(filter, 'filter');
-    return createErrorStore(this.requireDb()).listErrors(filter);
-  }
-
-  async getError(id: number): Promise<ErrorView | undefined> {
-    return createErrorStore(this.requireDb()).getError(id);
-  }
-
   /** Starts a workflow under a business id and returns its result. */
   private async run<A, R>(workflow: (arg: A) => Promise<R>, workflowId: string, arg: A): Promise<R> {
     return this.resultOf(await this.startOrJoin(workflow, workflowId, arg));
@@ -202,11 +186,6 @@ export class HeraldClient {
     } catch (error) {
       throw asInputError(error) ?? error;
     }
-  }
-
-  private requireDb(): Knex {
-    if (!this.db) throw new Error('this HeraldClient was created without a database (HeraldClientOptions.db)');
-    return this.db;
   }
 }
 

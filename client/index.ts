@@ -2,10 +2,10 @@
 export { HeraldClient } from './herald-client.js';
 export type { HeraldClientOptions, ErrorReport, SuccessReport } from './herald-client.js';
 export { HeraldInputError } from './herald-input-error.js';
+export { createTemporalClient, heraldDataConverter, ZlibPayloadCodec } from './payload-codec.js';
 export type { ReportedError, InputProblem } from '../contracts/error-report.js';
 export { retryableCodes, isRetryableCode, reportLimits } from '../contracts/error-report.js';
 export type { ReportReceipt, ReportResult } from '../workflows/error-report.js';
 export type { RecordSuccessesResult } from '../workflows/record-successes.js';
 export type { RetryWindowOutcome } from '../workflows/retry-window.js';
-export type { ErrorView, ErrorFilter } from '../stores/error-store.js';
 export type { ErrorStatus, RetryTargetInput } from '../contracts/errors.js';

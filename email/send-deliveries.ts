@@ -1,6 +1,7 @@
 /**
  * Sending planned emails, for every kind of delivery (S12, S33, S34, S38). Used inside a send
- * activity; the caller supplies the deliveries one at a time and how to compose each.
+ * activity (activities/sending.ts says which attempt it is); the caller supplies the deliveries one
+ * at a time and how to compose each.
  *
  * The rules it keeps:
  * - An email goes to SMTP only while outcomes can be recorded: the first failure to read or write
@@ -18,8 +19,6 @@
  *   No more emails are past that check and not yet marked than the mailer has connections, so a
  *   worker that dies or loses its fence leaves at most that many in flight.
  */
-import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
 import type { AcceptedEmail, DeliveryStore, SendFence } from '../stores/delivery-store.js';
 import { isDataError } from '../stores/database-errors.js';
 import { RecipientRefusedError, type Mailer, type OutgoingEmail } from './mailer.js';
@@ -42,7 +41,24 @@ export interface DeliveryTally {
   cancelled: number;
 }
 
+/**
+ * The attempt that sends: who it is, what an earlier attempt left it, and how it tells the world
+ * it is alive. Its retry, on any worker, is a new attempt that carries on from its heartbeats.
+ */
+export interface SendingAttempt {
+  /** Whose sending the fence guards (the workflow), and this attempt's name for it (run, activity, attempt). */
+  scope: string;
+  holder: string;
+  /** Accepted emails an earlier attempt left unmarked (from its last heartbeat). */
+  carried: AcceptedEmail[];
+  /** Reports the accepted emails not yet marked: called every 2 s and as the attempt ends. */
+  heartbeat(unmarked: AcceptedEmail[]): void;
+  /** Aborted when the worker shuts down: the attempt stops handing out emails and fails, for its retry to send the rest. */
+  stopping: AbortSignal;
+}
+
 export interface SendDeliveriesOptions {
+  attempt: SendingAttempt;
   mailer: Mailer;
   store: DeliveryStore;
   /** The next delivery to send, or undefined when there are no more (for this call). */
@@ -56,23 +72,15 @@ export interface SendDeliveriesOptions {
   markPatienceMs?: number;
 }
 
-/** The heartbeat details of a send attempt: the accepted emails whose marks are not yet written. */
-interface SendProgress {
-  unmarked: AcceptedEmail[];
-}
-
 const heartbeatEveryMs = 2_000;
 
 /** Sends until `next()` runs out; throws (after the emails in flight) on any failure that is not one recipient's. */
 export async function sendDeliveries(options: SendDeliveriesOptions): Promise<DeliveryTally> {
-  const { mailer, store, concurrency, retryLimitMs, now, markPatienceMs = 4 * 60_000 } = options;
-  const context = Context.current();
-  const { workflowExecution, activityId, attempt } = context.info;
-  const fence = await store.takeFence(workflowExecution?.workflowId ?? `activity/${activityId}`, `${workflowExecution?.runId}/${activityId}#${attempt}`);
+  const { attempt, mailer, store, concurrency, retryLimitMs, now, markPatienceMs = 4 * 60_000 } = options;
+  const fence = await store.takeFence(attempt.scope, attempt.holder);
   const slots = sendingSlots(mailer.connections);
-  const carried = (context.info.heartbeatDetails as SendProgress | undefined)?.unmarked ?? [];
-  const unmarked: AcceptedEmail[] = [...carried];
-  const beat = () => context.heartbeat({ unmarked } satisfies SendProgress);
+  const unmarked: AcceptedEmail[] = [...attempt.carried];
+  const beat = () => attempt.heartbeat(unmarked);
   beat();
   const timer = setInterval(beat, heartbeatEveryMs);
   const tally: DeliveryTally = { sent: 0, failed: 0, deferred: 0, cancelled: 0 };
@@ -146,8 +154,8 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
     while (!halt) {
       // A worker shutting down aborts the attempt: stop here and fail it (retryable), so the
       // retry, on this worker or another, sends the rest at once instead of after a timeout.
-      if (context.cancellationSignal.aborted) {
-        halt = { error: ApplicationFailure.retryable('the worker is shutting down; the rest is sent by the retry', 'WorkerShutdown') };
+      if (attempt.stopping.aborted) {
+        halt = { error: new SendingStoppedError() };
         return;
       }
       try {
@@ -207,6 +215,14 @@ function sendingSlots(count: number) {
       else free += 1;
     },
   };
+}
+
+/** Thrown when the worker shuts down mid-attempt (a retryable failure): the retry sends the rest at once. */
+export class SendingStoppedError extends Error {
+  override readonly name = 'SendingStoppedError';
+  constructor() {
+    super('the worker is shutting down; the rest is sent by the retry');
+  }
 }
 
 /**

@@ -9,7 +9,7 @@
 import { Connection } from '@temporalio/client';
 import { ConfigError, loadConfig } from '../config/config.js';
 import { createTemporalClient } from '../client/payload-codec.js';
-import { temporalTarget } from '../client/temporal-connection.js';
+import { temporalTarget } from '../config/temporal-connection.js';
 import { runServer } from './run-server.js';
 
 async function main(): Promise<void> {

@@ -45,7 +45,7 @@ export async function runServer(options: RunServerOptions): Promise<RunningServe
   if (!config.secret) throw new ConfigError('HERALD_SECRET', '', 'required by the server, to sign its session cookies (at least 32 characters)');
   const db = options.db ?? connectDatabase(config.databaseUrl!);
   const closeDb = options.db ? async () => {} : () => db.destroy();
-  const client = new HeraldClient({ temporal: options.temporal, taskQueue: config.taskQueue, db });
+  const client = new HeraldClient({ temporal: options.temporal, taskQueue: config.taskQueue });
   const mailer = createSmtpMailer({ smtpUrl: config.smtpUrl, from: config.from });
   const stopParts = async () => {
     mailer.close();

@@ -4,9 +4,6 @@
  * is a refusal, not an outage. Everything else (connection refused or lost, admin shutdown,
  * timeouts) is transient and retried.
  */
-import { ApplicationFailure } from '@temporalio/common';
-import { inputFailure } from '../contracts/input-failure.js';
-import { InputRefusedError } from '../contracts/problems.js';
 
 const known: Record<string, string> = {
   '22001': 'a value is longer than its column allows',
@@ -36,25 +33,4 @@ export function isDataError(error: unknown): boolean {
 export function describeDataError(error: unknown): string {
   const state = sqlState(error) ?? '?';
   return `PostgreSQL refused the data: ${known[state] ?? 'a data error'} (SQLSTATE ${state})`;
-}
-
-/**
- * The activities, each failing with a named, non-retryable refusal when it refuses its input
- * ({@link InputRefusedError}) or PostgreSQL refuses its data, instead of being retried for ever.
- * Other failures pass through unchanged.
- */
-export function asNamedRefusals<T extends Record<string, (...args: never[]) => Promise<unknown>>>(activities: T): T {
-  const wrapped: Record<string, (...args: never[]) => Promise<unknown>> = {};
-  for (const [name, activity] of Object.entries(activities)) {
-    wrapped[name] = async (...args) => {
-      try {
-        return await activity(...args);
-      } catch (error) {
-        if (error instanceof InputRefusedError) throw inputFailure(error.problems);
-        if (error instanceof ApplicationFailure || !isDataError(error)) throw error;
-        throw inputFailure([{ field: '(data)', message: describeDataError(error) }]);
-      }
-    };
-  }
-  return wrapped as T;
 }

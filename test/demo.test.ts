@@ -5,8 +5,8 @@ import { startTestMailServer } from './helpers/mail.js';
 import { startHerald } from './helpers/herald.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { demoCatalogFile, readCatalogFile } from '../catalog/catalog-file.js';
-import { ensureDigestWorkflows } from '../client/digests.js';
-import { simulateDemo } from '../client/simulate.js';
+import { ensureDigestWorkflows } from '../admin/digests.js';
+import { simulateDemo } from '../cli/simulate.js';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -21,7 +21,7 @@ describe('the demo', async () => {
   it('herald simulate drives the demo catalog into digests of every environment, an assignment, an outage folded into one line, and a reminder', async () => {
     const lines: string[] = [];
     // The simulation's waits (for the connection's grace period, for an error to be left open long enough) skip time here.
-    await simulateDemo({ client: herald.client, temporal: herald.temporal, log: (line) => lines.push(line), pause: (ms) => env.sleep(ms) });
+    await simulateDemo({ client: herald.client, temporal: herald.temporal, db, log: (line) => lines.push(line), pause: (ms) => env.sleep(ms) });
     const output = lines.join('\n');
     expect(output).toContain('acme-production: cycle 1, 3 new');
     expect(output).toMatch(/acme-production: cycle 2, 3 new, 0 resolved, 2 email\(s\) sent; the digest folds them/);

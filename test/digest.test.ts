@@ -6,6 +6,7 @@ import { startHerald } from './helpers/herald.js';
 import { createTestWorld, testCatalog } from './helpers/world.js';
 import { rowsOf, runCycleNow, startDigest, summaryOf } from './helpers/digests.js';
 import { applyCatalog } from '../catalog/catalog.js';
+import { createErrorStore } from '../stores/error-store.js';
 import { digestStatusQuery, remindNowUpdate, stopDigestSignal } from '../workflows/environment-digest.js';
 import { HeraldEnvironment, HeraldOutcome } from '../workflows/run-labels.js';
 
@@ -86,7 +87,7 @@ describe('error digests', async () => {
     // The watcher subscribes only now: it was not told of the error, so it hears nothing of its resolution.
     await applyCatalog(db, { subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', flows: ['orders'] }] });
 
-    const [error] = await herald.client.listErrors({ environment: 'prod', traceKey: 'SO-3001' });
+    const [error] = await createErrorStore(db).listErrors({ environment: 'prod', traceKey: 'SO-3001' });
     await herald.client.resolveErrors({ environment: 'prod', errorIds: [error!.id], user: 'ops@acme.test' });
     await cycle();
     expect(mail.received.map((m) => m.envelopeTo[0]).sort()).toEqual(['ops@acme.test', 'orders-team@acme.test']);

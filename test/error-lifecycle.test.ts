@@ -8,6 +8,7 @@ import { HeraldInputError } from '../client/index.js';
 import type { ReportResult, RetryWindowOutcome, RetryTargetInput } from '../client/index.js';
 import { HeraldEnvironment, HeraldFlow, HeraldOutcome } from '../workflows/run-labels.js';
 import { createErrorActivities } from '../activities/error-activities.js';
+import { createErrorStore } from '../stores/error-store.js';
 import { supersedeBeforeAnswerUpTo } from '../workflows/error-report.js';
 
 const minutes = (n: number) => n * 60_000;
@@ -18,6 +19,8 @@ describe('the error lifecycle', async () => {
   await createTestWorld(db);
   const herald = await startHerald({ env, db });
   const { client } = herald;
+  /** What Herald holds, read from its database (flows report through the client; reading is the API's or the store's). */
+  const errors = createErrorStore(db);
   /** Transactions rolled back in this test's database so far. */
   const rollbacks = async () => Number((await db.raw('select xact_rollback from pg_stat_database where datname = current_database()')).rows[0].xact_rollback);
   const statusOf = async (traceKey: string, flow = 'orders') =>
@@ -43,7 +46,7 @@ describe('the error lifecycle', async () => {
     const sameIdOtherBatch = await client.reportErrors({ ...report, reportId: 'run-s1-retry', errors: [report.errors[2]!] });
     expect(sameIdOtherBatch).toMatchObject({ stored: 0, duplicates: 1 });
     expect(await db('errors').where({ flow_id: 'customers', error_key: 'err-s1-fixed' }).count({ n: '*' })).toEqual([{ n: 1 }]);
-    const listed = await client.listErrors({ environment: 'prod', flow: 'customers', status: 'open' });
+    const listed = await errors.listErrors({ environment: 'prod', flow: 'customers', status: 'open' });
     expect(listed.map((e) => e.traceKey).sort()).toEqual(['c-1', 'c-2', 'c-3']);
     expect(listed.find((e) => e.traceKey === 'c-3')?.occurredAt.toISOString()).toBe('2026-11-27T08:00:00.000Z');
   });
@@ -363,12 +366,12 @@ describe('the error lifecycle', async () => {
         { traceKey: 'inv-2', message: 'Tax code missing' },
       ],
     });
-    const open = await client.listErrors({ environment: 'prod', flow: 'invoices', status: 'open' });
+    const open = await errors.listErrors({ environment: 'prod', flow: 'invoices', status: 'open' });
     expect(open).toHaveLength(2);
     const resolved = await client.resolveErrors({ environment: 'prod', errorIds: [open[0]!.id], user: 'Ops@acme.test' });
     expect(resolved).toEqual([open[0]!.id]);
-    expect(await client.listErrors({ environment: 'prod', flow: 'invoices', status: 'open' })).toHaveLength(1);
-    expect(await client.getError(open[0]!.id)).toMatchObject({ status: 'resolved', resolvedBy: 'ops@acme.test' });
+    expect(await errors.listErrors({ environment: 'prod', flow: 'invoices', status: 'open' })).toHaveLength(1);
+    expect(await errors.getError(open[0]!.id)).toMatchObject({ status: 'resolved', resolvedBy: 'ops@acme.test' });
 
     const stranger = await client
       .resolveErrors({ environment: 'prod', errorIds: [open[1]!.id], user: 'someone@else.test' })
@@ -379,11 +382,11 @@ describe('the error lifecycle', async () => {
   });
 
   it('S23: a monitor user cannot resolve errors: refused by name, and the error stays open', async () => {
-    const [error] = await client.listErrors({ environment: 'prod', flow: 'invoices', status: 'open' });
+    const [error] = await errors.listErrors({ environment: 'prod', flow: 'invoices', status: 'open' });
     const refused = await client.resolveErrors({ environment: 'prod', errorIds: [error!.id], user: 'watcher@acme.test' }).catch((e: unknown) => e);
     expect((refused as HeraldInputError).problems).toEqual([
       { field: 'user', message: '"watcher@acme.test" is a monitor user: monitors read, they do not resolve errors' },
     ]);
-    expect(await client.getError(error!.id)).toMatchObject({ status: 'open', resolvedBy: null });
+    expect(await errors.getError(error!.id)).toMatchObject({ status: 'open', resolvedBy: null });
   });
 });

@@ -61,7 +61,7 @@ describe('production workers, built and run as separate processes', async () => 
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const temporal = createTemporalClient(env.connection);
-  const client = new HeraldClient({ temporal, taskQueue, db });
+  const client = new HeraldClient({ temporal, taskQueue });
 
   it('two workers on one task queue keep one digest workflow per environment and send one digest per user per cycle', async () => {
     // Both workers ensured the digest workflows at start; the ids let only one of each run.

@@ -8,6 +8,7 @@ import { startDigest } from './helpers/digests.js';
 import { remindNowUpdate } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { applyCatalog } from '../catalog/catalog.js';
+import { createErrorStore } from '../stores/error-store.js';
 
 const minutes = (n: number) => n * 60_000;
 const hours = (n: number) => n * 60 * 60_000;
@@ -39,7 +40,7 @@ describe('reminders of errors left open (S31)', async () => {
 
     await env.sleep(days(1));
     expect(reminders('orders-team@acme.test')).toHaveLength(2); // one more day, one more reminder: never two in a day
-    const [error] = await herald.client.listErrors({ environment: 'prod', flow: 'orders' });
+    const [error] = await createErrorStore(db).listErrors({ environment: 'prod', flow: 'orders' });
     await herald.client.resolveErrors({ environment: 'prod', errorIds: [error!.id], user: 'ops@acme.test' });
     await env.sleep(days(2));
     expect(reminders('orders-team@acme.test')).toHaveLength(2);

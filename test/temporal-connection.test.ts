@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
 import { tempFolder } from './helpers/temp.js';
 import { join } from 'node:path';
-import { temporalTarget } from '../client/temporal-connection.js';
+import { temporalTarget } from '../config/temporal-connection.js';
 
 describe('how the production worker reaches Temporal', () => {
   it('falls back to the local address and the default namespace when nothing is configured', () => {

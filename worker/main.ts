@@ -12,7 +12,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig } from '../config/config.js';
-import { temporalTarget } from '../client/temporal-connection.js';
+import { temporalTarget } from '../config/temporal-connection.js';
 import { runHerald } from './run-herald.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 

@@ -13,7 +13,7 @@ import type { ActivityDeps } from '../activities/index.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import type { Mailer } from '../email/mailer.js';
 import { createThreadedMailer } from '../email/mailer-threads.js';
-import { ensureDigestWorkflows } from '../client/digests.js';
+import { ensureDigestWorkflows } from '../admin/digests.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { createHeraldWorker } from './worker.js';
 
@@ -112,5 +112,5 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
     await stop();
     throw error;
   }
-  return { worker, db, mailer, herald: new HeraldClient({ temporal: options.client, taskQueue: config.taskQueue, db }), digests, running, stop };
+  return { worker, db, mailer, herald: new HeraldClient({ temporal: options.client, taskQueue: config.taskQueue }), digests, running, stop };
 }

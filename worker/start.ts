@@ -18,7 +18,7 @@ import { startTemporalDevServer } from '../embedded/temporal-dev-server.js';
 import { startMailCatcher } from '../embedded/mail-catcher.js';
 import { runHerald } from './run-herald.js';
 import { searchAttributeFlags } from './search-attributes.js';
-import { temporalTarget } from '../client/temporal-connection.js';
+import { temporalTarget } from '../config/temporal-connection.js';
 import { Connection } from '@temporalio/client';
 import { applyCatalog } from '../catalog/catalog.js';
 import { demoCatalogFile, readCatalogFile } from '../catalog/catalog-file.js';

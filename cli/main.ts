@@ -6,31 +6,31 @@ import type { Client } from '@temporalio/client';
 import { Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { readFile, writeFile } from 'node:fs/promises';
-import { ConfigError, loadConfig, type HeraldConfig } from '../../config/config.js';
-import { connectDatabase, migrateLatest } from '../../stores/database.js';
-import { applyCatalog } from '../../catalog/catalog.js';
-import { CatalogFileError, readCatalogFile } from '../../catalog/catalog-file.js';
-import { CatalogError } from '../../catalog/catalog-error.js';
-import { errorStatuses, type ErrorStatus } from '../../contracts/errors.js';
-import type { ReportedError } from '../../contracts/error-report.js';
-import { HeraldClient } from '../herald-client.js';
-import { createErrorStore } from '../../stores/error-store.js';
-import { createDeliveryStore, type PendingSummary } from '../../stores/delivery-store.js';
-import { databaseAddress, refusedConnectionTo, UnreachableError } from '../../config/unreachable.js';
-import { environmentOverviews } from '../../stores/overview-store.js';
-import { parseDuration } from '../../contracts/duration.js';
-import { asInputError, HeraldInputError } from '../herald-input-error.js';
-import { ensureDigestWorkflows } from '../digests.js';
-import { previewDigest, PreviewError } from '../../email/digest-preview.js';
-import { simulateDemo } from '../simulate.js';
-import { digestStatusQuery, remindNowUpdate, runCycleNowUpdate, setIntervalUpdate } from '../../workflows/environment-digest.js';
-import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../../workflows/workflow-ids.js';
-import { connectionStatusQuery } from '../../workflows/connection-status.js';
+import { ConfigError, loadConfig, type HeraldConfig } from '../config/config.js';
+import { connectDatabase, migrateLatest } from '../stores/database.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { CatalogFileError, readCatalogFile } from '../catalog/catalog-file.js';
+import { CatalogError } from '../catalog/catalog-error.js';
+import { errorStatuses, type ErrorStatus } from '../contracts/errors.js';
+import type { ReportedError } from '../contracts/error-report.js';
+import { HeraldClient } from '../client/herald-client.js';
+import { createErrorStore } from '../stores/error-store.js';
+import { createDeliveryStore, type PendingSummary } from '../stores/delivery-store.js';
+import { databaseAddress, refusedConnectionTo, UnreachableError } from '../config/unreachable.js';
+import { environmentOverviews } from '../stores/overview-store.js';
+import { parseDuration } from '../contracts/duration.js';
+import { asInputError, HeraldInputError } from '../client/herald-input-error.js';
+import { ensureDigestWorkflows } from '../admin/digests.js';
+import { previewDigest, PreviewError } from '../email/digest-preview.js';
+import { simulateDemo } from './simulate.js';
+import { digestStatusQuery, remindNowUpdate, runCycleNowUpdate, setIntervalUpdate } from '../workflows/environment-digest.js';
+import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
+import { connectionStatusQuery } from '../workflows/connection-status.js';
 import { helpText, parseCommand, UsageError, type Command, type CommandArgs } from './command-line.js';
-import { createTemporalClient } from '../payload-codec.js';
-import { createTokenStore } from '../../stores/token-store.js';
-import { InputRefusedError } from '../../contracts/problems.js';
-import { createPeopleStore } from '../../stores/people-store.js';
+import { createTemporalClient } from '../client/payload-codec.js';
+import { createTokenStore } from '../stores/token-store.js';
+import { InputRefusedError } from '../contracts/problems.js';
+import { createPeopleStore } from '../stores/people-store.js';
 
 /** Where `npm start` runs its embedded services (see worker/start.ts). */
 const embeddedDefaults = {
@@ -245,7 +245,7 @@ flows that fail in production, sandbox and staging; intermittent errors, one tha
 one that does not; records that succeed later; a connection that flaps and one that goes down;
 then a digest cycle in each environment. Watch the mail catcher and the Temporal UI.`,
     run: async (session) => {
-      await simulateDemo({ client: await session.client(), temporal: await session.temporal(), log: print });
+      await simulateDemo({ client: await session.client(), temporal: await session.temporal(), db: session.db(), log: print });
       return print('Done. Open the mail catcher (http://127.0.0.1:8025) and the Temporal UI (http://127.0.0.1:8233).');
     },
   },
@@ -507,7 +507,7 @@ class Session {
   }
 
   async client(): Promise<HeraldClient> {
-    this.heraldClient ??= new HeraldClient({ temporal: await this.temporal(), taskQueue: this.config.taskQueue, db: this.db() });
+    this.heraldClient ??= new HeraldClient({ temporal: await this.temporal(), taskQueue: this.config.taskQueue });
     return this.heraldClient;
   }
 

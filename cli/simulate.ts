@@ -8,7 +8,9 @@
  */
 import type { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
-import type { HeraldClient } from './herald-client.js';
+import type { Knex } from 'knex';
+import type { HeraldClient } from '../client/herald-client.js';
+import { createErrorStore } from '../stores/error-store.js';
 import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { remindNowUpdate, runCycleNowUpdate, type CycleSummary, type ReminderRound } from '../workflows/environment-digest.js';
 import { connectionStatusQuery } from '../workflows/connection-status.js';
@@ -16,6 +18,8 @@ import { connectionStatusQuery } from '../workflows/connection-status.js';
 export interface SimulationOptions {
   client: HeraldClient;
   temporal: Client;
+  /** Herald's database, where the simulation finds the error it assigns. */
+  db: Knex;
   log?: (line: string) => void;
   /** Waits between steps (real time); tests pass one that returns at once. */
   pause?: (ms: number) => Promise<void>;
@@ -93,7 +97,7 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
   log('  warehouse-sftp is offline: its subscribers are emailed once the grace period ends');
 
   log('Errors are assigned:');
-  const [vat] = await client.listErrors({ environment: 'acme-production', flow: 'customers-to-erp', traceKey: `CUS-${run}-17` });
+  const [vat] = await createErrorStore(options.db).listErrors({ environment: 'acme-production', flow: 'customers-to-erp', traceKey: `CUS-${run}-17` });
   await client.assignErrors({ environment: 'acme-production', errorIds: [vat!.id], assignee: 'owner@acme.example', user: 'integrations@acme.example' });
   log(`  integrations@acme.example assigned CUS-${run}-17 to owner@acme.example, who is emailed at once`);
 
