@@ -7,6 +7,7 @@ import Handlebars from 'handlebars';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { emailTime } from '../email/email-frame.js';
+import type { PageModels, PageName } from './page-models.js';
 
 const pagesDir = fileURLToPath(new URL('./pages/', import.meta.url));
 
@@ -29,6 +30,6 @@ const template = (name: string) => {
 };
 
 /** A page: its template filled with the model, inside the layout (which shows who is signed in). */
-export function renderPage(name: string, model: { title: string } & Record<string, unknown>): string {
+export function renderPage<N extends PageName>(name: N, model: PageModels[N] & { csrf?: string }): string {
   return template('layout')({ ...model, body: template(name)(model) });
 }

@@ -91,6 +91,10 @@ export interface PageStore {
   errors(environment: PageEnvironment, filter: ErrorPageFilter): Promise<ErrorRow[]>;
   error(environment: PageEnvironment, id: number): Promise<ErrorDetail | undefined>;
   connection(environment: PageEnvironment, id: string): Promise<ConnectionPage | undefined>;
+  /** One of a user's emails: its kind and, for a digest, its cycle; undefined when it is not theirs. */
+  email(userId: number, id: number): Promise<{ id: number; kind: DeliveryKind; cycleId: number | null } | undefined>;
+  /** The names an unsubscribe page shows: the environment's, and the connection's when one is named; undefined for either that is gone. */
+  names(environment: string, connection?: string): Promise<{ environment?: string; connection?: string }>;
 }
 
 const rowColumns = (db: Knex, ...more: string[]) => db.raw([errorRowColumns, 'e.status', ...more].join(', '));
@@ -233,6 +237,19 @@ export function createPageStore(db: Knex): PageStore {
         history,
         usedBy: await createConnectionStore(db).usedBy(id),
       };
+    },
+
+    async email(userId, id) {
+      const row = await db('email_deliveries').where({ id, user_id: userId }).first('kind', 'cycle_id');
+      return row && { id, kind: row.kind as DeliveryKind, cycleId: row.cycle_id === null ? null : Number(row.cycle_id) };
+    },
+
+    async names(environment, connection) {
+      const [environmentRow, connectionRow] = await Promise.all([
+        db('environments').where({ id: environment }).first('name'),
+        connection === undefined ? undefined : db('connections').where({ id: connection }).first('name'),
+      ]);
+      return { environment: environmentRow?.name, connection: connectionRow?.name };
     },
   };
 }

@@ -1,0 +1,88 @@
+/**
+ * What each page's template is given: `page()` takes the model of the page it renders, so a route
+ * that leaves out what its template shows, or misspells it, does not compile.
+ */
+import type { InputProblem } from '../contracts/problems.js';
+import type { ErrorStatus } from '../contracts/errors.js';
+import type { Person } from '../stores/people-store.js';
+import type { ConnectionPage, EmailLine, ErrorDetail, ErrorRow, PageEnvironment } from '../stores/page-store.js';
+
+/** What the layout shows around every page. */
+interface Frame {
+  title: string;
+  /** Who is signed in (the layout names them and offers to sign out). */
+  person?: Person;
+  /** The environment the page is of (the layout links its errors and settings). */
+  environment?: PageEnvironment;
+  /** Pages of wide tables. */
+  wide?: boolean;
+}
+
+/** A user of the account, as pages offer them (assignees, whose settings). */
+export interface AccountUser {
+  id: number;
+  email: string;
+  name: string | null;
+}
+
+/** An integration and its flows, for filters and settings. */
+export interface FlowGroup {
+  integration: { id: string; name: string };
+  flows: { id: string; name: string }[];
+}
+
+interface InEnvironment extends Frame {
+  person: Person;
+  environment: PageEnvironment;
+}
+
+export interface PageModels {
+  home: Frame & { person: Person; environments: PageEnvironment[] };
+  errors: InEnvironment & {
+    groups: FlowGroup[];
+    statuses: { value: ErrorStatus; label: string }[];
+    filter: { flow?: string; integration?: string; status?: ErrorStatus; traceKey?: string; sinceText: string; untilText: string };
+    integrations: { id: string; name: string; selected: boolean }[];
+    mine: boolean;
+    errors: ErrorRow[];
+    /** The next page's address, when there is one. */
+    next?: string;
+    /** This page's address: forms come back to it. */
+    here: string;
+    /** How many errors the last action resolved or assigned. */
+    resolved?: string;
+    assigned?: string;
+    canResolve: boolean;
+    users: AccountUser[];
+  };
+  error: InEnvironment & { error: ErrorDetail; record?: string; here: string; canResolve: boolean; users: AccountUser[] };
+  connection: InEnvironment & { connection: ConnectionPage };
+  emails: Frame & { person: Person; lines: (EmailLine & { statusText: string; kindName: string; why: string })[] };
+  settings: InEnvironment & {
+    /** Whose settings these are. */
+    subject: AccountUser | { id: number; email: string };
+    forOther: boolean;
+    userQuery: string;
+    environments: PageEnvironment[];
+    users?: AccountUser[];
+    groups: (FlowGroup & { allFlows: boolean; flows: { id: string; name: string; chosen: boolean }[] })[];
+    connections: { id: string; name: string; chosen: boolean }[];
+    chosenAt: Date | null;
+    saved: boolean;
+  };
+  /** A form or query refused: what was wrong, and where to go back to. */
+  refused: Frame & { person: Person; problems: InputProblem[]; back: string };
+  'not-found': Frame & { person: Person };
+  /** A form whose CSRF token expired or was not there. */
+  forbidden: Frame;
+  'sign-in': Frame & { next: string };
+  'sign-in-sent': Frame & { email: string; next: string };
+  'sign-in-confirm': Frame & { person: Person; token: string };
+  'sign-in-invalid': Frame;
+  unsubscribe: Frame & { email: string; what: string; token: string; environmentId: string; done?: boolean; ended?: boolean };
+  'unsubscribe-invalid': Frame;
+  /** An error page of the server itself (error-handler.ts). */
+  problem: Frame & { heading: string; message: string; status: number };
+}
+
+export type PageName = keyof PageModels;

@@ -1,0 +1,51 @@
+/** "My emails" (S27): every email Herald sent a person, or tried to, and each one again as it was sent. */
+import type { FastifyInstance } from 'fastify';
+import { createPageStore, type EmailLine } from '../../stores/page-store.js';
+import { composeSentEmail } from '../../email/sent-email.js';
+import { notFound, page, signedIn, urlId, type PageDeps } from '../page.js';
+import { pageTime } from '../page-renderer.js';
+
+/** What an email of each kind is called where it has no subject yet (not sent). */
+const emailKindNames: Record<EmailLine['kind'], string> = {
+  digest: 'Digest',
+  connection: 'Connection email',
+  reminder: 'Reminder of errors still open',
+  assignment: 'Errors assigned to you',
+};
+
+const statusText = (line: EmailLine) =>
+  line.status === 'sent'
+    ? `sent ${line.sentAt ? pageTime(line.sentAt) : ''}`
+    : line.status === 'failed'
+      ? `refused by the mail server: ${line.lastError ?? ''}`
+      : line.status === 'cancelled'
+        ? `not sent: ${line.lastError ?? ''}`
+        : `waiting${line.lastError ? `: ${line.lastError}` : ''}`;
+
+export function emailPages(app: FastifyInstance, deps: PageDeps): void {
+  const store = createPageStore(deps.db);
+
+  app.get('/emails', async (request, reply) => {
+    const person = signedIn(request);
+    const lines = (await store.emails(person, 100)).map((line) => ({
+      ...line,
+      statusText: line.deliveryId ? statusText(line) : '',
+      kindName: emailKindNames[line.kind],
+      why: line.nothingNew ? 'Nothing was new or resolved in the flows you followed.' : `You followed no flow of ${line.environmentName} then.`,
+    }));
+    return page(reply, 'emails', { title: 'My emails', wide: true, person, lines });
+  });
+
+  app.get<{ Params: { id: string } }>('/emails/:id', async (request, reply) => {
+    const person = signedIn(request);
+    const id = urlId(request.params.id);
+    const email = id === undefined ? undefined : await store.email(person.id, id);
+    if (!email) return notFound(reply, person);
+    const { html } = await composeSentEmail(deps.db, { ...email, userId: person.id }, deps.appUrl, deps.secret);
+    // The email is shown as a document of its own, sandboxed: it runs nothing and reaches nothing.
+    return reply
+      .type('text/html; charset=utf-8')
+      .header('content-security-policy', "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:")
+      .send(html);
+  });
+}

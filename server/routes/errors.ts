@@ -1,0 +1,152 @@
+/**
+ * An environment's errors (S21): the list with its filters and pages, one error with what
+ * surrounds it, and resolving or assigning them (S6, S32) through Herald's workflows. Monitor
+ * users see no resolve button, and are refused anyway.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { entityId, reportLimits } from '../../contracts/error-report.js';
+import { errorStatuses } from '../../contracts/errors.js';
+import { check, type InputProblem } from '../../contracts/problems.js';
+import type { HeraldClient } from '../../client/herald-client.js';
+import { HeraldInputError } from '../../client/herald-input-error.js';
+import { createPageStore, type PageEnvironment } from '../../stores/page-store.js';
+import { createSettingsStore } from '../../stores/settings-store.js';
+import type { Person } from '../../stores/people-store.js';
+import { canResolve, inEnvironment, notFound, page, safeNext, urlId, type PageDeps } from '../page.js';
+
+const pageSize = 50;
+const statusLabels = { open: 'open', retrying: 'retrying', resolved: 'resolved', auto_resolved: 'auto-resolved' } as const;
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date, YYYY-MM-DD' });
+const blankAsUnset = (value: unknown) => (value === '' ? undefined : value);
+const errorsQuery = z.object({
+  flow: z.preprocess(blankAsUnset, entityId.optional()),
+  integration: z.preprocess(blankAsUnset, entityId.optional()),
+  status: z.preprocess(blankAsUnset, z.enum(errorStatuses, { error: `must be one of ${errorStatuses.join(', ')}` }).optional()),
+  traceKey: z.preprocess(blankAsUnset, z.string().max(reportLimits.traceKeyLength).optional()),
+  since: z.preprocess(blankAsUnset, day.optional()),
+  until: z.preprocess(blankAsUnset, day.optional()),
+  mine: z.preprocess(blankAsUnset, z.literal('1').optional()),
+  before: z.preprocess(blankAsUnset, z.coerce.number().int().positive().optional()),
+});
+/** What the last action did, as the page it came back to is told (`?resolved=2`). */
+const actionNotice = z.object({ resolved: z.string().optional(), assigned: z.string().optional() }).catch({});
+const actionForm = z.object({
+  ids: z.union([z.string(), z.array(z.string())], { error: 'select at least one error' }).transform((ids) => [ids].flat().map(Number)),
+  back: z.string().optional(),
+});
+const assignForm = actionForm.extend({ assignee: z.string({ error: 'choose whom to assign to' }) });
+
+export function errorPages(app: FastifyInstance, deps: PageDeps): void {
+  const store = createPageStore(deps.db);
+  const settings = createSettingsStore(deps.db);
+  /** Whom a person may assign to: the account's users, for those who may act at all. */
+  const assignees = (person: Person) => (canResolve(person) ? settings.users(person.account) : Promise.resolve([]));
+
+  app.get('/errors', async (request, reply) => {
+    const { person, environment } = inEnvironment(request);
+    const path = request.url.split('?')[0]!;
+    const query = check(errorsQuery, request.query, '(query)');
+    if (query.problems) return page(reply, 'refused', { title: 'Not shown', person, environment, problems: query.problems, back: path }, 400);
+    const filter = query.value;
+    const errors = await store.errors(environment, {
+      ...filter,
+      since: filter.since ? new Date(`${filter.since}T00:00:00Z`) : undefined,
+      // Until a day: up to the end of that day.
+      until: filter.until ? new Date(new Date(`${filter.until}T00:00:00Z`).getTime() + 86_400_000) : undefined,
+      followedBy: filter.mine ? person.id : undefined,
+      limit: pageSize + 1,
+    });
+    const shown = errors.slice(0, pageSize);
+    const next = errors.length > pageSize ? `${path}?${new URLSearchParams({ ...stringEntries(filter), before: String(shown.at(-1)!.id) })}` : undefined;
+    const groups = await store.flows(environment);
+    return page(reply, 'errors', {
+      title: 'Errors',
+      wide: true,
+      person,
+      environment,
+      groups,
+      statuses: errorStatuses.map((value) => ({ value, label: statusLabels[value] })),
+      filter: { ...filter, sinceText: filter.since ?? '', untilText: filter.until ?? '' },
+      integrations: groups.map((group) => ({ ...group.integration, selected: group.integration.id === filter.integration })),
+      mine: filter.mine === '1',
+      errors: shown,
+      next,
+      here: request.url,
+      ...actionNotice.parse(request.query),
+      canResolve: canResolve(person),
+      users: await assignees(person),
+    });
+  });
+
+  app.get<{ Params: { id: string } }>('/errors/:id', async (request, reply) => {
+    const { person, environment } = inEnvironment(request);
+    const id = urlId(request.params.id);
+    const error = id === undefined ? undefined : await store.error(environment, id);
+    if (!error) return notFound(reply, person);
+    return page(reply, 'error', {
+      title: error.traceKey,
+      person,
+      environment,
+      error,
+      record: error.record === null || error.record === undefined ? undefined : JSON.stringify(error.record, null, 2),
+      here: request.url,
+      canResolve: canResolve(person),
+      users: await assignees(person),
+    });
+  });
+
+  // A flow's errors: older emails link here.
+  app.get<{ Params: { flow: string } }>('/flows/:flow/errors', async (request, reply) => {
+    const { environment } = inEnvironment(request);
+    return reply.redirect(`/environments/${encodeURIComponent(environment.id)}/errors?flow=${encodeURIComponent(request.params.flow)}`, 303);
+  });
+
+  app.post(
+    '/errors/assign',
+    { preHandler: app.csrfProtection },
+    errorAction(deps.client, store, 'assign', assignForm, (client, environment, person, form) =>
+      client.assignErrors({ environment: environment.id, errorIds: form.ids, assignee: form.assignee, user: person.email }),
+    ),
+  );
+  app.post(
+    '/errors/resolve',
+    { preHandler: app.csrfProtection },
+    errorAction(deps.client, store, 'resolve', actionForm, (client, environment, person, form) =>
+      client.resolveErrors({ environment: environment.id, errorIds: form.ids, user: person.email }),
+    ),
+  );
+}
+
+/** Resolving or assigning errors from a page: one or many, of this environment, by a person who is no monitor. */
+function errorAction<F extends { ids: number[]; back?: string }>(
+  client: HeraldClient,
+  store: ReturnType<typeof createPageStore>,
+  verb: 'resolve' | 'assign',
+  form: z.ZodType<F>,
+  act: (client: HeraldClient, environment: PageEnvironment, person: Person, form: F) => Promise<number[]>,
+) {
+  const done = verb === 'resolve' ? 'resolved' : 'assigned';
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const { person, environment } = inEnvironment(request);
+    const checked = check(form, request.body, '(form)');
+    const back = safeNext(checked.problems ? undefined : checked.value.back);
+    const refuse = (problems: InputProblem[]) => page(reply, 'refused', { title: `Not ${done}`, person, environment, problems, back }, 403);
+    if (checked.problems) return refuse(checked.problems);
+    if (!canResolve(person)) return refuse([{ field: 'user', message: `Monitor users read errors; they do not ${verb} them.` }]);
+    // Only errors of this environment (hence of this account): any other id is not there for this person.
+    const known = await store.errors(environment, { limit: checked.value.ids.length, ids: checked.value.ids });
+    if (known.length !== new Set(checked.value.ids).size) return notFound(reply, person);
+    try {
+      const ids = await act(client, environment, person, checked.value);
+      return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}${done}=${ids.length}`, 303);
+    } catch (error) {
+      if (error instanceof HeraldInputError) return refuse(error.problems);
+      throw error;
+    }
+  };
+}
+
+function stringEntries(filter: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(Object.entries(filter).filter(([key, value]) => value !== undefined && key !== 'before').map(([key, value]) => [key, String(value)]));
+}
