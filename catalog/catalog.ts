@@ -4,7 +4,8 @@
  * catalog twice changes nothing. A bad catalog is refused whole with every problem listed.
  */
 import type { Knex } from 'knex';
-import { CatalogError, type CatalogProblem } from './catalog-error.js';
+import { CatalogError } from './catalog-error.js';
+import type { InputProblem } from '../contracts/problems.js';
 import { checkCatalogShape, type CheckedCatalog as Catalog } from '../contracts/catalog.js';
 import { parseDuration } from '../contracts/duration.js';
 
@@ -24,7 +25,6 @@ export type {
 /** What applying a catalog changed, by table: rows inserted or updated. Zero everywhere on a re-apply. */
 export type CatalogChanges = Record<string, number>;
 
-
 /** Applies a catalog in one transaction; throws {@link CatalogError} (nothing written) when it is bad. */
 export async function applyCatalog(db: Knex, input: unknown): Promise<CatalogChanges> {
   const changes = await db.transaction(async (trx) => {
@@ -32,7 +32,7 @@ export async function applyCatalog(db: Knex, input: unknown): Promise<CatalogCha
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['herald.catalog']);
     const shape = checkCatalogShape(input);
     const { catalog } = shape;
-    const problems: CatalogProblem[] = shape.problems.map((p) => ({ path: p.field, message: p.message }));
+    const problems: InputProblem[] = [...shape.problems];
     const world = await loadWorld(trx);
     resolveReferences(catalog, world, problems);
     if (problems.length > 0) throw new CatalogError(problems);
@@ -89,8 +89,8 @@ const userKey = (account: string, email: string) => `${account}\n${email.toLower
  * Checks every reference against the catalog itself and what is stored, section by section,
  * adding the catalog's own entries to `world` as they pass, so later sections can name them.
  */
-function resolveReferences(catalog: Catalog, world: World, problems: CatalogProblem[]): void {
-  const problem = (path: string, message: string) => problems.push({ path, message });
+function resolveReferences(catalog: Catalog, world: World, problems: InputProblem[]): void {
+  const problem = (field: string, message: string) => problems.push({ field, message });
   const duplicates = (section: string, keys: string[]) => {
     const seen = new Map<string, number>();
     keys.forEach((key, index) => {

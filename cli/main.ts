@@ -10,7 +10,6 @@ import { ConfigError, loadConfig, type HeraldConfig } from '../config/config.js'
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { CatalogFileError, readCatalogFile } from '../catalog/catalog-file.js';
-import { CatalogError } from '../catalog/catalog-error.js';
 import { errorStatuses, type ErrorStatus } from '../contracts/errors.js';
 import type { ReportedError } from '../contracts/error-report.js';
 import { HeraldClient } from '../client/herald-client.js';
@@ -19,7 +18,7 @@ import { createDeliveryStore, type PendingSummary } from '../stores/delivery-sto
 import { databaseAddress, refusedConnectionTo, UnreachableError } from '../config/unreachable.js';
 import { environmentOverviews } from '../stores/overview-store.js';
 import { parseDuration } from '../contracts/duration.js';
-import { asInputError, HeraldInputError } from '../client/herald-input-error.js';
+import { asInputError } from '../client/herald-input-error.js';
 import { ensureDigestWorkflows } from '../admin/digests.js';
 import { previewDigest, PreviewError } from '../email/digest-preview.js';
 import { simulateDemo } from './simulate.js';
@@ -532,9 +531,9 @@ main(process.argv.slice(2)).then(
       console.error(`herald: ${error.message}`);
       process.exit(1);
     }
-    if (error instanceof HeraldInputError || error instanceof InputRefusedError || error instanceof CatalogError) {
-      console.error(`herald: refused: ${error instanceof CatalogError ? error.message : ''}`);
-      if (!(error instanceof CatalogError)) for (const p of error.problems) console.error(`  ${p.field}: ${p.message}`);
+    if (error instanceof InputRefusedError) {
+      console.error(`herald: ${error.heading}:`);
+      for (const p of error.problems) console.error(`  ${p.field}: ${p.message}`);
       process.exit(2);
     }
     if (error instanceof UsageError || error instanceof ConfigError) {

@@ -8,7 +8,7 @@ import {
   checkSuccessReport,
   type AssignRequest,
   type ConnectionStatusRequest,
-  type ErrorReport as ValidErrorReport,
+  type ErrorReportRequest,
   type InputProblem,
 } from '../contracts/error-report.js';
 import { errorReport, storedUpdate, type ReportReceipt } from '../workflows/error-report.js';
@@ -35,15 +35,6 @@ export interface HeraldClientOptions {
 }
 
 /**
- * The errors of one flow run. `reportId` names the report (e.g. the flow run's id): the same
- * report sent twice is stored once. Default: random.
- */
-export type ErrorReport = Omit<ValidErrorReport, 'reportId'> & { reportId?: string };
-
-/** Records of a flow that succeeded; `reportId` names the report (the same report sent twice is applied once; default: random). */
-export type { SuccessReport } from '../contracts/error-report.js';
-
-/**
  * The client that flows and operators use. Reports go through Temporal workflows and return
  * when Herald has stored them; bad input throws {@link HeraldInputError} naming the field.
  */
@@ -60,7 +51,7 @@ export class HeraldClient {
    * Reports the errors of one flow run (S1). Returns once they are stored durably, without
    * waiting for the retry window of intermittent errors.
    */
-  async reportErrors(report: ErrorReport): Promise<ReportReceipt> {
+  async reportErrors(report: ErrorReportRequest): Promise<ReportReceipt> {
     refuseUnlessObject(report, 'report');
     const complete = { ...report, reportId: report.reportId ?? randomUUID() };
     refuse(checkErrorReport(complete));

@@ -1,5 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
-import type { InputProblem } from '../contracts/error-report.js';
+import { InputRefusedError, type InputProblem } from '../contracts/problems.js';
 import { inputFailureType } from '../contracts/input-failure.js';
 
 /**
@@ -7,11 +7,8 @@ import { inputFailureType } from '../contracts/input-failure.js';
  * shape is wrong, or by Herald when it names an unknown environment, flow or user. Nothing of
  * the refused call was stored. `problems` names each bad field.
  */
-export class HeraldInputError extends Error {
+export class HeraldInputError extends InputRefusedError {
   override readonly name = 'HeraldInputError';
-  constructor(readonly problems: InputProblem[]) {
-    super(problems.map((p) => `${p.field}: ${p.message}`).join('; '));
-  }
 }
 
 /** Turns Herald's refusal of input, carried as a workflow or update failure, back into a HeraldInputError. */

@@ -1,6 +1,7 @@
 /** Herald's client: what flows and operators import. */
 export { HeraldClient } from './herald-client.js';
-export type { HeraldClientOptions, ErrorReport, SuccessReport } from './herald-client.js';
+export type { HeraldClientOptions } from './herald-client.js';
+export type { ErrorReportRequest, SuccessReport } from '../contracts/error-report.js';
 export { HeraldInputError } from './herald-input-error.js';
 export { createTemporalClient, heraldDataConverter, ZlibPayloadCodec } from './payload-codec.js';
 export type { ReportedError, InputProblem } from '../contracts/error-report.js';

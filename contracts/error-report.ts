@@ -92,7 +92,9 @@ const jsonRecord = z.unknown().check((ctx) => {
 
 export const reportedErrorSchema = z.strictObject(
   {
-    /** The caller's id of this error; a repeated report of the same id is stored once. Default: the report's id + position. */
+    /** The caller's key of this error; a repeated report of the same key is stored once. Default: the report's id + position. */
+    errorKey: callerId.optional(),
+    /** The old name of `errorKey` (releases up to 0.1), still accepted: reports in flight and flows written then use it. */
     id: callerId.optional(),
     /** The id of the record that failed. */
     traceKey: text(reportLimits.traceKeyLength, true),
@@ -131,11 +133,15 @@ export const errorReportSchema = z
         .check((ctx) => {
           const seen = new Set<string>();
           ctx.value.forEach((error, index) => {
-            if (error.id === undefined) return;
-            if (seen.has(error.id)) {
-              ctx.issues.push({ code: 'custom', path: [index, 'id'], message: `repeats the id "${error.id}" of an earlier error in this report`, input: error.id });
+            const key = errorKeyOf(error);
+            if (key === undefined) return;
+            const field = error.errorKey === undefined ? 'id' : 'errorKey';
+            if (error.errorKey !== undefined && error.id !== undefined) {
+              ctx.issues.push({ code: 'custom', path: [index, 'id'], message: 'is the old name of errorKey: give errorKey alone', input: error.id });
+            } else if (seen.has(key)) {
+              ctx.issues.push({ code: 'custom', path: [index, field], message: `repeats the error key "${key}" of an earlier error in this report`, input: key });
             }
-            seen.add(error.id);
+            seen.add(key);
           });
           const size = jsonSize(ctx.value) ?? 0;
           if (size > reportLimits.reportBytes) {
@@ -148,6 +154,11 @@ export const errorReportSchema = z
 
 /** One error of a flow run, as the flow reports it. */
 export type ReportedError = z.input<typeof reportedErrorSchema>;
+
+/** The caller's key of a reported error, under its name or its old one (`id`). */
+export function errorKeyOf(error: { errorKey?: string; id?: string }): string | undefined {
+  return error.errorKey ?? error.id;
+}
 /** One report: the errors of one flow run, stored together. */
 export type ErrorReport = z.input<typeof errorReportSchema>;
 
@@ -239,6 +250,8 @@ function jsonSize(value: unknown): number | undefined {
 
 /** A report as the HTTP API takes it: the report id may be left out (a random one is used). */
 export const errorReportRequestSchema = errorReportSchema.partial({ reportId: true });
+/** A report as flows send it: the report's id may be left to Herald (the client and the API give it a random one). */
+export type ErrorReportRequest = z.input<typeof errorReportRequestSchema>;
 
 const pageNumberMessage = 'must be a whole number';
 /** The filters and the page of `GET /api/v1/errors` (query parameters arrive as text). */

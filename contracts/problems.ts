@@ -11,14 +11,22 @@ export interface InputProblem {
 }
 
 /**
- * Thrown where input is refused for what it names (an unknown environment, flow or user), as
- * opposed to its shape: `problems` names each field. Activities hand it on to the caller as a
- * non-retryable failure; the client turns that back into a `HeraldInputError`.
+ * Herald's one kind of refusal: input refused, for its shape or for what it names (an unknown
+ * environment, flow or user), with every problem at its field; nothing of it was written.
+ * Activities hand it on to the caller as a named, non-retryable failure (input-failure.ts); the
+ * client's `HeraldInputError` and the catalog's `CatalogError` are this refusal where it is met.
  */
 export class InputRefusedError extends Error {
-  override readonly name = 'InputRefusedError';
-  constructor(readonly problems: InputProblem[]) {
-    super(problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+  override readonly name: string = 'InputRefusedError';
+  /**
+   * @param heading what was refused, as the command line says it (`herald: refused:`); the
+   *   message is the heading and the problems.
+   */
+  constructor(
+    readonly problems: InputProblem[],
+    readonly heading = 'refused',
+  ) {
+    super(heading === 'refused' ? problems.map((p) => `${p.field}: ${p.message}`).join('; ') : `${heading}:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`);
   }
 }
 

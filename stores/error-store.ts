@@ -5,7 +5,7 @@
  * each other.
  */
 import type { Knex } from 'knex';
-import { isRetryableCode, type ErrorReport } from '../contracts/error-report.js';
+import { errorKeyOf, isRetryableCode, type ErrorReport } from '../contracts/error-report.js';
 import { InputRefusedError } from '../contracts/problems.js';
 import type { ErrorStatus, RetryingError } from '../contracts/errors.js';
 
@@ -53,7 +53,8 @@ export interface RecoveredInWindow {
 /** An error as the client and the command line show it. */
 export interface ErrorView {
   id: number;
-  key: string;
+  /** The caller's key of the error. */
+  errorKey: string;
   environment: string;
   flow: string;
   reportId: string;
@@ -161,7 +162,7 @@ export function createErrorStore(db: Knex): ErrorStore {
         const rows = report.errors.map((error, index) => {
           const intermittent = error.intermittent === true || isRetryableCode(error.code);
           return {
-            error_key: error.id ?? `${report.reportId}#${index}`,
+            error_key: errorKeyOf(error) ?? `${report.reportId}#${index}`,
             trace_key: error.traceKey,
             message: error.message,
             code: error.code ?? null,
@@ -213,7 +214,7 @@ export function createErrorStore(db: Knex): ErrorStore {
           stored: stored.length,
           duplicates: report.errors.length - stored.length,
           open: stored.filter((s) => s.status === 'open').length,
-          retrying: stored.filter((s) => retryingIds.has(s.id)).map((s) => ({ id: s.id, key: s.error_key, traceKey: s.trace_key })),
+          retrying: stored.filter((s) => retryingIds.has(s.id)).map((s) => ({ id: s.id, errorKey: s.error_key, traceKey: s.trace_key })),
           superseded,
           ...(toSupersede && { toSupersede }),
           flowTaskQueue: taskQueue,
@@ -332,7 +333,7 @@ export function createErrorStore(db: Knex): ErrorStore {
 function toView(row: Record<string, unknown>): ErrorView {
   return {
     id: row.id as number,
-    key: row.error_key as string,
+    errorKey: row.error_key as string,
     environment: row.environment_id as string,
     flow: row.flow_id as string,
     reportId: row.report_id as string,

@@ -61,7 +61,7 @@ describe('herald catalog apply', async () => {
 
     const error = await applyCatalog(db, broken).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CatalogError);
-    const problems = (error as CatalogError).problems.map((p) => `${p.path}: ${p.message}`);
+    const problems = (error as CatalogError).problems.map((p) => `${p.field}: ${p.message}`);
     expect(problems).toEqual(
       expect.arrayContaining([
         'flows[3].integration: unknown integration "crm"',
@@ -76,7 +76,7 @@ describe('herald catalog apply', async () => {
   it('S31: refuses a reminder threshold that is no duration, or under a minute', async () => {
     const environments = ['30s', 'soon'].map((remindAfter, i) => ({ id: `env-${i}`, account: 'acme', name: 'x', production: false, remindAfter }));
     const error = (await applyCatalog(db, { accounts: [{ id: 'acme', name: 'Acme' }], environments }).catch((e: unknown) => e)) as CatalogError;
-    expect(error.problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+    expect(error.problems.map((p) => `${p.field}: ${p.message}`)).toEqual([
       'environments[0].remindAfter: must be a duration of at least 1 minute, such as "3 days" or "12h"',
       'environments[1].remindAfter: must be a duration of at least 1 minute, such as "3 days" or "12h"',
     ]);
@@ -92,7 +92,7 @@ describe('herald catalog apply', async () => {
     };
     const error = (await applyCatalog(db, other).catch((e: unknown) => e)) as CatalogError;
     expect(error.problems).toEqual([
-      { path: 'subscriptions[0].flows[0]', message: 'flow "orders-to-erp" belongs to another account' },
+      { field: 'subscriptions[0].flows[0]', message: 'flow "orders-to-erp" belongs to another account' },
     ]);
     expect(await db('accounts').where({ id: 'globex' }).first()).toBeUndefined();
   });
@@ -144,7 +144,7 @@ describe('herald catalog apply', async () => {
         expect(outcome).toBeInstanceOf(CatalogError);
         for (const p of (outcome as CatalogError).problems) {
           // The entry at fault, or one that names an entry refused with it (an account not written).
-          expect(p.path).toMatch(/^(accounts\[0\]\.name|users\[0\]\.(email|role|account)|environments\[0\]\.(name|account))$/);
+          expect(p.field).toMatch(/^(accounts\[0\]\.name|users\[0\]\.(email|role|account)|environments\[0\]\.(name|account))$/);
           expect(p.message).not.toMatch(/insert into|select |TypeError/i);
         }
         expect(await db('accounts').where({ id: account }).first()).toBeUndefined();

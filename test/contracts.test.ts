@@ -96,6 +96,14 @@ describe('contracts: the pure rules of what Herald accepts', () => {
     );
   });
 
+  it('S2: an error\'s key is errorKey, or id (its old name), not both; a key repeated under either name is refused where it repeats', () => {
+    const report = (...errors: object[]) => ({ environment: 'prod', flow: 'orders', reportId: 'r-1', errors: errors.map((e) => ({ traceKey: 'T-1', message: 'm', ...e })) });
+    expect(checkErrorReport(report({ errorKey: 'e-1' }, { id: 'e-2' }))).toEqual([]);
+    expect(checkErrorReport(report({ errorKey: 'e-1', id: 'e-1' }))).toEqual([{ field: 'errors[0].id', message: 'is the old name of errorKey: give errorKey alone' }]);
+    expect(checkErrorReport(report({ errorKey: 'e-1' }, { id: 'e-1' }))).toEqual([{ field: 'errors[1].id', message: 'repeats the error key "e-1" of an earlier error in this report' }]);
+    expect(checkErrorReport(report({ id: 'e-1' }, { errorKey: 'e-1' }))).toEqual([{ field: 'errors[1].errorKey', message: 'repeats the error key "e-1" of an earlier error in this report' }]);
+  });
+
   it('S2: success and connection reports name every problem, unknown fields (__proto__ too) included', () => {
     expect(checkSuccessReport({ environment: 'prod', flow: 'orders', traceKeys: ['a\u0000'] })).toEqual([
       { field: 'traceKeys[0]', message: 'holds a NUL character (U+0000), which cannot be stored' },

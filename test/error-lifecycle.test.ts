@@ -34,7 +34,7 @@ describe('the error lifecycle', async () => {
       errors: [
         { traceKey: 'c-1', message: 'Customer email is invalid', code: 'VALIDATION', step: 'Import customers' },
         { traceKey: 'c-2', message: 'Customer already exists', code: 'DUPLICATE' },
-        { id: 'err-s1-fixed', traceKey: 'c-3', message: 'Missing country', occurredAt: '2026-11-27T08:00:00Z' },
+        { errorKey: 'err-s1-fixed', traceKey: 'c-3', message: 'Missing country', occurredAt: '2026-11-27T08:00:00Z' },
       ],
     };
     const first = await client.reportErrors(report);
@@ -163,6 +163,7 @@ describe('the error lifecycle', async () => {
       errors: [
         { traceKey: 'order-twice-1', message: 'Gateway timeout', code: '504' },
         { traceKey: 'order-twice-2', message: 'Price missing' },
+        // The key under its old name (`id`), as reports of flows written for 0.1 give it.
         { id: 'err-twice-fixed', traceKey: 'order-twice-3', message: 'An id another report stored' },
       ],
     };
@@ -336,14 +337,15 @@ describe('the error lifecycle', async () => {
         flow: 'orders',
         reportId: 'run-target',
         retryActivity: 'retryOrder',
-        errors: [{ id: 'e-target', traceKey: 'order-40', message: 'Service unavailable', code: '503' }],
+        errors: [{ errorKey: 'e-target', traceKey: 'order-40', message: 'Service unavailable', code: '503' }],
       });
       // The report's run returns its retry window's outcome (the window may not have started yet when the report is stored).
       const { retry: outcome }: ReportResult = await env.client.workflow.getHandle('errors/prod/orders/run-target').result();
       expect(outcome).toEqual({ outcome: 'recovered', recovered: 1, exhausted: 0 });
     });
     expect(calls).toHaveLength(3);
-    expect(calls[0]).toEqual({ environment: 'prod', flow: 'orders', errorId: 'e-target', traceKey: 'order-40' });
+    // The key under its name and, for retry activities written for 0.1, under its old one.
+    expect(calls[0]).toEqual({ environment: 'prod', flow: 'orders', errorKey: 'e-target', errorId: 'e-target', traceKey: 'order-40' });
     expect(await statusOf('order-40')).toEqual([{ status: 'auto_resolved', resolution_reason: 'retry succeeded' }]);
   });
 

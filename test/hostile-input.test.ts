@@ -179,10 +179,10 @@ describe('hostile input: refused by name, never a hang, never half-stored', asyn
       [{ connections: [{ id: 'erp', environment: 'globex-prod', name: 'Ours now' }] }, 'connections[0].environment', /belongs to account "acme"/],
       [{ integrations: [{ id: 'globex-shop', environment: 'globex-prod', name: 'Shop' }], flows: [{ id: 'orders', integration: 'globex-shop', name: 'Ours now' }] }, 'flows[0].integration', /belongs to account "acme"/],
     ];
-    for (const [catalog, path, message] of attempts) {
+    for (const [catalog, field, message] of attempts) {
       const refused = await applyCatalog(db, catalog).catch((e: unknown) => e);
-      expect(refused, path).toBeInstanceOf(CatalogError);
-      expect((refused as CatalogError).problems).toEqual([{ path, message: expect.stringMatching(message) }]);
+      expect(refused, field).toBeInstanceOf(CatalogError);
+      expect((refused as CatalogError).problems).toEqual([{ field, message: expect.stringMatching(message) }]);
     }
     expect(await db('environments').where({ id: 'prod' }).first('account_id', 'name')).toEqual({ account_id: 'acme', name: 'Production' });
     expect(await db('flows').where({ id: 'orders' }).first('integration_id', 'name')).toEqual({ integration_id: 'shop', name: 'Orders' });
@@ -198,7 +198,7 @@ describe('hostile input: refused by name, never a hang, never half-stored', asyn
   it('S37: addresses that are not plain are refused at their path; one slipped into the database is never mailed', async () => {
     for (const email of ['grp:evil@evil.example', 'a(comment)@acme.test', 'Ops <ops2@acme.test>', 'ops3@acme.test\r\nBcc: evil@evil.example']) {
       const refused = await applyCatalog(db, { users: [{ account: 'acme', email, role: 'monitor' }] }).catch((e: unknown) => e);
-      expect((refused as CatalogError).problems, email).toEqual([{ path: 'users[0].email', message: expect.stringMatching(/^must be a plain email address/) }]);
+      expect((refused as CatalogError).problems, email).toEqual([{ field: 'users[0].email', message: expect.stringMatching(/^must be a plain email address/) }]);
     }
     const [user] = await db('users').insert({ account_id: 'acme', email: 'grp:evil@evil.example', role: 'monitor' }).returning('id');
     await db('subscriptions').insert({ user_id: user.id, environment_id: 'prod', flow_id: 'invoices' });

@@ -48,8 +48,8 @@ describe('the pages the emails link to, in a browser', async () => {
     flow: 'orders',
     reportId: 'pages-1',
     errors: [
-      { id: 'e-1', traceKey: 'SO-1001', message: 'Customer <C-42> not found in the ERP', code: 'NOT_FOUND', step: 'Create sales order', record: { order: 'SO-1001', customer: 'C-42', lines: [{ sku: 'A-1', qty: 2 }] } },
-      { id: 'e-2', traceKey: 'SO-1002', message: 'Price list missing for currency CHF', code: 'VALIDATION' },
+      { errorKey: 'e-1', traceKey: 'SO-1001', message: 'Customer <C-42> not found in the ERP', code: 'NOT_FOUND', step: 'Create sales order', record: { order: 'SO-1001', customer: 'C-42', lines: [{ sku: 'A-1', qty: 2 }] } },
+      { errorKey: 'e-2', traceKey: 'SO-1002', message: 'Price list missing for currency CHF', code: 'VALIDATION' },
     ],
   });
   await herald.client.reportErrors({ environment: 'globex-prod', flow: 'globex-orders', errors: [{ traceKey: 'G-1', message: 'Globex only' }] });

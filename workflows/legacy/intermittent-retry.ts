@@ -9,7 +9,7 @@ import {
   sleep,
 } from '@temporalio/workflow';
 import type { ErrorActivities } from '../../activities/error-activities.js';
-import type { RetryingError, RetryTargetInput } from '../../contracts/errors.js';
+import { retryTargetKeys, type RecordedRetryingError, type RetryTargetInput } from '../../contracts/errors.js';
 import { databaseActivity } from '../activity-options.js';
 import { labelRun } from '../run-labels.js';
 
@@ -18,7 +18,8 @@ const { markRecovered, markRetryExhausted, stillRetrying } = proxyActivities<Err
 export interface IntermittentRetryInput {
   environment: string;
   flow: string;
-  errors: RetryingError[];
+  /** As stored (histories of earlier releases name the key `key`). */
+  errors: RecordedRetryingError[];
   windowMs: number;
   /** Activity type on the flow's task queue that retries one record. */
   retryActivity?: string;
@@ -72,7 +73,7 @@ export async function intermittentRetry(input: IntermittentRetryInput): Promise<
       for (let error = queue.shift(); error; error = queue.shift()) {
         if (!pending.has(error.id)) continue;
         try {
-          await target({ environment: input.environment, flow: input.flow, errorId: error.key, traceKey: error.traceKey });
+          await target({ environment: input.environment, flow: input.flow, ...retryTargetKeys(error), traceKey: error.traceKey });
         } catch (failure) {
           if (isCancellation(failure)) return;
           continue; // this record did not recover within the window
