@@ -232,10 +232,10 @@ async function write(trx: Knex.Transaction, catalog: Catalog, world: World): Pro
     })),
   );
   for (const removed of [true, false]) {
-    const emails = (catalog.users ?? []).filter((u) => (u.removed ?? false) === removed);
-    for (const u of emails) {
+    const keys = (catalog.users ?? []).filter((u) => (u.removed ?? false) === removed).map((u) => [u.account, u.email.toLowerCase()]);
+    for (const some of chunks(keys)) {
       const changed = await trx('users')
-        .where({ account_id: u.account, email: u.email.toLowerCase() })
+        .whereIn(['account_id', 'email'], some)
         .where('removed_at', removed ? 'is' : 'is not', null)
         .update({ removed_at: removed ? trx.fn.now() : null });
       changes.users = (changes.users ?? 0) + changed;
@@ -248,16 +248,24 @@ async function write(trx: Knex.Transaction, catalog: Catalog, world: World): Pro
       const declared = (catalog.environments ?? []).find((e) => e.id === id);
       return { id, env, declared };
     });
-  for (const { id, env, declared } of environmentRows) {
-    if (declared) {
-      await upsert('environments', ['id'], [{
-        id, account_id: declared.account, name: declared.name, production: declared.production, resource_group: env.group,
-        ...(declared.remindAfter && { remind_after_ms: parseDuration(declared.remindAfter) }),
-      }]);
-    } else {
-      const updated = await trx('environments').where({ id }).whereNot({ resource_group: env.group }).update({ resource_group: env.group });
-      changes.environments = (changes.environments ?? 0) + updated;
-    }
+  // Declared ones in two statements, those with a reminder threshold and those keeping theirs.
+  for (const withThreshold of [true, false]) {
+    await upsert('environments', ['id'], environmentRows
+      .filter(({ declared }) => declared && Boolean(declared.remindAfter) === withThreshold)
+      .map(({ id, env, declared }) => ({
+        id, account_id: declared!.account, name: declared!.name, production: declared!.production, resource_group: env.group,
+        ...(withThreshold && { remind_after_ms: parseDuration(declared!.remindAfter!) }),
+      })));
+  }
+  const regrouped = environmentRows.filter(({ declared }) => !declared).map(({ id, env }) => [id, env.group]);
+  for (const some of chunks(regrouped)) {
+    const updated = await trx.raw(
+      `update environments e set resource_group = v.resource_group
+         from (values ${some.map(() => '(?, ?)').join(', ')}) as v(id, resource_group)
+        where e.id = v.id and e.resource_group is distinct from v.resource_group`,
+      some.flat(),
+    );
+    changes.environments = (changes.environments ?? 0) + (updated.rowCount ?? 0);
   }
   for (const section of ['integrations', 'connections'] as const) {
     await upsert(section, ['id'], (catalog[section] ?? []).map((x) => {
@@ -269,47 +277,65 @@ async function write(trx: Knex.Transaction, catalog: Catalog, world: World): Pro
   await upsert('flows', ['id'], flows.map((f) => ({
     id: f.id, integration_id: f.integration, name: f.name, auto_resolve: f.autoResolve ?? false, task_queue: f.taskQueue ?? null,
   })));
-  for (const f of flows) {
-    await replaceSet(trx, changes, 'flow_connections', { flow_id: f.id }, 'connection_id', f.connections ?? []);
-  }
+  await replaceSets(trx, changes, 'flow_connections', ['flow_id'], 'connection_id', flows.map((f) => ({ owner: [f.id], values: f.connections ?? [] })));
 
-  for (const s of catalog.subscriptions ?? []) {
-    const env = world.environments.get(s.environment)!;
-    const user = await trx('users').where({ account_id: env.account, email: s.user.toLowerCase() }).first('id');
-    const owner = { user_id: user.id, environment_id: s.environment };
-    // A user's own choice on the settings page (S24) stands: the catalog says so instead of undoing it.
-    if (await trx('subscription_choices').where(owner).first('user_id')) {
-      changes[keptChoices] = (changes[keptChoices] ?? 0) + 1;
-      continue;
-    }
-    await replaceSet(trx, changes, 'subscriptions', { ...owner, integration_id: null, connection_id: null }, 'flow_id', s.flows ?? []);
-    await replaceSet(trx, changes, 'subscriptions', { ...owner, flow_id: null, connection_id: null }, 'integration_id', s.integrations ?? []);
-    await replaceSet(trx, changes, 'subscriptions', { ...owner, flow_id: null, integration_id: null }, 'connection_id', s.connections ?? []);
+  const subscriptions = catalog.subscriptions ?? [];
+  const userKeys = subscriptions.map((s) => [world.environments.get(s.environment)!.account, s.user.toLowerCase()]);
+  const userIds = new Map<string, string>();
+  for (const some of chunks(userKeys)) {
+    for (const row of await trx('users').whereIn(['account_id', 'email'], some).select('id', 'account_id', 'email')) userIds.set(`${row.account_id}\n${row.email}`, String(row.id));
+  }
+  const owned = subscriptions.map((s, i) => ({ s, owner: [userIds.get(userKeys[i]!.join('\n'))!, s.environment] }));
+  // A user's own choice on the settings page (S24) stands: the catalog says so instead of undoing it.
+  const chosen = new Set<string>();
+  for (const some of chunks(owned.map(({ owner }) => owner))) {
+    for (const row of await trx('subscription_choices').whereIn(['user_id', 'environment_id'], some).select('user_id', 'environment_id')) chosen.add(`${row.user_id}\n${row.environment_id}`);
+  }
+  const applied = owned.filter(({ owner }) => !chosen.has(owner.join('\n')));
+  if (applied.length < owned.length) changes[keptChoices] = (changes[keptChoices] ?? 0) + owned.length - applied.length;
+  const sections = { flow_id: 'flows', integration_id: 'integrations', connection_id: 'connections' } as const;
+  for (const [column, section] of Object.entries(sections)) {
+    await replaceSets(trx, changes, 'subscriptions', ['user_id', 'environment_id'], column, applied.map(({ s, owner }) => ({ owner, values: s[section] ?? [] })));
   }
   return changes;
+}
+
+/** Lists cut to a size PostgreSQL takes as parameters of one statement. */
+function chunks<T>(items: T[], size = 1_000): T[][] {
+  const cut: T[][] = [];
+  for (let i = 0; i < items.length; i += size) cut.push(items.slice(i, i + size));
+  return cut;
 }
 
 /** How the changes count subscriptions a catalog left as the user chose them in their settings. */
 export const keptChoices = 'subscriptions kept as chosen in settings';
 
-/** Makes the rows matching `owner` hold exactly `values` in `column`: adds the missing, deletes the rest. */
-async function replaceSet(
+/**
+ * Makes the rows of each owner (the values of `ownerColumns`) that hold a value in `column` hold
+ * exactly `values` there: adds the missing and deletes the rest, for all owners in a few
+ * statements (one read, one insert and one delete per thousand owners).
+ */
+async function replaceSets(
   trx: Knex.Transaction,
   changes: CatalogChanges,
   table: string,
-  owner: Record<string, unknown>,
+  ownerColumns: string[],
   column: string,
-  values: string[],
+  sets: { owner: string[]; values: string[] }[],
 ): Promise<void> {
-  const scope = () => trx(table).where(owner).whereNotNull(column);
-  const existing = new Set((await scope().select(column)).map((row) => row[column] as string));
-  const wanted = new Set(values);
-  const added = [...wanted].filter((v) => !existing.has(v));
-  const removed = [...existing].filter((v) => !wanted.has(v));
-  if (added.length > 0) {
-    const notNull = Object.fromEntries(Object.entries(owner).filter(([, v]) => v !== null));
-    await trx(table).insert(added.map((v) => ({ ...notNull, [column]: v })));
+  const key = (owner: unknown[], value: unknown) => [...owner.map(String), String(value)].join('\n');
+  for (const some of chunks(sets)) {
+    const rows = await trx(table).whereIn(ownerColumns, some.map((set) => set.owner)).whereNotNull(column).select(...ownerColumns, column);
+    const existing = new Map(rows.map((row) => [key(ownerColumns.map((c) => row[c]), row[column]), row]));
+    const wanted = new Set(some.flatMap((set) => set.values.map((value) => key(set.owner, value))));
+    const added = some.flatMap((set) =>
+      [...new Set(set.values)]
+        .filter((value) => !existing.has(key(set.owner, value)))
+        .map((value) => ({ ...Object.fromEntries(ownerColumns.map((c, i) => [c, set.owner[i]])), [column]: value })),
+    );
+    const removed = [...existing].filter(([k]) => !wanted.has(k)).map(([, row]) => [...ownerColumns, column].map((c) => row[c]));
+    for (const rowsToAdd of chunks(added)) await trx(table).insert(rowsToAdd);
+    for (const keys of chunks(removed)) await trx(table).whereIn([...ownerColumns, column], keys).delete();
+    changes[table] = (changes[table] ?? 0) + added.length + removed.length;
   }
-  if (removed.length > 0) await scope().whereIn(column, removed).delete();
-  changes[table] = (changes[table] ?? 0) + added.length + removed.length;
 }

@@ -46,11 +46,14 @@ export interface ConnectionStore {
     /** Whatever became of them (to show an email again, S27), not only pending ones. */
     anyStatus?: boolean;
   }): Promise<ConnectionEmailContext[]>;
-  /** The integrations and flows that use a connection, grouped by integration, by name. */
-  usedBy(connection: string): Promise<{
-    integration: string;
-    flows: string[];
-  }[]>;
+  /** The integrations and flows that use each connection, grouped by integration, by name (one query for all). */
+  usedBy(connections: string[]): Promise<Map<string, ConnectionUsage[]>>;
+}
+
+/** An integration whose flows use a connection. */
+export interface ConnectionUsage {
+  integration: string;
+  flows: string[];
 }
 
 export function createConnectionStore(db: Knex): ConnectionStore {
@@ -109,8 +112,7 @@ export function createConnectionStore(db: Knex): ConnectionStore {
           db.raw(`(select count(*) from errors x join flow_connections xf on xf.flow_id = x.flow_id
                     where xf.connection_id = c.id and x.environment_id = d.environment_id and x.reported_at >= ev.changed_at) as errors_since`),
         );
-      const usage = new Map<string, { integration: string; flows: string[] }[]>();
-      for (const id of new Set(rows.map((r) => r.connection_id as string))) usage.set(id, await store.usedBy(id));
+      const usage = await store.usedBy([...new Set(rows.map((r) => r.connection_id as string))]);
       return rows.map((r) => ({
         deliveryId: r.id,
         userId: r.user_id,
@@ -127,18 +129,20 @@ export function createConnectionStore(db: Knex): ConnectionStore {
       }));
     },
 
-    async usedBy(connection: string): Promise<{ integration: string; flows: string[] }[]> {
-      const usage = await db('flow_connections as fc')
+    async usedBy(connections) {
+      const usedBy = new Map<string, ConnectionUsage[]>(connections.map((connection) => [connection, []]));
+      if (connections.length === 0) return usedBy;
+      const rows = await db('flow_connections as fc')
         .join('flows as f', 'f.id', 'fc.flow_id')
         .join('integrations as i', 'i.id', 'f.integration_id')
-        .where('fc.connection_id', connection)
-        .orderBy(['i.name', 'f.name'])
-        .select('i.name as integration', 'f.name as flow');
-      const usedBy: { integration: string; flows: string[] }[] = [];
-      for (const u of usage) {
-        const last = usedBy.at(-1);
-        if (last && last.integration === u.integration) last.flows.push(u.flow);
-        else usedBy.push({ integration: u.integration, flows: [u.flow] });
+        .whereIn('fc.connection_id', connections)
+        .orderBy(['fc.connection_id', 'i.name', 'f.name'])
+        .select('fc.connection_id as connection', 'i.name as integration', 'f.name as flow');
+      for (const row of rows) {
+        const usage = usedBy.get(row.connection)!;
+        const last = usage.at(-1);
+        if (last && last.integration === row.integration) last.flows.push(row.flow);
+        else usage.push({ integration: row.integration, flows: [row.flow] });
       }
       return usedBy;
     },

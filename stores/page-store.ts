@@ -235,7 +235,7 @@ export function createPageStore(db: Knex): PageStore {
         since: current?.changedAt ?? null,
         reason: current?.reason ?? null,
         history,
-        usedBy: await createConnectionStore(db).usedBy(id),
+        usedBy: (await createConnectionStore(db).usedBy([id])).get(id) ?? [],
       };
     },
 

@@ -25,7 +25,6 @@ export const reminderListLimit = 50;
 export interface ReminderStore {
   /** Plans today's reminders of an environment at `now`: one per user not reminded there in the last day. */
   planReminders(environment: string, now: Date): Promise<number>;
-  /** The environment's reminders still to send (or these deliveries, when due again). */
   /** The environment's pending reminders, or these deliveries (`anyStatus`: whatever became of them, to show one again). */
   pendingEmails(which: { environment: string } | { deliveryIds: number[]; anyStatus?: boolean }): Promise<ReminderEmailContext[]>;
 }
@@ -79,29 +78,40 @@ export function createReminderStore(db: Knex): ReminderStore {
       if ('environment' in which) query.where({ 'd.environment_id': which.environment }).whereNull('d.retry_at');
       else query.whereIn('d.id', which.deliveryIds);
       if (!('deliveryIds' in which && which.anyStatus)) query.where({ 'd.status': 'pending' });
-      const contexts: ReminderEmailContext[] = [];
-      for (const row of await query) {
-        const errors = await db('email_deliveries as d')
-          .join('environments as env', 'env.id', 'd.environment_id')
-          .join('errors as e', (join) => join.on('e.environment_id', 'd.environment_id').andOn(db.raw('e.flow_id = any(d.flow_ids)')))
-          .join('flows as f', 'f.id', 'e.flow_id')
-          .leftJoin('users as au', 'au.id', 'e.assignee_id')
-          .where('d.id', row.id)
-          .whereRaw(staleSql)
-          .orderBy('e.id')
-          .limit(reminderListLimit)
-          .select('e.id', 'e.trace_key', 'e.message', 'f.name as flow_name', 'e.reported_at', 'au.email as assignee');
-        contexts.push({
-          deliveryId: Number(row.id),
-          userId: Number(row.user_id),
-          recipient: row.recipient,
-          environment: { id: row.environment_id, name: row.environment_name, production: row.production },
-          account: { name: row.account_name },
-          count: Number(row.open_count),
-          thresholdMs: Number(row.remind_after_ms),
-          errors: errors.map((e) => ({ id: Number(e.id), traceKey: e.trace_key, message: e.message, flowName: e.flow_name, reportedAt: e.reported_at, assignee: e.assignee })),
-        });
+      const rows = await query;
+      // The first errors of every reminder, in one statement: a lateral subquery per delivery.
+      const listed = rows.length === 0 ? { rows: [] } : await db.raw(
+        `select d.id as delivery_id, x.*
+           from email_deliveries d
+           join environments env on env.id = d.environment_id
+           cross join lateral (
+             select e.id, e.trace_key, e.message, f.name as flow_name, e.reported_at, au.email as assignee
+               from errors e
+               join flows f on f.id = e.flow_id
+               left join users au on au.id = e.assignee_id
+              where e.environment_id = d.environment_id and e.flow_id = any(d.flow_ids) and ${staleSql}
+              order by e.id
+              limit ${reminderListLimit}) x
+          where d.id = any(?::bigint[])
+          order by d.id, x.id`,
+        [rows.map((row) => row.id)],
+      );
+      const errorsOf = new Map<number, ReminderEmailContext['errors']>();
+      for (const e of listed.rows) {
+        const errors = errorsOf.get(Number(e.delivery_id)) ?? [];
+        errors.push({ id: Number(e.id), traceKey: e.trace_key, message: e.message, flowName: e.flow_name, reportedAt: e.reported_at, assignee: e.assignee });
+        errorsOf.set(Number(e.delivery_id), errors);
       }
+      const contexts: ReminderEmailContext[] = rows.map((row) => ({
+        deliveryId: Number(row.id),
+        userId: Number(row.user_id),
+        recipient: row.recipient,
+        environment: { id: row.environment_id, name: row.environment_name, production: row.production },
+        account: { name: row.account_name },
+        count: Number(row.open_count),
+        thresholdMs: Number(row.remind_after_ms),
+        errors: errorsOf.get(Number(row.id)) ?? [],
+      }));
       return contexts;
     },
   };
