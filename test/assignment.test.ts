@@ -1,18 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase } from './helpers/database.js';
-import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startHerald } from './helpers/herald.js';
-import { createTestWorld } from './helpers/world.js';
-import { startTestMailServer } from './helpers/mail.js';
+import { startFixture } from './helpers/fixture.js';
 import { rowsOf, runCycleNow, startDigest } from './helpers/digests.js';
 import type { HeraldInputError } from '../client/index.js';
 
 describe('assigning errors (S32)', async () => {
-  const env = await createTimeSkippingEnvironment();
-  const { db } = await createTestDatabase();
-  await createTestWorld(db);
-  const mail = await startTestMailServer();
-  const herald = await startHerald({ env, db, smtpUrl: mail.url });
+  const { db, mail, herald } = await startFixture();
   const { client } = herald;
   await client.reportErrors({
     environment: 'prod',

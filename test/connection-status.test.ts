@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase } from './helpers/database.js';
-import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startTestMailServer } from './helpers/mail.js';
+import { startFixture } from './helpers/fixture.js';
 import { startHerald } from './helpers/herald.js';
-import { createTestWorld } from './helpers/world.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { HeraldInputError } from '../client/index.js';
 import { connectionStatus, connectionStatusQuery } from '../workflows/connection-status.js';
@@ -11,30 +8,30 @@ import { connectionStatus, connectionStatusQuery } from '../workflows/connection
 const seconds = (n: number) => n * 1_000;
 
 describe('connection status notifications', async () => {
-  const env = await createTimeSkippingEnvironment();
-  const { db } = await createTestDatabase();
-  await createTestWorld(db);
-  await applyCatalog(db, {
-    integrations: [{ id: 'warehouse', environment: 'prod', name: 'Warehouse' }],
-    connections: [{ id: 'sftp', environment: 'prod', name: 'Warehouse SFTP' }],
-    flows: [{ id: 'picking', integration: 'warehouse', name: 'Pick lists', connections: ['erp', 'sftp'] }],
-    subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', connections: ['erp', 'sftp'] }],
-    environments: [
-      { id: 'legacy-prod', account: 'acme', name: 'Production', production: true },
-      { id: 'legacy-sandbox', account: 'acme', name: 'Sandbox', production: false, sharesResourcesWith: 'legacy-prod' },
+  const { env, db, mail, herald } = await startFixture({
+    also: [
+      {
+        integrations: [{ id: 'warehouse', environment: 'prod', name: 'Warehouse' }],
+        connections: [{ id: 'sftp', environment: 'prod', name: 'Warehouse SFTP' }],
+        flows: [{ id: 'picking', integration: 'warehouse', name: 'Pick lists', connections: ['erp', 'sftp'] }],
+        subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', connections: ['erp', 'sftp'] }],
+        environments: [
+          { id: 'legacy-prod', account: 'acme', name: 'Production', production: true },
+          { id: 'legacy-sandbox', account: 'acme', name: 'Sandbox', production: false, sharesResourcesWith: 'legacy-prod' },
+        ],
+      },
+      {
+        connections: [{ id: 'legacy-api', environment: 'legacy-sandbox', name: 'Legacy API' }],
+        integrations: [{ id: 'legacy-sync', environment: 'legacy-sandbox', name: 'Legacy sync' }],
+        flows: [{ id: 'legacy-flow', integration: 'legacy-sync', name: 'Legacy flow', connections: ['legacy-api'] }],
+        subscriptions: [
+          { environment: 'legacy-prod', user: 'orders-team@acme.test', connections: ['legacy-api'] },
+          { environment: 'legacy-sandbox', user: 'watcher@acme.test', connections: ['legacy-api'] },
+        ],
+      },
     ],
+    herald: { connectionGraceMs: seconds(60) },
   });
-  await applyCatalog(db, {
-    connections: [{ id: 'legacy-api', environment: 'legacy-sandbox', name: 'Legacy API' }],
-    integrations: [{ id: 'legacy-sync', environment: 'legacy-sandbox', name: 'Legacy sync' }],
-    flows: [{ id: 'legacy-flow', integration: 'legacy-sync', name: 'Legacy flow', connections: ['legacy-api'] }],
-    subscriptions: [
-      { environment: 'legacy-prod', user: 'orders-team@acme.test', connections: ['legacy-api'] },
-      { environment: 'legacy-sandbox', user: 'watcher@acme.test', connections: ['legacy-api'] },
-    ],
-  });
-  const mail = await startTestMailServer();
-  const herald = await startHerald({ env, db, smtpUrl: mail.url, connectionGraceMs: seconds(60) });
   const report = (connection: string, status: 'online' | 'offline', environment = 'prod', reason?: string) =>
     herald.client.reportConnectionStatus({ environment, connection, status, reason });
 

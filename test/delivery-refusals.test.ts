@@ -1,9 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase } from './helpers/database.js';
-import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startTestMailServer } from './helpers/mail.js';
-import { startHerald } from './helpers/herald.js';
-import { createTestWorld, testCatalog } from './helpers/world.js';
+import { startFixture } from './helpers/fixture.js';
+import { testCatalog } from './helpers/world.js';
 import { runCycleNow, startDigest } from './helpers/digests.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { digestStatusQuery, runNowSignal } from '../workflows/environment-digest.js';
@@ -13,12 +10,8 @@ const opsEmail = 'ops@acme.test';
 const teamEmail = 'orders-team@acme.test';
 
 describe('one refused recipient, and users who leave while a cycle waits', async () => {
-  const env = await createTimeSkippingEnvironment();
-  const { db } = await createTestDatabase();
-  await createTestWorld(db);
-  const mail = await startTestMailServer();
   const retryLimitMs = minutes(30);
-  const herald = await startHerald({ env, db, smtpUrl: mail.url, deliveryRetryLimitMs: retryLimitMs, connectionGraceMs: 0 });
+  const { env, db, mail, herald } = await startFixture({ herald: { deliveryRetryLimitMs: retryLimitMs, connectionGraceMs: 0 } });
   const digest = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', intervalMs: minutes(15) });
   const cycle = () => runCycleNow(herald.temporal, 'prod');
   const report = (traceKey: string) =>

@@ -1,9 +1,6 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase } from './helpers/database.js';
-import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startTestMailServer } from './helpers/mail.js';
-import { startHerald } from './helpers/herald.js';
-import { createTestWorld, testCatalog } from './helpers/world.js';
+import { startFixture } from './helpers/fixture.js';
+import { testCatalog } from './helpers/world.js';
 import { rowsOf, runCycleNow, startDigest, summaryOf } from './helpers/digests.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { createErrorStore } from '../stores/error-store.js';
@@ -13,11 +10,7 @@ import { HeraldEnvironment, HeraldOutcome } from '../workflows/run-labels.js';
 const minutes = (n: number) => n * 60_000;
 
 describe('error digests', async () => {
-  const env = await createTimeSkippingEnvironment();
-  const { db } = await createTestDatabase();
-  await createTestWorld(db);
-  const mail = await startTestMailServer();
-  const herald = await startHerald({ env, db, smtpUrl: mail.url });
+  const { env, db, mail, herald } = await startFixture();
   // No interval given: the digest follows the workers' configured interval (15 minutes here).
   const prodDigest = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod' });
   await startDigest(herald.temporal, herald.taskQueue, { environment: 'staging', intervalMs: minutes(15) });

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { createTestDatabase } from './helpers/database.js';
-import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startTestMailServer } from './helpers/mail.js';
-import { startHerald } from './helpers/herald.js';
-import { createTestWorld } from './helpers/world.js';
+import { startFixture } from './helpers/fixture.js';
 import { runCycleNow, startDigest } from './helpers/digests.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { CatalogError } from '../catalog/catalog-error.js';
@@ -33,11 +29,7 @@ async function settlesWithin<T>(ms: number, promise: Promise<T>): Promise<{ valu
 const fieldsOf = (error: unknown) => (error as HeraldInputError).problems.map((p) => p.field);
 
 describe('hostile input: refused by name, never a hang, never half-stored', async () => {
-  const env = await createTimeSkippingEnvironment();
-  const { db } = await createTestDatabase();
-  await createTestWorld(db);
-  const mail = await startTestMailServer();
-  const herald = await startHerald({ env, db, smtpUrl: mail.url, connectionGraceMs: 0 });
+  const { env, db, mail, herald } = await startFixture({ herald: { connectionGraceMs: 0 } });
   await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', intervalMs: 15 * 60_000 });
   const errorCount = async () => Number((await db('errors').count({ n: '*' }))[0]!.n);
 

@@ -5,11 +5,8 @@ import type { Page } from 'playwright-core';
 import { launchBrowser } from './helpers/browser.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createTestDatabase } from './helpers/database.js';
-import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startHerald } from './helpers/herald.js';
-import { createTestWorld } from './helpers/world.js';
-import { startTestMailServer, type ReceivedMail } from './helpers/mail.js';
+import { startFixture } from './helpers/fixture.js';
+import type { ReceivedMail } from './helpers/mail.js';
 import { freePort } from './helpers/ports.js';
 import { runCycleNow, startDigest } from './helpers/digests.js';
 import { applyCatalog } from '../catalog/catalog.js';
@@ -22,21 +19,21 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 const minutes = (n: number) => n * 60_000;
 
 describe('the pages the emails link to, in a browser', async () => {
-  const env = await createTimeSkippingEnvironment();
-  const { db } = await createTestDatabase();
-  await createTestWorld(db);
-  // The watcher (a monitor) follows the orders flow too; another account has an error of its own.
-  await applyCatalog(db, {
-    subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', flows: ['orders'] }],
-    accounts: [{ id: 'globex', name: 'Globex' }],
-    environments: [{ id: 'globex-prod', account: 'globex', name: 'Production', production: true }],
-    integrations: [{ id: 'globex-shop', environment: 'globex-prod', name: 'Shop' }],
-    flows: [{ id: 'globex-orders', integration: 'globex-shop', name: 'Orders' }],
-  });
-  const mail = await startTestMailServer();
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const herald = await startHerald({ env, db, smtpUrl: mail.url, appUrl: base });
+  const { env, db, mail, herald } = await startFixture({
+    // The watcher (a monitor) follows the orders flow too; another account has an error of its own.
+    also: [
+      {
+        subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', flows: ['orders'] }],
+        accounts: [{ id: 'globex', name: 'Globex' }],
+        environments: [{ id: 'globex-prod', account: 'globex', name: 'Production', production: true }],
+        integrations: [{ id: 'globex-shop', environment: 'globex-prod', name: 'Shop' }],
+        flows: [{ id: 'globex-orders', integration: 'globex-shop', name: 'Orders' }],
+      },
+    ],
+    herald: { appUrl: base },
+  });
   // The server as `npm run server` builds it: its pages act through a Herald client of its own.
   await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, smtpUrl: mail.url, port, appUrl: base });
   const browser = await launchBrowser();

@@ -1,9 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase } from './helpers/database.js';
-import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startHerald } from './helpers/herald.js';
-import { createTestWorld } from './helpers/world.js';
-import { startTestMailServer } from './helpers/mail.js';
+import { startFixture } from './helpers/fixture.js';
 import { startDigest } from './helpers/digests.js';
 import { remindNowUpdate } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
@@ -15,13 +11,10 @@ const hours = (n: number) => n * 60 * 60_000;
 const days = (n: number) => hours(24 * n);
 
 describe('reminders of errors left open (S31)', async () => {
-  const env = await createTimeSkippingEnvironment();
-  const { db } = await createTestDatabase();
-  await createTestWorld(db);
-  // Staging reminds after a day; production keeps the default, 3 days.
-  await applyCatalog(db, { environments: [{ id: 'staging', account: 'acme', name: 'Staging', production: false, remindAfter: '1 day' }] });
-  const mail = await startTestMailServer();
-  const herald = await startHerald({ env, db, smtpUrl: mail.url });
+  const { env, db, mail, herald } = await startFixture({
+    // Staging reminds after a day; production keeps the default, 3 days.
+    also: [{ environments: [{ id: 'staging', account: 'acme', name: 'Staging', production: false, remindAfter: '1 day' }] }],
+  });
   const reminders = (to: string) => mail.to(to).filter((m) => /still open/.test(m.parsed.subject ?? ''));
   await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', intervalMs: hours(1) });
   await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-31', message: 'Customer not found' }] });

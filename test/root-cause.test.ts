@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase } from './helpers/database.js';
-import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { startHerald } from './helpers/herald.js';
-import { createTestWorld } from './helpers/world.js';
-import { startTestMailServer, type ReceivedMail } from './helpers/mail.js';
+import { startFixture } from './helpers/fixture.js';
+import type { ReceivedMail } from './helpers/mail.js';
 import { rowsOf, runCycleNow, startDigest, summaryOf } from './helpers/digests.js';
 
 const minutes = (n: number) => n * 60_000;
 
 describe('root cause first (S30)', async () => {
-  const env = await createTimeSkippingEnvironment();
-  const { db } = await createTestDatabase();
-  await createTestWorld(db);
-  const mail = await startTestMailServer();
-  const herald = await startHerald({ env, db, smtpUrl: mail.url });
+  const { env, mail, herald } = await startFixture();
   await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', intervalMs: minutes(60 * 24) });
   const offlineLines = (message: ReceivedMail) =>
     [...String(message.parsed.html).matchAll(/<p data-offline="[^"]+">([\s\S]*?)<\/p>/g)].map((m) => m[1]!.replace(/<[^>]+>/g, '').replace(/\s+/g, ' ').trim());
