@@ -32,9 +32,11 @@ describe('assigning errors (S32)', async () => {
     expect(html).toContain(`https://app.herald.test/environments/prod/errors/${(await ids('SO-1'))[0]}`);
     expect(await assigneeOf('SO-1')).toBe('watcher@acme.test');
 
-    // The same request again (a retry, a double click): one action, no second email.
+    // The same request again (a retry, a double click): answered by the same run, which has
+    // ended: one action, one email planned and sent, none to come.
     await client.assignErrors({ environment: 'prod', errorIds: await ids('SO-1', 'SO-2'), assignee: 'watcher@acme.test', user: 'orders-team@acme.test', requestId: 'a-1' });
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await db('assignment_events').where({ request_id: 'a-1' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+    expect(await db('email_deliveries').where({ kind: 'assignment', recipient: 'watcher@acme.test' }).select('status')).toEqual([{ status: 'sent' }]);
     expect(mail.to('watcher@acme.test')).toHaveLength(1);
   });
 
@@ -55,7 +57,8 @@ describe('assigning errors (S32)', async () => {
     const toStranger = await client.assignErrors({ environment: 'prod', errorIds: [so3!], assignee: 'someone@else.test', user: 'ops@acme.test' }).catch((e: unknown) => e);
     expect((toStranger as HeraldInputError).problems).toEqual([{ field: 'assignee', message: '"someone@else.test" is not a user of this environment\'s account' }]);
     expect(await assigneeOf('SO-3')).toBeNull();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Refused before anything was recorded: no action, so no email planned that could still come.
+    expect(await db('assignment_events').whereRaw('? = any(error_ids)', [so3!]).count({ n: '*' })).toEqual([{ n: 0 }]);
     expect(mail.received).toHaveLength(0);
   });
 
