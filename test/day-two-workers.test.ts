@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { startWorld } from './helpers/fixture.js';
 import type { ChildProcess } from 'node:child_process';
-import { createTestDatabase } from './helpers/database.js';
 import { createDevServer } from './helpers/temporal.js';
-import { startTestMailServer } from './helpers/mail.js';
-import { createTestWorld } from './helpers/world.js';
 import { workerProcesses } from './helpers/worker-processes.js';
 import { runCycleNow, startDigest } from './helpers/digests.js';
 import { digestStatusQuery, setIntervalUpdate } from '../workflows/environment-digest.js';
@@ -15,9 +13,7 @@ import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 // worker's sticky queue for ever, so a restart cannot be tested there.
 describe('S44: day two, worker processes that start, stop and restart', async () => {
   const temporal = await createDevServer();
-  const { db, url: databaseUrl } = await createTestDatabase();
-  await createTestWorld(db);
-  const mail = await startTestMailServer();
+  const { url: databaseUrl, mail } = await startWorld();
   const taskQueue = 'herald-day-two';
   const settings = { temporalAddress: temporal.address, databaseUrl, smtpUrl: mail.url, taskQueue };
   const digestOf = (environment: string) => temporal.client.workflow.getHandle(environmentDigestWorkflowId(environment));

@@ -180,6 +180,21 @@ describe('the digest workflow, on stubbed activities', async () => {
     return { handle, stubs, environment };
   }
 
+  /** A new digest whose first cycle is under way: its fix waits until `release()`. */
+  async function digestInFirstCycle(input: Partial<EnvironmentDigestInput> = {}) {
+    const started = await startDigest(input);
+    const release = started.stubs.holdCycles();
+    await pass(minutes(15));
+    await until(() => started.stubs.of('fixDigestCycle').length === 1);
+    return { ...started, release };
+  }
+
+  /** Stops a digest and waits for its end. */
+  async function stopped(handle: WorkflowHandle): Promise<void> {
+    await handle.signal(stopDigestSignal);
+    await handle.result();
+  }
+
   /** Lets workflow time pass (the test server skips it). */
   const pass = (ms: number) => env.sleep(ms);
   /** Waits, in real time, until the stubs saw a call (a workflow task or activity still to run). */
@@ -194,8 +209,7 @@ describe('the digest workflow, on stubbed activities', async () => {
     expect(roughly(stubs.of('fixDigestCycle').map((c) => c.at))).toEqual([minutes(15), minutes(30), minutes(45)]);
     // Each cycle fixes, sends and completes, in that order, and reminders are looked for after the first.
     expect(stubs.calls.slice(0, 5).map((c) => c.activity)).toEqual(['lastDigestCycle', 'fixDigestCycle', 'sendDigestBatch', 'completeDigestCycle', 'sendReminders']);
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('run-now while waiting: a cycle at once, answered with its summary; the next one an interval after it', async () => {
@@ -207,23 +221,18 @@ describe('the digest workflow, on stubbed activities', async () => {
     const fixes = stubs.of('fixDigestCycle');
     expect(fixes.map((c) => c.cycle)).toEqual([1, 2]);
     expect(roughly([fixes[1]!.at - fixes[0]!.at])).toEqual([minutes(15)]);
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('run-now while a cycle runs: answered by the next cycle, which starts as soon as that one ends', async () => {
-    const { handle, stubs } = await startDigest();
-    const release = stubs.holdCycles();
-    await pass(minutes(15));
-    await until(() => stubs.of('fixDigestCycle').length === 1);
+    const { handle, stubs, release } = await digestInFirstCycle();
     const answer = await handle.startUpdate(runCycleNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
     release();
     expect(await answer.result()).toMatchObject({ number: 2 });
     const fixes = stubs.of('fixDigestCycle');
     expect(fixes.map((c) => c.cycle)).toEqual([1, 2]);
     expect(fixes[1]!.at - fixes[0]!.at).toBeLessThan(minutes(15));
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('two run-now signals before a cycle starts: one cycle', async () => {
@@ -236,8 +245,7 @@ describe('the digest workflow, on stubbed activities', async () => {
     release();
     await pass(minutes(1));
     expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1]);
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('remind-now while waiting: one look answers every request made before it, and no cycle runs', async () => {
@@ -248,15 +256,11 @@ describe('the digest workflow, on stubbed activities', async () => {
     expect(stubs.of('sendReminders').length).toBeGreaterThanOrEqual(1);
     expect(stubs.of('sendReminders').length).toBeLessThanOrEqual(2);
     expect(stubs.of('fixDigestCycle')).toEqual([]);
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('remind-now and run-now together while a cycle runs: the cycle first, then the look', async () => {
-    const { handle, stubs } = await startDigest();
-    const release = stubs.holdCycles();
-    await pass(minutes(15));
-    await until(() => stubs.of('fixDigestCycle').length === 1);
+    const { handle, stubs, release } = await digestInFirstCycle();
     const cycle = await handle.startUpdate(runCycleNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
     const look = await handle.startUpdate(remindNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
     release();
@@ -265,23 +269,18 @@ describe('the digest workflow, on stubbed activities', async () => {
     // Cycle 1's own hourly look follows it; the run-now cycle (2) runs before the asked-for look.
     expect(order.slice(0, 3)).toEqual(['fixDigestCycle1', 'sendReminders', 'fixDigestCycle2']);
     expect(order.at(-1)).toBe('sendReminders');
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('stop while waiting: the digest ends without a cycle', async () => {
     const { handle, stubs } = await startDigest();
     await pass(minutes(5));
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
     expect(stubs.of('fixDigestCycle')).toEqual([]);
   });
 
   it('stop while a cycle runs, with a run-now and a remind-now waiting: the cycle ends, the look is answered, the run-now is refused', async () => {
-    const { handle, stubs } = await startDigest();
-    const release = stubs.holdCycles();
-    await pass(minutes(15));
-    await until(() => stubs.of('fixDigestCycle').length === 1);
+    const { handle, stubs, release } = await digestInFirstCycle();
     const cycle = await handle.startUpdate(runCycleNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
     const look = await handle.startUpdate(remindNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
     await handle.signal(stopDigestSignal);
@@ -307,8 +306,7 @@ describe('the digest workflow, on stubbed activities', async () => {
     await pass(minutes(65));
     const fixes = stubs.of('fixDigestCycle').map((c) => c.at);
     expect(roughly(fixes.slice(0, 4))).toEqual([minutes(15), minutes(75), minutes(135), minutes(140)]);
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('refuses an interval out of bounds, naming it, and keeps its own', async () => {
@@ -317,8 +315,7 @@ describe('the digest workflow, on stubbed activities', async () => {
     expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
     expect(String((refused as WorkflowUpdateFailedError).cause?.message)).toMatch(/interval/);
     expect(await handle.query(digestStatusQuery)).toMatchObject({ intervalMs: workersIntervalMs, intervalFrom: 'workers' });
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('deferred deliveries: sent when due, between cycles, until none is left', async () => {
@@ -330,8 +327,7 @@ describe('the digest workflow, on stubbed activities', async () => {
     // Cycle 1 at 15 min defers a recipient to 17; that round finds another due at 20; then none.
     expect(roughly(rounds)).toEqual([minutes(17), minutes(20)]);
     expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1]);
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('a round that reports a delivery already due does not spin: the next round is a second later at the earliest', async () => {
@@ -344,8 +340,7 @@ describe('the digest workflow, on stubbed activities', async () => {
     expect(roughly([rounds[0]!])).toEqual([minutes(16)]);
     expect(rounds[1]! - rounds[0]!).toBeGreaterThanOrEqual(1_000);
     expect(rounds[1]! - rounds[0]!).toBeLessThan(5_000);
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('a refused cycle is recorded in the status, and the next cycle runs at its time', async () => {
@@ -358,8 +353,7 @@ describe('the digest workflow, on stubbed activities', async () => {
     expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 1]);
     expect(roughly(stubs.of('fixDigestCycle').map((c) => c.at))).toEqual([minutes(15), minutes(30)]);
     expect((await handle.query(digestStatusQuery)).lastRefusal).toBeUndefined();
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('continues as new after its cycles per run, carrying its cycle, its operator\'s interval and its deferred deliveries', async () => {
@@ -378,20 +372,15 @@ describe('the digest workflow, on stubbed activities', async () => {
     expect(roughly([stubs.of('sendDueDeliveries').at(-1)!.at])).toEqual([minutes(23)]);
     await pass(minutes(8));
     expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2, 3]);
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('a run-now during the last cycle of a run is answered before the run continues as new', async () => {
-    const { handle, stubs } = await startDigest({ cyclesPerRun: 1 });
-    const release = stubs.holdCycles();
-    await pass(minutes(15));
-    await until(() => stubs.of('fixDigestCycle').length === 1);
+    const { handle, release } = await digestInFirstCycle({ cyclesPerRun: 1 });
     const answer = await handle.startUpdate(runCycleNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
     release();
     expect(await answer.result()).toMatchObject({ number: 2 });
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 
   it('a run with a long interval still continues as new within a day', async () => {
@@ -402,7 +391,6 @@ describe('the digest workflow, on stubbed activities', async () => {
     expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2, 3, 4]);
     expect((await handle.describe()).runId).not.toBe(firstRun);
     expect(await handle.query(digestStatusQuery)).toMatchObject({ lastCycle: 4, intervalMs: minutes(6 * 60) });
-    await handle.signal(stopDigestSignal);
-    await handle.result();
+    await stopped(handle);
   });
 });

@@ -1,7 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase } from './helpers/database.js';
-import { startTestMailServer } from './helpers/mail.js';
-import { createTestWorld } from './helpers/world.js';
+import { startWorld } from './helpers/fixture.js';
 import { HeraldClient } from '../client/index.js';
 import { workerProcesses } from './helpers/worker-processes.js';
 import { createDevServer } from './helpers/temporal.js';
@@ -12,9 +10,7 @@ import { lockErrorsTable } from './helpers/database.js';
 // task that follows, as in production.
 describe('a worker process killed (SIGKILL) while it stores a report', async () => {
   const server = await createDevServer();
-  const { db, url: databaseUrl } = await createTestDatabase();
-  await createTestWorld(db);
-  const mail = await startTestMailServer();
+  const { db, url: databaseUrl, mail } = await startWorld();
   const taskQueue = 'herald-report-crash';
 
   const workers = workerProcesses({ temporalAddress: server.address, databaseUrl, smtpUrl: mail.url, taskQueue });

@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { startWorld } from './helpers/fixture.js';
 import { randomBytes } from 'node:crypto';
-import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { expectEachOnceButInFlight, startTestMailServer } from './helpers/mail.js';
-import { createTestWorld } from './helpers/world.js';
+import { expectEachOnceButInFlight } from './helpers/mail.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { runNowSignal } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
@@ -14,9 +13,7 @@ import { workerProcesses } from './helpers/worker-processes.js';
 // Its own file: a worker killed mid-activity leaves the test server's time lock to its heartbeat timeout.
 describe('a worker process killed (SIGKILL) in the middle of a cycle', async () => {
   const env = await createTimeSkippingEnvironment();
-  const { db, url: databaseUrl } = await createTestDatabase();
-  await createTestWorld(db);
-  const mail = await startTestMailServer();
+  const { db, url: databaseUrl, mail } = await startWorld();
   const taskQueue = `herald-crash-${randomBytes(4).toString('hex')}`;
 
   const workers = workerProcesses({ temporalAddress: env.address, databaseUrl, smtpUrl: mail.url, taskQueue });

@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase } from './helpers/database.js';
+import { startWorld } from './helpers/fixture.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
-import { expectEachOnceButInFlight, startTestMailServer } from './helpers/mail.js';
-import { createTestWorld } from './helpers/world.js';
+import { expectEachOnceButInFlight } from './helpers/mail.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { runNowSignal } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
@@ -13,9 +12,7 @@ import { workerProcesses } from './helpers/worker-processes.js';
 // Its own file: a paused worker's attempt holds the test server's time lock until its heartbeat times out.
 describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the middle of a cycle, then resumed', async () => {
   const env = await createTimeSkippingEnvironment();
-  const { db, url: databaseUrl } = await createTestDatabase();
-  await createTestWorld(db);
-  const mail = await startTestMailServer();
+  const { db, url: databaseUrl, mail } = await startWorld();
   const taskQueue = 'herald-pause';
   const workers = workerProcesses({ temporalAddress: env.address, databaseUrl, smtpUrl: mail.url, taskQueue });
 

@@ -7,6 +7,16 @@ import { startTestMailServer, type TestMailServer } from './mail.js';
 import { startHerald, type RunningHerald } from './herald.js';
 import { createTestWorld } from './world.js';
 
+/**
+ * A fresh database holding the test world (or `catalog`) and a mail server: what tests that run
+ * Herald's workers as processes of their own start from.
+ */
+export async function startWorld(catalog?: Catalog): Promise<{ db: Knex; url: string; mail: TestMailServer }> {
+  const { db, url } = await createTestDatabase();
+  await createTestWorld(db, catalog);
+  return { db, url, mail: await startTestMailServer() };
+}
+
 export interface HeraldFixture {
   env: TestWorkflowEnvironment;
   db: Knex;
@@ -30,10 +40,8 @@ export async function startFixture(
   } = {},
 ): Promise<HeraldFixture> {
   const env = await createTimeSkippingEnvironment();
-  const { db, url } = await createTestDatabase();
-  await createTestWorld(db, options.catalog);
+  const { db, url, mail } = await startWorld(options.catalog);
   for (const more of options.also ?? []) await applyCatalog(db, more);
-  const mail = await startTestMailServer();
   const herald = await startHerald({ env, db, smtpUrl: mail.url, ...options.herald });
   return { env, db, url, mail, herald };
 }
