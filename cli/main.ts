@@ -27,7 +27,7 @@ import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../work
 import { connectionStatusQuery } from '../workflows/connection-status.js';
 import { helpText, parseCommand, UsageError, type Command, type CommandArgs } from './command-line.js';
 import { createTemporalClient } from '../client/payload-codec.js';
-import { createTokenStore } from '../stores/token-store.js';
+import { createTokenStore, type TokenScope } from '../stores/token-store.js';
 import { InputRefusedError } from '../contracts/problems.js';
 import { createPeopleStore } from '../stores/people-store.js';
 
@@ -117,15 +117,22 @@ The assignee is emailed at once, whatever their notification settings.`,
     run: errorsList,
   },
   'tokens create': {
-    summary: 'create an account API token for the HTTP API (shown once)',
-    usage: '--account ACCOUNT --name NAME',
-    description: `Creates an API token that reaches the account's environments only, and prints it once: Herald
-keeps only its hash. Flows send it as "Authorization: Bearer TOKEN".`,
-    options: { account: text, name: text },
-    required: ['account', 'name'],
+    summary: 'create an API token for the HTTP API (shown once)',
+    usage: '(--account ACCOUNT | --installation) --name NAME [--scopes report,read,manage]',
+    description: `Creates an API token and prints it once: Herald keeps only its hash. Flows and the platform send
+it as "Authorization: Bearer TOKEN". An account's token reaches that account only; an
+installation's token (--installation) reaches every account (naming it in a "herald-account"
+header) and may create accounts. --scopes says what it may do: report (errors, successes,
+connection status), read (errors, entities, the audit), manage (entities, resolve, assign);
+default all three. A flow that only reports wants --scopes report.`,
+    options: { account: text, installation: flag, name: text, scopes: text },
+    required: ['name'],
     async run(session, args) {
-      const { id, token } = await createTokenStore(session.db()).create(args.required('account'), args.required('name'));
-      return print(`token ${id} for account ${args.required('account')} (shown this once; keep it secret):\n${token}`);
+      const account = args.option('account');
+      if ((account === undefined) === !args.flag('installation')) throw new UsageError('give --account ACCOUNT or --installation, one of them');
+      const scopes = args.option('scopes')?.split(',').map((scope) => scope.trim()) as TokenScope[] | undefined;
+      const { id, token } = await createTokenStore(session.db()).create(account ?? { installation: true }, args.required('name'), scopes);
+      return print(`token ${id} for ${account ? `account ${account}` : 'the installation'} (shown this once; keep it secret):\n${token}`);
     },
   },
   'tokens list': {
@@ -137,7 +144,7 @@ keeps only its hash. Flows send it as "Authorization: Bearer TOKEN".`,
       const tokens = await createTokenStore(session.db()).list(args.option('account'));
       const when = (date: Date | null) => (date ? date.toISOString().slice(0, 16).replace('T', ' ') : '-');
       for (const t of tokens) {
-        print(`${String(t.id).padStart(4)}  ${t.account}  ${t.name}  created ${when(t.createdAt)}  used ${when(t.lastUsedAt)}${t.revokedAt ? `  REVOKED ${when(t.revokedAt)}` : ''}`);
+        print(`${String(t.id).padStart(4)}  ${t.account ?? '(installation)'}  ${t.name}  ${t.scopes.join(',')}  created ${when(t.createdAt)}  used ${when(t.lastUsedAt)}${t.revokedAt ? `  REVOKED ${when(t.revokedAt)}` : ''}`);
       }
       return print(`${tokens.length} token(s)`);
     },

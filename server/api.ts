@@ -21,43 +21,16 @@ import {
   successReportSchema,
 } from '../contracts/error-report.js';
 import { check } from '../contracts/problems.js';
-import type { HeraldClient } from '../client/herald-client.js';
 import { HeraldInputError } from '../client/herald-input-error.js';
 import { createErrorStore } from '../stores/error-store.js';
-import { createTokenStore } from '../stores/token-store.js';
+import { createTokenStore, type TokenHolder } from '../stores/token-store.js';
+import { EntityChanged, EntityRefused } from '../admin/entities.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { CatalogError } from '../catalog/catalog-error.js';
+import { apiPrefix, Conflict, NotFound, route, Versioned, type ApiDeps, type ApiRoute } from './api-route.js';
+import { entityRoutes } from './api-entities.js';
 
-export const apiPrefix = '/api/v1';
-
-export interface ApiDeps {
-  db: Knex;
-  client: HeraldClient;
-  /** Requests per minute per token (or per client address, for requests without a token). */
-  requestsPerMinute?: number;
-}
-
-interface Call<B, Q, P> {
-  account: string;
-  body: B;
-  query: Q;
-  params: P;
-}
-
-/** One route of the API: its schemas (which validate it and document it) and what it does. */
-export interface ApiRoute<B = unknown, Q = unknown, P = unknown> {
-  method: 'GET' | 'POST';
-  /** Below {@link apiPrefix}, in Fastify's form (`/errors/:id`). */
-  url: string;
-  summary: string;
-  body?: z.ZodType<B>;
-  query?: z.ZodType<Q>;
-  params?: z.ZodType<P>;
-  /** What a success answers, for the document. */
-  answers: string;
-  handle(call: Call<B, Q, P>, deps: ApiDeps): Promise<unknown>;
-}
-
-/** Anything the caller's account cannot see: answered 404, whether it exists elsewhere or not. */
-class NotFound extends Error {}
+export { apiPrefix, type ApiDeps, type ApiRoute } from './api-route.js';
 
 async function ownEnvironment(db: Knex, account: string, environment: string): Promise<void> {
   const row = await db('environments').where({ id: environment, account_id: account }).first('id');
@@ -72,13 +45,14 @@ async function ownErrors(db: Knex, account: string, environment: string, ids: nu
   if (missing.length > 0) throw new NotFound(`no errors ${missing.join(', ')}`);
 }
 
-const route = <B, Q, P>(definition: ApiRoute<B, Q, P>) => definition as ApiRoute;
 const errorIdParams = z.strictObject({ id: z.coerce.number({ error: 'must be an error id' }).int({ error: 'must be an error id' }).positive({ error: 'must be an error id' }) });
 
-export const apiRoutes: ApiRoute[] = [
+/** What flows do (report), and what people do with errors (read, resolve, assign). */
+export const errorRoutes: ApiRoute[] = [
   route({
     method: 'POST',
     url: '/errors',
+    scope: 'report',
     summary: 'Report the errors of one flow run (S1); answers once they are stored. A repeated report (same reportId) is stored once.',
     body: errorReportRequestSchema,
     answers: 'what was stored: { reportId, stored, duplicates, open, retrying, superseded, retryWorkflowId? }',
@@ -90,6 +64,7 @@ export const apiRoutes: ApiRoute[] = [
   route({
     method: 'POST',
     url: '/successes',
+    scope: 'report',
     summary: 'Report records of a flow that succeeded (S4): their errors auto-resolve where the flow allows it.',
     body: successReportSchema,
     answers: '{ resolved, recovered, autoResolveOff }',
@@ -101,6 +76,7 @@ export const apiRoutes: ApiRoute[] = [
   route({
     method: 'POST',
     url: '/connections/:connection/status',
+    scope: 'report',
     summary: "Report a connection's status (S14): offline (with a reason) or online.",
     params: z.strictObject({ connection: entityId }),
     body: connectionReportSchema,
@@ -113,6 +89,7 @@ export const apiRoutes: ApiRoute[] = [
   route({
     method: 'GET',
     url: '/errors',
+    scope: 'read',
     summary: "Errors of the account, newest first, filtered; `next` is the link to the following page (keyset pagination).",
     query: errorListQuerySchema,
     answers: '{ errors: [...], next?: "/api/v1/errors?…&before=ID" }',
@@ -128,6 +105,7 @@ export const apiRoutes: ApiRoute[] = [
   route({
     method: 'GET',
     url: '/errors/:id',
+    scope: 'read',
     summary: 'One error of the account.',
     params: errorIdParams,
     answers: 'the error',
@@ -140,6 +118,7 @@ export const apiRoutes: ApiRoute[] = [
   route({
     method: 'POST',
     url: '/errors/assign',
+    scope: 'manage',
     summary: 'Assign errors to a user of the account (S32), as a user who is no monitor; the assignee is emailed at once. Answers the ids assigned.',
     body: assignRequestSchema,
     answers: '{ assigned: [ids] }',
@@ -151,6 +130,7 @@ export const apiRoutes: ApiRoute[] = [
   route({
     method: 'POST',
     url: '/errors/resolve',
+    scope: 'manage',
     summary: 'Resolve errors as a user of the account (S6); answers the ids resolved by this call.',
     body: resolveRequestSchema,
     answers: '{ resolved: [ids] }',
@@ -160,6 +140,31 @@ export const apiRoutes: ApiRoute[] = [
     },
   }),
 ];
+
+/** What only an installation's token does: open and rename accounts. */
+const installationRoutes: ApiRoute[] = [
+  route({
+    method: 'PUT',
+    url: '/accounts/:id',
+    summary: "Create or rename an account (an installation's token only).",
+    scope: 'installation',
+    params: z.strictObject({ id: entityId }),
+    body: z.strictObject({ name: z.string({ error: 'is required' }).min(1, { error: 'is required' }).max(200) }),
+    answers: '{ id, name }',
+    async handle({ params, body }, { db }) {
+      try {
+        await applyCatalog(db, { accounts: [{ id: params.id, name: body.name }] });
+      } catch (error) {
+        if (error instanceof CatalogError) throw new EntityRefused(error.problems.map((p) => ({ ...p, field: p.field.replace(/^accounts\[0\]\./, '') })));
+        throw error;
+      }
+      return { id: params.id, name: body.name };
+    },
+  }),
+];
+
+/** Every route of the API. */
+export const apiRoutes: ApiRoute[] = [...errorRoutes, ...entityRoutes, ...installationRoutes];
 
 /** A zod schema as JSON Schema, for the OpenAPI document: requests as they are sent. */
 export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
@@ -172,8 +177,26 @@ const bearer = (request: FastifyRequest) => /^Bearer (\S+)$/.exec(request.header
 
 declare module 'fastify' {
   interface FastifyRequest {
-    account?: string;
+    tokenHolder?: TokenHolder;
   }
+}
+
+/** The header in which an installation's token names the account a call acts in. */
+export const accountHeader = 'herald-account';
+
+/** The account a call acts in, or why it has none. */
+function accountOf(request: FastifyRequest, holder: TokenHolder): { account: string } | { problem: string } {
+  if (holder.account !== null) return { account: holder.account };
+  const named = request.headers[accountHeader];
+  if (typeof named === 'string' && named !== '') return { account: named };
+  return { problem: `an installation's token names the account it acts in: ${accountHeader}: <account id>` };
+}
+
+/** Why a token may not make a call, or undefined when it may. */
+function outOfScope(holder: TokenHolder, needed: ApiRoute['scope']): string | undefined {
+  if (needed === 'installation') return holder.installation ? undefined : "only an installation's token may (herald tokens create --installation)";
+  if (holder.scopes.includes(needed)) return undefined;
+  return `this token's scopes (${holder.scopes.join(', ')}) do not include ${needed}, which this call needs`;
 }
 
 /** Registers the API's routes (with their token check and rate limit) on a Fastify app. */
@@ -192,8 +215,8 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
       : undefined;
   app.addHook('onRequest', async (request, reply) => {
     const token = bearer(request);
-    const account = token && (await tokens.accountOf(token));
-    if (!account) {
+    const holder = token ? await tokens.holderOf(token) : undefined;
+    if (!holder) {
       return (
         refuseOverLimit(reply, await perAddress(request)) ??
         reply
@@ -204,7 +227,7 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
     }
     const overLimit = refuseOverLimit(reply, await perToken(request));
     if (overLimit) return overLimit;
-    request.account = account;
+    request.tokenHolder = holder;
   });
 
   for (const definition of apiRoutes) {
@@ -222,13 +245,21 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
           200: { description: definition.answers, type: 'object', additionalProperties: true },
           400: { description: 'refused: `problems` names each field', type: 'object', additionalProperties: true },
           401: { description: 'no valid API token', type: 'object', additionalProperties: true },
+          403: { description: `the token may not make this call: it needs the ${definition.scope} scope`, type: 'object', additionalProperties: true },
           404: { description: "not found in the token's account", type: 'object', additionalProperties: true },
+          409: { description: "taken: an id of another account, or a user's own choice", type: 'object', additionalProperties: true },
+          412: { description: 'If-Match names a version that is no longer the current one', type: 'object', additionalProperties: true },
           429: { description: 'too many requests; see Retry-After', type: 'object', additionalProperties: true },
         },
       },
       validatorCompiler: () => (value) => ({ value }),
       serializerCompiler: () => (data) => JSON.stringify(data),
       handler: async (request: FastifyRequest, reply: FastifyReply) => {
+        const holder = request.tokenHolder!;
+        const refused = outOfScope(holder, definition.scope);
+        if (refused) return reply.code(403).send({ error: `forbidden: ${refused}; nothing was done` });
+        const acting = definition.scope === 'installation' ? { account: '' } : accountOf(request, holder);
+        if ('problem' in acting) return reply.code(400).send({ problems: [{ field: `(header) ${accountHeader}`, message: acting.problem }] });
         const parts = { body: definition.body, query: definition.query, params: definition.params } as const;
         const checked: Record<string, unknown> = {};
         for (const [part, schema] of Object.entries(parts)) {
@@ -238,10 +269,26 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
           checked[part] = result.value;
         }
         try {
-          return await definition.handle({ account: request.account!, body: checked.body, query: checked.query, params: checked.params }, deps);
+          const ifMatch = request.headers['if-match'];
+          const answer = await definition.handle(
+            {
+              account: acting.account,
+              actor: `token ${holder.tokenId} (${holder.name})`,
+              holder,
+              body: checked.body,
+              query: checked.query,
+              params: checked.params,
+              ...(typeof ifMatch === 'string' && { ifMatch }),
+            },
+            deps,
+          );
+          if (!(answer instanceof Versioned)) return answer;
+          return reply.code(answer.status).header('etag', answer.version).send(answer.body);
         } catch (error) {
           if (error instanceof NotFound) return reply.code(404).send({ error: `not found: ${error.message}` });
-          if (error instanceof HeraldInputError) return reply.code(400).send({ problems: error.problems });
+          if (error instanceof Conflict) return reply.code(409).send({ error: error.message });
+          if (error instanceof EntityChanged) return reply.code(412).send({ error: error.message });
+          if (error instanceof HeraldInputError || error instanceof EntityRefused) return reply.code(400).send({ problems: error.problems });
           throw error;
         }
       },

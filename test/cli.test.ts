@@ -47,13 +47,21 @@ describe('the herald command line', async () => {
     const token = created.stdout.trim().split('\n').at(-1)!;
     expect(token).toMatch(/^hrld_[A-Za-z0-9_-]{43}$/);
     const listed = await cli('tokens', 'list', '--account', 'tokens-co');
-    expect(listed.stdout).toMatch(/tokens-co {2}billing flow {2}created \d{4}-\d\d-\d\d \d\d:\d\d {2}used -\n1 token\(s\)/);
+    expect(listed.stdout).toMatch(/tokens-co {2}billing flow {2}report,read,manage {2}created \d{4}-\d\d-\d\d \d\d:\d\d {2}used -\n1 token\(s\)/);
     expect(listed.stdout).not.toContain(token);
     const id = /^ *(\d+) /.exec(listed.stdout)![1]!;
     expect((await cli('tokens', 'revoke', id)).stdout).toBe(`token ${id} revoked\n`);
     expect((await cli('tokens', 'list', '--account', 'tokens-co')).stdout).toContain('REVOKED');
     expect(await cli('tokens', 'revoke', id)).toMatchObject({ code: 2, stderr: expect.stringContaining(`no active token ${id}`) });
     expect(await cli('tokens', 'create', '--account', 'nobody', '--name', 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('account: unknown account "nobody"') });
+    // S40: scopes chosen at creation, and an installation's token over every account.
+    expect((await cli('tokens', 'create', '--account', 'tokens-co', '--name', 'reporter', '--scopes', 'report')).code).toBe(0);
+    expect((await cli('tokens', 'create', '--installation', '--name', 'platform')).stdout).toContain('for the installation');
+    const scoped = (await cli('tokens', 'list')).stdout;
+    expect(scoped).toMatch(/tokens-co {2}reporter {2}report {2}created/);
+    expect(scoped).toMatch(/\(installation\) {2}platform {2}report,read,manage {2}created/);
+    expect(await cli('tokens', 'create', '--account', 'tokens-co', '--name', 'x', '--scopes', 'report,admin')).toMatchObject({ code: 2, stderr: expect.stringContaining('scopes: must be one or more of report, read, manage, not admin') });
+    expect(await cli('tokens', 'create', '--name', 'x')).toMatchObject({ code: 2, stderr: expect.stringContaining('give --account ACCOUNT or --installation') });
   });
 
   it('S22: prints a sign-in link for an operator, one per account of the address; refuses an address of nobody', async () => {

@@ -12,6 +12,7 @@ import * as recordEmailsForPeople from './20261127900000_record_emails_for_peopl
 import * as createAssignments from './20261128000000_create_assignments.js';
 import * as createReminders from './20261128100000_create_reminders.js';
 import * as createSendFences from './20261202000000_create_send_fences.js';
+import * as scopeTokensAndAudit from './20261203000000_scope_tokens_and_audit.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -31,6 +32,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261128000000_create_assignments': createAssignments,
   '20261128100000_create_reminders': createReminders,
   '20261202000000_create_send_fences': createSendFences,
+  '20261203000000_scope_tokens_and_audit': scopeTokensAndAudit,
 };
 
 /** A knex migration source over {@link migrations}. */

@@ -1,0 +1,246 @@
+/**
+ * The platform's entities, one at a time (S40): each kind of the catalog put by the platform's own
+ * id, read, listed and (users, subscriptions) removed. A put is the catalog applied to one entry,
+ * so the rules, the ownership (S36) and the named problems are the catalog's; each runs in one
+ * transaction under the catalog's lock, where its `If-Match` is checked and its change recorded.
+ */
+import type { Knex } from 'knex';
+import { createHash } from 'node:crypto';
+import type { z } from 'zod';
+import {
+  catalogConnectionSchema,
+  catalogEnvironmentSchema,
+  catalogFlowSchema,
+  catalogIntegrationSchema,
+  catalogSubscriptionSchema,
+  catalogUserSchema,
+  type Catalog,
+} from '../contracts/catalog.js';
+import type { InputProblem } from '../contracts/problems.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { CatalogError } from '../catalog/catalog-error.js';
+
+/** The kinds with an id of the platform's, one per installation (users and subscriptions are keyed within an account). */
+export const entityKinds = ['environments', 'integrations', 'connections', 'flows', 'users'] as const;
+export type EntityKind = (typeof entityKinds)[number];
+
+/** What a put of each kind takes: the catalog entry without its id and account, which the URL and the token give. */
+export const entityBodies = {
+  environments: catalogEnvironmentSchema.omit({ id: true, account: true }),
+  integrations: catalogIntegrationSchema.omit({ id: true }),
+  connections: catalogConnectionSchema.omit({ id: true }),
+  flows: catalogFlowSchema.omit({ id: true }),
+  users: catalogUserSchema.omit({ account: true, email: true, removed: true }),
+} as const;
+export const subscriptionsBody = catalogSubscriptionSchema.omit({ environment: true, user: true });
+
+export type EntityView = Record<string, unknown>;
+
+/** A row as PostgreSQL answers it. */
+type Row = Record<string, unknown>;
+
+/** Who made a change, as the audit records it: "token 12 (billing platform)", "ops@acme.example". */
+export type Actor = string;
+
+/** The entity at this id is another account's: it is not moved (S36). */
+export class EntityTaken extends Error {}
+/** The `If-Match` of a change names a version that is no longer the entity's. */
+export class EntityChanged extends Error {}
+/** A user chose their own subscriptions on the settings page (S24): the platform's do not replace them. */
+export class ChosenByUser extends Error {}
+/** Refused: each problem at its field of the request's body. */
+export class EntityRefused extends Error {
+  constructor(readonly problems: InputProblem[]) {
+    super(problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+  }
+}
+
+/** An entity's version: the hash of what it reads as. The same put twice leaves the same version. */
+export const versionOf = (view: EntityView) => `"${createHash('sha256').update(JSON.stringify(view)).digest('base64url').slice(0, 27)}"`;
+
+const catalogLock = (trx: Knex.Transaction) => trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['herald.catalog']);
+
+/** One entity of the account as it reads (what a put of it takes, with its id), or undefined. */
+export async function readEntity(db: Knex, account: string, kind: EntityKind, id: string): Promise<EntityView | undefined> {
+  return (await listEntities(db, account, kind, { only: id, limit: 1 }))[0];
+}
+
+/** The account's entities of a kind, by id (users by address), from after `after`. */
+export async function listEntities(
+  db: Knex,
+  account: string,
+  kind: EntityKind,
+  page: { after?: string; limit: number; only?: string },
+): Promise<EntityView[]> {
+  /** The page's rows of `query`, keyed by `column`. */
+  const keyed = async (query: Knex.QueryBuilder, column: string, ...columns: (string | Knex.Raw)[]): Promise<Row[]> => {
+    if (page.only !== undefined) query.where(column, kind === 'users' ? page.only.toLowerCase() : page.only);
+    if (page.after !== undefined) query.where(column, '>', page.after);
+    return query.orderBy(column).limit(page.limit).select(...columns);
+  };
+  switch (kind) {
+    case 'environments':
+      return (await keyed(db('environments').where({ account_id: account }), 'id', 'id', 'name', 'production', 'remind_after_ms')).map((row) => ({
+        id: row.id as string,
+        name: row.name as string,
+        production: row.production as boolean,
+        remindAfterMs: Number(row.remind_after_ms),
+      }));
+    case 'integrations':
+    case 'connections':
+      return (await keyed(db(kind).where({ account_id: account }), 'id', 'id', 'name', 'resource_group')).map((row) => ({
+        id: row.id as string,
+        environment: row.resource_group as string,
+        name: row.name as string,
+      }));
+    case 'flows': {
+      const rows = await keyed(
+        db('flows as f').join('integrations as i', 'i.id', 'f.integration_id').where('i.account_id', account),
+        'f.id',
+        'f.id', 'f.name', 'f.integration_id', 'f.auto_resolve', 'f.task_queue',
+        db.raw(`coalesce((select array_agg(fc.connection_id order by fc.connection_id) from flow_connections fc where fc.flow_id = f.id), '{}') as connections`),
+      );
+      return rows.map((row) => ({
+        id: row.id as string,
+        integration: row.integration_id as string,
+        name: row.name as string,
+        autoResolve: row.auto_resolve as boolean,
+        taskQueue: row.task_queue as string | null,
+        connections: row.connections as string[],
+      }));
+    }
+    case 'users':
+      return (await keyed(db('users').where({ account_id: account }), 'email', 'email', 'name', 'role', 'removed_at')).map((row) => ({
+        email: row.email as string,
+        name: row.name as string | null,
+        role: row.role as string,
+        removed: row.removed_at !== null,
+      }));
+  }
+}
+
+/** A user's subscriptions in an environment of the account, or undefined when either is not the account's. */
+export async function readSubscriptions(db: Knex, account: string, environment: string, email: string): Promise<EntityView | undefined> {
+  const user = await db('users').where({ account_id: account, email: email.toLowerCase() }).first('id', 'email');
+  const env = await db('environments').where({ account_id: account, id: environment }).first('id');
+  if (!user || !env) return undefined;
+  const rows = await db('subscriptions').where({ user_id: user.id, environment_id: environment }).select('flow_id', 'integration_id', 'connection_id');
+  const of = (column: string) => rows.map((row) => row[column] as string | null).filter((v): v is string => v !== null).sort();
+  const chosen = await db('subscription_choices').where({ user_id: user.id, environment_id: environment }).first('user_id');
+  return { environment, user: user.email, flows: of('flow_id'), integrations: of('integration_id'), connections: of('connection_id'), chosenByUser: Boolean(chosen) };
+}
+
+export interface PutResult {
+  entity: EntityView;
+  /** True when the entity did not exist before. */
+  created: boolean;
+  /** True when something changed (false for the same put again). */
+  changed: boolean;
+}
+
+/**
+ * Puts one entity of the account by its id: creates it or makes it read as `body` says. `ifMatch`,
+ * when given, must be the entity's version (`*`: any existing one).
+ */
+export async function putEntity(
+  db: Knex,
+  change: { actor: Actor; account: string; kind: EntityKind; id: string; body: Record<string, unknown>; ifMatch?: string },
+): Promise<PutResult> {
+  const { account, kind, id } = change;
+  return db.transaction(async (trx) => {
+    await catalogLock(trx);
+    const before = await readEntity(trx, account, kind, id);
+    checkVersion(before, change.ifMatch);
+    if (!before && kind !== 'users' && (await trx(kind).where({ id }).first('id'))) throw new EntityTaken(`${kind.slice(0, -1)} "${id}" is another account's`);
+    const entry = kind === 'users' ? { ...change.body, account, email: id } : kind === 'environments' ? { ...change.body, id, account } : { ...change.body, id };
+    await applyEntry(trx, { [kind]: [entry] } as Catalog, kind);
+    const after = await readEntity(trx, account, kind, id);
+    if (!after) {
+      // The catalog placed it under what it names, which is another account's: not for this one (the transaction is undone).
+      const field = kind === 'flows' ? 'integration' : 'environment';
+      throw new EntityRefused([{ field, message: `unknown ${field} "${String(change.body[field])}"` }]);
+    }
+    const changed = !before || versionOf(before) !== versionOf(after);
+    if (changed) await audit(trx, change.actor, account, before ? 'changed' : 'created', kind, kind === 'users' ? id.toLowerCase() : id, after);
+    return { entity: after, created: !before, changed };
+  });
+}
+
+/**
+ * Removes a user from the account (S38): their pending emails are cancelled, their sessions end,
+ * and they are listed as removed. Undefined when the account has no such user.
+ */
+export async function removeUser(db: Knex, change: { actor: Actor; account: string; email: string; ifMatch?: string }): Promise<EntityView | undefined> {
+  return db.transaction(async (trx) => {
+    await catalogLock(trx);
+    const before = await readEntity(trx, change.account, 'users', change.email);
+    if (!before) return undefined;
+    checkVersion(before, change.ifMatch);
+    if (before.removed) return before;
+    await applyEntry(trx, { users: [{ account: change.account, email: change.email, role: before.role as never, removed: true }] }, 'users');
+    const user = await trx('users').where({ account_id: change.account, email: change.email.toLowerCase() }).first('id');
+    await trx('email_deliveries')
+      .where({ user_id: user.id, status: 'pending' })
+      .update({ status: 'cancelled', last_error: 'not sent: the user left the account' });
+    await trx('sessions').whereRaw(`(data::jsonb ->> 'personId') = ?`, [String(user.id)]).delete();
+    const after = (await readEntity(trx, change.account, 'users', change.email))!;
+    await audit(trx, change.actor, change.account, 'removed', 'users', change.email, after);
+    return after;
+  });
+}
+
+/** Sets a user's subscriptions in an environment of the account: exactly these flows, integrations and connections. */
+export async function putSubscriptions(
+  db: Knex,
+  change: { actor: Actor; account: string; environment: string; email: string; body: z.output<typeof subscriptionsBody>; ifMatch?: string },
+): Promise<PutResult | undefined> {
+  return db.transaction(async (trx) => {
+    await catalogLock(trx);
+    const before = await readSubscriptions(trx, change.account, change.environment, change.email);
+    if (!before) return undefined;
+    checkVersion(before, change.ifMatch);
+    if (before.chosenByUser) throw new ChosenByUser(`${change.email} chose their own subscriptions in ${change.environment} on the settings page: they stand`);
+    await applyEntry(trx, { subscriptions: [{ ...change.body, environment: change.environment, user: change.email }] }, 'subscriptions');
+    const after = (await readSubscriptions(trx, change.account, change.environment, change.email))!;
+    const changed = versionOf(before) !== versionOf(after);
+    if (changed) await audit(trx, change.actor, change.account, 'changed', 'subscriptions', `${change.environment}/${change.email.toLowerCase()}`, after);
+    return { entity: after, created: false, changed };
+  });
+}
+
+function checkVersion(current: EntityView | undefined, ifMatch: string | undefined): void {
+  if (ifMatch === undefined) return;
+  if (ifMatch === '*' ? !current : !current || ifMatch.split(',').every((tag) => tag.trim() !== versionOf(current))) {
+    throw new EntityChanged('the entity is no longer the version the request names (If-Match): read it again');
+  }
+}
+
+/** Applies a one-entry catalog; its problems are told at the fields of the request's body (`role`, not `users[0].role`). */
+async function applyEntry(trx: Knex.Transaction, catalog: Catalog, section: string): Promise<void> {
+  try {
+    await applyCatalog(trx, catalog);
+  } catch (error) {
+    if (!(error instanceof CatalogError)) throw error;
+    const prefix = `${section}[0]`;
+    throw new EntityRefused(error.problems.map((p) => ({ ...p, field: p.field.startsWith(`${prefix}.`) ? p.field.slice(prefix.length + 1) : p.field === prefix ? '(body)' : p.field })));
+  }
+}
+
+async function audit(trx: Knex.Transaction, actor: Actor, account: string, action: string, kind: string, entity: string, detail: EntityView): Promise<void> {
+  await trx('audit_events').insert({ account_id: account, actor, action, kind, entity, detail: JSON.stringify(detail) });
+}
+
+/** The account's recorded changes, newest first, before the event `before`. */
+export async function auditTrail(db: Knex, account: string, page: { before?: number; limit: number }) {
+  const query = db('audit_events').where({ account_id: account }).orderBy('id', 'desc').limit(page.limit);
+  if (page.before !== undefined) query.where('id', '<', page.before);
+  return (await query.select('id', 'actor', 'action', 'kind', 'entity', 'detail', 'at')).map((row) => ({
+    id: Number(row.id),
+    at: row.at as Date,
+    actor: row.actor as string,
+    action: row.action as string,
+    kind: row.kind as string,
+    entity: row.entity as string,
+    detail: row.detail as EntityView,
+  }));
+}

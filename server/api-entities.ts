@@ -1,0 +1,173 @@
+/**
+ * The platform's side of the API (S40): environments, integrations, connections, flows, users and
+ * a user's subscriptions per environment, put by the platform's own id (an idempotent upsert),
+ * read, listed a page at a time, and removed (users, subscriptions). Every answer carries the
+ * entity's version as its ETag; a change with a stale If-Match is refused (412). Every change is
+ * recorded with the token that made it (`GET /audit`).
+ */
+import { z } from 'zod';
+import { entityId } from '../contracts/error-report.js';
+import { plainAddressMessage, isPlainAddress } from '../contracts/email-address.js';
+import {
+  auditTrail,
+  ChosenByUser,
+  entityBodies,
+  EntityTaken,
+  listEntities,
+  putEntity,
+  putSubscriptions,
+  readEntity,
+  readSubscriptions,
+  removeUser,
+  subscriptionsBody,
+  versionOf,
+  type EntityKind,
+} from '../admin/entities.js';
+import { apiPrefix, Conflict, NotFound, route, Versioned, type ApiRoute } from './api-route.js';
+
+const email = z.string({ error: plainAddressMessage }).refine(isPlainAddress, { error: plainAddressMessage });
+const pageQuery = (key: z.ZodType<string>) =>
+  z.strictObject({
+    after: key.optional(),
+    limit: z.coerce.number({ error: 'must be a whole number from 1 to 500' }).int({ error: 'must be a whole number from 1 to 500' }).min(1).max(500).optional(),
+  });
+
+const singular = (kind: EntityKind) => kind.slice(0, -1);
+
+/** The routes of one kind: put, get, list. */
+function kindRoutes(kind: EntityKind): ApiRoute[] {
+  const key = kind === 'users' ? 'email' : 'id';
+  const keySchema = kind === 'users' ? email : entityId;
+  const params = z.strictObject({ [key]: keySchema }) as z.ZodType<Record<string, string>>;
+  const answer = (entity: Record<string, unknown>, status = 200) => new Versioned(entity, versionOf(entity), status);
+  return [
+    route({
+      method: 'PUT',
+      url: `/${kind}/:${key}`,
+      summary: `Create or change a ${singular(kind)} of the account by its ${key === 'id' ? 'id (the platform\'s)' : 'address'}: the same body twice changes nothing and answers the same.`,
+      scope: 'manage',
+      params,
+      body: entityBodies[kind] as z.ZodType<Record<string, unknown>>,
+      answers: `the ${singular(kind)} as it now reads, its version as ETag; 201 when created`,
+      async handle({ account, actor, params: p, body, ifMatch }, { db }) {
+        try {
+          const { entity, created } = await putEntity(db, { actor, account, kind, id: p[key]!, body, ifMatch });
+          return answer(entity, created ? 201 : 200);
+        } catch (error) {
+          if (error instanceof EntityTaken) throw new Conflict(error.message);
+          throw error;
+        }
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `/${kind}/:${key}`,
+      summary: `One ${singular(kind)} of the account.`,
+      scope: 'read',
+      params,
+      answers: `the ${singular(kind)}, its version as ETag`,
+      async handle({ account, params: p }, { db }) {
+        const entity = await readEntity(db, account, kind, p[key]!);
+        if (!entity) throw new NotFound(`no ${singular(kind)} "${p[key]}"`);
+        return answer(entity);
+      },
+    }),
+    route({
+      method: 'GET',
+      url: `/${kind}`,
+      summary: `The account's ${kind}, by ${key}; \`next\` is the link to the following page (keyset pagination).`,
+      scope: 'read',
+      query: pageQuery(keySchema),
+      answers: `{ ${kind}: [...], next?: "${apiPrefix}/${kind}?after=…" }`,
+      async handle({ account, query }, { db }) {
+        const limit = query.limit ?? 100;
+        const entities = await listEntities(db, account, kind, { after: query.after, limit });
+        const last = entities.at(-1);
+        return { [kind]: entities, ...(entities.length === limit && last && { next: `${apiPrefix}/${kind}?${new URLSearchParams({ after: String(last[key]), limit: String(limit) })}` }) };
+      },
+    }),
+  ];
+}
+
+const subscriptionParams = z.strictObject({ environment: entityId, email });
+
+export const entityRoutes: ApiRoute[] = [
+  ...(['environments', 'integrations', 'connections', 'flows', 'users'] as const).flatMap(kindRoutes),
+  route({
+    method: 'DELETE',
+    url: '/users/:email',
+    summary: 'Remove a user from the account (S38): their pending emails are cancelled and their sessions end; they stay listed as removed. A put brings them back.',
+    scope: 'manage',
+    params: z.strictObject({ email }),
+    answers: 'the user as now listed (removed), its version as ETag',
+    async handle({ account, actor, params, ifMatch }, { db }) {
+      const user = await removeUser(db, { actor, account, email: params.email, ifMatch });
+      if (!user) throw new NotFound(`no user "${params.email}"`);
+      return new Versioned(user, versionOf(user));
+    },
+  }),
+  route({
+    method: 'PUT',
+    url: '/environments/:environment/subscriptions/:email',
+    summary: "Set a user's subscriptions in an environment: exactly these flows, integrations and connections (S16). A user who chose their own on the settings page keeps them (409).",
+    scope: 'manage',
+    params: subscriptionParams,
+    body: subscriptionsBody,
+    answers: 'the subscriptions as they now read, their version as ETag',
+    async handle({ account, actor, params, body, ifMatch }, { db }) {
+      try {
+        const result = await putSubscriptions(db, { actor, account, environment: params.environment, email: params.email, body, ifMatch });
+        if (!result) throw new NotFound(`no user "${params.email}" or environment "${params.environment}"`);
+        return new Versioned(result.entity, versionOf(result.entity));
+      } catch (error) {
+        if (error instanceof ChosenByUser) throw new Conflict(error.message);
+        throw error;
+      }
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/environments/:environment/subscriptions/:email',
+    summary: "A user's subscriptions in an environment.",
+    scope: 'read',
+    params: subscriptionParams,
+    answers: 'the subscriptions, their version as ETag',
+    async handle({ account, params }, { db }) {
+      const subscriptions = await readSubscriptions(db, account, params.environment, params.email);
+      if (!subscriptions) throw new NotFound(`no user "${params.email}" or environment "${params.environment}"`);
+      return new Versioned(subscriptions, versionOf(subscriptions));
+    },
+  }),
+  route({
+    method: 'DELETE',
+    url: '/environments/:environment/subscriptions/:email',
+    summary: "End all of a user's subscriptions in an environment.",
+    scope: 'manage',
+    params: subscriptionParams,
+    answers: 'the subscriptions as they now read (none), their version as ETag',
+    async handle({ account, actor, params, ifMatch }, { db }) {
+      try {
+        const result = await putSubscriptions(db, { actor, account, environment: params.environment, email: params.email, body: {}, ifMatch });
+        if (!result) throw new NotFound(`no user "${params.email}" or environment "${params.environment}"`);
+        return new Versioned(result.entity, versionOf(result.entity));
+      } catch (error) {
+        if (error instanceof ChosenByUser) throw new Conflict(error.message);
+        throw error;
+      }
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/audit',
+    summary: "The account's recorded changes, newest first: who (which token), what, when; `next` is the following page.",
+    scope: 'read',
+    query: z.strictObject({ before: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }),
+    answers: '{ events: [{ id, at, actor, action, kind, entity, detail }], next? }',
+    async handle({ account, query }, { db }) {
+      const limit = query.limit ?? 100;
+      const events = await auditTrail(db, account, { before: query.before, limit });
+      const last = events.at(-1);
+      return { events, ...(events.length === limit && last && { next: `${apiPrefix}/audit?before=${last.id}&limit=${limit}` }) };
+    },
+  }),
+];

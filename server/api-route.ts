@@ -1,0 +1,63 @@
+/**
+ * What one route of the HTTP API is (api.ts serves them): its schemas, which validate it and
+ * document it (OpenAPI), the scope a token needs for it, and what it does; and the answers a
+ * route gives other than 200.
+ */
+import type { Knex } from 'knex';
+import type { z } from 'zod';
+import type { HeraldClient } from '../client/herald-client.js';
+import type { TokenHolder, TokenScope } from '../stores/token-store.js';
+
+export const apiPrefix = '/api/v1';
+
+export interface ApiDeps {
+  db: Knex;
+  client: HeraldClient;
+  /** Requests per minute per token (or per client address, for requests without a token). */
+  requestsPerMinute?: number;
+}
+
+export interface ApiCall<B, Q, P> {
+  /** The account the call acts in: its token's, or the one an installation's token names. */
+  account: string;
+  /** Who calls, as changes are recorded: "token 12 (billing platform)". */
+  actor: string;
+  holder: TokenHolder;
+  body: B;
+  query: Q;
+  params: P;
+  /** The request's If-Match, for routes that change a versioned entity. */
+  ifMatch?: string;
+}
+
+/** One route of the API. */
+export interface ApiRoute<B = unknown, Q = unknown, P = unknown> {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** Below {@link apiPrefix}, in Fastify's form (`/errors/:id`). */
+  url: string;
+  summary: string;
+  /** What a token must be allowed to call it; `installation`: only an installation's token. */
+  scope: TokenScope | 'installation';
+  body?: z.ZodType<B>;
+  query?: z.ZodType<Q>;
+  params?: z.ZodType<P>;
+  /** What a success answers, for the document. */
+  answers: string;
+  handle(call: ApiCall<B, Q, P>, deps: ApiDeps): Promise<unknown>;
+}
+
+export const route = <B, Q, P>(definition: ApiRoute<B, Q, P>) => definition as ApiRoute;
+
+/** An answer with a version (ETag) and a status of its own. */
+export class Versioned {
+  constructor(
+    readonly body: unknown,
+    readonly version: string,
+    readonly status = 200,
+  ) {}
+}
+
+/** Anything the caller's account cannot see: answered 404, whether it exists elsewhere or not. */
+export class NotFound extends Error {}
+/** The request collides with what is there (an id of another account, a user's own choice): 409. */
+export class Conflict extends Error {}

@@ -1,0 +1,193 @@
+/**
+ * S40: the platform keeps Herald in step over HTTP, on the real stack (the server as `npm run
+ * server` builds it, PostgreSQL, a Herald worker): entities put by the platform's ids, read,
+ * listed and removed; ownership across accounts; scoped tokens; versions (ETag, If-Match); the
+ * audit of who changed what.
+ */
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { startFixture } from './helpers/fixture.js';
+import { startServer } from './helpers/server.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { apiPrefix, apiRoutes } from '../server/api.js';
+import { createTokenStore } from '../stores/token-store.js';
+import { userRoles } from '../contracts/catalog.js';
+
+describe('S40: the platform API', async () => {
+  const { db, herald } = await startFixture({
+    also: [{ accounts: [{ id: 'globex', name: 'Globex' }], environments: [{ id: 'globex-prod', account: 'globex', name: 'Production', production: true }] }],
+  });
+  const server = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, variables: { HERALD_API_RATE: '100000' } });
+  const tokens = createTokenStore(db);
+  const platform = await tokens.create('acme', 'acme platform', ['read', 'manage']);
+  const manager = platform.token;
+  const globex = (await tokens.create('globex', 'globex platform')).token;
+
+  const call = async (method: string, path: string, token: string | undefined, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${server.url}${apiPrefix}${path}`, {
+      method,
+      headers: { ...(token && { authorization: `Bearer ${token}` }), ...(body !== undefined && { 'content-type': 'application/json' }), ...headers },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, etag: response.headers.get('etag'), body: (await response.json()) as Record<string, unknown> & { problems?: { field: string; message: string }[] } };
+  };
+
+  it('S40: each kind is put by its id, read back and listed; the same put twice changes nothing and answers the same', async () => {
+    const puts: [string, Record<string, unknown>, Record<string, unknown>][] = [
+      ['/environments/acme-eu', { name: 'EU', production: false, remindAfter: '2 days' }, { id: 'acme-eu', name: 'EU', production: false, remindAfterMs: 2 * 86_400_000 }],
+      ['/integrations/eu-shop', { environment: 'acme-eu', name: 'EU shop' }, { id: 'eu-shop', environment: 'acme-eu', name: 'EU shop' }],
+      ['/connections/eu-erp', { environment: 'acme-eu', name: 'EU ERP' }, { id: 'eu-erp', environment: 'acme-eu', name: 'EU ERP' }],
+      ['/flows/eu-orders', { integration: 'eu-shop', name: 'EU orders', autoResolve: true, connections: ['eu-erp'] }, { id: 'eu-orders', integration: 'eu-shop', name: 'EU orders', autoResolve: true, taskQueue: null, connections: ['eu-erp'] }],
+      ['/users/Dana@Acme.test', { name: 'Dana', role: 'manage' }, { email: 'dana@acme.test', name: 'Dana', role: 'manage', removed: false }],
+    ];
+    for (const [path, body, reads] of puts) {
+      const created = await call('PUT', path, manager, body);
+      expect(created, path).toMatchObject({ status: 201, body: reads });
+      expect(created.etag).toMatch(/^"[\w-]{27}"$/);
+      const again = await call('PUT', path, manager, body);
+      expect(again, path).toEqual({ ...created, status: 200 });
+      expect(await call('GET', path, manager)).toEqual({ ...created, status: 200 });
+    }
+    // Listed by id, a page at a time.
+    const first = await call('GET', '/environments?limit=2', manager);
+    expect(first.body.environments).toHaveLength(2);
+    const rest = await call('GET', String(first.body.next).slice(apiPrefix.length), manager);
+    const ids = [...(first.body.environments as { id: string }[]), ...(rest.body.environments as { id: string }[])].map((e) => e.id);
+    expect(ids).toEqual(['acme-eu', 'prod', 'staging']);
+    // Only what changed is recorded, with the token that changed it.
+    const audit = (await call('GET', '/audit?limit=5', manager)).body.events as { actor: string; action: string; kind: string; entity: string }[];
+    expect(audit.map((e) => `${e.action} ${e.kind} ${e.entity}`)).toEqual([
+      'created users dana@acme.test',
+      'created flows eu-orders',
+      'created connections eu-erp',
+      'created integrations eu-shop',
+      'created environments acme-eu',
+    ]);
+    expect(new Set(audit.map((e) => e.actor))).toEqual(new Set([`token ${platform.id} (acme platform)`]));
+  });
+
+  it("S40, S36: another account's id answers 409 at that path and never moves; another account's entity is not found", async () => {
+    const before = await db('environments').where({ id: 'prod' }).first();
+    expect(await call('PUT', '/environments/prod', globex, { name: 'Ours now', production: true })).toMatchObject({ status: 409 });
+    expect(await call('PUT', '/connections/erp', globex, { environment: 'globex-prod', name: 'Ours now' })).toMatchObject({ status: 409 });
+    expect(await db('environments').where({ id: 'prod' }).first()).toEqual(before);
+    expect(await db('connections').where({ id: 'erp' }).first('account_id', 'name')).toEqual({ account_id: 'acme', name: 'ERP API' });
+    expect((await call('GET', '/environments/prod', globex)).status).toBe(404);
+    expect((await call('GET', '/users/ops@acme.test', globex)).status).toBe(404);
+    expect((await call('GET', '/environments', globex)).body.environments).toEqual([expect.objectContaining({ id: 'globex-prod' })]);
+    // A flow cannot be hung under another account's integration either: refused by name.
+    const crossing = await call('PUT', '/flows/globex-flow', globex, { integration: 'shop', name: 'Crossing' });
+    expect(crossing.status).toBe(400);
+    expect(await db('flows').where({ id: 'globex-flow' }).first()).toBeUndefined();
+  });
+
+  it('S40: a token does what its scopes allow; a call outside them answers 403 and changes nothing', async () => {
+    const reporter = (await tokens.create('acme', 'orders flow', ['report'])).token;
+    const reader = (await tokens.create('acme', 'dashboard', ['read'])).token;
+    const report = { environment: 'prod', flow: 'orders', reportId: 'scoped-1', errors: [{ traceKey: 'SC-1', message: 'Scoped' }] };
+    expect((await call('POST', '/errors', reporter, report)).status).toBe(200);
+    const [error] = await db('errors').where({ report_id: 'scoped-1' }).select('id');
+    const resolve = { environment: 'prod', errorIds: [Number(error.id)], user: 'ops@acme.test' };
+    for (const [method, path, token, body] of [
+      ['GET', '/errors', reporter, undefined],
+      ['POST', '/errors/resolve', reporter, resolve],
+      ['POST', '/errors/resolve', reader, resolve],
+      ['PUT', '/users/eve@acme.test', reader, { role: 'owner' }],
+      ['PUT', '/users/eve@acme.test', reporter, { role: 'owner' }],
+      ['POST', '/errors', reader, { ...report, reportId: 'scoped-2' }],
+      ['PUT', '/accounts/acme', manager, { name: 'Renamed' }],
+    ] as const) {
+      const answer = await call(method, path, token, body);
+      expect(answer.status, `${method} ${path}`).toBe(403);
+      expect(String(answer.body.error)).toMatch(/^forbidden: .*nothing was done$/);
+    }
+    expect(await db('errors').where({ id: error.id }).first('status')).toEqual({ status: 'open' });
+    expect(await db('users').where({ email: 'eve@acme.test' }).first()).toBeUndefined();
+    expect(await db('errors').where({ report_id: 'scoped-2' }).first()).toBeUndefined();
+    expect(await db('accounts').where({ id: 'acme' }).first('name')).toEqual({ name: 'Acme' });
+    expect((await call('GET', '/errors?limit=1', reader)).status).toBe(200);
+  });
+
+  it("S40: an installation's token opens accounts and acts in the one it names", async () => {
+    const installation = (await tokens.create({ installation: true }, 'the platform')).token;
+    expect(await call('PUT', '/accounts/initech', installation, { name: 'Initech' })).toMatchObject({ status: 200, body: { id: 'initech', name: 'Initech' } });
+    const named = { 'herald-account': 'initech' };
+    expect(await call('PUT', '/environments/initech-prod', installation, { name: 'Production', production: true }, named)).toMatchObject({ status: 201 });
+    expect(await call('PUT', '/users/peter@initech.test', installation, { role: 'owner' }, named)).toMatchObject({ status: 201 });
+    expect(await db('environments').where({ id: 'initech-prod' }).first('account_id')).toEqual({ account_id: 'initech' });
+    const unnamed = await call('GET', '/environments', installation);
+    expect(unnamed).toMatchObject({ status: 400, body: { problems: [{ field: '(header) herald-account' }] } });
+  });
+
+  it('S40: a change names the version it read (If-Match): a stale one answers 412 and changes nothing; of two at once, one wins', async () => {
+    const put = await call('PUT', '/users/kim@acme.test', manager, { role: 'monitor' });
+    const version = put.etag!;
+    const changed = await call('PUT', '/users/kim@acme.test', manager, { role: 'manage' }, { 'if-match': version });
+    expect(changed).toMatchObject({ status: 200, body: { role: 'manage' } });
+    expect(changed.etag).not.toBe(version);
+    expect(await call('PUT', '/users/kim@acme.test', manager, { role: 'admin' }, { 'if-match': version })).toMatchObject({ status: 412 });
+    expect(await db('users').where({ email: 'kim@acme.test' }).first('role')).toEqual({ role: 'manage' });
+    // Two platform processes change the same user from the same version: one applies, the other is told.
+    const both = await Promise.all(['admin', 'monitor'].map((role) => call('PUT', '/users/kim@acme.test', manager, { role }, { 'if-match': changed.etag! })));
+    expect(both.map((answer) => answer.status).sort()).toEqual([200, 412]);
+    const winner = both.find((answer) => answer.status === 200)!;
+    expect(await call('GET', '/users/kim@acme.test', manager)).toMatchObject({ etag: winner.etag, body: { role: winner.body.role } });
+  });
+
+  it("S40, S38: removing a user cancels their pending emails and ends their sessions; they are listed as removed; a put brings them back", async () => {
+    await call('PUT', '/users/lee@acme.test', manager, { role: 'manage' });
+    const user = await db('users').where({ email: 'lee@acme.test' }).first('id');
+    const [delivery] = await db('email_deliveries')
+      .insert({ kind: 'reminder', environment_id: 'prod', user_id: user.id, recipient: 'lee@acme.test', open_count: 1, flow_ids: ['orders'], planned_at: new Date() })
+      .returning('id');
+    await db('sessions').insert({ id: 'lee-session', data: JSON.stringify({ personId: Number(user.id) }), expires_at: new Date(Date.now() + 3_600_000) });
+    const removed = await call('DELETE', '/users/lee@acme.test', manager);
+    expect(removed).toMatchObject({ status: 200, body: { email: 'lee@acme.test', removed: true } });
+    expect(await db('email_deliveries').where({ id: delivery.id }).first('status')).toEqual({ status: 'cancelled' });
+    expect(await db('sessions').where({ id: 'lee-session' }).first()).toBeUndefined();
+    expect((await call('DELETE', '/users/nobody@acme.test', manager)).status).toBe(404);
+    expect(await call('PUT', '/users/lee@acme.test', manager, { role: 'manage' })).toMatchObject({ status: 200, body: { removed: false } });
+  });
+
+  it("S40, S24: a user's subscriptions per environment are set, read and ended; a user's own choice on the settings page stands", async () => {
+    const path = '/environments/prod/subscriptions/watcher@acme.test';
+    const set = await call('PUT', path, manager, { flows: ['orders'], connections: ['erp'] });
+    expect(set).toMatchObject({ status: 200, body: { environment: 'prod', user: 'watcher@acme.test', flows: ['orders'], integrations: [], connections: ['erp'], chosenByUser: false } });
+    expect(await call('GET', path, manager)).toEqual(set);
+    expect(await call('PUT', path, manager, { flows: ['nope'] })).toMatchObject({ status: 400, body: { problems: [{ field: 'flows[0]', message: 'unknown flow "nope"' }] } });
+    expect(await call('DELETE', path, manager)).toMatchObject({ status: 200, body: { flows: [], connections: [] } });
+    const chosen = await db('users').where({ email: 'orders-team@acme.test' }).first('id');
+    await db('subscription_choices').insert({ user_id: chosen.id, environment_id: 'prod', chosen_by: chosen.id }).onConflict(['user_id', 'environment_id']).ignore();
+    expect(await call('PUT', '/environments/prod/subscriptions/orders-team@acme.test', manager, { flows: [] })).toMatchObject({ status: 409 });
+    expect(await db('subscriptions').where({ user_id: chosen.id, environment_id: 'prod' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+  });
+
+  it('S40: generated user bodies are applied and read back exactly, or refused by name with nothing changed', async () => {
+    const names = fc.oneof(fc.constant(undefined), fc.constant(null), fc.string({ maxLength: 210 }), fc.constant('a\u0000b'), fc.constant('two\nlines'));
+    const bodies = fc.record({ name: names, role: fc.oneof(fc.constantFrom(...userRoles), fc.string({ maxLength: 8 })), extra: fc.option(fc.string(), { nil: undefined }) }, { requiredKeys: ['role'] });
+    let n = 0;
+    await fc.assert(
+      fc.asyncProperty(bodies, async (body) => {
+        const email = `gen${(n += 1)}@acme.test`;
+        const sent = Object.fromEntries(Object.entries(body).filter(([, value]) => value !== undefined));
+        const answer = await call('PUT', `/users/${email}`, manager, sent);
+        if (answer.status === 201) {
+          expect(await call('GET', `/users/${email}`, manager)).toMatchObject({ status: 200, body: { email, name: body.name ?? null, role: body.role } });
+        } else {
+          expect(answer.status).toBe(400);
+          expect(answer.body.problems!.length).toBeGreaterThan(0);
+          for (const problem of answer.body.problems!) expect(problem.field).toMatch(/^(\(body\)\.)?(name|role|extra)$|^\(body\)$/);
+          expect(await db('users').where({ email }).first()).toBeUndefined();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('S40: every platform route is in the OpenAPI document', async () => {
+    const document = (await (await fetch(`${server.url}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    const documented = Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`));
+    for (const route of apiRoutes) expect(documented).toContain(`${route.method} ${`${apiPrefix}${route.url}`.replace(/:([A-Za-z]+)/g, '{$1}')}`);
+    await applyCatalog(db, {}); // the catalog file stays as the declarative way; an empty one changes nothing
+  });
+});
