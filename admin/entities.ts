@@ -218,7 +218,7 @@ function checkVersion(current: EntityView | undefined, ifMatch: string | undefin
 /** Applies a one-entry catalog; its problems are told at the fields of the request's body (`role`, not `users[0].role`). */
 async function applyEntry(trx: Knex.Transaction, catalog: Catalog, section: string): Promise<void> {
   try {
-    await applyCatalog(trx, catalog);
+    await applyCatalog(trx, catalog, { refreshStatistics: false });
   } catch (error) {
     if (!(error instanceof CatalogError)) throw error;
     const prefix = `${section}[0]`;

@@ -25,15 +25,19 @@ export type {
 /** What applying a catalog changed, by table: rows inserted or updated. Zero everywhere on a re-apply. */
 export type CatalogChanges = Record<string, number>;
 
-/** Applies a catalog in one transaction; throws {@link CatalogError} (nothing written) when it is bad. */
-export async function applyCatalog(db: Knex, input: unknown): Promise<CatalogChanges> {
+/**
+ * Applies a catalog in one transaction; throws {@link CatalogError} (nothing written) when it is
+ * bad. `refreshStatistics: false` leaves the tables' statistics to autovacuum: for one entity put
+ * over the API, which changes a row or two.
+ */
+export async function applyCatalog(db: Knex, input: unknown, options: { refreshStatistics?: boolean } = {}): Promise<CatalogChanges> {
   const changes = await db.transaction(async (trx) => {
     // Serialise catalog applications, so two at once cannot both pass validation against stale rows.
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['herald.catalog']);
     const shape = checkCatalogShape(input);
     const { catalog } = shape;
     const problems: InputProblem[] = [...shape.problems];
-    const world = await loadWorld(trx);
+    const world = await loadWorld(trx, catalog);
     resolveReferences(catalog, world, problems);
     if (problems.length > 0) throw new CatalogError(problems);
     return write(trx, catalog, world);
@@ -41,7 +45,7 @@ export async function applyCatalog(db: Knex, input: unknown): Promise<CatalogCha
   // The digest's queries are planned from table statistics. Refreshed here, a catalog that added
   // thousands of users is not planned as an empty one until autovacuum gets round to it.
   const changed = Object.keys(changes).filter((table) => table !== keptChoices && (changes[table] ?? 0) > 0);
-  if (changed.length > 0) await db.raw(`analyze ${changed.map(() => '??').join(', ')}`, changed);
+  if (changed.length > 0 && options.refreshStatistics !== false) await db.raw(`analyze ${changed.map(() => '??').join(', ')}`, changed);
   return changes;
 }
 
@@ -59,15 +63,22 @@ interface World {
   flows: Map<string, Scoped & { integration: string }>;
 }
 
-async function loadWorld(trx: Knex.Transaction): Promise<World> {
+/**
+ * What is stored of everything the catalog names (and nothing else: an installation holds
+ * thousands of accounts, and one user put over the API must not read them all).
+ */
+async function loadWorld(trx: Knex.Transaction, catalog: Catalog): Promise<World> {
+  const named = namedBy(catalog);
   // One after another: a transaction is one connection, which runs one query at a time.
-  const accounts = await trx('accounts').select('id');
-  const users = await trx('users').select('account_id', 'email', 'removed_at');
-  const environments = await trx('environments').select('id', 'account_id', 'production', 'resource_group');
-  const integrations = await trx('integrations').select('id', 'account_id', 'resource_group');
-  const connections = await trx('connections').select('id', 'account_id', 'resource_group');
+  const accounts = await trx('accounts').whereIn('id', [...named.accounts]).select('id');
+  // Addresses are stored lower-cased.
+  const users = await trx('users').whereIn('email', [...named.emails]).select('account_id', 'email', 'removed_at');
+  const environments = await trx('environments').whereIn('id', [...named.environments]).select('id', 'account_id', 'production', 'resource_group');
+  const integrations = await trx('integrations').whereIn('id', [...named.integrations]).select('id', 'account_id', 'resource_group');
+  const connections = await trx('connections').whereIn('id', [...named.connections]).select('id', 'account_id', 'resource_group');
   const flows = await trx('flows as f')
     .join('integrations as i', 'i.id', 'f.integration_id')
+    .whereIn('f.id', [...named.flows])
     .select('f.id', 'f.integration_id', 'i.account_id', 'i.resource_group');
   return {
     accounts: new Set(accounts.map((a) => a.id)),
@@ -80,6 +91,23 @@ async function loadWorld(trx: Knex.Transaction): Promise<World> {
     flows: new Map(
       flows.map((f) => [f.id, { account: f.account_id, group: f.resource_group, integration: f.integration_id }]),
     ),
+  };
+}
+
+/** Every id the catalog names, by kind (users by address, lower-cased). */
+function namedBy(catalog: Catalog) {
+  const subscriptions = catalog.subscriptions ?? [];
+  const flows = catalog.flows ?? [];
+  return {
+    accounts: new Set([...(catalog.accounts ?? []).map((a) => a.id), ...(catalog.users ?? []).map((u) => u.account), ...(catalog.environments ?? []).map((e) => e.account)]),
+    emails: new Set([...(catalog.users ?? []).map((u) => u.email), ...subscriptions.map((s) => s.user)].map((email) => email.toLowerCase())),
+    environments: new Set([
+      ...(catalog.environments ?? []).flatMap((e) => [e.id, ...(e.sharesResourcesWith ? [e.sharesResourcesWith] : [])]),
+      ...[...(catalog.integrations ?? []), ...(catalog.connections ?? []), ...subscriptions].map((x) => x.environment),
+    ]),
+    integrations: new Set([...(catalog.integrations ?? []).map((i) => i.id), ...flows.map((f) => f.integration), ...subscriptions.flatMap((s) => s.integrations ?? [])]),
+    connections: new Set([...(catalog.connections ?? []).map((c) => c.id), ...flows.flatMap((f) => f.connections ?? []), ...subscriptions.flatMap((s) => s.connections ?? [])]),
+    flows: new Set([...flows.map((f) => f.id), ...subscriptions.flatMap((s) => s.flows ?? [])]),
   };
 }
 
