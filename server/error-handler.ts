@@ -79,8 +79,11 @@ class UnreadableBodyError extends Error {
  * Reads JSON bodies as Fastify does (secure-json-parse, refusing prototype-poisoning keys), but keeps
  * what was wrong, which Fastify's own parser drops.
  */
-function parseJsonBody(_request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void): void {
-  if (body.trim() === '') return done(new UnreadableBodyError('is empty: send a JSON object'));
+function parseJsonBody(request: FastifyRequest, body: string, done: (error: Error | null, value?: unknown) => void): void {
+  if (body.trim() === '') {
+    // Clients that send their content type on every request send it on a GET or DELETE too, with no body.
+    return request.method === 'GET' || request.method === 'DELETE' ? done(null, undefined) : done(new UnreadableBodyError('is empty: send a JSON object'));
+  }
   try {
     done(null, secureJson.parse(body, undefined, { protoAction: 'error', constructorAction: 'error' }));
   } catch (error) {
