@@ -16,7 +16,7 @@ import {
   catalogUserSchema,
   type Catalog,
 } from '../contracts/catalog.js';
-import type { InputProblem } from '../contracts/problems.js';
+import { InputRefusedError } from '../contracts/problems.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { CatalogError } from '../catalog/catalog-error.js';
 
@@ -49,10 +49,8 @@ export class EntityChanged extends Error {}
 /** A user chose their own subscriptions on the settings page (S24): the platform's do not replace them. */
 export class ChosenByUser extends Error {}
 /** Refused: each problem at its field of the request's body. */
-export class EntityRefused extends Error {
-  constructor(readonly problems: InputProblem[]) {
-    super(problems.map((p) => `${p.field}: ${p.message}`).join('; '));
-  }
+export class EntityRefused extends InputRefusedError {
+  override readonly name = 'EntityRefused';
 }
 
 /** An entity's version: the hash of what it reads as. The same put twice leaves the same version. */
@@ -177,7 +175,7 @@ export async function removeUser(db: Knex, change: { actor: Actor; account: stri
     if (!before) return undefined;
     checkVersion(before, change.ifMatch);
     if (before.removed) return before;
-    await applyEntry(trx, { users: [{ account: change.account, email: change.email, role: before.role as never, removed: true }] }, 'users');
+    await applyEntry(trx, { users: [{ account: change.account, email: change.email, name: before.name as string | null, role: before.role as never, removed: true }] }, 'users');
     const user = await trx('users').where({ account_id: change.account, email: change.email.toLowerCase() }).first('id');
     await trx('email_deliveries')
       .where({ user_id: user.id, status: 'pending' })

@@ -22,6 +22,7 @@ import { asInputError } from '../client/herald-input-error.js';
 import { ensureDigestWorkflows } from '../admin/digests.js';
 import { previewDigest, PreviewError } from '../email/digest-preview.js';
 import { simulateDemo } from './simulate.js';
+import { ChosenByUser, EntityChanged, EntityTaken, listEntities, putEntity, putSubscriptions, removeUser } from '../admin/entities.js';
 import { digestStatusQuery, remindNowUpdate, runCycleNowUpdate, setIntervalUpdate } from '../workflows/environment-digest.js';
 import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { connectionStatusQuery } from '../workflows/connection-status.js';
@@ -173,6 +174,59 @@ email it: for an operator helping someone in. Each link signs in once, within 15
       if (links.length === 0) throw new UsageError(`${args.required('email')} is no current user of any account`);
       for (const { token, person } of links) print(`${person.accountName} (${person.account}): ${session.config.appUrl}/sign-in/${token}`);
       return 0;
+    },
+  },
+  'users put': {
+    summary: 'add a user to an account, or change their role or name (as PUT /api/v1/users/{email})',
+    usage: '--account ACCOUNT --email ADDRESS --role owner|admin|manage|monitor [--name NAME]',
+    description: `Puts a user of an account, as the platform does over the API: the same command twice changes
+nothing. A removed user put again is back. Prints the user as it now reads; the change is recorded
+in the account's audit.`,
+    options: { account: text, email: text, role: text, name: text },
+    required: ['account', 'email', 'role'],
+    async run(session, args) {
+      const body = { role: args.required('role'), ...(args.option('name') !== undefined && { name: args.option('name') }) };
+      const { entity } = await putEntity(session.db(), { actor: 'operator (herald users put)', account: args.required('account'), kind: 'users', id: args.required('email'), body });
+      return print(JSON.stringify(entity));
+    },
+  },
+  'users remove': {
+    summary: 'remove a user from an account (as DELETE /api/v1/users/{email})',
+    usage: '--account ACCOUNT --email ADDRESS',
+    description: 'Removes a user from an account: their pending emails are cancelled and their sessions end.',
+    options: { account: text, email: text },
+    required: ['account', 'email'],
+    async run(session, args) {
+      const user = await removeUser(session.db(), { actor: 'operator (herald users remove)', account: args.required('account'), email: args.required('email') });
+      if (!user) throw new UsageError(`${args.required('email')} is no user of ${args.required('account')}`);
+      return print(JSON.stringify(user));
+    },
+  },
+  'users list': {
+    summary: "list an account's users",
+    usage: '--account ACCOUNT',
+    description: "Lists an account's users by address: role, name, and whether removed.",
+    options: { account: text },
+    required: ['account'],
+    async run(session, args) {
+      const users = await listEntities(session.db(), args.required('account'), 'users', { limit: Number.MAX_SAFE_INTEGER });
+      for (const user of users) print(`${String(user.email)}  ${String(user.role)}${user.name ? `  ${String(user.name)}` : ''}${user.removed ? '  REMOVED' : ''}`);
+      return print(`${users.length} user(s)`);
+    },
+  },
+  'subscriptions set': {
+    summary: "set a user's subscriptions in an environment (as PUT /api/v1/environments/{env}/subscriptions/{email})",
+    usage: '--account ACCOUNT --env ENVIRONMENT --user ADDRESS [--flows A,B] [--integrations A,B] [--connections A,B]',
+    description: `Sets exactly these subscriptions of a user in an environment (none given: none). A user who chose
+their own on the settings page keeps them.`,
+    options: { account: text, env: text, user: text, flows: text, integrations: text, connections: text },
+    required: ['account', 'env', 'user'],
+    async run(session, args) {
+      const list = (name: string) => args.option(name)?.split(',').map((id) => id.trim()).filter((id) => id !== '');
+      const body = { flows: list('flows'), integrations: list('integrations'), connections: list('connections') };
+      const result = await putSubscriptions(session.db(), { actor: 'operator (herald subscriptions set)', account: args.required('account'), environment: args.required('env'), email: args.required('user'), body });
+      if (!result) throw new UsageError(`${args.required('user')} or ${args.required('env')} is not of ${args.required('account')}`);
+      return print(JSON.stringify(result.entity));
     },
   },
   'connections status': {
@@ -543,7 +597,7 @@ main(process.argv.slice(2)).then(
       for (const p of error.problems) console.error(`  ${p.field}: ${p.message}`);
       process.exit(2);
     }
-    if (error instanceof UsageError || error instanceof ConfigError) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof EntityTaken || error instanceof EntityChanged || error instanceof ChosenByUser) {
       console.error(`herald: ${error.message}`);
       process.exit(2);
     }

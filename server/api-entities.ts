@@ -23,6 +23,7 @@ import {
   versionOf,
   type EntityKind,
 } from '../admin/entities.js';
+import { syncAccount } from '../admin/sync.js';
 import { apiPrefix, Conflict, NotFound, route, Versioned, type ApiRoute } from './api-route.js';
 
 const email = z.string({ error: plainAddressMessage }).refine(isPlainAddress, { error: plainAddressMessage });
@@ -154,6 +155,19 @@ export const entityRoutes: ApiRoute[] = [
         if (error instanceof ChosenByUser) throw new Conflict(error.message);
         throw error;
       }
+    },
+  }),
+  route({
+    method: 'PUT',
+    url: '/catalog',
+    summary:
+      "Make the account match its whole catalog (the catalog file's format, as JSON, without accounts): entries put, users not listed removed, subscriptions not listed ended (a user's own choice stands); environments, integrations, connections and flows not listed are kept. `?dryRun=true` answers the same and changes nothing.",
+    scope: 'manage',
+    query: z.strictObject({ dryRun: z.enum(['true', 'false'], { error: 'must be true or false' }).optional() }),
+    body: z.record(z.string(), z.unknown(), { error: 'must be an object with sections such as "users" and "flows"' }),
+    answers: '{ dryRun, created, changed, removed, kept, keptAsChosen }: counts by kind',
+    async handle({ account, actor, query, body }, { db }) {
+      return syncAccount(db, { actor, account, catalog: body, dryRun: query.dryRun === 'true' });
     },
   }),
   route({

@@ -141,14 +141,32 @@ describe('the herald command line', async () => {
     expect(stranger.stderr).toContain('"who@else.example" is not a user of the account of environment "acme-production"');
   });
 
+  it('S40: herald users put, list and remove, and subscriptions set, do what the API does, on the same code', async () => {
+    await cli('catalog', 'apply', sample);
+    const put = await cli('users', 'put', '--account', 'acme', '--email', 'Cli@Acme.example', '--role', 'monitor', '--name', 'Cli');
+    expect(put.code).toBe(0);
+    expect(JSON.parse(put.stdout)).toEqual({ email: 'cli@acme.example', name: 'Cli', role: 'monitor', removed: false });
+    expect(await cli('users', 'put', '--account', 'acme', '--email', 'cli@acme.example', '--role', 'boss')).toMatchObject({ code: 2, stderr: expect.stringContaining('role: must be one of owner, admin, manage, monitor') });
+    const set = await cli('subscriptions', 'set', '--account', 'acme', '--env', 'acme-production', '--user', 'cli@acme.example', '--flows', 'orders-to-erp');
+    expect(JSON.parse(set.stdout)).toMatchObject({ flows: ['orders-to-erp'], integrations: [], connections: [] });
+    expect((await cli('users', 'list', '--account', 'acme')).stdout).toMatch(/^cli@acme\.example {2}monitor {2}Cli$/m);
+    expect(JSON.parse((await cli('users', 'remove', '--account', 'acme', '--email', 'cli@acme.example')).stdout)).toMatchObject({ removed: true });
+    expect((await cli('users', 'list', '--account', 'acme')).stdout).toMatch(/^cli@acme\.example {2}monitor {2}Cli {2}REMOVED$/m);
+    expect(await db('audit_events').where({ account_id: 'acme' }).orderBy('id').select('actor', 'action')).toEqual([
+      { actor: 'operator (herald users put)', action: 'created' },
+      { actor: 'operator (herald subscriptions set)', action: 'changed' },
+      { actor: 'operator (herald users remove)', action: 'removed' },
+    ]);
+  });
+
   it('herald --help lists every command, and every command has complete help of its own', async () => {
     const top = await cli('--help');
     const commands = [...top.stdout.matchAll(/^ {2}([a-z]+(?: [a-z-]+)?)\b.* {2,}\S/gm)].map((m) => m[1]!);
     expect(commands).toEqual([
       'db migrate', 'catalog apply', 'errors report', 'errors succeed', 'errors resolve', 'errors assign', 'errors list', 'tokens create', 'tokens list', 'tokens revoke', 'users sign-in-link',
-      'connections status', 'digest now', 'digest remind', 'digest interval', 'digest preview', 'status', 'simulate',
+      'users put', 'users remove', 'users list', 'subscriptions set', 'connections status', 'digest now', 'digest remind', 'digest interval', 'digest preview', 'status', 'simulate',
     ]);
-    // Two at a time (the machine's cores): eighteen processes at once starve each other on a busy machine.
+    // Two at a time (the machine's cores): twenty-two processes at once starve each other on a busy machine.
     const helps: Awaited<ReturnType<typeof cli>>[] = [];
     for (let i = 0; i < commands.length; i += 2) {
       helps.push(...(await Promise.all(commands.slice(i, i + 2).map((command) => cli(...command.split(' '), '--help')))));

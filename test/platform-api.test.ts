@@ -191,3 +191,76 @@ describe('S40: the platform API', async () => {
     await applyCatalog(db, {}); // the catalog file stays as the declarative way; an empty one changes nothing
   });
 });
+
+describe('S40: one account synced whole', async () => {
+  const { db, herald } = await startFixture({
+    also: [{ accounts: [{ id: 'globex', name: 'Globex' }], users: [{ account: 'globex', email: 'ops@globex.test', role: 'admin' }] }],
+  });
+  const server = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, variables: { HERALD_API_RATE: '100000' } });
+  const { token } = await createTokenStore(db).create('acme', 'sync', ['read', 'manage']);
+  const sync = async (catalog: unknown, dryRun = false) => {
+    const response = await fetch(`${server.url}${apiPrefix}/catalog${dryRun ? '?dryRun=true' : ''}`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify(catalog),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, Record<string, number>> & { problems?: { field: string; message: string }[] } };
+  };
+  // The test world's account as the platform now has it: ops gone, a new user, orders-team on billing.
+  const catalog = {
+    users: [
+      { email: 'orders-team@acme.test', name: 'Orders team', role: 'manage' },
+      { email: 'watcher@acme.test', name: 'Watcher', role: 'monitor' },
+      { email: 'new@acme.test', role: 'monitor' },
+    ],
+    environments: [
+      { id: 'prod', name: 'Production', production: true },
+      { id: 'staging', name: 'Staging', production: false },
+    ],
+    subscriptions: [{ environment: 'prod', user: 'orders-team@acme.test', integrations: ['billing'] }],
+  };
+
+  it('S40: a dry run answers what a sync would do and changes nothing; the sync then does it, and again changes nothing', async () => {
+    const users = () => db('users').where({ account_id: 'acme' }).orderBy('email').select('email', 'removed_at');
+    const subscriptions = () => db('subscriptions').orderBy(['user_id', 'environment_id', 'flow_id', 'integration_id', 'connection_id']).select();
+    const [usersBefore, subscriptionsBefore] = [await users(), await subscriptions()];
+    const dry = await sync(catalog, true);
+    expect(dry).toMatchObject({
+      status: 200,
+      body: {
+        dryRun: true,
+        created: { users: 1, subscriptions: 1 },
+        removed: { users: 1 },
+        kept: { integrations: 3, connections: 2, flows: 4 },
+      },
+    });
+    // ops followed shop, billing and erp in prod and staging-shop, staging-erp in staging; orders-team followed orders.
+    expect(dry.body.removed!.subscriptions).toBe(6);
+    expect(await users()).toEqual(usersBefore);
+    expect(await subscriptions()).toEqual(subscriptionsBefore);
+
+    const done = await sync(catalog);
+    expect(done.body).toEqual({ ...dry.body, dryRun: false });
+    expect((await users()).map((u) => `${u.email}${u.removed_at ? ' (removed)' : ''}`)).toEqual([
+      'new@acme.test',
+      'ops@acme.test (removed)',
+      'orders-team@acme.test',
+      'watcher@acme.test',
+    ]);
+    expect(await db('users').where({ email: 'ops@globex.test' }).first('removed_at')).toEqual({ removed_at: null });
+    const again = await sync(catalog);
+    expect(again.body.created).toEqual({ environments: 0, integrations: 0, connections: 0, flows: 0, users: 0, subscriptions: 0 });
+    expect(again.body.changed).toEqual(again.body.created);
+    expect(again.body.removed).toEqual(again.body.created);
+    expect(await db('audit_events').where({ account_id: 'acme', action: 'synced' }).count({ n: '*' })).toEqual([{ n: 2 }]);
+  });
+
+  it("S40: a sync that names another account, or creates one, is refused by name and changes nothing", async () => {
+    const refused = await sync({ accounts: [{ id: 'acme', name: 'x' }], users: [{ account: 'globex', email: 'x@acme.test', role: 'owner' }] });
+    expect(refused.status).toBe(400);
+    expect(refused.body.problems!.map((p) => p.field)).toEqual(['accounts', 'users[0].account']);
+    expect(await db('users').where({ email: 'x@acme.test' }).first()).toBeUndefined();
+    const bad = await sync({ users: [{ email: 'not an address', role: 'boss' }] });
+    expect(bad.body.problems!.map((p) => p.field)).toEqual(['users[0].email', 'users[0].role']);
+  });
+});
