@@ -15,7 +15,7 @@ export async function ensureDigestWorkflows(options: {
   taskQueue: string;
   intervalMs: number;
 }): Promise<string[]> {
-  const environments: { id: string }[] = await options.db('environments').select('id').orderBy('id');
+  const environments: { id: string }[] = await options.db('environments').whereNull('removed_at').select('id').orderBy('id');
   for (const { id } of environments) {
     await options.temporal.workflow.start(environmentDigest, {
       workflowId: environmentDigestWorkflowId(id),

@@ -46,6 +46,8 @@ export type Actor = string;
 export class EntityTaken extends Error {}
 /** The `If-Match` of a change names a version that is no longer the entity's. */
 export class EntityChanged extends Error {}
+/** An environment that integrations or connections still live in is not removed. */
+export class EntityInUse extends Error {}
 /** A user chose their own subscriptions on the settings page (S24): the platform's do not replace them. */
 export class ChosenByUser extends Error {}
 /** Refused: each problem at its field of the request's body. */
@@ -78,24 +80,26 @@ export async function listEntities(
   };
   switch (kind) {
     case 'environments':
-      return (await keyed(db('environments').where({ account_id: account }), 'id', 'id', 'name', 'production', 'remind_after_ms')).map((row) => ({
+      return (await keyed(db('environments').where({ account_id: account }), 'id', 'id', 'name', 'production', 'remind_after_ms', 'removed_at')).map((row) => ({
         id: row.id as string,
         name: row.name as string,
         production: row.production as boolean,
         remindAfterMs: Number(row.remind_after_ms),
+        removed: row.removed_at !== null,
       }));
     case 'integrations':
     case 'connections':
-      return (await keyed(db(kind).where({ account_id: account }), 'id', 'id', 'name', 'resource_group')).map((row) => ({
+      return (await keyed(db(kind).where({ account_id: account }), 'id', 'id', 'name', 'resource_group', 'removed_at')).map((row) => ({
         id: row.id as string,
         environment: row.resource_group as string,
         name: row.name as string,
+        removed: row.removed_at !== null,
       }));
     case 'flows': {
       const rows = await keyed(
         db('flows as f').join('integrations as i', 'i.id', 'f.integration_id').where('i.account_id', account),
         'f.id',
-        'f.id', 'f.name', 'f.integration_id', 'f.auto_resolve', 'f.task_queue',
+        'f.id', 'f.name', 'f.integration_id', 'f.auto_resolve', 'f.task_queue', 'f.removed_at',
         db.raw(`coalesce((select array_agg(fc.connection_id order by fc.connection_id) from flow_connections fc where fc.flow_id = f.id), '{}') as connections`),
       );
       return rows.map((row) => ({
@@ -105,6 +109,7 @@ export async function listEntities(
         autoResolve: row.auto_resolve as boolean,
         taskQueue: row.task_queue as string | null,
         connections: row.connections as string[],
+        removed: row.removed_at !== null,
       }));
     }
     case 'users':
@@ -161,6 +166,46 @@ export async function putEntity(
     const changed = !before || versionOf(before) !== versionOf(after);
     if (changed) await audit(trx, change.actor, account, before ? 'changed' : 'created', kind, kind === 'users' ? id.toLowerCase() : id, after);
     return { entity: after, created: !before, changed };
+  });
+}
+
+/**
+ * Removes an environment, integration, connection or flow of the account: it takes no more reports
+ * and no subscriptions (those to it end); its errors, changes and emails stay readable. An
+ * integration takes its flows with it; an environment goes only once nothing is placed in it (its
+ * integrations and connections removed first), unless it shares them with another. Undefined when
+ * the account has no such entity.
+ */
+export async function removeEntity(
+  db: Knex,
+  change: { actor: Actor; account: string; kind: Exclude<EntityKind, 'users'>; id: string; ifMatch?: string },
+): Promise<EntityView | undefined> {
+  const { account, kind, id } = change;
+  return db.transaction(async (trx) => {
+    await catalogLock(trx);
+    const before = await readEntity(trx, account, kind, id);
+    if (!before) return undefined;
+    checkVersion(before, change.ifMatch);
+    if (before.removed) return before;
+    const now = trx.fn.now();
+    if (kind === 'environments') {
+      const env = await trx('environments').where({ id }).first('resource_group');
+      const others = await trx('environments').where({ resource_group: env.resource_group }).whereNot({ id }).whereNull('removed_at').first('id');
+      const placed = others ? undefined : (await trx('integrations').where({ resource_group: env.resource_group }).whereNull('removed_at').first('id')) ?? (await trx('connections').where({ resource_group: env.resource_group }).whereNull('removed_at').first('id'));
+      if (placed) throw new EntityInUse(`environment "${id}" still has integrations or connections ("${placed.id}"): remove them first`);
+      await trx('subscriptions').where({ environment_id: id }).delete();
+      await trx('subscription_choices').where({ environment_id: id }).delete();
+    } else if (kind === 'integrations') {
+      const flows = trx('flows').where({ integration_id: id }).select('id');
+      await trx('subscriptions').where({ integration_id: id }).orWhereIn('flow_id', flows).delete();
+      await trx('flows').where({ integration_id: id }).whereNull('removed_at').update({ removed_at: now });
+    } else {
+      await trx('subscriptions').where(kind === 'flows' ? { flow_id: id } : { connection_id: id }).delete();
+    }
+    await trx(kind).where({ id }).update({ removed_at: now });
+    const after = (await readEntity(trx, account, kind, id))!;
+    await audit(trx, change.actor, account, 'removed', kind, id, after);
+    return after;
   });
 }
 

@@ -118,7 +118,7 @@ async function snapshot(trx: Knex.Transaction, account: string): Promise<Snapsho
   for (const kind of entityKinds) {
     const key = kind === 'users' ? 'email' : 'id';
     const entities = await listEntities(trx, account, kind, { limit: Number.MAX_SAFE_INTEGER });
-    taken[kind] = new Map(entities.filter((e) => kind !== 'users' || !e.removed).map((e) => [String(e[key]), versionOf(e)]));
+    taken[kind] = new Map(entities.filter((e) => !e.removed).map((e) => [String(e[key]), versionOf(e)]));
   }
   const rows = await trx('subscriptions as s')
     .join('users as u', 'u.id', 's.user_id')

@@ -51,8 +51,9 @@ export async function applyCatalog(db: Knex, input: unknown, options: { refreshS
 
 // ---- references --------------------------------------------------------------------------
 
-interface Env { account: string; production: boolean; group: string }
-interface Scoped { account: string; group: string }
+/** What is stored of an entity (or put by this catalog): `removed` while the platform has removed it and nothing put it back. */
+interface Env { account: string; production: boolean; group: string; removed?: boolean }
+interface Scoped { account: string; group: string; removed?: boolean }
 interface World {
   accounts: Set<string>;
   /** account id + "\n" + email */
@@ -73,23 +74,23 @@ async function loadWorld(trx: Knex.Transaction, catalog: Catalog): Promise<World
   const accounts = await trx('accounts').whereIn('id', [...named.accounts]).select('id');
   // Addresses are stored lower-cased.
   const users = await trx('users').whereIn('email', [...named.emails]).select('account_id', 'email', 'removed_at');
-  const environments = await trx('environments').whereIn('id', [...named.environments]).select('id', 'account_id', 'production', 'resource_group');
-  const integrations = await trx('integrations').whereIn('id', [...named.integrations]).select('id', 'account_id', 'resource_group');
-  const connections = await trx('connections').whereIn('id', [...named.connections]).select('id', 'account_id', 'resource_group');
+  const environments = await trx('environments').whereIn('id', [...named.environments]).select('id', 'account_id', 'production', 'resource_group', 'removed_at');
+  const integrations = await trx('integrations').whereIn('id', [...named.integrations]).select('id', 'account_id', 'resource_group', 'removed_at');
+  const connections = await trx('connections').whereIn('id', [...named.connections]).select('id', 'account_id', 'resource_group', 'removed_at');
   const flows = await trx('flows as f')
     .join('integrations as i', 'i.id', 'f.integration_id')
     .whereIn('f.id', [...named.flows])
-    .select('f.id', 'f.integration_id', 'i.account_id', 'i.resource_group');
+    .select('f.id', 'f.integration_id', 'i.account_id', 'i.resource_group', 'f.removed_at');
   return {
     accounts: new Set(accounts.map((a) => a.id)),
     users: new Map(users.map((u) => [userKey(u.account_id, u.email), { removed: u.removed_at !== null }])),
     environments: new Map(
-      environments.map((e) => [e.id, { account: e.account_id, production: e.production, group: e.resource_group }]),
+      environments.map((e) => [e.id, { account: e.account_id, production: e.production, group: e.resource_group, removed: e.removed_at !== null }]),
     ),
-    integrations: new Map(integrations.map((i) => [i.id, { account: i.account_id, group: i.resource_group }])),
-    connections: new Map(connections.map((c) => [c.id, { account: c.account_id, group: c.resource_group }])),
+    integrations: new Map(integrations.map((i) => [i.id, { account: i.account_id, group: i.resource_group, removed: i.removed_at !== null }])),
+    connections: new Map(connections.map((c) => [c.id, { account: c.account_id, group: c.resource_group, removed: c.removed_at !== null }])),
     flows: new Map(
-      flows.map((f) => [f.id, { account: f.account_id, group: f.resource_group, integration: f.integration_id }]),
+      flows.map((f) => [f.id, { account: f.account_id, group: f.resource_group, integration: f.integration_id, removed: f.removed_at !== null }]),
     ),
   };
 }
@@ -178,6 +179,7 @@ function resolveReferences(catalog: Catalog, world: World, problems: InputProble
     entries.forEach((x, i) => {
       const env = world.environments.get(x.environment);
       if (!env) return problem(`${section}[${i}].environment`, `unknown environment "${x.environment}"`);
+      if (env.removed) return problem(`${section}[${i}].environment`, `environment "${x.environment}" was removed`);
       const stored = world[section].get(x.id);
       if (stored && stored.account !== env.account) {
         problem(`${section}[${i}].environment`, `"${x.id}" belongs to account "${stored.account}"`);
@@ -195,11 +197,12 @@ function resolveReferences(catalog: Catalog, world: World, problems: InputProble
   flows.forEach((f, i) => {
     const integration = world.integrations.get(f.integration);
     if (!integration) return problem(`flows[${i}].integration`, `unknown integration "${f.integration}"`);
+    if (integration.removed) return problem(`flows[${i}].integration`, `integration "${f.integration}" was removed`);
     const stored = world.flows.get(f.id);
     if (stored && stored.account !== integration.account) {
       return problem(`flows[${i}].integration`, `flow "${f.id}" belongs to account "${stored.account}"`);
     }
-    world.flows.set(f.id, { ...integration, integration: f.integration });
+    world.flows.set(f.id, { account: integration.account, group: integration.group, integration: f.integration });
     (f.connections ?? []).forEach((c, j) => {
       const connection = world.connections.get(c);
       if (!connection) problem(`flows[${i}].connections[${j}]`, `unknown connection "${c}"`);
@@ -215,6 +218,7 @@ function resolveReferences(catalog: Catalog, world: World, problems: InputProble
     const at = `subscriptions[${i}]`;
     const env = world.environments.get(s.environment);
     if (!env) return problem(`${at}.environment`, `unknown environment "${s.environment}"`);
+    if (env.removed) return problem(`${at}.environment`, `environment "${s.environment}" was removed`);
     const user = world.users.get(userKey(env.account, s.user));
     if (!user) problem(`${at}.user`, `"${s.user}" is not a user of account "${env.account}"`);
     else if (user.removed) problem(`${at}.user`, `"${s.user}" was removed from account "${env.account}"`);
@@ -225,6 +229,7 @@ function resolveReferences(catalog: Catalog, world: World, problems: InputProble
         if (!target) problem(`${at}.${section}[${j}]`, `unknown ${what} "${id}"`);
         else if (target.account !== env.account) problem(`${at}.${section}[${j}]`, `${what} "${id}" belongs to another account`);
         else if (target.group !== env.group) problem(`${at}.${section}[${j}]`, `${what} "${id}" is not in environment "${s.environment}"`);
+        else if (target.removed) problem(`${at}.${section}[${j}]`, `${what} "${id}" was removed`);
       });
     }
   });
@@ -281,7 +286,7 @@ async function write(trx: Knex.Transaction, catalog: Catalog, world: World): Pro
     await upsert('environments', ['id'], environmentRows
       .filter(({ declared }) => declared && Boolean(declared.remindAfter) === withThreshold)
       .map(({ id, env, declared }) => ({
-        id, account_id: declared!.account, name: declared!.name, production: declared!.production, resource_group: env.group,
+        id, account_id: declared!.account, name: declared!.name, production: declared!.production, resource_group: env.group, removed_at: null,
         ...(withThreshold && { remind_after_ms: parseDuration(declared!.remindAfter!) }),
       })));
   }
@@ -298,12 +303,12 @@ async function write(trx: Knex.Transaction, catalog: Catalog, world: World): Pro
   for (const section of ['integrations', 'connections'] as const) {
     await upsert(section, ['id'], (catalog[section] ?? []).map((x) => {
       const env = world.environments.get(x.environment)!;
-      return { id: x.id, account_id: env.account, resource_group: env.group, name: x.name };
+      return { id: x.id, account_id: env.account, resource_group: env.group, name: x.name, removed_at: null };
     }));
   }
   const flows = catalog.flows ?? [];
   await upsert('flows', ['id'], flows.map((f) => ({
-    id: f.id, integration_id: f.integration, name: f.name, auto_resolve: f.autoResolve ?? false, task_queue: f.taskQueue ?? null,
+    id: f.id, integration_id: f.integration, name: f.name, auto_resolve: f.autoResolve ?? false, task_queue: f.taskQueue ?? null, removed_at: null,
   })));
   await replaceSets(trx, changes, 'flow_connections', ['flow_id'], 'connection_id', flows.map((f) => ({ owner: [f.id], values: f.connections ?? [] })));
 

@@ -13,7 +13,9 @@ import {
   ChosenByUser,
   entityBodies,
   EntityTaken,
+  EntityInUse,
   listEntities,
+  removeEntity,
   putEntity,
   putSubscriptions,
   readEntity,
@@ -94,6 +96,28 @@ const subscriptionParams = z.strictObject({ environment: entityId, email });
 
 export const entityRoutes: ApiRoute[] = [
   ...(['environments', 'integrations', 'connections', 'flows', 'users'] as const).flatMap(kindRoutes),
+  ...(['environments', 'integrations', 'connections', 'flows'] as const).map((kind) =>
+    route({
+      method: 'DELETE',
+      url: `/${kind}/:id`,
+      summary: `Remove a ${singular(kind)} of the account: it takes no more ${kind === 'connections' ? 'status reports' : 'reports'} and no subscriptions (those to it end); what it holds stays readable in the pages. ${
+        kind === 'integrations' ? 'Its flows go with it. ' : kind === 'environments' ? 'Only once its integrations and connections are removed (409 before). ' : ''
+      }A put brings it back.`,
+      scope: 'manage',
+      params: z.strictObject({ id: entityId }),
+      answers: `the ${singular(kind)} as now listed (removed), its version as ETag`,
+      async handle({ account, actor, params, ifMatch }, { db }) {
+        try {
+          const entity = await removeEntity(db, { actor, account, kind, id: params.id, ifMatch });
+          if (!entity) throw new NotFound(`no ${singular(kind)} "${params.id}"`);
+          return new Versioned(entity, versionOf(entity));
+        } catch (error) {
+          if (error instanceof EntityInUse) throw new Conflict(error.message);
+          throw error;
+        }
+      },
+    }),
+  ),
   route({
     method: 'DELETE',
     url: '/users/:email',

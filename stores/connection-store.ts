@@ -62,6 +62,7 @@ export function createConnectionStore(db: Knex): ConnectionStore {
       return db('connections as c')
         .join('environments as e', 'e.resource_group', 'c.resource_group')
         .where({ 'c.id': connection, 'e.id': environment })
+        .whereNull('c.removed_at')
         .first('c.id', 'c.name');
     },
 

@@ -145,11 +145,12 @@ export interface ErrorStore {
 export function createErrorStore(db: Knex): ErrorStore {
   const store: ErrorStore = {
     async findFlow(environment: string, flow: string, trx: Knex = db): Promise<FlowInEnvironment> {
-      const env = await trx('environments').where({ id: environment }).first('resource_group');
+      const env = await trx('environments').where({ id: environment }).whereNull('removed_at').first('resource_group');
       if (!env) throw new InputRefusedError([{ field: 'environment', message: `unknown environment "${environment}"` }]);
       const row = await trx('flows as f')
         .join('integrations as i', 'i.id', 'f.integration_id')
         .where({ 'f.id': flow, 'i.resource_group': env.resource_group })
+        .whereNull('f.removed_at')
         .first('f.id', 'f.auto_resolve', 'f.task_queue');
       if (!row) throw new InputRefusedError([{ field: 'flow', message: `unknown flow "${flow}" in environment "${environment}"` }]);
       return { id: row.id, autoResolve: row.auto_resolve, taskQueue: row.task_queue };

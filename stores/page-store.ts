@@ -115,7 +115,7 @@ export function createPageStore(db: Knex): PageStore {
 
   return {
     async environments(account) {
-      return (await db('environments').where({ account_id: account }).orderBy([{ column: 'production', order: 'desc' }, 'name'])).map(toEnvironment);
+      return (await db('environments').where({ account_id: account }).whereNull('removed_at').orderBy([{ column: 'production', order: 'desc' }, 'name'])).map(toEnvironment);
     },
 
     async environment(account, environment) {
@@ -127,6 +127,7 @@ export function createPageStore(db: Knex): PageStore {
       const rows = await db('flows as f')
         .join('integrations as i', 'i.id', 'f.integration_id')
         .where('i.resource_group', environment.resourceGroup)
+        .whereNull('f.removed_at')
         .orderBy(['i.name', 'f.name'])
         .select('i.id as integration_id', 'i.name as integration_name', 'f.id', 'f.name');
       type Group = { integration: { id: string; name: string }; flows: { id: string; name: string }[] };
@@ -182,7 +183,7 @@ export function createPageStore(db: Knex): PageStore {
     },
 
     async connections(environment) {
-      return db('connections').where({ resource_group: environment.resourceGroup }).orderBy('name').select('id', 'name');
+      return db('connections').where({ resource_group: environment.resourceGroup }).whereNull('removed_at').orderBy('name').select('id', 'name');
     },
 
     async errors(environment, filter) {

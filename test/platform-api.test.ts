@@ -149,6 +149,46 @@ describe('S40: the platform API', async () => {
     expect(await call('PUT', '/users/lee@acme.test', manager, { role: 'manage' })).toMatchObject({ status: 200, body: { removed: false } });
   });
 
+  it('S40: an environment, integration, connection or flow removed takes no more reports or subscriptions; its errors stay readable; a put brings it back', async () => {
+    await call('PUT', '/environments/acme-lab', manager, { name: 'Lab', production: false });
+    await call('PUT', '/integrations/lab-shop', manager, { environment: 'acme-lab', name: 'Lab shop' });
+    await call('PUT', '/connections/lab-erp', manager, { environment: 'acme-lab', name: 'Lab ERP' });
+    await call('PUT', '/flows/lab-orders', manager, { integration: 'lab-shop', name: 'Lab orders', connections: ['lab-erp'] });
+    await call('PUT', '/environments/acme-lab/subscriptions/ops@acme.test', manager, { flows: ['lab-orders'], connections: ['lab-erp'] });
+    await herald.client.reportErrors({ environment: 'acme-lab', flow: 'lab-orders', errors: [{ traceKey: 'LAB-1', message: 'Before removal' }] });
+
+    // The environment goes only once nothing lives in it.
+    expect(await call('DELETE', '/environments/acme-lab', manager)).toMatchObject({ status: 409 });
+    expect(await call('DELETE', '/flows/lab-orders', manager)).toMatchObject({ status: 200, body: { id: 'lab-orders', removed: true } });
+    const refused = await herald.client.reportErrors({ environment: 'acme-lab', flow: 'lab-orders', errors: [{ traceKey: 'LAB-2', message: 'After removal' }] }).catch((error: unknown) => error);
+    expect((refused as { problems: unknown }).problems).toEqual([{ field: 'flow', message: expect.stringContaining('lab-orders') }]);
+    expect(await call('PUT', '/environments/acme-lab/subscriptions/ops@acme.test', manager, { flows: ['lab-orders'] })).toMatchObject({
+      status: 400,
+      body: { problems: [{ field: 'flows[0]', message: 'flow "lab-orders" was removed' }] },
+    });
+    expect((await call('GET', '/environments/acme-lab/subscriptions/ops@acme.test', manager)).body).toMatchObject({ flows: [], connections: ['lab-erp'] });
+    // Its error is still there to read.
+    const listed = await call('GET', '/errors?environment=acme-lab', manager);
+    expect((listed.body.errors as { traceKey: string }[]).map((e) => e.traceKey)).toEqual(['LAB-1']);
+
+    expect(await call('DELETE', '/connections/lab-erp', manager)).toMatchObject({ status: 200, body: { removed: true } });
+    const offline = await herald.client.reportConnectionStatus({ environment: 'acme-lab', connection: 'lab-erp', status: 'offline' }).catch((error: unknown) => error);
+    expect((offline as { problems: { field: string }[] }).problems[0]!.field).toBe('connection');
+    expect(await call('DELETE', '/integrations/lab-shop', manager)).toMatchObject({ status: 200 });
+    expect(await call('DELETE', '/environments/acme-lab', manager)).toMatchObject({ status: 200, body: { removed: true } });
+    expect(await call('PUT', '/integrations/lab-shop', manager, { environment: 'acme-lab', name: 'Lab shop' })).toMatchObject({
+      status: 400,
+      body: { problems: [{ field: 'environment', message: 'environment "acme-lab" was removed' }] },
+    });
+
+    // Put again, in order, each is back.
+    expect(await call('PUT', '/environments/acme-lab', manager, { name: 'Lab', production: false })).toMatchObject({ status: 200, body: { removed: false } });
+    expect(await call('PUT', '/integrations/lab-shop', manager, { environment: 'acme-lab', name: 'Lab shop' })).toMatchObject({ status: 200, body: { removed: false } });
+    expect(await call('PUT', '/flows/lab-orders', manager, { integration: 'lab-shop', name: 'Lab orders' })).toMatchObject({ status: 200, body: { removed: false } });
+    await herald.client.reportErrors({ environment: 'acme-lab', flow: 'lab-orders', errors: [{ traceKey: 'LAB-3', message: 'Back' }] });
+    expect((await call('DELETE', '/flows/nothing-here', manager)).status).toBe(404);
+  });
+
   it("S40, S24: a user's subscriptions per environment are set, read and ended; a user's own choice on the settings page stands", async () => {
     const path = '/environments/prod/subscriptions/watcher@acme.test';
     const set = await call('PUT', path, manager, { flows: ['orders'], connections: ['erp'] });
