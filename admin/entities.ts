@@ -19,6 +19,7 @@ import {
 import { InputRefusedError } from '../contracts/problems.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { CatalogError } from '../catalog/catalog-error.js';
+import { recordAudit } from '../stores/audit-store.js';
 
 /** The kinds with an id of the platform's, one per installation (users and subscriptions are keyed within an account). */
 export const entityKinds = ['environments', 'integrations', 'connections', 'flows', 'users'] as const;
@@ -269,21 +270,5 @@ async function applyEntry(trx: Knex.Transaction, catalog: Catalog, section: stri
   }
 }
 
-async function audit(trx: Knex.Transaction, actor: Actor, account: string, action: string, kind: string, entity: string, detail: EntityView): Promise<void> {
-  await trx('audit_events').insert({ account_id: account, actor, action, kind, entity, detail: JSON.stringify(detail) });
-}
-
-/** The account's recorded changes, newest first, before the event `before`. */
-export async function auditTrail(db: Knex, account: string, page: { before?: number; limit: number }) {
-  const query = db('audit_events').where({ account_id: account }).orderBy('id', 'desc').limit(page.limit);
-  if (page.before !== undefined) query.where('id', '<', page.before);
-  return (await query.select('id', 'actor', 'action', 'kind', 'entity', 'detail', 'at')).map((row) => ({
-    id: Number(row.id),
-    at: row.at as Date,
-    actor: row.actor as string,
-    action: row.action as string,
-    kind: row.kind as string,
-    entity: row.entity as string,
-    detail: row.detail as EntityView,
-  }));
-}
+const audit = (trx: Knex.Transaction, actor: Actor, account: string, action: string, kind: string, entity: string, detail: EntityView) =>
+  recordAudit(trx, { account, actor, action, kind, entity, detail });

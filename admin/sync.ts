@@ -9,6 +9,7 @@
 import type { Knex } from 'knex';
 import { applyCatalog, type Catalog } from '../catalog/catalog.js';
 import { CatalogError } from '../catalog/catalog-error.js';
+import { recordAudit } from '../stores/audit-store.js';
 import type { InputProblem } from '../contracts/problems.js';
 import { EntityRefused, entityKinds, listEntities, versionOf, type Actor, type EntityKind } from './entities.js';
 
@@ -51,7 +52,7 @@ export async function syncAccount(db: Knex, request: { actor: Actor; account: st
       const after = await snapshot(trx, request.account);
       const result = { dryRun: request.dryRun, ...difference(before, after, catalog), keptAsChosen: kept };
       if (request.dryRun) throw new DryRun(result);
-      await trx('audit_events').insert({ account_id: request.account, actor: request.actor, action: 'synced', kind: 'catalog', entity: request.account, detail: JSON.stringify(result) });
+      await recordAudit(trx, { account: request.account, actor: request.actor, action: 'synced', kind: 'catalog', entity: request.account, detail: result });
       return result;
     });
   } catch (error) {

@@ -8,6 +8,7 @@ import { CatalogError } from './catalog-error.js';
 import type { InputProblem } from '../contracts/problems.js';
 import { checkCatalogShape, type CheckedCatalog as Catalog } from '../contracts/catalog.js';
 import { parseDuration } from '../contracts/duration.js';
+import { recordAudit } from '../stores/audit-store.js';
 
 export { userRoles } from '../contracts/catalog.js';
 export type {
@@ -30,7 +31,15 @@ export type CatalogChanges = Record<string, number>;
  * bad. `refreshStatistics: false` leaves the tables' statistics to autovacuum: for one entity put
  * over the API, which changes a row or two.
  */
-export async function applyCatalog(db: Knex, input: unknown, options: { refreshStatistics?: boolean } = {}): Promise<CatalogChanges> {
+export async function applyCatalog(
+  db: Knex,
+  input: unknown,
+  options: {
+    refreshStatistics?: boolean;
+    /** Who applies it, for the audit of each account it changes (the entity API records its own). */
+    actor?: string;
+  } = {},
+): Promise<CatalogChanges> {
   const changes = await db.transaction(async (trx) => {
     // Serialise catalog applications, so two at once cannot both pass validation against stale rows.
     await trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['herald.catalog']);
@@ -40,7 +49,13 @@ export async function applyCatalog(db: Knex, input: unknown, options: { refreshS
     const world = await loadWorld(trx, catalog);
     resolveReferences(catalog, world, problems);
     if (problems.length > 0) throw new CatalogError(problems);
-    return write(trx, catalog, world);
+    const changes = await write(trx, catalog, world);
+    if (options.actor && Object.entries(changes).some(([table, n]) => table !== keptChoices && n > 0)) {
+      for (const account of accountsOf(catalog, world)) {
+        await recordAudit(trx, { account, actor: options.actor, action: 'applied', kind: 'catalog', entity: account, detail: changes });
+      }
+    }
+    return changes;
   });
   // The digest's queries are planned from table statistics. Refreshed here, a catalog that added
   // thousands of users is not planned as an empty one until autovacuum gets round to it.
@@ -93,6 +108,16 @@ async function loadWorld(trx: Knex.Transaction, catalog: Catalog): Promise<World
       flows.map((f) => [f.id, { account: f.account_id, group: f.resource_group, integration: f.integration_id, removed: f.removed_at !== null }]),
     ),
   };
+}
+
+/** The accounts a catalog names, directly or through the environments its entries are in. */
+function accountsOf(catalog: Catalog, world: World): string[] {
+  const accounts = new Set(namedBy(catalog).accounts);
+  for (const id of namedBy(catalog).environments) {
+    const env = world.environments.get(id);
+    if (env) accounts.add(env.account);
+  }
+  return [...accounts].sort();
 }
 
 /** Every id the catalog names, by kind (users by address, lower-cased). */

@@ -9,7 +9,6 @@ import { z } from 'zod';
 import { entityId } from '../contracts/error-report.js';
 import { plainAddressMessage, isPlainAddress } from '../contracts/email-address.js';
 import {
-  auditTrail,
   ChosenByUser,
   entityBodies,
   EntityTaken,
@@ -26,6 +25,7 @@ import {
   type EntityKind,
 } from '../admin/entities.js';
 import { syncAccount } from '../admin/sync.js';
+import { auditTrail } from '../stores/audit-store.js';
 import { apiPrefix, Conflict, NotFound, route, Versioned, type ApiRoute } from './api-route.js';
 
 const email = z.string({ error: plainAddressMessage }).refine(isPlainAddress, { error: plainAddressMessage });

@@ -5,6 +5,7 @@
 import type { InputProblem } from '../contracts/problems.js';
 import type { ErrorStatus } from '../contracts/errors.js';
 import type { Person } from '../stores/people-store.js';
+import type { RecordedAuditEvent } from '../stores/audit-store.js';
 import type { ConnectionPage, EmailLine, ErrorDetail, ErrorRow, PageEnvironment } from '../stores/page-store.js';
 
 /** What the layout shows around every page. */
@@ -37,7 +38,9 @@ interface InEnvironment extends Frame {
 }
 
 export interface PageModels {
-  home: Frame & { person: Person; environments: PageEnvironment[] };
+  home: Frame & { person: Person; environments: PageEnvironment[]; mayAudit: boolean };
+  /** The account's audit (owners and admins). */
+  account: Frame & { person: Person; events: RecordedAuditEvent[]; next?: string };
   errors: InEnvironment & {
     groups: FlowGroup[];
     statuses: { value: ErrorStatus; label: string }[];

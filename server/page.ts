@@ -55,6 +55,9 @@ export const urlId = (value: string): number | undefined => {
   return parsed.success ? parsed.data : undefined;
 };
 
+/** Who sees the account's changes: owners and admins. */
+export const mayAudit = (person: Person) => person.role === 'owner' || person.role === 'admin';
+
 /** Who may resolve and assign: everyone but monitor users (S23). */
 export const canResolve = (person: Person) => person.role !== 'monitor';
 

@@ -21,6 +21,7 @@ import { signInPages, type SignInOptions } from './routes/sign-in.js';
 import { unsubscribePages } from './routes/unsubscribe.js';
 import { homePage } from './routes/home.js';
 import { emailPages } from './routes/emails.js';
+import { accountPages } from './routes/account.js';
 import { errorPages } from './routes/errors.js';
 import { connectionPages } from './routes/connections.js';
 import { notificationPages } from './routes/notifications.js';
@@ -64,6 +65,7 @@ export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions)
     signedInOnly.addHook('preHandler', askToSignIn);
     homePage(signedInOnly, options);
     emailPages(signedInOnly, options);
+    accountPages(signedInOnly, options);
     await signedInOnly.register(
       async (environmentPages) => {
         // The environment of the URL, if it is of the person's account; anything else is not there for them.

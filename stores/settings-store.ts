@@ -5,6 +5,7 @@
  * catalog then leaves alone.
  */
 import type { Knex } from 'knex';
+import { recordAudit } from './audit-store.js';
 
 export interface Subscriptions {
   flows: string[];
@@ -49,6 +50,7 @@ export function createSettingsStore(db: Knex): SettingsStore {
           .insert({ user_id: userId, environment_id: environment, chosen_by: chosenBy, chosen_at: trx.fn.now() })
           .onConflict(['user_id', 'environment_id'])
           .merge();
+        await recordChoice(trx, userId, environment, chosenBy, 'chose', subscriptions);
       });
     },
 
@@ -63,6 +65,7 @@ export function createSettingsStore(db: Knex): SettingsStore {
           .insert({ user_id: userId, environment_id: environment, chosen_by: userId, chosen_at: trx.fn.now() })
           .onConflict(['user_id', 'environment_id'])
           .merge();
+        await recordChoice(trx, userId, environment, userId, 'unsubscribed', scope.connection ? { connection: scope.connection } : { errorEmails: true });
         return ended > 0;
       });
     },
@@ -75,4 +78,10 @@ export function createSettingsStore(db: Knex): SettingsStore {
       }));
     },
   };
+}
+
+/** Records a choice of a user's subscriptions in the account's audit: who chose (the user, or an owner or admin for them). */
+async function recordChoice(trx: Knex.Transaction, userId: number, environment: string, chosenBy: number, action: string, detail: unknown): Promise<void> {
+  const [user, by] = await Promise.all([trx('users').where({ id: userId }).first('account_id', 'email'), trx('users').where({ id: chosenBy }).first('email')]);
+  await recordAudit(trx, { account: user.account_id, actor: by.email, action, kind: 'subscriptions', entity: `${environment}/${user.email}`, detail });
 }

@@ -251,6 +251,14 @@ describe('the pages the emails link to, in a browser', async () => {
     const changes = await applyCatalog(db, { subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', flows: ['customers'] }] });
     expect(changes).toMatchObject({ 'subscriptions kept as chosen in settings': 1 });
     expect(await db('subscriptions').where({ user_id: watcher, environment_id: 'prod' }).whereNotNull('flow_id').pluck('flow_id')).toEqual(['orders']);
+
+    // S40: the admin sees who changed what in the account; a monitor does not.
+    await admin.goto(`${base}/`);
+    await admin.getByRole('link', { name: 'Changes to Acme' }).click();
+    const latest = admin.locator('[data-event]').first();
+    expect(await latest.locator('[data-actor]').textContent()).toBe('ops@acme.test');
+    expect(await latest.locator('[data-what]').textContent()).toBe('chose subscriptions prod/watcher@acme.test');
+    expect((await monitor.goto(`${base}/account/changes`))!.status()).toBe(404);
   });
 
   /** The unsubscribe link of an email: its List-Unsubscribe header, which the footer links to too. */
