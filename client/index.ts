@@ -3,6 +3,8 @@ export { HeraldClient } from './herald-client.js';
 export type { HeraldClientOptions } from './herald-client.js';
 export type { ErrorReportRequest, SuccessReport } from '../contracts/error-report.js';
 export { HeraldInputError } from './herald-input-error.js';
+export { HeraldPlatform, HeraldApiError, HeraldVersionConflict } from './platform-client.js';
+export type { HeraldPlatformOptions, Versioned } from './platform-client.js';
 export { createTemporalClient, heraldDataConverter, ZlibPayloadCodec } from './payload-codec.js';
 export type { ReportedError, InputProblem } from '../contracts/error-report.js';
 export { retryableCodes, isRetryableCode, reportLimits } from '../contracts/error-report.js';

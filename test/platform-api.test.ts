@@ -12,6 +12,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { apiPrefix, apiRoutes } from '../server/api.js';
 import { createTokenStore } from '../stores/token-store.js';
 import { userRoles } from '../contracts/catalog.js';
+import { HeraldInputError, HeraldPlatform, HeraldVersionConflict } from '../client/index.js';
 
 describe('S40: the platform API', async () => {
   const { db, herald } = await startFixture({
@@ -222,6 +223,23 @@ describe('S40: the platform API', async () => {
       }),
       { numRuns: 40 },
     );
+  });
+
+  it('S40: the TypeScript platform client does the same over the API: puts, lists page by page, refuses by name, tells a stale version', async () => {
+    const platform = new HeraldPlatform({ url: server.url, token: manager });
+    const put = await platform.putUser('ts@acme.test', { role: 'monitor', name: 'Ts' });
+    expect(put).toMatchObject({ created: true, entity: { email: 'ts@acme.test', role: 'monitor' } });
+    const listed: string[] = [];
+    for await (const user of platform.list('users', 2)) listed.push(String(user.email));
+    expect(listed).toEqual((await db('users').where({ account_id: 'acme' }).orderBy('email').pluck('email')));
+    const refused = await platform.putUser('ts@acme.test', { role: 'boss' as never }).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(HeraldInputError);
+    expect((refused as HeraldInputError).problems[0]!.field).toBe('role');
+    await platform.putUser('ts@acme.test', { role: 'manage', name: 'Ts' }, put.version);
+    await expect(platform.putUser('ts@acme.test', { role: 'admin', name: 'Ts' }, put.version)).rejects.toBeInstanceOf(HeraldVersionConflict);
+    expect(await platform.get('users', 'nobody@acme.test')).toBeUndefined();
+    expect((await platform.setSubscriptions('prod', 'ts@acme.test', { flows: ['orders'] })).entity).toMatchObject({ flows: ['orders'] });
+    expect((await platform.remove('users', 'ts@acme.test'))!.entity).toMatchObject({ removed: true });
   });
 
   it('S40: the OpenAPI document covers every route and is a valid OpenAPI 3.1 document', async () => {
