@@ -225,6 +225,48 @@ describe('S40: the platform API', async () => {
     );
   });
 
+  it('S40: generated environment and flow bodies are applied and read back exactly, or refused by name with nothing changed', async () => {
+    const text = fc.oneof(
+      { arbitrary: fc.string({ minLength: 1, maxLength: 40 }).filter((name) => name.trim() !== ''), weight: 6 },
+      { arbitrary: fc.oneof(fc.string({ minLength: 201, maxLength: 210 }), fc.constant(''), fc.constant('a\u0000b'), fc.constant('two\nlines'), fc.integer()), weight: 4 },
+    );
+    const ids = fc.array(fc.oneof(fc.constantFrom('erp', 'nope', 'staging-erp'), fc.string({ maxLength: 5 })), { maxLength: 3 });
+    const environments = fc.record(
+      { name: text, production: fc.oneof(fc.boolean(), fc.constant('yes')), remindAfter: fc.option(fc.constantFrom('2 days', '12h', '30s', 'soon'), { nil: undefined }) },
+      { requiredKeys: [] },
+    );
+    const flows = fc.record(
+      { integration: fc.constantFrom('shop', 'billing', 'staging-shop', 'nope'), name: text, autoResolve: fc.option(fc.boolean(), { nil: undefined }), taskQueue: fc.option(fc.constantFrom('q-1', 'bad queue'), { nil: undefined }), connections: fc.option(ids, { nil: undefined }) },
+      { requiredKeys: [] },
+    );
+    let n = 0;
+    const outcomes = { applied: 0, refused: 0 };
+    const tryPut = async (kind: 'environments' | 'flows', body: Record<string, unknown>) => {
+      const id = `gen-${kind}-${(n += 1)}`;
+      const answer = await call('PUT', `/${kind}/${id}`, manager, body);
+      if (answer.status === 201) {
+        outcomes.applied += 1;
+        const read = await call('GET', `/${kind}/${id}`, manager);
+        expect(read.body).toEqual(answer.body);
+        for (const [field, value] of Object.entries(body)) {
+          if (field === 'remindAfter' || value === undefined) continue;
+          expect(read.body[field], field).toEqual(field === 'connections' ? [...new Set(value as string[])].sort() : value);
+        }
+      } else {
+        outcomes.refused += 1;
+        expect(answer.status, JSON.stringify(answer.body)).toBe(400);
+        expect(answer.body.problems!.length).toBeGreaterThan(0);
+        for (const problem of answer.body.problems!) expect(problem.field).toMatch(/^(\(body\)|name|production|remindAfter|integration|autoResolve|taskQueue|connections(\[\d+\])?)$/);
+        expect(await db(kind).where({ id }).first()).toBeUndefined();
+      }
+    };
+    await fc.assert(fc.asyncProperty(environments, (body) => tryPut('environments', body)), { numRuns: 30 });
+    await fc.assert(fc.asyncProperty(flows, (body) => tryPut('flows', body)), { numRuns: 30 });
+    // Both ways were taken.
+    expect(outcomes.applied).toBeGreaterThan(0);
+    expect(outcomes.refused).toBeGreaterThan(0);
+  });
+
   it('S40: the TypeScript platform client does the same over the API: puts, lists page by page, refuses by name, tells a stale version', async () => {
     const platform = new HeraldPlatform({ url: server.url, token: manager });
     const put = await platform.putUser('ts@acme.test', { role: 'monitor', name: 'Ts' });
