@@ -43,14 +43,16 @@ type Row = Record<string, unknown>;
 /** Who made a change, as the audit records it: "token 12 (billing platform)", "ops@acme.example". */
 export type Actor = string;
 
+/** A change that collides with what is there: the API answers 409. */
+export class EntityConflict extends Error {}
 /** The entity at this id is another account's: it is not moved (S36). */
-export class EntityTaken extends Error {}
+export class EntityTaken extends EntityConflict {}
 /** The `If-Match` of a change names a version that is no longer the entity's. */
 export class EntityChanged extends Error {}
 /** An environment that integrations or connections still live in is not removed. */
-export class EntityInUse extends Error {}
+export class EntityInUse extends EntityConflict {}
 /** A user chose their own subscriptions on the settings page (S24): the platform's do not replace them. */
-export class ChosenByUser extends Error {}
+export class ChosenByUser extends EntityConflict {}
 /** Refused: each problem at its field of the request's body. */
 export class EntityRefused extends InputRefusedError {
   override readonly name = 'EntityRefused';

@@ -9,10 +9,7 @@ import { z } from 'zod';
 import { entityId } from '../contracts/error-report.js';
 import { plainAddressMessage, isPlainAddress } from '../contracts/email-address.js';
 import {
-  ChosenByUser,
   entityBodies,
-  EntityTaken,
-  EntityInUse,
   listEntities,
   removeEntity,
   putEntity,
@@ -26,7 +23,7 @@ import {
 } from '../admin/entities.js';
 import { syncAccount } from '../admin/sync.js';
 import { auditTrail } from '../stores/audit-store.js';
-import { apiPrefix, Conflict, NotFound, route, Versioned, type ApiRoute } from './api-route.js';
+import { apiPrefix, NotFound, route, Versioned, type ApiRoute } from './api-route.js';
 
 const email = z.string({ error: plainAddressMessage }).refine(isPlainAddress, { error: plainAddressMessage });
 const pageQuery = (key: z.ZodType<string>) =>
@@ -36,6 +33,12 @@ const pageQuery = (key: z.ZodType<string>) =>
   });
 
 const singular = (kind: EntityKind) => kind.slice(0, -1);
+
+/** An entity answered with its version, or not found. */
+function found(entity: Record<string, unknown> | undefined, missing: string): Versioned {
+  if (!entity) throw new NotFound(missing);
+  return new Versioned(entity, versionOf(entity));
+}
 
 /** The routes of one kind: put, get, list. */
 function kindRoutes(kind: EntityKind): ApiRoute[] {
@@ -53,13 +56,8 @@ function kindRoutes(kind: EntityKind): ApiRoute[] {
       body: entityBodies[kind] as z.ZodType<Record<string, unknown>>,
       answers: `the ${singular(kind)} as it now reads, its version as ETag; 201 when created`,
       async handle({ account, actor, params: p, body, ifMatch }, { db }) {
-        try {
-          const { entity, created } = await putEntity(db, { actor, account, kind, id: p[key]!, body, ifMatch });
-          return answer(entity, created ? 201 : 200);
-        } catch (error) {
-          if (error instanceof EntityTaken) throw new Conflict(error.message);
-          throw error;
-        }
+        const { entity, created } = await putEntity(db, { actor, account, kind, id: p[key]!, body, ifMatch });
+        return answer(entity, created ? 201 : 200);
       },
     }),
     route({
@@ -70,9 +68,7 @@ function kindRoutes(kind: EntityKind): ApiRoute[] {
       params,
       answers: `the ${singular(kind)}, its version as ETag`,
       async handle({ account, params: p }, { db }) {
-        const entity = await readEntity(db, account, kind, p[key]!);
-        if (!entity) throw new NotFound(`no ${singular(kind)} "${p[key]}"`);
-        return answer(entity);
+        return found(await readEntity(db, account, kind, p[key]!), `no ${singular(kind)} "${p[key]}"`);
       },
     }),
     route({
@@ -107,14 +103,7 @@ export const entityRoutes: ApiRoute[] = [
       params: z.strictObject({ id: entityId }),
       answers: `the ${singular(kind)} as now listed (removed), its version as ETag`,
       async handle({ account, actor, params, ifMatch }, { db }) {
-        try {
-          const entity = await removeEntity(db, { actor, account, kind, id: params.id, ifMatch });
-          if (!entity) throw new NotFound(`no ${singular(kind)} "${params.id}"`);
-          return new Versioned(entity, versionOf(entity));
-        } catch (error) {
-          if (error instanceof EntityInUse) throw new Conflict(error.message);
-          throw error;
-        }
+        return found(await removeEntity(db, { actor, account, kind, id: params.id, ifMatch }), `no ${singular(kind)} "${params.id}"`);
       },
     }),
   ),
@@ -126,9 +115,7 @@ export const entityRoutes: ApiRoute[] = [
     params: z.strictObject({ email }),
     answers: 'the user as now listed (removed), its version as ETag',
     async handle({ account, actor, params, ifMatch }, { db }) {
-      const user = await removeUser(db, { actor, account, email: params.email, ifMatch });
-      if (!user) throw new NotFound(`no user "${params.email}"`);
-      return new Versioned(user, versionOf(user));
+      return found(await removeUser(db, { actor, account, email: params.email, ifMatch }), `no user "${params.email}"`);
     },
   }),
   route({
@@ -140,14 +127,8 @@ export const entityRoutes: ApiRoute[] = [
     body: subscriptionsBody,
     answers: 'the subscriptions as they now read, their version as ETag',
     async handle({ account, actor, params, body, ifMatch }, { db }) {
-      try {
-        const result = await putSubscriptions(db, { actor, account, environment: params.environment, email: params.email, body, ifMatch });
-        if (!result) throw new NotFound(`no user "${params.email}" or environment "${params.environment}"`);
-        return new Versioned(result.entity, versionOf(result.entity));
-      } catch (error) {
-        if (error instanceof ChosenByUser) throw new Conflict(error.message);
-        throw error;
-      }
+      const result = await putSubscriptions(db, { actor, account, environment: params.environment, email: params.email, body, ifMatch });
+      return found(result?.entity, `no user "${params.email}" or environment "${params.environment}"`);
     },
   }),
   route({
@@ -158,9 +139,7 @@ export const entityRoutes: ApiRoute[] = [
     params: subscriptionParams,
     answers: 'the subscriptions, their version as ETag',
     async handle({ account, params }, { db }) {
-      const subscriptions = await readSubscriptions(db, account, params.environment, params.email);
-      if (!subscriptions) throw new NotFound(`no user "${params.email}" or environment "${params.environment}"`);
-      return new Versioned(subscriptions, versionOf(subscriptions));
+      return found(await readSubscriptions(db, account, params.environment, params.email), `no user "${params.email}" or environment "${params.environment}"`);
     },
   }),
   route({
@@ -171,14 +150,8 @@ export const entityRoutes: ApiRoute[] = [
     params: subscriptionParams,
     answers: 'the subscriptions as they now read (none), their version as ETag',
     async handle({ account, actor, params, ifMatch }, { db }) {
-      try {
-        const result = await putSubscriptions(db, { actor, account, environment: params.environment, email: params.email, body: {}, ifMatch });
-        if (!result) throw new NotFound(`no user "${params.email}" or environment "${params.environment}"`);
-        return new Versioned(result.entity, versionOf(result.entity));
-      } catch (error) {
-        if (error instanceof ChosenByUser) throw new Conflict(error.message);
-        throw error;
-      }
+      const result = await putSubscriptions(db, { actor, account, environment: params.environment, email: params.email, body: {}, ifMatch });
+      return found(result?.entity, `no user "${params.email}" or environment "${params.environment}"`);
     },
   }),
   route({

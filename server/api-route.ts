@@ -59,5 +59,3 @@ export class Versioned {
 
 /** Anything the caller's account cannot see: answered 404, whether it exists elsewhere or not. */
 export class NotFound extends Error {}
-/** The request collides with what is there (an id of another account, a user's own choice): 409. */
-export class Conflict extends Error {}

@@ -24,10 +24,10 @@ import { check } from '../contracts/problems.js';
 import { HeraldInputError } from '../client/herald-input-error.js';
 import { createErrorStore } from '../stores/error-store.js';
 import { createTokenStore, type TokenHolder } from '../stores/token-store.js';
-import { EntityChanged, EntityRefused } from '../admin/entities.js';
+import { EntityChanged, EntityConflict, EntityRefused } from '../admin/entities.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { CatalogError } from '../catalog/catalog-error.js';
-import { apiPrefix, Conflict, NotFound, route, Versioned, type ApiDeps, type ApiRoute } from './api-route.js';
+import { apiPrefix, NotFound, route, Versioned, type ApiDeps, type ApiRoute } from './api-route.js';
 import { entityRoutes } from './api-entities.js';
 
 export { apiPrefix, type ApiDeps, type ApiRoute } from './api-route.js';
@@ -286,7 +286,7 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
           return reply.code(answer.status).header('etag', answer.version).send(answer.body);
         } catch (error) {
           if (error instanceof NotFound) return reply.code(404).send({ error: `not found: ${error.message}` });
-          if (error instanceof Conflict) return reply.code(409).send({ error: error.message });
+          if (error instanceof EntityConflict) return reply.code(409).send({ error: error.message });
           if (error instanceof EntityChanged) return reply.code(412).send({ error: error.message });
           if (error instanceof HeraldInputError || error instanceof EntityRefused) return reply.code(400).send({ problems: error.problems });
           throw error;
