@@ -60,6 +60,8 @@ describe('the test harness', async () => {
       '20261128000000_create_assignments',
       '20261128100000_create_reminders',
       '20261202000000_create_send_fences',
+      '20261203000000_scope_tokens_and_audit',
+      '20261203100000_removable_entities',
     ]);
   });
 
