@@ -5,6 +5,9 @@
 import { z } from 'zod';
 import { parseDuration } from '../contracts/duration.js';
 
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof logLevels)[number];
+
 /** Thrown at start when an environment variable has a value Herald cannot use. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -50,6 +53,8 @@ export interface HeraldConfig {
   secret: string | undefined;
   /** The server runs behind a proxy that terminates TLS (X-Forwarded-For and -Proto are trusted). */
   trustProxy: boolean;
+  /** How much the server logs (one JSON line per event). */
+  logLevel: LogLevel;
 }
 
 type Env = Record<string, string | undefined>;
@@ -106,6 +111,7 @@ const variables = {
   HERALD_LISTEN: hostPort,
   HERALD_SECRET: variable('expected at least 32 characters (e.g. openssl rand -base64 32)', (v) => (v.length >= 32 ? v : undefined)),
   HERALD_TRUST_PROXY: flag,
+  HERALD_LOG_LEVEL: variable(`expected one of ${logLevels.join(', ')}`, (v) => (logLevels.includes(v as LogLevel) ? (v as LogLevel) : undefined)),
   HERALD_API_RATE: variable('expected a whole number of requests a minute, 1 or more', (v) => (/^[1-9]\d{0,6}$/.test(v) ? Number(v) : undefined)),
   HERALD_CODEC_ORIGINS: variable('expected origins separated by commas, e.g. https://temporal.example.com', (v) => {
     const origins = v.split(',').map((origin) => origin.trim());
@@ -146,6 +152,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     apiRequestsPerMinute: v.HERALD_API_RATE ?? 1200,
     secret: v.HERALD_SECRET,
     trustProxy: v.HERALD_TRUST_PROXY ?? false,
+    logLevel: v.HERALD_LOG_LEVEL ?? 'info',
   };
 }
 

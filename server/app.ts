@@ -3,6 +3,9 @@
  * for the Temporal UI. Stateless: run as many as needed behind a load balancer.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import helmet from '@fastify/helmet';
+import type { DestinationStream } from 'pino';
+import { requestIdOf, serverLogger, type LogLevel } from './logging.js';
 import cors from '@fastify/cors';
 import type { Knex } from 'knex';
 import { codecRoutes } from './codec-routes.js';
@@ -27,12 +30,42 @@ export interface ServerOptions {
   people?: Omit<PeopleOptions, 'db' | 'client'>;
   /** Behind a proxy that terminates TLS: read the client's address and protocol from X-Forwarded-*. */
   trustProxy?: boolean;
+  /** The log: its level (HERALD_LOG_LEVEL) and where it goes (standard output unless given). None: no log. */
+  log?: { level: LogLevel; stream?: DestinationStream };
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   // Long enough for the signed tokens of sign-in and unsubscribe links.
-  const app = Fastify({ logger: false, bodyLimit: 8 * 1024 * 1024, trustProxy: options.trustProxy ?? false, routerOptions: { maxParamLength: 500 } });
+  const app = Fastify({
+    ...(options.log ? { loggerInstance: serverLogger(options.log.level, options.log.stream) } : { logger: false }),
+    genReqId: requestIdOf,
+    requestIdLogLabel: 'requestId',
+    bodyLimit: 8 * 1024 * 1024,
+    trustProxy: options.trustProxy ?? false,
+    routerOptions: { maxParamLength: 500 },
+  });
   handleErrors(app);
+  app.addHook('onSend', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  // Security headers on every answer; pages may load nothing from elsewhere and run no script
+  // (their styles are inline). The email view sets a stricter policy of its own.
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        frameAncestors: ["'none'"],
+        baseUri: ["'none'"],
+      },
+    },
+    // Sign-in and unsubscribe links carry tokens in their paths: no page sends its address on.
+    referrerPolicy: { policy: 'no-referrer' },
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
   await app.register(async (codec) => {
     await codec.register(cors, { origin: options.codecOrigins, methods: ['POST'], allowedHeaders: ['content-type', 'x-namespace'], credentials: true });
     codecRoutes(codec);

@@ -7,6 +7,7 @@
 import type { Client } from '@temporalio/client';
 import type { FastifyInstance } from 'fastify';
 import type { Knex } from 'knex';
+import type { DestinationStream } from 'pino';
 import { ConfigError, type HeraldConfig } from '../config/config.js';
 import { connectDatabase } from '../stores/database.js';
 import { HeraldClient } from '../client/herald-client.js';
@@ -27,6 +28,8 @@ export interface RunServerOptions {
   codecOrigins?: string[];
   /** Sign-in requests allowed per address and per client in 15 minutes; default 5 and 20. */
   signInLimits?: PeopleOptions['signInLimits'];
+  /** Where the log goes; default standard output. */
+  logStream?: DestinationStream;
 }
 
 /** A listening Herald server. */
@@ -61,6 +64,7 @@ export async function runServer(options: RunServerOptions): Promise<RunningServe
       people: { mailer, appUrl: config.appUrl, secret: config.secret, signInLimits: options.signInLimits },
       codecOrigins: options.codecOrigins ?? config.codecOrigins,
       trustProxy: config.trustProxy,
+      log: { level: config.logLevel, stream: options.logStream },
     });
     url = await app.listen(options.listen ?? config.listen);
   } catch (error) {

@@ -23,6 +23,8 @@ export async function startServer(options: {
   /** More of Herald's environment variables (HERALD_API_RATE, HERALD_TRUST_PROXY, …). */
   variables?: Record<string, string>;
   signInLimits?: RunServerOptions['signInLimits'];
+  /** Where the server's log goes; default nowhere (a test that reads it passes its own). */
+  logStream?: RunServerOptions['logStream'];
 }): Promise<RunningServer> {
   const port = options.port ?? 0;
   const config = loadConfig({
@@ -34,7 +36,8 @@ export async function startServer(options: {
     ...options.variables,
   });
   const temporal = options.temporal ?? createTemporalClient(Connection.lazy({ address: '127.0.0.1:9' }));
-  const server = await runServer({ config, temporal, db: options.db, listen: { host: '127.0.0.1', port }, signInLimits: options.signInLimits });
+  const logStream = options.logStream ?? { write: () => undefined };
+  const server = await runServer({ config, temporal, db: options.db, listen: { host: '127.0.0.1', port }, signInLimits: options.signInLimits, logStream });
   afterAll(server.stop);
   return server;
 }
