@@ -31,7 +31,7 @@ import { applyCatalog, type Catalog } from '../catalog/catalog.js';
 import { mjmlCompilations } from '../email/render.js';
 import { previewDigest } from '../email/digest-preview.js';
 import { runHerald } from '../worker/run-herald.js';
-import { loadConfig } from '../config/config.js';
+import { loadConfig, runtimeLogLevel } from '../config/config.js';
 import { cliExecutable } from '../embedded/temporal-binaries.js';
 import { searchAttributeFlags } from '../worker/search-attributes.js';
 import { environmentDigest, runCycleNowUpdate, stopDigestSignal } from '../workflows/environment-digest.js';
@@ -49,7 +49,7 @@ const { values: flags, positionals } = parseArgs({
 });
 const only = positionals[0];
 const rounds = Number(flags.rounds);
-Runtime.install({ logger: new DefaultLogger((process.env.HERALD_LOG_LEVEL as 'INFO' | undefined) ?? 'ERROR') });
+Runtime.install({ logger: new DefaultLogger(runtimeLogLevel(process.env.HERALD_LOG_LEVEL, 'ERROR')) });
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;

@@ -8,6 +8,19 @@ import { parseDuration } from '../contracts/duration.js';
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
 
+/** A log level as HERALD_LOG_LEVEL gives it, in either case (`warn`, `WARN`). */
+const logLevelOf = (value: string): LogLevel | undefined => logLevels.find((level) => level === value.toLowerCase());
+
+/**
+ * The level of the Temporal runtime's logger for HERALD_LOG_LEVEL (its levels are TRACE to ERROR);
+ * `fallback` when unset or not a level (the configuration names a bad value when it is loaded).
+ */
+export function runtimeLogLevel(value: string | undefined, fallback: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR'): 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' {
+  const level = value === undefined ? undefined : logLevelOf(value.trim());
+  if (level === undefined) return fallback;
+  return level === 'fatal' || level === 'silent' ? 'ERROR' : (level.toUpperCase() as 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR');
+}
+
 /** Thrown at start when an environment variable has a value Herald cannot use. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
@@ -111,7 +124,7 @@ const variables = {
   HERALD_LISTEN: hostPort,
   HERALD_SECRET: variable('expected at least 32 characters (e.g. openssl rand -base64 32)', (v) => (v.length >= 32 ? v : undefined)),
   HERALD_TRUST_PROXY: flag,
-  HERALD_LOG_LEVEL: variable(`expected one of ${logLevels.join(', ')}`, (v) => (logLevels.includes(v as LogLevel) ? (v as LogLevel) : undefined)),
+  HERALD_LOG_LEVEL: variable(`expected one of ${logLevels.join(', ')}`, (v) => logLevelOf(v)),
   HERALD_API_RATE: variable('expected a whole number of requests a minute, 1 or more', (v) => (/^[1-9]\d{0,6}$/.test(v) ? Number(v) : undefined)),
   HERALD_CODEC_ORIGINS: variable('expected origins separated by commas, e.g. https://temporal.example.com', (v) => {
     const origins = v.split(',').map((origin) => origin.trim());

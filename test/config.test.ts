@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseDuration } from '../contracts/duration.js';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, loadConfig, runtimeLogLevel } from '../config/config.js';
 
 describe('configuration, read from the environment', () => {
   it('reads durations as Temporal writes them: 250ms, 90s, 15m, 1.5h, 5 minutes, 1d, or bare milliseconds', () => {
@@ -32,5 +32,14 @@ describe('configuration, read from the environment', () => {
     );
     expect(() => loadConfig({ HERALD_FROM: 'a@b\r\nBcc: c@d' })).toThrow(/^HERALD_FROM=/);
     expect(loadConfig({ DATABASE_URL: '  ' }).databaseUrl).toBeUndefined();
+  });
+
+  it('reads HERALD_LOG_LEVEL in either case, for the server and for the Temporal runtime alike', () => {
+    expect(loadConfig({}).logLevel).toBe('info');
+    expect(loadConfig({ HERALD_LOG_LEVEL: 'WARN' }).logLevel).toBe('warn');
+    expect(() => loadConfig({ HERALD_LOG_LEVEL: 'loud' })).toThrow(/^HERALD_LOG_LEVEL="loud" is not valid: expected one of fatal, error, warn, info, debug, trace, silent$/);
+    expect(runtimeLogLevel('warn', 'INFO')).toBe('WARN');
+    expect(runtimeLogLevel('silent', 'INFO')).toBe('ERROR');
+    expect(runtimeLogLevel(undefined, 'INFO')).toBe('INFO');
   });
 });

@@ -11,7 +11,7 @@ import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, loadConfig, runtimeLogLevel } from '../config/config.js';
 import { temporalTarget } from '../config/temporal-connection.js';
 import { runHerald } from './run-herald.js';
 import { createTemporalClient } from '../client/payload-codec.js';
@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   if (!existsSync(prebuiltWorkflowBundle)) {
     throw new Error(`no prebuilt workflow bundle at ${prebuiltWorkflowBundle}: run "npm run build" first`);
   }
-  Runtime.install({ logger: new DefaultLogger((process.env.HERALD_LOG_LEVEL as 'INFO' | undefined) ?? 'INFO') });
+  Runtime.install({ logger: new DefaultLogger(runtimeLogLevel(process.env.HERALD_LOG_LEVEL, 'INFO')) });
 
   const target = temporalTarget('127.0.0.1:7233');
   // The SDK's configuration: TEMPORAL_NAMESPACE, when set, overrides a profile's namespace.

@@ -8,7 +8,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { ConfigError, loadConfig, type HeraldConfig } from '../config/config.js';
+import { ConfigError, loadConfig, runtimeLogLevel, type HeraldConfig } from '../config/config.js';
 import { databaseAddress, refusedConnectionTo, UnreachableError } from '../config/unreachable.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const stops: (() => Promise<void>)[] = [];
   const lines: string[] = [];
   // Herald, not the SDK, answers Ctrl-C: it drains the worker, then stops the services in order.
-  Runtime.install({ logger: new DefaultLogger((process.env.HERALD_LOG_LEVEL as 'INFO' | undefined) ?? 'WARN'), shutdownSignals: [] });
+  Runtime.install({ logger: new DefaultLogger(runtimeLogLevel(process.env.HERALD_LOG_LEVEL, 'WARN')), shutdownSignals: [] });
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
