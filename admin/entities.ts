@@ -17,7 +17,8 @@ import {
   type Catalog,
 } from '../contracts/catalog.js';
 import { InputRefusedError } from '../contracts/problems.js';
-import { applyCatalog } from '../catalog/catalog.js';
+import { applyCatalog, lockCatalog, type CatalogChanges } from '../catalog/catalog.js';
+import { createSettingsStore } from '../stores/settings-store.js';
 import { CatalogError } from '../catalog/catalog-error.js';
 import { recordAudit } from '../stores/audit-store.js';
 
@@ -60,8 +61,6 @@ export class EntityRefused extends InputRefusedError {
 
 /** An entity's version: the hash of what it reads as. The same put twice leaves the same version. */
 export const versionOf = (view: EntityView) => `"${createHash('sha256').update(JSON.stringify(view)).digest('base64url').slice(0, 27)}"`;
-
-const catalogLock = (trx: Knex.Transaction) => trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['herald.catalog']);
 
 /** One entity of the account as it reads (what a put of it takes, with its id), or undefined. */
 export async function readEntity(db: Knex, account: string, kind: EntityKind, id: string): Promise<EntityView | undefined> {
@@ -130,10 +129,8 @@ export async function readSubscriptions(db: Knex, account: string, environment: 
   const user = await db('users').where({ account_id: account, email: email.toLowerCase() }).first('id', 'email');
   const env = await db('environments').where({ account_id: account, id: environment }).first('id');
   if (!user || !env) return undefined;
-  const rows = await db('subscriptions').where({ user_id: user.id, environment_id: environment }).select('flow_id', 'integration_id', 'connection_id');
-  const of = (column: string) => rows.map((row) => row[column] as string | null).filter((v): v is string => v !== null).sort();
-  const chosen = await db('subscription_choices').where({ user_id: user.id, environment_id: environment }).first('user_id');
-  return { environment, user: user.email, flows: of('flow_id'), integrations: of('integration_id'), connections: of('connection_id'), chosenByUser: Boolean(chosen) };
+  const { flows, integrations, connections, chosenAt } = await createSettingsStore(db).subscriptions(Number(user.id), environment);
+  return { environment, user: user.email, flows, integrations, connections, chosenByUser: chosenAt !== null };
 }
 
 export interface PutResult {
@@ -154,7 +151,7 @@ export async function putEntity(
 ): Promise<PutResult> {
   const { account, kind, id } = change;
   return db.transaction(async (trx) => {
-    await catalogLock(trx);
+    await lockCatalog(trx);
     const before = await readEntity(trx, account, kind, id);
     checkVersion(before, change.ifMatch);
     if (!before && kind !== 'users' && (await trx(kind).where({ id }).first('id'))) throw new EntityTaken(`${kind.slice(0, -1)} "${id}" is another account's`);
@@ -185,7 +182,7 @@ export async function removeEntity(
 ): Promise<EntityView | undefined> {
   const { account, kind, id } = change;
   return db.transaction(async (trx) => {
-    await catalogLock(trx);
+    await lockCatalog(trx);
     const before = await readEntity(trx, account, kind, id);
     if (!before) return undefined;
     checkVersion(before, change.ifMatch);
@@ -218,17 +215,14 @@ export async function removeEntity(
  */
 export async function removeUser(db: Knex, change: { actor: Actor; account: string; email: string; ifMatch?: string }): Promise<EntityView | undefined> {
   return db.transaction(async (trx) => {
-    await catalogLock(trx);
+    await lockCatalog(trx);
     const before = await readEntity(trx, change.account, 'users', change.email);
     if (!before) return undefined;
     checkVersion(before, change.ifMatch);
     if (before.removed) return before;
     await applyEntry(trx, { users: [{ account: change.account, email: change.email, name: before.name as string | null, role: before.role as never, removed: true }] }, 'users');
     const user = await trx('users').where({ account_id: change.account, email: change.email.toLowerCase() }).first('id');
-    await trx('email_deliveries')
-      .where({ user_id: user.id, status: 'pending' })
-      .update({ status: 'cancelled', last_error: 'not sent: the user left the account' });
-    await trx('sessions').whereRaw(`(data::jsonb ->> 'personId') = ?`, [String(user.id)]).delete();
+    await endMemberships(trx, [String(user.id)]);
     const after = (await readEntity(trx, change.account, 'users', change.email))!;
     await audit(trx, change.actor, change.account, 'removed', 'users', change.email, after);
     return after;
@@ -241,7 +235,7 @@ export async function putSubscriptions(
   change: { actor: Actor; account: string; environment: string; email: string; body: z.output<typeof subscriptionsBody>; ifMatch?: string },
 ): Promise<PutResult | undefined> {
   return db.transaction(async (trx) => {
-    await catalogLock(trx);
+    await lockCatalog(trx);
     const before = await readSubscriptions(trx, change.account, change.environment, change.email);
     if (!before) return undefined;
     checkVersion(before, change.ifMatch);
@@ -261,15 +255,27 @@ function checkVersion(current: EntityView | undefined, ifMatch: string | undefin
   }
 }
 
-/** Applies a one-entry catalog; its problems are told at the fields of the request's body (`role`, not `users[0].role`). */
-async function applyEntry(trx: Knex.Transaction, catalog: Catalog, section: string): Promise<void> {
+/**
+ * Applies a catalog for a request; its problems are refused as the request's: with `section`, a
+ * one-entry catalog's at the fields of the request's body (`role`, not `users[0].role`). Answers
+ * what it changed.
+ */
+export async function applyEntry(db: Knex, catalog: Catalog, section?: string): Promise<CatalogChanges> {
   try {
-    await applyCatalog(trx, catalog, { refreshStatistics: false });
+    return await applyCatalog(db, catalog, { refreshStatistics: false });
   } catch (error) {
     if (!(error instanceof CatalogError)) throw error;
+    if (section === undefined) throw new EntityRefused(error.problems);
     const prefix = `${section}[0]`;
     throw new EntityRefused(error.problems.map((p) => ({ ...p, field: p.field.startsWith(`${prefix}.`) ? p.field.slice(prefix.length + 1) : p.field === prefix ? '(body)' : p.field })));
   }
+}
+
+/** The users' part in their account ends (S38): their pending emails are cancelled and their sessions end. */
+export async function endMemberships(trx: Knex.Transaction, userIds: string[]): Promise<void> {
+  if (userIds.length === 0) return;
+  await trx('email_deliveries').whereIn('user_id', userIds).where({ status: 'pending' }).update({ status: 'cancelled', last_error: 'not sent: the user left the account' });
+  await trx('sessions').whereRaw(`(data::jsonb ->> 'personId') = any(?)`, [userIds]).delete();
 }
 
 const audit = (trx: Knex.Transaction, actor: Actor, account: string, action: string, kind: string, entity: string, detail: EntityView) =>

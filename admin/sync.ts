@@ -7,11 +7,10 @@
  * changes nothing.
  */
 import type { Knex } from 'knex';
-import { applyCatalog, type Catalog } from '../catalog/catalog.js';
-import { CatalogError } from '../catalog/catalog-error.js';
+import { keptChoices, lockCatalog, type Catalog } from '../catalog/catalog.js';
 import { recordAudit } from '../stores/audit-store.js';
 import type { InputProblem } from '../contracts/problems.js';
-import { EntityRefused, entityKinds, listEntities, versionOf, type Actor, type EntityKind } from './entities.js';
+import { applyEntry, endMemberships, EntityRefused, entityKinds, listEntities, versionOf, type Actor, type EntityKind } from './entities.js';
 
 type Counts = Record<EntityKind | 'subscriptions', number>;
 
@@ -39,15 +38,9 @@ export async function syncAccount(db: Knex, request: { actor: Actor; account: st
   const catalog = ownCatalog(request.account, request.catalog);
   try {
     return await db.transaction(async (trx) => {
-      await trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['herald.catalog']);
+      await lockCatalog(trx);
       const before = await snapshot(trx, request.account);
-      let kept: number;
-      try {
-        kept = (await applyCatalog(trx, catalog, { refreshStatistics: false }))['subscriptions kept as chosen in settings'] ?? 0;
-      } catch (error) {
-        if (error instanceof CatalogError) throw new EntityRefused(error.problems);
-        throw error;
-      }
+      const kept = (await applyEntry(trx, catalog))[keptChoices] ?? 0;
       await removeUnlisted(trx, request.account, catalog);
       const after = await snapshot(trx, request.account);
       const result = { dryRun: request.dryRun, ...difference(before, after, catalog), keptAsChosen: kept };
@@ -95,11 +88,7 @@ async function removeUnlisted(trx: Knex.Transaction, account: string, catalog: C
     .whereNotIn('email', listedUsers)
     .update({ removed_at: trx.fn.now() })
     .returning('id');
-  const goneIds = gone.map((row: { id: string }) => row.id);
-  if (goneIds.length > 0) {
-    await trx('email_deliveries').whereIn('user_id', goneIds).where({ status: 'pending' }).update({ status: 'cancelled', last_error: 'not sent: the user left the account' });
-    await trx('sessions').whereRaw(`(data::jsonb ->> 'personId') = any(?)`, [goneIds.map(String)]).delete();
-  }
+  await endMemberships(trx, gone.map((row: { id: string }) => String(row.id)));
   const listed = (catalog.subscriptions ?? []).map((s) => [s.environment, s.user.toLowerCase()]);
   await trx.raw(
     `delete from subscriptions s

@@ -23,6 +23,15 @@ export type {
   UserRole,
 } from '../contracts/catalog.js';
 
+/**
+ * Serialises what changes the catalog's entities (a catalog applied, an entity put or removed, an
+ * account synced), so that two at once cannot both pass validation against stale rows. Held until
+ * the transaction ends.
+ */
+export async function lockCatalog(trx: Knex.Transaction): Promise<void> {
+  await trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['herald.catalog']);
+}
+
 /** What applying a catalog changed, by table: rows inserted or updated. Zero everywhere on a re-apply. */
 export type CatalogChanges = Record<string, number>;
 
@@ -41,17 +50,17 @@ export async function applyCatalog(
   } = {},
 ): Promise<CatalogChanges> {
   const changes = await db.transaction(async (trx) => {
-    // Serialise catalog applications, so two at once cannot both pass validation against stale rows.
-    await trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['herald.catalog']);
+    await lockCatalog(trx);
     const shape = checkCatalogShape(input);
     const { catalog } = shape;
     const problems: InputProblem[] = [...shape.problems];
-    const world = await loadWorld(trx, catalog);
+    const named = namedBy(catalog);
+    const world = await loadWorld(trx, named);
     resolveReferences(catalog, world, problems);
     if (problems.length > 0) throw new CatalogError(problems);
     const changes = await write(trx, catalog, world);
     if (options.actor && Object.entries(changes).some(([table, n]) => table !== keptChoices && n > 0)) {
-      for (const account of accountsOf(catalog, world)) {
+      for (const account of accountsOf(named, world)) {
         await recordAudit(trx, { account, actor: options.actor, action: 'applied', kind: 'catalog', entity: account, detail: changes });
       }
     }
@@ -83,8 +92,7 @@ interface World {
  * What is stored of everything the catalog names (and nothing else: an installation holds
  * thousands of accounts, and one user put over the API must not read them all).
  */
-async function loadWorld(trx: Knex.Transaction, catalog: Catalog): Promise<World> {
-  const named = namedBy(catalog);
+async function loadWorld(trx: Knex.Transaction, named: Named): Promise<World> {
   // One after another: a transaction is one connection, which runs one query at a time.
   const accounts = await trx('accounts').whereIn('id', [...named.accounts]).select('id');
   // Addresses are stored lower-cased.
@@ -111,14 +119,16 @@ async function loadWorld(trx: Knex.Transaction, catalog: Catalog): Promise<World
 }
 
 /** The accounts a catalog names, directly or through the environments its entries are in. */
-function accountsOf(catalog: Catalog, world: World): string[] {
-  const accounts = new Set(namedBy(catalog).accounts);
-  for (const id of namedBy(catalog).environments) {
+function accountsOf(named: Named, world: World): string[] {
+  const accounts = new Set(named.accounts);
+  for (const id of named.environments) {
     const env = world.environments.get(id);
     if (env) accounts.add(env.account);
   }
   return [...accounts].sort();
 }
+
+type Named = ReturnType<typeof namedBy>;
 
 /** Every id the catalog names, by kind (users by address, lower-cased). */
 function namedBy(catalog: Catalog) {

@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import type { z } from 'zod';
 import type { HeraldClient } from '../client/herald-client.js';
-import type { TokenHolder, TokenScope } from '../stores/token-store.js';
+import type { TokenScope } from '../stores/token-store.js';
 
 export const apiPrefix = '/api/v1';
 
@@ -22,7 +22,6 @@ export interface ApiCall<B, Q, P> {
   account: string;
   /** Who calls, as changes are recorded: "token 12 (billing platform)". */
   actor: string;
-  holder: TokenHolder;
   body: B;
   query: Q;
   params: P;

@@ -20,13 +20,10 @@ import {
   resolveRequestSchema,
   successReportSchema,
 } from '../contracts/error-report.js';
-import { check } from '../contracts/problems.js';
-import { HeraldInputError } from '../client/herald-input-error.js';
+import { check, InputRefusedError } from '../contracts/problems.js';
 import { createErrorStore } from '../stores/error-store.js';
 import { createTokenStore, type TokenHolder } from '../stores/token-store.js';
-import { EntityChanged, EntityConflict, EntityRefused } from '../admin/entities.js';
-import { applyCatalog } from '../catalog/catalog.js';
-import { CatalogError } from '../catalog/catalog-error.js';
+import { applyEntry, EntityChanged, EntityConflict } from '../admin/entities.js';
 import { apiPrefix, NotFound, route, Versioned, type ApiDeps, type ApiRoute } from './api-route.js';
 import { entityRoutes } from './api-entities.js';
 
@@ -152,12 +149,7 @@ const installationRoutes: ApiRoute[] = [
     body: z.strictObject({ name: z.string({ error: 'is required' }).min(1, { error: 'is required' }).max(200) }),
     answers: '{ id, name }',
     async handle({ params, body }, { db }) {
-      try {
-        await applyCatalog(db, { accounts: [{ id: params.id, name: body.name }] });
-      } catch (error) {
-        if (error instanceof CatalogError) throw new EntityRefused(error.problems.map((p) => ({ ...p, field: p.field.replace(/^accounts\[0\]\./, '') })));
-        throw error;
-      }
+      await applyEntry(db, { accounts: [{ id: params.id, name: body.name }] }, 'accounts');
       return { id: params.id, name: body.name };
     },
   }),
@@ -274,7 +266,6 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
             {
               account: acting.account,
               actor: `token ${holder.tokenId} (${holder.name})`,
-              holder,
               body: checked.body,
               query: checked.query,
               params: checked.params,
@@ -288,7 +279,8 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
           if (error instanceof NotFound) return reply.code(404).send({ error: `not found: ${error.message}` });
           if (error instanceof EntityConflict) return reply.code(409).send({ error: error.message });
           if (error instanceof EntityChanged) return reply.code(412).send({ error: error.message });
-          if (error instanceof HeraldInputError || error instanceof EntityRefused) return reply.code(400).send({ problems: error.problems });
+          // Every refusal of input: the client's, the catalog's, an entity's.
+          if (error instanceof InputRefusedError) return reply.code(400).send({ problems: error.problems });
           throw error;
         }
       },
