@@ -11,15 +11,17 @@ const layers = {
   stores: ['contracts', 'config'],
   email: ['contracts', 'config', 'stores'],
   catalog: ['contracts', 'config', 'stores'],
+  // Logs and traces, for the processes that run Herald.
+  observability: ['contracts', 'config'],
   activities: ['contracts', 'config', 'stores', 'email', 'catalog'],
   workflows: ['contracts'],
   // What flows import: the Temporal client and the contracts, nothing of the database.
   client: ['contracts', 'workflows'],
   // What works on the database and Temporal together, for operators and the platform.
   admin: ['contracts', 'config', 'stores', 'catalog', 'workflows', 'client'],
-  server: ['contracts', 'config', 'stores', 'email', 'catalog', 'workflows', 'client', 'admin'],
-  cli: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'workflows', 'client', 'admin'],
-  worker: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'activities', 'workflows', 'client', 'admin', 'server'],
+  server: ['contracts', 'config', 'stores', 'email', 'catalog', 'observability', 'workflows', 'client', 'admin'],
+  cli: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'observability', 'workflows', 'client', 'admin'],
+  worker: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'observability', 'activities', 'workflows', 'client', 'admin', 'server'],
 };
 /** Folders that know nothing of Temporal. */
 const withoutTemporal = ['stores', 'email', 'catalog'];

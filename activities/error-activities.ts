@@ -4,6 +4,7 @@ import { checkErrorReport, checkResolveRequest, checkSuccessReport, type ErrorRe
 import { createErrorStore, type StoredReport, type StoreOptions } from '../stores/error-store.js';
 import { inputFailure } from '../contracts/input-failure.js';
 import { activityClock } from './sending.js';
+import { measuredReportStore } from './metrics.js';
 
 export interface ErrorActivityDeps {
   db: Knex;
@@ -34,7 +35,7 @@ export function createErrorActivities({ db, retryWindowMs, now = serverNow }: Er
   async function storeErrorReport(report: ErrorReport, reportedAt?: string, options?: StoreOptions): Promise<StoredReportWithWindow> {
     const problems = checkErrorReport(report);
     if (problems.length > 0) throw inputFailure(problems);
-    const result = await store.storeReport(report, reportedAt ? new Date(reportedAt) : now(), options);
+    const result = await measuredReportStore(() => store.storeReport(report, reportedAt ? new Date(reportedAt) : now(), options));
     return { ...result, retryWindowMs };
   }
   return {

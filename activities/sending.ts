@@ -5,6 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { AcceptedEmail } from '../stores/delivery-store.js';
+import { deliveryMetrics } from './metrics.js';
 import { sendDeliveries, type DeliveryTally, type SendDeliveriesOptions, type SendingAttempt } from '../email/send-deliveries.js';
 
 /** The heartbeat details of a send attempt: the accepted emails whose marks are not yet written. */
@@ -27,7 +28,7 @@ function currentSendingAttempt(): SendingAttempt {
 
 /** Sends deliveries in the current activity attempt, on its clock unless `now` is given. */
 export function sendInThisAttempt(options: Omit<SendDeliveriesOptions, 'attempt' | 'now'> & { now?: () => Date }): Promise<DeliveryTally> {
-  return sendDeliveries({ ...options, attempt: currentSendingAttempt(), now: options.now ?? activityClock() });
+  return sendDeliveries({ ...options, attempt: currentSendingAttempt(), now: options.now ?? activityClock(), observe: deliveryMetrics() });
 }
 
 /**

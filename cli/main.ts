@@ -6,7 +6,9 @@ import type { Client } from '@temporalio/client';
 import { Connection } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { readFile, writeFile } from 'node:fs/promises';
-import { ConfigError, loadConfig, type HeraldConfig } from '../config/config.js';
+import { ConfigError, loadConfig, type HeraldConfig, type LogLevel } from '../config/config.js';
+import pino from 'pino';
+import { heraldLogger, type Logger } from '../observability/log.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { CatalogFileError, readCatalogFile } from '../catalog/catalog-file.js';
@@ -353,6 +355,7 @@ async function catalogApply(session: Session, args: CommandArgs): Promise<number
     print(`digest workflows: ${digests.map((id) => `digest/${id}`).join(', ') || 'none'}`);
   } catch (error) {
     console.error(`herald: digest workflows not ensured (Temporal unreachable?): ${(error as Error).message}`);
+    cliLog().warn({ err: error, command: 'catalog apply' }, 'digest workflows not ensured');
   }
   return 0;
 }
@@ -602,6 +605,19 @@ main(process.argv.slice(2)).then(
       process.exit(2);
     }
     console.error('herald:', error instanceof Error ? error.message : error);
+    // What failed, with its stack, for whoever reads the logs of scripted runs (standard error, JSON).
+    cliLog().error({ err: error, command: process.argv[2] }, 'command failed');
     process.exit(1);
   },
 );
+
+/** The command line's log (observability/log.ts) on standard error: its output stays on standard output. */
+function cliLog(): Logger {
+  let level: LogLevel = 'info';
+  try {
+    level = loadConfig().logLevel;
+  } catch {
+    // A bad HERALD_LOG_LEVEL was named already; the log still says what failed.
+  }
+  return heraldLogger('herald-cli', level, pino.destination({ fd: 2, sync: true }));
+}

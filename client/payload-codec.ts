@@ -11,6 +11,7 @@
 import { Client, type Connection } from '@temporalio/client';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
+import { OpenTelemetryWorkflowClientInterceptor } from '@temporalio/interceptors-opentelemetry/lib/client/index.js';
 import { deflateSync, inflateSync } from 'node:zlib';
 
 const ProtoPayload = proto.temporal.api.common.v1.Payload;
@@ -48,5 +49,6 @@ export const heraldDataConverter: DataConverter = { payloadCodecs: [new ZlibPayl
 
 /** A Temporal client with Herald's data converter: what every Herald process talks to Temporal with. */
 export function createTemporalClient(connection: Connection, namespace = 'default'): Client {
-  return new Client({ connection, namespace, dataConverter: heraldDataConverter });
+  // The caller's trace (an HTTP request of Herald's server, or a flow's own) goes on into the workflows it starts.
+  return new Client({ connection, namespace, dataConverter: heraldDataConverter, interceptors: { workflow: [new OpenTelemetryWorkflowClientInterceptor()] } });
 }

@@ -66,8 +66,10 @@ export interface HeraldConfig {
   secret: string | undefined;
   /** The server runs behind a proxy that terminates TLS (X-Forwarded-For and -Proto are trusted). */
   trustProxy: boolean;
-  /** How much the server logs (one JSON line per event). */
+  /** How much the server, the worker and the command line log (one JSON line per event). */
   logLevel: LogLevel;
+  /** Where the worker serves its Prometheus metrics (`host:port`, path /metrics); unset: none. */
+  metricsListen: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -125,6 +127,7 @@ const variables = {
   HERALD_SECRET: variable('expected at least 32 characters (e.g. openssl rand -base64 32)', (v) => (v.length >= 32 ? v : undefined)),
   HERALD_TRUST_PROXY: flag,
   HERALD_LOG_LEVEL: variable(`expected one of ${logLevels.join(', ')}`, (v) => logLevelOf(v)),
+  HERALD_METRICS_LISTEN: hostPort,
   HERALD_API_RATE: variable('expected a whole number of requests a minute, 1 or more', (v) => (/^[1-9]\d{0,6}$/.test(v) ? Number(v) : undefined)),
   HERALD_CODEC_ORIGINS: variable('expected origins separated by commas, e.g. https://temporal.example.com', (v) => {
     const origins = v.split(',').map((origin) => origin.trim());
@@ -166,6 +169,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     secret: v.HERALD_SECRET,
     trustProxy: v.HERALD_TRUST_PROXY ?? false,
     logLevel: v.HERALD_LOG_LEVEL ?? 'info',
+    metricsListen: v.HERALD_METRICS_LISTEN,
   };
 }
 

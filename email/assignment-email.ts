@@ -7,6 +7,7 @@ import type { DeliveryJob } from './send-deliveries.js';
 
 export function assignmentEmailJob(email: AssignmentEmailContext, appUrl: string, installation: string): DeliveryJob {
   return {
+    kind: 'assignment',
     deliveryId: email.deliveryId,
     recipient: email.recipient,
     messageId: heraldMessageId('assignment', email.deliveryId, email.userId, installation),

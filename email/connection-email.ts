@@ -9,6 +9,7 @@ import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from '
 /** The email of one subscriber about one connection change (S14, S15, S18). */
 export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string, installation: string, unsubscribe: UnsubscribeLinks): DeliveryJob {
   return {
+    kind: 'connection',
     deliveryId: email.deliveryId,
     recipient: email.recipient,
     messageId: heraldMessageId('connection', email.deliveryId, email.userId, installation),

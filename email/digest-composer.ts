@@ -52,6 +52,7 @@ export function digestComposer(store: DigestStore, context: CycleContext, appUrl
     },
     job(delivery: PendingDelivery): DeliveryJob {
       return {
+        kind: 'digest',
         deliveryId: delivery.id,
         recipient: delivery.recipient,
         messageId: digestMessageId(context.cycleId, delivery.userId, installation),

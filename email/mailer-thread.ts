@@ -20,7 +20,7 @@ port.on('message', (request: MailerThreadRequest) => {
     () => reply({ id: request.id, kind: 'sent' }),
     (error: unknown) => {
       if (error instanceof RecipientRefusedError) {
-        reply({ id: request.id, kind: 'refused', recipient: error.recipient, response: error.response, permanent: error.permanent });
+        reply({ id: request.id, kind: 'refused', recipient: error.recipient, response: error.response, permanent: error.permanent, code: error.code });
         return;
       }
       const { message, code, responseCode, command } = (error ?? {}) as { message?: string; code?: string; responseCode?: number; command?: string };

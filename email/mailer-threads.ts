@@ -14,7 +14,7 @@ import { RecipientRefusedError, type Mailer, type OutgoingEmail, type SmtpMailer
 export type MailerThreadRequest = { kind: 'send'; id: number; email: OutgoingEmail } | { kind: 'close' };
 export type MailerThreadReply =
   | { kind: 'sent'; id: number }
-  | { kind: 'refused'; id: number; recipient: string; response: string; permanent: boolean }
+  | { kind: 'refused'; id: number; recipient: string; response: string; permanent: boolean; code?: number }
   | { kind: 'failed'; id: number; message: string; code?: string; responseCode?: number; command?: string };
 
 export interface ThreadedMailerOptions extends SmtpMailerOptions {
@@ -65,7 +65,7 @@ export function createThreadedMailer({ threads = Math.min(4, availableParallelis
       if (!pending) return;
       thread.pending.delete(reply.id);
       if (reply.kind === 'sent') pending.resolve();
-      else if (reply.kind === 'refused') pending.reject(new RecipientRefusedError(reply.recipient, reply.response, reply.permanent));
+      else if (reply.kind === 'refused') pending.reject(new RecipientRefusedError(reply.recipient, reply.response, reply.permanent, reply.code));
       else pending.reject(Object.assign(new Error(reply.message), { code: reply.code, responseCode: reply.responseCode, command: reply.command }));
       dispatch();
     });

@@ -36,6 +36,8 @@ export class RecipientRefusedError extends Error {
     readonly recipient: string,
     readonly response: string,
     readonly permanent: boolean,
+    /** The SMTP reply code, when the server gave one (none: an address Herald will not send to). */
+    readonly code?: number,
   ) {
     super(`${recipient} was refused ${permanent ? 'for good' : 'for now'} by the SMTP server: ${response}`);
   }
@@ -61,8 +63,8 @@ export function recipientRefusal(recipient: string, error: unknown): RecipientRe
   if (code === 421 || failure.command === 'MAIL FROM') return undefined;
   const response = `${failure.command ? `${failure.command}: ` : ''}${failure.response ?? failure.message ?? 'refused'}`;
   if (code === undefined) return failure.command === 'API' ? new RecipientRefusedError(recipient, response, true) : undefined;
-  if (code >= 500) return new RecipientRefusedError(recipient, response, true);
-  if (code >= 400) return new RecipientRefusedError(recipient, response, false);
+  if (code >= 500) return new RecipientRefusedError(recipient, response, true, code);
+  if (code >= 400) return new RecipientRefusedError(recipient, response, false, code);
   return undefined;
 }
 

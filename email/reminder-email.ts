@@ -8,6 +8,7 @@ import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from '
 
 export function reminderEmailJob(email: ReminderEmailContext, appUrl: string, installation: string, unsubscribe: UnsubscribeLinks): DeliveryJob {
   return {
+    kind: 'reminder',
     deliveryId: email.deliveryId,
     recipient: email.recipient,
     messageId: heraldMessageId('reminder', email.deliveryId, email.userId, installation),

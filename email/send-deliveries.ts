@@ -19,12 +19,13 @@
  *   No more emails are past that check and not yet marked than the mailer has connections, so a
  *   worker that dies or loses its fence leaves at most that many in flight.
  */
-import type { AcceptedEmail, DeliveryStore, SendFence } from '../stores/delivery-store.js';
+import type { AcceptedEmail, DeliveryKind, DeliveryStore, SendFence } from '../stores/delivery-store.js';
 import { isDataError } from '../stores/database-errors.js';
 import { RecipientRefusedError, type Mailer, type OutgoingEmail } from './mailer.js';
 
 /** One planned email, ready to be composed and sent. */
 export interface DeliveryJob {
+  kind: DeliveryKind;
   deliveryId: number;
   recipient: string;
   messageId: string;
@@ -70,6 +71,14 @@ export interface SendDeliveriesOptions {
   now: () => Date;
   /** How long to wait for the database to take the marks of accepted emails before failing the attempt. */
   markPatienceMs?: number;
+  /** Told what became of each email (for metrics), and of each refusal by the SMTP server. */
+  observe?: DeliveryObserver;
+}
+
+/** Hears what became of each email as it happens. */
+export interface DeliveryObserver {
+  outcome(kind: DeliveryKind, outcome: keyof DeliveryTally): void;
+  refused(kind: DeliveryKind, refusal: RecipientRefusedError): void;
 }
 
 const heartbeatEveryMs = 2_000;
@@ -137,6 +146,7 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
           await store.recordAttempt(job.deliveryId, String(error)).catch(() => undefined);
           throw error;
         }
+        options.observe?.refused(job.kind, error);
         if (error.permanent) {
           await store.markFailed(job.deliveryId, error.message, composed.subject);
           return 'failed';
@@ -162,7 +172,10 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
         const job = await options.next();
         if (!job || halt) return;
         const outcome = await deliver(job);
-        if (outcome) tally[outcome] += 1;
+        if (outcome) {
+          tally[outcome] += 1;
+          options.observe?.outcome(job.kind, outcome);
+        }
       } catch (error) {
         halt ??= { error };
       }

@@ -20,6 +20,7 @@ cpSync(`${root}email/templates`, `${dist}email/templates`, { recursive: true });
 cpSync(`${root}server/pages`, `${dist}server/pages`, { recursive: true });
 
 const { bundleWorkflowCode } = await import('@temporalio/worker');
-const { code } = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js` });
+const { workflowInterceptorModules } = await import(`${dist}worker/worker.js`);
+const { code } = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js`, workflowInterceptorModules });
 writeFileSync(`${dist}workflow-bundle.js`, code);
 console.log(`built ${dist} with its workflow-bundle.js (${(code.length / 1024).toFixed(0)} KiB)`);

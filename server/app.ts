@@ -2,10 +2,12 @@
  * Herald's HTTP server (Fastify): health and readiness for orchestrators, and the codec endpoint
  * for the Temporal UI. Stateless: run as many as needed behind a load balancer.
  */
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import helmet from '@fastify/helmet';
-import type { DestinationStream } from 'pino';
-import { requestIdOf, serverLogger, type LogLevel } from './logging.js';
+import { FastifyOtelInstrumentation } from '@fastify/otel';
+import type { Logger } from '../observability/log.js';
+import { requestIdOf, requestLogger } from './logging.js';
+import { measureRequests, serverMetrics } from './metrics.js';
 import cors from '@fastify/cors';
 import type { Knex } from 'knex';
 import { codecRoutes } from './codec-routes.js';
@@ -30,21 +32,25 @@ export interface ServerOptions {
   people?: Omit<PeopleOptions, 'db' | 'client'>;
   /** Behind a proxy that terminates TLS: read the client's address and protocol from X-Forwarded-*. */
   trustProxy?: boolean;
-  /** The log: its level (HERALD_LOG_LEVEL) and where it goes (standard output unless given). None: no log. */
-  log?: { level: LogLevel; stream?: DestinationStream };
+  /** The log (observability/log.ts); none: no log. */
+  logger?: Logger;
 }
 
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   // Long enough for the signed tokens of sign-in and unsubscribe links.
   const app = Fastify({
-    ...(options.log ? { loggerInstance: serverLogger(options.log.level, options.log.stream) } : { logger: false }),
+    ...(options.logger ? { loggerInstance: requestLogger(options.logger) } : { logger: false }),
     genReqId: requestIdOf,
-    requestIdLogLabel: 'requestId',
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
     bodyLimit: 8 * 1024 * 1024,
     trustProxy: options.trustProxy ?? false,
     routerOptions: { maxParamLength: 500 },
   });
   handleErrors(app);
+  // Each request's span, under the caller's trace (traceparent) when it sends one; a no-op while tracing is off.
+  await app.register(new FastifyOtelInstrumentation({ instrumentHooks: false, ignorePaths: (route) => route.url === '/metrics' || route.url.startsWith('/health') || route.url === '/readyz' }).plugin());
+  const metrics = serverMetrics();
+  measureRequests(app, metrics);
   app.addHook('onSend', async (request, reply) => {
     void reply.header('x-request-id', request.id);
   });
@@ -86,7 +92,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     app.get('/api/openapi.json', async () => app.swagger());
   }
   if (options.people && options.client) {
-    const people = { db: options.db, client: options.client, ...options.people };
+    const people = { db: options.db, client: options.client, signInSent: metrics.signInEmailSent, ...options.people };
     await app.register((pages) => peoplePlugin(pages, people));
   }
   /** Alive: the process answers. */

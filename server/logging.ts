@@ -6,11 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
-import pino, { type DestinationStream } from 'pino';
-
-import type { LogLevel } from '../config/config.js';
-
-export type { LogLevel } from '../config/config.js';
+import type { Logger } from '../observability/log.js';
 
 /** The path of a URL with the tokens of sign-in and unsubscribe links masked, and no query (it may carry a `next` with one). */
 export function loggableUrl(url: string): string {
@@ -18,18 +14,16 @@ export function loggableUrl(url: string): string {
   return path.replace(/^\/(sign-in|unsubscribe)\/[^/]+/, '/$1/[token]') + (url.includes('?') ? '?[query]' : '');
 }
 
-/** The server's logger, writing to `stream` (default: standard output). */
-export function serverLogger(level: LogLevel, stream?: DestinationStream): FastifyBaseLogger {
-  return pino(
+/** The server's logger of requests: Herald's logger, with requests and answers written as above. */
+export function requestLogger(logger: Logger): FastifyBaseLogger {
+  return logger.child(
+    {},
     {
-      level,
-      base: { service: 'herald-server' },
       serializers: {
         req: (request: FastifyRequest) => ({ method: request.method, url: loggableUrl(request.url), remoteAddress: request.ip }),
         res: (reply: { statusCode: number }) => ({ statusCode: reply.statusCode }),
       },
     },
-    stream,
   );
 }
 

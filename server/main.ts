@@ -11,19 +11,25 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 import { temporalTarget } from '../config/temporal-connection.js';
 import { runServer } from './run-server.js';
+import { heraldLogger } from '../observability/log.js';
+import { startTracing } from '../observability/tracing.js';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  const logger = heraldLogger('herald-server', config.logLevel);
+  // Before the client and the server exist: their spans go where this says (OTEL_EXPORTER_OTLP_ENDPOINT).
+  const tracing = startTracing('herald-server');
   const target = temporalTarget('127.0.0.1:7233');
   const connection = await Connection.connect(target.connectionOptions);
-  const server = await runServer({ config, temporal: createTemporalClient(connection, target.namespace) }).catch(async (error: unknown) => {
+  const server = await runServer({ config, logger, temporal: createTemporalClient(connection, target.namespace) }).catch(async (error: unknown) => {
     await connection.close();
     throw error;
   });
-  console.log(`herald: server ${process.pid} at ${server.url} (API /api/v1), Temporal ${target.connectionOptions.address}/${target.namespace}`);
+  logger.info({ pid: process.pid, url: server.url, temporal: `${target.connectionOptions.address}/${target.namespace}` }, `server listening at ${server.url}`);
   const stop = async () => {
     await server.stop();
     await connection.close();
+    await tracing.shutdown();
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());

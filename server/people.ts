@@ -30,6 +30,8 @@ export interface PeopleOptions extends PageDeps {
   mailer: Mailer;
   /** Sign-in requests allowed per address and per client in 15 minutes. */
   signInLimits?: SignInOptions['limits'];
+  /** Told of each sign-in email sent (the server's metrics). */
+  signInSent?: () => void;
 }
 
 const sessionLifetimeMs = 12 * 60 * 60_000;
@@ -58,7 +60,7 @@ export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions)
     return answerError(error, request, reply);
   });
 
-  signInPages(app, options, { mailer: options.mailer, limits: options.signInLimits ?? { perAddress: 5, perClient: 20 } });
+  signInPages(app, options, { mailer: options.mailer, limits: options.signInLimits ?? { perAddress: 5, perClient: 20 }, sent: options.signInSent });
   unsubscribePages(app, options);
 
   await app.register(async (signedInOnly) => {

@@ -13,6 +13,7 @@ import { connectDatabase } from '../stores/database.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { createSmtpMailer } from '../email/mailer.js';
 import { buildServer } from './app.js';
+import { heraldLogger, type Logger } from '../observability/log.js';
 import type { PeopleOptions } from './people.js';
 
 export interface RunServerOptions {
@@ -28,7 +29,9 @@ export interface RunServerOptions {
   codecOrigins?: string[];
   /** Sign-in requests allowed per address and per client in 15 minutes; default 5 and 20. */
   signInLimits?: PeopleOptions['signInLimits'];
-  /** Where the log goes; default standard output. */
+  /** The log; default JSON lines at HERALD_LOG_LEVEL on `logStream`. */
+  logger?: Logger;
+  /** Where the default log goes; default standard output. */
   logStream?: DestinationStream;
 }
 
@@ -64,7 +67,7 @@ export async function runServer(options: RunServerOptions): Promise<RunningServe
       people: { mailer, appUrl: config.appUrl, secret: config.secret, signInLimits: options.signInLimits },
       codecOrigins: options.codecOrigins ?? config.codecOrigins,
       trustProxy: config.trustProxy,
-      log: { level: config.logLevel, stream: options.logStream },
+      logger: options.logger ?? heraldLogger('herald-server', config.logLevel, options.logStream),
     });
     url = await app.listen(options.listen ?? config.listen);
   } catch (error) {

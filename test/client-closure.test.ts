@@ -17,10 +17,10 @@ async function closureOf(entry: string): Promise<{ files: string[]; packages: st
 }
 
 describe('the client a flow imports', () => {
-  it('loads the Temporal SDK, zod and Node built-ins only, and of Herald only client/, contracts/ and workflows/', async () => {
+  it("loads the Temporal SDK (with its trace propagation's client side and the OpenTelemetry API), zod and Node built-ins only, and of Herald only client/, contracts/ and workflows/", async () => {
     const { files, packages } = await closureOf('client/index.ts');
     expect(files.filter((file) => !/^(client|contracts|workflows)\//.test(file))).toEqual([]);
-    expect(packages.filter((name) => !/^(@temporalio\/(client|common|proto|workflow)|zod|node:.*)$/.test(name))).toEqual([]);
+    expect(packages.filter((name) => !/^(@temporalio\/(client|common|proto|workflow|interceptors-opentelemetry\/lib\/client\/index\.js)|@opentelemetry\/api|zod|node:.*)$/.test(name))).toEqual([]);
     // It does reach what it is for: the client, the contracts, the codec.
     expect(files).toEqual(expect.arrayContaining(['client/herald-client.ts', 'client/payload-codec.ts', 'contracts/error-report.ts']));
   });

@@ -14,6 +14,8 @@ import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { heraldWorkflowBundle } from './helpers/herald.js';
 import { heraldDataConverter } from '../client/payload-codec.js';
 import { ensureSearchAttributes } from '../worker/search-attributes.js';
+import { tracedWorkerOptions } from '../worker/worker.js';
+import { startTracing } from '../observability/tracing.js';
 import {
   digestStatusQuery,
   environmentDigest,
@@ -151,6 +153,7 @@ describe('the digest workflow, on stubbed activities', async () => {
     dataConverter: heraldDataConverter,
     workflowBundle: await heraldWorkflowBundle(),
     activities,
+    ...tracedWorkerOptions(startTracing('herald-worker'), { bundled: true }),
   });
   const running = worker.run();
   afterAll(async () => {

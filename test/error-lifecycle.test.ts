@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createTestDatabase, insertsWaitingForLock, lockErrorsTable } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startHerald } from './helpers/herald.js';
@@ -167,9 +168,11 @@ describe('the error lifecycle', async () => {
         { id: 'err-twice-fixed', traceKey: 'order-twice-3', message: 'An id another report stored' },
       ],
     };
-    await activities.storeErrorReport({ ...report, reportId: 'run-stored-before', errors: [report.errors[2]!] });
-    const first = await activities.storeErrorReport(report);
-    const again = await activities.storeErrorReport(report);
+    // Each call as one activity attempt of its own.
+    const store = (given: typeof report) => new MockActivityEnvironment().run(activities.storeErrorReport, given) as ReturnType<typeof activities.storeErrorReport>;
+    await store({ ...report, reportId: 'run-stored-before', errors: [report.errors[2]!] });
+    const first = await store(report);
+    const again = await store(report);
     expect(first).toMatchObject({ stored: 2, duplicates: 1, open: 1, retrying: [expect.objectContaining({ traceKey: 'order-twice-1' })] });
     expect(again).toEqual({ ...first, superseded: again.superseded });
     expect(await db('errors').where({ report_id: 'run-stored-twice' }).count({ n: '*' })).toEqual([{ n: 2 }]);

@@ -57,9 +57,22 @@ describe('the pages the emails link to, in a browser', async () => {
   const digestLinks = linksOf(digest!);
   const errorIdOf = async (traceKey: string) => (await db('errors').where({ trace_key: traceKey }).first('id'))!.id as number;
 
+  /** What each page's browser said of the security policy: a page that breaks it logs a violation. */
+  const policyViolations = new WeakMap<Page, string[]>();
+  /** A page in a browser context of its own, whose console is watched for violations of the pages' policy. */
+  const newPage = async (): Promise<Page> => {
+    const page = await (await browser.newContext()).newPage();
+    const violations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content.Security.Policy|Refused to (load|apply|execute|frame)/i.test(message.text())) violations.push(message.text());
+    });
+    policyViolations.set(page, violations);
+    return page;
+  };
+
   /** A browser context of its own, signed in as `email` by following `target` and the emailed link. */
   const signedIn = async (email: string, target: string): Promise<Page> => {
-    const page = await (await browser.newContext()).newPage();
+    const page = await newPage();
     await page.goto(target);
     expect(new URL(page.url()).pathname).toBe('/sign-in');
     const before = mail.to(email).length;
@@ -89,6 +102,7 @@ describe('the pages the emails link to, in a browser', async () => {
       return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id}: ${v.help}`);
     });
     expect(violations, name).toEqual([]);
+    expect(policyViolations.get(page), `${name}: what the browser refused under the pages' Content-Security-Policy`).toEqual([]);
   };
 
   it('S21: an error row of a digest opens that error, after sign-in, with its record and where it came from', async () => {
@@ -326,7 +340,7 @@ describe('the pages the emails link to, in a browser', async () => {
     await env.sleep(minutes(2));
     const [email] = await mail.waitFor(1, { to: 'watcher@acme.test' });
     const url = unsubscribeOf(email!);
-    const page = await (await browser.newContext()).newPage();
+    const page = await newPage();
     await page.goto(url);
     expect(await page.textContent('main')).toContain('Stop sending watcher@acme.test emails about ERP API in Production?');
     // Signed out, the header offers no environment's links.

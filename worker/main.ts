@@ -8,10 +8,13 @@
  * this same file from source, with HERALD_WORKFLOW_BUNDLE naming a bundle of their own.
  */
 import { Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig, runtimeLogLevel } from '../config/config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { heraldLogger } from '../observability/log.js';
+import { startTracing } from '../observability/tracing.js';
+import { installWorkerRuntime } from './runtime.js';
 import { temporalTarget } from '../config/temporal-connection.js';
 import { runHerald } from './run-herald.js';
 import { createTemporalClient } from '../client/payload-codec.js';
@@ -27,7 +30,9 @@ async function main(): Promise<void> {
   if (!existsSync(prebuiltWorkflowBundle)) {
     throw new Error(`no prebuilt workflow bundle at ${prebuiltWorkflowBundle}: run "npm run build" first`);
   }
-  Runtime.install({ logger: new DefaultLogger(runtimeLogLevel(process.env.HERALD_LOG_LEVEL, 'INFO')) });
+  const logger = heraldLogger('herald-worker', config.logLevel);
+  installWorkerRuntime({ config, logger });
+  const tracing = startTracing('herald-worker');
 
   const target = temporalTarget('127.0.0.1:7233');
   // The SDK's configuration: TEMPORAL_NAMESPACE, when set, overrides a profile's namespace.
@@ -41,14 +46,20 @@ async function main(): Promise<void> {
     connection,
     client: createTemporalClient(clientConnection, namespace),
     workflowBundle: { codePath: prebuiltWorkflowBundle },
+    logger,
+    tracing,
   });
-  console.log(`herald: worker ${process.pid} on task queue "${config.taskQueue}" of ${target.connectionOptions.address}/${namespace}`);
+  logger.info(
+    { pid: process.pid, taskQueue: config.taskQueue, temporal: `${target.connectionOptions.address}/${namespace}`, ...(config.metricsListen && { metrics: `http://${config.metricsListen}/metrics` }) },
+    'worker running',
+  );
   try {
     await herald.running;
   } finally {
     await herald.stop();
     await connection.close();
     await clientConnection.close();
+    await tracing.shutdown();
   }
 }
 

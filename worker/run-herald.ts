@@ -16,6 +16,9 @@ import { createThreadedMailer } from '../email/mailer-threads.js';
 import { ensureDigestWorkflows } from '../admin/digests.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { createHeraldWorker } from './worker.js';
+import { startWorkerGauges } from './runtime.js';
+import { heraldLogger, type Logger } from '../observability/log.js';
+import { startTracing, type Tracing } from '../observability/tracing.js';
 
 /** What Herald needs besides its configuration. */
 export interface RunHeraldOptions {
@@ -38,6 +41,10 @@ export interface RunHeraldOptions {
   smtpConnections?: number;
   /** Activity settings that are not configuration (page sizes in tests and the bench). */
   activityOverrides?: Partial<Pick<ActivityDeps, 'digestPageSize'>>;
+  /** The worker's log; default JSON lines on standard output at HERALD_LOG_LEVEL. */
+  logger?: Logger;
+  /** Where spans go; default the process's tracing (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
+  tracing?: Tracing;
 }
 
 /** A running Herald. */
@@ -63,9 +70,10 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
   if (!secret) throw new ConfigError('HERALD_SECRET', '', 'required: it signs the unsubscribe links of emails (at least 32 characters)');
   const db = options.db ?? connectDatabase(config.databaseUrl!);
   const closeDb = options.db ? async () => {} : () => db.destroy();
+  const logger = options.logger ?? heraldLogger('herald-worker', config.logLevel);
   let applied: string[] = [];
   if (options.migrate ?? config.migrateOnStart) applied = await migrateLatest(db);
-  if (applied.length > 0) console.log(`herald: migrations applied: ${applied.join(', ')}`);
+  if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
   const mailer = createThreadedMailer({ smtpUrl: config.smtpUrl, from: config.from, maxConnections: options.smtpConnections });
 
   const worker = await createHeraldWorker({
@@ -75,6 +83,7 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
     workflowBundle: options.workflowBundle,
     shutdownGraceTime: options.shutdownGraceTime,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
+    tracing: options.tracing ?? startTracing('herald-worker'),
     deps: {
       db,
       mailer,
@@ -88,9 +97,11 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
     },
   });
   const running = worker.run();
+  const stopGauges = startWorkerGauges(db, config, logger);
   let stopped: Promise<void> | undefined;
   const stop = () =>
     (stopped ??= (async () => {
+      stopGauges();
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
       mailer.close();

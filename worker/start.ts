@@ -3,12 +3,16 @@
  * defaults: the Temporal dev server with its web UI (TEMPORAL_ADDRESS unset), an embedded
  * PostgreSQL (DATABASE_URL unset) and a mail catcher (SMTP_URL unset). Ctrl-C stops it all.
  */
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
+import pretty from 'pino-pretty';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
-import { ConfigError, loadConfig, runtimeLogLevel, type HeraldConfig } from '../config/config.js';
+import { ConfigError, loadConfig, type HeraldConfig } from '../config/config.js';
+import { heraldLogger } from '../observability/log.js';
+import { startTracing } from '../observability/tracing.js';
+import { installWorkerRuntime } from './runtime.js';
 import { databaseAddress, refusedConnectionTo, UnreachableError } from '../config/unreachable.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
@@ -50,8 +54,12 @@ async function main(): Promise<void> {
   const starting = (part: string) => console.log(`herald: starting ${part}…`);
   const stops: (() => Promise<void>)[] = [];
   const lines: string[] = [];
+  // One log for the worker and the server, in readable lines (production processes write JSON).
+  const logStream = pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true });
+  const workerLogger = heraldLogger('herald-worker', config.logLevel, logStream);
   // Herald, not the SDK, answers Ctrl-C: it drains the worker, then stops the services in order.
-  Runtime.install({ logger: new DefaultLogger(runtimeLogLevel(process.env.HERALD_LOG_LEVEL, 'WARN')), shutdownSignals: [] });
+  installWorkerRuntime({ config, logger: workerLogger, shutdownSignals: [] });
+  const tracing = startTracing('herald');
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
@@ -135,6 +143,8 @@ async function main(): Promise<void> {
     client: heraldTemporal,
     db,
     migrate: false,
+    logger: workerLogger,
+    tracing,
   });
   const { worker, digests } = herald;
   starting("Herald's server");
@@ -143,11 +153,13 @@ async function main(): Promise<void> {
     temporal: heraldTemporal,
     db,
     listen: { host: '127.0.0.1', port: ports.server },
+    logger: heraldLogger('herald-server', config.logLevel, logStream),
     codecOrigins: [`http://127.0.0.1:${ports.temporalUi}`, `http://localhost:${ports.temporalUi}`],
   });
   stops.unshift(() => server.stop());
   lines.push(`Herald server           ${serverUrl} (API /api/v1, /api/openapi.json; /healthz, /readyz; /codec for the Temporal UI)`);
   lines.push(`Digest workflows        ${digests.length ? digests.map((id) => `digest/${id}`).join(', ') : 'none yet (apply a catalog)'}`);
+  lines.push(`Metrics                 ${serverUrl}/metrics (server)${config.metricsListen ? `, http://${config.metricsListen}/metrics (worker)` : '; the worker\'s with HERALD_METRICS_LISTEN'}`);
   lines.push(`Worker                  task queue "${config.taskQueue}" (digest every ${config.digestIntervalMs / 60_000} min)`);
   lines.push(`Data                    ${dataDir}${folders.postgres.startsWith(dataDir) || config.databaseUrl ? '' : ` and ${dirname(folders.postgres)}`} (npm run reset removes it)`);
   if (process.env.HERALD_DEMO === '1') lines.push('Demo mode               short periods: digest every minute, retry window 1 min, connection grace 15 s');
@@ -168,6 +180,7 @@ async function main(): Promise<void> {
   }
   await herald.running.finally(() => herald.stop());
   for (const stop of stops) await stop().catch((error: unknown) => console.error('herald: while stopping:', error));
+  await tracing.shutdown();
   console.log('Herald stopped.');
 }
 

@@ -1,7 +1,10 @@
 import type { Duration } from '@temporalio/common';
-import { Worker, type NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
+import type { Tracing } from '../observability/tracing.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { ensureSearchAttributes } from './search-attributes.js';
 import { heraldDataConverter } from '../client/payload-codec.js';
@@ -10,6 +13,27 @@ import { heraldDataConverter } from '../client/payload-codec.js';
 export const workflowsPath = ['../workflows/index.ts', '../workflows/index.js']
   .map((candidate) => fileURLToPath(new URL(candidate, import.meta.url)))
   .find((path) => existsSync(path))!;
+
+/**
+ * Workflow interceptors every bundle of Herald's workflows holds (the worker's at start, `npm run
+ * build`'s, the tests'): they carry a trace from the caller into the workflow and on to its activities.
+ */
+export const workflowInterceptorModules = [createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
+
+/**
+ * What a worker of Herald's workflows needs for their traces: the activity interceptors, the sink
+ * through which the workflows' spans leave the sandbox, and (when the worker bundles the workflows
+ * itself) the workflow interceptors. Every worker of Herald's bundle needs them, the tests' too.
+ */
+export function tracedWorkerOptions(tracing: Tracing, { bundled }: { bundled: boolean }): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
+  return {
+    interceptors: {
+      activity: [(context) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(context), outbound: new OpenTelemetryActivityOutboundInterceptor(context) })],
+      ...(!bundled && { workflowModules: workflowInterceptorModules }),
+    },
+    sinks: { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) },
+  };
+}
 
 export interface HeraldWorkerOptions {
   connection: NativeConnection;
@@ -21,6 +45,8 @@ export interface HeraldWorkerOptions {
   /** How long activities may finish after a shutdown request before they are cancelled. */
   shutdownGraceTime?: Duration;
   maxConcurrentActivityTaskExecutions?: number;
+  /** Where workflow and activity spans go (observability/tracing.ts); off: nowhere. */
+  tracing: Tracing;
 }
 
 /**
@@ -36,6 +62,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
     dataConverter: heraldDataConverter,
     activities: createActivities(options.deps),
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
+    ...tracedWorkerOptions(options.tracing, { bundled: Boolean(options.workflowBundle) }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
     ...(options.maxConcurrentActivityTaskExecutions && {
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,

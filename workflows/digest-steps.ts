@@ -17,6 +17,7 @@ import type { DigestActivities } from '../activities/digest-activities.js';
 import { inputFailure } from '../contracts/input-failure.js';
 import { databaseActivity } from './activity-options.js';
 import { isRefusal } from './failures.js';
+import { recordCycle } from './digest-metrics.js';
 import { takesPatch } from './patches.js';
 import { labelRun } from './run-labels.js';
 import { workflowNow } from './workflow-time.js';
@@ -278,8 +279,9 @@ export async function sendDeferred(d: DigestState): Promise<void> {
  * the next one is tried at its time (S35). Answers whether the cycle ran.
  */
 export async function runCycle(d: DigestState): Promise<boolean> {
+  const dueAt = d.runNow ? undefined : d.nextCycleAt;
   d.runNow = false;
-  d.runningSince = workflowNow();
+  const startedAt = (d.runningSince = workflowNow());
   let ran = true;
   try {
     const { summary, retryAt, workersIntervalMs } = await fixAndSend(d.environment, d.lastCycle + 1, d.heartbeatTimeoutMs);
@@ -289,6 +291,7 @@ export async function runCycle(d: DigestState): Promise<boolean> {
     d.lastCycle = summary.number;
     d.nextRetryAt = retryAt;
     d.lastRefusal = undefined;
+    recordCycle({ dueAt, startedAt, endedAt: workflowNow() });
   } catch (error) {
     if (!isRefusal(error)) throw error;
     ran = false;

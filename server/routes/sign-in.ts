@@ -18,6 +18,8 @@ export interface SignInOptions {
   mailer: Mailer;
   /** Sign-in requests allowed per address and per client in 15 minutes. */
   limits: { perAddress: number; perClient: number };
+  /** Told of each sign-in email sent (the server's metrics). */
+  sent?: () => void;
 }
 
 export function signInPages(app: FastifyInstance, deps: PageDeps, options: SignInOptions): void {
@@ -46,6 +48,7 @@ export function signInPages(app: FastifyInstance, deps: PageDeps, options: SignI
     if (links.length === 0) return;
     const urls = links.map(({ token, person }) => ({ url: `${deps.appUrl}/sign-in/${token}`, account: person.account, accountName: person.accountName }));
     await options.mailer.send(await signInEmail(links[0]!.person.email, urls));
+    options.sent?.();
   };
 
   app.post('/sign-in', { preHandler: [limitSignIn, app.csrfProtection] }, async (request, reply) => {

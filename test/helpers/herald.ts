@@ -4,7 +4,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
-import { workflowsPath } from '../../worker/worker.js';
+import { workflowInterceptorModules, workflowsPath } from '../../worker/worker.js';
 import type { HeraldClient } from '../../client/index.js';
 import { quietLogger } from './quiet-logger.js';
 import { runHerald } from '../../worker/run-herald.js';
@@ -18,7 +18,7 @@ export const testSecret = 'the-herald-test-secret-of-32-characters';
 
 /** Herald's workflows, bundled once per test file. */
 export function heraldWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, logger: quietLogger });
+  bundle ??= bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quietLogger });
   return bundle;
 }
 

@@ -1,4 +1,4 @@
-import { afterAll } from 'vitest';
+import { afterAll, expect } from 'vitest';
 import { Connection, type Client } from '@temporalio/client';
 import type { Knex } from 'knex';
 import { loadConfig } from '../../config/config.js';
@@ -36,8 +36,31 @@ export async function startServer(options: {
     ...options.variables,
   });
   const temporal = options.temporal ?? createTemporalClient(Connection.lazy({ address: '127.0.0.1:9' }));
-  const logStream = options.logStream ?? { write: () => undefined };
+  const logStream = options.logStream ?? { write: (line: string) => void serverLog.push(line) };
   const server = await runServer({ config, temporal, db: options.db, listen: { host: '127.0.0.1', port }, signInLimits: options.signInLimits, logStream });
   afterAll(server.stop);
+  if (!logChecked && !options.logStream) {
+    logChecked = true;
+    afterAll(() => expectNoSecretIn(serverLog));
+  }
   return server;
+}
+
+/** Every line the servers of this test file logged (those not given a `logStream` of their own). */
+const serverLog: string[] = [];
+let logChecked = false;
+
+/**
+ * What would let a reader in, as it looks in text: API tokens (`hrld_…`), the 43-character tokens
+ * of sign-in links and session ids, signed unsubscribe tokens, cookies and the headers that carry
+ * them, and the test secret. Request ids (UUIDs) and route patterns are none of these.
+ */
+const secretShapes = [/hrld_[\w-]{20,}/, /[A-Za-z0-9_-]{40,}/, /herald_session=/, /"(authorization|cookie|set-cookie)"/i, new RegExp(testSecret)];
+
+/** Checked when a file that started a server ends: no line of its servers' log holds a secret. */
+function expectNoSecretIn(lines: string[]): void {
+  const leaks = lines.filter((line) => secretShapes.some((shape) => shape.test(line)));
+  expect(leaks, 'log lines that hold a token, a cookie, a link or the secret').toEqual([]);
+  // The log is the server's: a file that made requests has request lines to check.
+  if (lines.length > 0) expect(lines.some((line) => line.includes('"requestId"'))).toBe(true);
 }

@@ -58,7 +58,8 @@ export function workerProcesses(settings: WorkerProcessSettings) {
           HERALD_SECRET: 'the-herald-test-secret-of-32-characters',
           HERALD_FROM: 'Herald <herald@herald.test>',
           HERALD_APP_URL: 'https://app.herald.test',
-          HERALD_LOG_LEVEL: 'ERROR',
+          // Info: the worker says it runs in a line at that level.
+          HERALD_LOG_LEVEL: 'info',
           ...settings.variables,
         },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -66,7 +67,10 @@ export function workerProcesses(settings: WorkerProcessSettings) {
       children.push(child);
       endChildWithThisProcess(child);
       await new Promise<void>((ready, fail) => {
-        child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes(`on task queue "${settings.taskQueue}"`) && ready());
+        child.stdout!.on('data', (chunk: Buffer) => {
+          const text = chunk.toString();
+          if (text.includes('"msg":"worker running"') && text.includes(`"taskQueue":${JSON.stringify(settings.taskQueue)}`)) ready();
+        });
         child.once('exit', (code) => fail(new Error(`the worker process exited (${code}) before it was ready`)));
       });
       return child;

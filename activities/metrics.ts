@@ -1,0 +1,29 @@
+/**
+ * Herald's metrics made in activities, on the meter of the current activity (the worker's Temporal
+ * runtime exports them with the SDK's own; nothing when the worker serves no metrics). Labels are
+ * kinds and outcomes, never an environment or a user: their values do not grow with customers.
+ */
+import { Context } from '@temporalio/activity';
+import type { DeliveryObserver } from '../email/send-deliveries.js';
+import type { StoredReport } from '../stores/error-store.js';
+
+/** Counts each email's outcome by kind, and each SMTP refusal by its code's class (4xx, 5xx; `none`: an address Herald will not send to). */
+export function deliveryMetrics(): DeliveryObserver {
+  const meter = Context.current().metricMeter;
+  const emails = meter.createCounter('herald_emails', '', 'Emails by kind (digest, connection, reminder, assignment) and outcome (sent, failed, deferred, cancelled)');
+  const refusals = meter.createCounter('herald_smtp_refusals', '', 'Recipients the SMTP server refused, by kind and reply class (4xx for now, 5xx for good)');
+  return {
+    outcome: (kind, outcome) => emails.add(1, { kind, outcome }),
+    refused: (kind, refusal) => refusals.add(1, { kind, class: refusal.code === undefined ? 'none' : `${Math.floor(refusal.code / 100)}xx` }),
+  };
+}
+
+/** Times the storing of an error report, and counts the errors it stored and the duplicates it left out. */
+export async function measuredReportStore<T extends StoredReport>(store: () => Promise<T>): Promise<T> {
+  const meter = Context.current().metricMeter;
+  const started = performance.now();
+  const stored = await store();
+  meter.createHistogram('herald_report_store_seconds', 'float', 's', 'Time to store one error report in PostgreSQL').record((performance.now() - started) / 1000);
+  meter.createCounter('herald_errors_stored', '', 'Errors stored from reports (duplicates of a stored report not counted)').add(stored.stored);
+  return stored;
+}
