@@ -6,6 +6,7 @@ import { createConnectionActivities } from './connection-activities.js';
 import { createAssignmentActivities } from './assignment-activities.js';
 import type { Mailer } from '../email/mailer.js';
 import { asNamedRefusals } from './named-refusals.js';
+import { createRetentionActivities } from './retention-activities.js';
 
 export interface ActivityDeps {
   db: Knex;
@@ -23,6 +24,10 @@ export interface ActivityDeps {
   connectionGraceMs: number;
   /** HERALD_DELIVERY_RETRY_LIMIT, in milliseconds: how long a recipient refused for now is tried again. */
   deliveryRetryLimitMs: number;
+  /** HERALD_RETENTION, in milliseconds: what is older is deleted (S39). */
+  retentionMs: number;
+  /** Rows of each kind a retention round deletes (tests and the bench). */
+  purgeBatchSize?: number;
   now?: () => Date;
 }
 
@@ -33,6 +38,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createDigestActivities(deps),
     ...createConnectionActivities(deps),
     ...createAssignmentActivities(deps),
+    ...createRetentionActivities(deps),
   });
 }
 

@@ -68,6 +68,8 @@ export interface HeraldConfig {
   trustProxy: boolean;
   /** How much the server, the worker and the command line log (one JSON line per event). */
   logLevel: LogLevel;
+  /** Resolved errors, finished digest cycles and email records older than this are deleted (S39). */
+  retentionMs: number;
   /** Where the worker serves its Prometheus metrics (`host:port`, path /metrics); unset: none. */
   metricsListen: string | undefined;
 }
@@ -128,6 +130,7 @@ const variables = {
   HERALD_TRUST_PROXY: flag,
   HERALD_LOG_LEVEL: variable(`expected one of ${logLevels.join(', ')}`, (v) => logLevelOf(v)),
   HERALD_METRICS_LISTEN: hostPort,
+  HERALD_RETENTION: duration(24 * 60 * 60_000),
   HERALD_API_RATE: variable('expected a whole number of requests a minute, 1 or more', (v) => (/^[1-9]\d{0,6}$/.test(v) ? Number(v) : undefined)),
   HERALD_CODEC_ORIGINS: variable('expected origins separated by commas, e.g. https://temporal.example.com', (v) => {
     const origins = v.split(',').map((origin) => origin.trim());
@@ -170,6 +173,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     trustProxy: v.HERALD_TRUST_PROXY ?? false,
     logLevel: v.HERALD_LOG_LEVEL ?? 'info',
     metricsListen: v.HERALD_METRICS_LISTEN,
+    retentionMs: v.HERALD_RETENTION ?? 30 * 24 * 60 * 60_000,
   };
 }
 

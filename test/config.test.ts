@@ -31,6 +31,10 @@ describe('configuration, read from the environment', () => {
       new ConfigError('HERALD_DELIVERY_RETRY_LIMIT', '30s', 'expected a duration such as 90s, 15m or 1h (at least 60000 ms)'),
     );
     expect(() => loadConfig({ HERALD_FROM: 'a@b\r\nBcc: c@d' })).toThrow(/^HERALD_FROM=/);
+    expect(loadConfig({}).retentionMs).toBe(30 * 24 * 60 * 60_000);
+    expect(loadConfig({ HERALD_RETENTION: '90d' }).retentionMs).toBe(90 * 24 * 60 * 60_000);
+    expect(() => loadConfig({ HERALD_RETENTION: '12h' })).toThrow(new ConfigError('HERALD_RETENTION', '12h', 'expected a duration such as 90s, 15m or 1h (at least 86400000 ms)'));
+    expect(() => loadConfig({ HERALD_METRICS_LISTEN: 'everywhere' })).toThrow(/^HERALD_METRICS_LISTEN="everywhere" is not valid: expected host:port/);
     expect(loadConfig({ DATABASE_URL: '  ' }).databaseUrl).toBeUndefined();
   });
 

@@ -14,6 +14,7 @@ import { connectDatabase, migrateLatest } from '../stores/database.js';
 import type { Mailer } from '../email/mailer.js';
 import { createThreadedMailer } from '../email/mailer-threads.js';
 import { ensureDigestWorkflows } from '../admin/digests.js';
+import { ensureRetentionSchedule } from '../admin/retention-schedule.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { createHeraldWorker } from './worker.js';
 import { startWorkerGauges } from './runtime.js';
@@ -32,7 +33,7 @@ export interface RunHeraldOptions {
   db?: Knex;
   /** Migrations to apply at start; default `config.migrateOnStart`. */
   migrate?: boolean;
-  /** Start the digest of each environment that has none, at the configured interval; default true. */
+  /** Start the digest of each environment that has none, at the configured interval, and the retention schedule if missing; default true. */
   ensureDigests?: boolean;
   workflowBundle?: WorkflowBundleOption;
   shutdownGraceTime?: Duration;
@@ -40,7 +41,7 @@ export interface RunHeraldOptions {
   /** SMTP connections of the mailer's pool; default 5. */
   smtpConnections?: number;
   /** Activity settings that are not configuration (page sizes in tests and the bench). */
-  activityOverrides?: Partial<Pick<ActivityDeps, 'digestPageSize'>>;
+  activityOverrides?: Partial<Pick<ActivityDeps, 'digestPageSize' | 'purgeBatchSize'>>;
   /** The worker's log; default JSON lines on standard output at HERALD_LOG_LEVEL. */
   logger?: Logger;
   /** Where spans go; default the process's tracing (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
@@ -93,6 +94,7 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
       connectionGraceMs: config.connectionGraceMs,
       digestIntervalMs: config.digestIntervalMs,
       deliveryRetryLimitMs: config.deliveryRetryLimitMs,
+      retentionMs: config.retentionMs,
       ...options.activityOverrides,
     },
   });
@@ -118,6 +120,9 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
         taskQueue: config.taskQueue,
         intervalMs: config.digestIntervalMs,
       });
+      if (!(await ensureRetentionSchedule(options.client, config.taskQueue))) {
+        logger.warn('this Temporal server has no schedules: retention (HERALD_RETENTION) does not run');
+      }
     }
   } catch (error) {
     await stop();

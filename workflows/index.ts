@@ -6,6 +6,7 @@ export { resolveErrors } from './resolve-errors.js';
 export { assignErrors } from './assign-errors.js';
 export { environmentDigest } from './environment-digest.js';
 export { connectionStatus } from './connection-status.js';
+export { retention } from './retention.js';
 // Earlier releases' report and retry-window types: runs they started replay and finish here.
 export { errorBatch } from './legacy/error-batch.js';
 export { intermittentRetry } from './legacy/intermittent-retry.js';

@@ -43,6 +43,8 @@ export async function startHerald(options: {
   retryWindowMs?: number;
   connectionGraceMs?: number;
   digestPageSize?: number;
+  /** Rows of each kind a retention round deletes; default 5,000. */
+  purgeBatchSize?: number;
   /** HERALD_DELIVERY_RETRY_LIMIT; default 24 hours. */
   deliveryRetryLimitMs?: number;
   taskQueue?: string;
@@ -76,7 +78,7 @@ export async function startHerald(options: {
     ensureDigests: options.ensureDigests ?? false,
     workflowBundle: await heraldWorkflowBundle(),
     shutdownGraceTime: '1 second',
-    activityOverrides: { digestPageSize: options.digestPageSize },
+    activityOverrides: { digestPageSize: options.digestPageSize, purgeBatchSize: options.purgeBatchSize },
   });
   afterAll(herald.stop);
   return { taskQueue, client: herald.herald, temporal, stop: herald.stop };

@@ -1,0 +1,37 @@
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { retention, retentionWorkflowId } from '../workflows/retention.js';
+
+/** The id of Herald's retention schedule (S39) in its namespace. */
+export const retentionScheduleId = 'herald-retention';
+
+/**
+ * Makes sure the retention schedule exists: every hour it starts the retention workflow on Herald's
+ * task queue, never two at once (a run still deleting when the next is due makes it skip). The
+ * retention age is the workers' (HERALD_RETENTION), read by each run: the schedule itself never
+ * needs changing. An existing schedule is left as it is (an operator may have paused it).
+ * Answers false when the Temporal server has no schedules (the time-skipping test server).
+ */
+export async function ensureRetentionSchedule(temporal: Client, taskQueue: string): Promise<boolean> {
+  try {
+    await temporal.schedule.create({
+      scheduleId: retentionScheduleId,
+      spec: { intervals: [{ every: '1 hour' }] },
+      action: { type: 'startWorkflow', workflowType: retention, workflowId: retentionWorkflowId, taskQueue, args: [] },
+      policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 hour' },
+      memo: { summary: 'Deletes what Herald keeps only for a while (HERALD_RETENTION)' },
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof ScheduleAlreadyRunning) return true;
+    if (isUnimplemented(error)) return false;
+    throw error;
+  }
+}
+
+function isUnimplemented(error: unknown): boolean {
+  // gRPC status 12, as the server answers a call it does not implement.
+  for (let cause: unknown = error; cause; cause = (cause as { cause?: unknown }).cause) {
+    if ((cause as { code?: number }).code === 12) return true;
+  }
+  return false;
+}
