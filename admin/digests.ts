@@ -3,26 +3,46 @@ import type { Knex } from 'knex';
 import { environmentDigest } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 
-/**
- * Makes sure every environment has its one digest workflow: started under the environment's
- * workflow id with `intervalMs` as its interval; a running one (whatever run of it, after any
- * number of continue-as-new) is left as it is: it learns a new HERALD_DIGEST_INTERVAL from its next
- * cycle, and an interval an operator chose stays. Called at worker start and after a catalog is applied.
- */
-export async function ensureDigestWorkflows(options: {
+export interface EnsureDigestsOptions {
   temporal: Client;
   db: Knex;
   taskQueue: string;
   intervalMs: number;
-}): Promise<string[]> {
-  const environments: { id: string }[] = await options.db('environments').whereNull('removed_at').select('id').orderBy('id');
-  for (const { id } of environments) {
-    await options.temporal.workflow.start(environmentDigest, {
-      workflowId: environmentDigestWorkflowId(id),
-      taskQueue: options.taskQueue,
-      args: [{ environment: id, intervalMs: options.intervalMs }],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-    });
+  /**
+   * `new`: only the environments whose digest was never made sure of (created since, or whose start
+   * was missed): what a worker start, a catalog apply and the API do, touching no other environment.
+   * `all`: every environment (`herald digest ensure`, after a namespace was reset or a digest ended by hand).
+   */
+  scope: 'new' | 'all';
+  /** Starts in flight at once; default 16. */
+  concurrency?: number;
+}
+
+/**
+ * Makes sure environments have their one digest workflow: started under the environment's workflow
+ * id with `intervalMs` as its interval; a running one (whatever run of it, after any number of
+ * continue-as-new) is left as it is: it learns a new HERALD_DIGEST_INTERVAL from its next cycle,
+ * and an interval an operator chose stays. Each environment is marked ensured once its start is
+ * answered. Answers the environments made sure of.
+ */
+export async function ensureDigestWorkflows(options: EnsureDigestsOptions): Promise<string[]> {
+  const query = options.db('environments').whereNull('removed_at').select('id').orderBy('id');
+  if (options.scope === 'new') void query.whereNull('digest_ensured_at');
+  const ids = ((await query) as { id: string }[]).map((e) => e.id);
+  const concurrency = options.concurrency ?? 16;
+  for (let at = 0; at < ids.length; at += concurrency) {
+    const batch = ids.slice(at, at + concurrency);
+    await Promise.all(
+      batch.map((id) =>
+        options.temporal.workflow.start(environmentDigest, {
+          workflowId: environmentDigestWorkflowId(id),
+          taskQueue: options.taskQueue,
+          args: [{ environment: id, intervalMs: options.intervalMs }],
+          workflowIdConflictPolicy: 'USE_EXISTING',
+        }),
+      ),
+    );
+    await options.db('environments').whereIn('id', batch).update({ digest_ensured_at: options.db.fn.now() });
   }
-  return environments.map((e) => e.id);
+  return ids;
 }

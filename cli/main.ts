@@ -281,6 +281,15 @@ HERALD_DIGEST_INTERVAL, from its next cycle.`,
     required: ['env'],
     run: digestInterval,
   },
+  'digest ensure': {
+    summary: 'make sure every environment has its digest workflow',
+    usage: '',
+    description: `Starts the digest workflow of every environment that has none running (after a namespace was
+reset, or a digest was terminated by hand), a few at a time; running digests are left as they
+are. Worker starts, catalog applies and the API start the digests of new environments by
+themselves: this is for repairs.`,
+    run: digestEnsure,
+  },
   'digest preview': {
     summary: "write a user's next digest to an HTML file, sending nothing",
     usage: '--env ENV --user EMAIL --out FILE.html',
@@ -351,8 +360,9 @@ async function catalogApply(session: Session, args: CommandArgs): Promise<number
       temporal: await session.temporal(),
       db: session.db(),
       taskQueue: session.config.taskQueue,
+      scope: 'new',
     });
-    print(`digest workflows: ${digests.map((id) => `digest/${id}`).join(', ') || 'none'}`);
+    print(`digest workflows started: ${digests.map((id) => `digest/${id}`).join(', ') || 'none new'}`);
   } catch (error) {
     console.error(`herald: digest workflows not ensured (Temporal unreachable?): ${(error as Error).message}`);
     cliLog().warn({ err: error, command: 'catalog apply' }, 'digest workflows not ensured');
@@ -444,6 +454,17 @@ async function digestRemind(session: Session, args: CommandArgs): Promise<number
 function describeTally(tally: { sent: number; failed: number; deferred?: number; cancelled?: number }): string {
   const also = [tally.deferred ? `${tally.deferred} refused for now (tried again later)` : '', tally.cancelled ? `${tally.cancelled} cancelled` : ''];
   return `${tally.sent} email(s) sent, ${tally.failed} failed${also.filter(Boolean).map((a) => `, ${a}`).join('')}`;
+}
+
+async function digestEnsure(session: Session): Promise<number> {
+  const ensured = await ensureDigestWorkflows({
+    temporal: await session.temporal(),
+    db: session.db(),
+    taskQueue: session.config.taskQueue,
+    intervalMs: session.config.digestIntervalMs,
+    scope: 'all',
+  });
+  return print(`digest workflows ensured: ${ensured.length} environment(s)`);
 }
 
 async function digestInterval(session: Session, args: CommandArgs): Promise<number> {

@@ -55,8 +55,10 @@ function kindRoutes(kind: EntityKind): ApiRoute[] {
       params,
       body: entityBodies[kind] as z.ZodType<Record<string, unknown>>,
       answers: `the ${singular(kind)} as it now reads, its version as ETag; 201 when created`,
-      async handle({ account, actor, params: p, body, ifMatch }, { db }) {
+      async handle({ account, actor, params: p, body, ifMatch }, { db, startNewDigests }) {
         const { entity, created } = await putEntity(db, { actor, account, kind, id: p[key]!, body, ifMatch });
+        // A new environment's digest starts with it; its put is answered once Temporal has it.
+        if (created && kind === 'environments') await startNewDigests?.();
         return answer(entity, created ? 201 : 200);
       },
     }),
@@ -163,8 +165,10 @@ export const entityRoutes: ApiRoute[] = [
     query: z.strictObject({ dryRun: z.enum(['true', 'false'], { error: 'must be true or false' }).optional() }),
     body: z.record(z.string(), z.unknown(), { error: 'must be an object with sections such as "users" and "flows"' }),
     answers: '{ dryRun, created, changed, removed, kept, keptAsChosen }: counts by kind',
-    async handle({ account, actor, query, body }, { db }) {
-      return syncAccount(db, { actor, account, catalog: body, dryRun: query.dryRun === 'true' });
+    async handle({ account, actor, query, body }, { db, startNewDigests }) {
+      const result = await syncAccount(db, { actor, account, catalog: body, dryRun: query.dryRun === 'true' });
+      if (!result.dryRun && result.created.environments > 0) await startNewDigests?.();
+      return result;
     },
   }),
   route({

@@ -13,6 +13,7 @@ import { connectDatabase } from '../stores/database.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { createSmtpMailer } from '../email/mailer.js';
 import { buildServer } from './app.js';
+import { ensureDigestWorkflows } from '../admin/digests.js';
 import { heraldLogger, type Logger } from '../observability/log.js';
 import type { PeopleOptions } from './people.js';
 
@@ -57,6 +58,7 @@ export async function runServer(options: RunServerOptions): Promise<RunningServe
     mailer.close();
     await closeDb();
   };
+  const logger = options.logger ?? heraldLogger('herald-server', config.logLevel, options.logStream);
   let app: FastifyInstance;
   let url: string;
   try {
@@ -64,10 +66,15 @@ export async function runServer(options: RunServerOptions): Promise<RunningServe
       db,
       client,
       apiRequestsPerMinute: config.apiRequestsPerMinute,
+      // Temporal unreachable: the environment stands, and the next worker start (or call) starts its digest.
+      startNewDigests: () =>
+        ensureDigestWorkflows({ temporal: options.temporal, db, taskQueue: config.taskQueue, intervalMs: config.digestIntervalMs, scope: 'new' }).catch((error: unknown) =>
+          logger.warn({ err: error }, 'digests of new environments not started yet: the next worker start starts them'),
+        ),
       people: { mailer, appUrl: config.appUrl, secret: config.secret, signInLimits: options.signInLimits },
       codecOrigins: options.codecOrigins ?? config.codecOrigins,
       trustProxy: config.trustProxy,
-      logger: options.logger ?? heraldLogger('herald-server', config.logLevel, options.logStream),
+      logger,
     });
     url = await app.listen(options.listen ?? config.listen);
   } catch (error) {

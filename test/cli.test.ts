@@ -33,11 +33,22 @@ describe('the herald command line', async () => {
     const first = await cli('catalog', 'apply', sample);
     expect(first).toMatchObject({ code: 0 });
     expect(first.stdout).toContain('applied: 1 accounts, 3 users, 3 environments');
-    expect(first.stdout).toContain('digest workflows: digest/acme-production, digest/acme-sandbox, digest/acme-staging');
+    expect(first.stdout).toContain('digest workflows started: digest/acme-production, digest/acme-sandbox, digest/acme-staging');
+    // Applied again: nothing new, no environment's digest touched.
     const second = await cli('catalog', 'apply', sample);
     expect(second.stdout).toContain('applied: nothing changed');
-    const description = await worker.temporal.workflow.getHandle('digest/acme-staging').describe();
-    expect(description.status.name).toBe('RUNNING');
+    expect(second.stdout).toContain('digest workflows started: none new');
+    const staging = worker.temporal.workflow.getHandle('digest/acme-staging');
+    expect((await staging.describe()).status.name).toBe('RUNNING');
+
+    // A digest ended by hand is not started again by an apply; `herald digest ensure` starts it, and leaves the running ones.
+    const production = worker.temporal.workflow.getHandle('digest/acme-production');
+    const productionRun = (await production.describe()).runId;
+    await staging.terminate('ended by hand');
+    expect((await cli('catalog', 'apply', sample)).stdout).toContain('digest workflows started: none new');
+    expect(await cli('digest', 'ensure')).toMatchObject({ code: 0, stdout: expect.stringContaining('digest workflows ensured: 3 environment(s)') });
+    expect((await worker.temporal.workflow.getHandle('digest/acme-staging').describe()).status.name).toBe('RUNNING');
+    expect((await production.describe()).runId).toBe(productionRun);
   });
 
   it('S29: creates an API token (shown once), lists tokens without them, revokes one; refuses an unknown account by name', async () => {
@@ -166,7 +177,7 @@ describe('the herald command line', async () => {
     const commands = [...top.stdout.matchAll(/^ {2}([a-z]+(?: [a-z-]+)?)\b.* {2,}\S/gm)].map((m) => m[1]!);
     expect(commands).toEqual([
       'db migrate', 'catalog apply', 'errors report', 'errors succeed', 'errors resolve', 'errors assign', 'errors list', 'tokens create', 'tokens list', 'tokens revoke', 'users sign-in-link',
-      'users put', 'users remove', 'users list', 'subscriptions set', 'connections status', 'digest now', 'digest remind', 'digest interval', 'digest preview', 'status', 'simulate',
+      'users put', 'users remove', 'users list', 'subscriptions set', 'connections status', 'digest now', 'digest remind', 'digest interval', 'digest ensure', 'digest preview', 'status', 'simulate',
     ]);
     // Two at a time (the machine's cores): twenty-two processes at once starve each other on a busy machine.
     const helps: Awaited<ReturnType<typeof cli>>[] = [];

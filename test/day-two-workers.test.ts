@@ -13,7 +13,7 @@ import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 // worker's sticky queue for ever, so a restart cannot be tested there.
 describe('S44: day two, worker processes that start, stop and restart', async () => {
   const temporal = await createDevServer();
-  const { url: databaseUrl, mail } = await startWorld();
+  const { db, url: databaseUrl, mail } = await startWorld();
   const taskQueue = 'herald-day-two';
   const settings = { temporalAddress: temporal.address, databaseUrl, smtpUrl: mail.url, taskQueue };
   const digestOf = (environment: string) => temporal.client.workflow.getHandle(environmentDigestWorkflowId(environment));
@@ -70,5 +70,20 @@ describe('S44: day two, worker processes that start, stop and restart', async ()
     await runCycleNow(temporal.client, 'prod');
     expect(await digestOf('prod').query(digestStatusQuery)).toMatchObject({ intervalMs: 1_000, intervalFrom: 'workers' });
     await stop(after);
+  });
+
+  it('S44: a worker start touches only environments whose digest was never made sure of: one ended by hand stays ended', async () => {
+    // The starts above made sure of every environment.
+    expect(await db('environments').whereNull('digest_ensured_at').pluck('id')).toEqual([]);
+    await digestOf('staging').terminate('ended by hand');
+    const first = await workerProcesses({ ...settings, variables: { HERALD_DIGEST_INTERVAL: '2s' } }).start();
+    expect((await digestOf('staging').describe()).status.name).toBe('TERMINATED');
+    await stop(first);
+    // An environment whose digest start was missed (Temporal down when it was created): the next worker start begins it.
+    await db('environments').where({ id: 'staging' }).update({ digest_ensured_at: null });
+    const second = await workerProcesses({ ...settings, variables: { HERALD_DIGEST_INTERVAL: '2s' } }).start();
+    expect((await digestOf('staging').describe()).status.name).toBe('RUNNING');
+    expect(await db('environments').whereNull('digest_ensured_at').pluck('id')).toEqual([]);
+    await stop(second);
   });
 });

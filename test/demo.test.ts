@@ -16,7 +16,7 @@ describe('the demo', async () => {
   await applyCatalog(db, await readCatalogFile(demoCatalogFile));
   const mail = await startTestMailServer();
   const herald = await startHerald({ env, db, smtpUrl: mail.url });
-  await ensureDigestWorkflows({ temporal: herald.temporal, db, taskQueue: herald.taskQueue, intervalMs: 15 * 60_000 });
+  await ensureDigestWorkflows({ temporal: herald.temporal, db, taskQueue: herald.taskQueue, intervalMs: 15 * 60_000, scope: 'new' });
 
   it('herald simulate drives the demo catalog into digests of every environment, an assignment, an outage folded into one line, and a reminder', async () => {
     const lines: string[] = [];

@@ -63,6 +63,7 @@ describe('the test harness', async () => {
       '20261203000000_scope_tokens_and_audit',
       '20261203100000_removable_entities',
       '20261204000000_index_retention',
+      '20261204100000_digest_ensured',
     ]);
   });
 

@@ -49,6 +49,8 @@ describe('S40: the platform API', async () => {
       expect(again, path).toEqual({ ...created, status: 200 });
       expect(await call('GET', path, manager)).toEqual({ ...created, status: 200 });
     }
+    // The new environment's digest started with it: no worker start needed (#25).
+    expect((await herald.temporal.workflow.getHandle('digest/acme-eu').describe()).status.name).toBe('RUNNING');
     // Listed by id, a page at a time.
     const first = await call('GET', '/environments?limit=2', manager);
     expect(first.body.environments).toHaveLength(2);

@@ -33,7 +33,7 @@ export interface RunHeraldOptions {
   db?: Knex;
   /** Migrations to apply at start; default `config.migrateOnStart`. */
   migrate?: boolean;
-  /** Start the digest of each environment that has none, at the configured interval, and the retention schedule if missing; default true. */
+  /** Start the digests of environments never made sure of (new ones), at the configured interval, and the retention schedule if missing; default true. */
   ensureDigests?: boolean;
   workflowBundle?: WorkflowBundleOption;
   shutdownGraceTime?: Duration;
@@ -55,7 +55,7 @@ export interface RunningHerald {
   mailer: Mailer;
   /** A Herald client on the worker's task queue. */
   herald: HeraldClient;
-  /** Environments whose digest was ensured. */
+  /** Environments whose digest this start made sure of (those new since the last). */
   digests: string[];
   /** Settles when the worker has stopped. */
   running: Promise<void>;
@@ -119,6 +119,8 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
         db,
         taskQueue: config.taskQueue,
         intervalMs: config.digestIntervalMs,
+        // Only environments whose digest was never made sure of: a start touches no other (S44, #25).
+        scope: 'new',
       });
       if (!(await ensureRetentionSchedule(options.client, config.taskQueue))) {
         logger.warn('this Temporal server has no schedules: retention (HERALD_RETENTION) does not run');

@@ -146,7 +146,9 @@ async function main(): Promise<void> {
     logger: workerLogger,
     tracing,
   });
-  const { worker, digests } = herald;
+  const { worker } = herald;
+  // Every environment's digest: those this start began, and those running since an earlier one.
+  const digests: string[] = await db('environments').whereNull('removed_at').orderBy('id').pluck('id');
   starting("Herald's server");
   const server = await runServer({
     config: { ...config, databaseUrl, smtpUrl, secret },

@@ -15,6 +15,7 @@ import * as createSendFences from './20261202000000_create_send_fences.js';
 import * as scopeTokensAndAudit from './20261203000000_scope_tokens_and_audit.js';
 import * as removableEntities from './20261203100000_removable_entities.js';
 import * as indexRetention from './20261204000000_index_retention.js';
+import * as digestEnsured from './20261204100000_digest_ensured.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -37,6 +38,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261203000000_scope_tokens_and_audit': scopeTokensAndAudit,
   '20261203100000_removable_entities': removableEntities,
   '20261204000000_index_retention': indexRetention,
+  '20261204100000_digest_ensured': digestEnsured,
 };
 
 /** A knex migration source over {@link migrations}. */
