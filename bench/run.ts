@@ -13,29 +13,23 @@
  *
  *   catalog: one account synced whole over the API (10,000 users, 50,000 subscriptions)  vs  the same rows in two raw INSERTs
  *
+ *   environments: N environments, each with its digest at 60 s, for minutes   vs  N bare workflows that sleep 60 s in a loop
+ *
  *   npm run bench [-- errors|http|pages|digest|catalog] [--rounds 3] [--json FILE] [--temporal host:port]
+ *   npm run bench -- environments [--count 500] [--minutes 5] [--json FILE] [--temporal host:port]
  */
-import { Connection } from '@temporalio/client';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { fork } from 'node:child_process';
+import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import nodemailer from 'nodemailer';
-import { connectDatabase, migrateLatest } from '../stores/database.js';
-import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
 import { applyCatalog, type Catalog } from '../catalog/catalog.js';
 import { mjmlCompilations } from '../email/render.js';
 import { previewDigest } from '../email/digest-preview.js';
 import { runHerald } from '../worker/run-herald.js';
 import { loadConfig, runtimeLogLevel } from '../config/config.js';
-import { cliExecutable } from '../embedded/temporal-binaries.js';
-import { searchAttributeFlags } from '../worker/search-attributes.js';
 import { environmentDigest, runCycleNowUpdate, stopDigestSignal } from '../workflows/environment-digest.js';
-import { freePort } from '../test/helpers/ports.js';
+import { startBenchStack } from './stack.js';
 import { billableActions, total } from '../test/helpers/billable-actions.js';
 import { errorReportWorkflowId } from '../workflows/workflow-ids.js';
 import { createTemporalClient } from '../client/payload-codec.js';
@@ -44,10 +38,16 @@ import { createTokenStore } from '../stores/token-store.js';
 import { createPageStore } from '../stores/page-store.js';
 
 const { values: flags, positionals } = parseArgs({
-  options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' } },
+  options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' }, count: { type: 'string' }, minutes: { type: 'string' } },
   allowPositionals: true,
 });
 const only = positionals[0];
+if (only === 'environments') {
+  // A part of its own: many environments, each with its digest, for minutes (bench/environments.ts).
+  const { benchEnvironments } = await import('./environments.js');
+  await benchEnvironments({ count: Number(flags.count ?? 500), minutes: Number(flags.minutes ?? 5), temporal: flags.temporal, json: flags.json });
+  process.exit(0);
+}
 const rounds = Number(flags.rounds);
 Runtime.install({ logger: new DefaultLogger(runtimeLogLevel(process.env.HERALD_LOG_LEVEL, 'ERROR')) });
 let peakRss = 0;
@@ -56,43 +56,10 @@ const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 
 // ---- the stack --------------------------------------------------------------------------
 
-const dataDir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
-const pgDir = mkdtempSync(join(tmpdir(), 'herald-bench-pg-'));
-const postgres = await startEmbeddedPostgres({ dataDir: pgDir, port: await freePort(), persistent: false });
-const db = connectDatabase(postgres.adminUrl, { max: 20 });
-await migrateLatest(db);
-
-// The SMTP server runs in a process of its own, as a real one would.
-const sink = fork(fileURLToPath(new URL('./smtp-sink.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-const sinkPort = await new Promise<number>((resolve) =>
-  sink.stdout!.on('data', (chunk: Buffer) => {
-    const match = /port (\d+)/.exec(chunk.toString());
-    if (match) resolve(Number(match[1]));
-  }),
-);
-const smtpUrl = `smtp://127.0.0.1:${sinkPort}`;
-const acceptedBySink = () =>
-  new Promise<{ accepted: number; bytes: number; cpuMs: number }>((resolve) => {
-    sink.once('message', resolve);
-    sink.send('count');
-  });
-
-// Temporal: a cluster given with --temporal, or the CLI's dev server (SQLite) on this machine.
-let temporalServer: TestWorkflowEnvironment | undefined;
-let nativeConnection: NativeConnection;
-let connection: Connection;
-if (flags.temporal) {
-  nativeConnection = await NativeConnection.connect({ address: flags.temporal });
-  connection = await Connection.connect({ address: flags.temporal });
-} else {
-  temporalServer = await TestWorkflowEnvironment.createLocal({
-    server: { executable: cliExecutable(), ip: '127.0.0.1', ui: false, dbFilename: join(dataDir, 'temporal.sqlite'), extraArgs: searchAttributeFlags() },
-  });
-  nativeConnection = temporalServer.nativeConnection;
-  connection = temporalServer.connection;
-}
+const stack = await startBenchStack({ temporal: flags.temporal });
+const { db, smtpUrl, acceptedBySink, nativeConnection, connection } = stack;
 const client = createTemporalClient(connection);
-const benchConfig = loadConfig({ DATABASE_URL: postgres.adminUrl, SMTP_URL: smtpUrl, HERALD_TASK_QUEUE: 'bench', HERALD_FROM: 'Herald <bench@herald.test>', HERALD_APP_URL: 'https://app.herald.test', HERALD_SECRET: 'the-bench-secret-of-at-least-32-characters', HERALD_DIGEST_INTERVAL: '24h', HERALD_API_RATE: '1000000' });
+const benchConfig = loadConfig({ DATABASE_URL: stack.databaseUrl, SMTP_URL: smtpUrl, HERALD_TASK_QUEUE: 'bench', HERALD_FROM: 'Herald <bench@herald.test>', HERALD_APP_URL: 'https://app.herald.test', HERALD_SECRET: 'the-bench-secret-of-at-least-32-characters', HERALD_DIGEST_INTERVAL: '24h', HERALD_API_RATE: '1000000' });
 const running = await runHerald({
   config: benchConfig,
   connection: nativeConnection,
@@ -409,9 +376,4 @@ clearInterval(sampler);
 console.log(`memory: peak RSS ${mb(Math.max(peakRss, process.resourceUsage().maxRSS * 1024))} (bench process: worker and client)`);
 if (flags.json) writeFileSync(flags.json, `${JSON.stringify({ rounds, figures: summary, peakRssBytes: peakRss }, null, 2)}\n`);
 
-await db.destroy();
-await temporalServer?.teardown();
-await postgres.stop();
-sink.kill();
-rmSync(dataDir, { recursive: true, force: true });
-rmSync(pgDir, { recursive: true, force: true });
+await stack.stop();

@@ -22,6 +22,9 @@ export interface Tracing {
 
 let installed: Tracing | undefined;
 
+/** Whether this process traces (startTracing found an exporter, or was given a processor). */
+export const tracingEnabled = (): boolean => installed?.enabled ?? false;
+
 /**
  * Starts tracing for this process, once: with `processor` (tests hand in an in-memory exporter's),
  * or an OTLP exporter when the environment names an endpoint; otherwise tracing stays off. Later

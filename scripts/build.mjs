@@ -1,5 +1,5 @@
-// `npm run build`: compiles Herald into dist/ and prebuilds the workflow bundle that the
-// production worker (dist/worker/main.js) loads, so no worker bundles workflows at start-up.
+// `npm run build`: compiles Herald into dist/ and prebuilds the workflow bundles that the
+// production worker (dist/worker/main.js) loads (one with the trace interceptors, one without), so no worker bundles workflows at start-up.
 // `node scripts/build.mjs --out-dir DIR` builds into DIR instead (inside the project, so that
 // the compiled code finds node_modules).
 import { spawnSync } from 'node:child_process';
@@ -21,6 +21,9 @@ cpSync(`${root}server/pages`, `${dist}server/pages`, { recursive: true });
 
 const { bundleWorkflowCode } = await import('@temporalio/worker');
 const { workflowInterceptorModules } = await import(`${dist}worker/worker.js`);
-const { code } = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js`, workflowInterceptorModules });
+// Two bundles: the workers that trace (OTEL_EXPORTER_OTLP_ENDPOINT) load the one with the trace interceptors.
+const { code } = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js` });
 writeFileSync(`${dist}workflow-bundle.js`, code);
-console.log(`built ${dist} with its workflow-bundle.js (${(code.length / 1024).toFixed(0)} KiB)`);
+const traced = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js`, workflowInterceptorModules });
+writeFileSync(`${dist}workflow-bundle-traced.js`, traced.code);
+console.log(`built ${dist} with its workflow-bundle.js (${(code.length / 1024).toFixed(0)} KiB) and workflow-bundle-traced.js`);

@@ -46,6 +46,7 @@ describe('production workers, installed without dev packages, built and run as s
     }
     expect(existsSync(join(install, '.tools'))).toBe(false);
     expect(existsSync(join(outDir, 'workflow-bundle.js'))).toBe(true);
+    expect(existsSync(join(outDir, 'workflow-bundle-traced.js'))).toBe(true);
   });
 
   const taskQueue = `herald-prod-${randomBytes(3).toString('hex')}`;

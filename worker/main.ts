@@ -15,24 +15,25 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { heraldLogger } from '../observability/log.js';
 import { startTracing } from '../observability/tracing.js';
 import { installWorkerRuntime } from './runtime.js';
+import { workflowBundleFor } from './worker.js';
 import { temporalTarget } from '../config/temporal-connection.js';
 import { runHerald } from './run-herald.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 
-/** The bundle `npm run build` writes beside the compiled code, or another prebuilt one (HERALD_WORKFLOW_BUNDLE). */
-export const prebuiltWorkflowBundle = process.env.HERALD_WORKFLOW_BUNDLE || fileURLToPath(new URL('../workflow-bundle.js', import.meta.url));
 
 async function main(): Promise<void> {
   const config = loadConfig();
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', '', 'required by the production worker (postgres://…)');
   if (!config.smtpUrl) throw new ConfigError('SMTP_URL', '', 'required by the production worker (smtp://… or smtps://…)');
   if (!config.secret) throw new ConfigError('HERALD_SECRET', '', 'required by the production worker: it signs the unsubscribe links of emails (at least 32 characters)');
-  if (!existsSync(prebuiltWorkflowBundle)) {
-    throw new Error(`no prebuilt workflow bundle at ${prebuiltWorkflowBundle}: run "npm run build" first`);
-  }
   const logger = heraldLogger('herald-worker', config.logLevel);
   installWorkerRuntime({ config, logger });
   const tracing = startTracing('herald-worker');
+  // The bundle `npm run build` writes beside the compiled code (traced or not), or another prebuilt one (HERALD_WORKFLOW_BUNDLE).
+  const prebuiltWorkflowBundle = process.env.HERALD_WORKFLOW_BUNDLE || workflowBundleFor(fileURLToPath(new URL('..', import.meta.url)), tracing);
+  if (!existsSync(prebuiltWorkflowBundle)) {
+    throw new Error(`no prebuilt workflow bundle at ${prebuiltWorkflowBundle}: run "npm run build" first`);
+  }
 
   const target = temporalTarget('127.0.0.1:7233');
   // The SDK's configuration: TEMPORAL_NAMESPACE, when set, overrides a profile's namespace.

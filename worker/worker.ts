@@ -15,24 +15,33 @@ export const workflowsPath = ['../workflows/index.ts', '../workflows/index.js']
   .find((path) => existsSync(path))!;
 
 /**
- * Workflow interceptors every bundle of Herald's workflows holds (the worker's at start, `npm run
- * build`'s, the tests'): they carry a trace from the caller into the workflow and on to its activities.
+ * Workflow interceptors that carry a trace from the caller into the workflow and on to its
+ * activities. Only in the bundles of workers that trace: each holds an AsyncLocalStorage per cached
+ * workflow, which on Node 20 every async step of the workflow thread walks; with thousands of
+ * cached digests an untraced worker must not pay that (`npm run bench -- environments` crashed a
+ * worker at 2,000 with them: "async hook stack has become corrupted").
  */
 export const workflowInterceptorModules = [createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
 /**
  * What a worker of Herald's workflows needs for their traces: the activity interceptors, the sink
- * through which the workflows' spans leave the sandbox, and (when the worker bundles the workflows
- * itself) the workflow interceptors. Every worker of Herald's bundle needs them, the tests' too.
+ * through which the workflows' spans leave the sandbox, and, when the worker traces and bundles
+ * the workflows itself, the workflow interceptors (a prebuilt bundle has them or not: see
+ * {@link workflowBundleFor}). Every worker of Herald's bundles needs them, the tests' too.
  */
 export function tracedWorkerOptions(tracing: Tracing, { bundled }: { bundled: boolean }): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
   return {
     interceptors: {
       activity: [(context) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(context), outbound: new OpenTelemetryActivityOutboundInterceptor(context) })],
-      ...(!bundled && { workflowModules: workflowInterceptorModules }),
+      ...(!bundled && tracing.enabled && { workflowModules: workflowInterceptorModules }),
     },
     sinks: { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) },
   };
+}
+
+/** The prebuilt bundle beside `dir` (`npm run build` writes both): with the workflow interceptors when the worker traces. */
+export function workflowBundleFor(dir: string, tracing: Tracing): string {
+  return `${dir}/${tracing.enabled ? 'workflow-bundle-traced.js' : 'workflow-bundle.js'}`;
 }
 
 export interface HeraldWorkerOptions {

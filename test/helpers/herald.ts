@@ -5,6 +5,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
 import { workflowInterceptorModules, workflowsPath } from '../../worker/worker.js';
+import { tracingEnabled } from '../../observability/tracing.js';
 import type { HeraldClient } from '../../client/index.js';
 import { quietLogger } from './quiet-logger.js';
 import { runHerald } from '../../worker/run-herald.js';
@@ -16,9 +17,9 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 /** The HERALD_SECRET of test workers: unsubscribe links in test emails are signed with it. */
 export const testSecret = 'the-herald-test-secret-of-32-characters';
 
-/** Herald's workflows, bundled once per test file. */
+/** Herald's workflows, bundled once per test file; with the trace interceptors when the file traces (startTracing first), as a worker that traces loads them. */
 export function heraldWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, workflowInterceptorModules, logger: quietLogger });
+  bundle ??= bundleWorkflowCode({ workflowsPath, ...(tracingEnabled() && { workflowInterceptorModules }), logger: quietLogger });
   return bundle;
 }
 
