@@ -1,5 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { retention, retentionWorkflowId } from '../workflows/retention.js';
+import { grpcCode, grpcStatus } from '../config/temporal-connection.js';
 
 /** The id of Herald's retention schedule (S39) in its namespace. */
 export const retentionScheduleId = 'herald-retention';
@@ -23,15 +24,7 @@ export async function ensureRetentionSchedule(temporal: Client, taskQueue: strin
     return true;
   } catch (error) {
     if (error instanceof ScheduleAlreadyRunning) return true;
-    if (isUnimplemented(error)) return false;
+    if (grpcCode(error) === grpcStatus.unimplemented) return false;
     throw error;
   }
-}
-
-function isUnimplemented(error: unknown): boolean {
-  // gRPC status 12, as the server answers a call it does not implement.
-  for (let cause: unknown = error; cause; cause = (cause as { cause?: unknown }).cause) {
-    if ((cause as { code?: number }).code === 12) return true;
-  }
-  return false;
 }

@@ -23,3 +23,14 @@ export function temporalTarget(fallbackAddress: string, env: NodeJS.ProcessEnv =
     namespace: namespace ?? 'default',
   };
 }
+
+/** gRPC status codes Herald's start-up meets from Temporal. */
+export const grpcStatus = { alreadyExists: 6, unimplemented: 12 } as const;
+
+/** The gRPC status code of a failed Temporal call: the error's own, or that of the first error it wraps that has one. */
+export function grpcCode(error: unknown): number | undefined {
+  for (let cause = error; typeof cause === 'object' && cause !== null; cause = (cause as { cause?: unknown }).cause) {
+    if ('code' in cause && typeof cause.code === 'number') return cause.code;
+  }
+  return undefined;
+}

@@ -10,11 +10,8 @@ import proto from '@temporalio/proto';
 
 /** A client or worker connection: both reach the operator service. */
 type OperatorConnection = Pick<Connection, 'operatorService'> | Pick<NativeConnection, 'operatorService'>;
-
-/** gRPC status codes met here. */
-const alreadyExists = 6;
-const unimplemented = 12;
 import { heraldSearchAttributes } from '../workflows/run-labels.js';
+import { grpcCode, grpcStatus } from '../config/temporal-connection.js';
 
 /** The dev server's `--search-attribute Name=Type` flags. */
 export function searchAttributeFlags(): string[] {
@@ -30,7 +27,7 @@ export async function ensureSearchAttributes(connection: OperatorConnection, nam
     missing = names.filter((name) => !customAttributes?.[name]);
   } catch (error) {
     // The time-skipping test server cannot list them: try to add each.
-    if (grpcCode(error) !== unimplemented) throw error;
+    if (grpcCode(error) !== grpcStatus.unimplemented) throw error;
     missing = names;
   }
   if (missing.length === 0) return [];
@@ -42,7 +39,7 @@ export async function ensureSearchAttributes(connection: OperatorConnection, nam
         await addSearchAttribute(connection, namespace, name);
         added.push(name);
       } catch (error) {
-        if (grpcCode(error) !== alreadyExists) throw error;
+        if (grpcCode(error) !== grpcStatus.alreadyExists) throw error;
       }
     }
   } catch (error) {
@@ -60,8 +57,4 @@ export async function ensureSearchAttributes(connection: OperatorConnection, nam
 async function addSearchAttribute(connection: OperatorConnection, namespace: string, name: string): Promise<void> {
   const keyword = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
   await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: { [name]: keyword } });
-}
-
-function grpcCode(error: unknown): number | undefined {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'number' ? error.code : undefined;
 }
