@@ -18,7 +18,7 @@ export function deliveryMetrics(): DeliveryObserver {
   };
 }
 
-/** Times the storing of an error report, and counts the errors it stored and the duplicates it left out. */
+/** Times the storing of an error report, and counts the errors it stored (a repeat of a stored one is not counted). */
 export async function measuredReportStore<T extends StoredReport>(store: () => Promise<T>): Promise<T> {
   const meter = Context.current().metricMeter;
   const started = performance.now();

@@ -55,8 +55,6 @@ export interface RunningHerald {
   mailer: Mailer;
   /** A Herald client on the worker's task queue. */
   herald: HeraldClient;
-  /** Environments whose digest this start made sure of (those new since the last). */
-  digests: string[];
   /** Settles when the worker has stopped. */
   running: Promise<void>;
   /** Drains the worker, then closes the mailer and (if it opened it) the database pool. */
@@ -110,11 +108,10 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
       await closeDb();
     })());
 
-  let digests: string[] = [];
   try {
     // Digests missing are started; running ones are left as they are (S44).
     if (options.ensureDigests ?? true) {
-      digests = await ensureDigestWorkflows({
+      await ensureDigestWorkflows({
         temporal: options.client,
         db,
         taskQueue: config.taskQueue,
@@ -130,5 +127,5 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
     await stop();
     throw error;
   }
-  return { worker, db, mailer, herald: new HeraldClient({ temporal: options.client, taskQueue: config.taskQueue }), digests, running, stop };
+  return { worker, db, mailer, herald: new HeraldClient({ temporal: options.client, taskQueue: config.taskQueue }), running, stop };
 }
