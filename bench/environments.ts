@@ -18,6 +18,7 @@ import { HeraldClient } from '../client/herald-client.js';
 import { workflowsPath } from '../worker/worker.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { billableActions, total } from '../test/helpers/billable-actions.js';
+import { workerRunning } from '../test/helpers/run-processes.js';
 import { startBenchStack } from './stack.js';
 import { lagsQuery, timerLoop } from './floor-workflow.js';
 
@@ -72,10 +73,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
-    await new Promise<void>((ready, fail) => {
-      child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('"msg":"worker running"') && ready());
-      child.once('exit', (code) => fail(new Error(`the worker exited (${code}) before it was ready`)));
-    });
+    await workerRunning(child);
     return { child, seconds: (performance.now() - started) / 1000 };
   };
   const stopWorker = (child: ChildProcess) =>

@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 
 /** The variable that marks every process a test run starts: its children inherit it. */
@@ -71,5 +72,16 @@ export function endChildWithThisProcess(child: { pid?: number; kill(signal: Node
     } catch {
       // Already gone.
     }
+  });
+}
+
+/**
+ * Resolves once a worker process (worker/main.ts, its standard output piped) says it runs: its
+ * "worker running" line, logged at info; rejects when it exits first.
+ */
+export function workerRunning(child: ChildProcess): Promise<void> {
+  return new Promise<void>((ready, fail) => {
+    child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('"msg":"worker running"') && ready());
+    child.once('exit', (code) => fail(new Error(`the worker process exited (${code}) before it was ready`)));
   });
 }

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { heraldWorkflowBundle } from './herald.js';
-import { endChildWithThisProcess } from './run-processes.js';
+import { endChildWithThisProcess, workerRunning } from './run-processes.js';
 
 /** The production worker (`npm run worker`), run from source. */
 const workerScript = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
@@ -66,13 +66,7 @@ export function workerProcesses(settings: WorkerProcessSettings) {
       });
       children.push(child);
       endChildWithThisProcess(child);
-      await new Promise<void>((ready, fail) => {
-        child.stdout!.on('data', (chunk: Buffer) => {
-          const text = chunk.toString();
-          if (text.includes('"msg":"worker running"') && text.includes(`"taskQueue":${JSON.stringify(settings.taskQueue)}`)) ready();
-        });
-        child.once('exit', (code) => fail(new Error(`the worker process exited (${code}) before it was ready`)));
-      });
+      await workerRunning(child);
       return child;
     },
   };
