@@ -44,6 +44,8 @@ export interface DigestBatchResult extends DeliveryTally {
  */
 export interface FixedDigestCycle extends FixedCycle {
   workersIntervalMs?: number;
+  /** The cycle, completed by the fix itself: it had nothing to send (asked for with `completeWhenEmpty`). */
+  completed?: CompletedDigestCycle;
 }
 
 /** A cycle's first pass done, and when the environment's next deferred delivery is due (ISO), if any. */
@@ -67,6 +69,11 @@ export function createDigestActivities(deps: DigestActivityDeps) {
   const send = (next: () => Promise<DeliveryJob | undefined>, now?: () => Date) =>
     sendInThisAttempt({ mailer, store: deliveries, next, concurrency: sendConcurrency, retryLimitMs: deps.deliveryRetryLimitMs, now });
   const nextRetryAt = async (environment: string) => (await deliveries.nextRetryAt(environment))?.toISOString() ?? null;
+  /** Marks a cycle's first pass done: its outcome, and when the environment's next deferred delivery is due. */
+  const complete = async (cycleId: number, environment: string): Promise<CompletedDigestCycle> => ({
+    ...(await store.completeCycle(cycleId)),
+    nextRetryAt: await nextRetryAt(environment),
+  });
 
   return {
     /** The digest interval this worker is configured with. */
@@ -81,9 +88,13 @@ export function createDigestActivities(deps: DigestActivityDeps) {
     /**
      * Fixes the content of cycle `number` once (S7, S9–S11, S16, S17); tells the digest this
      * worker's HERALD_DIGEST_INTERVAL, which it follows unless an operator chose its interval.
+     * With `completeWhenEmpty`, a cycle with no email to send is completed here too: a quiet
+     * cycle costs the digest one activity.
      */
-    async fixDigestCycle(environment: string, number: number): Promise<FixedDigestCycle> {
-      return { ...(await store.fixCycle(environment, number)), workersIntervalMs: deps.digestIntervalMs };
+    async fixDigestCycle(environment: string, number: number, options: { completeWhenEmpty?: boolean } = {}): Promise<FixedDigestCycle> {
+      const fixed = await store.fixCycle(environment, number);
+      const completed = options.completeWhenEmpty && fixed.deliveryCount === 0 ? await complete(fixed.cycleId, environment) : undefined;
+      return { ...fixed, workersIntervalMs: deps.digestIntervalMs, ...(completed && { completed }) };
     },
 
     /**
@@ -129,9 +140,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
 
     /** Closes the cycle's first pass; recipients refused for now wait for {@link sendDueDeliveries}. */
     async completeDigestCycle(cycleId: number): Promise<CompletedDigestCycle> {
-      const completed = await store.completeCycle(cycleId);
-      const context = await store.cycleContext(cycleId);
-      return { ...completed, nextRetryAt: await nextRetryAt(context.environment.id) };
+      return complete(cycleId, (await store.cycleContext(cycleId)).environment.id);
     },
 
     /**

@@ -6,7 +6,9 @@ import { startHerald } from './helpers/herald.js';
 import { createTestWorld } from './helpers/world.js';
 import { billableActions, total } from './helpers/billable-actions.js';
 import { HeraldEnvironment, HeraldFlow, HeraldOutcome } from '../workflows/run-labels.js';
-import { errorReportWorkflowId, retryWindowWorkflowId } from '../workflows/workflow-ids.js';
+import { environmentDigestWorkflowId, errorReportWorkflowId, retryWindowWorkflowId } from '../workflows/workflow-ids.js';
+import { digestStatusQuery } from '../workflows/environment-digest.js';
+import { startDigest } from './helpers/digests.js';
 
 // Temporal Cloud bills per action and limits a namespace in actions per second: a report's
 // actions are Herald's unit cost. Counted from the run's own history.
@@ -86,4 +88,28 @@ describe('what a report costs in Temporal actions', async () => {
     const size = (event: (typeof events)[number]) => JSON.stringify(event).length;
     expect(Math.max(...events.filter((event) => !event.workflowExecutionStartedEventAttributes).map(size))).toBeLessThan(10_000);
   });
+
+  // A platform's environments are mostly quiet: a quiet cycle should cost about what the
+  // platform's own timer costs, whatever the environment's size.
+  it('S7: a digest cycle that finds nothing new costs one activity and one timer; the run keeps its labels', async () => {
+    const interval = 15 * 60_000;
+    const handle = await startDigest(herald.temporal, herald.taskQueue, { environment: 'staging', intervalMs: interval });
+    const cyclesDone = async () => (await handle.query(digestStatusQuery)).lastCycle;
+    // Past the run's first cycles (its one-off start, first reminder look, first label).
+    await env.sleep(2 * interval + 1_000);
+    const before = await billableActions(herald.temporal, environmentDigestWorkflowId('staging'));
+    const firstCycle = await cyclesDone();
+    // Two hours of quiet cycles: one reminder look an hour besides the cycles.
+    await env.sleep(8 * interval);
+    const after = await billableActions(herald.temporal, environmentDigestWorkflowId('staging'));
+    const cycles = (await cyclesDone()) - firstCycle;
+    expect(cycles).toBe(8);
+    const spent = Object.fromEntries(Object.keys(after).map((what) => [what, after[what]! - (before[what] ?? 0)]).filter(([, n]) => n !== 0));
+    expect(spent, JSON.stringify({ before, after })).toEqual({ 'activity attempt': cycles + 2, timer: cycles });
+    const run = await handle.describe();
+    expect(run.typedSearchAttributes.get(HeraldOutcome)).toBe('nothing new');
+    expect((await run.memo)?.summary).toMatch(/^quiet since cycle \d+: nothing new, no email$/);
+    await handle.terminate('test ended');
+  });
 });
+

@@ -15,6 +15,7 @@ import { heraldWorkflowBundle } from './helpers/herald.js';
 import { heraldDataConverter } from '../client/payload-codec.js';
 import { ensureSearchAttributes } from '../worker/search-attributes.js';
 import { tracedWorkerOptions } from '../worker/worker.js';
+import { HeraldOutcome } from '../workflows/run-labels.js';
 import { startTracing } from '../observability/tracing.js';
 import {
   digestStatusQuery,
@@ -359,7 +360,7 @@ describe('the digest workflow, on stubbed activities', async () => {
     await stopped(handle);
   });
 
-  it('continues as new after its cycles per run, carrying its cycle, its operator\'s interval and its deferred deliveries', async () => {
+  it('continues as new after its cycles per run, carrying its cycle, its operator\'s interval, its deferred deliveries and its labels', async () => {
     const { handle, stubs } = await startDigest({ cyclesPerRun: 2 });
     const firstRun = (await handle.describe()).runId;
     await handle.executeUpdate(setIntervalUpdate, { args: [minutes(10)] });
@@ -369,6 +370,9 @@ describe('the digest workflow, on stubbed activities', async () => {
     const now = await handle.describe();
     expect(now.runId).not.toBe(firstRun);
     expect(await handle.query(digestStatusQuery)).toMatchObject({ lastCycle: 2, intervalMs: minutes(10), intervalFrom: 'operator' });
+    // The new run starts with the labels the last cycle left (an operator filtering by outcome still finds it).
+    expect((await now.memo)?.summary).toBe('cycle 2: 1 new, 0 resolved, 1 emails sent');
+    expect(now.typedSearchAttributes.get(HeraldOutcome)).toBe('sent');
     // The new run does not ask the database for its last cycle, and sends the delivery cycle 2 deferred.
     expect(stubs.of('lastDigestCycle')).toHaveLength(1);
     await pass(minutes(4));

@@ -7,8 +7,8 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
-  continueAsNew,
   log,
+  makeContinueAsNewFunc,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -19,7 +19,7 @@ import { databaseActivity } from './activity-options.js';
 import { isRefusal } from './failures.js';
 import { recordCycle } from './digest-metrics.js';
 import { takesPatch } from './patches.js';
-import { labelRun } from './run-labels.js';
+import { heraldSearchAttributes, labelRun } from './run-labels.js';
 import { workflowNow } from './workflow-time.js';
 import {
   cyclesPerRun,
@@ -219,7 +219,15 @@ export function timeToContinue(d: DigestState, cycles: number): boolean {
 /** Continues as new once every handler has answered, carrying only the small state. */
 export async function continueAsNewWith(d: DigestState): Promise<never> {
   await condition(allHandlersFinished);
-  return continueAsNew<(input: EnvironmentDigestInput) => Promise<void>>({
+  // The next run starts with this one's labels (free as part of its start).
+  const { memo, typedSearchAttributes } = workflowInfo();
+  return makeContinueAsNewFunc<(input: EnvironmentDigestInput) => Promise<void>>({
+    ...(memo && { memo }),
+    typedSearchAttributes: heraldSearchAttributes.flatMap((key) => {
+      const value = typedSearchAttributes.get(key);
+      return value === undefined ? [] : [{ key, value }];
+    }),
+  })({
     ...d.input,
     lastCycle: d.lastCycle,
     lastSummary: d.lastSummary,
@@ -315,9 +323,21 @@ export async function remindIfDue(d: DigestState): Promise<void> {
   }
 }
 
-/** The run's outcome and one-line summary in the Temporal UI. */
+/** The memo of a run whose cycles have had nothing to tell since the one it names. */
+const quietSince = (cycle: number) => `quiet since cycle ${cycle}: nothing new, no email`;
+
+/**
+ * The run's outcome and one-line summary in the Temporal UI. A quiet cycle (nothing new or
+ * resolved, no email) changes them only when it ends a stretch of news: a quiet environment's
+ * cycles write nothing (each change is an action).
+ */
 export function labelCycle(d: DigestState): void {
   const s = d.lastSummary!;
+  if (s.newErrors === 0 && s.resolvedErrors === 0 && s.emails === 0 && takesPatch('quiet-cycles-cost-a-timer')) {
+    const labelled = workflowInfo().memo?.summary;
+    if (typeof labelled !== 'string' || !labelled.startsWith('quiet since')) labelRun({ outcome: 'nothing new', summary: quietSince(s.number) });
+    return;
+  }
   labelRun({
     outcome: s.failed > 0 ? 'some refused' : s.emails > 0 ? 'sent' : 'nothing new',
     summary: `cycle ${d.lastCycle}: ${s.newErrors} new, ${s.resolvedErrors} resolved, ${s.sent} emails sent`,
@@ -334,14 +354,17 @@ async function fixAndSend(
   heartbeatTimeoutMs: number,
 ): Promise<{ summary: CycleSummary; retryAt: number | undefined; workersIntervalMs: number | undefined }> {
   const { sendDigestBatch } = sendingActivities(heartbeatTimeoutMs);
-  const fixed = await fixDigestCycle(environment, number);
+  // A cycle with nothing to send is completed by its fix: one activity (an older worker ignores the option).
+  const fixed = takesPatch('quiet-cycles-cost-a-timer')
+    ? await fixDigestCycle(environment, number, { completeWhenEmpty: true })
+    : await fixDigestCycle(environment, number);
   if (fixed.deliveryCount > 0) {
     for (;;) {
       const batch = await sendDigestBatch(fixed.cycleId);
       if (batch.remaining === 0) break;
     }
   }
-  const completed = await completeDigestCycle(fixed.cycleId);
+  const completed = fixed.completed ?? (await completeDigestCycle(fixed.cycleId));
   const summary: CycleSummary = {
     number,
     newErrors: fixed.newCount,

@@ -88,6 +88,13 @@ export const patches = {
     stage: 'patched',
     next: 'deprecate from the day after 0.2.0 is everywhere, once the count above finds no older digest run',
   },
+  'quiet-cycles-cost-a-timer': {
+    workflow: 'environmentDigest',
+    change: 'a cycle with nothing to send is fixed and completed by one activity, and relabels the run only when it ends a stretch of news ("nothing new since cycle N")',
+    added: { release: '0.3.0', on: '2026-12-03' },
+    stage: 'patched',
+    next: 'deprecate from the day after 0.3.0 is everywhere, once no digest run started before it is open (a run lasts a day at most)',
+  },
 } as const satisfies Record<string, PatchEntry>;
 
 export type PatchId = keyof typeof patches;
