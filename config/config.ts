@@ -70,6 +70,8 @@ export interface HeraldConfig {
   logLevel: LogLevel;
   /** Resolved errors, finished digest cycles and email records older than this are deleted (S39). */
   retentionMs: number;
+  /** Workflow runs a worker keeps in memory between their tasks (the SDK's maxCachedWorkflows); unset: the SDK's default, from the heap size. */
+  cachedWorkflows?: number;
   /** Where the worker serves its Prometheus metrics (`host:port`, path /metrics); unset: none. */
   metricsListen: string | undefined;
 }
@@ -131,6 +133,9 @@ const variables = {
   HERALD_LOG_LEVEL: variable(`expected one of ${logLevels.join(', ')}`, (v) => logLevelOf(v)),
   HERALD_METRICS_LISTEN: hostPort,
   HERALD_RETENTION: duration(24 * 60 * 60_000),
+  HERALD_CACHED_WORKFLOWS: variable('expected a whole number of workflow runs, 2 or more (0: none cached)', (v) =>
+    /^(0|[2-9]|[1-9]\d{1,6})$/.test(v) ? Number(v) : undefined,
+  ),
   HERALD_API_RATE: variable('expected a whole number of requests a minute, 1 or more', (v) => (/^[1-9]\d{0,6}$/.test(v) ? Number(v) : undefined)),
   HERALD_CODEC_ORIGINS: variable('expected origins separated by commas, e.g. https://temporal.example.com', (v) => {
     const origins = v.split(',').map((origin) => origin.trim());
@@ -174,6 +179,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     logLevel: v.HERALD_LOG_LEVEL ?? 'info',
     metricsListen: v.HERALD_METRICS_LISTEN,
     retentionMs: v.HERALD_RETENTION ?? 30 * 24 * 60 * 60_000,
+    cachedWorkflows: v.HERALD_CACHED_WORKFLOWS,
   };
 }
 

@@ -34,6 +34,12 @@ describe('configuration, read from the environment', () => {
     expect(loadConfig({}).retentionMs).toBe(30 * 24 * 60 * 60_000);
     expect(loadConfig({ HERALD_RETENTION: '90d' }).retentionMs).toBe(90 * 24 * 60 * 60_000);
     expect(() => loadConfig({ HERALD_RETENTION: '12h' })).toThrow(new ConfigError('HERALD_RETENTION', '12h', 'expected a duration such as 90s, 15m or 1h (at least 86400000 ms)'));
+    expect(loadConfig({}).cachedWorkflows).toBeUndefined();
+    expect(loadConfig({ HERALD_CACHED_WORKFLOWS: '500' }).cachedWorkflows).toBe(500);
+    expect(loadConfig({ HERALD_CACHED_WORKFLOWS: '0' }).cachedWorkflows).toBe(0);
+    expect(() => loadConfig({ HERALD_CACHED_WORKFLOWS: '1' })).toThrow(
+      new ConfigError('HERALD_CACHED_WORKFLOWS', '1', 'expected a whole number of workflow runs, 2 or more (0: none cached)'),
+    );
     expect(() => loadConfig({ HERALD_METRICS_LISTEN: 'everywhere' })).toThrow(/^HERALD_METRICS_LISTEN="everywhere" is not valid: expected host:port/);
     expect(loadConfig({ DATABASE_URL: '  ' }).databaseUrl).toBeUndefined();
   });

@@ -82,6 +82,7 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
     workflowBundle: options.workflowBundle,
     shutdownGraceTime: options.shutdownGraceTime,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
+    maxCachedWorkflows: config.cachedWorkflows,
     tracing: options.tracing ?? startTracing('herald-worker'),
     deps: {
       db,

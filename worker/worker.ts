@@ -54,6 +54,8 @@ export interface HeraldWorkerOptions {
   /** How long activities may finish after a shutdown request before they are cancelled. */
   shutdownGraceTime?: Duration;
   maxConcurrentActivityTaskExecutions?: number;
+  /** HERALD_CACHED_WORKFLOWS: runs kept in memory between their tasks; an evicted run is replayed from its history at its next task. */
+  maxCachedWorkflows?: number;
   /** Where workflow and activity spans go (observability/tracing.ts); off: nowhere. */
   tracing: Tracing;
 }
@@ -73,6 +75,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
     ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
     ...tracedWorkerOptions(options.tracing, { bundled: Boolean(options.workflowBundle) }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
+    ...(options.maxCachedWorkflows !== undefined && { maxCachedWorkflows: options.maxCachedWorkflows }),
     ...(options.maxConcurrentActivityTaskExecutions && {
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     }),

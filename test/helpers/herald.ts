@@ -1,6 +1,6 @@
 import { afterAll } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
@@ -29,6 +29,8 @@ export interface RunningHerald {
   client: HeraldClient;
   /** The plain Temporal client behind it. */
   temporal: Client;
+  /** The worker itself (its compiled options). */
+  worker: Worker;
   stop(): Promise<void>;
 }
 
@@ -53,6 +55,8 @@ export async function startHerald(options: {
   appUrl?: string;
   /** HERALD_DIGEST_INTERVAL; default 15 minutes. */
   digestInterval?: string;
+  /** HERALD_CACHED_WORKFLOWS; default the SDK's. */
+  cachedWorkflows?: number;
   /** Start each environment's missing digest, as a worker of `npm start` does; default false (tests start the digests they need). */
   ensureDigests?: boolean;
 }): Promise<RunningHerald> {
@@ -68,6 +72,7 @@ export async function startHerald(options: {
     HERALD_CONNECTION_GRACE: `${options.connectionGraceMs ?? 60_000}`,
     HERALD_DELIVERY_RETRY_LIMIT: `${options.deliveryRetryLimitMs ?? 24 * 60 * 60_000}`,
     ...(options.digestInterval && { HERALD_DIGEST_INTERVAL: options.digestInterval }),
+    ...(options.cachedWorkflows !== undefined && { HERALD_CACHED_WORKFLOWS: String(options.cachedWorkflows) }),
   });
   const herald = await runHerald({
     config,
@@ -82,5 +87,5 @@ export async function startHerald(options: {
     activityOverrides: { digestPageSize: options.digestPageSize, purgeBatchSize: options.purgeBatchSize },
   });
   afterAll(herald.stop);
-  return { taskQueue, client: herald.herald, temporal, stop: herald.stop };
+  return { taskQueue, client: herald.herald, temporal, worker: herald.worker, stop: herald.stop };
 }

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { startFixture } from './helpers/fixture.js';
+import { startDigest, summaryOf } from './helpers/digests.js';
+import { digestStatusQuery } from '../workflows/environment-digest.js';
+
+const minutes = (n: number) => n * 60_000;
+
+// HERALD_CACHED_WORKFLOWS bounds a worker's memory for many environments: runs beyond it are
+// evicted between their tasks and replayed from their history at the next one.
+describe('a worker whose workflow cache holds fewer runs than are open', async () => {
+  const { env, mail, herald } = await startFixture({ herald: { cachedWorkflows: 2 } });
+
+  it('keeps every digest and report going: evicted runs are replayed at their next task', async () => {
+    expect(herald.worker.options.maxCachedWorkflows).toBe(2);
+    const digests = await Promise.all(['prod', 'staging'].map((environment) => startDigest(herald.temporal, herald.taskQueue, { environment, intervalMs: minutes(15) })));
+    // Reports' runs (each with a retry window) crowd the two digests out of the cache between their tasks.
+    for (const [i, environment] of ['prod', 'staging', 'prod'].entries()) {
+      const flow = environment === 'prod' ? 'customers' : 'staging-orders';
+      await herald.client.reportErrors({ environment, flow, errors: [{ traceKey: `CACHE-${i}`, message: 'Gateway timeout', intermittent: true }] });
+    }
+    await env.sleep(minutes(16));
+    await env.sleep(minutes(15));
+    for (const digest of digests) expect((await digest.query(digestStatusQuery)).lastCycle).toBe(2);
+    // The retry windows ran out while the digests were evicted: their errors were told once each.
+    const told = mail.received.map((m) => `${m.envelopeTo.join(',')} ${m.parsed.subject} ${JSON.stringify(summaryOf(m))}`).sort();
+    expect(told).toEqual([
+      'ops@acme.test 2 new errors in Acme flows {"new":2,"resolved":0,"open":2}',
+      'ops@acme.test [Staging] 1 new error in Acme flows {"new":1,"resolved":0,"open":1}',
+    ]);
+    for (const digest of digests) await digest.terminate('test ended');
+  });
+});
