@@ -1,9 +1,9 @@
 /**
- * `npm run bench -- environments --count N [--minutes 5] [--json FILE] [--temporal host:port]`:
+ * `npm run bench -- environments --count N [--minutes 5] [--workers 1] [--cache N] [--json FILE] [--temporal host:port]`:
  * N environments (2 users, 1 flow each), each with its digest every 60 s (N = 2,000 at 60 s is the
  * cycle rate of 30,000 environments at 15 min), for some minutes; every minute a tenth of them,
- * chosen at random, get an error. Herald's worker runs as `npm run worker` runs it, in a process
- * of its own. Anchor, in the same run on the same server: N bare workflows that sleep 60 s in a
+ * chosen at random, get an error. Herald's workers run as `npm run worker` runs them, each in a
+ * process of its own (`--workers`; `--cache` sets their HERALD_CACHED_WORKFLOWS). Anchor, in the same run on the same server: N bare workflows that sleep 60 s in a
  * loop (the platform's own cost of N timers). Prints figures; asserts nothing.
  */
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -34,7 +34,7 @@ const lagFigures = (lagsMs: number[]) => {
 };
 const seconds = (figures: { p50: number; p99: number; max: number }) => `p50 ${figures.p50.toFixed(2)} s, p99 ${figures.p99.toFixed(2)} s, max ${figures.max.toFixed(2)} s`;
 
-export async function benchEnvironments(options: { count: number; minutes: number; temporal?: string; json?: string }): Promise<void> {
+export async function benchEnvironments(options: { count: number; minutes: number; workers: number; cache?: number; temporal?: string; json?: string }): Promise<void> {
   const { count, minutes } = options;
   Runtime.install({ logger: new DefaultLogger('ERROR') });
   const stack = await startBenchStack({ temporal: options.temporal, poolSize: 10 });
@@ -50,14 +50,13 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
     subscriptions: ids.flatMap((id) => ['a', 'b'].map((who) => ({ environment: id, user: `${who}.${id}@bench.test`, flows: [`flow-${id}`] }))),
   };
   await applyCatalog(db, catalog);
-  console.log(`environments: ${count} environments (2 users, 1 flow each), digest every 60 s, for ${minutes} min`);
+  console.log(`environments: ${count} environments (2 users, 1 flow each), digest every 60 s, for ${minutes} min; ${options.workers} worker process(es), workflow cache ${options.cache ?? 'the SDK default'}`);
 
-  // Herald's production worker in a process of its own, from a prebuilt bundle.
+  // Herald's production workers, each in a process of its own, from a prebuilt bundle.
   const folder = mkdtempSync(join(tmpdir(), 'herald-bench-environments-'));
   const bundleFile = join(folder, 'workflow-bundle.js');
   writeFileSync(bundleFile, (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') })).code);
-  const startWorker = async (): Promise<{ child: ChildProcess; seconds: number }> => {
-    const started = performance.now();
+  const startWorker = async (): Promise<ChildProcess> => {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../worker/main.ts', import.meta.url))], {
       env: {
         ...process.env,
@@ -70,11 +69,18 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
         HERALD_FROM: 'Herald <bench@herald.test>',
         HERALD_DIGEST_INTERVAL: '60s',
         HERALD_LOG_LEVEL: 'info',
+        ...(options.cache !== undefined && { HERALD_CACHED_WORKFLOWS: String(options.cache) }),
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await workerRunning(child);
-    return { child, seconds: (performance.now() - started) / 1000 };
+    return child;
+  };
+  /** Starts the workers side by side: the time until the last one runs. */
+  const startWorkers = async (): Promise<{ children: ChildProcess[]; seconds: number }> => {
+    const started = performance.now();
+    const children = await Promise.all(Array.from({ length: options.workers }, startWorker));
+    return { children, seconds: (performance.now() - started) / 1000 };
   };
   const stopWorker = (child: ChildProcess) =>
     new Promise<void>((resolve) => {
@@ -83,12 +89,13 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
     });
 
   // The first start begins every digest; a restart finds them all made sure of.
-  const first = await startWorker();
+  const first = await startWorkers();
   console.log(`worker start with ${count} new environments (starts their digests): ${first.seconds.toFixed(2)} s`);
-  await stopWorker(first.child);
-  const restart = await startWorker();
+  await Promise.all(first.children.map(stopWorker));
+  const restart = await startWorkers();
   console.log(`worker start with ${count} environments whose digests run: ${restart.seconds.toFixed(2)} s`);
-  const worker = restart.child;
+  const workers = restart.children;
+  const sum = (measure: (pid: number) => number) => workers.reduce((total, worker) => total + measure(worker.pid!), 0);
 
   // The anchor: N bare timer loops on a worker of their own, in this process.
   const anchorWorker = await Worker.create({
@@ -110,14 +117,14 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   };
   const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
   const samples: { cpuPercent: number; rssMiB: number; activeConnections: number; connections: number }[] = [];
-  let lastCpu = cpuOf(worker.pid!);
+  let lastCpu = sum(cpuOf);
   let lastAt = performance.now();
   const sampler = setInterval(() => {
     void (async () => {
-      const cpu = cpuOf(worker.pid!);
+      const cpu = sum(cpuOf);
       const now = performance.now();
       const pg = (await db.raw(`select count(*) filter (where state = 'active') as active, count(*) as total from pg_stat_activity where backend_type = 'client backend'`)).rows[0];
-      samples.push({ cpuPercent: ((cpu - lastCpu) / ((now - lastAt) / 1000)) * 100, rssMiB: rssOf(worker.pid!), activeConnections: Number(pg.active), connections: Number(pg.total) });
+      samples.push({ cpuPercent: ((cpu - lastCpu) / ((now - lastAt) / 1000)) * 100, rssMiB: sum(rssOf), activeConnections: Number(pg.active), connections: Number(pg.total) });
       lastCpu = cpu;
       lastAt = now;
     })();
@@ -191,14 +198,14 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   console.log(`   anchor, ${count} bare timer loops: ${seconds(anchor.lag)} over ${anchor.wakes} wakes`);
   console.log(`one-error reports (16 at a time), time to answer: ${seconds(reportSeconds)} over ${reportSeconds.count}`);
   console.log(`Temporal actions per cycle: idle ${actions.idleCycle.toFixed(2)}, with news ${actions.cycleWithNews.toFixed(2)}; anchor ${actions.anchorCycle.toFixed(2)}`);
-  console.log(`worker: start ${first.seconds.toFixed(2)} s with ${count} new environments, ${restart.seconds.toFixed(2)} s with their digests running; CPU mean ${workerFigures.cpuPercent.mean.toFixed(1)}%, max ${workerFigures.cpuPercent.max.toFixed(1)}% (of one core); RSS ${workerFigures.rssMiB.first.toFixed(0)} -> ${workerFigures.rssMiB.last.toFixed(0)} MiB (max ${workerFigures.rssMiB.max.toFixed(0)})`);
+  console.log(`workers (${options.workers}, figures summed): start ${first.seconds.toFixed(2)} s with ${count} new environments, ${restart.seconds.toFixed(2)} s with their digests running; CPU mean ${workerFigures.cpuPercent.mean.toFixed(1)}%, max ${workerFigures.cpuPercent.max.toFixed(1)}% (of one core); RSS ${workerFigures.rssMiB.first.toFixed(0)} -> ${workerFigures.rssMiB.last.toFixed(0)} MiB (max ${workerFigures.rssMiB.max.toFixed(0)})`);
   console.log(`PostgreSQL connections: at most ${postgresFigures.maxActiveConnections} active of ${postgresFigures.maxConnections} open (the worker's pool and the bench's)`);
   console.log(`CPU and RSS over time (every 5 s): ${samples.map((s) => `${s.cpuPercent.toFixed(0)}%/${s.rssMiB.toFixed(0)}M`).join(' ')}`);
   if (options.json) {
-    writeFileSync(options.json, `${JSON.stringify({ count, minutes, herald: herald_, anchor, reports: reportSeconds, actions, worker: workerFigures, postgres: postgresFigures, samples }, null, 2)}\n`);
+    writeFileSync(options.json, `${JSON.stringify({ count, minutes, workers: options.workers, cache: options.cache ?? null, temporal: options.temporal ?? 'dev server', herald: herald_, anchor, reports: reportSeconds, actions, worker: workerFigures, postgres: postgresFigures, samples }, null, 2)}\n`);
   }
 
-  await stopWorker(worker);
+  await Promise.all(workers.map(stopWorker));
   anchorWorker.shutdown();
   await anchorRunning;
   rmSync(folder, { recursive: true, force: true });

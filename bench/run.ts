@@ -16,7 +16,7 @@
  *   environments: N environments, each with its digest at 60 s, for minutes   vs  N bare workflows that sleep 60 s in a loop
  *
  *   npm run bench [-- errors|http|pages|digest|catalog] [--rounds 3] [--json FILE] [--temporal host:port]
- *   npm run bench -- environments [--count 500] [--minutes 5] [--json FILE] [--temporal host:port]
+ *   npm run bench -- environments [--count 500] [--minutes 5] [--workers 1] [--cache N] [--json FILE] [--temporal host:port]
  */
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
@@ -38,14 +38,21 @@ import { createTokenStore } from '../stores/token-store.js';
 import { createPageStore } from '../stores/page-store.js';
 
 const { values: flags, positionals } = parseArgs({
-  options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' }, count: { type: 'string' }, minutes: { type: 'string' } },
+  options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' }, count: { type: 'string' }, minutes: { type: 'string' }, workers: { type: 'string' }, cache: { type: 'string' } },
   allowPositionals: true,
 });
 const only = positionals[0];
 if (only === 'environments') {
   // A part of its own: many environments, each with its digest, for minutes (bench/environments.ts).
   const { benchEnvironments } = await import('./environments.js');
-  await benchEnvironments({ count: Number(flags.count ?? 500), minutes: Number(flags.minutes ?? 5), temporal: flags.temporal, json: flags.json });
+  await benchEnvironments({
+    count: Number(flags.count ?? 500),
+    minutes: Number(flags.minutes ?? 5),
+    workers: Number(flags.workers ?? 1),
+    cache: flags.cache === undefined ? undefined : Number(flags.cache),
+    temporal: flags.temporal,
+    json: flags.json,
+  });
   process.exit(0);
 }
 const rounds = Number(flags.rounds);
