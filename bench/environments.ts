@@ -9,6 +9,7 @@
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,7 +24,6 @@ import { startBenchStack } from './stack.js';
 import { lagsQuery, timerLoop } from './floor-workflow.js';
 
 const periodMs = 60_000;
-const taskQueue = 'bench-environments';
 const inBatches = async <T>(items: T[], size: number, work: (item: T) => Promise<unknown>) => {
   for (let at = 0; at < items.length; at += size) await Promise.all(items.slice(at, at + size).map(work));
 };
@@ -32,6 +32,7 @@ const lagFigures = (lagsMs: number[]) => {
   const sorted = [...lagsMs].sort((a, b) => a - b);
   return { count: sorted.length, p50: quantile(sorted, 0.5) / 1000, p99: quantile(sorted, 0.99) / 1000, max: (sorted.at(-1) ?? NaN) / 1000 };
 };
+const mean = (values: number[]) => (values.length ? values.reduce((a, b) => a + b, 0) / values.length : NaN);
 const seconds = (figures: { p50: number; p99: number; max: number }) => `p50 ${figures.p50.toFixed(2)} s, p99 ${figures.p99.toFixed(2)} s, max ${figures.max.toFixed(2)} s`;
 
 export async function benchEnvironments(options: { count: number; minutes: number; workers: number; cache?: number; temporal?: string; json?: string }): Promise<void> {
@@ -40,7 +41,10 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   const stack = await startBenchStack({ temporal: options.temporal, poolSize: 10 });
   const { db } = stack;
   const client = createTemporalClient(stack.connection);
-  const ids = Array.from({ length: count }, (_, i) => `env-${String(i).padStart(5, '0')}`);
+  // Names of this run's own: a cluster outlives a run, and may hold an earlier run's workflows.
+  const runName = randomBytes(3).toString('hex');
+  const taskQueue = `bench-environments-${runName}`;
+  const ids = Array.from({ length: count }, (_, i) => `env-${runName}-${String(i).padStart(5, '0')}`);
   const catalog: Catalog = {
     accounts: [{ id: 'many', name: 'Many environments' }],
     users: ids.flatMap((id) => ['a', 'b'].map((who) => ({ account: 'many', email: `${who}.${id}@bench.test`, role: 'monitor' as const }))),
@@ -73,6 +77,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
       },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
+    process.on('exit', () => child.kill('SIGKILL'));
     await workerRunning(child);
     return child;
   };
@@ -100,12 +105,35 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   // The anchor: N bare timer loops on a worker of their own, in this process.
   const anchorWorker = await Worker.create({
     connection: stack.nativeConnection,
-    taskQueue: 'bench-timers',
+    taskQueue: `bench-timers-${runName}`,
     workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./floor-workflow.ts', import.meta.url)), logger: new DefaultLogger('ERROR') }),
     maxCachedWorkflows: count,
   });
   const anchorRunning = anchorWorker.run();
-  await inBatches(ids, 16, (id) => client.workflow.start(timerLoop, { workflowId: `timers/${id}`, taskQueue: 'bench-timers', args: [periodMs] }));
+  await inBatches(ids, 16, (id) => client.workflow.start(timerLoop, { workflowId: `timers/${id}`, taskQueue: `bench-timers-${runName}`, args: [periodMs] }));
+
+  // Measured once every digest has run its first cycle (and with it a run's one-off first reminder look and label).
+  while (Number((await db('digest_cycles').countDistinct({ n: 'environment_id' }))[0]!.n) < count) await new Promise((resolve) => setTimeout(resolve, 1_000));
+
+  // Billable actions so far of a sample of digests and of an anchor: the run, its total, its cycles (and those with news).
+  const sampleSize = Math.min(count, 40);
+  const snapshotActions = async () => {
+    const counts = new Map<string, { runId: string; total: number; cycles: number; newsCycles: number }>();
+    const countOf = async (workflowId: string, cyclesSoFar: () => Promise<[number, number]>) => {
+      const { runId } = await client.workflow.getHandle(workflowId).describe();
+      const [cycles, newsCycles] = await cyclesSoFar();
+      counts.set(workflowId.replace(/^digest\//, ''), { runId, total: total(await billableActions(client, workflowId, runId)), cycles, newsCycles });
+    };
+    await inBatches(ids.slice(0, sampleSize), 8, (id) =>
+      countOf(environmentDigestWorkflowId(id), async () => {
+        const row = await db('digest_cycles').where({ environment_id: id }).first(db.raw('count(*)::int as cycles'), db.raw('(count(*) filter (where delivery_count > 0))::int as news'));
+        return [row.cycles, row.news];
+      }),
+    );
+    await countOf(`timers/${ids[0]}`, async () => [(await client.workflow.getHandle(`timers/${ids[0]}`).query(lagsQuery)).length, 0]);
+    return counts;
+  };
+  const actionsAtStart = await snapshotActions();
 
   // Measuring: errors every minute for a tenth; CPU, memory and database connections every 5 s.
   const herald = new HeraldClient({ temporal: client, taskQueue });
@@ -129,11 +157,9 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
       lastAt = now;
     })();
   }, 5_000);
-  const withNews = new Set<string>();
   const reportTimes: number[] = [];
   for (let minute = 0; minute < minutes; minute += 1) {
     const chosen = ids.filter(() => Math.random() < 0.1);
-    chosen.forEach((id) => withNews.add(id));
     await inBatches(chosen, 16, async (id) => {
       const started = performance.now();
       await herald.reportErrors({ environment: id, flow: `flow-${id}`, reportId: `minute-${minute}`, errors: [{ traceKey: `rec-${minute}`, message: 'Rejected by the target' }] });
@@ -168,24 +194,29 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   const anchorLags: number[] = [];
   await inBatches(ids, 16, async (id) => anchorLags.push(...(await client.workflow.getHandle(`timers/${id}`).query(lagsQuery))));
 
-  // Billable actions per cycle, from the current run of a digest with news, one without, and an anchor.
-  const actionsPerCycle = async (workflowId: string, cyclesOf: (startedAt: Date) => Promise<number>) => {
-    const run = await client.workflow.getHandle(workflowId).describe();
-    const actions = await billableActions(client, workflowId, run.runId);
-    return (total(actions) - (actions.start ?? 0)) / Math.max(1, await cyclesOf(run.startTime));
+  // Billable actions per cycle, counted between the start and the end of the measurement (a run's
+  // one-off actions, its start and first look, left out): a sample of digests and an anchor, each
+  // counted only if it did not continue as new in between. A digest's cycles with news cost the
+  // rest once its quiet cycles are counted at the quiet cost.
+  const actionsAtEnd = await snapshotActions();
+  /** What a workflow spent over the measurement: actions and cycles (NaN if it continued as new in between). */
+  const spent = (id: string) => {
+    const [from, to] = [actionsAtStart.get(id)!, actionsAtEnd.get(id)!];
+    const sameRun = from.runId === to.runId;
+    return { actions: sameRun ? to.total - from.total : NaN, cycles: to.cycles - from.cycles, newsCycles: to.newsCycles - from.newsCycles };
   };
-  const digestCycles = (id: string) => async (startedAt: Date) => Number((await db('digest_cycles').where({ environment_id: id }).where('fixed_at', '>=', startedAt).count({ n: '*' }))[0]!.n);
-  const idle = ids.find((id) => !withNews.has(id));
-  const news = ids.find((id) => withNews.has(id));
+  const sampled = ids.slice(0, sampleSize).map((id) => spent(id));
+  const idleCycle = mean(sampled.filter((d) => d.newsCycles === 0 && d.cycles > 0).map((d) => d.actions / d.cycles).filter(Number.isFinite));
   const actions = {
-    idleCycle: idle ? await actionsPerCycle(environmentDigestWorkflowId(idle), digestCycles(idle)) : NaN,
-    cycleWithNews: news ? await actionsPerCycle(environmentDigestWorkflowId(news), digestCycles(news)) : NaN,
-    anchorCycle: await actionsPerCycle(`timers/${ids[0]}`, async () => (await client.workflow.getHandle(`timers/${ids[0]}`).query(lagsQuery)).length),
+    idleCycle,
+    cycleWithNews: mean(
+      sampled.filter((d) => d.newsCycles > 0).map((d) => (d.actions - idleCycle * (d.cycles - d.newsCycles)) / d.newsCycles).filter(Number.isFinite),
+    ),
+    anchorCycle: ((anchor) => anchor.actions / anchor.cycles)(spent(`timers/${ids[0]}`)),
   };
 
   const herald_ = { lag: lagFigures(heraldLags), skipped, cycles: heraldLags.length };
   const anchor = { lag: lagFigures(anchorLags), wakes: anchorLags.length };
-  const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / Math.max(1, values.length);
   const workerFigures = {
     firstStartSeconds: first.seconds,
     restartSeconds: restart.seconds,
@@ -197,7 +228,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   console.log(`\ncycle start lag, Herald's digests: ${seconds(herald_.lag)} over ${herald_.cycles} cycles; ${skipped} cycle(s) skipped`);
   console.log(`   anchor, ${count} bare timer loops: ${seconds(anchor.lag)} over ${anchor.wakes} wakes`);
   console.log(`one-error reports (16 at a time), time to answer: ${seconds(reportSeconds)} over ${reportSeconds.count}`);
-  console.log(`Temporal actions per cycle: idle ${actions.idleCycle.toFixed(2)}, with news ${actions.cycleWithNews.toFixed(2)}; anchor ${actions.anchorCycle.toFixed(2)}`);
+  console.log(`Temporal actions per cycle (counted over the measurement, ${sampleSize} digests sampled): idle ${actions.idleCycle.toFixed(2)}, with news ${actions.cycleWithNews.toFixed(2)}; anchor ${actions.anchorCycle.toFixed(2)} per wake`);
   console.log(`workers (${options.workers}, figures summed): start ${first.seconds.toFixed(2)} s with ${count} new environments, ${restart.seconds.toFixed(2)} s with their digests running; CPU mean ${workerFigures.cpuPercent.mean.toFixed(1)}%, max ${workerFigures.cpuPercent.max.toFixed(1)}% (of one core); RSS ${workerFigures.rssMiB.first.toFixed(0)} -> ${workerFigures.rssMiB.last.toFixed(0)} MiB (max ${workerFigures.rssMiB.max.toFixed(0)})`);
   console.log(`PostgreSQL connections: at most ${postgresFigures.maxActiveConnections} active of ${postgresFigures.maxConnections} open (the worker's pool and the bench's)`);
   console.log(`CPU and RSS over time (every 5 s): ${samples.map((s) => `${s.cpuPercent.toFixed(0)}%/${s.rssMiB.toFixed(0)}M`).join(' ')}`);
@@ -205,6 +236,10 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
     writeFileSync(options.json, `${JSON.stringify({ count, minutes, workers: options.workers, cache: options.cache ?? null, temporal: options.temporal ?? 'dev server', herald: herald_, anchor, reports: reportSeconds, actions, worker: workerFigures, postgres: postgresFigures, samples }, null, 2)}\n`);
   }
 
+  // This run's workflows end with it.
+  await inBatches(ids, 16, (id) =>
+    Promise.all([environmentDigestWorkflowId(id), `timers/${id}`].map((workflowId) => client.workflow.getHandle(workflowId).terminate('bench ended').catch(() => undefined))),
+  );
   await Promise.all(workers.map(stopWorker));
   anchorWorker.shutdown();
   await anchorRunning;

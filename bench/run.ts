@@ -13,9 +13,11 @@
  *
  *   catalog: one account synced whole over the API (10,000 users, 50,000 subscriptions)  vs  the same rows in two raw INSERTs
  *
+ *   retention: 1,000,000 rows past HERALD_RETENTION purged beside reports and a digest cycle   vs  the same figures without the purge (named only)
+ *
  *   environments: N environments, each with its digest at 60 s, for minutes   vs  N bare workflows that sleep 60 s in a loop
  *
- *   npm run bench [-- errors|http|pages|digest|catalog] [--rounds 3] [--json FILE] [--temporal host:port]
+ *   npm run bench [-- errors|http|pages|digest|catalog|retention] [--rounds 3] [--json FILE] [--temporal host:port]
  *   npm run bench -- environments [--count 500] [--minutes 5] [--workers 1] [--cache N] [--json FILE] [--temporal host:port]
  */
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -29,6 +31,7 @@ import { previewDigest } from '../email/digest-preview.js';
 import { runHerald } from '../worker/run-herald.js';
 import { loadConfig, runtimeLogLevel } from '../config/config.js';
 import { environmentDigest, runCycleNowUpdate, stopDigestSignal } from '../workflows/environment-digest.js';
+import { retention } from '../workflows/retention.js';
 import { startBenchStack } from './stack.js';
 import { billableActions, total } from '../test/helpers/billable-actions.js';
 import { errorReportWorkflowId } from '../workflows/workflow-ids.js';
@@ -52,6 +55,9 @@ if (only === 'environments') {
     cache: flags.cache === undefined ? undefined : Number(flags.cache),
     temporal: flags.temporal,
     json: flags.json,
+  }).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
   });
   process.exit(0);
 }
@@ -98,13 +104,18 @@ const catalog: Catalog = {
     { id: 'bench-prod', account: 'bench', name: 'Production', production: true },
     { id: 'bench-errors', account: 'bench', name: 'Error intake', production: false },
     { id: 'bench-raw', account: 'bench', name: 'Raw inserts of the anchor', production: false },
+    { id: 'bench-old', account: 'bench', name: 'Records past retention', production: false },
   ],
   integrations: Array.from({ length: 20 }, (_, i) => ({ id: `int-${i}`, environment: 'bench-prod', name: `Integration ${i}` })).concat([
     { id: 'intake', environment: 'bench-errors', name: 'Intake' },
+    { id: 'old', environment: 'bench-old', name: 'Old' },
   ]),
   flows: flows
     .map((id, i) => ({ id, integration: `int-${i % 20}`, name: `Flow ${i}`, autoResolve: false }))
-    .concat([{ id: 'intake-flow', integration: 'intake', name: 'Intake flow', autoResolve: true }]),
+    .concat([
+      { id: 'intake-flow', integration: 'intake', name: 'Intake flow', autoResolve: true },
+      { id: 'old-flow', integration: 'old', name: 'Old flow', autoResolve: false },
+    ]),
   // Each user follows 10 flows, spread so that few users share the same set.
   subscriptions: users.map((email, i) => ({
     environment: 'bench-prod',
@@ -158,7 +169,120 @@ async function activitySeconds(workflowId: string): Promise<Record<string, numbe
   return seconds;
 }
 
-let digestRound = 0;
+let digestRounds = 0;
+/**
+ * One digest cycle for 2,000 users, 200 flows and 20,000 new errors (written directly: the cycle
+ * is what is measured), beside its anchor: raw nodemailer, same pool size and encoding, sending
+ * this user's real digest 2,000 times.
+ */
+async function digestRound() {
+  digestRounds += 1;
+  await db.raw(
+    `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, step, status, occurred_at)
+     select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'seed-${digestRounds}', 'e${digestRounds}-' || g, 'trace-' || g,
+            'Record ' || g || ' was rejected: the customer account is on credit hold', 'CREDIT_HOLD', 'Import orders', 'open', now()
+       from generate_series(1, 20000) g`,
+  );
+  const preview = await previewDigest(db, 'bench-prod', users[0]!, 'https://app.herald.test');
+  if (preview.kind !== 'email') throw new Error('the bench digest has no email to send');
+  const transport = nodemailer.createTransport({ pool: true, maxConnections: 8, maxMessages: 500, url: smtpUrl });
+  const raw = await timed(async () => {
+    const queue = [...users];
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        for (let to = queue.shift(); to; to = queue.shift()) {
+          await transport.sendMail({ from: 'Herald <bench@herald.test>', to, subject: preview.subject, html: preview.rendered.html, text: preview.rendered.text, textEncoding: 'base64' });
+        }
+      }),
+    );
+  });
+  transport.close();
+
+  const digest = await client.workflow.start(environmentDigest, {
+    workflowId: `digest/bench-prod-${digestRounds}`,
+    taskQueue: 'bench',
+    args: [{ environment: 'bench-prod', intervalMs: 24 * 3_600_000 }],
+  });
+  const sinkBefore = await acceptedBySink();
+  const cpuBefore = process.cpuUsage();
+  const cycle = await timed(() => digest.executeUpdate(runCycleNowUpdate));
+  const smtp = await acceptedBySink();
+  const cpu = process.cpuUsage(cpuBefore);
+  const steps = await activitySeconds(digest.workflowId);
+  // Stopped, and waited for: after a cycle the digest looks for reminders (hourly), which on this
+  // table of a million rows takes most of a second; it must not run beside the next figure.
+  await digest.signal(stopDigestSignal);
+  await digest.result();
+  console.log(
+    `digest round ${digestRounds}: ${cycle.result.sent} sent in ${cycle.seconds.toFixed(2)} s, ${((smtp.bytes - sinkBefore.bytes) / (smtp.accepted - sinkBefore.accepted) / 1024).toFixed(0)} KiB per email; ` +
+      `CPU: bench process ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, SMTP sink ${((smtp.cpuMs - sinkBefore.cpuMs) / 1000).toFixed(2)} s; ` +
+      `activities (scheduled to completed): ${Object.entries(steps).map(([name, seconds]) => `${name} ${seconds.toFixed(2)} s`).join(', ')}`,
+  );
+  return { cycle: cycle.result, seconds: cycle.seconds, rawSeconds: raw.seconds };
+}
+
+/** 200 concurrent one-error reports through the client: reports a second. */
+async function concurrentReports(prefix: string): Promise<number> {
+  const reports = await timed(() =>
+    Promise.all(Array.from({ length: 200 }, (_, i) => herald.reportErrors({ environment: 'bench-errors', flow: 'intake-flow', reportId: `${prefix}-${i}`, errors: [{ traceKey: `${prefix}-${i}`, message: 'x' }] }))),
+  );
+  return 200 / reports.seconds;
+}
+
+/**
+ * Retention (S39): 1,000,000 rows older than HERALD_RETENTION (100,000 finished digest cycles,
+ * 450,000 resolved errors they announced, 450,000 email records), purged by the retention workflow
+ * while reports and a digest cycle run; their figures beside the same figures without the purge.
+ */
+async function retentionRound(): Promise<void> {
+  const seeded = await timed(async () => {
+    await db.raw(
+      `insert into digest_cycles (environment_id, number, new_count, resolved_count, delivery_count, fixed_at, completed_at)
+       select 'bench-old', g, 1, 1, 1, now() - interval '60 days' + g * interval '1 second', now() - interval '60 days' + g * interval '1 second'
+         from generate_series(1, 100000) g`,
+    );
+    const first = Number((await db('digest_cycles').where({ environment_id: 'bench-old' }).min({ id: 'id' }).first())!.id);
+    await db.raw(
+      `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, status, occurred_at, resolved_at, notified_cycle_id, resolution_notified_cycle_id)
+       select 'bench-old', 'old-flow', 'old', 'old-' || g, 'trace-' || g, 'Record ' || g || ' rejected', 'VALIDATION', 'resolved',
+              now() - interval '61 days', now() - interval '60 days', :first::bigint + g % 100000, :first::bigint + g % 100000
+         from generate_series(0, 449999) g`,
+      { first },
+    );
+    const userIds = (await db('users').whereIn('email', users).orderBy('id').pluck('id')).map(Number);
+    await db.raw(
+      `insert into email_deliveries (kind, cycle_id, environment_id, user_id, recipient, status, attempts, created_at, sent_at)
+       select 'digest', :first::bigint + g / 2000, 'bench-old', (:users::bigint[])[1 + g % 2000], 'old@bench.test', 'sent', 1,
+              now() - interval '60 days', now() - interval '60 days'
+         from generate_series(0, 449999) g`,
+      { first, users: userIds },
+    );
+    await db.raw('analyze');
+  });
+  console.log(`retention: 1,000,000 old rows seeded in ${seeded.seconds.toFixed(1)} s`);
+
+  const figuresOf = async (label: string) => ({ reports: await concurrentReports(`retention-${label}`), digest: await digestRound() });
+  const without = await figuresOf('alone');
+  const purge = await client.workflow.start(retention, { workflowId: 'bench-retention', taskQueue: 'bench' });
+  const purgeStarted = performance.now();
+  const beside = await figuresOf('beside');
+  const overlapped = (await purge.describe()).status.name === 'RUNNING';
+  const purged = await purge.result();
+  const purgeSeconds = (performance.now() - purgeStarted) / 1000;
+  const rows = purged.errors + purged.deliveries + purged.cycles;
+  const drop = (alone: number, during: number) => `${(((alone - during) / alone) * 100).toFixed(0)}%`;
+  const digestRate = (figure: typeof without.digest) => figure.cycle.sent / figure.seconds;
+  console.log(
+    `retention: ${rows.toLocaleString('en')} rows purged (${purged.errors} errors, ${purged.deliveries} email records, ${purged.cycles} cycles) in ${purgeSeconds.toFixed(1)} s, ${purged.rounds} rounds, ${(rows / purgeSeconds).toFixed(0)} rows/s` +
+      `${overlapped ? '' : ' (it ended before the figures beside it did: the drop below is understated)'}\n` +
+      `   200 concurrent reports: ${without.reports.toFixed(1)} reports/s alone, ${beside.reports.toFixed(1)} beside the purge (drop ${drop(without.reports, beside.reports)})\n` +
+      `   digest cycle: ${digestRate(without.digest).toFixed(0)} emails/s alone, ${digestRate(beside.digest).toFixed(0)} beside the purge (drop ${drop(digestRate(without.digest), digestRate(beside.digest))})`,
+  );
+  record('retentionRows', 'retention: 1,000,000 old rows purged', 'rows/s', rows / purgeSeconds);
+  record('retentionReports', 'retention: 200 concurrent reports beside the purge', 'reports/s', beside.reports, { name: 'the same without it', value: without.reports });
+  record('retentionDigest', 'retention: digest cycle beside the purge', 'emails/s', digestRate(beside.digest), { name: 'the same without it', value: digestRate(without.digest) });
+}
+
 try {
   for (let round = 1; round <= rounds; round += 1) {
     if (!only || only === 'errors') {
@@ -308,55 +432,14 @@ try {
     }
 
     if (!only || only === 'digest') {
-      digestRound += 1;
-      // 20,000 new errors, 100 per flow, written directly: the cycle is what is measured here.
-      await db.raw(
-        `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, step, status, occurred_at)
-         select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'seed-${digestRound}', 'e${digestRound}-' || g, 'trace-' || g,
-                'Record ' || g || ' was rejected: the customer account is on credit hold', 'CREDIT_HOLD', 'Import orders', 'open', now()
-           from generate_series(1, 20000) g`,
-      );
-      // Anchor: raw nodemailer, same pool size and encoding, sending this user's real digest 2,000 times.
-      const preview = await previewDigest(db, 'bench-prod', users[0]!, 'https://app.herald.test');
-      if (preview.kind !== 'email') throw new Error('the bench digest has no email to send');
-      const transport = nodemailer.createTransport({ pool: true, maxConnections: 8, maxMessages: 500, url: smtpUrl });
-      const raw = await timed(async () => {
-        const queue = [...users];
-        await Promise.all(
-          Array.from({ length: 20 }, async () => {
-            for (let to = queue.shift(); to; to = queue.shift()) {
-              await transport.sendMail({ from: 'Herald <bench@herald.test>', to, subject: preview.subject, html: preview.rendered.html, text: preview.rendered.text, textEncoding: 'base64' });
-            }
-          }),
-        );
-      });
-      transport.close();
-
-      const digest = await client.workflow.start(environmentDigest, {
-        workflowId: `digest/bench-prod-${digestRound}`,
-        taskQueue: 'bench',
-        args: [{ environment: 'bench-prod', intervalMs: 24 * 3_600_000 }],
-      });
-      const sinkBefore = await acceptedBySink();
-      const cpuBefore = process.cpuUsage();
-      const cycle = await timed(() => digest.executeUpdate(runCycleNowUpdate));
-      const smtp = await acceptedBySink();
-      const cpu = process.cpuUsage(cpuBefore);
-      const steps = await activitySeconds(digest.workflowId);
-      // Stopped, and waited for: after a cycle the digest looks for reminders (hourly), which on this
-      // table of a million rows takes most of a second; it must not run beside the next figure.
-      await digest.signal(stopDigestSignal);
-      await digest.result();
-      record('digest', `digest cycle, ${cycle.result.emails} emails, ${cycle.result.newErrors} new errors`, 'emails/s', cycle.result.sent / cycle.seconds, {
+      const measured = await digestRound();
+      record('digest', `digest cycle, ${measured.cycle.emails} emails, ${measured.cycle.newErrors} new errors`, 'emails/s', measured.cycle.sent / measured.seconds, {
         name: "raw nodemailer with Herald's own email",
-        value: users.length / raw.seconds,
+        value: users.length / measured.rawSeconds,
       });
-      console.log(
-        `digest round ${digestRound}: ${cycle.result.sent} sent in ${cycle.seconds.toFixed(2)} s, ${((smtp.bytes - sinkBefore.bytes) / (smtp.accepted - sinkBefore.accepted) / 1024).toFixed(0)} KiB per email; ` +
-          `CPU: bench process ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s, SMTP sink ${((smtp.cpuMs - sinkBefore.cpuMs) / 1000).toFixed(2)} s; ` +
-          `activities (scheduled to completed): ${Object.entries(steps).map(([name, seconds]) => `${name} ${seconds.toFixed(2)} s`).join(', ')}`,
-      );
     }
+
+    if (only === 'retention' && round === 1) await retentionRound();
   }
 } finally {
   await apiServer.stop();

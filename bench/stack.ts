@@ -39,6 +39,8 @@ export async function startBenchStack(options: { temporal?: string; poolSize?: n
   await migrateLatest(db);
 
   const sink = fork(fileURLToPath(new URL('./smtp-sink.ts', import.meta.url)), { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
+  // A bench that fails leaves no server behind.
+  process.on('exit', () => sink.kill());
   const sinkPort = await new Promise<number>((resolve) =>
     sink.stdout!.on('data', (chunk: Buffer) => {
       const match = /port (\d+)/.exec(chunk.toString());
