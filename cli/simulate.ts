@@ -43,9 +43,16 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
       { traceKey: `SO-${run}-1001`, message: 'Customer "C-88" not found in ERP', code: 'NOT_FOUND', step: 'Create sales order' },
       { traceKey: `SO-${run}-1002`, message: 'Price list "EU-2026" is missing for SKU TENT-4P', code: 'VALIDATION', step: 'Map order lines' },
       { traceKey: `SO-${run}-1003`, message: 'Shipping method <EXPRESS> is not allowed for PO boxes', code: 'VALIDATION', step: 'Map shipping' },
+      // The same failure for other customers: the digest shows them as one line (S42).
+      ...Array.from({ length: 12 }, (_, i) => ({
+        traceKey: `SO-${run}-${1100 + i}`,
+        message: `Customer "C-${120 + i}" not found in ERP`,
+        code: 'NOT_FOUND',
+        step: 'Create sales order',
+      })),
     ],
   });
-  log(`  orders-to-erp (production): ${orders.stored} errors`);
+  log(`  orders-to-erp (production): ${orders.stored} errors, 13 of them "Customer ‹value› not found in ERP": one line in the digest`);
   const customers = await client.reportErrors({
     environment: 'acme-production',
     flow: 'customers-to-erp',

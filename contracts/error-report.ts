@@ -21,6 +21,7 @@ export const reportLimits = {
   codeLength: 100,
   stepLength: 200,
   reasonLength: 2_000,
+  fingerprintLength: 200,
   recordBytes: 64 * 1024,
   /** A report travels as one Temporal payload, which the server caps at 2 MiB. */
   reportBytes: 1_900_000,
@@ -108,6 +109,11 @@ export const reportedErrorSchema = z.strictObject(
     intermittent: z.boolean({ error: 'must be true or false' }).optional(),
     /** The failed record, kept for the retry target and for people reading the error. */
     record: jsonRecord.optional(),
+    /**
+     * The flow's own name for what went wrong (S42): errors of a flow with the same fingerprint
+     * are grouped. Default: their message with its numbers, ids, quoted values, e-mails and UUIDs left out.
+     */
+    fingerprint: text(reportLimits.fingerprintLength, true).optional(),
   },
   { error: 'must be an object' },
 );

@@ -1,6 +1,7 @@
 /** The digest email of one user for one cycle: subject, summary, and details grouped by flow (S8, S13, S19, S20). */
 import type { CycleContext, DigestErrorRow, PendingDelivery } from '../stores/digest-store.js';
 import { emailText, emailTextLimits as limits } from './text.js';
+import { messagePattern } from '../stores/fingerprint.js';
 import { emailFrame, emailTime } from './email-frame.js';
 import { unsubscribePlaceholder } from './unsubscribe.js';
 
@@ -35,6 +36,7 @@ export function digestEmail(
   const frame = emailFrame(appUrl, context.environment, context.account);
   const flowUrl = (flowId: string) => frame.link(`flows/${encodeURIComponent(flowId)}/errors`);
   const errorUrl = (id: number) => frame.link(`errors/${id}`);
+  const groupUrl = (flowId: string, fingerprint: string) => frame.link(`errors?${new URLSearchParams({ flow: flowId, group: fingerprint })}`);
   const counts = [];
   if (delivery.newCount > 0) counts.push(`${delivery.newCount} new error${delivery.newCount === 1 ? '' : 's'}`);
   if (delivery.resolvedCount > 0) counts.push(`${delivery.resolvedCount} resolved`);
@@ -54,7 +56,19 @@ export function digestEmail(
         };
         groups.push(current);
       }
+      const grouped = row.group;
       current.errors.push({
+        ...(grouped && {
+          group: {
+            size: grouped.size,
+            pattern: emailText(groupLabel(row.message, grouped.fingerprint), limits.message),
+            firstSeen: emailTime(grouped.firstSeen),
+            lastSeen: emailTime(grouped.lastSeen),
+            examples: grouped.examples.map((key) => emailText(key, limits.traceKey)),
+            more: grouped.size > grouped.examples.length,
+            url: grouped.fingerprint ? groupUrl(row.flowId, grouped.fingerprint) : flowUrl(row.flowId),
+          },
+        }),
         message: emailText(row.message, limits.message),
         code: row.code ? emailText(row.code, limits.code) : '',
         step: row.step ? emailText(row.step, limits.step) : '',
@@ -76,7 +90,8 @@ export function digestEmail(
       environment: frame.environment,
       summary: { newCount: delivery.newCount, resolvedCount: delivery.resolvedCount, openCount: delivery.openCount },
       newGroups: group(newRows, false),
-      newMore: delivery.newCount - newRows.length - offline.reduce((sum, line) => sum + line.foldedInFlows, 0),
+      // Each line stands for its group's errors (S42).
+      newMore: delivery.newCount - newRows.reduce((sum, row) => sum + (row.group?.size ?? 1), 0) - offline.reduce((sum, line) => sum + line.foldedInFlows, 0),
       offline: offline.map((line) => ({
         id: line.connection.id,
         connection: emailText(line.connection.name, limits.name),
@@ -97,6 +112,11 @@ export function digestEmail(
       unsubscribeWhat: `error emails of ${frame.environment.name}`,
     },
   };
+}
+
+/** What a group of errors reads as: its pattern, or the first error's message where the flow named the group itself. */
+export function groupLabel(message: string, fingerprint: string | null): string {
+  return fingerprint?.startsWith('auto:') ? messagePattern(message) : message;
 }
 
 function resolution(row: DigestErrorRow): string {

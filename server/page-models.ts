@@ -6,7 +6,7 @@ import type { InputProblem } from '../contracts/problems.js';
 import type { ErrorStatus } from '../contracts/errors.js';
 import type { Person } from '../stores/people-store.js';
 import type { RecordedAuditEvent } from '../stores/audit-store.js';
-import type { ConnectionPage, EmailLine, ErrorDetail, ErrorRow, PageEnvironment } from '../stores/page-store.js';
+import type { ConnectionPage, EmailLine, ErrorDetail, ErrorGroupRow, ErrorRow, PageEnvironment } from '../stores/page-store.js';
 
 /** What the layout shows around every page. */
 interface Frame {
@@ -44,9 +44,14 @@ export interface PageModels {
   errors: InEnvironment & {
     groups: FlowGroup[];
     statuses: { value: ErrorStatus; label: string }[];
-    filter: { flow?: string; integration?: string; status?: ErrorStatus; traceKey?: string; sinceText: string; untilText: string };
+    filter: { flow?: string; integration?: string; status?: ErrorStatus; traceKey?: string; group?: string; sinceText: string; untilText: string };
     integrations: { id: string; name: string; selected: boolean }[];
     mine: boolean;
+    /** One line per group of similar errors (S42), instead of one per error. */
+    grouped: boolean;
+    errorGroups: ErrorGroupRow[];
+    /** The group the page is filtered to, with its counts. */
+    group?: ErrorGroupRow;
     errors: ErrorRow[];
     /** The next page's address, when there is one. */
     next?: string;

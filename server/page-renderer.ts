@@ -19,6 +19,7 @@ export const pageTime = emailTime;
 pages.registerHelper('time', (value: unknown) => (value instanceof Date ? pageTime(value) : ''));
 pages.registerHelper('statusLabel', (status: string) => statusLabels[status] ?? status);
 pages.registerHelper('resolvable', (status: string) => status === 'open' || status === 'retrying');
+pages.registerHelper('encode', (value: unknown) => encodeURIComponent(String(value)));
 const templates = new Map<string, Handlebars.TemplateDelegate>();
 const template = (name: string) => {
   let compiled = templates.get(name);

@@ -64,7 +64,22 @@ export interface DigestErrorRow {
   assignee: string | null;
   /** Errors of this flow in the whole list (before the cap). */
   flowCount: number;
+  /** The group this error stands for in a digest's new errors (S42), when it has others in it. */
+  group?: ErrorGroupLine;
 }
+
+/** A group of a flow's new errors, shown as one line (S42): exact count, when seen, its first trace keys. */
+export interface ErrorGroupLine {
+  /** The fingerprint the group's errors share; null for errors stored before fingerprints (grouped by message). */
+  fingerprint: string | null;
+  size: number;
+  firstSeen: Date;
+  lastSeen: Date;
+  examples: string[];
+}
+
+/** Trace keys a group's line shows. */
+export const groupExamples = 3;
 
 /** The flows each current user follows in one environment (chosen flows, or all flows of an integration): `:environment`. */
 export const followedFlowsSql = `
@@ -269,18 +284,25 @@ export function createDigestStore(db: Knex): DigestStore {
     },
 
     async newErrorsByFlow(cycleId: number, flowIds: string[], perFlow: number): Promise<Map<string, DigestErrorRow[]>> {
+      // One line per group of a flow (S42): its first error, the group's exact count, first and
+      // last time seen and first trace keys. Errors stored before fingerprints group by message.
       const rows = await db.raw(
         `select * from (
-           select ${errorRowColumns},
-                  count(*) over (partition by e.flow_id) as flow_count,
-                  row_number() over (partition by e.flow_id order by e.occurred_at, e.id) as position
-             from errors e join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id
-            where e.notified_cycle_id = :cycle and e.flow_id = any(:flows) and not ${folded('e')}) x
+           select ${errorRowColumns}, g.n as group_size, g.first_seen, g.last_seen, g.examples, g.fingerprint as group_fingerprint,
+                  sum(g.n) over (partition by g.flow_id) as flow_count,
+                  row_number() over (partition by g.flow_id order by g.first_seen, e.id) as position
+             from (select ce.flow_id, ce.fingerprint, count(*) as n, min(ce.occurred_at) as first_seen, max(ce.occurred_at) as last_seen,
+                          (array_agg(ce.id order by ce.occurred_at, ce.id))[1] as first_id,
+                          (array_agg(ce.trace_key order by ce.occurred_at, ce.id))[1:${groupExamples}] as examples
+                     from errors ce
+                    where ce.notified_cycle_id = :cycle and ce.flow_id = any(:flows) and not ${folded('ce')}
+                    group by ce.flow_id, ce.fingerprint, case when ce.fingerprint is null then ce.message end) g
+             join errors e on e.id = g.first_id join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id) x
           where position <= :perFlow order by flow_name, flow_id, position`,
         { cycle: cycleId, flows: flowIds, perFlow },
       );
       const byFlow = new Map<string, DigestErrorRow[]>();
-      for (const row of rows.rows.map(toRow)) {
+      for (const row of rows.rows.map(toGroupRow)) {
         const list = byFlow.get(row.flowId) ?? [];
         list.push(row);
         byFlow.set(row.flowId, list);
@@ -374,6 +396,13 @@ function toFixed(row: Record<string, unknown>): FixedCycle {
 
 function toRow(r: Record<string, unknown>): DigestErrorRow {
   return { ...toErrorRow(r), flowCount: Number(r.flow_count) };
+}
+
+/** A group's line: its first error, and the group when it holds more than that one. */
+function toGroupRow(r: Record<string, unknown>): DigestErrorRow {
+  const size = Number(r.group_size);
+  const group = { fingerprint: r.group_fingerprint as string | null, size, firstSeen: r.first_seen as Date, lastSeen: r.last_seen as Date, examples: r.examples as string[] };
+  return { ...toRow(r), ...(size > 1 && { group }) };
 }
 
 /** An error row read with {@link errorRowColumns}. */

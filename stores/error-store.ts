@@ -5,6 +5,7 @@
  * each other.
  */
 import type { Knex } from 'knex';
+import { errorFingerprint } from './fingerprint.js';
 import { errorKeyOf, isRetryableCode, type ErrorReport } from '../contracts/error-report.js';
 import { InputRefusedError } from '../contracts/problems.js';
 import type { ErrorStatus, RetryingError } from '../contracts/errors.js';
@@ -173,6 +174,7 @@ export function createErrorStore(db: Knex): ErrorStore {
             record: error.record === undefined ? null : JSON.stringify(error.record),
             status: autoResolve && intermittent ? 'retrying' : 'open',
             occurred_at: error.occurredAt ?? now.toISOString(),
+            fingerprint: errorFingerprint(error.message, error.fingerprint),
           };
         });
         const stored = await insertReportRows(trx, report, now, rows);
@@ -360,7 +362,7 @@ function byReport(rows: { id: number; report_id: string }[]): RecoveredInWindow[
 
 type StoredRow = { id: number; error_key: string; trace_key: string; status: ErrorStatus };
 type ReportRow = Record<(typeof reportColumns)[number], string | boolean | null>;
-const reportColumns = ['error_key', 'trace_key', 'message', 'code', 'step', 'intermittent', 'record', 'status', 'occurred_at'] as const;
+const reportColumns = ['error_key', 'trace_key', 'message', 'code', 'step', 'intermittent', 'record', 'status', 'occurred_at', 'fingerprint'] as const;
 
 /**
  * Inserts a report's rows in one statement, however many: each column travels as one array
@@ -374,10 +376,10 @@ async function insertReportRows(trx: Knex.Transaction, report: ErrorReport, now:
   const insert = (onConflict: string) =>
     trx.raw<{ rows: StoredRow[] }>(
       `insert into errors (environment_id, flow_id, report_id, reported_at, error_key, trace_key, message, code, step,
-                           intermittent, record, status, occurred_at)
-       select ?, ?, ?, ?, r.error_key, r.trace_key, r.message, r.code, r.step, r.intermittent, r.record::jsonb, r.status, r.occurred_at
-         from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::boolean[], ?::text[], ?::text[], ?::timestamptz[])
-              as r(error_key, trace_key, message, code, step, intermittent, record, status, occurred_at)
+                           intermittent, record, status, occurred_at, fingerprint)
+       select ?, ?, ?, ?, r.error_key, r.trace_key, r.message, r.code, r.step, r.intermittent, r.record::jsonb, r.status, r.occurred_at, r.fingerprint
+         from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::boolean[], ?::text[], ?::text[], ?::timestamptz[], ?::text[])
+              as r(error_key, trace_key, message, code, step, intermittent, record, status, occurred_at, fingerprint)
        ${onConflict}
        returning id, error_key, trace_key, status`,
       [report.environment, report.flow, report.reportId, now, ...columns],

@@ -4,6 +4,7 @@
  * one account: anything of another account reads as not there (S23).
  */
 import type { Knex } from 'knex';
+import { messagePattern } from './fingerprint.js';
 import type { ErrorStatus } from '../contracts/errors.js';
 import { errorRowColumns, followedFlowsSql, toErrorRow, type DigestErrorRow } from './digest-store.js';
 import { createConnectionStore } from './connection-store.js';
@@ -30,7 +31,22 @@ export interface ErrorPageFilter {
   before?: number;
   /** Only these errors. */
   ids?: number[];
+  /** Only the errors of this group (S42): their fingerprint. */
+  group?: string;
   limit: number;
+}
+
+/** One group of errors (S42) as the errors page lists it: counts within the page's filter. */
+export interface ErrorGroupRow {
+  flowId: string;
+  flowName: string;
+  fingerprint: string;
+  /** What the group reads as: its pattern, or its first message where the flow named the group. */
+  label: string;
+  count: number;
+  open: number;
+  firstSeen: Date;
+  lastSeen: Date;
 }
 
 /** An error as the pages list it: a digest's error row (without the digest's per-flow count), with its status. */
@@ -89,6 +105,10 @@ export interface PageStore {
   /** The connections an environment sees, by name. */
   connections(environment: PageEnvironment): Promise<{ id: string; name: string }[]>;
   errors(environment: PageEnvironment, filter: ErrorPageFilter): Promise<ErrorRow[]>;
+  /** The page's errors by group (S42), largest first. */
+  errorGroups(environment: PageEnvironment, filter: Omit<ErrorPageFilter, 'before' | 'ids'>): Promise<ErrorGroupRow[]>;
+  /** The open (or retrying) errors of a group, oldest first, at most `limit`. */
+  openErrorsOfGroup(environment: PageEnvironment, flow: string, group: string, limit: number): Promise<number[]>;
   error(environment: PageEnvironment, id: number): Promise<ErrorDetail | undefined>;
   connection(environment: PageEnvironment, id: string): Promise<ConnectionPage | undefined>;
   /** One of a user's emails: its kind and, for a digest, its cycle; undefined when it is not theirs. */
@@ -112,6 +132,21 @@ export function createPageStore(db: Knex): PageStore {
       .join('flows as f', 'f.id', 'e.flow_id')
       .join('integrations as i', 'i.id', 'f.integration_id')
       .where('e.environment_id', environment.id);
+  /** The errors page's filters, on a query over {@link errorsOf}. */
+  const filtered = (query: Knex.QueryBuilder, environment: PageEnvironment, filter: Omit<ErrorPageFilter, 'limit' | 'before' | 'ids'>) => {
+    if (filter.flow) query.where('e.flow_id', filter.flow);
+    if (filter.integration) query.where('f.integration_id', filter.integration);
+    if (filter.status) query.where('e.status', filter.status);
+    if (filter.traceKey) query.where('e.trace_key', filter.traceKey);
+    if (filter.since) query.where('e.occurred_at', '>=', filter.since);
+    if (filter.until) query.where('e.occurred_at', '<', filter.until);
+    if (filter.group?.startsWith('message:')) query.whereNull('e.fingerprint').where('e.message', filter.group.slice('message:'.length));
+    else if (filter.group) query.where('e.fingerprint', filter.group);
+    if (filter.followedBy !== undefined) {
+      query.whereRaw(`e.flow_id in (select flow_id from (${followedFlowsSql}) followed where user_id = :user)`, { environment: environment.id, user: filter.followedBy });
+    }
+    return query;
+  };
 
   return {
     async environments(account) {
@@ -188,18 +223,45 @@ export function createPageStore(db: Knex): PageStore {
 
     async errors(environment, filter) {
       const query = errorsOf(environment).select(rowColumns(db)).orderBy('e.id', 'desc').limit(filter.limit);
-      if (filter.flow) query.where('e.flow_id', filter.flow);
-      if (filter.integration) query.where('f.integration_id', filter.integration);
-      if (filter.status) query.where('e.status', filter.status);
-      if (filter.traceKey) query.where('e.trace_key', filter.traceKey);
-      if (filter.since) query.where('e.occurred_at', '>=', filter.since);
-      if (filter.until) query.where('e.occurred_at', '<', filter.until);
+      filtered(query, environment, filter);
       if (filter.before) query.where('e.id', '<', filter.before);
       if (filter.ids) query.whereIn('e.id', filter.ids);
-      if (filter.followedBy !== undefined) {
-        query.whereRaw(`e.flow_id in (select flow_id from (${followedFlowsSql}) followed where user_id = :user)`, { environment: environment.id, user: filter.followedBy });
-      }
       return (await query).map(toRow);
+    },
+
+    async errorGroups(environment, filter) {
+      // Errors stored before fingerprints group by their message.
+      const query = errorsOf(environment)
+        .groupBy('e.flow_id', 'f.name', db.raw(`coalesce(e.fingerprint, 'message:' || e.message)`))
+        .select(
+          'e.flow_id',
+          'f.name as flow_name',
+          db.raw(`coalesce(e.fingerprint, 'message:' || e.message) as fingerprint`),
+          db.raw('(array_agg(e.message order by e.id))[1] as message'),
+          db.raw('count(*)::int as count'),
+          db.raw(`(count(*) filter (where e.status in ('open', 'retrying')))::int as open`),
+          db.raw('min(e.occurred_at) as first_seen'),
+          db.raw('max(e.occurred_at) as last_seen'),
+        )
+        .orderByRaw('count(*) desc, min(e.id)')
+        .limit(filter.limit);
+      filtered(query, environment, filter);
+      return (await query).map((row) => ({
+        flowId: row.flow_id,
+        flowName: row.flow_name,
+        fingerprint: row.fingerprint,
+        label: row.fingerprint.startsWith('auto:') ? messagePattern(row.message) : row.message,
+        count: row.count,
+        open: row.open,
+        firstSeen: row.first_seen,
+        lastSeen: row.last_seen,
+      }));
+    },
+
+    async openErrorsOfGroup(environment, flow, group, limit) {
+      const query = errorsOf(environment).where('e.flow_id', flow).whereIn('e.status', ['open', 'retrying']).orderBy('e.id').limit(limit).pluck('e.id');
+      filtered(query, environment, { group });
+      return (await query).map(Number);
     },
 
     async error(environment, id) {

@@ -23,15 +23,18 @@ describe('the demo', async () => {
     // The simulation's waits (for the connection's grace period, for an error to be left open long enough) skip time here.
     await simulateDemo({ client: herald.client, temporal: herald.temporal, db, log: (line) => lines.push(line), pause: (ms) => env.sleep(ms) });
     const output = lines.join('\n');
-    expect(output).toContain('acme-production: cycle 1, 3 new');
+    expect(output).toContain('acme-production: cycle 1, 15 new');
     expect(output).toMatch(/acme-production: cycle 2, 3 new, 0 resolved, 2 email\(s\) sent; the digest folds them/);
     expect(output).toContain('acme-staging: SO-');
 
     const subjects = (to: string) => mail.to(to).map((m) => m.parsed.subject ?? '');
     // Production: the integration team follows both integrations; the one auto-resolved error never shows.
     expect(subjects('integrations@acme.example')).toEqual(
-      expect.arrayContaining(['3 new errors in Acme Outfitters flows', '[Sandbox] 1 new error in Acme Outfitters flows']),
+      expect.arrayContaining(['15 new errors in Acme Outfitters flows', '[Sandbox] 1 new error in Acme Outfitters flows']),
     );
+    // Thirteen customers not found read as one line (S42).
+    const production = mail.to('integrations@acme.example').find((m) => m.parsed.subject === '15 new errors in Acme Outfitters flows');
+    expect(production!.parsed.text).toContain('13 × Customer ‹value› not found in ERP');
     // The owner follows staging only, and is told of what was assigned to them, and reminded.
     expect(subjects('owner@acme.example')).toEqual(
       expect.arrayContaining([

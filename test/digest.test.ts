@@ -14,7 +14,7 @@ describe('error digests', async () => {
   // No interval given: the digest follows the workers' configured interval (15 minutes here).
   const prodDigest = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod' });
   await startDigest(herald.temporal, herald.taskQueue, { environment: 'staging', intervalMs: minutes(15) });
-  const report = (flow: string, errors: { traceKey: string; message: string; code?: string; step?: string }[], environment = 'prod') =>
+  const report = (flow: string, errors: { traceKey: string; message: string; code?: string; step?: string; fingerprint?: string }[], environment = 'prod') =>
     herald.client.reportErrors({ environment, flow, errors });
   const cycle = (environment = 'prod') => runCycleNow(herald.temporal, environment);
 
@@ -207,7 +207,8 @@ describe('error digests', async () => {
   });
 
   it('S20: a digest with very many errors caps its details with "and N more" and keeps exact counts', async () => {
-    const errors = Array.from({ length: 130 }, (_, i) => ({ traceKey: `BULK-${i}`, message: `Row ${i} rejected` }));
+    // 130 errors that do not group (S42): their messages differ in words, not only in numbers.
+    const errors = Array.from({ length: 130 }, (_, i) => ({ traceKey: `BULK-${i}`, message: `Row ${lettersOf(i)} rejected` }));
     await report('orders', errors);
     await cycle();
     const [email] = mail.to('orders-team@acme.test');
@@ -215,6 +216,32 @@ describe('error digests', async () => {
     expect(rowsOf(email!, 'new')).toHaveLength(50);
     expect(String(email!.parsed.html)).toContain('and 80 more new errors');
     expect(email!.raw.length).toBeLessThan(200_000);
+  });
+
+  it('S42: errors of a flow that differ only in ids read as one line with an exact count, first and last seen, examples and a link to the group', async () => {
+    const similar = Array.from({ length: 412 }, (_, i) => ({ traceKey: `SO-${5000 + i}`, message: `Customer ${1234 + i} not found in ERP`, code: 'NOT_FOUND' }));
+    await report('orders', [...similar, { traceKey: 'SO-9001', message: 'Price list missing' }]);
+    // A flow's own fingerprint groups messages that differ in words too.
+    await report('orders', [
+      { traceKey: 'SO-9101', message: 'ERP answered 503', fingerprint: 'erp-unavailable' },
+      { traceKey: 'SO-9102', message: 'ERP gateway timed out', fingerprint: 'erp-unavailable' },
+    ]);
+    await cycle();
+    const [email] = mail.to('orders-team@acme.test');
+    expect(summaryOf(email!)).toEqual({ new: 415, resolved: 0, open: 415 });
+    const rows = rowsOf(email!, 'new');
+    expect(rows).toHaveLength(3);
+    expect(rows[0]).toMatch(/^412 × Customer ‹id› not found in ERP code NOT_FOUND · trace keys SO-5000 , SO-5001 , SO-5002 … first .+ last .+$/);
+    expect(rows[1]).toMatch(/^Price list missing .*trace key SO-9001/);
+    expect(rows[2]).toMatch(/^2 × ERP answered 503 trace keys SO-9101 , SO-9102 first/);
+    const html = String(email!.parsed.html);
+    expect(html).not.toContain('more new errors');
+    const groupLink = /<a href="([^"]+)">412 ×/.exec(html)![1]!;
+    const fingerprint = (await db('errors').where({ trace_key: 'SO-5000' }).first('fingerprint')).fingerprint as string;
+    expect(fingerprint).toMatch(/^auto:[0-9a-f]{32}$/);
+    expect(new URL(groupLink.replaceAll('&#x3D;', '=').replaceAll('&amp;', '&')).searchParams.get('group')).toBe(fingerprint);
+    expect(String(email!.parsed.text)).toContain('412 × Customer ‹id› not found in ERP');
+    expect(Number((await db('errors').where({ fingerprint }).count({ n: '*' }).first())!.n)).toBe(412);
   });
 
   it('S12: an SMTP server that refuses for an hour, then accepts, gets every digest once', async () => {
@@ -350,3 +377,8 @@ describe('error digests', async () => {
     }
   });
 });
+
+/** A number as letters (0 → a, 26 → ba): words that differ without a digit. */
+function lettersOf(n: number): string {
+  return n.toString(26).replace(/[0-9a-p]/g, (digit) => String.fromCharCode(97 + parseInt(digit, 26)));
+}

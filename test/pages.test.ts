@@ -399,4 +399,39 @@ describe('the pages the emails link to, in a browser', async () => {
     await page.goto(`${base}/emails/${reminder!.id}`);
     expect(await page.content()).toContain('Open for more than 1 minute');
   });
+  it('S42: a digest\'s group line opens the group; a whole group is assigned and resolved at once; the errors page groups the same way', async () => {
+    const similar = Array.from({ length: 7 }, (_, i) => ({ traceKey: `SO-70${i}`, message: `Customer ${4200 + i} not found in ERP`, code: 'NOT_FOUND' }));
+    // A flow and a person of their own: earlier tests took the ERP connection offline (its flows'
+    // errors fold into one line, S30) and unsubscribed or changed the others.
+    await applyCatalog(db, {
+      flows: [{ id: 'returns', integration: 'shop', name: 'Returns' }],
+      users: [{ account: 'acme', email: 'grouper@acme.test', name: 'Grouper', role: 'manage' }],
+      subscriptions: [{ environment: 'prod', user: 'grouper@acme.test', flows: ['returns'] }],
+    });
+    await herald.client.reportErrors({ environment: 'prod', flow: 'returns', reportId: 'pages-group', errors: [...similar, { traceKey: 'SO-799', message: 'Carrier rejected the parcel' }] });
+    mail.clear();
+    await runCycleNow(herald.temporal, 'prod');
+    const [next] = await mail.waitFor(1, { to: 'grouper@acme.test' });
+    const groupLink = linksOf(next!).find((href) => href.includes('group='));
+    expect(groupLink, linksOf(next!).join('\n')).toBeDefined();
+    const page = await signedIn('grouper@acme.test', groupLink!);
+    expect(await page.textContent('[data-group] h2')).toBe('7 × Customer ‹id› not found in ERP');
+    expect((await page.$$eval('tr[data-error] a', (links) => links.map((a) => a.textContent))).sort()).toEqual(similar.map((e) => e.traceKey).sort());
+    await check(page, 'error-group');
+    await page.selectOption('#group-assignee', 'ops@acme.test');
+    await page.getByRole('button', { name: 'Assign' }).first().click();
+    await page.waitForSelector('[role=status]');
+    expect(await page.textContent('[role=status]')).toBe('7 error(s) assigned.');
+    await page.getByRole('button', { name: "Resolve the group's 7 open errors" }).click();
+    await page.waitForSelector('[role=status]');
+    expect(await page.textContent('[role=status]')).toBe('7 error(s) resolved.');
+    const rows = await db('errors').whereIn('trace_key', [...similar.map((e) => e.traceKey), 'SO-799']).orderBy('trace_key').select('trace_key', 'status', 'resolved_by');
+    expect(rows.filter((row) => row.status === 'resolved' && row.resolved_by === 'grouper@acme.test').map((row) => row.trace_key)).toEqual(similar.map((e) => e.traceKey).sort());
+    expect(rows.find((row) => row.trace_key === 'SO-799')).toMatchObject({ status: 'open' });
+    // Grouped, the errors page shows the group as one line, and the other error as a group of its own.
+    await page.goto(`${base}/environments/prod/errors?flow=returns&grouped=1&since=${new Date().toISOString().slice(0, 10)}`);
+    const lines = await page.$$eval('tr[data-error-group] a', (links) => links.map((a) => a.textContent));
+    expect(lines).toEqual(expect.arrayContaining(['7 × Customer ‹id› not found in ERP', '1 × Carrier rejected the parcel']));
+    await check(page, 'errors-grouped');
+  });
 });

@@ -10,12 +10,16 @@ import { errorStatuses } from '../../contracts/errors.js';
 import { check, type InputProblem } from '../../contracts/problems.js';
 import type { HeraldClient } from '../../client/herald-client.js';
 import { HeraldInputError } from '../../client/herald-input-error.js';
-import { createPageStore, type PageEnvironment } from '../../stores/page-store.js';
+import { createPageStore, type PageEnvironment, type PageStore } from '../../stores/page-store.js';
 import { createSettingsStore } from '../../stores/settings-store.js';
 import type { Person } from '../../stores/people-store.js';
 import { canResolve, inEnvironment, notFound, page, safeNext, urlId, type PageDeps } from '../page.js';
 
 const pageSize = 50;
+/** A group's fingerprint: a computed one, a flow's own (`own:` + 200 characters), or an old error's message. */
+const groupLength = 11_000;
+/** Errors a whole-group action resolves or assigns at most; the page says when more are left. */
+const groupActionLimit = 10_000;
 const statusLabels = { open: 'open', retrying: 'retrying', resolved: 'resolved', auto_resolved: 'auto-resolved' } as const;
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date, YYYY-MM-DD' });
 const blankAsUnset = (value: unknown) => (value === '' ? undefined : value);
@@ -28,6 +32,10 @@ const errorsQuery = z.object({
   until: z.preprocess(blankAsUnset, day.optional()),
   mine: z.preprocess(blankAsUnset, z.literal('1').optional()),
   before: z.preprocess(blankAsUnset, z.coerce.number().int().positive().optional()),
+  /** One group's errors (S42): their fingerprint, as digests link to it. */
+  group: z.preprocess(blankAsUnset, z.string().max(groupLength, { error: `must be a group's fingerprint (at most ${groupLength} characters)` }).optional()),
+  /** One line per group instead of one per error. */
+  grouped: z.preprocess(blankAsUnset, z.literal('1').optional()),
 });
 /** What the last action did, as the page it came back to is told (`?resolved=2`). */
 const actionNotice = z.object({ resolved: z.string().optional(), assigned: z.string().optional() }).catch({});
@@ -36,6 +44,12 @@ const actionForm = z.object({
   back: z.string().optional(),
 });
 const assignForm = actionForm.extend({ assignee: z.string({ error: 'choose whom to assign to' }) });
+const groupForm = z.object({
+  flow: entityId,
+  group: z.string({ error: 'name the group' }).min(1, { error: 'name the group' }).max(groupLength),
+  back: z.string().optional(),
+});
+const assignGroupForm = groupForm.extend({ assignee: z.string({ error: 'choose whom to assign to' }) });
 
 export function errorPages(app: FastifyInstance, deps: PageDeps): void {
   const store = createPageStore(deps.db);
@@ -49,15 +63,17 @@ export function errorPages(app: FastifyInstance, deps: PageDeps): void {
     const query = check(errorsQuery, request.query, '(query)');
     if (query.problems) return page(reply, 'refused', { title: 'Not shown', person, environment, problems: query.problems, back: path }, 400);
     const filter = query.value;
-    const errors = await store.errors(environment, {
+    const errorFilter = {
       ...filter,
       since: filter.since ? new Date(`${filter.since}T00:00:00Z`) : undefined,
       // Until a day: up to the end of that day.
       until: filter.until ? new Date(new Date(`${filter.until}T00:00:00Z`).getTime() + 86_400_000) : undefined,
       followedBy: filter.mine ? person.id : undefined,
-      limit: pageSize + 1,
-    });
+    };
+    const errors = filter.grouped ? [] : await store.errors(environment, { ...errorFilter, limit: pageSize + 1 });
     const shown = errors.slice(0, pageSize);
+    const { before: _before, ...groupFilter } = errorFilter;
+    const groupRows = filter.grouped || filter.group ? await store.errorGroups(environment, { ...groupFilter, limit: pageSize }) : [];
     const next = errors.length > pageSize ? `${path}?${new URLSearchParams({ ...stringEntries(filter), before: String(shown.at(-1)!.id) })}` : undefined;
     const groups = await store.flows(environment);
     return page(reply, 'errors', {
@@ -70,6 +86,9 @@ export function errorPages(app: FastifyInstance, deps: PageDeps): void {
       filter: { ...filter, sinceText: filter.since ?? '', untilText: filter.until ?? '' },
       integrations: groups.map((group) => ({ ...group.integration, selected: group.integration.id === filter.integration })),
       mine: filter.mine === '1',
+      grouped: filter.grouped === '1',
+      errorGroups: filter.grouped ? groupRows : [],
+      group: filter.group ? groupRows[0] : undefined,
       errors: shown,
       next,
       here: request.url,
@@ -102,29 +121,25 @@ export function errorPages(app: FastifyInstance, deps: PageDeps): void {
     return reply.redirect(`/environments/${encodeURIComponent(environment.id)}/errors?flow=${encodeURIComponent(request.params.flow)}`, 303);
   });
 
-  app.post(
-    '/errors/assign',
-    { preHandler: app.csrfProtection },
-    errorAction(deps.client, store, 'assign', assignForm, (client, environment, person, form) =>
-      client.assignErrors({ environment: environment.id, errorIds: form.ids, assignee: form.assignee, user: person.email }),
-    ),
-  );
-  app.post(
-    '/errors/resolve',
-    { preHandler: app.csrfProtection },
-    errorAction(deps.client, store, 'resolve', actionForm, (client, environment, person, form) =>
-      client.resolveErrors({ environment: environment.id, errorIds: form.ids, user: person.email }),
-    ),
-  );
+  // One by one, as selected, or a whole group at once (S42).
+  const resolve = (client: HeraldClient, environment: PageEnvironment, person: Person, _form: unknown, ids: number[]) =>
+    client.resolveErrors({ environment: environment.id, errorIds: ids, user: person.email });
+  const assign = (client: HeraldClient, environment: PageEnvironment, person: Person, form: { assignee: string }, ids: number[]) =>
+    client.assignErrors({ environment: environment.id, errorIds: ids, assignee: form.assignee, user: person.email });
+  app.post('/errors/resolve', { preHandler: app.csrfProtection }, errorAction(deps.client, 'resolve', actionForm, selected(store), resolve));
+  app.post('/errors/assign', { preHandler: app.csrfProtection }, errorAction(deps.client, 'assign', assignForm, selected(store), assign));
+  app.post('/errors/resolve-group', { preHandler: app.csrfProtection }, errorAction(deps.client, 'resolve', groupForm, ofGroup(store), resolve));
+  app.post('/errors/assign-group', { preHandler: app.csrfProtection }, errorAction(deps.client, 'assign', assignGroupForm, ofGroup(store), assign));
 }
 
 /** Resolving or assigning errors from a page: one or many, of this environment, by a person who is no monitor. */
-function errorAction<F extends { ids: number[]; back?: string }>(
+function errorAction<F extends { back?: string }>(
   client: HeraldClient,
-  store: ReturnType<typeof createPageStore>,
   verb: 'resolve' | 'assign',
   form: z.ZodType<F>,
-  act: (client: HeraldClient, environment: PageEnvironment, person: Person, form: F) => Promise<number[]>,
+  /** The errors the form names, all of this environment; undefined when one is not. */
+  idsOf: (environment: PageEnvironment, form: F) => Promise<number[] | undefined>,
+  act: (client: HeraldClient, environment: PageEnvironment, person: Person, form: F, ids: number[]) => Promise<number[]>,
 ) {
   const done = verb === 'resolve' ? 'resolved' : 'assigned';
   return async (request: FastifyRequest, reply: FastifyReply) => {
@@ -135,17 +150,28 @@ function errorAction<F extends { ids: number[]; back?: string }>(
     if (checked.problems) return refuse(checked.problems);
     if (!canResolve(person)) return refuse([{ field: 'user', message: `Monitor users read errors; they do not ${verb} them.` }]);
     // Only errors of this environment (hence of this account): any other id is not there for this person.
-    const known = await store.errors(environment, { limit: checked.value.ids.length, ids: checked.value.ids });
-    if (known.length !== new Set(checked.value.ids).size) return notFound(reply, person);
+    const ids = await idsOf(environment, checked.value);
+    if (!ids) return notFound(reply, person);
+    if (ids.length === 0) return refuse([{ field: 'group', message: `The group has no open error left to ${verb}.` }]);
     try {
-      const ids = await act(client, environment, person, checked.value);
-      return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}${done}=${ids.length}`, 303);
+      const acted = await act(client, environment, person, checked.value, ids);
+      return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}${done}=${acted.length}`, 303);
     } catch (error) {
       if (error instanceof HeraldInputError) return refuse(error.problems);
       throw error;
     }
   };
 }
+
+/** The errors a form selects one by one, if all are of this environment. */
+const selected = (store: PageStore) => async (environment: PageEnvironment, form: { ids: number[] }) => {
+  const known = await store.errors(environment, { limit: form.ids.length, ids: form.ids });
+  return known.length === new Set(form.ids).size ? form.ids : undefined;
+};
+
+/** The open errors of the group a form names (S42), as many as one action takes. */
+const ofGroup = (store: PageStore) => (environment: PageEnvironment, form: { flow: string; group: string }) =>
+  store.openErrorsOfGroup(environment, form.flow, form.group, groupActionLimit);
 
 function stringEntries(filter: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(filter).filter(([key, value]) => value !== undefined && key !== 'before').map(([key, value]) => [key, String(value)]));

@@ -32,7 +32,7 @@ export function summaryOf(mail: ReceivedMail): { new: number; resolved: number; 
 /** The rows of one list (new or resolved) in a digest email, as text. */
 export function rowsOf(mail: ReceivedMail, list: 'new' | 'resolved'): string[] {
   const html = String(mail.parsed.html);
-  return [...html.matchAll(new RegExp(`<tr data-error="${list}">([\\s\\S]*?)</tr>`, 'g'))].map((m) =>
+  return [...html.matchAll(new RegExp(`<tr data-error="${list}"[^>]*>([\\s\\S]*?)</tr>`, 'g'))].map((m) =>
     m[1]!.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim(),
   );
 }

@@ -1,0 +1,37 @@
+/**
+ * Grouped errors (S42): errors of one flow whose messages differ only in their variable parts
+ * (numbers and ids, quoted values, e-mail addresses, UUIDs) share a fingerprint. It is computed
+ * once, when an error is stored, and kept indexed beside it: grouping costs nothing when a digest
+ * or a page lists errors. A flow that knows better sends its own `fingerprint`.
+ */
+import { createHash } from 'node:crypto';
+
+/** How a variable part reads in a group's pattern. */
+export const placeholders = { uuid: '‹uuid›', email: '‹email›', value: '‹value›', id: '‹id›' } as const;
+
+const uuid = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/giu;
+const email = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
+/** Text in quotes, not an apostrophe inside a word ("can't"). */
+const quoted = /"[^"\n]*"|“[^”\n]*”|‘[^’\n]*’|`[^`\n]*`|(?<![\p{L}\p{N}])'[^'\n]*'(?![\p{L}\p{N}])/gu;
+/** A word with a digit in it (1234, SO-1001, 12.50, 0x1F, v2): an id or a number. */
+const word = /[\p{L}\p{N}_]+(?:[-./:#][\p{L}\p{N}_]+)*/gu;
+
+/**
+ * A message with its variable parts replaced by placeholders, its spaces collapsed:
+ * "Customer 1234 not found in ERP" → "Customer ‹id› not found in ERP".
+ */
+export function messagePattern(message: string): string {
+  return message
+    .replace(uuid, placeholders.uuid)
+    .replace(email, placeholders.email)
+    .replace(quoted, placeholders.value)
+    .replace(word, (token) => (/\p{N}/u.test(token) ? placeholders.id : token))
+    .replace(/\s+/gu, ' ')
+    .trim();
+}
+
+/** The fingerprint an error is stored with: the flow's own, or that of its message's pattern. */
+export function errorFingerprint(message: string, own?: string): string {
+  if (own !== undefined) return `own:${own}`;
+  return `auto:${createHash('sha256').update(messagePattern(message)).digest('hex').slice(0, 32)}`;
+}

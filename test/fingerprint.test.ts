@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { errorFingerprint, messagePattern } from '../stores/fingerprint.js';
+
+// The fixed words of a message: letters and common punctuation, never a digit, quote or @.
+const fixedWord = fc.stringMatching(/^[A-Za-z][A-Za-z,;()]{0,11}$/);
+/** A variable part, as flows write them. */
+const variablePart = fc.oneof(
+  fc.integer({ min: 0, max: 10_000_000 }).map(String),
+  fc.tuple(fc.constantFrom('SO', 'INV', 'C', 'ORD'), fc.integer({ min: 1, max: 999_999 })).map(([prefix, n]) => `${prefix}-${n}`),
+  fc.double({ min: 0, max: 1e6, noNaN: true }).map((n) => n.toFixed(2)),
+  fc.uuid(),
+  fc.emailAddress(),
+  fc.stringMatching(/^[^'\n]{0,20}$/).map((value) => `'${value}'`),
+  fc.stringMatching(/^[^"\n]{0,20}$/).map((value) => `"${value}"`),
+);
+/** A message template: fixed words with slots between them. */
+const template = fc.array(fc.oneof(fixedWord.map((text) => ({ text })), fc.constant({ slot: true as const })), { minLength: 1, maxLength: 10 });
+type Part = { text: string } | { slot: true };
+const fill = (parts: Part[], values: string[]) => parts.map((part, i) => ('text' in part ? part.text : values[i % values.length]!)).join(' ');
+
+describe('S42: error fingerprints', () => {
+  it('S42: messages that differ only in numbers, ids, quoted values, e-mails or UUIDs share a fingerprint', () => {
+    fc.assert(
+      fc.property(template, fc.array(variablePart, { minLength: 10, maxLength: 10 }), fc.array(variablePart, { minLength: 10, maxLength: 10 }), (parts, one, other) => {
+        // Each slot takes a variable of the same kind in both messages only as far as the pattern goes: all kinds map to placeholders.
+        const [a, b] = [fill(parts, one), fill(parts, other)];
+        fc.pre(parts.every((part, i) => 'text' in part || kindOf(one[i % 10]!) === kindOf(other[i % 10]!)));
+        expect(errorFingerprint(a)).toBe(errorFingerprint(b));
+      }),
+    );
+  });
+
+  it('S42: messages whose fixed words differ do not', () => {
+    fc.assert(
+      fc.property(template, template, fc.array(variablePart, { minLength: 10, maxLength: 10 }), (one, other, values) => {
+        const words = (parts: Part[]) => parts.map((part) => ('text' in part ? part.text : '·')).join(' ');
+        fc.pre(words(one) !== words(other));
+        expect(errorFingerprint(fill(one, values))).not.toBe(errorFingerprint(fill(other, values)));
+      }),
+    );
+  });
+
+  it('S42: reads as a pattern people recognise', () => {
+    expect(messagePattern('Customer 1234 not found in ERP')).toBe('Customer ‹id› not found in ERP');
+    expect(messagePattern('Order SO-1001 rejected: price 12.50 below floor')).toBe('Order ‹id› rejected: price ‹id› below floor');
+    expect(messagePattern("Can't match 'ACME Corp' for jane.doe@acme.test")).toBe("Can't match ‹value› for ‹email›");
+    expect(messagePattern('Lookup 3f2504e0-4f89-11d3-9a0c-0305e82c3301 timed out')).toBe('Lookup ‹uuid› timed out');
+    expect(messagePattern('  Field  "name"\n is required ')).toBe('Field ‹value› is required');
+  });
+
+  it('S42: a flow\'s own fingerprint wins, and is kept apart from computed ones', () => {
+    expect(errorFingerprint('Customer 1 not found', 'customer-missing')).toBe(errorFingerprint('Something else', 'customer-missing'));
+    expect(errorFingerprint('Customer 1 not found', 'customer-missing')).not.toBe(errorFingerprint('Customer 1 not found'));
+  });
+});
+
+/** Which placeholder a variable part becomes. */
+function kindOf(value: string): string {
+  return messagePattern(value);
+}
