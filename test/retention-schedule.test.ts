@@ -43,4 +43,14 @@ describe('S39: the retention schedule', async () => {
     const run = temporal.client.workflow.getHandle(started!.action.workflow.workflowId);
     expect(await run.result()).toMatchObject({ errors: 1, rounds: 1 });
   });
+
+  it('S39: follows the workers to a new task queue (a deploy that renames HERALD_TASK_QUEUE), and keeps an operator\'s pause', async () => {
+    const schedule = temporal.client.schedule.getHandle(retentionScheduleId);
+    await schedule.pause('paused by an operator');
+    expect(await ensureRetentionSchedule(temporal.client, 'herald-renamed')).toBe(true);
+    const described = await schedule.describe();
+    expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'retention', taskQueue: 'herald-renamed' });
+    expect(described.state).toMatchObject({ paused: true, note: 'paused by an operator' });
+    await schedule.unpause();
+  });
 });
