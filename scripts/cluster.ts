@@ -228,16 +228,18 @@ async function main(): Promise<void> {
   writeFileSync(join(dataDir, 'dynamic-config.yaml'), stringify(dynamicConfig));
 
   const server = spawn(binaries.server, ['--config-file', configFile, '--allow-no-auth', 'start'], { stdio: ['ignore', 'inherit', 'inherit'] });
-  const stop = async () => {
-    if (server.exitCode === null) {
-      const exited = new Promise((done) => server.once('exit', done));
-      server.kill('SIGTERM');
-      await exited;
-    }
-    await embedded?.stop();
-  };
-  process.once('SIGINT', () => void stop().then(() => process.exit(0)));
-  process.once('SIGTERM', () => void stop().then(() => process.exit(0)));
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      if (server.exitCode === null) {
+        const exited = new Promise((done) => server.once('exit', done));
+        server.kill('SIGTERM');
+        await exited;
+      }
+      await embedded?.stop();
+    })());
+  // Ctrl-C reaches this process twice (from the terminal and from npm's wrapper): one stop, in order, then exit.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void stop().then(() => process.exit(0)));
   try {
     await ensureNamespace(port, server);
   } catch (error) {
