@@ -1,7 +1,7 @@
 /** The digest email of one user for one cycle: subject, summary, and details grouped by flow (S8, S13, S19, S20). */
 import type { CycleContext, DigestErrorRow, PendingDelivery } from '../stores/digest-store.js';
 import { emailText, emailTextLimits as limits } from './text.js';
-import { messagePattern } from '../stores/fingerprint.js';
+import { groupLabel } from '../stores/fingerprint.js';
 import { emailFrame, emailTime } from './email-frame.js';
 import { unsubscribePlaceholder } from './unsubscribe.js';
 
@@ -112,11 +112,6 @@ export function digestEmail(
       unsubscribeWhat: `error emails of ${frame.environment.name}`,
     },
   };
-}
-
-/** What a group of errors reads as: its pattern, or the first error's message where the flow named the group itself. */
-export function groupLabel(message: string, fingerprint: string | null): string {
-  return fingerprint?.startsWith('auto:') ? messagePattern(message) : message;
 }
 
 function resolution(row: DigestErrorRow): string {

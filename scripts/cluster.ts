@@ -15,7 +15,6 @@ import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -23,6 +22,7 @@ import pg from 'pg';
 import { stringify } from 'yaml';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../embedded/embedded-postgres.js';
 import { projectRoot } from '../embedded/temporal-binaries.js';
+import { listening } from '../embedded/local-state.js';
 import { grpcCode, grpcStatus } from '../config/temporal-connection.js';
 
 /** The server release, and the Go toolchain it needs (fetched by GOTOOLCHAIN through the module proxy). */
@@ -171,18 +171,9 @@ const dynamicConfig = {
   'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true }],
 };
 
-const portOpen = (port: number) =>
-  new Promise<boolean>((done) => {
-    const socket = createConnection({ host: '127.0.0.1', port }, () => {
-      socket.end();
-      done(true);
-    });
-    socket.on('error', () => done(false));
-  });
-
 /** Registers the `default` namespace (where missing) and waits until it answers. */
 async function ensureNamespace(port: number, server: ChildProcess): Promise<void> {
-  while (!(await portOpen(port))) {
+  while (!(await listening(port))) {
     if (server.exitCode !== null) throw new Error(`the Temporal server exited (${server.exitCode}) before it listened on ${port}; see its log above`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -213,7 +204,7 @@ async function ensureNamespace(port: number, server: ChildProcess): Promise<void
 
 async function main(): Promise<void> {
   const { port, shards, postgresUrl, dataDir } = options();
-  if (await portOpen(port)) throw new Error(`port ${port} is in use (a dev server of npm start?): stop it or choose --port`);
+  if (await listening(port)) throw new Error(`port ${port} is in use (a dev server of npm start?): stop it or choose --port`);
   await ensureBuilt();
   mkdirSync(dataDir, { recursive: true });
   let embedded: EmbeddedDatabase | undefined;

@@ -5,6 +5,7 @@
  * after SMTP accepted them (S7–S12, S16, S17).
  */
 import type { Knex } from 'knex';
+import { groupKeySql } from './fingerprint.js';
 import { stillWantedSql } from './delivery-store.js';
 
 export interface FixedCycle {
@@ -291,12 +292,12 @@ export function createDigestStore(db: Knex): DigestStore {
            select ${errorRowColumns}, g.n as group_size, g.first_seen, g.last_seen, g.examples, g.fingerprint as group_fingerprint,
                   sum(g.n) over (partition by g.flow_id) as flow_count,
                   row_number() over (partition by g.flow_id order by g.first_seen, e.id) as position
-             from (select ce.flow_id, ce.fingerprint, count(*) as n, min(ce.occurred_at) as first_seen, max(ce.occurred_at) as last_seen,
+             from (select ce.flow_id, max(ce.fingerprint) as fingerprint, count(*) as n, min(ce.occurred_at) as first_seen, max(ce.occurred_at) as last_seen,
                           (array_agg(ce.id order by ce.occurred_at, ce.id))[1] as first_id,
                           (array_agg(ce.trace_key order by ce.occurred_at, ce.id))[1:${groupExamples}] as examples
                      from errors ce
                     where ce.notified_cycle_id = :cycle and ce.flow_id = any(:flows) and not ${folded('ce')}
-                    group by ce.flow_id, ce.fingerprint, case when ce.fingerprint is null then ce.message end) g
+                    group by ce.flow_id, ${groupKeySql('ce')}) g
              join errors e on e.id = g.first_id join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id) x
           where position <= :perFlow order by flow_name, flow_id, position`,
         { cycle: cycleId, flows: flowIds, perFlow },

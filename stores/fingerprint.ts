@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 
 /** How a variable part reads in a group's pattern. */
-export const placeholders = { uuid: '‹uuid›', email: '‹email›', value: '‹value›', id: '‹id›' } as const;
+const placeholders = { uuid: '‹uuid›', email: '‹email›', value: '‹value›', id: '‹id›' } as const;
 
 const uuid = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/giu;
 const email = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
@@ -33,5 +33,25 @@ export function messagePattern(message: string): string {
 /** The fingerprint an error is stored with: the flow's own, or that of its message's pattern. */
 export function errorFingerprint(message: string, own?: string): string {
   if (own !== undefined) return `own:${own}`;
-  return `auto:${createHash('sha256').update(messagePattern(message)).digest('hex').slice(0, 32)}`;
+  return `${computed}${createHash('sha256').update(messagePattern(message)).digest('hex').slice(0, 32)}`;
+}
+
+/** How a computed fingerprint begins (a flow's own begins `own:`). */
+const computed = 'auto:';
+/** How the key of a group of errors stored before fingerprints begins: their exact message follows. */
+const byMessage = 'message:';
+
+/** The key that groups errors (`alias` names the errors table): the fingerprint, or for errors stored before fingerprints, their message. */
+export const groupKeySql = (alias: string) => `coalesce(${alias}.fingerprint, '${byMessage}' || ${alias}.message)`;
+
+/** The errors of the group `key` names, as a condition on `alias`'s fingerprint and message. */
+export function inGroup(alias: string, key: string): { sql: string; bindings: string[] } {
+  return key.startsWith(byMessage)
+    ? { sql: `${alias}.fingerprint is null and ${alias}.message = ?`, bindings: [key.slice(byMessage.length)] }
+    : { sql: `${alias}.fingerprint = ?`, bindings: [key] };
+}
+
+/** What a group reads as: the pattern of its message for a computed fingerprint, else the message of its first error. */
+export function groupLabel(message: string, key: string | null): string {
+  return key?.startsWith(computed) ? messagePattern(message) : message;
 }

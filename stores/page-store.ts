@@ -4,7 +4,7 @@
  * one account: anything of another account reads as not there (S23).
  */
 import type { Knex } from 'knex';
-import { messagePattern } from './fingerprint.js';
+import { groupKeySql, groupLabel, inGroup } from './fingerprint.js';
 import type { ErrorStatus } from '../contracts/errors.js';
 import { errorRowColumns, followedFlowsSql, toErrorRow, type DigestErrorRow } from './digest-store.js';
 import { createConnectionStore } from './connection-store.js';
@@ -140,8 +140,10 @@ export function createPageStore(db: Knex): PageStore {
     if (filter.traceKey) query.where('e.trace_key', filter.traceKey);
     if (filter.since) query.where('e.occurred_at', '>=', filter.since);
     if (filter.until) query.where('e.occurred_at', '<', filter.until);
-    if (filter.group?.startsWith('message:')) query.whereNull('e.fingerprint').where('e.message', filter.group.slice('message:'.length));
-    else if (filter.group) query.where('e.fingerprint', filter.group);
+    if (filter.group) {
+      const group = inGroup('e', filter.group);
+      query.whereRaw(group.sql, group.bindings);
+    }
     if (filter.followedBy !== undefined) {
       query.whereRaw(`e.flow_id in (select flow_id from (${followedFlowsSql}) followed where user_id = :user)`, { environment: environment.id, user: filter.followedBy });
     }
@@ -230,13 +232,12 @@ export function createPageStore(db: Knex): PageStore {
     },
 
     async errorGroups(environment, filter) {
-      // Errors stored before fingerprints group by their message.
       const query = errorsOf(environment)
-        .groupBy('e.flow_id', 'f.name', db.raw(`coalesce(e.fingerprint, 'message:' || e.message)`))
+        .groupBy('e.flow_id', 'f.name', db.raw(groupKeySql('e')))
         .select(
           'e.flow_id',
           'f.name as flow_name',
-          db.raw(`coalesce(e.fingerprint, 'message:' || e.message) as fingerprint`),
+          db.raw(`${groupKeySql('e')} as fingerprint`),
           db.raw('(array_agg(e.message order by e.id))[1] as message'),
           db.raw('count(*)::int as count'),
           db.raw(`(count(*) filter (where e.status in ('open', 'retrying')))::int as open`),
@@ -250,7 +251,7 @@ export function createPageStore(db: Knex): PageStore {
         flowId: row.flow_id,
         flowName: row.flow_name,
         fingerprint: row.fingerprint,
-        label: row.fingerprint.startsWith('auto:') ? messagePattern(row.message) : row.message,
+        label: groupLabel(row.message, row.fingerprint),
         count: row.count,
         open: row.open,
         firstSeen: row.first_seen,
