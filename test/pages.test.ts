@@ -166,6 +166,13 @@ describe('the pages the emails link to, in a browser', async () => {
     await page.waitForSelector('[role=status]');
     expect(await page.textContent('[role=status]')).toBe('2 error(s) resolved.');
     expect(await db('errors').whereIn('trace_key', ['SO-2001', 'SO-2002']).pluck('resolved_by')).toEqual(['ops@acme.test', 'ops@acme.test']);
+    // A second action from the page it came back to tells its own count, not the first one's.
+    await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-2003', message: 'Tax code missing' }] });
+    await page.reload();
+    await page.check(`input[name=ids][value="${await errorIdOf('SO-2003')}"]`);
+    await page.getByRole('button', { name: 'Resolve selected' }).click();
+    await page.waitForURL((url) => url.searchParams.getAll('resolved').join() === '1');
+    expect(await page.textContent('[role=status]')).toBe('1 error(s) resolved.');
   });
 
   it('S32: a user assigns an error from its page; the assignee is emailed at once, and the page says who has it', async () => {

@@ -155,7 +155,7 @@ function errorAction<F extends { back?: string }>(
     if (ids.length === 0) return refuse([{ field: 'group', message: `The group has no open error left to ${verb}.` }]);
     try {
       const acted = await act(client, environment, person, checked.value, ids);
-      return reply.redirect(`${back}${back.includes('?') ? '&' : '?'}${done}=${acted.length}`, 303);
+      return reply.redirect(withNotice(back, done, acted.length), 303);
     } catch (error) {
       if (error instanceof HeraldInputError) return refuse(error.problems);
       throw error;
@@ -172,6 +172,14 @@ const selected = (store: PageStore) => async (environment: PageEnvironment, form
 /** The open errors of the group a form names (S42), as many as one action takes. */
 const ofGroup = (store: PageStore) => (environment: PageEnvironment, form: { flow: string; group: string }) =>
   store.openErrorsOfGroup(environment, form.flow, form.group, groupActionLimit);
+
+/** The page to go back to, telling what this action did, and no longer what an earlier one did. */
+function withNotice(back: string, done: 'resolved' | 'assigned', count: number): string {
+  const target = new URL(back, 'http://herald.invalid');
+  for (const notice of ['resolved', 'assigned']) target.searchParams.delete(notice);
+  target.searchParams.set(done, String(count));
+  return `${target.pathname}${target.search}`;
+}
 
 function stringEntries(filter: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(filter).filter(([key, value]) => value !== undefined && key !== 'before').map(([key, value]) => [key, String(value)]));
