@@ -60,8 +60,8 @@ class StubbedEnvironment {
   /** The HERALD_DIGEST_INTERVAL the workers report with each fix. */
   workersIntervalMs = workersIntervalMs;
 
-  record(activity: string, cycle?: number): void {
-    const at = Context.current().info.currentAttemptScheduledTimestampMs - this.startedAt;
+  async record(activity: string, cycle?: number): Promise<void> {
+    const at = (await workflowTimeOfCall()) - this.startedAt;
     this.calls.push({ activity, ...(cycle !== undefined && { cycle }), at });
   }
 
@@ -92,6 +92,19 @@ function startsHeld(): () => void {
   };
 }
 
+/** The time-skipping server's clock, once it has started. */
+let serverTime: () => Promise<number>;
+
+/**
+ * The workflow time of an activity's call: a scheduled activity's scheduled time; for a local
+ * activity (scheduled by the worker, on the machine's clock) the server's time, which does not skip
+ * while the workflow task that runs it is open.
+ */
+async function workflowTimeOfCall(): Promise<number> {
+  const { info } = Context.current();
+  return info.isLocal ? serverTime() : info.currentAttemptScheduledTimestampMs;
+}
+
 const environments = new Map<string, StubbedEnvironment>();
 const cycles = new Map<number, { environment: StubbedEnvironment; number: number }>();
 const stubbed = (environment: string) => environments.get(environment)!;
@@ -103,7 +116,7 @@ const activities: Pick<
   'lastDigestCycle' | 'digestInterval' | 'fixDigestCycle' | 'sendDigestBatch' | 'completeDigestCycle' | 'sendDueDeliveries' | 'sendReminders'
 > = {
   async lastDigestCycle(environment) {
-    stubbed(environment).record('lastDigestCycle');
+    await stubbed(environment).record('lastDigestCycle');
     await startHold?.released;
     return 0;
   },
@@ -112,7 +125,7 @@ const activities: Pick<
   },
   async fixDigestCycle(environment, number) {
     const env = stubbed(environment);
-    env.record('fixDigestCycle', number);
+    await env.record('fixDigestCycle', number);
     await env.hold?.released;
     if (env.refuse.has(number)) throw ApplicationFailure.create({ type: 'HeraldDataRefused', message: `cycle ${number} has bad data`, nonRetryable: true });
     const cycleId = cycles.size + 1;
@@ -121,31 +134,32 @@ const activities: Pick<
   },
   async sendDigestBatch(cycleId) {
     const { environment, number } = cycles.get(cycleId)!;
-    environment.record('sendDigestBatch', number);
+    await environment.record('sendDigestBatch', number);
     return { ...deliveryTally, remaining: 0 };
   },
   async completeDigestCycle(cycleId) {
     const { environment, number } = cycles.get(cycleId)!;
-    environment.record('completeDigestCycle', number);
+    await environment.record('completeDigestCycle', number);
     const deferred = environment.deferredInMinutes.shift();
     const now = Context.current().info.currentAttemptScheduledTimestampMs;
     return { ...deliveryTally, nextRetryAt: deferred === undefined ? null : new Date(now + minutes(deferred)).toISOString() };
   },
   async sendDueDeliveries(environment) {
     const env = stubbed(environment);
-    env.record('sendDueDeliveries');
+    await env.record('sendDueDeliveries');
     const next = env.nextRoundInMinutes.shift() ?? null;
     const now = Context.current().info.currentAttemptScheduledTimestampMs;
     return { ...deliveryTally, nextRetryAt: next === null ? null : new Date(now + minutes(next)).toISOString() };
   },
   async sendReminders(environment) {
-    stubbed(environment).record('sendReminders');
+    await stubbed(environment).record('sendReminders');
     return { ...deliveryTally, planned: 1 };
   },
 };
 
 describe('the digest workflow, on stubbed activities', async () => {
   const env = await createTimeSkippingEnvironment();
+  serverTime = () => env.currentTimeMs();
   const taskQueue = `digest-steps-${randomBytes(4).toString('hex')}`;
   await ensureSearchAttributes(env.connection, 'default');
   const worker = await Worker.create({

@@ -12,7 +12,7 @@ import {
 import type { ConnectionActivities } from '../activities/connection-activities.js';
 import { databaseActivity } from './activity-options.js';
 import { labelRun } from './run-labels.js';
-import { failureForCaller, isRefusal } from './failures.js';
+import { failureForCaller, refusalIn } from './failures.js';
 import { workflowNow } from './workflow-time.js';
 import { checkConnectionReport as connectionReportProblems, type ConnectionReport, type ConnectionState } from '../contracts/error-report.js';
 import { inputFailure } from '../contracts/input-failure.js';
@@ -113,9 +113,10 @@ export async function connectionStatus(input: ConnectionStatusInput): Promise<vo
       } catch (error) {
         // A change Herald refuses for good (a data error) is recorded in the log and the memo; the
         // connection's later changes still go out (S35).
-        if (!isRefusal(error)) throw error;
-        log.warn('connection change refused', { connection: input.connection, sequence: state.sequence, error: String(error.cause) });
-        labelRun({ outcome: 'refused', summary: `change ${state.sequence} (${change.status}) refused: ${error.cause?.message ?? 'data error'}` });
+        const refusal = refusalIn(error);
+        if (!refusal) throw error;
+        log.warn('connection change refused', { connection: input.connection, sequence: state.sequence, error: String(refusal) });
+        labelRun({ outcome: 'refused', summary: `change ${state.sequence} (${change.status}) refused: ${refusal.message}` });
       }
     }
     if (reports >= maxReports || workflowInfo().continueAsNewSuggested) {

@@ -10,13 +10,14 @@ import {
   log,
   makeContinueAsNewFunc,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DigestActivities } from '../activities/digest-activities.js';
 import { inputFailure } from '../contracts/input-failure.js';
-import { databaseActivity } from './activity-options.js';
-import { isRefusal } from './failures.js';
+import { databaseActivity, localDatabaseActivity } from './activity-options.js';
+import { refusalIn } from './failures.js';
 import { recordCycle } from './digest-metrics.js';
 import { takesPatch } from './patches.js';
 import { heraldSearchAttributes, labelRun } from './run-labels.js';
@@ -39,6 +40,8 @@ import {
 
 const { lastDigestCycle, fixDigestCycle, completeDigestCycle, digestInterval } =
   proxyActivities<DigestActivities>(databaseActivity);
+/** A cycle's fix, inside the workflow task its timer woke: one task for the server per quiet cycle. */
+const local = proxyLocalActivities<DigestActivities>(localDatabaseActivity);
 
 /**
  * Sending: each attempt is bounded; an SMTP or database outage is retried with backoff for as
@@ -301,9 +304,10 @@ export async function runCycle(d: DigestState): Promise<boolean> {
     d.lastRefusal = undefined;
     recordCycle({ dueAt, startedAt, endedAt: workflowNow() });
   } catch (error) {
-    if (!isRefusal(error)) throw error;
+    const refusal = refusalIn(error);
+    if (!refusal) throw error;
     ran = false;
-    d.lastRefusal = `cycle ${d.lastCycle + 1}: ${error.cause?.message ?? 'refused'}`;
+    d.lastRefusal = `cycle ${d.lastCycle + 1}: ${refusal.message}`;
     log.warn('digest cycle refused', { environment: d.environment, refusal: d.lastRefusal });
     labelRun({ outcome: 'refused', summary: d.lastRefusal });
   }
@@ -354,10 +358,13 @@ async function fixAndSend(
   heartbeatTimeoutMs: number,
 ): Promise<{ summary: CycleSummary; retryAt: number | undefined; workersIntervalMs: number | undefined }> {
   const { sendDigestBatch } = sendingActivities(heartbeatTimeoutMs);
-  // A cycle with nothing to send is completed by its fix: one activity (an older worker ignores the option).
-  const fixed = takesPatch('quiet-cycles-cost-a-timer')
-    ? await fixDigestCycle(environment, number, { completeWhenEmpty: true })
-    : await fixDigestCycle(environment, number);
+  // A cycle with nothing to send is completed by its fix: one activity (an older worker ignores
+  // the option), run locally in the workflow task the cycle's timer woke.
+  const fixed = takesPatch('fix-cycles-locally')
+    ? await local.fixDigestCycle(environment, number, { completeWhenEmpty: true })
+    : takesPatch('quiet-cycles-cost-a-timer')
+      ? await fixDigestCycle(environment, number, { completeWhenEmpty: true })
+      : await fixDigestCycle(environment, number);
   if (fixed.deliveryCount > 0) {
     for (;;) {
       const batch = await sendDigestBatch(fixed.cycleId);

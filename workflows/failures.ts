@@ -10,9 +10,12 @@ export function failureForCaller(error: unknown): unknown {
 }
 
 /**
- * True for an activity failure that will fail the same way on every retry (refused input, or
- * data PostgreSQL refused): long-lived workflows record it and go on with their next work.
+ * The refusal in an activity's failure: a failure that will come back the same on every retry
+ * (refused input, or data PostgreSQL refused), which long-lived workflows record before going on
+ * with their next work. A scheduled activity's reaches the workflow wrapped in an ActivityFailure;
+ * a local activity's, as the activity threw it. Undefined for any other error.
  */
-export function isRefusal(error: unknown): error is ActivityFailure {
-  return error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.nonRetryable === true;
+export function refusalIn(error: unknown): ApplicationFailure | undefined {
+  const failure = error instanceof ActivityFailure ? error.cause : error;
+  return failure instanceof ApplicationFailure && failure.nonRetryable === true ? failure : undefined;
 }

@@ -95,6 +95,13 @@ export const patches = {
     stage: 'patched',
     next: 'deprecate from the day after 0.3.0 is everywhere, once no digest run started before it is open (a run lasts a day at most)',
   },
+  'fix-cycles-locally': {
+    workflow: 'environmentDigest',
+    change: 'a cycle is fixed by a local activity inside the workflow task its timer woke, not a scheduled one (one workflow task per quiet cycle)',
+    added: { release: '0.3.0', on: '2026-12-03' },
+    stage: 'patched',
+    next: 'deprecate from the day after 0.3.0 is everywhere, once no digest run started before it is open (a run lasts a day at most)',
+  },
   'paced-retention': {
     workflow: 'retention',
     change: 'between rounds that leave more to delete, retention pauses as long as the round took (a second at least)',

@@ -50,8 +50,10 @@ it('records the histories of Herald\'s workflows', async () => {
   mail.accept('orders-team@acme.test');
   await env.sleep(minutes(30));
   await save('environment-digest', 'digest/prod', firstRun);
-  // The run it continued as, whose quiet cycles are fixed and completed by one activity.
+  // The run it continued as, whose quiet cycles are fixed and completed by one activity (scheduled
+  // before patch fix-cycles-locally, local after it).
   await save('environment-digest-quiet-cycles', 'digest/prod');
+  await save('environment-digest-cycles-fixed-locally', 'digest/prod');
   await digest.signal(stopDigestSignal);
 
   // A digest asked to remind now, and asked for a cycle while the last cycle of its run sends:
