@@ -89,10 +89,11 @@ export function createDigestActivities(deps: DigestActivityDeps) {
      * Fixes the content of cycle `number` once (S7, S9–S11, S16, S17); tells the digest this
      * worker's HERALD_DIGEST_INTERVAL, which it follows unless an operator chose its interval.
      * With `completeWhenEmpty`, a cycle with no email to send is completed here too: a quiet
-     * cycle costs the digest one activity.
+     * cycle costs the digest one activity. `at` is the cycle's time by the digest's clock (ISO),
+     * against which each person's rhythm is read (S41); without it (older digests), now.
      */
-    async fixDigestCycle(environment: string, number: number, options: { completeWhenEmpty?: boolean } = {}): Promise<FixedDigestCycle> {
-      const fixed = await store.fixCycle(environment, number);
+    async fixDigestCycle(environment: string, number: number, options: { completeWhenEmpty?: boolean; at?: string } = {}): Promise<FixedDigestCycle> {
+      const fixed = await store.fixCycle(environment, number, options.at === undefined ? undefined : new Date(options.at));
       const completed = options.completeWhenEmpty && fixed.deliveryCount === 0 ? await complete(fixed.cycleId, environment) : undefined;
       return { ...fixed, workersIntervalMs: deps.digestIntervalMs, ...(completed && { completed }) };
     },

@@ -18,7 +18,8 @@ import {
 } from '../contracts/catalog.js';
 import { InputRefusedError } from '../contracts/problems.js';
 import { applyCatalog, lockCatalog, type CatalogChanges } from '../catalog/catalog.js';
-import { createSettingsStore } from '../stores/settings-store.js';
+import { createSettingsStore, saveRhythmIn } from '../stores/settings-store.js';
+import { everyCycle, type Rhythm } from '../contracts/rhythm.js';
 import { CatalogError } from '../catalog/catalog-error.js';
 import { recordAudit } from '../stores/audit-store.js';
 
@@ -195,6 +196,7 @@ export async function removeEntity(
       if (placed) throw new EntityInUse(`environment "${id}" still has integrations or connections ("${placed.id}"): remove them first`);
       await trx('subscriptions').where({ environment_id: id }).delete();
       await trx('subscription_choices').where({ environment_id: id }).delete();
+      await trx('digest_rhythms').where({ environment_id: id }).delete();
     } else if (kind === 'integrations') {
       const flows = trx('flows').where({ integration_id: id }).select('id');
       await trx('subscriptions').where({ integration_id: id }).orWhereIn('flow_id', flows).delete();
@@ -244,6 +246,34 @@ export async function putSubscriptions(
     const after = (await readSubscriptions(trx, change.account, change.environment, change.email))!;
     const changed = versionOf(before) !== versionOf(after);
     if (changed) await audit(trx, change.actor, change.account, 'changed', 'subscriptions', `${change.environment}/${change.email.toLowerCase()}`, after);
+    return { entity: after, created: false, changed };
+  });
+}
+
+/** A user's digest rhythm in an environment of the account (S41), or undefined when either is not the account's. */
+export async function readRhythm(db: Knex, account: string, environment: string, email: string): Promise<EntityView | undefined> {
+  const user = await db('users').where({ account_id: account, email: email.toLowerCase() }).first('id', 'email');
+  const env = await db('environments').where({ account_id: account, id: environment }).first('id');
+  if (!user || !env) return undefined;
+  const { rhythm, chosenOnPage } = await createSettingsStore(db).rhythm(Number(user.id), environment);
+  return { environment, user: user.email, ...rhythm, chosenByUser: chosenOnPage };
+}
+
+/** Sets a user's digest rhythm in an environment of the account (`null`: every cycle); a rhythm the user chose on the settings page stands. */
+export async function putRhythm(
+  db: Knex,
+  change: { actor: Actor; account: string; environment: string; email: string; body: Rhythm | null; ifMatch?: string },
+): Promise<PutResult | undefined> {
+  return db.transaction(async (trx) => {
+    await lockCatalog(trx);
+    const before = await readRhythm(trx, change.account, change.environment, change.email);
+    if (!before) return undefined;
+    checkVersion(before, change.ifMatch);
+    if (before.chosenByUser) throw new ChosenByUser(`${change.email} chose when their digests come in ${change.environment} on the settings page: it stands`);
+    const user = await trx('users').where({ account_id: change.account, email: change.email.toLowerCase() }).first('id');
+    const changed = await saveRhythmIn(trx, Number(user.id), change.environment, change.body ?? everyCycle, false);
+    const after = (await readRhythm(trx, change.account, change.environment, change.email))!;
+    if (changed) await audit(trx, change.actor, change.account, 'changed', 'rhythm', `${change.environment}/${change.email.toLowerCase()}`, after);
     return { entity: after, created: false, changed };
   });
 }

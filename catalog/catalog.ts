@@ -9,6 +9,8 @@ import type { InputProblem } from '../contracts/problems.js';
 import { checkCatalogShape, type CheckedCatalog as Catalog } from '../contracts/catalog.js';
 import { parseDuration } from '../contracts/duration.js';
 import { recordAudit } from '../stores/audit-store.js';
+import { saveRhythmIn } from '../stores/settings-store.js';
+import { everyCycle } from '../contracts/rhythm.js';
 
 export { userRoles } from '../contracts/catalog.js';
 export type {
@@ -59,7 +61,7 @@ export async function applyCatalog(
     resolveReferences(catalog, world, problems);
     if (problems.length > 0) throw new CatalogError(problems);
     const changes = await write(trx, catalog, world);
-    if (options.actor && Object.entries(changes).some(([table, n]) => table !== keptChoices && n > 0)) {
+    if (options.actor && Object.entries(changes).some(([table, n]) => table !== keptChoices && table !== keptRhythms && n > 0)) {
       for (const account of accountsOf(named, world)) {
         await recordAudit(trx, { account, actor: options.actor, action: 'applied', kind: 'catalog', entity: account, detail: changes });
       }
@@ -68,7 +70,7 @@ export async function applyCatalog(
   });
   // The digest's queries are planned from table statistics. Refreshed here, a catalog that added
   // thousands of users is not planned as an empty one until autovacuum gets round to it.
-  const changed = Object.keys(changes).filter((table) => table !== keptChoices && (changes[table] ?? 0) > 0);
+  const changed = Object.keys(changes).filter((table) => table !== keptChoices && table !== keptRhythms && (changes[table] ?? 0) > 0);
   if (changed.length > 0 && options.refreshStatistics !== false) await db.raw(`analyze ${changed.map(() => '??').join(', ')}`, changed);
   return changes;
 }
@@ -365,6 +367,14 @@ async function write(trx: Knex.Transaction, catalog: Catalog, world: World): Pro
   for (const [column, section] of Object.entries(sections)) {
     await replaceSets(trx, changes, 'subscriptions', ['user_id', 'environment_id'], column, applied.map(({ s, owner }) => ({ owner, values: s[section] ?? [] })));
   }
+  // Rhythms (S41), where the catalog gives one, unless the user chose theirs on the settings page.
+  for (const { s, owner } of owned) {
+    if (s.rhythm === undefined) continue;
+    const [userId, environment] = owner as [string, string];
+    const own = await trx('digest_rhythms').where({ user_id: userId, environment_id: environment, chosen_on_page: true }).first('user_id');
+    if (own) changes[keptRhythms] = (changes[keptRhythms] ?? 0) + 1;
+    else if (await saveRhythmIn(trx, Number(userId), environment, s.rhythm ?? everyCycle, false)) changes.digest_rhythms = (changes.digest_rhythms ?? 0) + 1;
+  }
   return changes;
 }
 
@@ -374,6 +384,9 @@ function chunks<T>(items: T[], size = 1_000): T[][] {
   for (let i = 0; i < items.length; i += size) cut.push(items.slice(i, i + size));
   return cut;
 }
+
+/** How the changes count rhythms a catalog left as the user chose them in their settings (S41). */
+export const keptRhythms = 'rhythms kept as chosen in settings';
 
 /** How the changes count subscriptions a catalog left as the user chose them in their settings. */
 export const keptChoices = 'subscriptions kept as chosen in settings';

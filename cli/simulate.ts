@@ -14,6 +14,8 @@ import { createErrorStore } from '../stores/error-store.js';
 import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { remindNowUpdate, runCycleNowUpdate, type CycleSummary, type ReminderRound } from '../workflows/environment-digest.js';
 import { connectionStatusQuery } from '../workflows/connection-status.js';
+import { describeRhythm } from '../contracts/rhythm.js';
+import { rhythmOfRow } from '../stores/rhythm.js';
 
 export interface SimulationOptions {
   client: HeraldClient;
@@ -111,6 +113,9 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
   log('Digest cycles run now:');
   const digestNow = (environment: string) => temporal.workflow.getHandle(environmentDigestWorkflowId(environment)).executeUpdate(runCycleNowUpdate);
   for (const environment of demoEnvironments) log(`  ${environment}: ${describeCycle(await digestNow(environment))}`);
+  for (const waiting of await rhythmsOf(options.db, 'acme-production')) {
+    log(`  ${waiting.email} gets production's digest ${describeRhythm(waiting.rhythm)}: what is new waits for it, counted since their last one`);
+  }
 
   log('While warehouse-sftp is offline, the flow that uses it fails (root cause first):');
   const sftp = temporal.workflow.getHandle(connectionStatusWorkflowId('warehouse-sftp'));
@@ -133,6 +138,12 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
       ? `  acme-staging: SO-${run}-S1 is open past Staging's threshold (remindAfter in the catalog): ${round.planned} user(s) reminded, ${round.sent} email(s) sent`
       : '  acme-staging: nobody reminded now: each user is reminded once a day at most, and owner@acme.example had one today',
   );
+}
+
+/** The persons of an environment with a rhythm of their own (S41). */
+async function rhythmsOf(db: Knex, environment: string) {
+  const rows = await db('digest_rhythms as r').join('users as u', 'u.id', 'r.user_id').where({ 'r.environment_id': environment }).orderBy('u.email').select('r.*', 'u.email');
+  return rows.map((row) => ({ email: row.email as string, rhythm: rhythmOfRow(row) }));
 }
 
 function describeCycle(summary: CycleSummary): string {

@@ -10,6 +10,7 @@ import { breaksLine, unstorableText } from './text.js';
 import { isPlainAddress, plainAddressMessage } from './email-address.js';
 import { entityIdMessage, entityIdPattern } from './error-report.js';
 import { parseDuration } from './duration.js';
+import { rhythmSchema } from './rhythm.js';
 
 export const userRoles = ['owner', 'admin', 'manage', 'monitor'] as const;
 export type UserRole = (typeof userRoles)[number];
@@ -82,6 +83,8 @@ export const catalogSubscriptionSchema = entry({
   flows: ids.nullish(),
   integrations: ids.nullish(),
   connections: ids.nullish(),
+  /** When the user's digests come (S41); left as it is when absent, every cycle when null. A user's own choice on the settings page stands. */
+  rhythm: rhythmSchema.nullish(),
 });
 
 export const catalogSections = ['accounts', 'users', 'environments', 'integrations', 'connections', 'flows', 'subscriptions'] as const;

@@ -29,6 +29,14 @@ export function digestComposer(store: DigestStore, context: CycleContext, appUrl
   const sharedRenders = new Map<string, Promise<ComposedDigest>>();
   let folded: Promise<Map<string, FoldedErrors>> | undefined;
   const compose = async (delivery: PendingDelivery) => {
+    // A person's own range of cycles (S41) is theirs alone: read and rendered for them.
+    if (delivery.sinceCycleId !== null) {
+      const [newOfRange, foldedOfRange] = await Promise.all([
+        store.newErrorsByFlow(context.cycleId, delivery.flowIds, digestDetailLimit, delivery.sinceCycleId),
+        store.foldedByFlow(context.cycleId, delivery.sinceCycleId),
+      ]);
+      return composeDigest(store, context, delivery, newOfRange, foldedOfRange, appUrl);
+    }
     folded ??= store.foldedByFlow(context.cycleId);
     const foldedByFlow = await folded;
     if (delivery.resolvedCount > 0) return composeDigest(store, context, delivery, newByFlow, foldedByFlow, appUrl);
@@ -45,7 +53,8 @@ export function digestComposer(store: DigestStore, context: CycleContext, appUrl
   return {
     /** Loads the new errors of the flows these deliveries need that are not loaded yet. */
     async prepare(deliveries: PendingDelivery[]): Promise<void> {
-      const missing = [...new Set(deliveries.flatMap((d) => d.flowIds))].filter((id) => !newByFlow.has(id));
+      const ofThisCycle = deliveries.filter((d) => d.sinceCycleId === null);
+      const missing = [...new Set(ofThisCycle.flatMap((d) => d.flowIds))].filter((id) => !newByFlow.has(id));
       if (missing.length === 0) return;
       const loaded = await store.newErrorsByFlow(context.cycleId, missing, digestDetailLimit);
       for (const id of missing) newByFlow.set(id, loaded.get(id) ?? []);
@@ -81,7 +90,7 @@ export async function composeDigest(
 ): Promise<ComposedDigest> {
   const newRows = firstRows(delivery.flowIds, newByFlow, digestDetailLimit);
   const resolvedRows =
-    delivery.resolvedCount > 0 ? await store.resolvedErrors(context.cycleId, delivery.userId, delivery.flowIds, digestDetailLimit) : [];
+    delivery.resolvedCount > 0 ? await store.resolvedErrors(context.cycleId, delivery.userId, delivery.flowIds, digestDetailLimit, delivery.sinceCycleId) : [];
   const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl, offlineLines(delivery.flowIds, folded));
   try {
     return { subject: email.subject, rendered: await renderEmail('digest', email.model) };

@@ -8,6 +8,8 @@ import { createDigestStore } from '../stores/digest-store.js';
 import { composeDigest, type ComposedDigest } from './digest-composer.js';
 import { unsubscribePlaceholder } from './unsubscribe.js';
 import { digestDetailLimit } from './digest-email.js';
+import { describeRhythm } from '../contracts/rhythm.js';
+import { rhythmOfRow } from '../stores/rhythm.js';
 
 export type DigestPreview =
   | ({ kind: 'email'; cycle: number; newCount: number; resolvedCount: number; openCount: number } & ComposedDigest)
@@ -33,14 +35,19 @@ export async function previewDigest(db: Knex, environment: string, email: string
       const fixed = await store.fixCycle(environment, number);
       const [delivery] = await store.pendingDeliveries(fixed.cycleId, 1, 0, user.id);
       if (!delivery) {
+        const rhythm = await trx('digest_rhythms').where({ environment_id: environment, user_id: user.id }).first();
+        const waiting = rhythm && !(await trx('digest_skips').where({ cycle_id: fixed.cycleId, user_id: user.id }).first());
         const reason = user.removed_at
           ? 'the user is removed: removed users get no digests'
-          : 'nothing new and nothing resolved in the flows this user follows: no email';
+          : waiting
+            ? `not due now: this user's digest comes ${describeRhythm(rhythmOfRow(rhythm))}; what is new waits for it`
+            : 'nothing new and nothing resolved in the flows this user follows: no email';
         preview = { kind: 'nothing', cycle: number, reason };
       } else {
         const context = await store.cycleContext(fixed.cycleId);
-        const newByFlow = await store.newErrorsByFlow(fixed.cycleId, delivery.flowIds, digestDetailLimit);
-        const { subject, rendered } = await composeDigest(store, context, delivery, newByFlow, await store.foldedByFlow(fixed.cycleId), appUrl);
+        const newByFlow = await store.newErrorsByFlow(fixed.cycleId, delivery.flowIds, digestDetailLimit, delivery.sinceCycleId);
+        const folded = await store.foldedByFlow(fixed.cycleId, delivery.sinceCycleId);
+        const { subject, rendered } = await composeDigest(store, context, delivery, newByFlow, folded, appUrl);
         // The email as sent carries the user's own signed unsubscribe link; a preview shows where it leads.
         const previewLink = `${appUrl.replace(/\/+$/, '')}/unsubscribe/preview`;
         const composed = { subject, rendered: { html: rendered.html.replaceAll(unsubscribePlaceholder, previewLink), text: rendered.text.replaceAll(unsubscribePlaceholder, previewLink) } };

@@ -6,6 +6,7 @@
  * recorded with the token that made it (`GET /audit`).
  */
 import { z } from 'zod';
+import { rhythmSchema } from '../contracts/rhythm.js';
 import { entityId } from '../contracts/error-report.js';
 import { plainAddressMessage, isPlainAddress } from '../contracts/email-address.js';
 import {
@@ -14,6 +15,8 @@ import {
   removeEntity,
   putEntity,
   putSubscriptions,
+  putRhythm,
+  readRhythm,
   readEntity,
   readSubscriptions,
   removeUser,
@@ -153,6 +156,42 @@ export const entityRoutes: ApiRoute[] = [
     answers: 'the subscriptions as they now read (none), their version as ETag',
     async handle({ account, actor, params, ifMatch }, { db }) {
       const result = await putSubscriptions(db, { actor, account, environment: params.environment, email: params.email, body: {}, ifMatch });
+      return found(result?.entity, `no user "${params.email}" or environment "${params.environment}"`);
+    },
+  }),
+  route({
+    method: 'PUT',
+    url: '/environments/:environment/rhythms/:email',
+    summary: "Set when a user's digests come in an environment (S41): every cycle, hourly, or daily at a time of their IANA time zone, with optional quiet hours. A user who chose theirs on the settings page keeps it (409).",
+    scope: 'manage',
+    params: subscriptionParams,
+    body: rhythmSchema,
+    answers: 'the rhythm as it now reads, its version as ETag',
+    async handle({ account, actor, params, body, ifMatch }, { db }) {
+      const result = await putRhythm(db, { actor, account, environment: params.environment, email: params.email, body, ifMatch });
+      return found(result?.entity, `no user "${params.email}" or environment "${params.environment}"`);
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/environments/:environment/rhythms/:email',
+    summary: "When a user's digests come in an environment (every cycle unless set).",
+    scope: 'read',
+    params: subscriptionParams,
+    answers: 'the rhythm, its version as ETag',
+    async handle({ account, params }, { db }) {
+      return found(await readRhythm(db, account, params.environment, params.email), `no user "${params.email}" or environment "${params.environment}"`);
+    },
+  }),
+  route({
+    method: 'DELETE',
+    url: '/environments/:environment/rhythms/:email',
+    summary: "Back to every cycle, without quiet hours, for a user's digests in an environment.",
+    scope: 'manage',
+    params: subscriptionParams,
+    answers: 'the rhythm as it now reads, its version as ETag',
+    async handle({ account, actor, params, ifMatch }, { db }) {
+      const result = await putRhythm(db, { actor, account, environment: params.environment, email: params.email, body: null, ifMatch });
       return found(result?.entity, `no user "${params.email}" or environment "${params.environment}"`);
     },
   }),

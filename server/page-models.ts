@@ -77,6 +77,18 @@ export interface PageModels {
     connections: { id: string; name: string; chosen: boolean }[];
     chosenAt: Date | null;
     saved: boolean;
+    /** The subject's digest rhythm (S41), as the form shows it. */
+    rhythm: {
+      every: string;
+      at: string;
+      timeZone: string;
+      described: string;
+      quiet: { from: string; to: string; connectionEmails: boolean };
+      quietOn: boolean;
+      [isEvery: `is_${string}`]: boolean;
+    };
+    timeZones: string[];
+    rhythmSaved: boolean;
   };
   /** A form or query refused: what was wrong, and where to go back to. */
   refused: Frame & { person: Person; problems: InputProblem[]; back: string };

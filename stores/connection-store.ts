@@ -3,6 +3,7 @@
  * (connection, sequence), with one delivery per subscriber and environment (S14, S15, S18).
  */
 import type { Knex } from 'knex';
+import { personsInQuietHours } from './rhythm.js';
 import type { ConnectionState } from '../contracts/error-report.js';
 import { stillWantedSql } from './delivery-store.js';
 
@@ -79,6 +80,8 @@ export function createConnectionStore(db: Knex): ConnectionStore {
           .onConflict('connection_id')
           .merge();
         if (inserted.length > 0) {
+          // Persons in quiet hours who want no connection emails then (S41) are not emailed of this change.
+          const quiet = await personsInQuietHours(trx, changedAt, { connectionEmails: false });
           await trx.raw(
             `insert into email_deliveries (kind, connection_event_id, environment_id, user_id, recipient)
              select distinct 'connection', :event::bigint, s.environment_id, u.id, u.email
@@ -86,8 +89,9 @@ export function createConnectionStore(db: Knex): ConnectionStore {
                join users u on u.id = s.user_id and u.removed_at is null
                join environments e on e.id = s.environment_id and e.account_id = u.account_id
                join connections c on c.id = s.connection_id and c.resource_group = e.resource_group
-              where s.connection_id = :connection`,
-            { event: event.id, connection },
+              where s.connection_id = :connection
+                and not ((u.id, s.environment_id) in (select * from unnest(:quietUsers::bigint[], :quietEnvironments::text[])))`,
+            { event: event.id, connection, quietUsers: quiet.map((p) => p.userId), quietEnvironments: quiet.map((p) => p.environment) },
           );
         }
         return event.id as number;

@@ -50,7 +50,8 @@ export const maxRetryDelayMs = 60 * 60_000;
  * SQL that is true while delivery `d` is still wanted: its user is a current user of the
  * environment's account and still follows what the email is about (S38). For a digest, a flow
  * with news in its cycle (chosen, or through its integration), where `newsFlows` is an SQL
- * expression of the text[] of those flows; for a connection email, the connection.
+ * expression of the text[] of those flows (a digest over a person's range of cycles, S41: any
+ * flow it is about); for a connection email, the connection.
  */
 export function stillWantedSql(newsFlows = newsFlowsOfDeliveryCycle): string {
   return `(
@@ -61,7 +62,7 @@ export function stillWantedSql(newsFlows = newsFlowsOfDeliveryCycle): string {
       select 1 from flows wf join subscriptions ws
           on ws.user_id = d.user_id and ws.environment_id = d.environment_id
          and (ws.flow_id = wf.id or ws.integration_id = wf.integration_id)
-       where wf.id = any(d.flow_ids) and wf.id = any(${newsFlows}::text[]))
+       where wf.id = any(d.flow_ids) and (d.since_cycle_id is not null or wf.id = any(${newsFlows}::text[])))
     when 'assignment' then true
     when 'reminder' then exists (
       select 1 from flows wf join subscriptions ws

@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { groupKeySql } from './fingerprint.js';
 import { stillWantedSql } from './delivery-store.js';
+import { digestDue, rhythmOfRow } from './rhythm.js';
 
 export interface FixedCycle {
   cycleId: number;
@@ -26,6 +27,12 @@ export interface PendingDelivery {
   /** The user's flows in this environment when the cycle was fixed. */
   flowIds: string[];
   cycleId: number;
+  /**
+   * For a person with a rhythm of their own (S41), the last cycle before this one at which their
+   * digest was due: the email tells of what is new and newly resolved in the cycles after it, up
+   * to this one. Null for an every-cycle digest of this cycle alone.
+   */
+  sinceCycleId: number | null;
   /** False when the user left the account or unsubscribed since the cycle was fixed (S38). */
   wanted: boolean;
 }
@@ -101,13 +108,34 @@ export const followedFlowsSql = `
    where s.environment_id = :environment`;
 
 /**
- * Resolved errors of a cycle that a user was told of: the cycle that announced each error as new
- * has a delivery to the user, not failed, whose flows include the error's flow (S9).
+ * Resolved errors that a user was told of: a digest delivery to the user, not failed, whose flows
+ * include the error's flow, announced it as new (S9, S16): the delivery of the cycle that fixed it
+ * as new, or one whose range of cycles (a person's own rhythm, S41) holds that cycle.
  */
-const toldSql = `
+const toldSql = `(
   exists (select 1 from email_deliveries told
            where told.cycle_id = e.notified_cycle_id and told.user_id = :user and told.status in ('pending', 'sent')
-             and e.flow_id = any(told.flow_ids))`;
+             and e.flow_id = any(told.flow_ids))
+  or exists (select 1 from email_deliveries told
+           where told.user_id = :user and told.since_cycle_id < e.notified_cycle_id and told.cycle_id > e.notified_cycle_id
+             and told.kind = 'digest' and told.status in ('pending', 'sent') and e.flow_id = any(told.flow_ids)))`;
+
+/**
+ * SQL that is true for an error `e` a digest of `:cycle` tells as new to a person whose range
+ * began after cycle `since` (an SQL expression; null: this cycle alone). Over a range, an error
+ * both new and resolved in it is not told at all: its person never heard of it (S16 per person).
+ */
+export const newInRangeSql = (since: string | null, e = 'e') =>
+  since === null
+    ? `${e}.notified_cycle_id = :cycle`
+    : `${e}.notified_cycle_id > ${since} and ${e}.notified_cycle_id <= :cycle
+       and (${e}.resolution_notified_cycle_id is null or ${e}.resolution_notified_cycle_id > :cycle)`;
+
+/** The same for an error `e` a digest of `:cycle` tells as newly resolved (the person must have been told of it as new). */
+const resolvedInRangeSql = (since: string | null, e = 'e') =>
+  since === null
+    ? `${e}.resolution_notified_cycle_id = :cycle`
+    : `${e}.resolution_notified_cycle_id > ${since} and ${e}.resolution_notified_cycle_id <= :cycle`;
 
 /**
  * Root cause first (S30): error \`e\` was reported while a connection its flow uses was offline
@@ -136,9 +164,10 @@ export interface DigestStore {
   lastCycleNumber(environment: string): Promise<number>;
   /**
    * Fixes cycle `number` of an environment, once: a second call (an activity retry) returns
-   * the cycle as first fixed and changes nothing.
+   * the cycle as first fixed and changes nothing. `at` is the cycle's time, by which each
+   * person's rhythm says whether their digest is due (S41).
    */
-  fixCycle(environment: string, number: number): Promise<FixedCycle>;
+  fixCycle(environment: string, number: number, at?: Date): Promise<FixedCycle>;
   cycleContext(cycleId: number): Promise<CycleContext>;
   /**
    * A cycle's deliveries still waiting for their first attempt, in id order, after the delivery
@@ -156,11 +185,12 @@ export interface DigestStore {
    * of deliveries: each user's first rows are a prefix of its flows' lists.
    */
   /** The first new errors of these flows (those not folded into an offline connection's line, S30). */
-  newErrorsByFlow(cycleId: number, flowIds: string[], perFlow: number): Promise<Map<string, DigestErrorRow[]>>;
-  /** The cycle's new errors reported while a connection of their flow was offline, per flow (S30). */
-  foldedByFlow(cycleId: number): Promise<Map<string, FoldedErrors>>;
-  /** The first `limit` errors of a cycle resolved in these flows that this user was told of (S9). */
-  resolvedErrors(cycleId: number, userId: number, flowIds: string[], limit: number): Promise<DigestErrorRow[]>;
+  /** With `sinceCycleId`, those of a person's range of cycles after it (S41), this cycle's included. */
+  newErrorsByFlow(cycleId: number, flowIds: string[], perFlow: number, sinceCycleId?: number | null): Promise<Map<string, DigestErrorRow[]>>;
+  /** The cycle's (or the range's) new errors reported while a connection of their flow was offline, per flow (S30). */
+  foldedByFlow(cycleId: number, sinceCycleId?: number | null): Promise<Map<string, FoldedErrors>>;
+  /** The first `limit` errors of a cycle (or range) resolved in these flows that this user was told of (S9). */
+  resolvedErrors(cycleId: number, userId: number, flowIds: string[], limit: number, sinceCycleId?: number | null): Promise<DigestErrorRow[]>;
   /** Marks the cycle's first pass done; its outcome so far, deferred recipients included. */
   completeCycle(cycleId: number): Promise<CompletedCycle>;
 }
@@ -172,7 +202,7 @@ export function createDigestStore(db: Knex): DigestStore {
       return Number(row?.n ?? 0);
     },
 
-    async fixCycle(environment: string, number: number): Promise<FixedCycle> {
+    async fixCycle(environment: string, number: number, at = new Date()): Promise<FixedCycle> {
       return db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`herald.digest.${environment}`]);
         const existing = await trx('digest_cycles').where({ environment_id: environment, number }).first();
@@ -193,30 +223,50 @@ export function createDigestStore(db: Knex): DigestStore {
           .whereNull('resolution_notified_cycle_id')
           .update({ resolution_notified_cycle_id: cycleId });
 
-        const bindings = { environment, cycle: cycleId };
+        // Persons with a rhythm of their own (S41): whose digest is due at this cycle's time, and
+        // from which cycle on it tells; the rest get every cycle, this cycle alone.
+        const rhythms = await trx('digest_rhythms').where({ environment_id: environment }).select('*');
+        const due = rhythms.filter((row) => digestDue(rhythmOfRow(row), row.last_due_at, at));
+        const notDue = rhythms.filter((row) => !due.includes(row)).map((row) => Number(row.user_id));
+        const bindings = { environment, cycle: cycleId, notDue };
         const deliveries = await trx.raw(
           // Counts are taken per flow first (a few hundred rows), then summed per user.
-          `with scope as materialized (${followedFlowsSql}),
+          `with scope as materialized (
+             select f.user_id, f.flow_id, r.last_due_cycle_id as since
+               from (${followedFlowsSql}) f
+               left join digest_rhythms r on r.environment_id = :environment and r.user_id = f.user_id
+              where not (f.user_id = any(:notDue::bigint[]))),
+           ranges as (select distinct since from scope where since is not null),
            new_per_flow as materialized (
-             select e.flow_id, count(*) as n from errors e where e.notified_cycle_id = :cycle group by e.flow_id),
+             select null::bigint as since, e.flow_id, count(*) as n from errors e where ${newInRangeSql(null)} group by e.flow_id
+             union all
+             select r.since, e.flow_id, count(*) as n from ranges r join errors e
+                 on e.environment_id = :environment and ${newInRangeSql('r.since')}
+              group by r.since, e.flow_id),
            new_per_user as (
-             select sc.user_id, coalesce(sum(n.n), 0) as n from scope sc left join new_per_flow n on n.flow_id = sc.flow_id
+             select sc.user_id, coalesce(sum(n.n), 0) as n from scope sc
+               left join new_per_flow n on n.flow_id = sc.flow_id and n.since is not distinct from sc.since
               group by sc.user_id),
            open_per_flow as materialized (
              select e.flow_id, count(*) as n from errors e where e.environment_id = :environment and e.status = 'open'
               group by e.flow_id),
            resolved_per_user as (
              select sc.user_id, count(*) as n
-               from scope sc join errors e on e.flow_id = sc.flow_id and e.resolution_notified_cycle_id = :cycle
-              where ${toldSql.replace(':user', 'sc.user_id')}
+               from scope sc join errors e on e.flow_id = sc.flow_id and ${resolvedInRangeSql(null)}
+              where sc.since is null and ${toldSql.replaceAll(':user', 'sc.user_id')}
+              group by sc.user_id
+             union all
+             select sc.user_id, count(*) as n
+               from scope sc join errors e on e.flow_id = sc.flow_id and ${resolvedInRangeSql('sc.since')}
+              where sc.since is not null and ${toldSql.replaceAll(':user', 'sc.user_id')}
               group by sc.user_id),
            open_per_user as (
              select sc.user_id, sum(o.n) as n from scope sc join open_per_flow o on o.flow_id = sc.flow_id group by sc.user_id),
            flows_per_user as (
-             select sc.user_id, array_agg(sc.flow_id order by sc.flow_id) as flow_ids from scope sc group by sc.user_id)
+             select sc.user_id, array_agg(sc.flow_id order by sc.flow_id) as flow_ids, min(sc.since) as since from scope sc group by sc.user_id)
            insert into email_deliveries
-             (kind, cycle_id, environment_id, user_id, recipient, new_count, resolved_count, open_count, flow_ids)
-           select 'digest', :cycle, :environment, u.id, u.email, nu.n, coalesce(r.n, 0), coalesce(o.n, 0), fu.flow_ids
+             (kind, cycle_id, environment_id, user_id, recipient, new_count, resolved_count, open_count, flow_ids, since_cycle_id)
+           select 'digest', :cycle, :environment, u.id, u.email, nu.n, coalesce(r.n, 0), coalesce(o.n, 0), fu.flow_ids, fu.since
              from new_per_user nu
              join users u on u.id = nu.user_id
              join flows_per_user fu on fu.user_id = nu.user_id
@@ -231,9 +281,17 @@ export function createDigestStore(db: Knex): DigestStore {
         await trx.raw(
           `insert into digest_skips (cycle_id, user_id)
            select distinct :cycle::bigint, sc.user_id from (${followedFlowsSql}) sc
-            where not exists (select 1 from email_deliveries d where d.cycle_id = :cycle and d.user_id = sc.user_id)`,
+            where not exists (select 1 from email_deliveries d where d.cycle_id = :cycle and d.user_id = sc.user_id)
+              and not (sc.user_id = any(:notDue::bigint[]))`,
           bindings,
         );
+        // Those whose digest was due here: their next one tells from this cycle on.
+        if (due.length > 0) {
+          await trx('digest_rhythms')
+            .where({ environment_id: environment })
+            .whereIn('user_id', due.map((row) => row.user_id))
+            .update({ last_due_cycle_id: cycleId, last_due_at: at });
+        }
         const [fixed] = await trx('digest_cycles')
           .where({ id: cycleId })
           .update({ new_count: newCount, resolved_count: resolvedCount, delivery_count: deliveryCount })
@@ -284,7 +342,7 @@ export function createDigestStore(db: Knex): DigestStore {
       return Number(row?.n ?? 0);
     },
 
-    async newErrorsByFlow(cycleId: number, flowIds: string[], perFlow: number): Promise<Map<string, DigestErrorRow[]>> {
+    async newErrorsByFlow(cycleId: number, flowIds: string[], perFlow: number, sinceCycleId: number | null = null): Promise<Map<string, DigestErrorRow[]>> {
       // One line per group of a flow (S42): its first error, the group's exact count, first and
       // last time seen and first trace keys. Errors stored before fingerprints group by message.
       const rows = await db.raw(
@@ -296,11 +354,11 @@ export function createDigestStore(db: Knex): DigestStore {
                           (array_agg(ce.id order by ce.occurred_at, ce.id))[1] as first_id,
                           (array_agg(ce.trace_key order by ce.occurred_at, ce.id))[1:${groupExamples}] as examples
                      from errors ce
-                    where ce.notified_cycle_id = :cycle and ce.flow_id = any(:flows) and not ${folded('ce')}
+                    where ${newInRangeSql(sinceCycleId === null ? null : ':since', 'ce')} and ce.flow_id = any(:flows) and not ${folded('ce')}
                     group by ce.flow_id, ${groupKeySql('ce')}) g
              join errors e on e.id = g.first_id join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id) x
           where position <= :perFlow order by flow_name, flow_id, position`,
-        { cycle: cycleId, flows: flowIds, perFlow },
+        { cycle: cycleId, flows: flowIds, perFlow, since: sinceCycleId },
       );
       const byFlow = new Map<string, DigestErrorRow[]>();
       for (const row of rows.rows.map(toGroupRow)) {
@@ -311,19 +369,20 @@ export function createDigestStore(db: Knex): DigestStore {
       return byFlow;
     },
 
-    async foldedByFlow(cycleId: number): Promise<Map<string, FoldedErrors>> {
+    async foldedByFlow(cycleId: number, sinceCycleId: number | null = null): Promise<Map<string, FoldedErrors>> {
+      const since = sinceCycleId === null ? null : ':since';
       const rows = await db.raw(
         `select e.flow_id, c.id as connection_id, c.name as connection_name, count(*) as n,
                 min((select ev.changed_at from connection_events ev where ev.connection_id = c.id and ev.changed_at <= e.reported_at
                       order by ev.sequence desc limit 1)) as since,
-                (select count(*) from errors e2 where e2.notified_cycle_id = :cycle and e2.flow_id = e.flow_id
+                (select count(*) from errors e2 where ${newInRangeSql(since, 'e2')} and e2.flow_id = e.flow_id
                    and ${folded('e2')}) as flow_errors
            from errors e
            join flow_connections fc on fc.flow_id = e.flow_id
            join connections c on c.id = fc.connection_id
-          where e.notified_cycle_id = :cycle and ${reportedWhileOffline('fc.connection_id')}
+          where ${newInRangeSql(since)} and ${reportedWhileOffline('fc.connection_id')}
           group by e.flow_id, c.id, c.name`,
-        { cycle: cycleId },
+        { cycle: cycleId, since: sinceCycleId },
       );
       const byFlow = new Map<string, FoldedErrors>();
       for (const row of rows.rows) {
@@ -334,16 +393,16 @@ export function createDigestStore(db: Knex): DigestStore {
       return byFlow;
     },
 
-    async resolvedErrors(cycleId: number, userId: number, flowIds: string[], limit: number): Promise<DigestErrorRow[]> {
+    async resolvedErrors(cycleId: number, userId: number, flowIds: string[], limit: number, sinceCycleId: number | null = null): Promise<DigestErrorRow[]> {
       const rows = await db.raw(
         `select * from (
            select ${errorRowColumns},
                   count(*) over (partition by e.flow_id) as flow_count,
                   row_number() over (order by f.name, e.flow_id, e.resolved_at, e.id) as position
              from errors e join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id
-            where e.resolution_notified_cycle_id = :cycle and e.flow_id = any(:flows) and ${toldSql}) x
+            where ${resolvedInRangeSql(sinceCycleId === null ? null : ':since')} and e.flow_id = any(:flows) and ${toldSql}) x
           where position <= :limit order by position`,
-        { cycle: cycleId, flows: flowIds, user: userId, limit },
+        { cycle: cycleId, flows: flowIds, user: userId, limit, since: sinceCycleId },
       );
       return rows.rows.map(toRow);
     },
@@ -364,7 +423,7 @@ export function createDigestStore(db: Knex): DigestStore {
 
   function deliveryRows(newsFlows?: string) {
     return db('email_deliveries as d').select(
-      'd.id', 'd.cycle_id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.flow_ids',
+      'd.id', 'd.cycle_id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.flow_ids', 'd.since_cycle_id',
       db.raw(`${stillWantedSql(newsFlows)} as wanted`),
     );
   }
@@ -381,6 +440,7 @@ function toDelivery(r: Record<string, unknown>): PendingDelivery {
     resolvedCount: r.resolved_count as number,
     openCount: r.open_count as number,
     flowIds: r.flow_ids as string[],
+    sinceCycleId: r.since_cycle_id === null ? null : Number(r.since_cycle_id),
     wanted: r.wanted as boolean,
   };
 }

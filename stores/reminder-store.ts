@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { followedFlowsSql } from './digest-store.js';
+import { personsInQuietHours } from './rhythm.js';
 
 export interface ReminderEmailContext {
   deliveryId: number;
@@ -47,6 +48,8 @@ export function createReminderStore(db: Knex): ReminderStore {
         { environment, now: now.toISOString() },
       );
       if (!stale.rows[0].any) return 0;
+      // Persons in their quiet hours (S41) are reminded at the first look after them.
+      const quiet = (await personsInQuietHours(db, now, { environment })).map((person) => person.userId);
       const planned = await db.raw(
         `with scope as materialized (${followedFlowsSql}),
          stale as materialized (
@@ -62,8 +65,9 @@ export function createReminderStore(db: Knex): ReminderStore {
             select 1 from email_deliveries r
              where r.kind = 'reminder' and r.user_id = p.user_id and r.environment_id = :environment
                and r.planned_at > :now::timestamptz - interval '1 day')
+            and not (p.user_id = any(:quiet::bigint[]))
          returning id`,
-        { environment, now: now.toISOString() },
+        { environment, now: now.toISOString(), quiet },
       );
       return planned.rows.length;
     },

@@ -6,6 +6,8 @@
  */
 import type { Knex } from 'knex';
 import { recordAudit } from './audit-store.js';
+import { everyCycle, type Rhythm } from '../contracts/rhythm.js';
+import { rhythmOfRow, rowOfRhythm } from './rhythm.js';
 
 export interface Subscriptions {
   flows: string[];
@@ -24,6 +26,10 @@ export interface SettingsStore {
    * catalog does not bring it back. False when the user is gone or the scope was not followed.
    */
   unsubscribe(userId: number, environment: string, scope: { connection?: string }): Promise<boolean>;
+  /** The user's digest rhythm in the environment (S41), every cycle unless chosen, and whether it was chosen on the settings page. */
+  rhythm(userId: number, environment: string): Promise<{ rhythm: Rhythm; chosenOnPage: boolean }>;
+  /** Sets the user's digest rhythm in the environment, as chosen on the settings page by `chosenBy`. */
+  saveRhythm(userId: number, environment: string, rhythm: Rhythm, chosenBy: number): Promise<void>;
   /** The current users of an account, for owners and admins choosing whose settings to open. */
   users(account: string): Promise<{ id: number; email: string; name: string | null }[]>;
 }
@@ -70,6 +76,17 @@ export function createSettingsStore(db: Knex): SettingsStore {
       });
     },
 
+    async rhythm(userId, environment) {
+      const row = await db('digest_rhythms').where({ user_id: userId, environment_id: environment }).first();
+      return row ? { rhythm: rhythmOfRow(row), chosenOnPage: row.chosen_on_page } : { rhythm: everyCycle, chosenOnPage: false };
+    },
+
+    async saveRhythm(userId, environment, rhythm, chosenBy) {
+      await db.transaction(async (trx) => {
+        if (await saveRhythmIn(trx, userId, environment, rhythm, true)) await recordChoice(trx, userId, environment, chosenBy, 'chose', rhythm, 'rhythm');
+      });
+    },
+
     async users(account) {
       return (await db('users').where({ account_id: account }).whereNull('removed_at').orderBy('email').select('id', 'email', 'name')).map((row) => ({
         id: Number(row.id),
@@ -81,7 +98,24 @@ export function createSettingsStore(db: Knex): SettingsStore {
 }
 
 /** Records a choice of a user's subscriptions in the account's audit: who chose (the user, or an owner or admin for them). */
-async function recordChoice(trx: Knex.Transaction, userId: number, environment: string, chosenBy: number, action: string, detail: unknown): Promise<void> {
+async function recordChoice(trx: Knex.Transaction, userId: number, environment: string, chosenBy: number, action: string, detail: unknown, kind = 'subscriptions'): Promise<void> {
   const [user, by] = await Promise.all([trx('users').where({ id: userId }).first('account_id', 'email'), trx('users').where({ id: chosenBy }).first('email')]);
-  await recordAudit(trx, { account: user.account_id, actor: by.email, action, kind: 'subscriptions', entity: `${environment}/${user.email}`, detail });
+  await recordAudit(trx, { account: user.account_id, actor: by.email, action, kind, entity: `${environment}/${user.email}`, detail });
+}
+
+/**
+ * Sets a person's rhythm (S41); answers whether it changed. A person's first rhythm starts from
+ * the environment's last cycle (their digests so far told of everything up to it); a change keeps
+ * where they stand.
+ */
+export async function saveRhythmIn(trx: Knex.Transaction, userId: number, environment: string, rhythm: Rhythm, onPage: boolean): Promise<boolean> {
+  const last = await trx('digest_cycles').where({ environment_id: environment }).orderBy('number', 'desc').first('id');
+  const columns = { ...rowOfRhythm(rhythm), chosen_at: trx.fn.now(), chosen_on_page: onPage };
+  const before = await trx('digest_rhythms').where({ user_id: userId, environment_id: environment }).first();
+  const changed = !before || JSON.stringify(rhythmOfRow(before)) !== JSON.stringify(rhythm);
+  await trx('digest_rhythms')
+    .insert({ user_id: userId, environment_id: environment, ...columns, last_due_cycle_id: last?.id ?? 0, last_due_at: trx.fn.now() })
+    .onConflict(['environment_id', 'user_id'])
+    .merge(Object.keys(columns));
+  return changed;
 }

@@ -65,6 +65,7 @@ describe('the test harness', async () => {
       '20261204000000_index_retention',
       '20261204100000_digest_ensured',
       '20261205000000_error_fingerprints',
+      '20261206000000_digest_rhythms',
     ]);
   });
 

@@ -441,4 +441,34 @@ describe('the pages the emails link to, in a browser', async () => {
     expect(lines).toEqual(expect.arrayContaining(['7 × Customer ‹id› not found in ERP', '1 × Carrier rejected the parcel']));
     await check(page, 'errors-grouped');
   });
+
+  it('S41: a person chooses on the settings page when digests come, in their time zone, with quiet hours; a wrong time zone is named; a catalog leaves the choice alone', async () => {
+    const page = await signedIn('grouper@acme.test', `${base}/environments/prod/notifications`);
+    expect(await page.textContent('[data-rhythm]')).toBe('every digest cycle');
+    await page.check('input[name=every][value=day]');
+    await page.fill('#rhythm-at', '07:30');
+    await page.fill('#rhythm-zone', 'America/New_York');
+    await page.check('input[name=quiet]');
+    await page.fill('#quiet-from', '21:00');
+    await page.fill('#quiet-to', '06:30');
+    await page.uncheck('input[name=quietConnectionEmails]');
+    await page.getByRole('button', { name: 'Save when digests come' }).click();
+    await page.waitForSelector('[role=status]');
+    expect(await page.textContent('[data-rhythm]')).toBe('daily at 07:30 (America/New_York), quiet 21:00–06:30');
+    await check(page, 'settings-rhythm');
+    const grouper = (await db('users').where({ email: 'grouper@acme.test' }).first('id'))!.id as number;
+    expect(await db('digest_rhythms').where({ user_id: grouper, environment_id: 'prod' }).first('every', 'at', 'time_zone', 'quiet_from', 'quiet_to', 'quiet_connection_emails', 'chosen_on_page')).toEqual({
+      every: 'day', at: '07:30', time_zone: 'America/New_York', quiet_from: '21:00', quiet_to: '06:30', quiet_connection_emails: false, chosen_on_page: true,
+    });
+
+    // A zone that is not an IANA one is refused, by name, and nothing changes.
+    await page.fill('#rhythm-zone', 'Mars/Olympus_Mons');
+    await page.getByRole('button', { name: 'Save when digests come' }).click();
+    expect(await page.textContent('main')).toContain('must be an IANA time zone');
+    expect((await db('digest_rhythms').where({ user_id: grouper }).first('time_zone'))!.time_zone).toBe('America/New_York');
+
+    const changes = await applyCatalog(db, { subscriptions: [{ environment: 'prod', user: 'grouper@acme.test', flows: ['returns'], rhythm: { every: 'hour' } }] });
+    expect(changes).toMatchObject({ 'rhythms kept as chosen in settings': 1 });
+    expect((await db('digest_rhythms').where({ user_id: grouper }).first('every'))!.every).toBe('day');
+  });
 });

@@ -361,7 +361,7 @@ async function fixAndSend(
   // A cycle with nothing to send is completed by its fix: one activity (an older worker ignores
   // the option), run locally in the workflow task the cycle's timer woke.
   const fixed = takesPatch('fix-cycles-locally')
-    ? await local.fixDigestCycle(environment, number, { completeWhenEmpty: true })
+    ? await local.fixDigestCycle(environment, number, { completeWhenEmpty: true, at: new Date(workflowNow()).toISOString() })
     : takesPatch('quiet-cycles-cost-a-timer')
       ? await fixDigestCycle(environment, number, { completeWhenEmpty: true })
       : await fixDigestCycle(environment, number);

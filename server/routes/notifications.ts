@@ -9,10 +9,24 @@ import { createPageStore } from '../../stores/page-store.js';
 import { createSettingsStore } from '../../stores/settings-store.js';
 import type { Person } from '../../stores/people-store.js';
 import { inEnvironment, notFound, page, type PageDeps } from '../page.js';
+import { describeRhythm, rhythmSchema } from '../../contracts/rhythm.js';
 
 const manyIds = z.union([z.string(), z.array(z.string())]).optional().transform((ids) => (ids === undefined ? [] : [ids].flat()));
 const settingsForm = z.object({ user: z.string().optional(), flows: manyIds, integrations: manyIds, connections: manyIds });
 const settingsQuery = z.object({ user: z.string().optional(), saved: z.string().optional() }).catch({});
+/** The rhythm form (S41): its fields as the page names them; the rhythm's own schema checks the rest. */
+const rhythmForm = z.object({
+  user: z.string().optional(),
+  every: z.string().optional(),
+  at: z.string().optional(),
+  timeZone: z.string().optional(),
+  quiet: z.string().optional(),
+  quietFrom: z.string().optional(),
+  quietTo: z.string().optional(),
+  quietConnectionEmails: z.string().optional(),
+});
+/** IANA time zones the page offers (the field takes any the rhythm's schema takes). */
+const timeZones = Intl.supportedValuesOf('timeZone');
 const mayOpenOthers = (person: Person) => person.role === 'owner' || person.role === 'admin';
 
 export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
@@ -39,6 +53,7 @@ export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
     }));
     const connections = (await store.connections(environment)).map((connection) => ({ ...connection, chosen: chosen.connections.includes(connection.id) }));
     const forOther = subject.id !== person.id;
+    const { rhythm } = await settings.rhythm(subject.id, environment.id);
     return page(reply, 'settings', {
       title: 'Notification settings',
       person,
@@ -52,6 +67,16 @@ export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
       connections,
       chosenAt: chosen.chosenAt,
       saved: query.saved === '1',
+      rhythm: {
+        ...rhythm,
+        at: rhythm.at ?? '08:00',
+        described: describeRhythm(rhythm),
+        [`is_${rhythm.every}`]: true,
+        quiet: rhythm.quietHours ?? { from: '22:00', to: '07:00', connectionEmails: true },
+        quietOn: rhythm.quietHours !== null && rhythm.quietHours !== undefined,
+      },
+      timeZones,
+      rhythmSaved: query.saved === 'rhythm',
     });
   });
 
@@ -76,5 +101,31 @@ export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
     await settings.save(subject.id, environment.id, form.value, person.id);
     const userQuery = subject.id === person.id ? '' : `&user=${subject.id}`;
     return reply.redirect(`${back}?saved=1${userQuery}`, 303);
+  });
+
+  // The rhythm of a person's digests (S41): every cycle, hourly or daily, in their time zone,
+  // with quiet hours. Saved apart from what they follow.
+  app.post('/notifications/rhythm', { preHandler: app.csrfProtection }, async (request, reply) => {
+    const { person, environment } = inEnvironment(request);
+    const back = `/environments/${environment.id}/notifications`;
+    const form = check(rhythmForm, request.body ?? {}, '(form)');
+    if (form.problems) return page(reply, 'refused', { title: 'Not saved', person, environment, problems: form.problems, back }, 400);
+    const f = form.value;
+    const rhythm = check(
+      rhythmSchema,
+      {
+        every: f.every,
+        ...(f.every === 'day' && { at: f.at }),
+        timeZone: f.timeZone,
+        quietHours: f.quiet === 'on' ? { from: f.quietFrom, to: f.quietTo, connectionEmails: f.quietConnectionEmails === 'on' } : null,
+      },
+      'rhythm',
+    );
+    if (rhythm.problems) return page(reply, 'refused', { title: 'Not saved', person, environment, problems: rhythm.problems, back }, 400);
+    const subject = await subjectOf(person, f.user);
+    if (!subject) return notFound(reply, person);
+    await settings.saveRhythm(subject.id, environment.id, rhythm.value, person.id);
+    const userQuery = subject.id === person.id ? '' : `&user=${subject.id}`;
+    return reply.redirect(`${back}?saved=rhythm${userQuery}`, 303);
   });
 }

@@ -17,6 +17,7 @@ import * as removableEntities from './20261203100000_removable_entities.js';
 import * as indexRetention from './20261204000000_index_retention.js';
 import * as digestEnsured from './20261204100000_digest_ensured.js';
 import * as errorFingerprints from './20261205000000_error_fingerprints.js';
+import * as digestRhythms from './20261206000000_digest_rhythms.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -41,6 +42,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261204000000_index_retention': indexRetention,
   '20261204100000_digest_ensured': digestEnsured,
   '20261205000000_error_fingerprints': errorFingerprints,
+  '20261206000000_digest_rhythms': digestRhythms,
 };
 
 /** A knex migration source over {@link migrations}. */

@@ -1,0 +1,87 @@
+/**
+ * When a person's digest is due (S41): at a cycle's time, from their rhythm and the time of the
+ * last cycle at which it was due. Local times come from luxon over the IANA data, so a day of 23
+ * or 25 hours (a daylight-saving change) neither skips nor doubles a daily digest.
+ */
+import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+import type { Rhythm } from '../contracts/rhythm.js';
+
+const minutesOf = (clock: string) => Number(clock.slice(0, 2)) * 60 + Number(clock.slice(3, 5));
+
+/** Whether `at` falls in the rhythm's quiet hours, by the wall clock of its time zone. */
+export function inQuietHours(rhythm: Rhythm, at: Date): boolean {
+  if (!rhythm.quietHours) return false;
+  const local = DateTime.fromJSDate(at, { zone: rhythm.timeZone });
+  const now = local.hour * 60 + local.minute;
+  const [from, to] = [minutesOf(rhythm.quietHours.from), minutesOf(rhythm.quietHours.to)];
+  return from < to ? now >= from && now < to : now >= from || now < to;
+}
+
+/**
+ * The last time at or before `at` that a daily digest at `clock` was due: that wall-clock time
+ * today, or yesterday if it is still to come. A time the clocks skip (02:30 on a spring-forward
+ * day) comes as long after the change as it is after the skipped hour's start (03:30); a time
+ * they pass twice is its first passing.
+ */
+export function lastDailyTime(clock: string, zone: string, at: Date): Date {
+  const local = DateTime.fromJSDate(at, { zone });
+  const time = { hour: Number(clock.slice(0, 2)), minute: Number(clock.slice(3, 5)), second: 0, millisecond: 0 };
+  const today = local.set(time);
+  return (today <= local ? today : local.minus({ days: 1 }).set(time)).toJSDate();
+}
+
+/**
+ * Whether the person's digest is due at a cycle at `at`, their last due cycle having been at
+ * `lastDueAt`: never in quiet hours; every cycle; hourly, at the first cycle of each hour of
+ * their clock; daily, at the first cycle at or after their time. What quiet hours held back goes
+ * out at the first cycle after them.
+ */
+export function digestDue(rhythm: Rhythm, lastDueAt: Date, at: Date): boolean {
+  if (inQuietHours(rhythm, at)) return false;
+  switch (rhythm.every) {
+    case 'cycle':
+      return true;
+    case 'hour':
+      return DateTime.fromJSDate(at, { zone: rhythm.timeZone }).startOf('hour').toJSDate() > lastDueAt;
+    case 'day':
+      return lastDailyTime(rhythm.at!, rhythm.timeZone, at) > lastDueAt;
+  }
+}
+
+/** A `digest_rhythms` row as a rhythm. */
+export function rhythmOfRow(row: Record<string, unknown>): Rhythm {
+  return {
+    every: row.every as Rhythm['every'],
+    ...(row.at ? { at: row.at as string } : {}),
+    timeZone: row.time_zone as string,
+    quietHours: row.quiet_from
+      ? { from: row.quiet_from as string, to: row.quiet_to as string, connectionEmails: row.quiet_connection_emails as boolean }
+      : null,
+  };
+}
+
+/** A rhythm as the columns of its `digest_rhythms` row. */
+export function rowOfRhythm(rhythm: Rhythm): Record<string, unknown> {
+  return {
+    every: rhythm.every,
+    at: rhythm.at ?? null,
+    time_zone: rhythm.timeZone,
+    quiet_from: rhythm.quietHours?.from ?? null,
+    quiet_to: rhythm.quietHours?.to ?? null,
+    quiet_connection_emails: rhythm.quietHours?.connectionEmails ?? true,
+  };
+}
+
+/**
+ * The persons in quiet hours at `at` (S41), as (user, environment) pairs: of one environment, or
+ * (`connectionEmails`) of any, among those who want no connection emails in their quiet hours.
+ */
+export async function personsInQuietHours(db: Knex, at: Date, which: { environment: string } | { connectionEmails: false }): Promise<{ userId: number; environment: string }[]> {
+  const query = db('digest_rhythms').whereNotNull('quiet_from');
+  if ('environment' in which) query.where({ environment_id: which.environment });
+  else query.where({ quiet_connection_emails: false });
+  return (await query.select('*'))
+    .filter((row) => inQuietHours(rhythmOfRow(row), at))
+    .map((row) => ({ userId: Number(row.user_id), environment: row.environment_id as string }));
+}
