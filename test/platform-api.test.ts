@@ -205,6 +205,25 @@ describe('S40: the platform API', async () => {
     expect(await db('subscriptions').where({ user_id: chosen.id, environment_id: 'prod' }).count({ n: '*' })).toEqual([{ n: 1 }]);
   });
 
+  it("S41, S40: when a user's digests come is set, read and reset over the API; a bad rhythm is refused by field; a user's own choice on the settings page stands", async () => {
+    const path = '/environments/prod/rhythms/watcher@acme.test';
+    expect(await call('GET', path, manager)).toMatchObject({ status: 200, body: { every: 'cycle', timeZone: 'UTC', quietHours: null, chosenByUser: false } });
+    const daily = { every: 'day', at: '08:00', timeZone: 'Europe/Berlin', quietHours: { from: '22:00', to: '07:00', connectionEmails: false } };
+    const set = await call('PUT', path, manager, daily);
+    expect(set).toMatchObject({ status: 200, body: { environment: 'prod', user: 'watcher@acme.test', ...daily, chosenByUser: false } });
+    expect(await call('GET', path, manager)).toEqual(set);
+    expect(await call('PUT', path, manager, { every: 'day', timeZone: 'Europe/Berlín' })).toMatchObject({
+      status: 400,
+      body: { problems: [{ field: 'timeZone', message: 'must be an IANA time zone such as "Europe/Berlin" or "UTC"' }, { field: 'at', message: 'is required for a daily digest' }] },
+    });
+    expect((await call('GET', path, manager)).body).toMatchObject(daily);
+    expect(await call('DELETE', path, manager)).toMatchObject({ status: 200, body: { every: 'cycle', quietHours: null } });
+    const watcher = await db('users').where({ email: 'watcher@acme.test' }).first('id');
+    await db('digest_rhythms').where({ user_id: watcher.id, environment_id: 'prod' }).update({ chosen_on_page: true });
+    expect(await call('PUT', path, manager, daily)).toMatchObject({ status: 409 });
+    await db('digest_rhythms').where({ user_id: watcher.id, environment_id: 'prod' }).delete();
+  });
+
   it('S40: generated user bodies are applied and read back exactly, or refused by name with nothing changed', async () => {
     const names = fc.oneof(fc.constant(undefined), fc.constant(null), fc.string({ maxLength: 210 }), fc.constant('a\u0000b'), fc.constant('two\nlines'));
     const bodies = fc.record({ name: names, role: fc.oneof(fc.constantFrom(...userRoles), fc.string({ maxLength: 8 })), extra: fc.option(fc.string(), { nil: undefined }) }, { requiredKeys: ['role'] });
