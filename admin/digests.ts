@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import type { Knex } from 'knex';
-import { environmentDigest } from '../workflows/environment-digest.js';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { environmentDigest, stopDigestSignal } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 
 export interface EnsureDigestsOptions {
@@ -45,4 +46,30 @@ export async function ensureDigestWorkflows(options: EnsureDigestsOptions): Prom
     await options.db('environments').whereIn('id', batch).update({ digest_ensured_at: options.db.fn.now() });
   }
   return ids;
+}
+
+/**
+ * Ends the digests of removed environments: each is asked to stop (it answers what waits for it
+ * and ends), and its environment is no longer marked ensured, so that a put bringing it back
+ * starts its digest again. A digest already ended is fine. Answers the environments whose digest
+ * was stopped.
+ */
+export async function stopDigestsOfRemovedEnvironments(options: Pick<EnsureDigestsOptions, 'temporal' | 'db'>): Promise<string[]> {
+  const ids = ((await options.db('environments').whereNotNull('removed_at').whereNotNull('digest_ensured_at').select('id')) as { id: string }[]).map((e) => e.id);
+  for (const id of ids) {
+    await options.temporal.workflow
+      .getHandle(environmentDigestWorkflowId(id))
+      .signal(stopDigestSignal)
+      .catch((error: unknown) => {
+        if (!(error instanceof WorkflowNotFoundError)) throw error;
+      });
+    await options.db('environments').where({ id }).whereNotNull('removed_at').update({ digest_ensured_at: null });
+  }
+  return ids;
+}
+
+/** Digests in step with the environments: new ones started, removed ones ended. */
+export async function keepDigestsInStep(options: EnsureDigestsOptions): Promise<void> {
+  await stopDigestsOfRemovedEnvironments(options);
+  await ensureDigestWorkflows(options);
 }

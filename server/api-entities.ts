@@ -58,10 +58,10 @@ function kindRoutes(kind: EntityKind): ApiRoute[] {
       params,
       body: entityBodies[kind] as z.ZodType<Record<string, unknown>>,
       answers: `the ${singular(kind)} as it now reads, its version as ETag; 201 when created`,
-      async handle({ account, actor, params: p, body, ifMatch }, { db, startNewDigests }) {
+      async handle({ account, actor, params: p, body, ifMatch }, { db, digestsInStep }) {
         const { entity, created } = await putEntity(db, { actor, account, kind, id: p[key]!, body, ifMatch });
-        // A new environment's digest starts with it; its put is answered once Temporal has it.
-        if (created && kind === 'environments') await startNewDigests?.();
+        // A new (or brought back) environment's digest starts with it; its put is answered once Temporal has it.
+        if (kind === 'environments') await digestsInStep?.();
         return answer(entity, created ? 201 : 200);
       },
     }),
@@ -107,8 +107,11 @@ export const entityRoutes: ApiRoute[] = [
       scope: 'manage',
       params: z.strictObject({ id: entityId }),
       answers: `the ${singular(kind)} as now listed (removed), its version as ETag`,
-      async handle({ account, actor, params, ifMatch }, { db }) {
-        return found(await removeEntity(db, { actor, account, kind, id: params.id, ifMatch }), `no ${singular(kind)} "${params.id}"`);
+      async handle({ account, actor, params, ifMatch }, { db, digestsInStep }) {
+        const removed = await removeEntity(db, { actor, account, kind, id: params.id, ifMatch });
+        // A removed environment's digest ends with it.
+        if (removed && kind === 'environments') await digestsInStep?.();
+        return found(removed, `no ${singular(kind)} "${params.id}"`);
       },
     }),
   ),
@@ -204,9 +207,9 @@ export const entityRoutes: ApiRoute[] = [
     query: z.strictObject({ dryRun: z.enum(['true', 'false'], { error: 'must be true or false' }).optional() }),
     body: z.record(z.string(), z.unknown(), { error: 'must be an object with sections such as "users" and "flows"' }),
     answers: '{ dryRun, created, changed, removed, kept, keptAsChosen }: counts by kind',
-    async handle({ account, actor, query, body }, { db, startNewDigests }) {
+    async handle({ account, actor, query, body }, { db, digestsInStep }) {
       const result = await syncAccount(db, { actor, account, catalog: body, dryRun: query.dryRun === 'true' });
-      if (!result.dryRun && result.created.environments > 0) await startNewDigests?.();
+      if (!result.dryRun && result.created.environments > 0) await digestsInStep?.();
       return result;
     },
   }),

@@ -15,8 +15,8 @@ export interface ApiDeps {
   client: HeraldClient;
   /** Requests per minute per token (or per client address, for requests without a token). */
   requestsPerMinute?: number;
-  /** Starts the digests of environments never made sure of: called once a call created environments. */
-  startNewDigests?: () => Promise<unknown>;
+  /** Starts the digests of environments never made sure of and ends those of removed ones: called once a call created, brought back or removed environments. */
+  digestsInStep?: () => Promise<unknown>;
 }
 
 export interface ApiCall<B, Q, P> {

@@ -29,7 +29,7 @@ export interface ServerOptions {
   /** API requests a minute per token (HERALD_API_RATE). */
   apiRequestsPerMinute?: ApiDeps['requestsPerMinute'];
   /** Starts the digests of new environments (the API creates them). */
-  startNewDigests?: ApiDeps['startNewDigests'];
+  digestsInStep?: ApiDeps['digestsInStep'];
   /** Pages for people: sign-in, sessions, what they are shown; they need `client`. */
   people?: Omit<PeopleOptions, 'db' | 'client'>;
   /** Behind a proxy that terminates TLS: read the client's address and protocol from X-Forwarded-*. */
@@ -80,7 +80,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   if (options.people && !options.client) throw new Error('the pages need the Herald client: they resolve and assign errors through it');
   if (options.client) {
-    const deps: ApiDeps = { db: options.db, client: options.client, requestsPerMinute: options.apiRequestsPerMinute, startNewDigests: options.startNewDigests };
+    const deps: ApiDeps = { db: options.db, client: options.client, requestsPerMinute: options.apiRequestsPerMinute, digestsInStep: options.digestsInStep };
     await app.register(swagger, {
       hideUntagged: true,
       openapi: {

@@ -13,7 +13,7 @@ import { connectDatabase } from '../stores/database.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { createSmtpMailer } from '../email/mailer.js';
 import { buildServer } from './app.js';
-import { ensureDigestWorkflows } from '../admin/digests.js';
+import { keepDigestsInStep } from '../admin/digests.js';
 import { heraldLogger, type Logger } from '../observability/log.js';
 import type { PeopleOptions } from './people.js';
 
@@ -67,9 +67,9 @@ export async function runServer(options: RunServerOptions): Promise<RunningServe
       client,
       apiRequestsPerMinute: config.apiRequestsPerMinute,
       // Temporal unreachable: the environment stands, and the next worker start (or call) starts its digest.
-      startNewDigests: () =>
-        ensureDigestWorkflows({ temporal: options.temporal, db, taskQueue: config.taskQueue, intervalMs: config.digestIntervalMs, scope: 'new' }).catch((error: unknown) =>
-          logger.warn({ err: error }, 'digests of new environments not started yet: the next worker start starts them'),
+      digestsInStep: () =>
+        keepDigestsInStep({ temporal: options.temporal, db, taskQueue: config.taskQueue, intervalMs: config.digestIntervalMs, scope: 'new' }).catch((error: unknown) =>
+          logger.warn({ err: error }, 'digests of new or removed environments not started or ended yet: the next worker start does it'),
         ),
       people: { mailer, appUrl: config.appUrl, secret: config.secret, signInLimits: options.signInLimits },
       codecOrigins: options.codecOrigins ?? config.codecOrigins,

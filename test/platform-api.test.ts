@@ -12,6 +12,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { apiPrefix, apiRoutes } from '../server/api.js';
 import { createTokenStore } from '../stores/token-store.js';
 import { userRoles } from '../contracts/catalog.js';
+import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { HeraldInputError, HeraldPlatform, HeraldVersionConflict } from '../client/index.js';
 
 describe('S40: the platform API', async () => {
@@ -178,7 +179,11 @@ describe('S40: the platform API', async () => {
     const offline = await herald.client.reportConnectionStatus({ environment: 'acme-lab', connection: 'lab-erp', status: 'offline' }).catch((error: unknown) => error);
     expect((offline as { problems: { field: string }[] }).problems[0]!.field).toBe('connection');
     expect(await call('DELETE', '/integrations/lab-shop', manager)).toMatchObject({ status: 200 });
+    const labDigest = herald.temporal.workflow.getHandle(environmentDigestWorkflowId('acme-lab'));
+    expect((await labDigest.describe()).status.name).toBe('RUNNING');
     expect(await call('DELETE', '/environments/acme-lab', manager)).toMatchObject({ status: 200, body: { removed: true } });
+    // Its digest ends with it.
+    await expect.poll(async () => (await labDigest.describe()).status.name, { timeout: 20_000 }).toBe('COMPLETED');
     expect(await call('PUT', '/integrations/lab-shop', manager, { environment: 'acme-lab', name: 'Lab shop' })).toMatchObject({
       status: 400,
       body: { problems: [{ field: 'environment', message: 'environment "acme-lab" was removed' }] },
@@ -186,6 +191,7 @@ describe('S40: the platform API', async () => {
 
     // Put again, in order, each is back.
     expect(await call('PUT', '/environments/acme-lab', manager, { name: 'Lab', production: false })).toMatchObject({ status: 200, body: { removed: false } });
+    expect((await labDigest.describe()).status.name).toBe('RUNNING');
     expect(await call('PUT', '/integrations/lab-shop', manager, { environment: 'acme-lab', name: 'Lab shop' })).toMatchObject({ status: 200, body: { removed: false } });
     expect(await call('PUT', '/flows/lab-orders', manager, { integration: 'lab-shop', name: 'Lab orders' })).toMatchObject({ status: 200, body: { removed: false } });
     await herald.client.reportErrors({ environment: 'acme-lab', flow: 'lab-orders', errors: [{ traceKey: 'LAB-3', message: 'Back' }] });

@@ -13,7 +13,7 @@ import type { ActivityDeps } from '../activities/index.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import type { Mailer } from '../email/mailer.js';
 import { createThreadedMailer } from '../email/mailer-threads.js';
-import { ensureDigestWorkflows } from '../admin/digests.js';
+import { keepDigestsInStep } from '../admin/digests.js';
 import { ensureRetentionSchedule } from '../admin/retention-schedule.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { createHeraldWorker } from './worker.js';
@@ -110,9 +110,9 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
     })());
 
   try {
-    // Digests missing are started; running ones are left as they are (S44).
+    // Digests missing are started, those of removed environments ended; running ones are left as they are (S44).
     if (options.ensureDigests ?? true) {
-      await ensureDigestWorkflows({
+      await keepDigestsInStep({
         temporal: options.client,
         db,
         taskQueue: config.taskQueue,
