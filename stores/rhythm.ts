@@ -26,9 +26,25 @@ export function inQuietHours(rhythm: Rhythm, at: Date): boolean {
  */
 export function lastDailyTime(clock: string, zone: string, at: Date): Date {
   const local = DateTime.fromJSDate(at, { zone });
-  const time = { hour: Number(clock.slice(0, 2)), minute: Number(clock.slice(3, 5)), second: 0, millisecond: 0 };
-  const today = local.set(time);
-  return (today <= local ? today : local.minus({ days: 1 }).set(time)).toJSDate();
+  const today = firstPassing(local, clock);
+  return (today <= local ? today : firstPassing(local.minus({ days: 1 }), clock)).toJSDate();
+}
+
+/**
+ * The first instant the wall clock of `day`'s zone reads `clock` on `day`'s date. Which of two
+ * passings luxon picks for an ambiguous time differs by zone, so both are tried: the wall time
+ * taken at the zone's offset before and after it, keeping those that read back as that time.
+ */
+function firstPassing(day: DateTime, clock: string): DateTime {
+  const wall = { year: day.year, month: day.month, day: day.day, hour: Number(clock.slice(0, 2)), minute: Number(clock.slice(3, 5)) };
+  const zone = day.zone;
+  // In a gap luxon moves the time on by the gap's length; otherwise this is one of the passings.
+  const luxons = DateTime.fromObject(wall, { zone });
+  const asUtc = DateTime.fromObject(wall, { zone: 'UTC' }).toMillis();
+  const passings = [luxons.minus({ hours: 3 }).offset, luxons.plus({ hours: 3 }).offset]
+    .map((offsetMinutes) => DateTime.fromMillis(asUtc - offsetMinutes * 60_000, { zone }))
+    .filter((t) => t.year === wall.year && t.month === wall.month && t.day === wall.day && t.hour === wall.hour && t.minute === wall.minute);
+  return passings.length > 0 ? DateTime.min(...passings)! : luxons;
 }
 
 /**

@@ -78,6 +78,11 @@ describe('when a person\'s digest is due', () => {
     ]);
   });
 
+  it('S41: daily at 02:30 in Europe/Berlin, a time the clocks pass twice on 31 October 2027, comes once, at its first passing', () => {
+    const daily = rhythm({ every: 'day', at: '02:30', timeZone: 'Europe/Berlin' });
+    expect(local(dueCycles(daily, '2027-10-29T12:00', '2027-11-01T12:00', 15))).toEqual(['2027-10-30 02:30 GMT+2', '2027-10-31 02:30 GMT+2', '2027-11-01 02:30 GMT+1']);
+  });
+
   it('S41: hourly comes at the first cycle of each hour of the person\'s clock, 23 of them on a spring-forward day', () => {
     const hourly = rhythm({ every: 'hour', timeZone: 'Europe/Berlin' });
     const due = dueCycles(hourly, '2027-03-28T00:00', '2027-03-29T00:00', 15);
@@ -122,7 +127,8 @@ describe('when a person\'s digest is due', () => {
           expect(due.length).toBeLessThanOrEqual(10);
         },
       ),
-      { numRuns: 200 },
+      // Found by this property once: 02:45 comes twice in Chatham on 4 April 2027 (03:45 becomes 02:45).
+      { numRuns: 200, examples: [['Pacific/Chatham', '02:45', new Date('2027-03-24T14:00:00.000Z'), 5]] },
     );
   });
 });
