@@ -26,7 +26,7 @@ export interface OfflineLine {
 
 export function digestEmail(
   context: CycleContext,
-  delivery: Pick<PendingDelivery, 'newCount' | 'resolvedCount' | 'openCount'>,
+  delivery: Pick<PendingDelivery, 'newCount' | 'resolvedCount' | 'openCount'> & { rhythm?: string | null },
   newRows: DigestErrorRow[],
   resolvedRows: DigestErrorRow[],
   appUrl: string,
@@ -89,6 +89,8 @@ export function digestEmail(
       account: frame.account,
       environment: frame.environment,
       summary: { newCount: delivery.newCount, resolvedCount: delivery.resolvedCount, openCount: delivery.openCount },
+      // A person with a rhythm of their own (S41) reads what came since their last digest.
+      rhythm: delivery.rhythm ? emailText(delivery.rhythm, limits.message) : '',
       newGroups: group(newRows, false),
       // Each line stands for its group's errors (S42).
       newMore: delivery.newCount - newRows.reduce((sum, row) => sum + (row.group?.size ?? 1), 0) - offline.reduce((sum, line) => sum + line.foldedInFlows, 0),

@@ -8,6 +8,7 @@ import type { Knex } from 'knex';
 import { groupKeySql } from './fingerprint.js';
 import { stillWantedSql } from './delivery-store.js';
 import { digestDue, rhythmOfRow } from './rhythm.js';
+import { describeRhythm } from '../contracts/rhythm.js';
 
 export interface FixedCycle {
   cycleId: number;
@@ -33,6 +34,8 @@ export interface PendingDelivery {
    * to this one. Null for an every-cycle digest of this cycle alone.
    */
   sinceCycleId: number | null;
+  /** For such a person, when their digests come ("daily at 08:00 (Europe/Berlin)"), as the email tells them. */
+  rhythm: string | null;
   /** False when the user left the account or unsubscribed since the cycle was fixed (S38). */
   wanted: boolean;
 }
@@ -424,6 +427,8 @@ export function createDigestStore(db: Knex): DigestStore {
   function deliveryRows(newsFlows?: string) {
     return db('email_deliveries as d').select(
       'd.id', 'd.cycle_id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.flow_ids', 'd.since_cycle_id',
+      db.raw(`case when d.since_cycle_id is not null then
+        (select row_to_json(r) from digest_rhythms r where r.user_id = d.user_id and r.environment_id = d.environment_id) end as rhythm`),
       db.raw(`${stillWantedSql(newsFlows)} as wanted`),
     );
   }
@@ -441,6 +446,7 @@ function toDelivery(r: Record<string, unknown>): PendingDelivery {
     openCount: r.open_count as number,
     flowIds: r.flow_ids as string[],
     sinceCycleId: r.since_cycle_id === null ? null : Number(r.since_cycle_id),
+    rhythm: r.rhythm ? describeRhythm(rhythmOfRow(r.rhythm as Record<string, unknown>)) : null,
     wanted: r.wanted as boolean,
   };
 }

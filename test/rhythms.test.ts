@@ -142,6 +142,8 @@ describe('each person\'s own rhythm', async () => {
     const [berlinMail] = await mail.waitFor(1, { to: people.berlin });
     expect(rowsOf(berlinMail!, 'new').map((row) => /E\d/.exec(row)?.[0]).sort()).toEqual(['E2', 'E4', 'E5', 'E6', 'E7']);
     expect(rowsOf(berlinMail!, 'resolved')).toEqual([]);
+    expect(berlinMail!.parsed.text).toContain('Since your last digest: they come daily at 08:00 (Europe/Berlin).');
+    expect(mail.to(people.every).some((m) => String(m.parsed.text).includes('Since your last digest'))).toBe(false);
     // New York, daily at 08:00 (13:00 UTC): E1 came before its first 08:00, and was resolved
     // after: told as new, then as resolved with the rest, once New York's 08:00 comes again.
     expect(await counts(people.newYork)).toEqual(['1 new, 0 resolved']);
