@@ -1,7 +1,7 @@
 /// <reference lib="dom" />
 // The functions given to page.evaluate run in the browser, hence the DOM types.
 import { describe, expect, it } from 'vitest';
-import { launchBrowser } from './helpers/browser.js';
+import { launchBrowser, saveScreenshot } from './helpers/browser.js';
 import { mkdirSync } from 'node:fs';
 import { digestEmail } from '../email/digest-email.js';
 import { renderEmail } from '../email/render.js';
@@ -131,7 +131,7 @@ describe('the digest email in a browser', async () => {
           lastRowBottom: box('tr[data-error="new"]:last-of-type').bottom,
         };
       });
-      await page.screenshot({ path: `${artifacts}digest-${screen.name}.png`, fullPage: true });
+      await saveScreenshot(page, `${artifacts}digest-${screen.name}.png`);
       await page.close();
 
       expect(layout.scrollWidth).toBeLessThanOrEqual(layout.viewportWidth);
@@ -178,7 +178,7 @@ describe('the digest email in a browser', async () => {
             first: box && { top: box.top, bottom: box.bottom, left: box.left, right: box.right },
           };
         }, email.first);
-        await page.screenshot({ path: `${artifacts}${email.name}-${screen.name}.png`, fullPage: true });
+        await saveScreenshot(page, `${artifacts}${email.name}-${screen.name}.png`);
         await page.close();
         expect({ email: email.name, overflow: layout.scrollWidth > layout.viewportWidth }).toEqual({ email: email.name, overflow: false });
         expect(layout.first, `${email.name}: ${email.first}`).toBeDefined();

@@ -2,7 +2,7 @@
 // The functions given to page.evaluate run in the browser, hence the DOM types.
 import { describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { launchBrowser } from './helpers/browser.js';
+import { launchBrowser, saveScreenshot } from './helpers/browser.js';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { startFixture } from './helpers/fixture.js';
@@ -91,7 +91,7 @@ describe('the pages the emails link to, in a browser', async () => {
   const check = async (page: Page, name: string) => {
     for (const width of [375, 1280]) {
       await page.setViewportSize({ width, height: 900 });
-      await page.screenshot({ path: `${artifacts}${name}-${width}.png`, fullPage: true });
+      await saveScreenshot(page, `${artifacts}${name}-${width}.png`);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       expect(overflow, `${name} at ${width} px overflows by ${overflow} px`).toBeLessThanOrEqual(0);
     }

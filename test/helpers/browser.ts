@@ -1,5 +1,5 @@
 import { afterAll } from 'vitest';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import sparticuz from '@sparticuz/chromium';
 
 /**
@@ -14,4 +14,17 @@ export async function launchBrowser(): Promise<Browser> {
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || (await sparticuz.executablePath()), args });
   afterAll(() => browser.close());
   return browser;
+}
+
+/**
+ * Saves a full-page screenshot for a person to look at (an artifact, not a check). Chromium on a
+ * busy machine now and then answers "Unable to capture screenshot": it is tried once more.
+ */
+export async function saveScreenshot(page: Page, path: string): Promise<void> {
+  try {
+    await page.screenshot({ path, fullPage: true });
+  } catch {
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await page.screenshot({ path, fullPage: true });
+  }
 }
