@@ -6,7 +6,8 @@
  * recorded with the token that made it (`GET /audit`).
  */
 import { z } from 'zod';
-import { rhythmSchema } from '../contracts/rhythm.js';
+import type { Knex } from 'knex';
+import { everyCycle, rhythmSchema } from '../contracts/rhythm.js';
 import { entityId } from '../contracts/error-report.js';
 import { plainAddressMessage, isPlainAddress } from '../contracts/email-address.js';
 import {
@@ -16,6 +17,8 @@ import {
   putEntity,
   putSubscriptions,
   putRhythm,
+  type EntityView,
+  type PutResult,
   readRhythm,
   readEntity,
   readSubscriptions,
@@ -126,77 +129,31 @@ export const entityRoutes: ApiRoute[] = [
       return found(await removeUser(db, { actor, account, email: params.email, ifMatch }), `no user "${params.email}"`);
     },
   }),
-  route({
-    method: 'PUT',
-    url: '/environments/:environment/subscriptions/:email',
-    summary: "Set a user's subscriptions in an environment: exactly these flows, integrations and connections (S16). A user who chose their own on the settings page keeps them (409).",
-    scope: 'manage',
-    params: subscriptionParams,
+  ...userSettingRoutes({
+    path: 'subscriptions',
     body: subscriptionsBody,
-    answers: 'the subscriptions as they now read, their version as ETag',
-    async handle({ account, actor, params, body, ifMatch }, { db }) {
-      const result = await putSubscriptions(db, { actor, account, environment: params.environment, email: params.email, body, ifMatch });
-      return found(result?.entity, `no user "${params.email}" or environment "${params.environment}"`);
+    cleared: {},
+    put: putSubscriptions,
+    read: readSubscriptions,
+    summaries: {
+      put: "Set a user's subscriptions in an environment: exactly these flows, integrations and connections (S16). A user who chose their own on the settings page keeps them (409).",
+      get: "A user's subscriptions in an environment.",
+      delete: "End all of a user's subscriptions in an environment.",
     },
+    answers: { what: 'the subscriptions', its: 'their', cleared: 'the subscriptions as they now read (none)' },
   }),
-  route({
-    method: 'GET',
-    url: '/environments/:environment/subscriptions/:email',
-    summary: "A user's subscriptions in an environment.",
-    scope: 'read',
-    params: subscriptionParams,
-    answers: 'the subscriptions, their version as ETag',
-    async handle({ account, params }, { db }) {
-      return found(await readSubscriptions(db, account, params.environment, params.email), `no user "${params.email}" or environment "${params.environment}"`);
-    },
-  }),
-  route({
-    method: 'DELETE',
-    url: '/environments/:environment/subscriptions/:email',
-    summary: "End all of a user's subscriptions in an environment.",
-    scope: 'manage',
-    params: subscriptionParams,
-    answers: 'the subscriptions as they now read (none), their version as ETag',
-    async handle({ account, actor, params, ifMatch }, { db }) {
-      const result = await putSubscriptions(db, { actor, account, environment: params.environment, email: params.email, body: {}, ifMatch });
-      return found(result?.entity, `no user "${params.email}" or environment "${params.environment}"`);
-    },
-  }),
-  route({
-    method: 'PUT',
-    url: '/environments/:environment/rhythms/:email',
-    summary: "Set when a user's digests come in an environment (S41): every cycle, hourly, or daily at a time of their IANA time zone, with optional quiet hours. A user who chose theirs on the settings page keeps it (409).",
-    scope: 'manage',
-    params: subscriptionParams,
+  ...userSettingRoutes({
+    path: 'rhythms',
     body: rhythmSchema,
-    answers: 'the rhythm as it now reads, its version as ETag',
-    async handle({ account, actor, params, body, ifMatch }, { db }) {
-      const result = await putRhythm(db, { actor, account, environment: params.environment, email: params.email, body, ifMatch });
-      return found(result?.entity, `no user "${params.email}" or environment "${params.environment}"`);
+    cleared: everyCycle,
+    put: putRhythm,
+    read: readRhythm,
+    summaries: {
+      put: "Set when a user's digests come in an environment (S41): every cycle, hourly, or daily at a time of their IANA time zone, with optional quiet hours. A user who chose theirs on the settings page keeps it (409).",
+      get: "When a user's digests come in an environment (every cycle unless set).",
+      delete: "Back to every cycle, without quiet hours, for a user's digests in an environment.",
     },
-  }),
-  route({
-    method: 'GET',
-    url: '/environments/:environment/rhythms/:email',
-    summary: "When a user's digests come in an environment (every cycle unless set).",
-    scope: 'read',
-    params: subscriptionParams,
-    answers: 'the rhythm, its version as ETag',
-    async handle({ account, params }, { db }) {
-      return found(await readRhythm(db, account, params.environment, params.email), `no user "${params.email}" or environment "${params.environment}"`);
-    },
-  }),
-  route({
-    method: 'DELETE',
-    url: '/environments/:environment/rhythms/:email',
-    summary: "Back to every cycle, without quiet hours, for a user's digests in an environment.",
-    scope: 'manage',
-    params: subscriptionParams,
-    answers: 'the rhythm as it now reads, its version as ETag',
-    async handle({ account, actor, params, ifMatch }, { db }) {
-      const result = await putRhythm(db, { actor, account, environment: params.environment, email: params.email, body: null, ifMatch });
-      return found(result?.entity, `no user "${params.email}" or environment "${params.environment}"`);
-    },
+    answers: { what: 'the rhythm', its: 'its', cleared: 'the rhythm as it now reads (every cycle)' },
   }),
   route({
     method: 'PUT',
@@ -228,3 +185,59 @@ export const entityRoutes: ApiRoute[] = [
     },
   }),
 ];
+
+/**
+ * The three routes of one of a user's settings in an environment (what they follow, when their
+ * digests come): put, read, and back to the setting's `cleared` value. A user's own choice on the
+ * settings page stands (409, from `put`).
+ */
+function userSettingRoutes<B>(setting: {
+  path: string;
+  body: z.ZodType<B>;
+  cleared: NoInfer<B>;
+  put: (db: Knex, change: { actor: string; account: string; environment: string; email: string; body: B; ifMatch?: string }) => Promise<PutResult | undefined>;
+  read: (db: Knex, account: string, environment: string, email: string) => Promise<EntityView | undefined>;
+  summaries: { put: string; get: string; delete: string };
+  answers: { what: string; its: string; cleared: string };
+}): ApiRoute[] {
+  const url = `/environments/:environment/${setting.path}/:email`;
+  const missing = (params: { environment: string; email: string }) => `no user "${params.email}" or environment "${params.environment}"`;
+  return [
+    route({
+      method: 'PUT',
+      url,
+      summary: setting.summaries.put,
+      scope: 'manage',
+      params: subscriptionParams,
+      body: setting.body,
+      answers: `${setting.answers.what} as ${setting.answers.its === 'its' ? 'it now reads' : 'they now read'}, ${setting.answers.its} version as ETag`,
+      async handle({ account, actor, params, body, ifMatch }, { db }) {
+        const result = await setting.put(db, { actor, account, environment: params.environment, email: params.email, body, ifMatch });
+        return found(result?.entity, missing(params));
+      },
+    }),
+    route({
+      method: 'GET',
+      url,
+      summary: setting.summaries.get,
+      scope: 'read',
+      params: subscriptionParams,
+      answers: `${setting.answers.what}, ${setting.answers.its} version as ETag`,
+      async handle({ account, params }, { db }) {
+        return found(await setting.read(db, account, params.environment, params.email), missing(params));
+      },
+    }),
+    route({
+      method: 'DELETE',
+      url,
+      summary: setting.summaries.delete,
+      scope: 'manage',
+      params: subscriptionParams,
+      answers: `${setting.answers.cleared}, ${setting.answers.its} version as ETag`,
+      async handle({ account, actor, params, ifMatch }, { db }) {
+        const result = await setting.put(db, { actor, account, environment: params.environment, email: params.email, body: setting.cleared, ifMatch });
+        return found(result?.entity, missing(params));
+      },
+    }),
+  ];
+}
