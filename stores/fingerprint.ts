@@ -10,7 +10,8 @@ import { createHash } from 'node:crypto';
 const placeholders = { uuid: '‹uuid›', email: '‹email›', value: '‹value›', id: '‹id›' } as const;
 
 const uuid = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/giu;
-const email = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
+/** An address: its local part may hold any of RFC 5322's atext symbols but quotes (a backtick too: it then does not open a quoted value). */
+const email = /[\p{L}\p{N}._%+!#$&*/=?^`{|}~-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
 /** Text in quotes, not an apostrophe inside a word ("can't"). */
 const quoted = /"[^"\n]*"|“[^”\n]*”|‘[^’\n]*’|`[^`\n]*`|(?<![\p{L}\p{N}])'[^'\n]*'(?![\p{L}\p{N}])/gu;
 /** A word with a digit in it (1234, SO-1001, 12.50, 0x1F, v2): an id or a number. */

@@ -38,6 +38,17 @@ describe('S42: error fingerprints', () => {
         fc.pre(words(one) !== words(other));
         expect(errorFingerprint(fill(one, values))).not.toBe(errorFingerprint(fill(other, values)));
       }),
+      {
+        // Found by this property once: an address whose local part begins with a backtick opened a
+        // quoted value that swallowed the fixed word "a" up to the next such address.
+        examples: [
+          [
+            [{ slot: true }, { slot: true }, { text: 'a' }, { slot: true }, { slot: true }],
+            [{ slot: true }, { slot: true }, { slot: true }, { slot: true }, { slot: true }],
+            ['0.00', '`a.a@a.aa', '""', '`a.a@a.aa', '0.00', '""', 'a@a.aa', 'a@a.aa', '0.00', 'a@a.aa'],
+          ],
+        ],
+      },
     );
   });
 
