@@ -153,7 +153,7 @@ const timed = async <T>(work: () => Promise<T>): Promise<{ result: T; seconds: n
   return { result, seconds: (performance.now() - started) / 1000 };
 };
 
-/** Seconds from scheduled to completed of each activity type in a run's history, summed. */
+/** Seconds from scheduled to completed of each activity type in a run's history, summed; a local activity's (its marker's times) named "(local)". */
 async function activitySeconds(workflowId: string): Promise<Record<string, number>> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const scheduled = new Map<string, { name: string; at: number }>();
@@ -165,9 +165,20 @@ async function activitySeconds(workflowId: string): Promise<Record<string, numbe
     const done = event.activityTaskCompletedEventAttributes?.scheduledEventId;
     const start = done && scheduled.get(String(done));
     if (start) seconds[start.name] = (seconds[start.name] ?? 0) + (time(event) - start.at) / 1000;
+    const marker = event.markerRecordedEventAttributes;
+    const payload = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+    if (payload) {
+      const local = JSON.parse(new TextDecoder().decode(payload)) as { activity_type: string; original_schedule_time: Timestamp; complete_time: Timestamp };
+      const key = `${local.activity_type} (local)`;
+      seconds[key] = (seconds[key] ?? 0) + (ms(local.complete_time) - ms(local.original_schedule_time)) / 1000;
+    }
   }
   return seconds;
 }
+
+/** A protobuf timestamp as a local activity's marker holds it. */
+type Timestamp = { seconds: number; nanos: number };
+const ms = (t: Timestamp) => t.seconds * 1000 + t.nanos / 1e6;
 
 let digestRounds = 0;
 /**
