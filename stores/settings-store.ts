@@ -109,13 +109,20 @@ async function recordChoice(trx: Knex.Transaction, userId: number, environment: 
  * where they stand.
  */
 export async function saveRhythmIn(trx: Knex.Transaction, userId: number, environment: string, rhythm: Rhythm, onPage: boolean): Promise<boolean> {
+  const stored = rowOfRhythm(rhythm);
+  const columns = { ...stored, chosen_at: trx.fn.now(), chosen_on_page: onPage };
+  const key = { user_id: userId, environment_id: environment };
+  const before = await trx('digest_rhythms').where(key).first();
+  if (before) {
+    await trx('digest_rhythms').where(key).update(columns);
+    // Compared as stored: a rhythm read back and put again is no change.
+    return Object.entries(stored).some(([column, value]) => before[column] !== value);
+  }
   const last = await trx('digest_cycles').where({ environment_id: environment }).orderBy('number', 'desc').first('id');
-  const columns = { ...rowOfRhythm(rhythm), chosen_at: trx.fn.now(), chosen_on_page: onPage };
-  const before = await trx('digest_rhythms').where({ user_id: userId, environment_id: environment }).first();
-  const changed = !before || JSON.stringify(rhythmOfRow(before)) !== JSON.stringify(rhythm);
+  // Two first saves at once (the page and the API): the later one's rhythm stands.
   await trx('digest_rhythms')
-    .insert({ user_id: userId, environment_id: environment, ...columns, last_due_cycle_id: last?.id ?? 0, last_due_at: trx.fn.now() })
+    .insert({ ...key, ...columns, last_due_cycle_id: last?.id ?? 0, last_due_at: trx.fn.now() })
     .onConflict(['environment_id', 'user_id'])
     .merge(Object.keys(columns));
-  return changed;
+  return true;
 }

@@ -224,6 +224,12 @@ describe('S40: the platform API', async () => {
     });
     expect((await call('GET', path, manager)).body).toMatchObject(daily);
     expect(await call('DELETE', path, manager)).toMatchObject({ status: 200, body: { every: 'cycle', quietHours: null } });
+    // The same rhythm put twice is one change in the account's audit.
+    const audited = async () => Number((await db('audit_events').where({ kind: 'rhythm', entity: 'prod/watcher@acme.test' }).count({ n: '*' }))[0]!.n);
+    const before = await audited();
+    await call('PUT', path, manager, { every: 'hour' });
+    await call('PUT', path, manager, { every: 'hour' });
+    expect(await audited()).toBe(before + 1);
     const watcher = await db('users').where({ email: 'watcher@acme.test' }).first('id');
     await db('digest_rhythms').where({ user_id: watcher.id, environment_id: 'prod' }).update({ chosen_on_page: true });
     expect(await call('PUT', path, manager, daily)).toMatchObject({ status: 409 });
