@@ -228,9 +228,11 @@ export function createDigestStore(db: Knex): DigestStore {
 
         // Persons with a rhythm of their own (S41): whose digest is due at this cycle's time, and
         // from which cycle on it tells; the rest get every cycle, this cycle alone.
-        const rhythms = await trx('digest_rhythms').where({ environment_id: environment }).select('*');
-        const due = rhythms.filter((row) => digestDue(rhythmOfRow(row), row.last_due_at, at));
-        const notDue = rhythms.filter((row) => !due.includes(row)).map((row) => Number(row.user_id));
+        const due: number[] = [];
+        const notDue: number[] = [];
+        for (const row of await trx('digest_rhythms').where({ environment_id: environment }).select('*')) {
+          (digestDue(rhythmOfRow(row), row.last_due_at, at) ? due : notDue).push(Number(row.user_id));
+        }
         const bindings = { environment, cycle: cycleId, notDue };
         const deliveries = await trx.raw(
           // Counts are taken per flow first (a few hundred rows), then summed per user.
@@ -292,7 +294,7 @@ export function createDigestStore(db: Knex): DigestStore {
         if (due.length > 0) {
           await trx('digest_rhythms')
             .where({ environment_id: environment })
-            .whereIn('user_id', due.map((row) => row.user_id))
+            .whereIn('user_id', due)
             .update({ last_due_cycle_id: cycleId, last_due_at: at });
         }
         const [fixed] = await trx('digest_cycles')
