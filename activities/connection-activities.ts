@@ -9,6 +9,11 @@ import { installationId } from '../stores/installation.js';
 import { inputFailure } from '../contracts/input-failure.js';
 import { sendInThisAttempt } from './sending.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
+import { createChannelStore } from '../stores/channel-store.js';
+import { sendChannelMessages } from '../channels/send-messages.js';
+import type { ChannelAgents } from '../channels/post.js';
+import { activityClock } from './sending.js';
+import { channelMetrics } from './metrics.js';
 
 export interface ConnectionActivityDeps {
   db: Knex;
@@ -20,9 +25,14 @@ export interface ConnectionActivityDeps {
   connectionGraceMs: number;
   /** HERALD_DELIVERY_RETRY_LIMIT: how long a recipient refused for now is tried again. */
   deliveryRetryLimitMs: number;
+  /** The HTTP agents of channel messages (S43). */
+  channelAgents: ChannelAgents;
+  /** How long a channel has to answer one message. */
+  channelTimeoutMs?: number;
 }
 
-export function createConnectionActivities({ db, mailer, appUrl, secret, connectionGraceMs, deliveryRetryLimitMs }: ConnectionActivityDeps) {
+export function createConnectionActivities({ db, mailer, appUrl, secret, connectionGraceMs, deliveryRetryLimitMs, channelAgents, channelTimeoutMs }: ConnectionActivityDeps) {
+  const channels = createChannelStore(db);
   const store = createConnectionStore(db);
   const unsubscribe = unsubscribeLinks(appUrl, secret);
   const deliveries = createDeliveryStore(db);
@@ -43,11 +53,19 @@ export function createConnectionActivities({ db, mailer, appUrl, secret, connect
     /**
      * Emails every subscriber of a change once: each marked sent once SMTP accepted it. A
      * recipient refused for now is deferred; the environment's digest workflow tries it again.
+     * The change's channel messages go beside the emails (S43).
      */
     async sendConnectionEmails(eventId: number): Promise<DeliveryTally> {
       const installation = await installationId(db);
       const queue = (await store.pendingEmails({ eventId })).map((email) => connectionEmailJob(email, appUrl, installation, unsubscribe));
-      return sendInThisAttempt({ mailer, store: deliveries, next: async () => queue.shift(), concurrency: 5, retryLimitMs: deliveryRetryLimitMs });
+      const posting = channels
+        .firstAttemptsOfChange(eventId)
+        .then((ids) => sendChannelMessages(ids, { db, appUrl, agents: channelAgents, retryLimitMs: deliveryRetryLimitMs, now: activityClock(), observe: channelMetrics(), timeoutMs: channelTimeoutMs }));
+      const [tally] = await Promise.all([
+        sendInThisAttempt({ mailer, store: deliveries, next: async () => queue.shift(), concurrency: 5, retryLimitMs: deliveryRetryLimitMs }),
+        posting,
+      ]);
+      return tally;
     },
   };
 }

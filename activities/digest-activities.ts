@@ -14,6 +14,10 @@ import { createAssignmentStore } from '../stores/assignment-store.js';
 import { assignmentEmailJob } from '../email/assignment-email.js';
 import { createReminderStore } from '../stores/reminder-store.js';
 import { reminderEmailJob } from '../email/reminder-email.js';
+import { createChannelStore } from '../stores/channel-store.js';
+import { sendChannelMessages, type ChannelTally } from '../channels/send-messages.js';
+import type { ChannelAgents } from '../channels/post.js';
+import { channelMetrics } from './metrics.js';
 
 export interface DigestActivityDeps {
   db: Knex;
@@ -31,11 +35,17 @@ export interface DigestActivityDeps {
   sendBatchMs?: number;
   /** Emails sent at once within a batch. */
   sendConcurrency?: number;
+  /** The HTTP agents channel messages are posted with, which refuse addresses HERALD_CHANNEL_ALLOW does not allow (S43). */
+  channelAgents: ChannelAgents;
+  /** How long a channel has to answer one message. */
+  channelTimeoutMs?: number;
 }
 
 export interface DigestBatchResult extends DeliveryTally {
   /** Deliveries of the cycle still waiting for their first attempt. */
   remaining: number;
+  /** The cycle's channel messages this batch posted (S43). */
+  channels?: ChannelTally;
 }
 
 /**
@@ -68,7 +78,15 @@ export function createDigestActivities(deps: DigestActivityDeps) {
   const reminders = createReminderStore(db);
   const send = (next: () => Promise<DeliveryJob | undefined>, now?: () => Date) =>
     sendInThisAttempt({ mailer, store: deliveries, next, concurrency: sendConcurrency, retryLimitMs: deps.deliveryRetryLimitMs, now });
-  const nextRetryAt = async (environment: string) => (await deliveries.nextRetryAt(environment))?.toISOString() ?? null;
+  const channels = createChannelStore(db);
+  /** Posts channel messages on the activity's clock (S43). */
+  const post = (ids: number[], now = activityClock()) =>
+    sendChannelMessages(ids, { db, appUrl, agents: deps.channelAgents, retryLimitMs: deps.deliveryRetryLimitMs, now, observe: channelMetrics(), timeoutMs: deps.channelTimeoutMs });
+  /** When the environment's next deferred email or channel message is due. */
+  const nextRetryAt = async (environment: string) => {
+    const times = [await deliveries.nextRetryAt(environment), await channels.nextRetryAt(environment)].filter((t): t is Date => t !== null);
+    return times.length === 0 ? null : new Date(Math.min(...times.map((t) => t.getTime()))).toISOString();
+  };
   /** Marks a cycle's first pass done: its outcome, and when the environment's next deferred delivery is due. */
   const complete = async (cycleId: number, environment: string): Promise<CompletedDigestCycle> => ({
     ...(await store.completeCycle(cycleId)),
@@ -94,7 +112,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
      */
     async fixDigestCycle(environment: string, number: number, options: { completeWhenEmpty?: boolean; at?: string } = {}): Promise<FixedDigestCycle> {
       const fixed = await store.fixCycle(environment, number, options.at === undefined ? undefined : new Date(options.at));
-      const completed = options.completeWhenEmpty && fixed.deliveryCount === 0 ? await complete(fixed.cycleId, environment) : undefined;
+      const completed = options.completeWhenEmpty && fixed.deliveryCount === 0 && fixed.channelMessageCount === 0 ? await complete(fixed.cycleId, environment) : undefined;
       return { ...fixed, workersIntervalMs: deps.digestIntervalMs, ...(completed && { completed }) };
     },
 
@@ -135,8 +153,9 @@ export function createDigestActivities(deps: DigestActivityDeps) {
           await loading;
         }
       };
-      const tally = await send(next);
-      return { ...tally, remaining: await store.countPending(cycleId) };
+      // The cycle's channel messages go beside its emails: neither waits for the other (S43).
+      const [tally, posted] = await Promise.all([send(next), channels.firstAttemptsOfCycle(cycleId).then((ids) => post(ids))]);
+      return { ...tally, remaining: await store.countPending(cycleId), channels: posted };
     },
 
     /** Closes the cycle's first pass; recipients refused for now wait for {@link sendDueDeliveries}. */
@@ -185,7 +204,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       if (assignmentIds.length > 0) {
         jobs.push(...(await assignments.pendingEmails({ deliveryIds: assignmentIds })).map((email) => assignmentEmailJob(email, appUrl, installation)));
       }
-      const tally = await send(async () => jobs.shift(), clock);
+      const [tally] = await Promise.all([send(async () => jobs.shift(), clock), post(await channels.dueDeferred(environment, clock(), 100), clock)]);
       return { ...tally, nextRetryAt: await nextRetryAt(environment) };
     },
   };

@@ -7,6 +7,7 @@ import { createAssignmentActivities } from './assignment-activities.js';
 import type { Mailer } from '../email/mailer.js';
 import { asNamedRefusals } from './named-refusals.js';
 import { createRetentionActivities } from './retention-activities.js';
+import type { ChannelAgents } from '../channels/post.js';
 
 export interface ActivityDeps {
   db: Knex;
@@ -28,6 +29,10 @@ export interface ActivityDeps {
   retentionMs: number;
   /** Rows of each kind a retention round deletes (tests and the bench). */
   purgeBatchSize?: number;
+  /** The HTTP agents channel messages are posted with (S43): they refuse what HERALD_CHANNEL_ALLOW does not allow. */
+  channelAgents: ChannelAgents;
+  /** How long a channel has to answer one message (default 10 s; tests shorten it). */
+  channelTimeoutMs?: number;
   now?: () => Date;
 }
 

@@ -27,3 +27,13 @@ export async function measuredReportStore<T extends StoredReport>(store: () => P
   meter.createCounter('herald_errors_stored', '', 'Errors stored from reports (duplicates of a stored report not counted)').add(stored.stored);
   return stored;
 }
+
+/** Counts each channel message's outcome (S43) by channel kind (slack, teams, webhook), message kind and outcome, beside the emails'. */
+export function channelMetrics(): (outcome: string, channel: string, kind: string) => void {
+  const messages = Context.current().metricMeter.createCounter(
+    'herald_channel_messages',
+    '',
+    'Channel messages by channel (slack, teams, webhook), kind (digest, connection) and outcome (sent, failed, deferred, cancelled)',
+  );
+  return (outcome, channel, kind) => messages.add(1, { channel, kind, outcome });
+}

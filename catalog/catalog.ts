@@ -10,6 +10,7 @@ import { checkCatalogShape, type CheckedCatalog as Catalog } from '../contracts/
 import { parseDuration } from '../contracts/duration.js';
 import { recordAudit } from '../stores/audit-store.js';
 import { saveRhythmIn } from '../stores/settings-store.js';
+import { lockCatalog } from '../stores/catalog-lock.js';
 import { everyCycle } from '../contracts/rhythm.js';
 
 export { userRoles } from '../contracts/catalog.js';
@@ -27,12 +28,10 @@ export type {
 
 /**
  * Serialises what changes the catalog's entities (a catalog applied, an entity put or removed, an
- * account synced), so that two at once cannot both pass validation against stale rows. Held until
- * the transaction ends.
+ * account synced), so that two at once cannot both pass validation against stale rows; cycles'
+ * fixes hold it shared (stores/catalog-lock.ts).
  */
-export async function lockCatalog(trx: Knex.Transaction): Promise<void> {
-  await trx.raw('select pg_advisory_xact_lock(hashtext(?))', ['herald.catalog']);
-}
+export { lockCatalog };
 
 /** What applying a catalog changed, by table: rows inserted or updated. Zero everywhere on a re-apply. */
 export type CatalogChanges = Record<string, number>;

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from '../contracts/duration.js';
+import { isAllowList } from '../channels/address-policy.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];
@@ -74,6 +75,11 @@ export interface HeraldConfig {
   cachedWorkflows?: number;
   /** Where the worker serves its Prometheus metrics (`host:port`, path /metrics); unset: none. */
   metricsListen: string | undefined;
+  /**
+   * Private addresses and CIDR ranges channels may post to all the same, over HTTP too (local
+   * receivers in tests and development; S43); empty: HTTPS to public addresses only.
+   */
+  channelAllow: string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -137,6 +143,10 @@ const variables = {
     /^(0|[2-9]|[1-9]\d{1,6})$/.test(v) ? Number(v) : undefined,
   ),
   HERALD_API_RATE: variable('expected a whole number of requests a minute, 1 or more', (v) => (/^[1-9]\d{0,6}$/.test(v) ? Number(v) : undefined)),
+  HERALD_CHANNEL_ALLOW: variable('expected addresses or CIDR ranges separated by commas, e.g. 127.0.0.1,10.0.0.0/8', (v) => {
+    const entries = v.split(',').map((entry) => entry.trim());
+    return entries.every((entry) => entry !== '') && isAllowList(entries) ? entries : undefined;
+  }),
   HERALD_CODEC_ORIGINS: variable('expected origins separated by commas, e.g. https://temporal.example.com', (v) => {
     const origins = v.split(',').map((origin) => origin.trim());
     return origins.every((origin) => /^https?:\/\/[^/\s]+$/.test(origin)) ? origins : undefined;
@@ -180,6 +190,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     metricsListen: v.HERALD_METRICS_LISTEN,
     retentionMs: v.HERALD_RETENTION ?? 30 * 24 * 60 * 60_000,
     cachedWorkflows: v.HERALD_CACHED_WORKFLOWS,
+    channelAllow: v.HERALD_CHANNEL_ALLOW ?? [],
   };
 }
 

@@ -96,7 +96,7 @@ function kindRoutes(kind: EntityKind): ApiRoute[] {
   ];
 }
 
-const subscriptionParams = z.strictObject({ environment: entityId, email });
+export const subscriptionParams = z.strictObject({ environment: entityId, email });
 
 export const entityRoutes: ApiRoute[] = [
   ...(['environments', 'integrations', 'connections', 'flows', 'users'] as const).flatMap(kindRoutes),

@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import type { z } from 'zod';
 import type { HeraldClient } from '../client/herald-client.js';
 import type { TokenScope } from '../stores/token-store.js';
+import type { ChannelAddressPolicy } from '../channels/address-policy.js';
 
 export const apiPrefix = '/api/v1';
 
@@ -17,6 +18,8 @@ export interface ApiDeps {
   requestsPerMinute?: number;
   /** Starts the digests of environments never made sure of and ends those of removed ones: called once a call created, brought back or removed environments. */
   digestsInStep?: () => Promise<unknown>;
+  /** Where channels may post (HERALD_CHANNEL_ALLOW; S43). */
+  channelPolicy: ChannelAddressPolicy;
 }
 
 export interface ApiCall<B, Q, P> {

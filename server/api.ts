@@ -26,6 +26,7 @@ import { createTokenStore, type TokenHolder } from '../stores/token-store.js';
 import { applyEntry, EntityChanged, EntityConflict } from '../admin/entities.js';
 import { apiPrefix, NotFound, route, Versioned, type ApiDeps, type ApiRoute } from './api-route.js';
 import { entityRoutes } from './api-entities.js';
+import { channelRoutes } from './api-channels.js';
 
 export { apiPrefix, type ApiDeps, type ApiRoute } from './api-route.js';
 
@@ -156,7 +157,7 @@ const installationRoutes: ApiRoute[] = [
 ];
 
 /** Every route of the API. */
-export const apiRoutes: ApiRoute[] = [...errorRoutes, ...entityRoutes, ...installationRoutes];
+export const apiRoutes: ApiRoute[] = [...errorRoutes, ...entityRoutes, ...channelRoutes, ...installationRoutes];
 
 /** A zod schema as JSON Schema, for the OpenAPI document: requests as they are sent. */
 export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
@@ -238,6 +239,7 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
           400: { description: 'refused: `problems` names each field', type: 'object', additionalProperties: true },
           401: { description: 'no valid API token', type: 'object', additionalProperties: true },
           403: { description: `the token may not make this call: it needs the ${definition.scope} scope`, type: 'object', additionalProperties: true },
+          201: { description: 'made', type: 'object', additionalProperties: true },
           404: { description: "not found in the token's account", type: 'object', additionalProperties: true },
           409: { description: "taken: an id of another account, or a user's own choice", type: 'object', additionalProperties: true },
           412: { description: 'If-Match names a version that is no longer the current one', type: 'object', additionalProperties: true },

@@ -11,7 +11,9 @@ import { measureRequests, serverMetrics } from './metrics.js';
 import cors from '@fastify/cors';
 import type { Knex } from 'knex';
 import { codecRoutes } from './codec-routes.js';
-import { apiPlugin, apiPrefix, type ApiDeps } from './api.js';
+import { apiPlugin, apiPrefix, jsonSchemaOf, type ApiDeps } from './api.js';
+import { productionPolicy, type ChannelAddressPolicy } from '../channels/address-policy.js';
+import { webhookEvents } from '../channels/events.js';
 import swagger from '@fastify/swagger';
 import { peoplePlugin, type PeopleOptions } from './people.js';
 import type { HeraldClient } from '../client/herald-client.js';
@@ -30,6 +32,8 @@ export interface ServerOptions {
   apiRequestsPerMinute?: ApiDeps['requestsPerMinute'];
   /** Starts the digests of new environments (the API creates them). */
   digestsInStep?: ApiDeps['digestsInStep'];
+  /** Where channels may post (HERALD_CHANNEL_ALLOW; S43); default: HTTPS to public addresses only. */
+  channelPolicy?: ChannelAddressPolicy;
   /** Pages for people: sign-in, sessions, what they are shown; they need `client`. */
   people?: Omit<PeopleOptions, 'db' | 'client'>;
   /** Behind a proxy that terminates TLS: read the client's address and protocol from X-Forwarded-*. */
@@ -80,7 +84,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   });
   if (options.people && !options.client) throw new Error('the pages need the Herald client: they resolve and assign errors through it');
   if (options.client) {
-    const deps: ApiDeps = { db: options.db, client: options.client, requestsPerMinute: options.apiRequestsPerMinute, digestsInStep: options.digestsInStep };
+    const channelPolicy = options.channelPolicy ?? productionPolicy;
+    const deps: ApiDeps = { db: options.db, client: options.client, requestsPerMinute: options.apiRequestsPerMinute, digestsInStep: options.digestsInStep, channelPolicy };
     await app.register(swagger, {
       hideUntagged: true,
       openapi: {
@@ -88,6 +93,19 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
         info: { title: 'Herald API', version: '1', description: 'Report errors, successes and connection status of integration flows; read and resolve errors.' },
         components: { securitySchemes: { token: { type: 'http', scheme: 'bearer', description: 'an account API token (herald tokens create)' } } },
         security: [{ token: [] }],
+        // What signed webhook channels receive (S43), each signed per Standard Webhooks.
+        webhooks: Object.fromEntries(
+          Object.entries(webhookEvents).map(([name, schema]) => [
+            name,
+            {
+              post: {
+                summary: `${name} (version 1), signed with the channel's secret: webhook-id, webhook-timestamp, webhook-signature`,
+                requestBody: { content: { 'application/json': { schema: jsonSchemaOf(schema) } } },
+                responses: { '2XX': { description: 'taken' }, '429': { description: 'tried again after Retry-After' }, '5XX': { description: 'tried again with backoff' } },
+              },
+            },
+          ]),
+        ),
       },
     });
     await app.register((api) => apiPlugin(api, deps), { prefix: apiPrefix });

@@ -66,6 +66,7 @@ export async function runServer(options: RunServerOptions): Promise<RunningServe
       db,
       client,
       apiRequestsPerMinute: config.apiRequestsPerMinute,
+      channelPolicy: { allow: config.channelAllow },
       // Temporal unreachable: the environment stands, and the next worker start (or call) starts its digest.
       digestsInStep: () =>
         keepDigestsInStep({ temporal: options.temporal, db, taskQueue: config.taskQueue, intervalMs: config.digestIntervalMs, scope: 'new' }).catch((error: unknown) =>

@@ -6,6 +6,8 @@ import type { Knex } from 'knex';
 import { personsInQuietHours } from './rhythm.js';
 import type { ConnectionState } from '../contracts/error-report.js';
 import { stillWantedSql } from './delivery-store.js';
+import { planConnectionMessages } from './channel-store.js';
+import { shareCatalogLock } from './catalog-lock.js';
 
 export type { ConnectionState };
 
@@ -69,6 +71,7 @@ export function createConnectionStore(db: Knex): ConnectionStore {
 
     async recordChange(connection: string, sequence: number, status: ConnectionState, reason: string | null, changedAt: Date) {
       return db.transaction(async (trx) => {
+        await shareCatalogLock(trx);
         const inserted = await trx('connection_events')
           .insert({ connection_id: connection, sequence, status, reason, changed_at: changedAt })
           .onConflict(['connection_id', 'sequence'])
@@ -90,9 +93,12 @@ export function createConnectionStore(db: Knex): ConnectionStore {
                join environments e on e.id = s.environment_id and e.account_id = u.account_id
                join connections c on c.id = s.connection_id and c.resource_group = e.resource_group
               where s.connection_id = :connection
+                and not exists (select 1 from subscription_targets t where t.user_id = u.id and t.environment_id = s.environment_id and not t.email)
                 and not ((u.id, s.environment_id) in (select * from unnest(:quietUsers::bigint[], :quietEnvironments::text[])))`,
             { event: event.id, connection, quietUsers: quiet.map((p) => p.userId), quietEnvironments: quiet.map((p) => p.environment) },
           );
+          // Channels are a team's: quiet hours are a person's (S41), so they hear of every change (S43).
+          await planConnectionMessages(trx, event.id, connection);
         }
         return event.id as number;
       });

@@ -9,6 +9,8 @@ import { groupKeySql } from './fingerprint.js';
 import { stillWantedSql } from './delivery-store.js';
 import { digestDue, rhythmOfRow } from './rhythm.js';
 import { describeRhythm } from '../contracts/rhythm.js';
+import { planDigestMessages } from './channel-store.js';
+import { shareCatalogLock } from './catalog-lock.js';
 
 export interface FixedCycle {
   cycleId: number;
@@ -16,6 +18,8 @@ export interface FixedCycle {
   newCount: number;
   resolvedCount: number;
   deliveryCount: number;
+  /** Messages to channels (S43), one per channel with news (absent in cycles fixed before channels). */
+  channelMessageCount?: number;
 }
 
 export interface PendingDelivery {
@@ -48,6 +52,8 @@ export interface CompletedCycle {
   deferred: number;
   /** Users who left or unsubscribed after the cycle was fixed (S38). */
   cancelled: number;
+  /** The cycle's channel messages (S43) so far: sent, failed, waiting for another attempt. */
+  channels?: { sent: number; failed: number; deferred: number };
 }
 
 export interface CycleContext {
@@ -109,6 +115,10 @@ export const followedFlowsSql = `
     join integrations i on i.id = s.integration_id and i.resource_group = env.resource_group
     join flows f on f.integration_id = i.id
    where s.environment_id = :environment`;
+
+/** SQL true when the person `user` of `:environment` wants emails there: their subscriptions do not go to a channel alone (S43). */
+export const emailWantedSql = (user: string) =>
+  `not exists (select 1 from subscription_targets t where t.user_id = ${user} and t.environment_id = :environment and not t.email)`;
 
 /**
  * Resolved errors that a user was told of: a digest delivery to the user, not failed, whose flows
@@ -208,6 +218,7 @@ export function createDigestStore(db: Knex): DigestStore {
     async fixCycle(environment: string, number: number, at = new Date()): Promise<FixedCycle> {
       return db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`herald.digest.${environment}`]);
+        await shareCatalogLock(trx);
         const existing = await trx('digest_cycles').where({ environment_id: environment, number }).first();
         if (existing) return toFixed(existing);
         const [cycle] = await trx('digest_cycles')
@@ -240,7 +251,7 @@ export function createDigestStore(db: Knex): DigestStore {
              select f.user_id, f.flow_id, r.last_due_cycle_id as since
                from (${followedFlowsSql}) f
                left join digest_rhythms r on r.environment_id = :environment and r.user_id = f.user_id
-              where not (f.user_id = any(:notDue::bigint[]))),
+              where not (f.user_id = any(:notDue::bigint[])) and ${emailWantedSql('f.user_id')}),
            ranges as (select distinct since from scope where since is not null),
            new_per_flow as materialized (
              select null::bigint as since, e.flow_id, count(*) as n from errors e where ${newInRangeSql(null)} group by e.flow_id
@@ -287,7 +298,7 @@ export function createDigestStore(db: Knex): DigestStore {
           `insert into digest_skips (cycle_id, user_id)
            select distinct :cycle::bigint, sc.user_id from (${followedFlowsSql}) sc
             where not exists (select 1 from email_deliveries d where d.cycle_id = :cycle and d.user_id = sc.user_id)
-              and not (sc.user_id = any(:notDue::bigint[]))`,
+              and not (sc.user_id = any(:notDue::bigint[])) and ${emailWantedSql('sc.user_id')}`,
           bindings,
         );
         // Those whose digest was due here: their next one tells from this cycle on.
@@ -297,9 +308,10 @@ export function createDigestStore(db: Knex): DigestStore {
             .whereIn('user_id', due)
             .update({ last_due_cycle_id: cycleId, last_due_at: at });
         }
+        const channelMessageCount = await planDigestMessages(trx, environment, cycleId);
         const [fixed] = await trx('digest_cycles')
           .where({ id: cycleId })
-          .update({ new_count: newCount, resolved_count: resolvedCount, delivery_count: deliveryCount })
+          .update({ new_count: newCount, resolved_count: resolvedCount, delivery_count: deliveryCount, channel_message_count: channelMessageCount })
           .returning('*');
         return toFixed(fixed);
       });
@@ -422,7 +434,20 @@ export function createDigestStore(db: Knex): DigestStore {
           db.raw(`(count(*) filter (where status = 'pending'))::int as deferred`),
           db.raw(`(count(*) filter (where status = 'cancelled'))::int as cancelled`),
         );
-      return { sent: row?.sent ?? 0, failed: row?.failed ?? 0, deferred: row?.deferred ?? 0, cancelled: row?.cancelled ?? 0 };
+      const channels = await db('channel_messages')
+        .where({ cycle_id: cycleId })
+        .first(
+          db.raw(`(count(*) filter (where status = 'sent'))::int as sent`),
+          db.raw(`(count(*) filter (where status = 'failed'))::int as failed`),
+          db.raw(`(count(*) filter (where status = 'pending'))::int as deferred`),
+        );
+      return {
+        sent: row?.sent ?? 0,
+        failed: row?.failed ?? 0,
+        deferred: row?.deferred ?? 0,
+        cancelled: row?.cancelled ?? 0,
+        channels: { sent: channels?.sent ?? 0, failed: channels?.failed ?? 0, deferred: channels?.deferred ?? 0 },
+      };
     },
   };
 
@@ -460,6 +485,7 @@ function toFixed(row: Record<string, unknown>): FixedCycle {
     newCount: row.new_count as number,
     resolvedCount: row.resolved_count as number,
     deliveryCount: row.delivery_count as number,
+    channelMessageCount: row.channel_message_count as number,
   };
 }
 

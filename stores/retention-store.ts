@@ -7,7 +7,7 @@
  * - a resolved error whose resolution a digest has still to announce (S9);
  * - a digest cycle that an error still names (it announced the error, or its resolution), that an
  *   email record still names, or that is its environment's latest (the next cycle's number follows it);
- * - an email still pending (planned, or deferred by a 4xx).
+ * - an email or channel message still pending (planned, or deferred by a 4xx, a 429 or a 5xx).
  */
 import type { Knex } from 'knex';
 
@@ -26,6 +26,15 @@ export async function purgeOnce(db: Knex, cutoff: Date, batchSize: number): Prom
     db,
     `delete from email_deliveries where id in (
        select id from email_deliveries
+        where status <> 'pending' and created_at < :cutoff
+        order by created_at limit :batchSize)`,
+    { cutoff, batchSize },
+  );
+  // Channel messages (S43) likewise: what is done with is kept as long as email records.
+  const messages = await deleted(
+    db,
+    `delete from channel_messages where id in (
+       select id from channel_messages
         where status <> 'pending' and created_at < :cutoff
         order by created_at limit :batchSize)`,
     { cutoff, batchSize },
@@ -49,12 +58,13 @@ export async function purgeOnce(db: Knex, cutoff: Date, batchSize: number): Prom
           and not exists (select 1 from errors e where e.notified_cycle_id = c.id)
           and not exists (select 1 from errors e where e.resolution_notified_cycle_id = c.id)
           and not exists (select 1 from email_deliveries d where d.cycle_id = c.id)
+          and not exists (select 1 from channel_messages m where m.cycle_id = c.id)
         order by c.completed_at limit :batchSize),
      skips as (delete from digest_skips where cycle_id in (select id from old))
      delete from digest_cycles where id in (select id from old)`,
     { cutoff, batchSize },
   );
-  return { errors, deliveries, cycles, more: Math.max(errors, deliveries, cycles) >= batchSize };
+  return { errors, deliveries: deliveries + messages, cycles, more: Math.max(errors, deliveries, messages, cycles) >= batchSize };
 }
 
 async function deleted(db: Knex, sql: string, bindings: Record<string, unknown>): Promise<number> {

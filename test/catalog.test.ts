@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { readCatalogFile } from '../catalog/catalog-file.js';
 import fc from 'fast-check';
 import { parse } from 'yaml';
-import { applyCatalog } from '../catalog/catalog.js';
+import { applyCatalog, lockCatalog } from '../catalog/catalog.js';
+import { createDigestStore } from '../stores/digest-store.js';
+import { createTestWorld } from './helpers/world.js';
 import { CatalogError } from '../catalog/catalog-error.js';
 import { createTestDatabase } from './helpers/database.js';
 
@@ -151,5 +153,25 @@ describe('herald catalog apply', async () => {
       }),
       { numRuns: 60 },
     );
+  });
+});
+
+describe('a catalog applied while a cycle is fixed', async () => {
+  const { db } = await createTestDatabase();
+  await createTestWorld(db);
+
+  it('neither deadlocks: a cycle being fixed and a catalog being applied wait for each other in turn (a sync beside a running digest)', async () => {
+    await db('errors').insert({ environment_id: 'prod', flow_id: 'orders', trace_key: 'SO-lock', message: 'Failure', status: 'open', report_id: 'lock-1', error_key: 'lock-1', occurred_at: new Date() });
+    // What applyCatalog does in its transaction: the catalog's lock, then its upserts lock the
+    // users' rows (ON CONFLICT DO UPDATE locks each row it meets, FOR UPDATE), then the environments'.
+    const apply = await db.transaction();
+    await lockCatalog(apply);
+    await apply.raw(`select id from users where account_id = 'acme' for update`);
+    const fixing = createDigestStore(db).fixCycle('prod', 1);
+    // Until the fix waits for a lock (the catalog's, or a user's row).
+    await expect.poll(async () => (await db.raw(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'`)).rows[0].n, { timeout: 10_000 }).toBe(1);
+    await apply.raw(`select id from environments where id = 'prod' for update`);
+    await apply.commit();
+    await expect(fixing).resolves.toMatchObject({ number: 1, newCount: 1, deliveryCount: 2 });
   });
 });

@@ -34,6 +34,9 @@ describe('configuration, read from the environment', () => {
     expect(loadConfig({}).retentionMs).toBe(30 * 24 * 60 * 60_000);
     expect(loadConfig({ HERALD_RETENTION: '90d' }).retentionMs).toBe(90 * 24 * 60 * 60_000);
     expect(() => loadConfig({ HERALD_RETENTION: '12h' })).toThrow(new ConfigError('HERALD_RETENTION', '12h', 'expected a duration such as 90s, 15m or 1h (at least 86400000 ms)'));
+    expect(loadConfig({}).channelAllow).toEqual([]);
+    expect(loadConfig({ HERALD_CHANNEL_ALLOW: '127.0.0.1, 10.0.0.0/8,::1' }).channelAllow).toEqual(['127.0.0.1', '10.0.0.0/8', '::1']);
+    expect(() => loadConfig({ HERALD_CHANNEL_ALLOW: '127.0.0.1,intranet' })).toThrow(/^HERALD_CHANNEL_ALLOW=.*addresses or CIDR ranges/);
     expect(loadConfig({}).cachedWorkflows).toBeUndefined();
     expect(loadConfig({ HERALD_CACHED_WORKFLOWS: '500' }).cachedWorkflows).toBe(500);
     expect(loadConfig({ HERALD_CACHED_WORKFLOWS: '0' }).cachedWorkflows).toBe(0);

@@ -66,6 +66,7 @@ describe('the test harness', async () => {
       '20261204100000_digest_ensured',
       '20261205000000_error_fingerprints',
       '20261206000000_digest_rhythms',
+      '20261207000000_create_channels',
     ]);
   });
 

@@ -17,6 +17,7 @@ import { keepDigestsInStep } from '../admin/digests.js';
 import { ensureRetentionSchedule } from '../admin/retention-schedule.js';
 import { HeraldClient } from '../client/herald-client.js';
 import { createHeraldWorker } from './worker.js';
+import { channelAgents } from '../channels/post.js';
 import { startWorkerGauges } from './runtime.js';
 import { heraldLogger, type Logger } from '../observability/log.js';
 import { startTracing, type Tracing } from '../observability/tracing.js';
@@ -41,7 +42,7 @@ export interface RunHeraldOptions {
   /** SMTP connections of the mailer's pool; default 5. */
   smtpConnections?: number;
   /** Activity settings that are not configuration (page sizes in tests and the bench). */
-  activityOverrides?: Partial<Pick<ActivityDeps, 'digestPageSize' | 'purgeBatchSize'>>;
+  activityOverrides?: Partial<Pick<ActivityDeps, 'digestPageSize' | 'purgeBatchSize' | 'channelTimeoutMs'>>;
   /** The worker's log; default JSON lines on standard output at HERALD_LOG_LEVEL. */
   logger?: Logger;
   /** Where spans go; default the process's tracing (off unless OTEL_EXPORTER_OTLP_ENDPOINT is set). */
@@ -94,6 +95,7 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
       digestIntervalMs: config.digestIntervalMs,
       deliveryRetryLimitMs: config.deliveryRetryLimitMs,
       retentionMs: config.retentionMs,
+      channelAgents: channelAgents({ allow: config.channelAllow }),
       ...options.activityOverrides,
     },
   });

@@ -43,6 +43,8 @@ export interface CycleSummary {
   deferred?: number;
   /** Users who left or unsubscribed after the cycle was fixed (S38). */
   cancelled?: number;
+  /** Messages to channels (S43): planned, and how their first attempts went (absent in cycles before channels). */
+  channelMessages?: { planned: number; sent: number; failed: number; deferred: number };
   finishedAt: string;
 }
 

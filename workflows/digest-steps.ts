@@ -365,7 +365,8 @@ async function fixAndSend(
     : takesPatch('quiet-cycles-cost-a-timer')
       ? await fixDigestCycle(environment, number, { completeWhenEmpty: true })
       : await fixDigestCycle(environment, number);
-  if (fixed.deliveryCount > 0) {
+  // Channel messages (S43) are sent by the same activity as emails, beside them.
+  if (fixed.deliveryCount > 0 || (fixed.channelMessageCount ?? 0) > 0) {
     for (;;) {
       const batch = await sendDigestBatch(fixed.cycleId);
       if (batch.remaining === 0) break;
@@ -381,6 +382,9 @@ async function fixAndSend(
     failed: completed.failed,
     deferred: completed.deferred,
     cancelled: completed.cancelled,
+    ...((fixed.channelMessageCount ?? 0) > 0 && completed.channels && {
+      channelMessages: { planned: fixed.channelMessageCount!, ...completed.channels },
+    }),
     finishedAt: new Date(workflowNow()).toISOString(),
   };
   return { summary, retryAt: completed.nextRetryAt ? Date.parse(completed.nextRetryAt) : undefined, workersIntervalMs: fixed.workersIntervalMs };

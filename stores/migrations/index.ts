@@ -18,6 +18,7 @@ import * as indexRetention from './20261204000000_index_retention.js';
 import * as digestEnsured from './20261204100000_digest_ensured.js';
 import * as errorFingerprints from './20261205000000_error_fingerprints.js';
 import * as digestRhythms from './20261206000000_digest_rhythms.js';
+import * as createChannels from './20261207000000_create_channels.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -43,6 +44,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261204100000_digest_ensured': digestEnsured,
   '20261205000000_error_fingerprints': errorFingerprints,
   '20261206000000_digest_rhythms': digestRhythms,
+  '20261207000000_create_channels': createChannels,
 };
 
 /** A knex migration source over {@link migrations}. */

@@ -57,6 +57,10 @@ export async function startHerald(options: {
   digestInterval?: string;
   /** HERALD_CACHED_WORKFLOWS; default the SDK's. */
   cachedWorkflows?: number;
+  /** HERALD_CHANNEL_ALLOW: private addresses channels may post to (S43 tests: 127.0.0.1). */
+  channelAllow?: string;
+  /** How long a channel has to answer (default 10 s). */
+  channelTimeoutMs?: number;
   /** Start each environment's missing digest, as a worker of `npm start` does; default false (tests start the digests they need). */
   ensureDigests?: boolean;
 }): Promise<RunningHerald> {
@@ -73,6 +77,7 @@ export async function startHerald(options: {
     HERALD_DELIVERY_RETRY_LIMIT: `${options.deliveryRetryLimitMs ?? 24 * 60 * 60_000}`,
     ...(options.digestInterval && { HERALD_DIGEST_INTERVAL: options.digestInterval }),
     ...(options.cachedWorkflows !== undefined && { HERALD_CACHED_WORKFLOWS: String(options.cachedWorkflows) }),
+    ...(options.channelAllow && { HERALD_CHANNEL_ALLOW: options.channelAllow }),
   });
   const herald = await runHerald({
     config,
@@ -84,7 +89,7 @@ export async function startHerald(options: {
     ensureDigests: options.ensureDigests ?? false,
     workflowBundle: await heraldWorkflowBundle(),
     shutdownGraceTime: '1 second',
-    activityOverrides: { digestPageSize: options.digestPageSize, purgeBatchSize: options.purgeBatchSize },
+    activityOverrides: { digestPageSize: options.digestPageSize, purgeBatchSize: options.purgeBatchSize, channelTimeoutMs: options.channelTimeoutMs },
   });
   afterAll(herald.stop);
   return { taskQueue, client: herald.herald, temporal, worker: herald.worker, stop: herald.stop };

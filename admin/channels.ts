@@ -1,0 +1,69 @@
+/**
+ * An account's channels and where its people's subscriptions go (S43), as the API, the catalog
+ * and the pages change them: each change checked (a URL under the address policy, a channel of the
+ * account) and audited. A webhook's secret is answered once, when the channel is made.
+ */
+import type { Knex } from 'knex';
+import { channelUrlProblem, type ChannelAddressPolicy } from '../channels/address-policy.js';
+import { createChannelStore, emailOnly, type Channel, type ChannelKind, type SubscriptionTarget } from '../stores/channel-store.js';
+import { recordAudit } from '../stores/audit-store.js';
+import { EntityConflict, EntityRefused, type EntityView, type PutResult } from './entities.js';
+
+/** A channel as the API and pages show it: its URL only by its host (a Slack or Teams URL is a credential). */
+export function channelView(channel: Channel): EntityView {
+  return { name: channel.name, kind: channel.kind, host: new URL(channel.url).host, createdAt: channel.createdAt.toISOString() };
+}
+
+/** Makes or changes a channel; refuses a URL the policy forbids and a change of kind. */
+export async function putChannel(
+  db: Knex,
+  change: { actor: string; account: string; name: string; kind: ChannelKind; url: string; policy: ChannelAddressPolicy },
+): Promise<PutResult & { secret?: string }> {
+  const problem = channelUrlProblem(change.url, change.policy);
+  if (problem) throw new EntityRefused([{ field: 'url', message: problem }]);
+  const store = createChannelStore(db);
+  const existing = await store.byName(change.account, change.name);
+  if (existing && existing.kind !== change.kind) {
+    throw new EntityConflict(`channel "${change.name}" is a ${existing.kind} channel: remove it to make a ${change.kind} one of that name`);
+  }
+  const put = await store.put(change.account, { name: change.name, kind: change.kind, url: change.url });
+  const entity = channelView(put.channel);
+  if (put.changed) await recordAudit(db, { account: change.account, actor: change.actor, action: put.created ? 'created' : 'changed', kind: 'channels', entity: change.name, detail: entity });
+  return { entity, created: put.created, changed: put.changed, ...(put.secret && { secret: put.secret }) };
+}
+
+export async function removeChannel(db: Knex, change: { actor: string; account: string; name: string }): Promise<EntityView | undefined> {
+  const removed = await createChannelStore(db).remove(change.account, change.name);
+  if (!removed) return undefined;
+  await recordAudit(db, { account: change.account, actor: change.actor, action: 'removed', kind: 'channels', entity: change.name });
+  return channelView(removed);
+}
+
+async function personOf(db: Knex, account: string, environment: string, email: string) {
+  const user = await db('users').where({ account_id: account, email: email.toLowerCase() }).whereNull('removed_at').first('id', 'email');
+  const env = await db('environments').where({ account_id: account, id: environment }).first('id');
+  return user && env ? { userId: Number(user.id), email: user.email as string } : undefined;
+}
+
+/** Where a person's subscriptions in an environment go. */
+export async function readTarget(db: Knex, account: string, environment: string, email: string): Promise<EntityView | undefined> {
+  const person = await personOf(db, account, environment, email);
+  if (!person) return undefined;
+  return { environment, user: person.email, ...(await createChannelStore(db).target(person.userId, environment)) };
+}
+
+/** Sets where a person's subscriptions in an environment go; refuses a channel the account does not have. */
+export async function putTarget(
+  db: Knex,
+  change: { actor: string; account: string; environment: string; email: string; body: SubscriptionTarget | null },
+): Promise<PutResult | undefined> {
+  return db.transaction(async (trx) => {
+    const person = await personOf(trx, change.account, change.environment, change.email);
+    if (!person) return undefined;
+    const saved = await createChannelStore(trx).setTarget(trx, person.userId, change.account, change.environment, change.body ?? emailOnly);
+    if (saved.unknownChannel) throw new EntityRefused([{ field: 'channel', message: `no channel "${saved.unknownChannel}" in this account` }]);
+    const entity = (await readTarget(trx, change.account, change.environment, change.email))!;
+    if (saved.changed) await recordAudit(trx, { account: change.account, actor: change.actor, action: 'changed', kind: 'targets', entity: `${change.environment}/${person.email}`, detail: entity });
+    return { entity, created: false, changed: saved.changed };
+  });
+}

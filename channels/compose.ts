@@ -1,0 +1,98 @@
+/**
+ * The event a channel message tells (events.ts), read from what its digest cycle or connection
+ * change fixed, with the same rows the emails read (S7–S10, S30, S42). Composed at the first
+ * attempt and kept: every retry posts the same.
+ */
+import type { Knex } from 'knex';
+import { channelResolvedSql, type ClaimedMessage } from '../stores/channel-store.js';
+import { createDigestStore, errorRowColumns, toErrorRow, type DigestErrorRow } from '../stores/digest-store.js';
+import { createConnectionStore } from '../stores/connection-store.js';
+import { emailFrame } from '../email/email-frame.js';
+import { eventLines, type ChannelEvent, type ErrorLine } from './events.js';
+
+export function channelComposer(db: Knex, appUrl: string) {
+  const digests = createDigestStore(db);
+  const connections = createConnectionStore(db);
+
+  const line = (frame: ReturnType<typeof emailFrame>, row: DigestErrorRow): ErrorLine => ({
+    errorId: row.id,
+    flow: row.flowName,
+    integration: row.integrationName,
+    traceKey: row.traceKey,
+    message: row.message,
+    code: row.code,
+    occurredAt: row.occurredAt.toISOString(),
+    count: row.group?.size ?? 1,
+    url: frame.link(`errors/${row.id}`),
+  });
+
+  async function digestEvent(message: ClaimedMessage): Promise<ChannelEvent> {
+    const cycleId = message.cycleId!;
+    const context = await digests.cycleContext(cycleId);
+    const frame = emailFrame(appUrl, context.environment, context.account);
+    const byFlow = await digests.newErrorsByFlow(cycleId, message.flowIds, eventLines);
+    const resolved = await db.raw(
+      `select ${errorRowColumns} from errors e join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id,
+              (select channel_id, flow_ids, cycle_id from channel_messages where id = :id) cm
+        where ${channelResolvedSql} order by f.name, e.flow_id, e.resolved_at, e.id limit :limit`,
+      { id: message.id, limit: eventLines },
+    );
+    const fixedAt = (await db('digest_cycles').where({ id: cycleId }).first('fixed_at')).fixed_at as Date;
+    return {
+      type: 'herald.digest',
+      version: 1,
+      timestamp: fixedAt.toISOString(),
+      data: {
+        account: { id: context.account.id, name: context.account.name },
+        environment: context.environment,
+        cycle: context.number,
+        newErrors: message.newCount,
+        resolvedErrors: message.resolvedCount,
+        openErrors: message.openCount,
+        firstNew: [...byFlow.values()].flat().slice(0, eventLines).map((row) => line(frame, row)),
+        firstResolved: resolved.rows.map((r: Record<string, unknown>) => line(frame, { ...toErrorRow(r), flowCount: 1 })),
+        url: frame.link('errors?status=open'),
+      },
+    };
+  }
+
+  async function connectionEvent(message: ClaimedMessage): Promise<ChannelEvent> {
+    const row = await db('connection_events as ev')
+      .join('connections as c', 'c.id', 'ev.connection_id')
+      .join('environments as e', 'e.id', db.raw('?', [message.environmentId]))
+      .join('accounts as a', 'a.id', 'e.account_id')
+      .where('ev.id', message.connectionEventId!)
+      .first(
+        'ev.status', 'ev.reason', 'ev.changed_at', 'c.id as connection_id', 'c.name as connection_name', 'e.id as environment_id',
+        'e.name as environment_name', 'e.production', 'a.id as account_id', 'a.name as account_name',
+        db.raw(`(select count(*) from errors x join flow_connections xf on xf.flow_id = x.flow_id
+                  where xf.connection_id = c.id and x.environment_id = e.id and x.reported_at >= ev.changed_at)::int as errors_since`),
+      );
+    const environment = { id: row.environment_id, name: row.environment_name, production: row.production };
+    const frame = emailFrame(appUrl, environment, { name: row.account_name });
+    const usedBy = (await connections.usedBy([row.connection_id])).get(row.connection_id) ?? [];
+    return {
+      type: row.status === 'offline' ? 'herald.connection.offline' : 'herald.connection.online',
+      version: 1,
+      timestamp: (row.changed_at as Date).toISOString(),
+      data: {
+        account: { id: row.account_id, name: row.account_name },
+        environment,
+        connection: { id: row.connection_id, name: row.connection_name },
+        status: row.status,
+        reason: row.reason,
+        usedBy,
+        errorsSince: row.status === 'offline' ? row.errors_since : 0,
+        url: frame.link(`connections/${encodeURIComponent(row.connection_id)}`),
+      },
+    };
+  }
+
+  return {
+    /** The message's event: as kept from its first attempt, or composed now. */
+    async eventOf(message: ClaimedMessage): Promise<ChannelEvent> {
+      if (message.event) return message.event as ChannelEvent;
+      return message.kind === 'digest' ? digestEvent(message) : connectionEvent(message);
+    },
+  };
+}

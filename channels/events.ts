@@ -1,0 +1,74 @@
+/**
+ * What Herald posts to a signed webhook (S43), as versioned JSON events in the Standard Webhooks
+ * shape `{ type, timestamp, data }`. The OpenAPI document lists them under `webhooks`; Slack and
+ * Teams messages are made from the same events (slack.ts, teams.ts), so every channel tells the
+ * same thing. Version 1: fields may be added, never removed or changed in meaning.
+ */
+import { z } from 'zod';
+
+const environment = z.object({
+  id: z.string(),
+  name: z.string(),
+  production: z.boolean().describe('false: the message names the environment as non-production'),
+});
+
+const errorLine = z.object({
+  errorId: z.number().int(),
+  flow: z.string().describe("the flow's name"),
+  integration: z.string(),
+  traceKey: z.string().describe('the failed record'),
+  message: z.string(),
+  code: z.string().nullable(),
+  occurredAt: z.string().describe('ISO 8601'),
+  count: z.number().int().describe('errors this line stands for (a group of alike errors, S42); 1 for one error'),
+  url: z.string().describe("the error's page"),
+});
+
+export const digestEventSchema = z.object({
+  type: z.literal('herald.digest'),
+  version: z.literal(1),
+  timestamp: z.string().describe('when the cycle was fixed, ISO 8601'),
+  data: z.object({
+    account: z.object({ id: z.string(), name: z.string() }),
+    environment,
+    cycle: z.number().int().describe("the environment's digest cycle"),
+    newErrors: z.number().int(),
+    resolvedErrors: z.number().int().describe('resolved since the last digest, of errors this channel was told of'),
+    openErrors: z.number().int().describe('open now, in the flows this channel follows'),
+    firstNew: z.array(errorLine).describe('the first new errors (at most 10 lines)'),
+    firstResolved: z.array(errorLine).describe('the first resolved errors (at most 10 lines)'),
+    url: z.string().describe("the environment's errors page"),
+  }),
+});
+
+export const connectionEventSchema = z.object({
+  type: z.enum(['herald.connection.offline', 'herald.connection.online']),
+  version: z.literal(1),
+  timestamp: z.string().describe('when the connection changed, ISO 8601'),
+  data: z.object({
+    account: z.object({ id: z.string(), name: z.string() }),
+    environment,
+    connection: z.object({ id: z.string(), name: z.string() }),
+    status: z.enum(['offline', 'online']),
+    reason: z.string().nullable(),
+    usedBy: z.array(z.object({ integration: z.string(), flows: z.array(z.string()) })),
+    errorsSince: z.number().int().describe('for an outage: errors of the flows using it since it began'),
+    url: z.string().describe("the connection's page"),
+  }),
+});
+
+export type DigestEvent = z.infer<typeof digestEventSchema>;
+export type ConnectionEvent = z.infer<typeof connectionEventSchema>;
+export type ChannelEvent = DigestEvent | ConnectionEvent;
+export type ErrorLine = DigestEvent['data']['firstNew'][number];
+
+/** Lines of errors an event lists, of each kind. */
+export const eventLines = 10;
+
+/** The events, as the OpenAPI document's `webhooks`. */
+export const webhookEvents = { 'herald.digest': digestEventSchema, 'herald.connection': connectionEventSchema };
+
+/** The environment as a message names it: a non-production one always by name (S21). */
+export function environmentLabel(env: { name: string; production: boolean }): string {
+  return env.production ? env.name : `${env.name} (non-production)`;
+}

@@ -1,0 +1,87 @@
+/**
+ * Microsoft Teams (S43): an event as an Adaptive Card (1.4) in the message a Teams workflow
+ * webhook takes. Text from errors goes in TextRuns of RichTextBlocks, which Teams shows as
+ * written (no Markdown), on one line and cut; lines are dropped from the end while the payload
+ * is over Teams' 28 KB, with a line that says how many more there are.
+ */
+import { emailText, emailTextLimits as limits } from '../email/text.js';
+import { environmentLabel, type ChannelEvent, type ErrorLine } from './events.js';
+
+/** Teams refuses a message over 28 KB. */
+export const teamsMaxBytes = 28 * 1024;
+
+/** Text shown as written: a run of a RichTextBlock, on one line, cut. */
+const run = (text: string, more: Record<string, unknown> = {}) => ({ type: 'TextRun', text, ...more });
+const rich = (...inlines: object[]) => ({ type: 'RichTextBlock', inlines });
+const heading = (text: string) => rich(run(text, { weight: 'Bolder', size: 'Medium' }));
+
+function errorBlock(line: ErrorLine): object {
+  return {
+    type: 'Container',
+    selectAction: { type: 'Action.OpenUrl', url: line.url },
+    items: [
+      rich(run(`${line.count > 1 ? `${line.count} × ` : ''}${emailText(line.message, limits.message)}`, { weight: 'Bolder' })),
+      rich(
+        run(`${emailText(line.integration, limits.name)} › ${emailText(line.flow, limits.name)} · trace key ${emailText(line.traceKey, limits.traceKey)}` +
+          (line.code ? ` · code ${emailText(line.code, limits.code)}` : ''), { isSubtle: true }),
+      ),
+    ],
+  };
+}
+
+function card(body: object[], action: { title: string; url: string }) {
+  return {
+    type: 'message',
+    attachments: [
+      {
+        contentType: 'application/vnd.microsoft.card.adaptive',
+        contentUrl: null,
+        content: {
+          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
+          type: 'AdaptiveCard',
+          version: '1.4',
+          body,
+          actions: [{ type: 'Action.OpenUrl', title: action.title, url: action.url }],
+        },
+      },
+    ],
+  };
+}
+
+const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+/** The Teams message of an event, within {@link teamsMaxBytes}. */
+export function teamsMessage(event: ChannelEvent): object {
+  const env = environmentLabel(event.data.environment);
+  if (event.type === 'herald.digest') {
+    const d = event.data;
+    const head = [
+      heading(`Herald digest: ${d.newErrors} new, ${d.resolvedErrors} resolved, ${d.openErrors} open`),
+      rich(run(`${emailText(d.account.name, limits.name)}, ${emailText(env, limits.name)}`, { isSubtle: true })),
+    ];
+    // Each block with the errors it stands for (a heading, none): what is dropped is counted in "more".
+    const lines: { block: object; count: number }[] = [
+      ...(d.firstNew.length > 0 ? [{ block: heading('New errors'), count: 0 }, ...d.firstNew.map((l) => ({ block: errorBlock(l), count: l.count }))] : []),
+      ...(d.firstResolved.length > 0 ? [{ block: heading('Resolved'), count: 0 }, ...d.firstResolved.map((l) => ({ block: errorBlock(l), count: l.count }))] : []),
+    ];
+    for (let kept = lines.length; ; kept -= 1) {
+      const shown = lines.slice(0, kept).reduce((n, l) => n + l.count, 0);
+      const more = d.newErrors + d.resolvedErrors - shown;
+      const tail = more > 0 ? [rich(run(`and ${more} more on the errors page`, { isSubtle: true }))] : [];
+      const message = card([...head, ...lines.slice(0, kept).map((l) => l.block), ...tail], { title: 'Open errors', url: d.url });
+      if (size(message) <= teamsMaxBytes || kept === 0) return message;
+    }
+  }
+  const d = event.data;
+  const status = d.status === 'offline' ? 'offline' : 'back online';
+  return card(
+    [
+      heading(`Connection ${emailText(d.connection.name, limits.name)} is ${status}`),
+      rich(run(`${emailText(d.account.name, limits.name)}, ${emailText(env, limits.name)} · since ${event.timestamp}`, { isSubtle: true })),
+      ...(d.reason ? [rich(run(`Reason: ${emailText(d.reason, limits.message)}`))] : []),
+      ...(d.status === 'offline' ? [rich(run(`${d.errorsSince} errors since in the flows that use it`))] : []),
+      ...d.usedBy.map((u) => rich(run(`${emailText(u.integration, limits.name)}: ${u.flows.map((f) => emailText(f, limits.name)).join(', ')}`))),
+    ],
+    { title: 'Open connection', url: d.url },
+  );
+}

@@ -1,0 +1,346 @@
+/**
+ * Channels in PostgreSQL (S43): an account's channels, where each person's subscriptions go
+ * (email, a channel, or both), and the messages Herald posts to channels. A message is planned
+ * once under its key, in the same transaction as what it tells of (a digest cycle's fix, a
+ * connection change), and claimed before each attempt by moving its `retry_at` past the attempt's
+ * end: an attempt that dies leaves its message deferred, to be tried again, never lost.
+ */
+import type { Knex } from 'knex';
+import { randomBytes } from 'node:crypto';
+import { followedFlowsSql } from './digest-store.js';
+
+import type { ChannelKind } from '../contracts/channel.js';
+
+export type { ChannelKind };
+
+export interface Channel {
+  id: number;
+  name: string;
+  kind: ChannelKind;
+  url: string;
+  createdAt: Date;
+}
+
+/** Where a person's subscriptions in an environment go: their email, one of the account's channels, or both. */
+export interface SubscriptionTarget {
+  email: boolean;
+  channel: string | null;
+}
+
+export const emailOnly: SubscriptionTarget = { email: true, channel: null };
+
+/** A message claimed for one attempt, with its channel. */
+export interface ClaimedMessage {
+  id: number;
+  kind: 'digest' | 'connection';
+  attempts: number;
+  environmentId: string;
+  cycleId: number | null;
+  connectionEventId: number | null;
+  flowIds: string[];
+  newCount: number;
+  resolvedCount: number;
+  openCount: number;
+  event: unknown;
+  channel: { id: number; kind: ChannelKind; url: string; secret: string | null; removed: boolean };
+}
+
+/** A channel message as "messages" shows it. */
+export interface ChannelMessageView {
+  id: number;
+  channel: string;
+  channelKind: ChannelKind;
+  environment: string;
+  kind: string;
+  status: string;
+  attempts: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  retryAt: Date | null;
+  createdAt: Date;
+  sentAt: Date | null;
+}
+
+/** First wait after a channel refused for now; each later one doubles, up to an hour. */
+export const firstChannelRetryMs = 10_000;
+export const maxChannelRetryMs = 60 * 60_000;
+
+/** A new signed webhook's secret, in the Standard Webhooks form (`whsec_` and 32 random bytes in base64). */
+export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
+
+/** Channels of an account, by name (not removed). */
+const liveChannels = (db: Knex, account: string) => db('channels').where({ account_id: account }).whereNull('removed_at');
+
+const toChannel = (r: Record<string, unknown>): Channel => ({
+  id: Number(r.id),
+  name: r.name as string,
+  kind: r.kind as ChannelKind,
+  url: r.url as string,
+  createdAt: r.created_at as Date,
+});
+
+export function createChannelStore(db: Knex) {
+  const store = {
+    async list(account: string): Promise<Channel[]> {
+      return (await liveChannels(db, account).orderBy('name')).map(toChannel);
+    },
+
+    async byName(account: string, name: string): Promise<Channel | undefined> {
+      const row = await liveChannels(db, account).where({ name }).first();
+      return row ? toChannel(row) : undefined;
+    },
+
+    /**
+     * Makes or changes the account's channel of this name. A new signed webhook gets a secret,
+     * answered here once (`secret`); a changed kind is refused by the caller. Answers whether anything changed.
+     */
+    async put(account: string, put: { name: string; kind: ChannelKind; url: string }): Promise<{ channel: Channel; created: boolean; changed: boolean; secret?: string }> {
+      return db.transaction(async (trx) => {
+        await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`herald.channels.${account}`]);
+        const existing = await liveChannels(trx, account).where({ name: put.name }).first();
+        if (existing) {
+          if (existing.url === put.url) return { channel: toChannel(existing), created: false, changed: false };
+          const [row] = await trx('channels').where({ id: existing.id }).update({ url: put.url }).returning('*');
+          return { channel: toChannel(row), created: false, changed: true };
+        }
+        const secret = put.kind === 'webhook' ? newWebhookSecret() : null;
+        const [row] = await trx('channels').insert({ account_id: account, name: put.name, kind: put.kind, url: put.url, secret }).returning('*');
+        return { channel: toChannel(row), created: true, changed: true, ...(secret && { secret }) };
+      });
+    },
+
+    /** Removes a channel: its pending messages are cancelled, and subscriptions that went to it go to email alone. */
+    async remove(account: string, name: string): Promise<Channel | undefined> {
+      return db.transaction(async (trx) => {
+        const [row] = await liveChannels(trx, account).where({ name }).update({ removed_at: trx.fn.now() }).returning('*');
+        if (!row) return undefined;
+        await trx('channel_messages').where({ channel_id: row.id, status: 'pending' }).update({ status: 'cancelled', last_error: 'not sent: the channel was removed', retry_at: null });
+        await trx('subscription_targets').where({ channel_id: row.id }).update({ channel_id: null, email: true });
+        return toChannel(row);
+      });
+    },
+
+    async target(userId: number, environment: string): Promise<SubscriptionTarget> {
+      const row = await db('subscription_targets as t')
+        .leftJoin('channels as c', 'c.id', 't.channel_id')
+        .where({ 't.user_id': userId, 't.environment_id': environment })
+        .first('t.email', 'c.name');
+      return row ? { email: row.email, channel: row.name ?? null } : emailOnly;
+    },
+
+    /**
+     * Sets where a person's subscriptions in an environment go; the channel must be one of the
+     * account's (else answers its name back as unknown). Email alone leaves no row.
+     */
+    async setTarget(trx: Knex, userId: number, account: string, environment: string, target: SubscriptionTarget): Promise<{ unknownChannel?: string; changed: boolean }> {
+      const channel = target.channel === null ? undefined : await liveChannels(trx, account).where({ name: target.channel }).first('id');
+      if (target.channel !== null && !channel) return { unknownChannel: target.channel, changed: false };
+      const before = await store.target(userId, environment);
+      if (before.email === target.email && before.channel === target.channel) return { changed: false };
+      if (target.email && target.channel === null) {
+        await trx('subscription_targets').where({ user_id: userId, environment_id: environment }).delete();
+      } else {
+        await trx('subscription_targets')
+          .insert({ user_id: userId, environment_id: environment, email: target.email, channel_id: channel?.id ?? null })
+          .onConflict(['environment_id', 'user_id'])
+          .merge();
+      }
+      return { changed: true };
+    },
+
+    /** The account's channel messages, newest first. */
+    async messages(account: string, options: { limit: number; before?: number }): Promise<ChannelMessageView[]> {
+      const query = db('channel_messages as m')
+        .join('channels as c', 'c.id', 'm.channel_id')
+        .join('environments as e', 'e.id', 'm.environment_id')
+        .where('c.account_id', account)
+        .orderBy('m.id', 'desc')
+        .limit(options.limit)
+        .select('m.*', 'c.name as channel_name', 'c.kind as channel_kind', 'e.name as environment_name');
+      if (options.before !== undefined) query.where('m.id', '<', options.before);
+      return (await query).map((r) => ({
+        id: Number(r.id),
+        channel: r.channel_name,
+        channelKind: r.channel_kind,
+        environment: r.environment_name,
+        kind: r.kind,
+        status: r.status,
+        attempts: r.attempts,
+        lastStatus: r.last_status,
+        lastError: r.last_error,
+        retryAt: r.retry_at,
+        createdAt: r.created_at,
+        sentAt: r.sent_at,
+      }));
+    },
+
+    /** A cycle's messages waiting for their first attempt. */
+    async firstAttemptsOfCycle(cycleId: number): Promise<number[]> {
+      return (await db('channel_messages').where({ cycle_id: cycleId, status: 'pending' }).whereNull('retry_at').orderBy('id').pluck('id')).map(Number);
+    },
+
+    /** A connection change's messages waiting for their first attempt. */
+    async firstAttemptsOfChange(eventId: number): Promise<number[]> {
+      return (await db('channel_messages').where({ connection_event_id: eventId, status: 'pending' }).whereNull('retry_at').orderBy('id').pluck('id')).map(Number);
+    },
+
+    /** An environment's messages deferred and due by `now`. */
+    async dueDeferred(environment: string, now: Date, limit: number): Promise<number[]> {
+      return (
+        await db('channel_messages').where({ environment_id: environment, status: 'pending' }).where('retry_at', '<=', now).orderBy(['retry_at', 'id']).limit(limit).pluck('id')
+      ).map(Number);
+    },
+
+    /** When the environment's next deferred message is due, if any. */
+    async nextRetryAt(environment: string): Promise<Date | null> {
+      const row = await db('channel_messages').where({ environment_id: environment, status: 'pending' }).whereNotNull('retry_at').min({ at: 'retry_at' }).first();
+      return (row?.at as Date | null | undefined) ?? null;
+    },
+
+    /**
+     * Claims a pending message for one attempt, if it is due (first attempt, or deferred and due):
+     * its next attempt is moved to `leaseUntil`, so that no other attempt takes it meanwhile and a
+     * dead attempt leaves it deferred. Undefined when another attempt has it or it is done.
+     */
+    async claim(id: number, now: Date, leaseUntil: Date): Promise<ClaimedMessage | undefined> {
+      const { rows } = await db.raw(
+        `update channel_messages m set attempts = m.attempts + 1, retry_at = :lease
+          where m.id = :id and m.status = 'pending' and (m.retry_at is null or m.retry_at <= :now)
+          returning m.*, (select row_to_json(c) from channels c where c.id = m.channel_id) as channel`,
+        { id, now, lease: leaseUntil },
+      );
+      const r = rows[0];
+      if (!r) return undefined;
+      return {
+        id: Number(r.id),
+        kind: r.kind,
+        attempts: r.attempts,
+        environmentId: r.environment_id,
+        cycleId: r.cycle_id === null ? null : Number(r.cycle_id),
+        connectionEventId: r.connection_event_id === null ? null : Number(r.connection_event_id),
+        flowIds: r.flow_ids,
+        newCount: r.new_count,
+        resolvedCount: r.resolved_count,
+        openCount: r.open_count,
+        event: r.event,
+        channel: { id: Number(r.channel.id), kind: r.channel.kind, url: r.channel.url, secret: r.channel.secret, removed: r.channel.removed_at !== null },
+      };
+    },
+
+    /** Keeps the event a message was first composed as: every retry posts the same. */
+    async keepEvent(id: number, event: unknown): Promise<void> {
+      await db('channel_messages').where({ id }).whereNull('event').update({ event: JSON.stringify(event) });
+    },
+
+    /**
+     * Records how the claimed attempt `attempts` ended: sent; cancelled; failed; or refused for
+     * now, deferred by the longer of the receiver's Retry-After and a doubling backoff, and failed
+     * once that would pass `retryLimitMs` since the first refusal.
+     */
+    async record(
+      id: number,
+      attempts: number,
+      ending:
+        | { outcome: 'sent'; status: number }
+        | { outcome: 'failed' | 'cancelled'; status: number | null; error: string }
+        | { outcome: 'retry'; status: number | null; error: string; retryAfterMs: number | null },
+      now: Date,
+      retryLimitMs: number,
+    ): Promise<'sent' | 'failed' | 'cancelled' | 'deferred'> {
+      const mine = () => db('channel_messages').where({ id, attempts, status: 'pending' });
+      if (ending.outcome === 'sent') {
+        await mine().update({ status: 'sent', sent_at: now, retry_at: null, last_status: ending.status, last_error: null });
+        return 'sent';
+      }
+      if (ending.outcome !== 'retry') {
+        await mine().update({ status: ending.outcome, retry_at: null, last_status: ending.status, last_error: ending.error.slice(0, 2_000) });
+        return ending.outcome;
+      }
+      const { rows } = await db.raw(
+        `update channel_messages
+            set deferred_since = coalesce(deferred_since, :now),
+                last_status = :status, last_error = :error,
+                status = case when :now::timestamptz + :wait * interval '1 millisecond' - coalesce(deferred_since, :now) > :limit * interval '1 millisecond'
+                              then 'failed' else 'pending' end,
+                retry_at = case when :now::timestamptz + :wait * interval '1 millisecond' - coalesce(deferred_since, :now) > :limit * interval '1 millisecond'
+                                then null else :now::timestamptz + :wait * interval '1 millisecond' end
+          where id = :id and attempts = :attempts and status = 'pending'
+          returning status`,
+        {
+          id,
+          attempts,
+          now,
+          status: ending.status,
+          error: ending.error.slice(0, 2_000),
+          wait: Math.max(ending.retryAfterMs ?? 0, Math.min(firstChannelRetryMs * 2 ** Math.min(attempts - 1, 20), maxChannelRetryMs)),
+          limit: retryLimitMs,
+        },
+      );
+      return rows[0]?.status === 'failed' ? 'failed' : 'deferred';
+    },
+  };
+  return store;
+}
+
+export type ChannelStore = ReturnType<typeof createChannelStore>;
+
+/**
+ * SQL true for an error `e` of which the channel of message `:channel` was told as new: a digest
+ * message of the cycle that announced it, not failed, whose flows hold its flow.
+ */
+const channelToldSql = `exists (select 1 from channel_messages told
+  where told.channel_id = cm.channel_id and told.cycle_id = e.notified_cycle_id and told.kind = 'digest'
+    and told.status in ('pending', 'sent') and e.flow_id = any(told.flow_ids))`;
+
+/** The cycle's resolved errors a channel message tells of (`cm`: the message's row). */
+export const channelResolvedSql = `e.resolution_notified_cycle_id = cm.cycle_id and e.flow_id = any(cm.flow_ids) and ${channelToldSql}`;
+
+/**
+ * Plans a cycle's channel messages, in the transaction that fixes it: one per channel that the
+ * subscriptions of the environment's people go to, about the flows they follow, when it has news
+ * for it (new errors, or resolved ones it was told of). Channels take every cycle (S41's rhythms
+ * and quiet hours are a person's).
+ */
+export async function planDigestMessages(trx: Knex, environment: string, cycleId: number): Promise<number> {
+  const { rows } = await trx.raw(
+    `with targeted as (
+       select t.channel_id, array_agg(distinct f.flow_id order by f.flow_id) as flow_ids
+         from (${followedFlowsSql}) f
+         join subscription_targets t on t.user_id = f.user_id and t.environment_id = :environment
+         join channels c on c.id = t.channel_id and c.removed_at is null
+        group by t.channel_id),
+     counted as (
+       select tg.channel_id, tg.flow_ids,
+              (select count(*) from errors e where e.notified_cycle_id = :cycle and e.flow_id = any(tg.flow_ids)) as new_count,
+              (select count(*) from errors e, (select tg.channel_id, tg.flow_ids, :cycle::bigint as cycle_id) cm
+                where ${channelResolvedSql}) as resolved_count,
+              (select count(*) from errors e where e.environment_id = :environment and e.status = 'open' and e.flow_id = any(tg.flow_ids)) as open_count
+         from targeted tg)
+     insert into channel_messages (channel_id, environment_id, kind, key, cycle_id, flow_ids, new_count, resolved_count, open_count)
+     select channel_id, :environment, 'digest', 'digest:' || :cycle || ':' || channel_id, :cycle, flow_ids, new_count, resolved_count, open_count
+       from counted where new_count > 0 or resolved_count > 0
+     on conflict (key) do nothing
+     returning id`,
+    { environment, cycle: cycleId },
+  );
+  return rows.length;
+}
+
+/** Plans a connection change's channel messages: one per channel a subscriber of the connection sends to (per environment that sees it). */
+export async function planConnectionMessages(trx: Knex, eventId: number, connection: string): Promise<number> {
+  const { rows } = await trx.raw(
+    `insert into channel_messages (channel_id, environment_id, kind, key, connection_event_id)
+     select distinct t.channel_id, s.environment_id, 'connection', 'connection:' || :event || ':' || s.environment_id || ':' || t.channel_id, :event::bigint
+       from subscriptions s
+       join users u on u.id = s.user_id and u.removed_at is null
+       join environments e on e.id = s.environment_id and e.account_id = u.account_id
+       join connections c on c.id = s.connection_id and c.resource_group = e.resource_group
+       join subscription_targets t on t.user_id = u.id and t.environment_id = s.environment_id
+       join channels ch on ch.id = t.channel_id and ch.removed_at is null
+      where s.connection_id = :connection
+     on conflict (key) do nothing
+     returning id`,
+    { event: eventId, connection },
+  );
+  return rows.length;
+}

@@ -1,0 +1,261 @@
+/**
+ * S43: channels on the real stack. The server as `npm run server` builds it makes channels and
+ * targets; a real Herald worker posts digests and connection changes to local receivers that
+ * check what Slack, Teams and a Standard Webhooks consumer check (Block Kit and Adaptive Card
+ * shapes, the signature with the library's own verify), and that refuse: 429 with Retry-After,
+ * 500 for a while, 410 gone, a slow answer, a redirect to 127.0.0.1.
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { Webhook } from 'standardwebhooks';
+import { startFixture } from './helpers/fixture.js';
+import { startServer } from './helpers/server.js';
+import { runCycleNow, startDigest } from './helpers/digests.js';
+import { startChannelReceiver } from './helpers/channel-receiver.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { apiPrefix } from '../server/api.js';
+import { createTokenStore } from '../stores/token-store.js';
+import { digestEventSchema, connectionEventSchema } from '../channels/events.js';
+import { testCatalog } from './helpers/world.js';
+
+const minutes = (n: number) => n * 60_000;
+
+/** Block Kit as Slack takes it from an incoming webhook: fallback text, at most 50 known blocks, texts within their limits. */
+const plainText = (max: number) => z.object({ type: z.literal('plain_text'), text: z.string().min(1).max(max) });
+const blockKit = z.object({
+  text: z.string().min(1),
+  blocks: z
+    .array(
+      z.discriminatedUnion('type', [
+        z.object({ type: z.literal('header'), text: plainText(150) }),
+        z.object({ type: z.literal('section'), text: z.object({ type: z.literal('mrkdwn'), text: z.string().min(1).max(3000) }) }),
+        z.object({ type: z.literal('context'), elements: z.array(z.object({ type: z.literal('mrkdwn'), text: z.string() })).max(10) }),
+        z.object({ type: z.literal('actions'), elements: z.array(z.object({ type: z.literal('button'), text: plainText(75), url: z.string().url() })) }),
+      ]),
+    )
+    .max(50),
+});
+/** The message a Teams workflow webhook takes: one Adaptive Card attachment, within 28 KB. */
+const adaptiveCardMessage = z.object({
+  type: z.literal('message'),
+  attachments: z
+    .array(
+      z.object({
+        contentType: z.literal('application/vnd.microsoft.card.adaptive'),
+        content: z.object({ type: z.literal('AdaptiveCard'), version: z.string(), body: z.array(z.object({ type: z.string() })).min(1), actions: z.array(z.object({ type: z.literal('Action.OpenUrl'), url: z.string().url() })) }),
+      }),
+    )
+    .length(1),
+});
+/** Every run of text in a card, as Teams shows it. */
+const cardText = (message: unknown) => JSON.stringify(message).match(/"text":"(?:[^"\\]|\\.)*"/g)?.join('\n') ?? '';
+
+describe('S43: channels', async () => {
+  const { env, db, mail, herald } = await startFixture({
+    also: [
+      {
+        users: [{ account: 'acme', email: 'hooks@acme.test', name: 'Hooks', role: 'manage' }],
+        subscriptions: [{ environment: 'prod', user: 'hooks@acme.test', flows: ['invoices'] }],
+      },
+    ],
+    herald: { channelAllow: '127.0.0.1', channelTimeoutMs: 1_500, connectionGraceMs: 0, deliveryRetryLimitMs: minutes(60) },
+  });
+  const server = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, variables: { HERALD_CHANNEL_ALLOW: '127.0.0.1' } });
+  const strict = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue });
+  const token = (await createTokenStore(db).create('acme', 'acme platform', ['read', 'manage'])).token;
+  const receiver = await startChannelReceiver();
+  await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', intervalMs: minutes(15) });
+  const cycle = () => runCycleNow(herald.temporal, 'prod');
+
+  const call = async (method: string, path: string, body?: unknown, base = server.url) => {
+    const response = await fetch(`${base}${apiPrefix}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined && { 'content-type': 'application/json' }) },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> & { problems?: { field: string; message: string }[] } };
+  };
+  const report = (flow: string, traceKey: string, message = `Failure of ${traceKey}`) =>
+    herald.client.reportErrors({ environment: 'prod', flow, errors: [{ traceKey, message }] });
+  const messagesOf = (channel: string) =>
+    db('channel_messages as m').join('channels as c', 'c.id', 'm.channel_id').where('c.name', channel).whereNull('c.removed_at').orderBy('m.id').select('m.*');
+
+  // Slack for ops (and email), Teams for the orders team instead of email, a signed webhook for hooks.
+  const made = {
+    slack: await call('PUT', '/channels/ops-slack', { kind: 'slack', url: receiver.url('/slack') }),
+    teams: await call('PUT', '/channels/orders-teams', { kind: 'teams', url: receiver.url('/teams') }),
+    webhook: await call('PUT', '/channels/platform-hook', { kind: 'webhook', url: receiver.url('/hook') }),
+  };
+  const secret = String(made.webhook.body.secret);
+  const verify = (request: { body: string; headers: Record<string, unknown> }) =>
+    new Webhook(secret).verify(request.body, request.headers as Record<string, string>);
+  await call('PUT', '/environments/prod/targets/ops@acme.test', { email: true, channel: 'ops-slack' });
+  await call('PUT', '/environments/prod/targets/orders-team@acme.test', { email: false, channel: 'orders-teams' });
+  await call('PUT', '/environments/prod/targets/hooks@acme.test', { email: true, channel: 'platform-hook' });
+
+  beforeEach(async () => {
+    await applyCatalog(db, testCatalog);
+    await db('errors').whereIn('status', ['open', 'retrying']).update({ status: 'resolved', resolved_by: 'setup@acme.test', resolved_at: db.fn.now() });
+    await cycle();
+    await db('channel_messages').where({ status: 'pending' }).update({ status: 'failed', retry_at: null });
+    await db('email_deliveries').where({ status: 'pending' }).update({ status: 'failed', retry_at: null });
+    receiver.clear();
+    mail.clear();
+  });
+
+  it('S43: channels are made over the API; a URL on plain HTTP, a private or loopback address or this machine is refused unless allowed; a webhook answers its secret once, and no URL is ever answered', async () => {
+    expect(made.slack.status).toBe(201);
+    expect(made.webhook.body).toMatchObject({ name: 'platform-hook', kind: 'webhook', host: expect.stringMatching(/^127\.0\.0\.1:\d+$/) });
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/=]{40,}$/);
+    expect(made.slack.body.secret).toBeUndefined();
+    const again = await call('PUT', '/channels/platform-hook', { kind: 'webhook', url: receiver.url('/hook') });
+    expect(again.status).toBe(200);
+    expect(again.body.secret).toBeUndefined();
+    const listed = await call('GET', '/channels');
+    expect(JSON.stringify(listed.body)).not.toMatch(/\/hook|\/slack|whsec_/);
+    expect((listed.body.channels as { name: string }[]).map((c) => c.name)).toEqual(['ops-slack', 'orders-teams', 'platform-hook']);
+    expect((await call('PUT', '/channels/platform-hook', { kind: 'slack', url: receiver.url('/hook') })).status).toBe(409);
+
+    const refused = async (url: string) => (await call('PUT', '/channels/bad', { kind: 'slack', url }, strict.url)).body.problems;
+    expect(await refused(receiver.url('/slack'))).toEqual([{ field: 'url', message: 'must use https://' }]);
+    for (const address of ['127.0.0.1', '10.1.2.3', '192.168.0.1', '169.254.169.254', '[::1]', '[::ffff:127.0.0.1]', '0.0.0.0']) {
+      expect(await refused(`https://${address}/hooks`), address).toEqual([{ field: 'url', message: expect.stringMatching(/private, loopback or reserved/) }]);
+    }
+    expect(await refused('https://localhost/x')).toEqual([{ field: 'url', message: 'must not point at this machine (localhost)' }]);
+    expect(await refused('https://user:pw@hooks.slack.com/x')).toEqual([{ field: 'url', message: 'must not carry a user name or password' }]);
+    expect(await refused('hooks.slack.com/x')).toEqual([{ field: 'url', message: 'must be an absolute URL (https://…)' }]);
+    expect((await call('PUT', '/channels/bad', { kind: 'slack', url: 'https://hooks.slack.com/services/T0/B0/x' }, strict.url)).status).toBe(201);
+    expect((await call('DELETE', '/channels/bad')).status).toBe(200);
+    expect((await call('PUT', '/environments/prod/targets/ops@acme.test', { email: true, channel: 'nowhere' })).body.problems).toEqual([
+      { field: 'channel', message: 'no channel "nowhere" in this account' },
+    ]);
+    expect((await call('PUT', '/environments/prod/targets/ops@acme.test', { email: false, channel: null })).body.problems).toEqual([
+      { field: 'email', message: 'must send somewhere: email true, or a channel' },
+    ]);
+  });
+
+  it('S43: a cycle posts once to each channel with news, in its native format; email goes to those who kept it, and a quiet cycle posts nothing', async () => {
+    await report('orders', 'SO-1', 'Customer <!channel> & *everyone* <https://evil.test|click> not found');
+    await report('orders', 'SO-2');
+    await report('customers', 'CU-1');
+    await report('invoices', 'IN-1');
+    const summary = await cycle();
+    expect(summary.channelMessages).toEqual({ planned: 3, sent: 3, failed: 0, deferred: 0 });
+    // Email: ops and hooks; the orders team chose Teams instead.
+    expect(mail.received.flatMap((m) => m.envelopeTo).sort()).toEqual(['hooks@acme.test', 'ops@acme.test']);
+
+    const [slack] = receiver.accepted('/slack');
+    expect(receiver.received('/slack')).toHaveLength(1);
+    const blocks = blockKit.parse(slack);
+    expect(blocks.text).toBe('Herald digest: 4 new, 0 resolved, 4 open in Production');
+    const slackText = JSON.stringify(blocks.blocks);
+    // Slack's control characters are escaped: no mention, no link but Herald's own.
+    expect(slackText).toContain('Customer &lt;!channel&gt; &amp; *everyone* &lt;https://evil.test|click&gt; not found');
+    expect(slackText).not.toMatch(/<!channel>|<https:\/\/evil/);
+    for (const key of ['SO-1', 'SO-2', 'CU-1', 'IN-1']) expect(slackText).toContain(key);
+
+    const [teams] = receiver.accepted('/teams');
+    adaptiveCardMessage.parse(teams);
+    expect(Buffer.byteLength(JSON.stringify(teams))).toBeLessThanOrEqual(28 * 1024);
+    expect(cardText(teams)).toContain('Herald digest: 2 new, 0 resolved, 2 open');
+    expect(cardText(teams)).toContain('Customer <!channel> & *everyone* <https://evil.test|click> not found');
+    expect(cardText(teams)).not.toContain('IN-1');
+
+    const [hook] = receiver.received('/hook');
+    const event = digestEventSchema.parse(verify(hook!));
+    expect(event.data).toMatchObject({ environment: { id: 'prod', production: true }, cycle: summary.number, newErrors: 1, resolvedErrors: 0, openErrors: 1 });
+    expect(event.data.firstNew.map((l) => l.traceKey)).toEqual(['IN-1']);
+    expect(hook!.headers['webhook-id']).toMatch(/^msg_\d+$/);
+    // A forged or changed body fails the consumer's own check.
+    expect(() => verify({ ...hook!, body: hook!.body.replace('IN-1', 'IN-9') })).toThrow();
+
+    // Nothing new: nothing posted.
+    const quiet = await cycle();
+    expect(quiet.channelMessages).toBeUndefined();
+    expect(receiver.received()).toHaveLength(4 - 1);
+
+    // Resolved errors the channel was told of: told as resolved, to that channel.
+    const [so1] = await db('errors').where({ trace_key: 'SO-1' }).pluck('id');
+    await herald.client.resolveErrors({ environment: 'prod', errorIds: [so1], user: 'ops@acme.test' });
+    const resolved = await cycle();
+    expect(resolved.channelMessages).toMatchObject({ planned: 2, sent: 2 });
+    expect(blockKit.parse(receiver.accepted('/slack')[1]).text).toBe('Herald digest: 0 new, 1 resolved, 3 open in Production');
+    expect(cardText(receiver.accepted('/teams')[1])).toContain('Herald digest: 0 new, 1 resolved, 1 open');
+  });
+
+  it('S43: 429 with Retry-After, then 500 for a while: tried again no sooner than asked, with backoff, and posted once; the email and the other channels did not wait', async () => {
+    receiver.answer('/slack', { status: 429, retryAfter: '120' }, { status: 500 }, { status: 500 }, { status: 503 });
+    await report('customers', 'CU-429');
+    await report('orders', 'SO-429');
+    const summary = await cycle();
+    expect(summary.channelMessages).toEqual({ planned: 2, sent: 1, failed: 0, deferred: 1 });
+    expect(mail.received.flatMap((m) => m.envelopeTo).sort()).toEqual(['ops@acme.test']);
+    expect(receiver.accepted('/teams')).toHaveLength(1);
+    const [deferred] = await messagesOf('ops-slack').then((rows) => rows.slice(-1));
+    expect(deferred).toMatchObject({ status: 'pending', attempts: 1, last_status: 429 });
+    // Not before the receiver asked: 120 s after the attempt (the cycle ended just after it).
+    expect(deferred.retry_at.getTime() - Date.parse(summary.finishedAt)).toBeGreaterThan(110_000);
+
+    await env.sleep(minutes(1));
+    expect(receiver.received('/slack')).toHaveLength(1);
+    await env.sleep(minutes(14));
+    const [after] = await messagesOf('ops-slack').then((rows) => rows.slice(-1));
+    expect(after).toMatchObject({ status: 'sent', attempts: 5 });
+    expect(receiver.received('/slack').map((r) => r.status)).toEqual([429, 500, 500, 503, 200]);
+    // The same message each time.
+    expect(new Set(receiver.received('/slack').map((r) => r.body)).size).toBe(1);
+    const waits = await db('channel_messages').where({ id: after.id }).first('deferred_since', 'sent_at');
+    expect(waits.sent_at.getTime() - waits.deferred_since.getTime()).toBeGreaterThanOrEqual(120_000 + 10_000 + 20_000 + 40_000);
+  });
+
+  it('S43: 410 gone and a redirect (to 127.0.0.1) are failed for good and shown in messages; the redirect is not followed; a slow receiver is tried again and nobody waits for it', async () => {
+    receiver.answer('/teams', { status: 410 });
+    receiver.answer('/hook', { status: 302, location: receiver.url('/internal') });
+    receiver.answer('/slack', { delayMs: 5_000 });
+    await report('orders', 'SO-410');
+    await report('invoices', 'IN-302');
+    const summary = await cycle();
+    expect(summary.channelMessages).toEqual({ planned: 3, sent: 0, failed: 2, deferred: 1 });
+    expect(mail.received.flatMap((m) => m.envelopeTo).sort()).toEqual(['hooks@acme.test', 'ops@acme.test']);
+    expect(receiver.received('/internal')).toHaveLength(0);
+    const listed = (await call('GET', '/messages?limit=3')).body.messages as { channel: string; status: string; lastStatus: number | null; lastError: string }[];
+    expect(listed.find((m) => m.channel === 'orders-teams')).toMatchObject({ status: 'failed', lastStatus: 410 });
+    expect(listed.find((m) => m.channel === 'platform-hook')).toMatchObject({ status: 'failed', lastStatus: 302, lastError: expect.stringMatching(/redirects are not followed/) });
+    expect(listed.find((m) => m.channel === 'ops-slack')).toMatchObject({ status: 'pending', lastError: 'no answer in time' });
+    await env.sleep(minutes(2));
+    expect((await messagesOf('ops-slack').then((rows) => rows.at(-1))).status).toBe('sent');
+    expect(receiver.accepted('/slack')).toHaveLength(1);
+    // Failed for good: never tried again.
+    await env.sleep(minutes(15));
+    expect(receiver.received('/teams').filter((r) => r.status === 410)).toHaveLength(1);
+    expect(receiver.received('/hook').filter((r) => r.status === 302)).toHaveLength(1);
+  });
+
+  it('S43: an address the worker does not allow is refused as the message connects (a URL saved under another policy), for good', async () => {
+    const [{ id }] = await db('channels')
+      .insert({ account_id: 'acme', name: 'elsewhere', kind: 'slack', url: receiver.url('/slack').replace('127.0.0.1', '127.0.0.2') })
+      .returning('id');
+    await db('subscription_targets').insert({ user_id: db('users').where({ email: 'watcher@acme.test' }).select('id'), environment_id: 'prod', email: true, channel_id: id });
+    await applyCatalog(db, { subscriptions: [...testCatalog.subscriptions, { environment: 'prod', user: 'watcher@acme.test', flows: ['orders'] }] });
+    await report('orders', 'SO-127');
+    await cycle();
+    const [message] = await messagesOf('elsewhere');
+    expect(message).toMatchObject({ status: 'failed', attempts: 1 });
+    expect(message.last_error).toMatch(/refused address.*127\.0\.0\.2.*not allowed/);
+    await db('subscription_targets').where({ channel_id: id }).delete();
+  });
+
+  it('S43: a connection going offline is posted to the channels of its subscribers, as its email is sent', async () => {
+    await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'offline', reason: 'TLS <handshake> & timeout' });
+    await env.sleep(5_000);
+    await expect.poll(() => receiver.accepted('/slack').length).toBe(1);
+    const slack = blockKit.parse(receiver.accepted('/slack')[0]);
+    expect(slack.text).toBe('Connection ERP API is offline (Production)');
+    expect(JSON.stringify(slack.blocks)).toContain('TLS &lt;handshake&gt; &amp; timeout');
+    expect(mail.received.flatMap((m) => m.envelopeTo)).toContain('ops@acme.test');
+    await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'online' });
+    await expect.poll(() => receiver.accepted('/slack').length).toBe(2);
+    expect(blockKit.parse(receiver.accepted('/slack')[1]).text).toBe('Connection ERP API is back online (Production)');
+    expect(connectionEventSchema.safeParse({}).success).toBe(false);
+  });
+});

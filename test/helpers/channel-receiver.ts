@@ -1,0 +1,72 @@
+/**
+ * A local HTTP receiver of channel messages (S43), one path per channel, that checks what a real
+ * Slack, Teams or webhook consumer checks and can be told to refuse: N answers of a status (with
+ * Retry-After), a redirect, or a slow answer. Everything it was sent is kept for the test.
+ */
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { once } from 'node:events';
+import { afterAll } from 'vitest';
+
+export interface ReceivedRequest {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+  /** What the receiver answered. */
+  status: number;
+}
+
+/** What a path answers next: a queue of refusals, then 200. */
+export type Answer = { status: number; retryAfter?: string; location?: string } | { delayMs: number };
+
+export interface ChannelReceiver {
+  url(path: string): string;
+  /** Answers the next requests to `path` so, in order; then 200 again. */
+  answer(path: string, ...answers: Answer[]): void;
+  /** Every request to `path` (or all), in order of arrival. */
+  received(path?: string): ReceivedRequest[];
+  /** The bodies `path` accepted (200), parsed. */
+  accepted(path: string): unknown[];
+  clear(): void;
+}
+
+export async function startChannelReceiver(): Promise<ChannelReceiver> {
+  const requests: ReceivedRequest[] = [];
+  const queues = new Map<string, Answer[]>();
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const path = request.url ?? '/';
+      const next = queues.get(path)?.shift();
+      const finish = (status: number, headers: Record<string, string> = {}) => {
+        requests.push({ path, headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), status });
+        response.writeHead(status, { 'content-type': 'text/plain', ...headers }).end(status === 200 ? 'ok' : `refused ${status}`);
+      };
+      if (!next) return finish(200);
+      if ('delayMs' in next) {
+        const timer = setTimeout(() => finish(200), next.delayMs);
+        response.on('close', () => clearTimeout(timer));
+        requests.push({ path, headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), status: 0 });
+        return;
+      }
+      finish(next.status, { ...(next.retryAfter && { 'retry-after': next.retryAfter }), ...(next.location && { location: next.location }) });
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: (path) => `http://127.0.0.1:${port}${path}`,
+    answer: (path, ...answers) => queues.set(path, [...(queues.get(path) ?? []), ...answers]),
+    received: (path) => requests.filter((r) => path === undefined || r.path === path),
+    accepted: (path) => requests.filter((r) => r.path === path && r.status === 200).map((r) => JSON.parse(r.body) as unknown),
+    clear: () => {
+      requests.length = 0;
+      queues.clear();
+    },
+  };
+}
