@@ -50,8 +50,8 @@ function card(body: object[], action: { title: string; url: string }) {
 
 const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
-/** The Teams message of an event, within {@link teamsMaxBytes}. */
-export function teamsMessage(event: ChannelEvent): object {
+/** The Teams message of an event, within `maxBytes` (default {@link teamsMaxBytes}: 20 lines of long text in 4-byte characters are over it). */
+export function teamsMessage(event: ChannelEvent, maxBytes = teamsMaxBytes): object {
   const env = environmentLabel(event.data.environment);
   if (event.type === 'herald.digest') {
     const d = event.data;
@@ -69,7 +69,7 @@ export function teamsMessage(event: ChannelEvent): object {
       const more = d.newErrors + d.resolvedErrors - shown;
       const tail = more > 0 ? [rich(run(`and ${more} more on the errors page`, { isSubtle: true }))] : [];
       const message = card([...head, ...lines.slice(0, kept).map((l) => l.block), ...tail], { title: 'Open errors', url: d.url });
-      if (size(message) <= teamsMaxBytes || kept === 0) return message;
+      if (size(message) <= maxBytes || kept === 0) return message;
     }
   }
   const d = event.data;
