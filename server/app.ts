@@ -35,7 +35,7 @@ export interface ServerOptions {
   /** Where channels may post (HERALD_CHANNEL_ALLOW; S43); default: HTTPS to public addresses only. */
   channelPolicy?: ChannelAddressPolicy;
   /** Pages for people: sign-in, sessions, what they are shown; they need `client`. */
-  people?: Omit<PeopleOptions, 'db' | 'client'>;
+  people?: Omit<PeopleOptions, 'db' | 'client' | 'channelPolicy'>;
   /** Behind a proxy that terminates TLS: read the client's address and protocol from X-Forwarded-*. */
   trustProxy?: boolean;
   /** The log (observability/log.ts); none: no log. */
@@ -112,7 +112,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     app.get('/api/openapi.json', async () => app.swagger());
   }
   if (options.people && options.client) {
-    const people = { db: options.db, client: options.client, signInSent: metrics.signInEmailSent, ...options.people };
+    const people = { db: options.db, client: options.client, signInSent: metrics.signInEmailSent, channelPolicy: options.channelPolicy ?? productionPolicy, ...options.people };
     await app.register((pages) => peoplePlugin(pages, people));
   }
   /** Alive: the process answers. */

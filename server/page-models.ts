@@ -37,10 +37,17 @@ interface InEnvironment extends Frame {
   environment: PageEnvironment;
 }
 
+import type { EntityView } from '../admin/entities.js';
+import type { ChannelMessageView } from '../stores/channel-store.js';
+
 export interface PageModels {
   home: Frame & { person: Person; environments: PageEnvironment[]; mayAudit: boolean };
   /** The account's audit (owners and admins). */
   account: Frame & { person: Person; events: RecordedAuditEvent[]; next?: string };
+  /** The account's channels (S43; owners and admins), and the one just saved, with a new webhook's secret (shown once). */
+  channels: Frame & { person: Person; channels: EntityView[]; made?: { name: string; secret?: string } };
+  /** What was posted to the account's channels (S43). */
+  messages: Frame & { person: Person; messages: (ChannelMessageView & { statusText: string })[]; next?: string };
   errors: InEnvironment & {
     groups: FlowGroup[];
     statuses: { value: ErrorStatus; label: string }[];
@@ -89,6 +96,10 @@ export interface PageModels {
     };
     timeZones: string[];
     rhythmSaved: boolean;
+    /** Where the subject's subscriptions go (S43), and the account's channels to choose from. */
+    target: { email: boolean; channel: string | null };
+    channels: { name: string; kind: string; chosen: boolean }[];
+    targetSaved: boolean;
   };
   /** A form or query refused: what was wrong, and where to go back to. */
   refused: Frame & { person: Person; problems: InputProblem[]; back: string };

@@ -11,6 +11,7 @@ import type { Person } from '../stores/people-store.js';
 import type { PageEnvironment } from '../stores/page-store.js';
 import type { PageModels, PageName } from './page-models.js';
 import { renderPage } from './page-renderer.js';
+import type { ChannelAddressPolicy } from '../channels/address-policy.js';
 
 declare module 'fastify' {
   interface Session {
@@ -70,4 +71,6 @@ export interface PageDeps {
   appUrl: string;
   /** Signs sessions and unsubscribe links (HERALD_SECRET). */
   secret: string;
+  /** Where channels may post (HERALD_CHANNEL_ALLOW; S43). */
+  channelPolicy: ChannelAddressPolicy;
 }

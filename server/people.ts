@@ -22,6 +22,7 @@ import { unsubscribePages } from './routes/unsubscribe.js';
 import { homePage } from './routes/home.js';
 import { emailPages } from './routes/emails.js';
 import { accountPages } from './routes/account.js';
+import { channelPages } from './routes/channels.js';
 import { errorPages } from './routes/errors.js';
 import { connectionPages } from './routes/connections.js';
 import { notificationPages } from './routes/notifications.js';
@@ -68,6 +69,7 @@ export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions)
     homePage(signedInOnly, options);
     emailPages(signedInOnly, options);
     accountPages(signedInOnly, options);
+    channelPages(signedInOnly, options);
     await signedInOnly.register(
       async (environmentPages) => {
         // The environment of the URL, if it is of the person's account; anything else is not there for them.

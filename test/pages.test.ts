@@ -471,4 +471,43 @@ describe('the pages the emails link to, in a browser', async () => {
     expect(changes).toMatchObject({ 'rhythms kept as chosen in settings': 1 });
     expect((await db('digest_rhythms').where({ user_id: grouper }).first('every'))!.every).toBe('day');
   });
+
+  it('S43: an admin adds channels on the account page (a webhook\'s secret shown once, a private address refused), sends their subscriptions to one on the settings page, and sees what was posted', async () => {
+    const page = await signedIn('ops@acme.test', `${base}/account/channels`);
+    await page.fill('#channel-name', 'team-hook');
+    await page.selectOption('#channel-kind', 'webhook');
+    // A name that never resolves (RFC 6761): the message is refused for now, as a receiver that is down.
+    await page.fill('#channel-url', 'https://hooks.herald.invalid/herald');
+    await page.getByRole('button', { name: 'Save channel' }).click();
+    expect(await page.textContent('[data-secret]')).toMatch(/^whsec_[A-Za-z0-9+/=]{40,}$/);
+    expect(await page.textContent('tr[data-channel=team-hook]')).toContain('hooks.herald.invalid');
+    await check(page, 'channels');
+    await page.goto(`${base}/account/channels`);
+    expect(await page.$('[data-secret]')).toBeNull();
+    await page.fill('#channel-name', 'inside');
+    await page.fill('#channel-url', 'https://10.0.0.7/hook');
+    await page.getByRole('button', { name: 'Save channel' }).click();
+    expect(await page.textContent('main')).toContain('must not point at a private, loopback or reserved address (10.0.0.7)');
+
+    await page.goto(`${base}/environments/prod/notifications`);
+    await page.selectOption('#target-channel', 'team-hook');
+    await page.getByRole('button', { name: 'Save where they go' }).click();
+    await page.waitForSelector('[role=status]');
+    expect(await page.textContent('[data-target-channel]')).toBe('team-hook');
+    await check(page, 'settings-target');
+
+    await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-HOOK', message: 'Posted to a channel' }] });
+    await runCycleNow(herald.temporal, 'prod');
+    await page.goto(`${base}/account/messages`);
+    expect(await page.textContent("tr[data-status=pending]")).toMatch(/digest of Production to team-hook.*Refused for now \(ENOTFOUND/s);
+    await check(page, 'messages');
+
+    // Removed: its message is cancelled, and ops's subscriptions go to email again.
+    await page.goto(`${base}/account/channels`);
+    await page.getByRole('button', { name: 'Remove team-hook' }).click();
+    expect(await page.textContent('main')).not.toContain('team-hook');
+    expect(await db('subscription_targets').whereNotNull('channel_id')).toEqual([]);
+    const watcher = await signedIn('watcher@acme.test', `${base}/`);
+    expect((await watcher.goto(`${base}/account/channels`))!.status()).toBe(404);
+  });
 });

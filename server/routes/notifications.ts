@@ -10,6 +10,10 @@ import { createSettingsStore } from '../../stores/settings-store.js';
 import type { Person } from '../../stores/people-store.js';
 import { inEnvironment, notFound, page, type PageDeps } from '../page.js';
 import { describeRhythm, rhythmSchema } from '../../contracts/rhythm.js';
+import { targetBody } from '../../contracts/channel.js';
+import { createChannelStore } from '../../stores/channel-store.js';
+import { putTarget } from '../../admin/channels.js';
+import { EntityRefused } from '../../admin/entities.js';
 
 const manyIds = z.union([z.string(), z.array(z.string())]).optional().transform((ids) => (ids === undefined ? [] : [ids].flat()));
 const settingsForm = z.object({ user: z.string().optional(), flows: manyIds, integrations: manyIds, connections: manyIds });
@@ -25,6 +29,8 @@ const rhythmForm = z.object({
   quietTo: z.string().optional(),
   quietConnectionEmails: z.string().optional(),
 });
+/** Where subscriptions go (S43): email on or off, and a channel of the account ("" for none). */
+const targetForm = z.object({ user: z.string().optional(), email: z.string().optional(), channel: z.string().optional() });
 /** IANA time zones the page offers (the field takes any the rhythm's schema takes). */
 const timeZones = Intl.supportedValuesOf('timeZone');
 const mayOpenOthers = (person: Person) => person.role === 'owner' || person.role === 'admin';
@@ -32,6 +38,7 @@ const mayOpenOthers = (person: Person) => person.role === 'owner' || person.role
 export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
   const store = createPageStore(deps.db);
   const settings = createSettingsStore(deps.db);
+  const channels = createChannelStore(deps.db);
 
   /** Whose settings: the person's own, or (owners and admins) any current user of the account. */
   const subjectOf = async (person: Person, requested: string | undefined) => {
@@ -54,6 +61,7 @@ export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
     const connections = (await store.connections(environment)).map((connection) => ({ ...connection, chosen: chosen.connections.includes(connection.id) }));
     const forOther = subject.id !== person.id;
     const { rhythm } = await settings.rhythm(subject.id, environment.id);
+    const target = await channels.target(subject.id, environment.id);
     return page(reply, 'settings', {
       title: 'Notification settings',
       person,
@@ -77,6 +85,9 @@ export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
       },
       timeZones,
       rhythmSaved: query.saved === 'rhythm',
+      target,
+      channels: (await channels.list(person.account)).map((c) => ({ name: c.name, kind: c.kind, chosen: c.name === target.channel })),
+      targetSaved: query.saved === 'target',
     });
   });
 
@@ -127,5 +138,25 @@ export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
     await settings.saveRhythm(subject.id, environment.id, rhythm.value, person.id);
     const userQuery = subject.id === person.id ? '' : `&user=${subject.id}`;
     return reply.redirect(`${back}?saved=rhythm${userQuery}`, 303);
+  });
+
+  // Where a person's subscriptions go (S43): email, one of the account's channels, or both.
+  app.post('/notifications/target', { preHandler: app.csrfProtection }, async (request, reply) => {
+    const { person, environment } = inEnvironment(request);
+    const back = `/environments/${environment.id}/notifications`;
+    const form = check(targetForm, request.body ?? {}, '(form)');
+    if (form.problems) return page(reply, 'refused', { title: 'Not saved', person, environment, problems: form.problems, back }, 400);
+    const target = check(targetBody, { email: form.value.email === 'on', channel: form.value.channel ? form.value.channel : null }, 'target');
+    if (target.problems) return page(reply, 'refused', { title: 'Not saved', person, environment, problems: target.problems, back }, 400);
+    const subject = await subjectOf(person, form.value.user);
+    if (!subject) return notFound(reply, person);
+    try {
+      await putTarget(deps.db, { actor: person.email, account: person.account, environment: environment.id, email: subject.email, body: target.value });
+    } catch (error) {
+      if (error instanceof EntityRefused) return page(reply, 'refused', { title: 'Not saved', person, environment, problems: error.problems, back }, 400);
+      throw error;
+    }
+    const userQuery = subject.id === person.id ? '' : `&user=${subject.id}`;
+    return reply.redirect(`${back}?saved=target${userQuery}`, 303);
   });
 }
