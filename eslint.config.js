@@ -11,20 +11,22 @@ const layers = {
   stores: ['contracts', 'config'],
   email: ['contracts', 'config', 'stores'],
   catalog: ['contracts', 'config', 'stores'],
+  // What Herald posts to Slack, Teams and webhooks (S43), and how.
+  channels: ['contracts', 'config', 'stores', 'email'],
   // Logs and traces, for the processes that run Herald.
   observability: ['contracts', 'config'],
-  activities: ['contracts', 'config', 'stores', 'email', 'catalog'],
+  activities: ['contracts', 'config', 'stores', 'email', 'catalog', 'channels'],
   workflows: ['contracts'],
   // What flows import: the Temporal client and the contracts, nothing of the database.
   client: ['contracts', 'workflows'],
   // What works on the database and Temporal together, for operators and the platform.
   admin: ['contracts', 'config', 'stores', 'catalog', 'workflows', 'client'],
-  server: ['contracts', 'config', 'stores', 'email', 'catalog', 'observability', 'workflows', 'client', 'admin'],
-  cli: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'observability', 'workflows', 'client', 'admin'],
-  worker: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'observability', 'activities', 'workflows', 'client', 'admin', 'server'],
+  server: ['contracts', 'config', 'stores', 'email', 'catalog', 'channels', 'observability', 'workflows', 'client', 'admin'],
+  cli: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'channels', 'observability', 'workflows', 'client', 'admin'],
+  worker: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'channels', 'observability', 'activities', 'workflows', 'client', 'admin', 'server'],
 };
 /** Folders that know nothing of Temporal. */
-const withoutTemporal = ['stores', 'email', 'catalog'];
+const withoutTemporal = ['stores', 'email', 'catalog', 'channels'];
 const folders = [...Object.keys(layers), 'test', 'bench', 'scripts'];
 /** Import paths into `folder` from one to three levels down. */
 const relative = (folder) => ['../', '../../', '../../../'].map((up) => `${up}${folder}/**`);

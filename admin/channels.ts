@@ -4,7 +4,7 @@
  * account) and audited. A webhook's secret is answered once, when the channel is made.
  */
 import type { Knex } from 'knex';
-import { channelUrlProblem, type ChannelAddressPolicy } from '../channels/address-policy.js';
+import { channelUrlProblem, type ChannelAddressPolicy } from '../contracts/channel-url.js';
 import { createChannelStore, emailOnly, type Channel, type ChannelKind, type SubscriptionTarget } from '../stores/channel-store.js';
 import { recordAudit } from '../stores/audit-store.js';
 import { EntityConflict, EntityRefused, type EntityView, type PutResult } from './entities.js';

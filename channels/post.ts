@@ -7,7 +7,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
-import type { ChannelAddressPolicy } from './address-policy.js';
+import type { ChannelAddressPolicy } from '../contracts/channel-url.js';
 
 export type PostOutcome =
   | { outcome: 'sent'; status: number }

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { parseDuration } from '../contracts/duration.js';
-import { isAllowList } from '../channels/address-policy.js';
+import { isAllowList } from '../contracts/channel-url.js';
 
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof logLevels)[number];

@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import type { z } from 'zod';
 import type { HeraldClient } from '../client/herald-client.js';
 import type { TokenScope } from '../stores/token-store.js';
-import type { ChannelAddressPolicy } from '../channels/address-policy.js';
+import type { ChannelAddressPolicy } from '../contracts/channel-url.js';
 
 export const apiPrefix = '/api/v1';
 

@@ -12,7 +12,7 @@ import cors from '@fastify/cors';
 import type { Knex } from 'knex';
 import { codecRoutes } from './codec-routes.js';
 import { apiPlugin, apiPrefix, jsonSchemaOf, type ApiDeps } from './api.js';
-import { productionPolicy, type ChannelAddressPolicy } from '../channels/address-policy.js';
+import { productionPolicy, type ChannelAddressPolicy } from '../contracts/channel-url.js';
 import { webhookEvents } from '../channels/events.js';
 import swagger from '@fastify/swagger';
 import { peoplePlugin, type PeopleOptions } from './people.js';

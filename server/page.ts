@@ -11,7 +11,7 @@ import type { Person } from '../stores/people-store.js';
 import type { PageEnvironment } from '../stores/page-store.js';
 import type { PageModels, PageName } from './page-models.js';
 import { renderPage } from './page-renderer.js';
-import type { ChannelAddressPolicy } from '../channels/address-policy.js';
+import type { ChannelAddressPolicy } from '../contracts/channel-url.js';
 
 declare module 'fastify' {
   interface Session {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
-import { channelUrlProblem } from '../channels/address-policy.js';
+import { channelUrlProblem } from '../contracts/channel-url.js';
 import { slackMessage, slackText } from '../channels/slack.js';
 import { teamsMaxBytes, teamsMessage } from '../channels/teams.js';
 import { retryAfterMs } from '../channels/post.js';
