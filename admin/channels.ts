@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { channelUrlProblem, type ChannelAddressPolicy } from '../contracts/channel-url.js';
 import { createChannelStore, emailOnly, type Channel, type ChannelKind, type SubscriptionTarget } from '../stores/channel-store.js';
 import { recordAudit } from '../stores/audit-store.js';
-import { EntityConflict, EntityRefused, type EntityView, type PutResult } from './entities.js';
+import { ChosenByUser, EntityConflict, EntityRefused, type EntityView, type PutResult } from './entities.js';
 
 /** A channel as the API and pages show it: its URL only by its host (a Slack or Teams URL is a credential). */
 export function channelView(channel: Channel): EntityView {
@@ -49,18 +49,26 @@ async function personOf(db: Knex, account: string, environment: string, email: s
 export async function readTarget(db: Knex, account: string, environment: string, email: string): Promise<EntityView | undefined> {
   const person = await personOf(db, account, environment, email);
   if (!person) return undefined;
-  return { environment, user: person.email, ...(await createChannelStore(db).target(person.userId, environment)) };
+  const { chosenOnPage, ...target } = await createChannelStore(db).target(person.userId, environment);
+  return { environment, user: person.email, ...target, chosenByUser: chosenOnPage };
 }
 
-/** Sets where a person's subscriptions in an environment go; refuses a channel the account does not have. */
+/**
+ * Sets where a person's subscriptions in an environment go; refuses a channel the account does
+ * not have. What the person chose on the settings page stands (409), unless they change it there (`onPage`).
+ */
 export async function putTarget(
   db: Knex,
-  change: { actor: string; account: string; environment: string; email: string; body: SubscriptionTarget | null },
+  change: { actor: string; account: string; environment: string; email: string; body: SubscriptionTarget | null; onPage?: boolean },
 ): Promise<PutResult | undefined> {
   return db.transaction(async (trx) => {
     const person = await personOf(trx, change.account, change.environment, change.email);
     if (!person) return undefined;
-    const saved = await createChannelStore(trx).setTarget(trx, person.userId, change.account, change.environment, change.body ?? emailOnly);
+    const store = createChannelStore(trx);
+    if (!change.onPage && (await store.target(person.userId, change.environment)).chosenOnPage) {
+      throw new ChosenByUser(`${person.email} chose where their subscriptions in ${change.environment} go on the settings page: it stands`);
+    }
+    const saved = await store.setTarget(trx, person.userId, change.account, change.environment, change.body ?? emailOnly, change.onPage ?? false);
     if (saved.unknownChannel) throw new EntityRefused([{ field: 'channel', message: `no channel "${saved.unknownChannel}" in this account` }]);
     const entity = (await readTarget(trx, change.account, change.environment, change.email))!;
     if (saved.changed) await recordAudit(trx, { account: change.account, actor: change.actor, action: 'changed', kind: 'targets', entity: `${change.environment}/${person.email}`, detail: entity });

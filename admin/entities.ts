@@ -5,6 +5,7 @@
  * transaction under the catalog's lock, where its `If-Match` is checked and its change recorded.
  */
 import type { Knex } from 'knex';
+import type { ChannelAddressPolicy } from '../contracts/channel-url.js';
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import {
@@ -290,9 +291,9 @@ function checkVersion(current: EntityView | undefined, ifMatch: string | undefin
  * one-entry catalog's at the fields of the request's body (`role`, not `users[0].role`). Answers
  * what it changed.
  */
-export async function applyEntry(db: Knex, catalog: Catalog, section?: string): Promise<CatalogChanges> {
+export async function applyEntry(db: Knex, catalog: Catalog, section?: string, channelPolicy?: ChannelAddressPolicy): Promise<CatalogChanges> {
   try {
-    return await applyCatalog(db, catalog, { refreshStatistics: false });
+    return await applyCatalog(db, catalog, { refreshStatistics: false, channelPolicy });
   } catch (error) {
     if (!(error instanceof CatalogError)) throw error;
     if (section === undefined) throw new EntityRefused(error.problems);

@@ -7,6 +7,7 @@
  * changes nothing.
  */
 import type { Knex } from 'knex';
+import type { ChannelAddressPolicy } from '../contracts/channel-url.js';
 import { keptChoices, lockCatalog, type Catalog } from '../catalog/catalog.js';
 import { recordAudit } from '../stores/audit-store.js';
 import type { InputProblem } from '../contracts/problems.js';
@@ -34,13 +35,16 @@ class DryRun extends Error {
 
 const zero = (): Counts => ({ environments: 0, integrations: 0, connections: 0, flows: 0, users: 0, subscriptions: 0 });
 
-export async function syncAccount(db: Knex, request: { actor: Actor; account: string; catalog: unknown; dryRun: boolean }): Promise<SyncResult> {
+export async function syncAccount(
+  db: Knex,
+  request: { actor: Actor; account: string; catalog: unknown; dryRun: boolean; channelPolicy?: ChannelAddressPolicy },
+): Promise<SyncResult> {
   const catalog = ownCatalog(request.account, request.catalog);
   try {
     return await db.transaction(async (trx) => {
       await lockCatalog(trx);
       const before = await snapshot(trx, request.account);
-      const kept = (await applyEntry(trx, catalog))[keptChoices] ?? 0;
+      const kept = (await applyEntry(trx, catalog, undefined, request.channelPolicy))[keptChoices] ?? 0;
       await removeUnlisted(trx, request.account, catalog);
       const after = await snapshot(trx, request.account);
       const result = { dryRun: request.dryRun, ...difference(before, after, catalog), keptAsChosen: kept };
@@ -65,7 +69,7 @@ function ownCatalog(account: string, input: unknown): Catalog {
   const problems: InputProblem[] = [];
   const catalog: Record<string, unknown> = { ...input };
   if ('accounts' in catalog) problems.push({ field: 'accounts', message: "an account's sync does not create accounts (an installation's token does: PUT /api/v1/accounts/{id})" });
-  for (const section of ['users', 'environments'] as const) {
+  for (const section of ['users', 'environments', 'channels'] as const) {
     const entries = catalog[section];
     if (!Array.isArray(entries)) continue;
     catalog[section] = entries.map((entry: unknown, index) => {

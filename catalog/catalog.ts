@@ -11,6 +11,8 @@ import { parseDuration } from '../contracts/duration.js';
 import { recordAudit } from '../stores/audit-store.js';
 import { saveRhythmIn } from '../stores/settings-store.js';
 import { lockCatalog } from '../stores/catalog-lock.js';
+import { channelUrlProblem, productionPolicy, type ChannelAddressPolicy } from '../contracts/channel-url.js';
+import { createChannelStore, emailOnly } from '../stores/channel-store.js';
 import { everyCycle } from '../contracts/rhythm.js';
 
 export { userRoles } from '../contracts/catalog.js';
@@ -48,6 +50,8 @@ export async function applyCatalog(
     refreshStatistics?: boolean;
     /** Who applies it, for the audit of each account it changes (the entity API records its own). */
     actor?: string;
+    /** Where channels may post (HERALD_CHANNEL_ALLOW; S43); default HTTPS to public addresses only. */
+    channelPolicy?: ChannelAddressPolicy;
   } = {},
 ): Promise<CatalogChanges> {
   const changes = await db.transaction(async (trx) => {
@@ -60,7 +64,9 @@ export async function applyCatalog(
     resolveReferences(catalog, world, problems);
     if (problems.length > 0) throw new CatalogError(problems);
     const changes = await write(trx, catalog, world);
-    if (options.actor && Object.entries(changes).some(([table, n]) => table !== keptChoices && table !== keptRhythms && n > 0)) {
+    // Channels and where subscriptions go (S43); a problem here undoes the whole apply.
+    await writeChannels(trx, catalog, changes, options.channelPolicy ?? productionPolicy);
+    if (options.actor && Object.entries(changes).some(([table, n]) => !keptCounts.includes(table) && n > 0)) {
       for (const account of accountsOf(named, world)) {
         await recordAudit(trx, { account, actor: options.actor, action: 'applied', kind: 'catalog', entity: account, detail: changes });
       }
@@ -69,7 +75,7 @@ export async function applyCatalog(
   });
   // The digest's queries are planned from table statistics. Refreshed here, a catalog that added
   // thousands of users is not planned as an empty one until autovacuum gets round to it.
-  const changed = Object.keys(changes).filter((table) => table !== keptChoices && table !== keptRhythms && (changes[table] ?? 0) > 0);
+  const changed = Object.keys(changes).filter((table) => !keptCounts.includes(table) && (changes[table] ?? 0) > 0);
   if (changed.length > 0 && options.refreshStatistics !== false) await db.raw(`analyze ${changed.map(() => '??').join(', ')}`, changed);
   return changes;
 }
@@ -387,8 +393,63 @@ function chunks<T>(items: T[], size = 1_000): T[][] {
 /** How the changes count rhythms a catalog left as the user chose them in their settings (S41). */
 export const keptRhythms = 'rhythms kept as chosen in settings';
 
+/** How the changes count targets of subscriptions a catalog left as the user chose them in their settings (S43). */
+export const keptTargets = 'targets kept as chosen in settings';
+
+/**
+ * The catalog's channels of each account (S43), made or changed (a URL under the address policy,
+ * a kind never changed, a webhook's secret the platform's), and the targets of its subscriptions;
+ * every problem refused at its path, with nothing written.
+ */
+async function writeChannels(trx: Knex.Transaction, catalog: Catalog, changes: CatalogChanges, policy: ChannelAddressPolicy): Promise<void> {
+  const problems: InputProblem[] = [];
+  const channels = catalog.channels ?? [];
+  const seen = new Set<string>();
+  for (const [i, c] of channels.entries()) {
+    const at = `channels[${i}]`;
+    const key = `${c.account}\n${c.name}`;
+    if (seen.has(key)) problems.push({ field: at, message: `repeats channel "${c.name}" of account "${c.account}"` });
+    seen.add(key);
+    if (!(await trx('accounts').where({ id: c.account }).first('id'))) problems.push({ field: `${at}.account`, message: `unknown account "${c.account}"` });
+    const urlProblem = channelUrlProblem(c.url, policy);
+    if (urlProblem) problems.push({ field: `${at}.url`, message: urlProblem });
+    const stored = await trx('channels').where({ account_id: c.account, name: c.name }).whereNull('removed_at').first('id', 'kind', 'url', 'secret');
+    if (stored && stored.kind !== c.kind) problems.push({ field: `${at}.kind`, message: `channel "${c.name}" is a ${stored.kind} channel` });
+    if (c.kind !== 'webhook' && c.secret) problems.push({ field: `${at}.secret`, message: 'only a webhook channel has a secret' });
+    if (c.kind === 'webhook' && !c.secret && !stored) problems.push({ field: `${at}.secret`, message: 'a new webhook channel needs its secret ("whsec_…")' });
+    if (problems.length > 0) continue;
+    const row = { url: c.url, ...(c.kind === 'webhook' && c.secret && { secret: c.secret }) };
+    if (!stored) await trx('channels').insert({ account_id: c.account, name: c.name, kind: c.kind, ...row });
+    else if (stored.url === row.url && (row.secret === undefined || row.secret === stored.secret)) continue;
+    else await trx('channels').where({ id: stored.id }).update(row);
+    changes.channels = (changes.channels ?? 0) + 1;
+  }
+  for (const [i, s] of (catalog.subscriptions ?? []).entries()) {
+    if (s.target === undefined || problems.length > 0) continue;
+    const user = await trx('users as u')
+      .join('environments as e', 'e.account_id', 'u.account_id')
+      .where({ 'u.email': s.user.toLowerCase(), 'e.id': s.environment })
+      .first('u.id', 'u.account_id');
+    if (!user) continue;
+    const store = createChannelStore(trx);
+    if ((await store.target(Number(user.id), s.environment)).chosenOnPage) {
+      changes[keptTargets] = (changes[keptTargets] ?? 0) + 1;
+      continue;
+    }
+    const saved = await store.setTarget(trx, Number(user.id), user.account_id, s.environment, s.target ?? emailOnly);
+    if (saved.unknownChannel) problems.push({ field: `subscriptions[${i}].target.channel`, message: `no channel "${saved.unknownChannel}" in this account` });
+    else if (saved.changed) changes.subscription_targets = (changes.subscription_targets ?? 0) + 1;
+  }
+  if (problems.length > 0) throw new CatalogError(problems);
+}
+
+
+
 /** How the changes count subscriptions a catalog left as the user chose them in their settings. */
 export const keptChoices = 'subscriptions kept as chosen in settings';
+
+/** Counts of what a catalog left as people chose it: not changes. */
+const keptCounts: string[] = [keptChoices, keptRhythms, keptTargets];
 
 /**
  * Makes the rows of each owner (the values of `ownerColumns`) that hold a value in `column` hold

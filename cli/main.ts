@@ -350,7 +350,7 @@ async function catalogApply(session: Session, args: CommandArgs): Promise<number
   } catch (error) {
     throw error instanceof CatalogFileError ? new UsageError(error.message) : error;
   }
-  const changes = await applyCatalog(session.db(), catalog, { actor: 'operator (herald catalog apply)' });
+  const changes = await applyCatalog(session.db(), catalog, { actor: 'operator (herald catalog apply)', channelPolicy: { allow: session.config.channelAllow } });
   const changed = Object.entries(changes).filter(([, n]) => n > 0);
   print(changed.length ? `applied: ${changed.map(([table, n]) => `${n} ${table}`).join(', ')}` : 'applied: nothing changed');
   try {

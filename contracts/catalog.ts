@@ -11,6 +11,7 @@ import { isPlainAddress, plainAddressMessage } from './email-address.js';
 import { entityIdMessage, entityIdPattern } from './error-report.js';
 import { parseDuration } from './duration.js';
 import { rhythmSchema } from './rhythm.js';
+import { channelKind, channelName, targetBody } from './channel.js';
 
 export const userRoles = ['owner', 'admin', 'manage', 'monitor'] as const;
 export type UserRole = (typeof userRoles)[number];
@@ -85,9 +86,26 @@ export const catalogSubscriptionSchema = entry({
   connections: ids.nullish(),
   /** When the user's digests come (S41); left as it is when absent, every cycle when null. A user's own choice on the settings page stands. */
   rhythm: rhythmSchema.nullish(),
+  /** Where the subscriptions go (S43): email, a channel of the account, or both; left as it is when absent, email when null. A user's own choice on the settings page stands. */
+  target: targetBody.nullish(),
+});
+const webhookSecretMessage = 'must be a Standard Webhooks secret: "whsec_" and at least 24 bytes in base64';
+/**
+ * A channel of an account (S43). A signed webhook's secret is the platform's to give here (the
+ * API and the pages make one and show it once).
+ */
+export const catalogChannelSchema = entry({
+  account: id,
+  name: channelName,
+  kind: channelKind,
+  url: z.string(required('must be the URL Slack, Teams or the receiver gave (https://…)')),
+  secret: z
+    .string(required(webhookSecretMessage))
+    .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, { error: webhookSecretMessage })
+    .nullish(),
 });
 
-export const catalogSections = ['accounts', 'users', 'environments', 'integrations', 'connections', 'flows', 'subscriptions'] as const;
+export const catalogSections = ['accounts', 'users', 'environments', 'integrations', 'connections', 'flows', 'channels', 'subscriptions'] as const;
 
 export const catalogSchema = z.strictObject(
   {
@@ -97,6 +115,7 @@ export const catalogSchema = z.strictObject(
     integrations: section(catalogIntegrationSchema),
     connections: section(catalogConnectionSchema),
     flows: section(catalogFlowSchema),
+    channels: section(catalogChannelSchema),
     subscriptions: section(catalogSubscriptionSchema),
   },
   { error: 'must be an object with sections such as "accounts" and "flows"' },
@@ -111,6 +130,7 @@ export type CatalogIntegration = z.output<typeof catalogIntegrationSchema>;
 export type CatalogConnection = z.output<typeof catalogConnectionSchema>;
 export type CatalogFlow = z.output<typeof catalogFlowSchema>;
 export type CatalogSubscription = z.output<typeof catalogSubscriptionSchema>;
+export type CatalogChannel = z.output<typeof catalogChannelSchema>;
 
 const entrySchemas = {
   accounts: catalogAccountSchema,
@@ -119,6 +139,7 @@ const entrySchemas = {
   integrations: catalogIntegrationSchema,
   connections: catalogConnectionSchema,
   flows: catalogFlowSchema,
+  channels: catalogChannelSchema,
   subscriptions: catalogSubscriptionSchema,
 } as const;
 

@@ -164,8 +164,8 @@ export const entityRoutes: ApiRoute[] = [
     query: z.strictObject({ dryRun: z.enum(['true', 'false'], { error: 'must be true or false' }).optional() }),
     body: z.record(z.string(), z.unknown(), { error: 'must be an object with sections such as "users" and "flows"' }),
     answers: '{ dryRun, created, changed, removed, kept, keptAsChosen }: counts by kind',
-    async handle({ account, actor, query, body }, { db, digestsInStep }) {
-      const result = await syncAccount(db, { actor, account, catalog: body, dryRun: query.dryRun === 'true' });
+    async handle({ account, actor, query, body }, { db, digestsInStep, channelPolicy }) {
+      const result = await syncAccount(db, { actor, account, catalog: body, dryRun: query.dryRun === 'true', channelPolicy });
       if (!result.dryRun && result.created.environments > 0) await digestsInStep?.();
       return result;
     },

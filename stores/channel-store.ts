@@ -27,6 +27,11 @@ export interface SubscriptionTarget {
   channel: string | null;
 }
 
+/** A target as stored, and whether the person chose it on the settings page (it then stands against the catalog and the API). */
+export interface StoredTarget extends SubscriptionTarget {
+  chosenOnPage: boolean;
+}
+
 export const emailOnly: SubscriptionTarget = { email: true, channel: null };
 
 /** A message claimed for one attempt, with its channel. */
@@ -120,28 +125,29 @@ export function createChannelStore(db: Knex) {
       });
     },
 
-    async target(userId: number, environment: string): Promise<SubscriptionTarget> {
+    async target(userId: number, environment: string): Promise<StoredTarget> {
       const row = await db('subscription_targets as t')
         .leftJoin('channels as c', 'c.id', 't.channel_id')
         .where({ 't.user_id': userId, 't.environment_id': environment })
-        .first('t.email', 'c.name');
-      return row ? { email: row.email, channel: row.name ?? null } : emailOnly;
+        .first('t.email', 'c.name', 't.chosen_on_page');
+      return row ? { email: row.email, channel: row.name ?? null, chosenOnPage: row.chosen_on_page } : { ...emailOnly, chosenOnPage: false };
     },
 
     /**
-     * Sets where a person's subscriptions in an environment go; the channel must be one of the
-     * account's (else answers its name back as unknown). Email alone leaves no row.
+     * Sets where a person's subscriptions in an environment go (`onPage`: the person chose it on
+     * the settings page); the channel must be one of the account's (else answers its name back
+     * as unknown). Email alone, not chosen on the page, leaves no row.
      */
-    async setTarget(trx: Knex, userId: number, account: string, environment: string, target: SubscriptionTarget): Promise<{ unknownChannel?: string; changed: boolean }> {
+    async setTarget(trx: Knex, userId: number, account: string, environment: string, target: SubscriptionTarget, onPage = false): Promise<{ unknownChannel?: string; changed: boolean }> {
       const channel = target.channel === null ? undefined : await liveChannels(trx, account).where({ name: target.channel }).first('id');
       if (target.channel !== null && !channel) return { unknownChannel: target.channel, changed: false };
       const before = await store.target(userId, environment);
-      if (before.email === target.email && before.channel === target.channel) return { changed: false };
-      if (target.email && target.channel === null) {
+      if (before.email === target.email && before.channel === target.channel && before.chosenOnPage === onPage) return { changed: false };
+      if (target.email && target.channel === null && !onPage) {
         await trx('subscription_targets').where({ user_id: userId, environment_id: environment }).delete();
       } else {
         await trx('subscription_targets')
-          .insert({ user_id: userId, environment_id: environment, email: target.email, channel_id: channel?.id ?? null })
+          .insert({ user_id: userId, environment_id: environment, email: target.email, channel_id: channel?.id ?? null, chosen_on_page: onPage })
           .onConflict(['environment_id', 'user_id'])
           .merge();
       }

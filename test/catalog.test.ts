@@ -175,3 +175,72 @@ describe('a catalog applied while a cycle is fixed', async () => {
     await expect(fixing).resolves.toMatchObject({ number: 1, newCount: 1, deliveryCount: 2 });
   });
 });
+
+describe('S43: channels in the catalog', async () => {
+  const { db } = await createTestDatabase();
+  await createTestWorld(db);
+  const secret = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+  const channels = [
+    { account: 'acme', name: 'ops-slack', kind: 'slack', url: 'https://hooks.slack.com/services/T0/B0/x' },
+    { account: 'acme', name: 'platform', kind: 'webhook', url: 'https://events.acme.example/herald', secret },
+  ];
+  const refusal = async (catalog: unknown) => {
+    const error = await applyCatalog(db, catalog).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CatalogError);
+    return (error as CatalogError).problems;
+  };
+
+  it('S43: a catalog makes channels and sends subscriptions to them; applied again it changes nothing', async () => {
+    const catalog = {
+      channels,
+      subscriptions: [{ environment: 'prod', user: 'orders-team@acme.test', flows: ['orders'], target: { email: false, channel: 'ops-slack' } }],
+    };
+    expect(await applyCatalog(db, catalog)).toMatchObject({ channels: 2, subscription_targets: 1 });
+    const again = await applyCatalog(db, catalog);
+    expect(again.channels ?? 0).toBe(0);
+    expect(again.subscription_targets ?? 0).toBe(0);
+    expect(await db('channels').orderBy('name').select('name', 'kind', 'secret')).toEqual([
+      { name: 'ops-slack', kind: 'slack', secret: null },
+      { name: 'platform', kind: 'webhook', secret },
+    ]);
+    const team = await db('users').where({ email: 'orders-team@acme.test' }).first('id');
+    expect(await db('subscription_targets').where({ user_id: team.id }).first('email', 'chosen_on_page')).toEqual({ email: false, chosen_on_page: false });
+    // A choice on the settings page stands.
+    await db('subscription_targets').where({ user_id: team.id }).update({ chosen_on_page: true, email: true });
+    expect(await applyCatalog(db, catalog)).toMatchObject({ 'targets kept as chosen in settings': 1 });
+    expect(await db('subscription_targets').where({ user_id: team.id }).first('email')).toEqual({ email: true });
+  });
+
+  it('S43: a catalog\'s channel is refused at its path: a private address, plain HTTP, a changed kind, a secret where none belongs or missing, an unknown account or channel; nothing is written', async () => {
+    const before = await db('channels').count({ n: '*' }).first();
+    expect(
+      await refusal({
+        channels: [
+          { account: 'acme', name: 'inside', kind: 'slack', url: 'https://192.168.1.10/hook' },
+          { account: 'acme', name: 'plain', kind: 'teams', url: 'http://teams.example.com/x' },
+          { account: 'acme', name: 'ops-slack', kind: 'teams', url: 'https://hooks.slack.com/services/T0/B0/x' },
+          { account: 'acme', name: 'secretive', kind: 'slack', url: 'https://hooks.slack.com/x', secret },
+          { account: 'acme', name: 'new-hook', kind: 'webhook', url: 'https://events.acme.example/x' },
+          { account: 'nobody', name: 'orphan', kind: 'slack', url: 'https://hooks.slack.com/y' },
+        ],
+        subscriptions: [{ environment: 'prod', user: 'ops@acme.test', integrations: ['shop'], target: { email: true, channel: 'nowhere' } }],
+      }),
+    ).toEqual([
+      { field: 'channels[0].url', message: 'must not point at a private, loopback or reserved address (192.168.1.10)' },
+      { field: 'channels[1].url', message: 'must use https://' },
+      { field: 'channels[2].kind', message: 'channel "ops-slack" is a slack channel' },
+      { field: 'channels[3].secret', message: 'only a webhook channel has a secret' },
+      { field: 'channels[4].secret', message: 'a new webhook channel needs its secret ("whsec_…")' },
+      { field: 'channels[5].account', message: 'unknown account "nobody"' },
+    ]);
+    expect(await refusal({ subscriptions: [{ environment: 'prod', user: 'ops@acme.test', integrations: ['shop'], target: { email: true, channel: 'nowhere' } }] })).toEqual([
+      { field: 'subscriptions[0].target.channel', message: 'no channel "nowhere" in this account' },
+    ]);
+    expect(await refusal({ channels: [{ account: 'acme', name: 'bad name!', kind: 'fax', url: 'https://x.example', secret: 'hunter2' }] })).toEqual([
+      { field: 'channels[0].name', message: expect.stringMatching(/letters, digits/) },
+      { field: 'channels[0].kind', message: 'must be one of slack, teams, webhook' },
+      { field: 'channels[0].secret', message: expect.stringMatching(/Standard Webhooks secret/) },
+    ]);
+    expect(await db('channels').count({ n: '*' }).first()).toEqual(before);
+  });
+});

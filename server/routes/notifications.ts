@@ -151,7 +151,7 @@ export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
     const subject = await subjectOf(person, form.value.user);
     if (!subject) return notFound(reply, person);
     try {
-      await putTarget(deps.db, { actor: person.email, account: person.account, environment: environment.id, email: subject.email, body: target.value });
+      await putTarget(deps.db, { actor: person.email, account: person.account, environment: environment.id, email: subject.email, body: target.value, onPage: true });
     } catch (error) {
       if (error instanceof EntityRefused) return page(reply, 'refused', { title: 'Not saved', person, environment, problems: error.problems, back }, 400);
       throw error;

@@ -29,6 +29,8 @@ export async function up(knex: Knex): Promise<void> {
     t.text('environment_id').notNullable().references('environments.id');
     t.boolean('email').notNullable().defaultTo(true);
     t.bigInteger('channel_id').references('channels.id');
+    // Chosen by the person on the settings page: the catalog and the API then leave it as it is.
+    t.boolean('chosen_on_page').notNullable().defaultTo(false);
     t.primary(['environment_id', 'user_id']);
   });
 
