@@ -3,7 +3,8 @@
  * real flows would, so that the mail catcher and the Temporal UI have something to show:
  * flows that fail, intermittent errors that recover or not, records that later succeed, a
  * connection that flaps and one that goes down, an assignment, then a digest cycle in each
- * environment; then errors folded into the outage of their connection (S30) and a reminder of an
+ * environment, whose production digest also reaches a signed webhook receiver of the simulation's
+ * own (S43); then errors folded into the outage of their connection (S30) and a reminder of an
  * error left open (S31).
  */
 import type { Client } from '@temporalio/client';
@@ -16,6 +17,11 @@ import { remindNowUpdate, runCycleNowUpdate, type CycleSummary, type ReminderRou
 import { connectionStatusQuery } from '../workflows/connection-status.js';
 import { describeRhythm } from '../contracts/rhythm.js';
 import { rhythmOfRow } from '../stores/rhythm.js';
+import { createServer } from 'node:http';
+import { once } from 'node:events';
+import { Webhook } from 'standardwebhooks';
+import { putChannel, putTarget, removeChannel } from '../admin/channels.js';
+import { digestEventSchema } from '../channels/events.js';
 
 export interface SimulationOptions {
   client: HeraldClient;
@@ -110,9 +116,19 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
   await client.assignErrors({ environment: 'acme-production', errorIds: [vat!.id], assignee: 'owner@acme.example', user: 'integrations@acme.example' });
   log(`  integrations@acme.example assigned CUS-${run}-17 to owner@acme.example, who is emailed at once`);
 
+  log('A signed webhook receives the production digest beside the email:');
+  const receiver = await startWebhookReceiver(options.db);
+  log(`  demo-webhook posts to ${receiver.url}, for integrations@acme.example's subscriptions in acme-production`);
+
   log('Digest cycles run now:');
   const digestNow = (environment: string) => temporal.workflow.getHandle(environmentDigestWorkflowId(environment)).executeUpdate(runCycleNowUpdate);
-  for (const environment of demoEnvironments) log(`  ${environment}: ${describeCycle(await digestNow(environment))}`);
+  try {
+    for (const environment of demoEnvironments) log(`  ${environment}: ${describeCycle(await digestNow(environment))}`);
+    await poll(async () => receiver.received.length > 0, pause, 1_000, 30_000);
+    log(receiver.describe());
+  } finally {
+    await receiver.close();
+  }
   for (const waiting of await rhythmsOf(options.db, 'acme-production')) {
     log(`  ${waiting.email} gets production's digest ${describeRhythm(waiting.rhythm)}: what is new waits for it, counted since their last one`);
   }
@@ -138,6 +154,42 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
       ? `  acme-staging: SO-${run}-S1 is open past Staging's threshold (remindAfter in the catalog): ${round.planned} user(s) reminded, ${round.sent} email(s) sent`
       : '  acme-staging: nobody reminded now: each user is reminded once a day at most, and owner@acme.example had one today',
   );
+}
+
+/**
+ * A local receiver of signed webhooks, as a platform would run one (S43), and the account's
+ * channel to it: made anew each run (its secret is shown only when made), with
+ * integrations@acme.example's production subscriptions sent to it as well as by email.
+ */
+async function startWebhookReceiver(db: Knex) {
+  const received: { body: string; headers: Record<string, string> }[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({ body: Buffer.concat(chunks).toString('utf8'), headers: request.headers as Record<string, string> });
+      response.writeHead(204).end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/herald`;
+  const actor = 'operator (herald simulate)';
+  await removeChannel(db, { actor, account: 'acme', name: 'demo-webhook' });
+  const { secret } = await putChannel(db, { actor, account: 'acme', name: 'demo-webhook', kind: 'webhook', url, policy: { allow: ['127.0.0.1'] } });
+  await putTarget(db, { actor, account: 'acme', environment: 'acme-production', email: 'integrations@acme.example', body: { email: true, channel: 'demo-webhook' } });
+  return {
+    url,
+    received,
+    /** What arrived, checked as its consumer checks it: the signature, then the event. */
+    describe(): string {
+      const [first] = received;
+      if (!first) return '  demo-webhook received nothing within 30 s (the worker allows no 127.0.0.1? HERALD_CHANNEL_ALLOW; see "herald digest status")';
+      const event = digestEventSchema.parse(new Webhook(secret!).verify(first.body, first.headers));
+      return `  demo-webhook received ${event.type} v${event.version} of ${event.data.environment.id}: ${event.data.newErrors} new, ${event.data.openErrors} open, first ${event.data.firstNew[0]?.traceKey ?? 'none'}; signature verified (${first.headers['webhook-id']})`;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** The persons of an environment with a rhythm of their own (S41). */

@@ -15,7 +15,7 @@ describe('the demo', async () => {
   const { db } = await createTestDatabase();
   await applyCatalog(db, await readCatalogFile(demoCatalogFile));
   const mail = await startTestMailServer();
-  const herald = await startHerald({ env, db, smtpUrl: mail.url });
+  const herald = await startHerald({ env, db, smtpUrl: mail.url, channelAllow: '127.0.0.1' });
   await ensureDigestWorkflows({ temporal: herald.temporal, db, taskQueue: herald.taskQueue, intervalMs: 15 * 60_000, scope: 'new' });
 
   it('herald simulate drives the demo catalog into digests of every environment, an assignment, an outage folded into one line, and a reminder', async () => {
@@ -26,6 +26,8 @@ describe('the demo', async () => {
     expect(output).toContain('acme-production: cycle 1, 15 new');
     expect(output).toMatch(/acme-production: cycle 2, 3 new, 0 resolved, 2 email\(s\) sent; the digest folds them/);
     expect(output).toContain('acme-staging: SO-');
+    // The production digest reached the simulation's signed webhook beside the email (S43).
+    expect(output).toMatch(/demo-webhook received herald\.digest v1 of acme-production: 15 new, \d+ open, first \S+; signature verified \(msg_\d+\)/);
 
     const subjects = (to: string) => mail.to(to).map((m) => m.parsed.subject ?? '');
     // Production: the integration team follows both integrations; the one auto-resolved error never shows.

@@ -189,9 +189,16 @@ async function main(): Promise<void> {
 /** HERALD_DEMO=1 (`npm run start:demo`): short periods, so the demo shows everything within minutes. */
 const demoDefaults = { HERALD_DIGEST_INTERVAL: '1m', HERALD_RETRY_WINDOW: '1m', HERALD_CONNECTION_GRACE: '15s' };
 
+/**
+ * What `npm start` runs on this machine alone allows channels on it too (S43): `herald simulate`
+ * posts to a receiver of its own on 127.0.0.1. The production worker (`npm run worker`) allows
+ * nothing private unless HERALD_CHANNEL_ALLOW says so.
+ */
+const localDefaults = { HERALD_CHANNEL_ALLOW: '127.0.0.1,::1' };
+
 function readConfig(): HeraldConfig {
   try {
-    return loadConfig(process.env.HERALD_DEMO === '1' ? { ...demoDefaults, ...process.env } : process.env);
+    return loadConfig({ ...localDefaults, ...(process.env.HERALD_DEMO === '1' && demoDefaults), ...process.env });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`herald: ${error.message}`);
