@@ -59,7 +59,7 @@ export function createConnectionActivities({ db, mailer, appUrl, secret, connect
       const installation = await installationId(db);
       const queue = (await store.pendingEmails({ eventId })).map((email) => connectionEmailJob(email, appUrl, installation, unsubscribe));
       const posting = channels
-        .firstAttemptsOfChange(eventId)
+        .firstAttempts({ connection_event_id: eventId })
         .then((ids) => sendChannelMessages(ids, { db, appUrl, agents: channelAgents, retryLimitMs: deliveryRetryLimitMs, now: activityClock(), observe: channelMetrics(), timeoutMs: channelTimeoutMs }));
       const [tally] = await Promise.all([
         sendInThisAttempt({ mailer, store: deliveries, next: async () => queue.shift(), concurrency: 5, retryLimitMs: deliveryRetryLimitMs }),

@@ -154,7 +154,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
         }
       };
       // The cycle's channel messages go beside its emails: neither waits for the other (S43).
-      const [tally, posted] = await Promise.all([send(next), channels.firstAttemptsOfCycle(cycleId).then((ids) => post(ids))]);
+      const [tally, posted] = await Promise.all([send(next), channels.firstAttempts({ cycle_id: cycleId }).then((ids) => post(ids))]);
       return { ...tally, remaining: await store.countPending(cycleId), channels: posted };
     },
 
@@ -172,7 +172,8 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const planned = await reminders.planReminders(environment, new Date(now));
       const installation = await installationId(db);
       const jobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe));
-      return { ...(await send(async () => jobs.shift())), planned };
+      const [tally] = await Promise.all([send(async () => jobs.shift()), post(await channels.firstAttempts({ environment_id: environment, kind: 'reminder' }))]);
+      return { ...tally, planned };
     },
 
     /**

@@ -88,11 +88,65 @@ export function channelComposer(db: Knex, appUrl: string) {
     };
   }
 
+  /** The environment and account of a message, and its links. */
+  async function frameOf(environmentId: string) {
+    const row = await db('environments as e').join('accounts as a', 'a.id', 'e.account_id').where('e.id', environmentId).first('e.id', 'e.name', 'e.production', 'e.remind_after_ms', 'a.id as account_id', 'a.name as account_name');
+    const environment = { id: row.id as string, name: row.name as string, production: row.production as boolean };
+    return { environment, account: { id: row.account_id as string, name: row.account_name as string }, remindAfterMs: Number(row.remind_after_ms), frame: emailFrame(appUrl, environment, { name: row.account_name }) };
+  }
+
+  /** Error rows, with their flows and integrations, of `where` (SQL over errors `e`). */
+  const errorRows = async (where: string, bindings: Record<string, unknown>) =>
+    (await db.raw(`select ${errorRowColumns} from errors e join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id where ${where} order by e.id limit ${eventLines}`, bindings)).rows.map(
+      (r: Record<string, unknown>) => ({ ...toErrorRow(r), flowCount: 1 }),
+    ) as DigestErrorRow[];
+
+  async function reminderEvent(message: ClaimedMessage): Promise<ChannelEvent> {
+    const { environment, account, remindAfterMs, frame } = await frameOf(message.environmentId);
+    const at = message.plannedAt!;
+    const stale = `e.environment_id = :environment and e.status = 'open' and e.flow_id = any(:flows) and e.reported_at < :at::timestamptz - :ms * interval '1 millisecond'`;
+    const bindings = { environment: environment.id, flows: message.flowIds, at: at.toISOString(), ms: remindAfterMs };
+    return {
+      type: 'herald.errors.reminder',
+      version: 1,
+      timestamp: at.toISOString(),
+      data: {
+        account,
+        environment,
+        openLongerThanMs: remindAfterMs,
+        count: message.openCount,
+        first: (await errorRows(stale, bindings)).map((row) => line(frame, row)),
+        url: frame.link('errors?status=open'),
+      },
+    };
+  }
+
+  async function assignmentEvent(message: ClaimedMessage): Promise<ChannelEvent> {
+    const { environment, account, frame } = await frameOf(message.environmentId);
+    const action = await db('assignment_events as a').join('users as u', 'u.id', 'a.assignee_id').where('a.id', message.assignmentEventId!).first('a.error_ids', 'a.assigned_by', 'a.created_at', 'u.email');
+    const ids = (action.error_ids as string[]).map(Number);
+    return {
+      type: 'herald.errors.assigned',
+      version: 1,
+      timestamp: (action.created_at as Date).toISOString(),
+      data: {
+        account,
+        environment,
+        assignee: action.email,
+        assignedBy: action.assigned_by,
+        count: ids.length,
+        errors: (await errorRows('e.id = any(:ids)', { ids })).map((row) => line(frame, row)),
+        url: frame.link('errors?status=open&mine=1'),
+      },
+    };
+  }
+
+  const composers = { digest: digestEvent, connection: connectionEvent, reminder: reminderEvent, assignment: assignmentEvent };
   return {
     /** The message's event: as kept from its first attempt, or composed now. */
     async eventOf(message: ClaimedMessage): Promise<ChannelEvent> {
       if (message.event) return message.event as ChannelEvent;
-      return message.kind === 'digest' ? digestEvent(message) : connectionEvent(message);
+      return composers[message.kind](message);
     },
   };
 }

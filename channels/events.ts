@@ -57,18 +57,55 @@ export const connectionEventSchema = z.object({
   }),
 });
 
+export const reminderEventSchema = z.object({
+  type: z.literal('herald.errors.reminder'),
+  version: z.literal(1),
+  timestamp: z.string().describe('when the reminder was planned, ISO 8601'),
+  data: z.object({
+    account: z.object({ id: z.string(), name: z.string() }),
+    environment,
+    openLongerThanMs: z.number().int().describe("the environment's threshold (S31)"),
+    count: z.number().int().describe('errors of the flows this channel follows open longer than that'),
+    first: z.array(errorLine).describe('the oldest of them (at most 10)'),
+    url: z.string().describe("the environment's open errors"),
+  }),
+});
+
+export const assignmentEventSchema = z.object({
+  type: z.literal('herald.errors.assigned'),
+  version: z.literal(1),
+  timestamp: z.string().describe('when they were assigned, ISO 8601'),
+  data: z.object({
+    account: z.object({ id: z.string(), name: z.string() }),
+    environment,
+    assignee: z.string().describe("the assignee's address"),
+    assignedBy: z.string(),
+    count: z.number().int(),
+    errors: z.array(errorLine).describe('the errors assigned (at most 10)'),
+    url: z.string().describe("the assignee's open errors"),
+  }),
+});
+
 export type DigestEvent = z.infer<typeof digestEventSchema>;
 export type ConnectionEvent = z.infer<typeof connectionEventSchema>;
-export type ChannelEvent = DigestEvent | ConnectionEvent;
+export type ReminderEvent = z.infer<typeof reminderEventSchema>;
+export type AssignmentEvent = z.infer<typeof assignmentEventSchema>;
+export type ChannelEvent = DigestEvent | ConnectionEvent | ReminderEvent | AssignmentEvent;
 export type ErrorLine = DigestEvent['data']['firstNew'][number];
 
 /** Lines of errors an event lists, of each kind. */
 export const eventLines = 10;
 
 /** The events, as the OpenAPI document's `webhooks`. */
-export const webhookEvents = { 'herald.digest': digestEventSchema, 'herald.connection': connectionEventSchema };
+export const webhookEvents = {
+  'herald.digest': digestEventSchema,
+  'herald.connection': connectionEventSchema,
+  'herald.errors.reminder': reminderEventSchema,
+  'herald.errors.assigned': assignmentEventSchema,
+};
 
 /** The environment as a message names it: a non-production one always by name (S21). */
 export function environmentLabel(env: { name: string; production: boolean }): string {
   return env.production ? env.name : `${env.name} (non-production)`;
 }
+

@@ -5,6 +5,7 @@
  * blocks); `text` is the notification's fallback.
  */
 import { emailText, emailTextLimits as limits } from '../email/text.js';
+import { thresholdText } from '../email/reminder-email.js';
 import { environmentLabel, type ChannelEvent, type ErrorLine } from './events.js';
 
 export const slackLimits = { blocks: 50, sectionText: 3_000, headerText: 150, buttonText: 75 } as const;
@@ -46,6 +47,24 @@ export function slackMessage(event: ChannelEvent): { text: string; blocks: objec
     if (more > 0) tail.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `and ${more} more on the errors page` }] });
     tail.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open errors' }, url: d.url }] });
     return { text: plain(title, slackLimits.sectionText), blocks: [...blocks.slice(0, slackLimits.blocks - tail.length), ...tail] };
+  }
+  if (event.type === 'herald.errors.reminder' || event.type === 'herald.errors.assigned') {
+    const reminder = event.type === 'herald.errors.reminder';
+    const d = event.data;
+    const lines = reminder ? event.data.first : event.data.errors;
+    const title = reminder
+      ? `${event.data.count} error${event.data.count === 1 ? '' : 's'} open longer than ${thresholdText(event.data.openLongerThanMs)} in ${env}`
+      : `${event.data.assignedBy} assigned ${event.data.count} error${event.data.count === 1 ? '' : 's'} to ${event.data.assignee} in ${env}`;
+    const more = d.count - lines.length;
+    return {
+      text: plain(title, slackLimits.sectionText),
+      blocks: [
+        { type: 'header', text: { type: 'plain_text', text: plain(title, slackLimits.headerText) } },
+        ...lines.map(errorSection),
+        ...(more > 0 ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `and ${more} more on the errors page` }] }] : []),
+        { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open errors' }, url: d.url }] },
+      ],
+    };
   }
   const d = event.data;
   const name = slackText(d.connection.name, limits.name);

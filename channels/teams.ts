@@ -5,6 +5,7 @@
  * is over Teams' 28 KB, with a line that says how many more there are.
  */
 import { emailText, emailTextLimits as limits } from '../email/text.js';
+import { thresholdText } from '../email/reminder-email.js';
 import { environmentLabel, type ChannelEvent, type ErrorLine } from './events.js';
 
 /** Teams refuses a message over 28 KB. */
@@ -71,6 +72,23 @@ export function teamsMessage(event: ChannelEvent, maxBytes = teamsMaxBytes): obj
       const message = card([...head, ...lines.slice(0, kept).map((l) => l.block), ...tail], { title: 'Open errors', url: d.url });
       if (size(message) <= maxBytes || kept === 0) return message;
     }
+  }
+  if (event.type === 'herald.errors.reminder' || event.type === 'herald.errors.assigned') {
+    const reminder = event.type === 'herald.errors.reminder';
+    const lines = reminder ? event.data.first : event.data.errors;
+    const title = reminder
+      ? `${event.data.count} error${event.data.count === 1 ? '' : 's'} open longer than ${thresholdText(event.data.openLongerThanMs)}`
+      : `${emailText(event.data.assignedBy, limits.name)} assigned ${event.data.count} error${event.data.count === 1 ? '' : 's'} to ${emailText(event.data.assignee, limits.name)}`;
+    const more = event.data.count - lines.length;
+    return card(
+      [
+        heading(title),
+        rich(run(`${emailText(event.data.account.name, limits.name)}, ${emailText(env, limits.name)}`, { isSubtle: true })),
+        ...lines.map(errorBlock),
+        ...(more > 0 ? [rich(run(`and ${more} more on the errors page`, { isSubtle: true }))] : []),
+      ],
+      { title: 'Open errors', url: event.data.url },
+    );
   }
   const d = event.data;
   const status = d.status === 'offline' ? 'offline' : 'back online';

@@ -4,6 +4,7 @@
  * request id), so that a retried or repeated request emails nobody twice.
  */
 import type { Knex } from 'knex';
+import { planAssignmentMessages } from './channel-store.js';
 import type { AssignRequest } from '../contracts/error-report.js';
 import { InputRefusedError } from '../contracts/problems.js';
 
@@ -59,6 +60,8 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
           user_id: assignee.id,
           recipient: assignee.email,
         });
+        // And to the channel the assignee's subscriptions go to (S43).
+        await planAssignmentMessages(trx, Number(event.id), request.environment, Number(assignee.id));
         return { eventId: Number(event.id), assigned: request.errorIds };
       });
     },

@@ -11,6 +11,8 @@ import { followedFlowsSql } from './digest-store.js';
 
 import type { ChannelKind } from '../contracts/channel.js';
 
+export type ChannelMessageKind = 'digest' | 'connection' | 'reminder' | 'assignment';
+
 export type { ChannelKind };
 
 export interface Channel {
@@ -37,11 +39,14 @@ export const emailOnly: SubscriptionTarget = { email: true, channel: null };
 /** A message claimed for one attempt, with its channel. */
 export interface ClaimedMessage {
   id: number;
-  kind: 'digest' | 'connection';
+  kind: ChannelMessageKind;
   attempts: number;
   environmentId: string;
   cycleId: number | null;
   connectionEventId: number | null;
+  assignmentEventId: number | null;
+  /** A reminder's time (its errors were open past the threshold then). */
+  plannedAt: Date | null;
   flowIds: string[];
   newCount: number;
   resolvedCount: number;
@@ -180,14 +185,11 @@ export function createChannelStore(db: Knex) {
       }));
     },
 
-    /** A cycle's messages waiting for their first attempt. */
-    async firstAttemptsOfCycle(cycleId: number): Promise<number[]> {
-      return (await db('channel_messages').where({ cycle_id: cycleId, status: 'pending' }).whereNull('retry_at').orderBy('id').pluck('id')).map(Number);
-    },
-
-    /** A connection change's messages waiting for their first attempt. */
-    async firstAttemptsOfChange(eventId: number): Promise<number[]> {
-      return (await db('channel_messages').where({ connection_event_id: eventId, status: 'pending' }).whereNull('retry_at').orderBy('id').pluck('id')).map(Number);
+    /** The messages of a cycle, a connection change, an assignment or an environment's reminders waiting for their first attempt. */
+    async firstAttempts(
+      of: { cycle_id: number } | { connection_event_id: number } | { assignment_event_id: number } | { environment_id: string; kind: 'reminder' },
+    ): Promise<number[]> {
+      return (await db('channel_messages').where({ ...of, status: 'pending' }).whereNull('retry_at').orderBy('id').pluck('id')).map(Number);
     },
 
     /** An environment's messages deferred and due by `now`. */
@@ -224,6 +226,8 @@ export function createChannelStore(db: Knex) {
         environmentId: r.environment_id,
         cycleId: r.cycle_id === null ? null : Number(r.cycle_id),
         connectionEventId: r.connection_event_id === null ? null : Number(r.connection_event_id),
+        assignmentEventId: r.assignment_event_id === null ? null : Number(r.assignment_event_id),
+        plannedAt: r.planned_at,
         flowIds: r.flow_ids,
         newCount: r.new_count,
         resolvedCount: r.resolved_count,
@@ -347,6 +351,46 @@ export async function planConnectionMessages(trx: Knex, eventId: number, connect
      on conflict (key) do nothing
      returning id`,
     { event: eventId, connection },
+  );
+  return rows.length;
+}
+
+/** Plans an assignment's channel message: to the channel the assignee's subscriptions in the environment go to, if any. */
+export async function planAssignmentMessages(trx: Knex, eventId: number, environment: string, assigneeId: number): Promise<number> {
+  const { rows } = await trx.raw(
+    `insert into channel_messages (channel_id, environment_id, kind, key, assignment_event_id)
+     select t.channel_id, t.environment_id, 'assignment', 'assignment:' || :event || ':' || t.channel_id, :event::bigint
+       from subscription_targets t join channels c on c.id = t.channel_id and c.removed_at is null
+      where t.user_id = :assignee and t.environment_id = :environment
+     on conflict (key) do nothing
+     returning id`,
+    { event: eventId, environment, assignee: assigneeId },
+  );
+  return rows.length;
+}
+
+/**
+ * Plans the environment's channel reminders at `now` (S31): one a day per channel that people's
+ * subscriptions go to, about the errors of their flows open past the environment's threshold
+ * (`staleSql`: SQL true for such an error `e` at `:now`). Keyed by the channel and the day.
+ */
+export async function planReminderMessages(db: Knex, environment: string, now: Date, staleSql: string): Promise<number> {
+  const { rows } = await db.raw(
+    `with targeted as (
+       select t.channel_id, array_agg(distinct f.flow_id order by f.flow_id) as flow_ids
+         from (${followedFlowsSql}) f
+         join subscription_targets t on t.user_id = f.user_id and t.environment_id = :environment
+         join channels c on c.id = t.channel_id and c.removed_at is null
+        group by t.channel_id),
+     counted as (
+       select tg.channel_id, tg.flow_ids, (select count(*) from errors e where ${staleSql} and e.flow_id = any(tg.flow_ids)) as n from targeted tg)
+     insert into channel_messages (channel_id, environment_id, kind, key, flow_ids, open_count, planned_at)
+     select channel_id, :environment, 'reminder', 'reminder:' || :environment || ':' || channel_id || ':' || to_char(:now::timestamptz at time zone 'UTC', 'YYYY-MM-DD'),
+            flow_ids, n, :now::timestamptz
+       from counted where n > 0
+     on conflict (key) do nothing
+     returning id`,
+    { environment, now: now.toISOString() },
   );
   return rows.length;
 }

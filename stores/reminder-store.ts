@@ -4,6 +4,7 @@
  * `reminder` at the digest workflow's time (`now`), so "once a day" holds under retries.
  */
 import type { Knex } from 'knex';
+import { planReminderMessages } from './channel-store.js';
 import { followedFlowsSql } from './digest-store.js';
 import { personsInQuietHours } from './rhythm.js';
 
@@ -69,6 +70,8 @@ export function createReminderStore(db: Knex): ReminderStore {
          returning id`,
         { environment, now: now.toISOString(), quiet },
       );
+      // Channels (S43) are reminded once a day too, whatever a person's quiet hours.
+      await planReminderMessages(db, environment, now, staleAtNowSql);
       return planned.rows.length;
     },
 

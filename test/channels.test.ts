@@ -15,7 +15,9 @@ import { startChannelReceiver } from './helpers/channel-receiver.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { apiPrefix } from '../server/api.js';
 import { createTokenStore } from '../stores/token-store.js';
-import { digestEventSchema, connectionEventSchema } from '../channels/events.js';
+import { digestEventSchema, connectionEventSchema, assignmentEventSchema } from '../channels/events.js';
+import { remindNowUpdate } from '../workflows/environment-digest.js';
+import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { testCatalog } from './helpers/world.js';
 
 const minutes = (n: number) => n * 60_000;
@@ -257,5 +259,31 @@ describe('S43: channels', async () => {
     await expect.poll(() => receiver.accepted('/slack').length).toBe(2);
     expect(blockKit.parse(receiver.accepted('/slack')[1]).text).toBe('Connection ERP API is back online (Production)');
     expect(connectionEventSchema.safeParse({}).success).toBe(false);
+  });
+
+  it('S43: reminders reach each channel once a day, and an assignment the channel the assignee\'s subscriptions go to', async () => {
+    await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '1 minute' }] });
+    await report('orders', 'SO-OLD', 'Left open <@U123>');
+    await cycle();
+    await env.sleep(minutes(2));
+    receiver.clear();
+    const remind = () => herald.temporal.workflow.getHandle(environmentDigestWorkflowId('prod')).executeUpdate(remindNowUpdate);
+    await remind();
+    const slack = blockKit.parse(receiver.accepted('/slack')[0]);
+    expect(slack.text).toBe('1 error open longer than 1 minute in Production');
+    expect(JSON.stringify(slack.blocks)).toContain('Left open &lt;@U123&gt;');
+    expect(cardText(receiver.accepted('/teams')[0])).toContain('1 error open longer than 1 minute');
+    // Once a day per channel: a second look the same day posts nothing.
+    await remind();
+    expect(receiver.received('/slack')).toHaveLength(1);
+    expect(receiver.received('/teams')).toHaveLength(1);
+
+    const [id] = await db('errors').where({ trace_key: 'SO-OLD' }).pluck('id');
+    await herald.client.assignErrors({ environment: 'prod', errorIds: [id], assignee: 'hooks@acme.test', user: 'ops@acme.test' });
+    await expect.poll(() => receiver.received('/hook').length).toBe(1);
+    const assigned = assignmentEventSchema.parse(verify(receiver.received('/hook')[0]!));
+    expect(assigned.data).toMatchObject({ assignee: 'hooks@acme.test', assignedBy: 'ops@acme.test', count: 1 });
+    expect(assigned.data.errors.map((e) => e.traceKey)).toEqual(['SO-OLD']);
+    await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '3 days' }] });
   });
 });

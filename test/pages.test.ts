@@ -473,7 +473,12 @@ describe('the pages the emails link to, in a browser', async () => {
   });
 
   it('S43: an admin adds channels on the account page (a webhook\'s secret shown once, a private address refused), sends their subscriptions to one on the settings page, and sees what was posted', async () => {
-    const page = await signedIn('ops@acme.test', `${base}/account/channels`);
+    // An admin of their own (sign-in is limited per address, and ops@ signed in often above).
+    await applyCatalog(db, {
+      users: [{ account: 'acme', email: 'channels-admin@acme.test', name: 'Channels admin', role: 'admin' }],
+      subscriptions: [{ environment: 'prod', user: 'channels-admin@acme.test', flows: ['orders'] }],
+    });
+    const page = await signedIn('channels-admin@acme.test', `${base}/account/channels`);
     await page.fill('#channel-name', 'team-hook');
     await page.selectOption('#channel-kind', 'webhook');
     // A name that never resolves (RFC 6761): the message is refused for now, as a receiver that is down.
@@ -502,11 +507,12 @@ describe('the pages the emails link to, in a browser', async () => {
     expect(await page.textContent("tr[data-status=pending]")).toMatch(/digest of Production to team-hook.*Refused for now \(ENOTFOUND/s);
     await check(page, 'messages');
 
-    // Removed: its message is cancelled, and ops's subscriptions go to email again.
+    // Removed: its message is cancelled, and the admin's subscriptions go to email again.
     await page.goto(`${base}/account/channels`);
     await page.getByRole('button', { name: 'Remove team-hook' }).click();
     expect(await page.textContent('main')).not.toContain('team-hook');
     expect(await db('subscription_targets').whereNotNull('channel_id')).toEqual([]);
+    expect(await db('channel_messages as m').join('channels as c', 'c.id', 'm.channel_id').where('c.name', 'team-hook').pluck('m.status')).toEqual(['cancelled']);
     const watcher = await signedIn('watcher@acme.test', `${base}/`);
     expect((await watcher.goto(`${base}/account/channels`))!.status()).toBe(404);
   });

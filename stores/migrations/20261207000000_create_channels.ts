@@ -5,8 +5,8 @@ import type { Knex } from 'knex';
  * webhooks. A person's subscriptions in an environment may also (or only) go to one of the
  * account's channels (`subscription_targets`; no row: email only). What Herald posts to a
  * channel is a message keyed once (`key`: a digest's cycle and channel, a connection change and
- * channel), sent once, retried while the channel answers for now (429, 5xx), failed for good on
- * any other refusal. A webhook message's id is its row's: a consumer sees the same id on a retry.
+ * channel, a reminder's day and channel, an assignment and channel), sent once, retried while the
+ * channel answers for now (429, 5xx), failed for good on any other refusal. A webhook message's id is its row's: a consumer sees the same id on a retry.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('channels', (t) => {
@@ -42,6 +42,9 @@ export async function up(knex: Knex): Promise<void> {
     t.text('key').notNullable().unique();
     t.bigInteger('cycle_id').references('digest_cycles.id');
     t.bigInteger('connection_event_id').references('connection_events.id');
+    t.bigInteger('assignment_event_id').references('assignment_events.id');
+    // A reminder's time, by the digest's clock: which errors were open past the threshold then.
+    t.timestamp('planned_at', { useTz: true });
     t.specificType('flow_ids', 'text[]').notNullable().defaultTo('{}');
     t.integer('new_count').notNullable().defaultTo(0);
     t.integer('resolved_count').notNullable().defaultTo(0);
@@ -61,7 +64,7 @@ export async function up(knex: Knex): Promise<void> {
     t.index(['cycle_id']);
     t.index(['channel_id', 'id']);
   });
-  await knex.raw(`alter table channel_messages add constraint channel_messages_kind check (kind in ('digest', 'connection'))`);
+  await knex.raw(`alter table channel_messages add constraint channel_messages_kind check (kind in ('digest', 'connection', 'reminder', 'assignment'))`);
   await knex.raw(`alter table channel_messages add constraint channel_messages_status check (status in ('pending', 'sent', 'failed', 'cancelled'))`);
   await knex.raw('alter table digest_cycles add column channel_message_count integer not null default 0');
   await knex.raw(`create index channel_messages_deferred on channel_messages (environment_id, retry_at) where status = 'pending' and retry_at is not null`);
