@@ -8,27 +8,21 @@ import { installationId } from '../stores/installation.js';
 import type { Mailer } from '../email/mailer.js';
 import type { DeliveryTally } from '../email/send-deliveries.js';
 import { assignmentEmailJob } from '../email/assignment-email.js';
-import { activityClock, sendInThisAttempt } from './sending.js';
-import { createChannelStore } from '../stores/channel-store.js';
-import { sendChannelMessages } from '../channels/send-messages.js';
-import type { ChannelAgents } from '../channels/post.js';
-import { channelMetrics } from './metrics.js';
+import { sendInThisAttempt } from './sending.js';
+import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
 
-export interface AssignmentActivityDeps {
+export interface AssignmentActivityDeps extends ChannelPostingDeps {
   db: Knex;
   mailer: Mailer;
   appUrl: string;
   /** HERALD_DELIVERY_RETRY_LIMIT: how long a recipient refused for now is tried again. */
   deliveryRetryLimitMs: number;
-  /** The HTTP agents of channel messages (S43). */
-  channelAgents: ChannelAgents;
-  /** How long a channel has to answer one message. */
-  channelTimeoutMs?: number;
 }
 
-export function createAssignmentActivities({ db, mailer, appUrl, deliveryRetryLimitMs, channelAgents, channelTimeoutMs }: AssignmentActivityDeps) {
+export function createAssignmentActivities(deps: AssignmentActivityDeps) {
+  const { db, mailer, appUrl, deliveryRetryLimitMs } = deps;
   const store = createAssignmentStore(db);
-  const channels = createChannelStore(db);
+  const channels = channelPoster(deps);
   return {
     /** Records an assignment action and plans the assignee's email; refuses bad input by name. */
     async recordAssignment(request: AssignRequest & { requestId: string }): Promise<{ eventId: number; assigned: number[] }> {
@@ -41,12 +35,9 @@ export function createAssignmentActivities({ db, mailer, appUrl, deliveryRetryLi
     async sendAssignmentEmails(eventId: number): Promise<DeliveryTally> {
       const installation = await installationId(db);
       const queue = (await store.pendingEmails({ eventId })).map((email) => assignmentEmailJob(email, appUrl, installation));
-      const posting = channels
-        .firstAttempts({ assignment_event_id: eventId })
-        .then((ids) => sendChannelMessages(ids, { db, appUrl, agents: channelAgents, retryLimitMs: deliveryRetryLimitMs, now: activityClock(), observe: channelMetrics(), timeoutMs: channelTimeoutMs }));
-      const [tally] = await Promise.all([
+            const [tally] = await Promise.all([
         sendInThisAttempt({ mailer, store: createDeliveryStore(db), next: async () => queue.shift(), concurrency: 1, retryLimitMs: deliveryRetryLimitMs }),
-        posting,
+        channels.firstAttempts({ assignment_event_id: eventId }),
       ]);
       return tally;
     },

@@ -9,13 +9,9 @@ import { installationId } from '../stores/installation.js';
 import { inputFailure } from '../contracts/input-failure.js';
 import { sendInThisAttempt } from './sending.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
-import { createChannelStore } from '../stores/channel-store.js';
-import { sendChannelMessages } from '../channels/send-messages.js';
-import type { ChannelAgents } from '../channels/post.js';
-import { activityClock } from './sending.js';
-import { channelMetrics } from './metrics.js';
+import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
 
-export interface ConnectionActivityDeps {
+export interface ConnectionActivityDeps extends ChannelPostingDeps {
   db: Knex;
   mailer: Mailer;
   appUrl: string;
@@ -25,14 +21,11 @@ export interface ConnectionActivityDeps {
   connectionGraceMs: number;
   /** HERALD_DELIVERY_RETRY_LIMIT: how long a recipient refused for now is tried again. */
   deliveryRetryLimitMs: number;
-  /** The HTTP agents of channel messages (S43). */
-  channelAgents: ChannelAgents;
-  /** How long a channel has to answer one message. */
-  channelTimeoutMs?: number;
 }
 
-export function createConnectionActivities({ db, mailer, appUrl, secret, connectionGraceMs, deliveryRetryLimitMs, channelAgents, channelTimeoutMs }: ConnectionActivityDeps) {
-  const channels = createChannelStore(db);
+export function createConnectionActivities(deps: ConnectionActivityDeps) {
+  const { db, mailer, appUrl, secret, connectionGraceMs, deliveryRetryLimitMs } = deps;
+  const channels = channelPoster(deps);
   const store = createConnectionStore(db);
   const unsubscribe = unsubscribeLinks(appUrl, secret);
   const deliveries = createDeliveryStore(db);
@@ -58,12 +51,9 @@ export function createConnectionActivities({ db, mailer, appUrl, secret, connect
     async sendConnectionEmails(eventId: number): Promise<DeliveryTally> {
       const installation = await installationId(db);
       const queue = (await store.pendingEmails({ eventId })).map((email) => connectionEmailJob(email, appUrl, installation, unsubscribe));
-      const posting = channels
-        .firstAttempts({ connection_event_id: eventId })
-        .then((ids) => sendChannelMessages(ids, { db, appUrl, agents: channelAgents, retryLimitMs: deliveryRetryLimitMs, now: activityClock(), observe: channelMetrics(), timeoutMs: channelTimeoutMs }));
-      const [tally] = await Promise.all([
+            const [tally] = await Promise.all([
         sendInThisAttempt({ mailer, store: deliveries, next: async () => queue.shift(), concurrency: 5, retryLimitMs: deliveryRetryLimitMs }),
-        posting,
+        channels.firstAttempts({ connection_event_id: eventId }),
       ]);
       return tally;
     },

@@ -14,12 +14,10 @@ import { createAssignmentStore } from '../stores/assignment-store.js';
 import { assignmentEmailJob } from '../email/assignment-email.js';
 import { createReminderStore } from '../stores/reminder-store.js';
 import { reminderEmailJob } from '../email/reminder-email.js';
-import { createChannelStore } from '../stores/channel-store.js';
-import { sendChannelMessages, type ChannelTally } from '../channels/send-messages.js';
-import type { ChannelAgents } from '../channels/post.js';
-import { channelMetrics } from './metrics.js';
+import type { ChannelTally } from '../channels/send-messages.js';
+import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
 
-export interface DigestActivityDeps {
+export interface DigestActivityDeps extends ChannelPostingDeps {
   db: Knex;
   mailer: Mailer;
   appUrl: string;
@@ -35,10 +33,6 @@ export interface DigestActivityDeps {
   sendBatchMs?: number;
   /** Emails sent at once within a batch. */
   sendConcurrency?: number;
-  /** The HTTP agents channel messages are posted with, which refuse addresses HERALD_CHANNEL_ALLOW does not allow (S43). */
-  channelAgents: ChannelAgents;
-  /** How long a channel has to answer one message. */
-  channelTimeoutMs?: number;
 }
 
 export interface DigestBatchResult extends DeliveryTally {
@@ -78,10 +72,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
   const reminders = createReminderStore(db);
   const send = (next: () => Promise<DeliveryJob | undefined>, now?: () => Date) =>
     sendInThisAttempt({ mailer, store: deliveries, next, concurrency: sendConcurrency, retryLimitMs: deps.deliveryRetryLimitMs, now });
-  const channels = createChannelStore(db);
-  /** Posts channel messages on the activity's clock (S43). */
-  const post = (ids: number[], now = activityClock()) =>
-    sendChannelMessages(ids, { db, appUrl, agents: deps.channelAgents, retryLimitMs: deps.deliveryRetryLimitMs, now, observe: channelMetrics(), timeoutMs: deps.channelTimeoutMs });
+  const channels = channelPoster(deps);
   /** When the environment's next deferred email or channel message is due. */
   const nextRetryAt = async (environment: string) => {
     const times = [await deliveries.nextRetryAt(environment), await channels.nextRetryAt(environment)].filter((t): t is Date => t !== null);
@@ -154,7 +145,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
         }
       };
       // The cycle's channel messages go beside its emails: neither waits for the other (S43).
-      const [tally, posted] = await Promise.all([send(next), channels.firstAttempts({ cycle_id: cycleId }).then((ids) => post(ids))]);
+      const [tally, posted] = await Promise.all([send(next), channels.firstAttempts({ cycle_id: cycleId })]);
       return { ...tally, remaining: await store.countPending(cycleId), channels: posted };
     },
 
@@ -172,7 +163,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const planned = await reminders.planReminders(environment, new Date(now));
       const installation = await installationId(db);
       const jobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe));
-      const [tally] = await Promise.all([send(async () => jobs.shift()), post(await channels.firstAttempts({ environment_id: environment, kind: 'reminder' }))]);
+      const [tally] = await Promise.all([send(async () => jobs.shift()), channels.firstAttempts({ environment_id: environment, kind: 'reminder' })]);
       return { ...tally, planned };
     },
 
@@ -205,7 +196,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       if (assignmentIds.length > 0) {
         jobs.push(...(await assignments.pendingEmails({ deliveryIds: assignmentIds })).map((email) => assignmentEmailJob(email, appUrl, installation)));
       }
-      const [tally] = await Promise.all([send(async () => jobs.shift(), clock), post(await channels.dueDeferred(environment, clock(), 100), clock)]);
+      const [tally] = await Promise.all([send(async () => jobs.shift(), clock), channels.post(await channels.dueDeferred(environment, clock(), 100), clock)]);
       return { ...tally, nextRetryAt: await nextRetryAt(environment) };
     },
   };

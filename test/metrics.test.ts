@@ -16,6 +16,8 @@ import { freePort } from './helpers/ports.js';
 import { testCatalog } from './helpers/world.js';
 import { Visitor } from './helpers/visitor.js';
 import { createTokenStore } from '../stores/token-store.js';
+import { startChannelReceiver } from './helpers/channel-receiver.js';
+import { putChannel, putTarget } from '../admin/channels.js';
 
 /** The samples of a Prometheus text exposition, by series (`name{label="value",…}`). */
 async function scrape(url: string): Promise<Map<string, number>> {
@@ -53,6 +55,10 @@ describe('metrics', async () => {
     subscriptions: [...testCatalog.subscriptions, { environment: 'prod', user: 'watcher@acme.test', flows: ['orders'] }],
   });
   const taskQueue = 'herald-metrics';
+  // The ops team's subscriptions go to a Slack channel too (S43): its messages are counted beside the emails.
+  const receiver = await startChannelReceiver();
+  await putChannel(db, { actor: 'test', account: 'acme', name: 'ops-slack', kind: 'slack', url: receiver.url('/slack'), policy: { allow: ['127.0.0.1'] } });
+  await putTarget(db, { actor: 'test', account: 'acme', environment: 'prod', email: 'ops@acme.test', body: { email: true, channel: 'ops-slack' } });
   const metricsPort = await freePort();
   const workerMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
   await workerProcesses({
@@ -60,7 +66,7 @@ describe('metrics', async () => {
     databaseUrl,
     smtpUrl: mail.url,
     taskQueue,
-    variables: { HERALD_DIGEST_INTERVAL: '3s', HERALD_METRICS_LISTEN: `127.0.0.1:${metricsPort}` },
+    variables: { HERALD_DIGEST_INTERVAL: '3s', HERALD_METRICS_LISTEN: `127.0.0.1:${metricsPort}`, HERALD_CHANNEL_ALLOW: '127.0.0.1' },
   }).start();
   const server = await startServer({ db, temporal: temporal.client, taskQueue, smtpUrl: mail.url, signInLimits: { perAddress: 1, perClient: 20 } });
   const serverMetrics = `${server.url}/metrics`;
@@ -90,6 +96,7 @@ describe('metrics', async () => {
     await expect.poll(() => moved('herald_emails_total', { kind: 'digest', outcome: 'sent' }), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
     await expect.poll(() => moved('herald_emails_total', { kind: 'digest', outcome: 'failed' }), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
     await expect.poll(() => moved('herald_emails_total', { kind: 'digest', outcome: 'deferred' }), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => moved('herald_channel_messages_total', { channel: 'slack', kind: 'digest', outcome: 'sent' }), { timeout: 30_000 }).toBe(1);
     await expect.poll(async () => total(await scrape(workerMetrics), 'herald_deliveries_deferred'), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
     const worker = await scrape(workerMetrics);
     expect(total(worker, 'herald_smtp_refusals_total', { class: '5xx' }) - total(workerBefore, 'herald_smtp_refusals_total', { class: '5xx' })).toBeGreaterThanOrEqual(1);

@@ -1,0 +1,32 @@
+/** Posting channel messages (S43) from inside an activity: on its clock, with its metrics. */
+import type { Knex } from 'knex';
+import { sendChannelMessages } from '../channels/send-messages.js';
+import type { ChannelAgents } from '../channels/post.js';
+import { createChannelStore } from '../stores/channel-store.js';
+import { channelMetrics } from './metrics.js';
+import { activityClock } from './sending.js';
+
+export interface ChannelPostingDeps {
+  db: Knex;
+  appUrl: string;
+  /** The HTTP agents channel messages are posted with, which refuse addresses HERALD_CHANNEL_ALLOW does not allow. */
+  channelAgents: ChannelAgents;
+  /** How long a channel has to answer one message (default 10 s). */
+  channelTimeoutMs?: number;
+  /** HERALD_DELIVERY_RETRY_LIMIT: how long a channel refusing for now is tried again. */
+  deliveryRetryLimitMs: number;
+}
+
+/** Posts channel messages in the current activity: these, or those of `of` still waiting for their first attempt. */
+export function channelPoster(deps: ChannelPostingDeps) {
+  const channels = createChannelStore(deps.db);
+  const post = (ids: number[], now = activityClock()) =>
+    sendChannelMessages(ids, { db: deps.db, appUrl: deps.appUrl, agents: deps.channelAgents, retryLimitMs: deps.deliveryRetryLimitMs, now, observe: channelMetrics(), timeoutMs: deps.channelTimeoutMs });
+  return {
+    post,
+    firstAttempts: async (of: Parameters<typeof channels.firstAttempts>[0]) => post(await channels.firstAttempts(of)),
+    /** When the environment's next deferred message is due. */
+    nextRetryAt: (environment: string) => channels.nextRetryAt(environment),
+    dueDeferred: (environment: string, now: Date, limit: number) => channels.dueDeferred(environment, now, limit),
+  };
+}
