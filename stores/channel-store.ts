@@ -294,6 +294,11 @@ export function createChannelStore(db: Knex) {
 
 export type ChannelStore = ReturnType<typeof createChannelStore>;
 
+/** Whether any person's subscriptions in the environment go to a channel. */
+async function sendsToChannels(db: Knex, environment: string): Promise<boolean> {
+  return (await db('subscription_targets').where({ environment_id: environment }).whereNotNull('channel_id').first('user_id')) !== undefined;
+}
+
 /**
  * SQL true for an error `e` of which the channel of message `:channel` was told as new: a digest
  * message of the cycle that announced it, not failed, whose flows hold its flow.
@@ -312,6 +317,8 @@ export const channelResolvedSql = `e.resolution_notified_cycle_id = cm.cycle_id 
  * and quiet hours are a person's).
  */
 export async function planDigestMessages(trx: Knex, environment: string, cycleId: number): Promise<number> {
+  // Most environments send to no channel: their quiet cycles' fix pays one index lookup for it.
+  if (!(await sendsToChannels(trx, environment))) return 0;
   const { rows } = await trx.raw(
     `with targeted as (
        select t.channel_id, array_agg(distinct f.flow_id order by f.flow_id) as flow_ids
@@ -375,6 +382,7 @@ export async function planAssignmentMessages(trx: Knex, eventId: number, environ
  * (`staleSql`: SQL true for such an error `e` at `:now`). Keyed by the channel and the day.
  */
 export async function planReminderMessages(db: Knex, environment: string, now: Date, staleSql: string): Promise<number> {
+  if (!(await sendsToChannels(db, environment))) return 0;
   const { rows } = await db.raw(
     `with targeted as (
        select t.channel_id, array_agg(distinct f.flow_id order by f.flow_id) as flow_ids

@@ -17,6 +17,9 @@ import { apiPrefix } from '../server/api.js';
 import { createTokenStore } from '../stores/token-store.js';
 import { digestEventSchema, connectionEventSchema, assignmentEventSchema } from '../channels/events.js';
 import { remindNowUpdate } from '../workflows/environment-digest.js';
+import { createChannelStore } from '../stores/channel-store.js';
+import { sendChannelMessages } from '../channels/send-messages.js';
+import { channelAgents } from '../channels/post.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { testCatalog } from './helpers/world.js';
 
@@ -285,5 +288,28 @@ describe('S43: channels', async () => {
     expect(assigned.data).toMatchObject({ assignee: 'hooks@acme.test', assignedBy: 'ops@acme.test', count: 1 });
     expect(assigned.data.errors.map((e) => e.traceKey)).toEqual(['SO-OLD']);
     await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '3 days' }] });
+  });
+
+  it('S43: an attempt that dies mid-post leaves its message deferred, not lost; no other attempt posts it meanwhile, and the next due one posts it once', async () => {
+    receiver.answer('/slack', { delayMs: 3_000 });
+    await report('customers', 'CU-DEAD');
+    await cycle();
+    const [message] = await messagesOf('ops-slack').then((rows) => rows.slice(-1));
+    await db('channel_messages').where({ id: message.id }).update({ status: 'pending', retry_at: null, attempts: 0 });
+    // An attempt claims it and dies before it records anything (its worker was killed).
+    const store = createChannelStore(db);
+    const now = new Date();
+    expect(await store.claim(message.id, now, new Date(now.getTime() + 60_000))).toBeDefined();
+    receiver.clear();
+    const sending = { db, appUrl: 'https://app.test', agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60) };
+    // Another attempt meanwhile finds it held, and posts nothing.
+    expect(await sendChannelMessages([message.id], { ...sending, now: () => now })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
+    expect(await store.dueDeferred('prod', now, 10)).not.toContain(message.id);
+    // Once the dead attempt's hold has run out it is due, and posted once.
+    const later = new Date(now.getTime() + 61_000);
+    expect(await store.dueDeferred('prod', later, 10)).toContain(message.id);
+    expect(await sendChannelMessages([message.id], { ...sending, now: () => later })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
+    expect(await sendChannelMessages([message.id], { ...sending, now: () => later })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
+    expect(receiver.accepted('/slack')).toHaveLength(1);
   });
 });
