@@ -24,66 +24,44 @@ const errorLine = z.object({
   url: z.string().describe("the error's page"),
 });
 
-export const digestEventSchema = z.object({
-  type: z.literal('herald.digest'),
-  version: z.literal(1),
-  timestamp: z.string().describe('when the cycle was fixed, ISO 8601'),
-  data: z.object({
-    account: z.object({ id: z.string(), name: z.string() }),
-    environment,
-    cycle: z.number().int().describe("the environment's digest cycle"),
-    newErrors: z.number().int(),
-    resolvedErrors: z.number().int().describe('resolved since the last digest, of errors this channel was told of'),
-    openErrors: z.number().int().describe('open now, in the flows this channel follows'),
-    firstNew: z.array(errorLine).describe('the first new errors (at most 10 lines)'),
-    firstResolved: z.array(errorLine).describe('the first resolved errors (at most 10 lines)'),
-    url: z.string().describe("the environment's errors page"),
-  }),
+const account = z.object({ id: z.string(), name: z.string() });
+
+/** An event of `type` (version 1), at `when`, about the account and environment and `data`. */
+const eventOf = <T extends z.ZodType, D extends z.ZodRawShape>(type: T, when: string, data: D) =>
+  z.object({ type, version: z.literal(1), timestamp: z.string().describe(`${when}, ISO 8601`), data: z.object({ account, environment, ...data }) });
+
+export const digestEventSchema = eventOf(z.literal('herald.digest'), 'when the cycle was fixed', {
+  cycle: z.number().int().describe("the environment's digest cycle"),
+  newErrors: z.number().int(),
+  resolvedErrors: z.number().int().describe('resolved since the last digest, of errors this channel was told of'),
+  openErrors: z.number().int().describe('open now, in the flows this channel follows'),
+  firstNew: z.array(errorLine).describe('the first new errors (at most 10 lines)'),
+  firstResolved: z.array(errorLine).describe('the first resolved errors (at most 10 lines)'),
+  url: z.string().describe("the environment's errors page"),
 });
 
-export const connectionEventSchema = z.object({
-  type: z.enum(['herald.connection.offline', 'herald.connection.online']),
-  version: z.literal(1),
-  timestamp: z.string().describe('when the connection changed, ISO 8601'),
-  data: z.object({
-    account: z.object({ id: z.string(), name: z.string() }),
-    environment,
-    connection: z.object({ id: z.string(), name: z.string() }),
-    status: z.enum(['offline', 'online']),
-    reason: z.string().nullable(),
-    usedBy: z.array(z.object({ integration: z.string(), flows: z.array(z.string()) })),
-    errorsSince: z.number().int().describe('for an outage: errors of the flows using it since it began'),
-    url: z.string().describe("the connection's page"),
-  }),
+export const connectionEventSchema = eventOf(z.enum(['herald.connection.offline', 'herald.connection.online']), 'when the connection changed', {
+  connection: z.object({ id: z.string(), name: z.string() }),
+  status: z.enum(['offline', 'online']),
+  reason: z.string().nullable(),
+  usedBy: z.array(z.object({ integration: z.string(), flows: z.array(z.string()) })),
+  errorsSince: z.number().int().describe('for an outage: errors of the flows using it since it began'),
+  url: z.string().describe("the connection's page"),
 });
 
-export const reminderEventSchema = z.object({
-  type: z.literal('herald.errors.reminder'),
-  version: z.literal(1),
-  timestamp: z.string().describe('when the reminder was planned, ISO 8601'),
-  data: z.object({
-    account: z.object({ id: z.string(), name: z.string() }),
-    environment,
-    openLongerThanMs: z.number().int().describe("the environment's threshold (S31)"),
-    count: z.number().int().describe('errors of the flows this channel follows open longer than that'),
-    first: z.array(errorLine).describe('the oldest of them (at most 10)'),
-    url: z.string().describe("the environment's open errors"),
-  }),
+export const reminderEventSchema = eventOf(z.literal('herald.errors.reminder'), 'when the reminder was planned', {
+  openLongerThanMs: z.number().int().describe("the environment's threshold (S31)"),
+  count: z.number().int().describe('errors of the flows this channel follows open longer than that'),
+  first: z.array(errorLine).describe('the oldest of them (at most 10)'),
+  url: z.string().describe("the environment's open errors"),
 });
 
-export const assignmentEventSchema = z.object({
-  type: z.literal('herald.errors.assigned'),
-  version: z.literal(1),
-  timestamp: z.string().describe('when they were assigned, ISO 8601'),
-  data: z.object({
-    account: z.object({ id: z.string(), name: z.string() }),
-    environment,
-    assignee: z.string().describe("the assignee's address"),
-    assignedBy: z.string(),
-    count: z.number().int(),
-    errors: z.array(errorLine).describe('the errors assigned (at most 10)'),
-    url: z.string().describe("the assignee's open errors"),
-  }),
+export const assignmentEventSchema = eventOf(z.literal('herald.errors.assigned'), 'when they were assigned', {
+  assignee: z.string().describe("the assignee's address"),
+  assignedBy: z.string(),
+  count: z.number().int(),
+  errors: z.array(errorLine).describe('the errors assigned (at most 10)'),
+  url: z.string().describe("the assignee's open errors"),
 });
 
 export type DigestEvent = z.infer<typeof digestEventSchema>;

@@ -294,6 +294,14 @@ export function createChannelStore(db: Knex) {
 
 export type ChannelStore = ReturnType<typeof createChannelStore>;
 
+/** Each channel of `:environment` that people's subscriptions go to, with the flows they follow there (`channel_id`, `flow_ids`). */
+const channelFlowsSql = `
+  select t.channel_id, array_agg(distinct f.flow_id order by f.flow_id) as flow_ids
+    from (${followedFlowsSql}) f
+    join subscription_targets t on t.user_id = f.user_id and t.environment_id = :environment
+    join channels c on c.id = t.channel_id and c.removed_at is null
+   group by t.channel_id`;
+
 /** Whether any person's subscriptions in the environment go to a channel. */
 async function sendsToChannels(db: Knex, environment: string): Promise<boolean> {
   return (await db('subscription_targets').where({ environment_id: environment }).whereNotNull('channel_id').first('user_id')) !== undefined;
@@ -320,12 +328,7 @@ export async function planDigestMessages(trx: Knex, environment: string, cycleId
   // Most environments send to no channel: their quiet cycles' fix pays one index lookup for it.
   if (!(await sendsToChannels(trx, environment))) return 0;
   const { rows } = await trx.raw(
-    `with targeted as (
-       select t.channel_id, array_agg(distinct f.flow_id order by f.flow_id) as flow_ids
-         from (${followedFlowsSql}) f
-         join subscription_targets t on t.user_id = f.user_id and t.environment_id = :environment
-         join channels c on c.id = t.channel_id and c.removed_at is null
-        group by t.channel_id),
+    `with targeted as (${channelFlowsSql}),
      counted as (
        select tg.channel_id, tg.flow_ids,
               (select count(*) from errors e where e.notified_cycle_id = :cycle and e.flow_id = any(tg.flow_ids)) as new_count,
@@ -384,12 +387,7 @@ export async function planAssignmentMessages(trx: Knex, eventId: number, environ
 export async function planReminderMessages(db: Knex, environment: string, now: Date, staleSql: string): Promise<number> {
   if (!(await sendsToChannels(db, environment))) return 0;
   const { rows } = await db.raw(
-    `with targeted as (
-       select t.channel_id, array_agg(distinct f.flow_id order by f.flow_id) as flow_ids
-         from (${followedFlowsSql}) f
-         join subscription_targets t on t.user_id = f.user_id and t.environment_id = :environment
-         join channels c on c.id = t.channel_id and c.removed_at is null
-        group by t.channel_id),
+    `with targeted as (${channelFlowsSql}),
      counted as (
        select tg.channel_id, tg.flow_ids, (select count(*) from errors e where ${staleSql} and e.flow_id = any(tg.flow_ids)) as n from targeted tg)
      insert into channel_messages (channel_id, environment_id, kind, key, flow_ids, open_count, planned_at)

@@ -426,21 +426,16 @@ export function createDigestStore(db: Knex): DigestStore {
 
     async completeCycle(cycleId: number): Promise<CompletedCycle> {
       await db('digest_cycles').where({ id: cycleId }).whereNull('completed_at').update({ completed_at: db.fn.now() });
-      const row = await db('email_deliveries')
-        .where({ cycle_id: cycleId })
-        .first(
-          db.raw(`(count(*) filter (where status = 'sent'))::int as sent`),
-          db.raw(`(count(*) filter (where status = 'failed'))::int as failed`),
-          db.raw(`(count(*) filter (where status = 'pending'))::int as deferred`),
-          db.raw(`(count(*) filter (where status = 'cancelled'))::int as cancelled`),
-        );
-      const channels = await db('channel_messages')
-        .where({ cycle_id: cycleId })
-        .first(
-          db.raw(`(count(*) filter (where status = 'sent'))::int as sent`),
-          db.raw(`(count(*) filter (where status = 'failed'))::int as failed`),
-          db.raw(`(count(*) filter (where status = 'pending'))::int as deferred`),
-        );
+      // How the cycle's emails and channel messages (S43) stand: pending ones wait for another attempt.
+      const outcomes = (table: string) =>
+        db(table)
+          .where({ cycle_id: cycleId })
+          .first(
+            ...(['sent', 'failed', 'cancelled'] as const).map((status) => db.raw(`(count(*) filter (where status = '${status}'))::int as ${status}`)),
+            db.raw(`(count(*) filter (where status = 'pending'))::int as deferred`),
+          );
+      const row = await outcomes('email_deliveries');
+      const channels = await outcomes('channel_messages');
       return {
         sent: row?.sent ?? 0,
         failed: row?.failed ?? 0,

@@ -22,23 +22,8 @@ export interface PurgeRound {
 
 export async function purgeOnce(db: Knex, cutoff: Date, batchSize: number): Promise<PurgeRound> {
   // Email records first: their delivery flows go with them (on delete cascade), and the cycles they named are freed.
-  const deliveries = await deleted(
-    db,
-    `delete from email_deliveries where id in (
-       select id from email_deliveries
-        where status <> 'pending' and created_at < :cutoff
-        order by created_at limit :batchSize)`,
-    { cutoff, batchSize },
-  );
   // Channel messages (S43) likewise: what is done with is kept as long as email records.
-  const messages = await deleted(
-    db,
-    `delete from channel_messages where id in (
-       select id from channel_messages
-        where status <> 'pending' and created_at < :cutoff
-        order by created_at limit :batchSize)`,
-    { cutoff, batchSize },
-  );
+  const [deliveries, messages] = [await deleteDone(db, 'email_deliveries', cutoff, batchSize), await deleteDone(db, 'channel_messages', cutoff, batchSize)];
   const errors = await deleted(
     db,
     `delete from errors where id in (
@@ -66,6 +51,17 @@ export async function purgeOnce(db: Knex, cutoff: Date, batchSize: number): Prom
   );
   return { errors, deliveries: deliveries + messages, cycles, more: Math.max(errors, deliveries, messages, cycles) >= batchSize };
 }
+
+/** Deletes a batch of the table's records no longer pending (sent, failed, cancelled) made before the cutoff. */
+const deleteDone = (db: Knex, table: 'email_deliveries' | 'channel_messages', cutoff: Date, batchSize: number) =>
+  deleted(
+    db,
+    `delete from ${table} where id in (
+       select id from ${table}
+        where status <> 'pending' and created_at < :cutoff
+        order by created_at limit :batchSize)`,
+    { cutoff, batchSize },
+  );
 
 async function deleted(db: Knex, sql: string, bindings: Record<string, unknown>): Promise<number> {
   const result = await db.raw(sql, bindings);
