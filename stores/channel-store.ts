@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
-import { followedFlowsSql } from './digest-store.js';
+import { followedFlowsSql } from './followed-flows.js';
 
 import type { ChannelKind } from '../contracts/channel.js';
 

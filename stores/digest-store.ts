@@ -10,6 +10,7 @@ import { stillWantedSql } from './delivery-store.js';
 import { digestDue, rhythmOfRow } from './rhythm.js';
 import { describeRhythm } from '../contracts/rhythm.js';
 import { planDigestMessages } from './channel-store.js';
+import { followedFlowsSql } from './followed-flows.js';
 import { shareCatalogLock } from './catalog-lock.js';
 
 export interface FixedCycle {
@@ -98,23 +99,7 @@ export interface ErrorGroupLine {
 /** Trace keys a group's line shows. */
 export const groupExamples = 3;
 
-/** The flows each current user follows in one environment (chosen flows, or all flows of an integration): `:environment`. */
-export const followedFlowsSql = `
-  select s.user_id, f.id as flow_id
-    from subscriptions s
-    join users u on u.id = s.user_id and u.removed_at is null
-    join environments env on env.id = s.environment_id and env.account_id = u.account_id
-    join flows f on f.id = s.flow_id
-    join integrations i on i.id = f.integration_id and i.resource_group = env.resource_group
-   where s.environment_id = :environment
-  union
-  select s.user_id, f.id as flow_id
-    from subscriptions s
-    join users u on u.id = s.user_id and u.removed_at is null
-    join environments env on env.id = s.environment_id and env.account_id = u.account_id
-    join integrations i on i.id = s.integration_id and i.resource_group = env.resource_group
-    join flows f on f.integration_id = i.id
-   where s.environment_id = :environment`;
+export { followedFlowsSql };
 
 /** SQL true when the person `user` of `:environment` wants emails there: their subscriptions do not go to a channel alone (S43). */
 export const emailWantedSql = (user: string) =>

@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { planReminderMessages } from './channel-store.js';
-import { followedFlowsSql } from './digest-store.js';
+import { followedFlowsSql } from './followed-flows.js';
 import { personsInQuietHours } from './rhythm.js';
 
 export interface ReminderEmailContext {
