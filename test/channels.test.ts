@@ -213,6 +213,34 @@ describe('S43: channels', async () => {
     expect(waits.sent_at.getTime() - waits.deferred_since.getTime()).toBeGreaterThanOrEqual(120_000 + 10_000 + 20_000 + 40_000);
   });
 
+  it('S43: retries are bounded by the delivery retry limit: a Retry-After beyond it fails the message at once, a channel down for longer fails it when the limit passes; both shown, and the email went', async () => {
+    receiver.answer('/teams', { status: 429, retryAfter: String(2 * 60 * 60) });
+    receiver.answer('/slack', ...Array.from({ length: 30 }, () => ({ status: 503 })));
+    await report('orders', 'SO-LIMIT');
+    const summary = await cycle();
+    expect(summary.channelMessages).toEqual({ planned: 2, sent: 0, failed: 1, deferred: 1 });
+    expect(mail.received.flatMap((m) => m.envelopeTo).sort()).toEqual(['ops@acme.test']);
+    const [teams] = await messagesOf('orders-teams').then((rows) => rows.slice(-1));
+    expect(teams).toMatchObject({ status: 'failed', attempts: 1, last_status: 429 });
+
+    // The limit is 60 minutes from the first refusal: the doubling backoff is still trying at 30,
+    // and gives up once its next wait would end past the limit.
+    await env.sleep(minutes(30));
+    const [down] = await messagesOf('ops-slack').then((rows) => rows.slice(-1));
+    expect(down.status).toBe('pending');
+    expect(down.attempts).toBeGreaterThan(4);
+    await env.sleep(minutes(30));
+    const [gaveUp] = await messagesOf('ops-slack').then((rows) => rows.slice(-1));
+    expect(gaveUp).toMatchObject({ status: 'failed', last_status: 503 });
+    expect(receiver.received('/slack')).toHaveLength(gaveUp.attempts);
+    expect(receiver.accepted('/slack')).toHaveLength(0);
+    const listed = (await call('GET', '/messages?limit=2')).body.messages as { channel: string; status: string; lastStatus: number | null }[];
+    expect(listed.map((m) => [m.channel, m.status, m.lastStatus]).sort()).toEqual([
+      ['ops-slack', 'failed', 503],
+      ['orders-teams', 'failed', 429],
+    ]);
+  });
+
   it('S43: 410 gone and a redirect (to 127.0.0.1) are failed for good and shown in messages; the redirect is not followed; a slow receiver is tried again and nobody waits for it', async () => {
     receiver.answer('/teams', { status: 410 });
     receiver.answer('/hook', { status: 302, location: receiver.url('/internal') });
