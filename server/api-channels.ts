@@ -7,7 +7,7 @@ import { channelBody, channelName, targetBody } from '../contracts/channel.js';
 import { channelView, putChannel, putTarget, readTarget, removeChannel } from '../admin/channels.js';
 import { createChannelStore } from '../stores/channel-store.js';
 import { versionOf } from '../admin/entities.js';
-import { apiPrefix, NotFound, route, Versioned, type ApiRoute } from './api-route.js';
+import { NotFound, newestFirstPage, newestFirstQuery, pageSize, route, Versioned, type ApiRoute } from './api-route.js';
 import { subscriptionParams as targetParams } from './api-entities.js';
 
 const nameParams = z.strictObject({ name: channelName });
@@ -57,13 +57,11 @@ export const channelRoutes: ApiRoute[] = [
     url: '/messages',
     summary: "What Herald posted to the account's channels, newest first: each message's status (pending, sent, failed, cancelled), attempts and the channel's last answer.",
     scope: 'read',
-    query: z.strictObject({ before: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }),
+    query: newestFirstQuery,
     answers: '{ messages: [{ id, channel, channelKind, environment, kind, status, attempts, lastStatus, lastError, retryAt, createdAt, sentAt }], next? }',
     async handle({ account, query }, { db }) {
-      const limit = query.limit ?? 100;
-      const messages = await createChannelStore(db).messages(account, { limit, before: query.before });
-      const last = messages.at(-1);
-      return { messages, ...(messages.length === limit && last && { next: `${apiPrefix}/messages?before=${last.id}&limit=${limit}` }) };
+      const limit = pageSize(query);
+      return newestFirstPage('messages', await createChannelStore(db).messages(account, { limit, before: query.before }), '/messages', limit);
     },
   }),
   route({

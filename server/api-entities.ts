@@ -29,7 +29,7 @@ import {
 } from '../admin/entities.js';
 import { syncAccount } from '../admin/sync.js';
 import { auditTrail } from '../stores/audit-store.js';
-import { apiPrefix, NotFound, route, Versioned, type ApiRoute } from './api-route.js';
+import { apiPrefix, NotFound, newestFirstPage, newestFirstQuery, pageSize, route, Versioned, type ApiRoute } from './api-route.js';
 
 const email = z.string({ error: plainAddressMessage }).refine(isPlainAddress, { error: plainAddressMessage });
 const pageQuery = (key: z.ZodType<string>) =>
@@ -87,7 +87,7 @@ function kindRoutes(kind: EntityKind): ApiRoute[] {
       query: pageQuery(keySchema),
       answers: `{ ${kind}: [...], next?: "${apiPrefix}/${kind}?after=…" }`,
       async handle({ account, query }, { db }) {
-        const limit = query.limit ?? 100;
+        const limit = pageSize(query);
         const entities = await listEntities(db, account, kind, { after: query.after, limit });
         const last = entities.at(-1);
         return { [kind]: entities, ...(entities.length === limit && last && { next: `${apiPrefix}/${kind}?${new URLSearchParams({ after: String(last[key]), limit: String(limit) })}` }) };
@@ -175,13 +175,11 @@ export const entityRoutes: ApiRoute[] = [
     url: '/audit',
     summary: "The account's recorded changes, newest first: who (which token), what, when; `next` is the following page.",
     scope: 'read',
-    query: z.strictObject({ before: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(500).optional() }),
+    query: newestFirstQuery,
     answers: '{ events: [{ id, at, actor, action, kind, entity, detail }], next? }',
     async handle({ account, query }, { db }) {
-      const limit = query.limit ?? 100;
-      const events = await auditTrail(db, account, { before: query.before, limit });
-      const last = events.at(-1);
-      return { events, ...(events.length === limit && last && { next: `${apiPrefix}/audit?before=${last.id}&limit=${limit}` }) };
+      const limit = pageSize(query);
+      return newestFirstPage('events', await auditTrail(db, account, { before: query.before, limit }), '/audit', limit);
     },
   }),
 ];

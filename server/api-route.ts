@@ -4,7 +4,7 @@
  * route gives other than 200.
  */
 import type { Knex } from 'knex';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { HeraldClient } from '../client/herald-client.js';
 import type { TokenScope } from '../stores/token-store.js';
 import type { ChannelAddressPolicy } from '../contracts/channel-url.js';
@@ -63,3 +63,14 @@ export class Versioned {
 
 /** Anything the caller's account cannot see: answered 404, whether it exists elsewhere or not. */
 export class NotFound extends Error {}
+
+/** The query of a list read newest first, a page at a time: `before` the last id seen, at most `limit` (100 unless said). */
+export const newestFirstQuery = z.strictObject({ before: z.coerce.number().int().positive().optional(), limit: z.coerce.number().int().min(1).max(500).optional() });
+/** How many a page holds: as asked, or 100. */
+export const pageSize = (query: { limit?: number }) => query.limit ?? 100;
+
+/** A page of `items` under `key`, with `next`, the URL of the following page, when the page was full. */
+export function newestFirstPage<T extends { id: number }, K extends string>(key: K, items: T[], path: string, limit: number) {
+  const last = items.at(-1);
+  return { [key]: items, ...(items.length === limit && last && { next: `${apiPrefix}${path}?before=${last.id}&limit=${limit}` }) } as Record<K, T[]> & { next?: string };
+}
