@@ -5,6 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { planAssignmentMessages } from './channel-store.js';
+import { emailWantedSql } from './followed-flows.js';
 import type { AssignRequest } from '../contracts/error-report.js';
 import { InputRefusedError } from '../contracts/problems.js';
 
@@ -53,14 +54,18 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
         const [event] = await trx('assignment_events')
           .insert({ request_id: request.requestId, environment_id: request.environment, assignee_id: assignee.id, assigned_by: by.email, error_ids: request.errorIds })
           .returning('id');
-        await trx('email_deliveries').insert({
-          kind: 'assignment',
-          assignment_event_id: event.id,
-          environment_id: request.environment,
-          user_id: assignee.id,
-          recipient: assignee.email,
-        });
-        // And to the channel the assignee's subscriptions go to (S43).
+        // Emailed unless the assignee's subscriptions there go to a channel instead; and posted to
+        // the channel they go to (S43).
+        const { rows: wanted } = await trx.raw(`select ${emailWantedSql(':user')} as wanted`, { user: assignee.id, environment: request.environment });
+        if (wanted[0].wanted) {
+          await trx('email_deliveries').insert({
+            kind: 'assignment',
+            assignment_event_id: event.id,
+            environment_id: request.environment,
+            user_id: assignee.id,
+            recipient: assignee.email,
+          });
+        }
         await planAssignmentMessages(trx, Number(event.id), request.environment, Number(assignee.id));
         return { eventId: Number(event.id), assigned: request.errorIds };
       });

@@ -8,6 +8,7 @@ import type { ConnectionState } from '../contracts/error-report.js';
 import { stillWantedSql } from './delivery-store.js';
 import { planConnectionMessages } from './channel-store.js';
 import { shareCatalogLock } from './catalog-lock.js';
+import { emailWantedSql } from './followed-flows.js';
 
 export type { ConnectionState };
 
@@ -93,7 +94,7 @@ export function createConnectionStore(db: Knex): ConnectionStore {
                join environments e on e.id = s.environment_id and e.account_id = u.account_id
                join connections c on c.id = s.connection_id and c.resource_group = e.resource_group
               where s.connection_id = :connection
-                and not exists (select 1 from subscription_targets t where t.user_id = u.id and t.environment_id = s.environment_id and not t.email)
+                and ${emailWantedSql('u.id', 's.environment_id')}
                 and not ((u.id, s.environment_id) in (select * from unnest(:quietUsers::bigint[], :quietEnvironments::text[])))`,
             { event: event.id, connection, quietUsers: quiet.map((p) => p.userId), quietEnvironments: quiet.map((p) => p.environment) },
           );

@@ -10,7 +10,7 @@ import { stillWantedSql } from './delivery-store.js';
 import { digestDue, rhythmOfRow } from './rhythm.js';
 import { describeRhythm } from '../contracts/rhythm.js';
 import { planDigestMessages } from './channel-store.js';
-import { followedFlowsSql } from './followed-flows.js';
+import { emailWantedSql, followedFlowsSql } from './followed-flows.js';
 import { shareCatalogLock } from './catalog-lock.js';
 
 export interface FixedCycle {
@@ -100,10 +100,6 @@ export interface ErrorGroupLine {
 export const groupExamples = 3;
 
 export { followedFlowsSql };
-
-/** SQL true when the person `user` of `:environment` wants emails there: their subscriptions do not go to a channel alone (S43). */
-export const emailWantedSql = (user: string) =>
-  `not exists (select 1 from subscription_targets t where t.user_id = ${user} and t.environment_id = :environment and not t.email)`;
 
 /**
  * Resolved errors that a user was told of: a digest delivery to the user, not failed, whose flows

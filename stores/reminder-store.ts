@@ -5,7 +5,7 @@
  */
 import type { Knex } from 'knex';
 import { planReminderMessages } from './channel-store.js';
-import { followedFlowsSql } from './followed-flows.js';
+import { emailWantedSql, followedFlowsSql } from './followed-flows.js';
 import { personsInQuietHours } from './rhythm.js';
 
 export interface ReminderEmailContext {
@@ -49,7 +49,8 @@ export function createReminderStore(db: Knex): ReminderStore {
         { environment, now: now.toISOString() },
       );
       if (!stale.rows[0].any) return 0;
-      // Persons in their quiet hours (S41) are reminded at the first look after them.
+      // Persons in their quiet hours (S41) are reminded at the first look after them; those whose
+      // subscriptions go to a channel instead of email (S43), by the channel alone.
       const quiet = (await personsInQuietHours(db, now, { environment })).map((person) => person.userId);
       const planned = await db.raw(
         `with scope as materialized (${followedFlowsSql}),
@@ -67,6 +68,7 @@ export function createReminderStore(db: Knex): ReminderStore {
              where r.kind = 'reminder' and r.user_id = p.user_id and r.environment_id = :environment
                and r.planned_at > :now::timestamptz - interval '1 day')
             and not (p.user_id = any(:quiet::bigint[]))
+            and ${emailWantedSql('p.user_id')}
          returning id`,
         { environment, now: now.toISOString(), quiet },
       );

@@ -292,7 +292,7 @@ describe('S43: channels', async () => {
     expect(connectionEventSchema.safeParse({}).success).toBe(false);
   });
 
-  it('S43: reminders reach each channel once a day, and an assignment the channel the assignee\'s subscriptions go to', async () => {
+  it('S43: reminders reach each channel once a day, and an assignment the channel the assignee\'s subscriptions go to; neither is emailed to one whose subscriptions go to a channel instead', async () => {
     await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '1 minute' }] });
     await report('orders', 'SO-OLD', 'Left open <@U123>');
     await cycle();
@@ -304,6 +304,9 @@ describe('S43: channels', async () => {
     expect(slack.text).toBe('1 error open longer than 1 minute in Production');
     expect(JSON.stringify(slack.blocks)).toContain('Left open &lt;@U123&gt;');
     expect(cardText(receiver.accepted('/teams')[0])).toContain('1 error open longer than 1 minute');
+    // Email goes to those who kept it: the orders team's subscriptions go to Teams instead.
+    await expect.poll(() => mail.received.flatMap((m) => m.envelopeTo)).toContain('ops@acme.test');
+    expect(mail.received.flatMap((m) => m.envelopeTo)).not.toContain('orders-team@acme.test');
     // Once a day per channel: a second look the same day posts nothing.
     await remind();
     expect(receiver.received('/slack')).toHaveLength(1);
@@ -315,6 +318,17 @@ describe('S43: channels', async () => {
     const assigned = assignmentEventSchema.parse(verify(receiver.received('/hook')[0]!));
     expect(assigned.data).toMatchObject({ assignee: 'hooks@acme.test', assignedBy: 'ops@acme.test', count: 1 });
     expect(assigned.data.errors.map((e) => e.traceKey)).toEqual(['SO-OLD']);
+    await expect.poll(() => mail.received.flatMap((m) => m.envelopeTo)).toContain('hooks@acme.test');
+
+    // Assigned to the orders team, whose subscriptions go to Teams instead of email: Teams, no email.
+    mail.clear();
+    await herald.client.assignErrors({ environment: 'prod', errorIds: [id], assignee: 'orders-team@acme.test', user: 'ops@acme.test' });
+    await expect.poll(() => receiver.received('/teams').length).toBe(2);
+    expect(cardText(receiver.accepted('/teams')[1])).toContain('SO-OLD');
+    await env.sleep(5_000);
+    const assignments = await db('email_deliveries as d').join('users as u', 'u.id', 'd.user_id').where({ 'd.kind': 'assignment', 'u.email': 'orders-team@acme.test' }).count({ n: '*' });
+    expect(Number(assignments[0]!.n)).toBe(0);
+    expect(mail.received.flatMap((m) => m.envelopeTo)).not.toContain('orders-team@acme.test');
     await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '3 days' }] });
   });
 
