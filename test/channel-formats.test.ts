@@ -1,8 +1,8 @@
 /**
  * S43: what Herald posts, made from generated events as well as hand-picked ones: Slack's text
- * never holds a control character of mrkdwn unescaped, a Teams card stays within 28 KB and says
- * how many lines it left out, a channel URL is refused on any private or reserved address, and
- * Retry-After is read in both its forms.
+ * never holds a control character of mrkdwn unescaped, a Teams card stays within 28 KB, says
+ * how many lines it left out and shows no date function from an error's text, a channel URL is
+ * refused on any private or reserved address, and Retry-After is read in both its forms.
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -45,7 +45,12 @@ const digest = (firstNew: ErrorLine[], newErrors = firstNew.length, firstResolve
 });
 
 /** Text of any length up to `max`, often of 4-byte characters (the bytes a card counts). */
-const text = (max: number) => fc.string({ unit: fc.constantFrom('😀', 'a', '"', '\\', 'é', ' '), maxLength: max });
+const text = (max: number) => fc.string({ unit: fc.constantFrom('😀', 'a', '"', '\\', 'é', ' ', '{', '}'), maxLength: max });
+/** The texts of every TextRun of a card. */
+const runTexts = (value: unknown): string[] =>
+  Array.isArray(value) ? value.flatMap(runTexts)
+  : value && typeof value === 'object' ? [...('type' in value && value.type === 'TextRun' && 'text' in value ? [String(value.text)] : []), ...Object.values(value).flatMap(runTexts)]
+  : [];
 
 describe('S43: channel formats and checks', () => {
   it('S43: Slack text escapes &, < and > and never leaves one raw, whatever the error says', () => {
@@ -74,6 +79,8 @@ describe('S43: channel formats and checks', () => {
         const json = JSON.stringify(card);
         expect(Buffer.byteLength(json)).toBeLessThanOrEqual(maxBytes);
         const shown = (json.match(/"selectAction"/g) ?? []).length;
+        // Adaptive Card date functions ({{DATE(…)}}) never come from an error's text.
+        expect(runTexts(card).filter((t) => t.includes('{{'))).toEqual([]);
         const more = lines.length + extra - shown;
         if (more > 0) expect(json).toContain(`and ${more} more on the errors page`);
         else expect(json).not.toContain('more on the errors page');
@@ -89,6 +96,8 @@ describe('S43: channel formats and checks', () => {
     expect(fullest).toContain(`and ${20 - kept} more on the errors page`);
     // Text goes in TextRuns, which Teams shows as written: Markdown stays text.
     expect(JSON.stringify(teamsMessage(digest([line('**bold** [x](https://evil.test)')])))).toContain('"type":"TextRun","text":"**bold** [x](https://evil.test)"');
+    // Nor as a date: "{{" is broken by a word joiner, and reads the same.
+    expect(runTexts(teamsMessage(digest([line('Due {{DATE(2030-01-01T00:00:00Z, SHORT)}}')])))).toContain('Due {\u2060{DATE(2030-01-01T00:00:00Z, SHORT)}}');
   });
 
   it('S43: a channel URL on any private, loopback, link-local or reserved IPv4 address is refused; a public one over HTTPS is taken', () => {
