@@ -1,8 +1,8 @@
 /**
  * Microsoft Teams (S43): an event as an Adaptive Card (1.4) in the message a Teams workflow
  * webhook takes. Text from errors goes in TextRuns of RichTextBlocks, which Teams shows as
- * written (no Markdown, no date functions), on one line and cut; lines are dropped from the end while the payload
- * is over Teams' 28 KB, with a line that says how many more there are.
+ * written (no Markdown, no date functions), on one line and cut; lines are dropped from the end
+ * while the payload is over Teams' 28 KB, with a line that says how many more there are.
  */
 import { emailText, emailTextLimits as limits } from '../email/text.js';
 import { thresholdText } from '../email/reminder-email.js';
@@ -13,7 +13,8 @@ export const teamsMaxBytes = 28 * 1024;
 
 /**
  * Text shown as written: a run of a RichTextBlock, on one line, cut. Each "{" before another is
- * followed by a word joiner, so that `{{DATE(…)}}` and `{{TIME(…)}}` in an error's text are not shown as a date.
+ * followed by a word joiner, so that `{{DATE(…)}}` and `{{TIME(…)}}` in an error's text are not
+ * shown as a date.
  */
 const run = (text: string, more: Record<string, unknown> = {}) => ({ type: 'TextRun', text: text.replace(/\{(?=\{)/g, '{\u2060'), ...more });
 const rich = (...inlines: object[]) => ({ type: 'RichTextBlock', inlines });

@@ -56,16 +56,11 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
           .returning('id');
         // Emailed unless the assignee's subscriptions there go to a channel instead; and posted to
         // the channel they go to (S43).
-        const { rows: wanted } = await trx.raw(`select ${emailWantedSql(':user')} as wanted`, { user: assignee.id, environment: request.environment });
-        if (wanted[0].wanted) {
-          await trx('email_deliveries').insert({
-            kind: 'assignment',
-            assignment_event_id: event.id,
-            environment_id: request.environment,
-            user_id: assignee.id,
-            recipient: assignee.email,
-          });
-        }
+        await trx.raw(
+          `insert into email_deliveries (kind, assignment_event_id, environment_id, user_id, recipient)
+           select 'assignment', :event, :environment, :user, :recipient where ${emailWantedSql(':user')}`,
+          { event: event.id, environment: request.environment, user: assignee.id, recipient: assignee.email },
+        );
         await planAssignmentMessages(trx, Number(event.id), request.environment, Number(assignee.id));
         return { eventId: Number(event.id), assigned: request.errorIds };
       });
