@@ -10,9 +10,17 @@ import { environmentLabel, type ChannelEvent, type ErrorLine } from './events.js
 
 export const slackLimits = { blocks: 50, sectionText: 3_000, headerText: 150, buttonText: 75 } as const;
 
-/** Text for mrkdwn: one line, cut to `limit`, with Slack's control characters escaped. */
+/**
+ * Text for mrkdwn: one line, cut to `limit`, with Slack's control characters escaped, and its
+ * formatting characters (`*`, `_`, `~`, a backtick) followed by a zero-width space, so that they
+ * show as written and neither format the error's text nor end the bold of a link around it.
+ */
 export function slackText(value: string, limit: number = limits.message): string {
-  return emailText(value, limit).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  return emailText(value, limit)
+    .replaceAll('&', '&amp;')
+    .replaceAll('<', '&lt;')
+    .replaceAll('>', '&gt;')
+    .replace(/[*_~`]/gu, '$&\u200b');
 }
 
 /** A plain_text value (not parsed by Slack), on one line and cut. */

@@ -62,6 +62,8 @@ export function digestEmail(
           group: {
             size: grouped.size,
             pattern: emailText(groupLabel(row.message, grouped.fingerprint), limits.message),
+            // The pattern alone does not say what failed: the group's latest message does.
+            latest: emailText(grouped.latestMessage, limits.message),
             firstSeen: emailTime(grouped.firstSeen),
             lastSeen: emailTime(grouped.lastSeen),
             examples: grouped.examples.map((key) => emailText(key, limits.traceKey)),

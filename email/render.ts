@@ -42,8 +42,11 @@ export async function renderEmail(name: TemplateName, model: object): Promise<Re
   return { html: html(model), text: text(model) };
 }
 
-async function compile(name: TemplateName): Promise<CompiledTemplate> {
-  compilations += 1;
+/**
+ * A template's MJML compiled to HTML that still holds its Handlebars placeholders and block
+ * helpers (a helper placed between MJML elements outside `<mj-raw>` is dropped here: S48 checks it).
+ */
+export async function compiledTemplate(name: TemplateName): Promise<string> {
   const source = await readFile(`${templatesDir}${name}.mjml`, 'utf8');
   const result = await mjml2html(source, {
     filePath: templatesDir,
@@ -52,9 +55,15 @@ async function compile(name: TemplateName): Promise<CompiledTemplate> {
     validationLevel: 'strict',
     keepComments: false,
   } as Parameters<typeof mjml2html>[1]);
+  return result.html;
+}
+
+async function compile(name: TemplateName): Promise<CompiledTemplate> {
+  compilations += 1;
+  const html = await compiledTemplate(name);
   const textSource = await readFile(`${templatesDir}${name}.txt.hbs`, 'utf8');
   return {
-    html: Handlebars.compile(result.html, { strict: false }),
+    html: Handlebars.compile(html, { strict: false }),
     // Plain text is not HTML: no entity escaping there (header-safe values are prepared by the caller).
     text: Handlebars.compile(textSource, { noEscape: true }),
   };

@@ -72,7 +72,7 @@ export interface PageModels {
   };
   error: InEnvironment & { error: ErrorDetail; record?: string; here: string; canResolve: boolean; users: AccountUser[] };
   connection: InEnvironment & { connection: ConnectionPage };
-  emails: Frame & { person: Person; lines: (EmailLine & { statusText: string; kindName: string; why: string })[] };
+  emails: Frame & { person: Person; lines: (EmailLine & { statusText: string; kindName: string; quietRun: boolean; why: string })[] };
   settings: InEnvironment & {
     /** Whose settings these are. */
     subject: AccountUser | { id: number; email: string };
@@ -108,7 +108,8 @@ export interface PageModels {
   forbidden: Frame;
   'sign-in': Frame & { next: string };
   'sign-in-sent': Frame & { email: string; next: string };
-  'sign-in-confirm': Frame & { person: Person; token: string };
+  /** Who the link signs in; the layout shows nobody signed in, as nobody is yet. */
+  'sign-in-confirm': Frame & { signingIn: Person; token: string };
   'sign-in-invalid': Frame;
   unsubscribe: Frame & { email: string; what: string; token: string; environmentId: string; done?: boolean; ended?: boolean };
   'unsubscribe-invalid': Frame;

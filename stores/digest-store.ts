@@ -94,6 +94,8 @@ export interface ErrorGroupLine {
   firstSeen: Date;
   lastSeen: Date;
   examples: string[];
+  /** The message of the group's latest error: what the reader sees of it beside its pattern. */
+  latestMessage: string;
 }
 
 /** Trace keys a group's line shows. */
@@ -342,19 +344,20 @@ export function createDigestStore(db: Knex): DigestStore {
 
     async newErrorsByFlow(cycleId: number, flowIds: string[], perFlow: number, sinceCycleId: number | null = null): Promise<Map<string, DigestErrorRow[]>> {
       // One line per group of a flow (S42): its first error, the group's exact count, first and
-      // last time seen and first trace keys. Errors stored before fingerprints group by message.
+      // last time seen, first trace keys and latest message. Errors stored before fingerprints group by message.
       const rows = await db.raw(
         `select * from (
-           select ${errorRowColumns}, g.n as group_size, g.first_seen, g.last_seen, g.examples, g.fingerprint as group_fingerprint,
+           select ${errorRowColumns}, g.n as group_size, g.first_seen, g.last_seen, g.examples, g.fingerprint as group_fingerprint, le.message as latest_message,
                   sum(g.n) over (partition by g.flow_id) as flow_count,
                   row_number() over (partition by g.flow_id order by g.first_seen, e.id) as position
              from (select ce.flow_id, max(ce.fingerprint) as fingerprint, count(*) as n, min(ce.occurred_at) as first_seen, max(ce.occurred_at) as last_seen,
                           (array_agg(ce.id order by ce.occurred_at, ce.id))[1] as first_id,
+                          (array_agg(ce.id order by ce.occurred_at desc, ce.id desc))[1] as latest_id,
                           (array_agg(ce.trace_key order by ce.occurred_at, ce.id))[1:${groupExamples}] as examples
                      from errors ce
                     where ${newInRangeSql(sinceCycleId === null ? null : ':since', 'ce')} and ce.flow_id = any(:flows) and not ${folded('ce')}
                     group by ce.flow_id, ${groupKeySql('ce')}) g
-             join errors e on e.id = g.first_id join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id) x
+             join errors e on e.id = g.first_id join errors le on le.id = g.latest_id join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id) x
           where position <= :perFlow order by flow_name, flow_id, position`,
         { cycle: cycleId, flows: flowIds, perFlow, since: sinceCycleId },
       );
@@ -472,7 +475,7 @@ function toRow(r: Record<string, unknown>): DigestErrorRow {
 /** A group's line: its first error, and the group when it holds more than that one. */
 function toGroupRow(r: Record<string, unknown>): DigestErrorRow {
   const size = Number(r.group_size);
-  const group = { fingerprint: r.group_fingerprint as string | null, size, firstSeen: r.first_seen as Date, lastSeen: r.last_seen as Date, examples: r.examples as string[] };
+  const group = { fingerprint: r.group_fingerprint as string | null, size, firstSeen: r.first_seen as Date, lastSeen: r.last_seen as Date, examples: r.examples as string[], latestMessage: r.latest_message as string };
   return { ...toRow(r), ...(size > 1 && { group }) };
 }
 

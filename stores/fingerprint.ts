@@ -14,19 +14,35 @@ const uuid = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/g
 const email = /[\p{L}\p{N}._%+!#$&*/=?^`{|}~-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
 /** Text in quotes, not an apostrophe inside a word ("can't"). */
 const quoted = /"[^"\n]*"|“[^”\n]*”|‘[^’\n]*’|`[^`\n]*`|(?<![\p{L}\p{N}])'[^'\n]*'(?![\p{L}\p{N}])/gu;
-/** A word with a digit in it (1234, SO-1001, 12.50, 0x1F, v2): an id or a number. */
+/** A word, with the parts its dots, dashes, slashes, colons and hashes join (SO-1001, 12.50, order/77). */
 const word = /[\p{L}\p{N}_]+(?:[-./:#][\p{L}\p{N}_]+)*/gu;
+/** One part of a word, between those joiners. */
+const wordPart = /[\p{L}\p{N}_]+/gu;
+
+/**
+ * Whether a part of a word is a variable one: a number (1234, 0x1F, 12th), an id with a long
+ * number in it (INV20260001), or a long mix of letters and digits (a hash). A short name with a
+ * digit in it (A3, x1, v2, S3) is a fixed word: it names a thing, it does not count one.
+ */
+function variablePart(part: string): boolean {
+  if (/^\p{N}/u.test(part)) return true;
+  if (/\p{N}{4}/u.test(part)) return true;
+  return part.length >= 8 && /\p{N}/u.test(part) && /\p{L}/u.test(part);
+}
 
 /**
  * A message with its variable parts replaced by placeholders, its spaces collapsed:
- * "Customer 1234 not found in ERP" → "Customer ‹id› not found in ERP".
+ * "Customer 1234 not found in ERP" → "Customer ‹id› not found in ERP",
+ * "A3 attempt 2 failed for SO-1001" → "A3 attempt ‹id› failed for SO-‹id›".
  */
 export function messagePattern(message: string): string {
   return message
     .replace(uuid, placeholders.uuid)
     .replace(email, placeholders.email)
     .replace(quoted, placeholders.value)
-    .replace(word, (token) => (/\p{N}/u.test(token) ? placeholders.id : token))
+    // A number with its decimals or dots (12.50, 10.0.0.1) is one variable; in a word of several
+    // parts (SO-1001, order/77/lines) only the variable parts are.
+    .replace(word, (token) => (/^\p{N}/u.test(token) ? placeholders.id : token.replace(wordPart, (part) => (variablePart(part) ? placeholders.id : part))))
     .replace(/\s+/gu, ' ')
     .trim();
 }

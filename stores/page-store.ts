@@ -43,6 +43,8 @@ export interface ErrorGroupRow {
   fingerprint: string;
   /** What the group reads as: its pattern, or its first message where the flow named the group. */
   label: string;
+  /** The message of its latest error: a real example beside the pattern. */
+  latestMessage: string;
   count: number;
   open: number;
   firstSeen: Date;
@@ -87,8 +89,11 @@ export interface EmailLine {
   subject: string | null;
   lastError: string | null;
   sentAt: Date | null;
-  /** For a cycle without an email: the user followed flows, and nothing in them was new or resolved. */
+  /** For cycles without an email: the user followed flows, and nothing in them was new or resolved. */
   nothingNew: boolean;
+  /** For cycles without an email: how many there were in a row, the first's number, and the last's (`cycle`). */
+  quietCycles: number;
+  firstCycle: number | null;
 }
 
 export interface PageStore {
@@ -178,23 +183,27 @@ export function createPageStore(db: Knex): PageStore {
     },
 
     async emails(person, limit) {
-      // Cycles of an environment in which the person followed nothing are one line, the latest:
-      // an account with many environments would otherwise list every cycle of each.
+      // Cycles that sent the person no email (nothing new, or nothing followed) between two that
+      // did are one line, the latest, with how many they were: a quiet environment would
+      // otherwise fill the list with a line per cycle.
       const rows = await db.raw(
-        `select kind, at, environment, environment_name, cycle, delivery_id, status, subject, last_error, sent_at, nothing_new
-           from (select 'digest' as kind, c.fixed_at as at, env.id as environment, env.name as environment_name, c.number as cycle,
-                        d.id as delivery_id, d.status, d.subject, d.last_error, d.sent_at, s.user_id is not null as nothing_new,
-                        d.id is null and s.user_id is null as followed_nothing,
-                        row_number() over (partition by env.id, d.id is null and s.user_id is null order by c.fixed_at desc) as latest
-                   from digest_cycles c
-                   join environments env on env.id = c.environment_id and env.account_id = :account
-                   join users u on u.id = :user
-                   left join email_deliveries d on d.cycle_id = c.id and d.user_id = :user
-                   left join digest_skips s on s.cycle_id = c.id and s.user_id = :user
-                  where c.fixed_at >= u.created_at) cycles
-          where not followed_nothing or latest = 1
+        `with cycles as (
+           select c.fixed_at as at, env.id as environment, env.name as environment_name, c.number as cycle,
+                  d.id as delivery_id, d.status, d.subject, d.last_error, d.sent_at, s.user_id is not null as nothing_new,
+                  count(d.id) over (partition by env.id order by c.fixed_at desc) as emails_since
+             from digest_cycles c
+             join environments env on env.id = c.environment_id and env.account_id = :account
+             join users u on u.id = :user
+             left join email_deliveries d on d.cycle_id = c.id and d.user_id = :user
+             left join digest_skips s on s.cycle_id = c.id and s.user_id = :user
+            where c.fixed_at >= u.created_at)
+         select 'digest' as kind, at, environment, environment_name, cycle, delivery_id, status, subject, last_error, sent_at, nothing_new, 1 as quiet_cycles, cycle as first_cycle
+           from cycles where delivery_id is not null
          union all
-         select d.kind, coalesce(ev.changed_at, a.created_at, d.planned_at), env.id, env.name, null, d.id, d.status, d.subject, d.last_error, d.sent_at, false
+         select 'digest', max(at), environment, environment_name, max(cycle), null, null, null, null, null, bool_or(nothing_new), count(*), min(cycle)
+           from cycles where delivery_id is null group by environment, environment_name, emails_since
+         union all
+         select d.kind, coalesce(ev.changed_at, a.created_at, d.planned_at), env.id, env.name, null, d.id, d.status, d.subject, d.last_error, d.sent_at, false, 1, null
            from email_deliveries d
            join environments env on env.id = d.environment_id
            left join connection_events ev on ev.id = d.connection_event_id
@@ -216,6 +225,8 @@ export function createPageStore(db: Knex): PageStore {
         lastError: row.last_error,
         sentAt: row.sent_at,
         nothingNew: row.nothing_new,
+        quietCycles: Number(row.quiet_cycles),
+        firstCycle: row.first_cycle,
       }) as EmailLine);
     },
 
@@ -239,6 +250,7 @@ export function createPageStore(db: Knex): PageStore {
           'f.name as flow_name',
           db.raw(`${groupKeySql('e')} as fingerprint`),
           db.raw('(array_agg(e.message order by e.id))[1] as message'),
+          db.raw('(array_agg(e.message order by e.occurred_at desc, e.id desc))[1] as latest_message'),
           db.raw('count(*)::int as count'),
           db.raw(`(count(*) filter (where e.status in ('open', 'retrying')))::int as open`),
           db.raw('min(e.occurred_at) as first_seen'),
@@ -252,6 +264,7 @@ export function createPageStore(db: Knex): PageStore {
         flowName: row.flow_name,
         fingerprint: row.fingerprint,
         label: groupLabel(row.message, row.fingerprint),
+        latestMessage: row.latest_message,
         count: row.count,
         open: row.open,
         firstSeen: row.first_seen,

@@ -64,6 +64,15 @@ describe('S43: channel formats and checks', () => {
     );
   });
 
+  it('S48: Slack shows an error\'s formatting characters as written: each is followed by a zero-width space, whatever the error says', () => {
+    expect(slackText('*bold* _it_ ~st~ `code`')).toBe('*\u200bbold*\u200b _\u200bit_\u200b ~\u200bst~\u200b `\u200bcode`\u200b');
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme', maxLength: 600 }), (text) => {
+        expect(slackText(text)).not.toMatch(/[*_~`](?!\u200b)/u);
+      }),
+    );
+  });
+
   it('S43: a Slack message has at most 50 blocks and names a non-production environment', () => {
     const message = slackMessage(digest(Array.from({ length: 80 }, (_, i) => line(`Failure ${i}`, i)), 500));
     expect(message.blocks.length).toBeLessThanOrEqual(50);

@@ -155,7 +155,7 @@ describe('S43: channels', async () => {
     expect(blocks.text).toBe('Herald digest: 4 new, 0 resolved, 4 open in Production');
     const slackText = JSON.stringify(blocks.blocks);
     // Slack's control characters are escaped: no mention, no link but Herald's own.
-    expect(slackText).toContain('Customer &lt;!channel&gt; &amp; *everyone* &lt;https://evil.test|click&gt; not found');
+    expect(slackText).toContain('Customer &lt;!channel&gt; &amp; *\u200beveryone*\u200b &lt;https://evil.test|click&gt; not found');
     expect(slackText).not.toMatch(/<!channel>|<https:\/\/evil/);
     for (const key of ['SO-1', 'SO-2', 'CU-1', 'IN-1']) expect(slackText).toContain(key);
 

@@ -231,16 +231,16 @@ describe('error digests', async () => {
     expect(summaryOf(email!)).toEqual({ new: 415, resolved: 0, open: 415 });
     const rows = rowsOf(email!, 'new');
     expect(rows).toHaveLength(3);
-    expect(rows[0]).toMatch(/^412 × Customer ‹id› not found in ERP code NOT_FOUND · trace keys SO-5000 , SO-5001 , SO-5002 … first .+ last .+$/);
+    expect(rows[0]).toMatch(/^412 × Customer ‹id› not found in ERP latest: Customer 1645 not found in ERP code NOT_FOUND · trace keys SO-5000 , SO-5001 , SO-5002 … first .+ last .+$/);
     expect(rows[1]).toMatch(/^Price list missing .*trace key SO-9001/);
-    expect(rows[2]).toMatch(/^2 × ERP answered 503 trace keys SO-9101 , SO-9102 first/);
+    expect(rows[2]).toMatch(/^2 × ERP answered 503 latest: ERP gateway timed out trace keys SO-9101 , SO-9102 first/);
     const html = String(email!.parsed.html);
     expect(html).not.toContain('more new errors');
     const groupLink = /<a href="([^"]+)">412 ×/.exec(html)![1]!;
     const fingerprint = (await db('errors').where({ trace_key: 'SO-5000' }).first('fingerprint')).fingerprint as string;
     expect(fingerprint).toMatch(/^auto:[0-9a-f]{32}$/);
     expect(new URL(groupLink.replaceAll('&#x3D;', '=').replaceAll('&amp;', '&')).searchParams.get('group')).toBe(fingerprint);
-    expect(String(email!.parsed.text)).toContain('412 × Customer ‹id› not found in ERP');
+    expect(String(email!.parsed.text)).toContain('412 × Customer ‹id› not found in ERP\n    latest: Customer 1645 not found in ERP');
     expect(Number((await db('errors').where({ fingerprint }).count({ n: '*' }).first())!.n)).toBe(412);
   });
 

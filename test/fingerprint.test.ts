@@ -54,7 +54,10 @@ describe('S42: error fingerprints', () => {
 
   it('S42: reads as a pattern people recognise', () => {
     expect(messagePattern('Customer 1234 not found in ERP')).toBe('Customer ‹id› not found in ERP');
-    expect(messagePattern('Order SO-1001 rejected: price 12.50 below floor')).toBe('Order ‹id› rejected: price ‹id› below floor');
+    expect(messagePattern('Order SO-1001 rejected: price 12.50 below floor')).toBe('Order SO-‹id› rejected: price ‹id› below floor');
+    // A digit inside a short word names a thing (a step A3, a version v2): the word stays as written.
+    expect(messagePattern('A3 attempt 2 failed x1 on v2')).toBe('A3 attempt ‹id› failed x1 on v2');
+    expect(messagePattern('Invoice INV20260001 at 10.0.0.1 hash a1b2c3d4e5f6 line 12th')).toBe('Invoice ‹id› at ‹id› hash ‹id› line ‹id›');
     expect(messagePattern("Can't match 'ACME Corp' for jane.doe@acme.test")).toBe("Can't match ‹value› for ‹email›");
     expect(messagePattern('Lookup 3f2504e0-4f89-11d3-9a0c-0305e82c3301 timed out')).toBe('Lookup ‹uuid› timed out');
     expect(messagePattern('  Field  "name"\n is required ')).toBe('Field ‹value› is required');

@@ -373,7 +373,7 @@ describe('the pages the emails link to, in a browser', async () => {
 
     const page = await signedIn('orders-team@acme.test', `${base}/emails`);
     const lines = await page.$$eval('tr[data-line]', (rows) => rows.map((row) => row.textContent!.replace(/\s+/g, ' ').trim()));
-    expect(lines[0]).toMatch(/Digest 2 of Staging: no email You followed no flow of Staging then\./);
+    expect(lines[0]).toMatch(/Digests 1–2 of Staging: no email in 2 cycles You followed no flow of Staging then\./);
     expect(lines.filter((line) => /of Staging: no email/.test(line))).toHaveLength(1);
     expect(lines[1]).toMatch(/Digest \d+ of Production: no email Nothing was new or resolved in the flows you followed\./);
     expect(lines[2]).toMatch(/1 new error in Acme flows .*refused by the mail server: .*550/);

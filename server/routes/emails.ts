@@ -22,17 +22,23 @@ const statusText = (line: EmailLine) =>
         ? `not sent: ${line.lastError ?? ''}`
         : `waiting${line.lastError ? `: ${line.lastError}` : ''}`;
 
+/** The lines of "My emails" as the page shows them: what each is called, how it ended, why a cycle sent none. */
+export function emailPageLines(lines: EmailLine[]) {
+  return lines.map((line) => ({
+    ...line,
+    statusText: line.deliveryId ? statusText(line) : '',
+    kindName: emailKindNames[line.kind],
+    quietRun: line.quietCycles > 1,
+    why: line.nothingNew ? 'Nothing was new or resolved in the flows you followed.' : `You followed no flow of ${line.environmentName} then.`,
+  }));
+}
+
 export function emailPages(app: FastifyInstance, deps: PageDeps): void {
   const store = createPageStore(deps.db);
 
   app.get('/emails', async (request, reply) => {
     const person = signedIn(request);
-    const lines = (await store.emails(person, 100)).map((line) => ({
-      ...line,
-      statusText: line.deliveryId ? statusText(line) : '',
-      kindName: emailKindNames[line.kind],
-      why: line.nothingNew ? 'Nothing was new or resolved in the flows you followed.' : `You followed no flow of ${line.environmentName} then.`,
-    }));
+    const lines = emailPageLines(await store.emails(person, 100));
     return page(reply, 'emails', { title: 'My emails', wide: true, person, lines });
   });
 

@@ -68,7 +68,8 @@ export function signInPages(app: FastifyInstance, deps: PageDeps, options: SignI
   app.get<{ Params: { token: string } }>('/sign-in/:token', async (request, reply) => {
     const person = await people.peekSignInLink(request.params.token);
     if (!person) return page(reply, 'sign-in-invalid', { title: 'Link not valid' }, 410);
-    return page(reply, 'sign-in-confirm', { title: 'Sign in', person, token: request.params.token });
+    // Not signed in yet: the page names who the link signs in (`signingIn`), and the layout shows nobody.
+    return page(reply, 'sign-in-confirm', { title: 'Sign in', signingIn: person, token: request.params.token });
   });
 
   app.post<{ Params: { token: string } }>('/sign-in/:token', { preHandler: app.csrfProtection }, async (request, reply) => {
