@@ -122,6 +122,12 @@ describe('the pages the emails link to, in a browser', async () => {
     expect(openLink, digestLinks.join('\n')).toBeDefined();
     const page = await signedIn('orders-team@acme.test', openLink!);
     expect(await page.textContent('h1')).toBe('Errors of the flows you follow');
+    // As the digest does, the page groups similar errors (S42, S48): each line with its latest message.
+    expect(await page.$eval('select[name=grouped]', (select) => (select as HTMLSelectElement).value)).toBe('1');
+    const groupLines = await page.$$eval('tr[data-error-group] [data-latest]', (cells) => cells.map((cell) => cell.textContent));
+    expect(groupLines).toHaveLength(2);
+    // One line per error, when asked.
+    await page.goto(`${openLink!}&grouped=0`);
     const shown = await page.$$eval('tr[data-error] a', (links) => links.map((a) => a.textContent));
     expect(shown.sort()).toEqual(['SO-1001', 'SO-1002']);
     await check(page, 'errors');
@@ -133,7 +139,7 @@ describe('the pages the emails link to, in a browser', async () => {
     const today = new Date().toISOString().slice(0, 10);
     const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
     const shownFor = async (query: string) => {
-      await page.goto(`${base}/environments/prod/errors?status=open&${query}`);
+      await page.goto(`${base}/environments/prod/errors?status=open&grouped=0&${query}`);
       return (await page.$$eval('tr[data-error] a', (links) => links.map((a) => a.textContent))).sort();
     };
     expect(await shownFor('integration=billing')).toEqual([]);
@@ -160,11 +166,11 @@ describe('the pages the emails link to, in a browser', async () => {
 
   it('S26: many errors at once from the list', async () => {
     await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-2001', message: 'Tax code missing' }, { traceKey: 'SO-2002', message: 'Tax code missing' }] });
-    const page = await signedIn('ops@acme.test', `${base}/environments/prod/errors?status=open&traceKey=`);
+    const page = await signedIn('ops@acme.test', `${base}/environments/prod/errors?status=open&grouped=0`);
     for (const traceKey of ['SO-2001', 'SO-2002']) await page.check(`input[name=ids][value="${await errorIdOf(traceKey)}"]`);
     await page.getByRole('button', { name: 'Resolve selected' }).click();
     await page.waitForSelector('[role=status]');
-    expect(await page.textContent('[role=status]')).toBe('2 error(s) resolved.');
+    expect(await page.textContent('[role=status]')).toBe('2 errors resolved.');
     expect(await db('errors').whereIn('trace_key', ['SO-2001', 'SO-2002']).pluck('resolved_by')).toEqual(['ops@acme.test', 'ops@acme.test']);
     // A second action from the page it came back to tells its own count, not the first one's.
     await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-2003', message: 'Tax code missing' }] });
@@ -172,7 +178,7 @@ describe('the pages the emails link to, in a browser', async () => {
     await page.check(`input[name=ids][value="${await errorIdOf('SO-2003')}"]`);
     await page.getByRole('button', { name: 'Resolve selected' }).click();
     await page.waitForURL((url) => url.searchParams.getAll('resolved').join() === '1');
-    expect(await page.textContent('[role=status]')).toBe('1 error(s) resolved.');
+    expect(await page.textContent('[role=status]')).toBe('1 error resolved.');
   });
 
   it('S32: a user assigns an error from its page; the assignee is emailed at once, and the page says who has it', async () => {
@@ -428,10 +434,10 @@ describe('the pages the emails link to, in a browser', async () => {
     await page.selectOption('#group-assignee', 'ops@acme.test');
     await page.getByRole('button', { name: 'Assign' }).first().click();
     await page.waitForSelector('[role=status]');
-    expect(await page.textContent('[role=status]')).toBe('7 error(s) assigned.');
+    expect(await page.textContent('[role=status]')).toBe('7 errors assigned.');
     await page.getByRole('button', { name: "Resolve the group's 7 open errors" }).click();
     await page.waitForSelector('[role=status]');
-    expect(await page.textContent('[role=status]')).toBe('7 error(s) resolved.');
+    expect(await page.textContent('[role=status]')).toBe('7 errors resolved.');
     const rows = await db('errors').whereIn('trace_key', [...similar.map((e) => e.traceKey), 'SO-799']).orderBy('trace_key').select('trace_key', 'status', 'resolved_by');
     expect(rows.filter((row) => row.status === 'resolved' && row.resolved_by === 'grouper@acme.test').map((row) => row.trace_key)).toEqual(similar.map((e) => e.traceKey).sort());
     expect(rows.find((row) => row.trace_key === 'SO-799')).toMatchObject({ status: 'open' });

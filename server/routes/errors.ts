@@ -34,8 +34,8 @@ const errorsQuery = z.object({
   before: z.preprocess(blankAsUnset, z.coerce.number().int().positive().optional()),
   /** One group's errors (S42): their fingerprint, as digests link to it. */
   group: z.preprocess(blankAsUnset, z.string().max(groupLength, { error: `must be a group's fingerprint (at most ${groupLength} characters)` }).optional()),
-  /** One line per group instead of one per error. */
-  grouped: z.preprocess(blankAsUnset, z.literal('1').optional()),
+  /** One line per group (1) or one per error (0); unset: grouped, as digests group, unless one record or group is asked for. */
+  grouped: z.preprocess(blankAsUnset, z.enum(['0', '1'], { error: 'must be 1 (one line per group) or 0 (one per error)' }).optional()),
 });
 /** What the last action did, as the page it came back to is told (`?resolved=2`). */
 const actionNotice = z.object({ resolved: z.string().optional(), assigned: z.string().optional() }).catch({});
@@ -63,6 +63,7 @@ export function errorPages(app: FastifyInstance, deps: PageDeps): void {
     const query = check(errorsQuery, request.query, '(query)');
     if (query.problems) return page(reply, 'refused', { title: 'Not shown', person, environment, problems: query.problems, back: path }, 400);
     const filter = query.value;
+    const grouped = filter.grouped === undefined ? !filter.traceKey && !filter.group : filter.grouped === '1';
     const errorFilter = {
       ...filter,
       since: filter.since ? new Date(`${filter.since}T00:00:00Z`) : undefined,
@@ -70,10 +71,10 @@ export function errorPages(app: FastifyInstance, deps: PageDeps): void {
       until: filter.until ? new Date(new Date(`${filter.until}T00:00:00Z`).getTime() + 86_400_000) : undefined,
       followedBy: filter.mine ? person.id : undefined,
     };
-    const errors = filter.grouped ? [] : await store.errors(environment, { ...errorFilter, limit: pageSize + 1 });
+    const errors = grouped ? [] : await store.errors(environment, { ...errorFilter, limit: pageSize + 1 });
     const shown = errors.slice(0, pageSize);
     const { before: _before, ...groupFilter } = errorFilter;
-    const groupRows = filter.grouped || filter.group ? await store.errorGroups(environment, { ...groupFilter, limit: pageSize }) : [];
+    const groupRows = grouped || filter.group ? await store.errorGroups(environment, { ...groupFilter, limit: pageSize }) : [];
     const next = errors.length > pageSize ? `${path}?${new URLSearchParams({ ...stringEntries(filter), before: String(shown.at(-1)!.id) })}` : undefined;
     const groups = await store.flows(environment);
     return page(reply, 'errors', {
@@ -86,8 +87,8 @@ export function errorPages(app: FastifyInstance, deps: PageDeps): void {
       filter: { ...filter, sinceText: filter.since ?? '', untilText: filter.until ?? '' },
       integrations: groups.map((group) => ({ ...group.integration, selected: group.integration.id === filter.integration })),
       mine: filter.mine === '1',
-      grouped: filter.grouped === '1',
-      errorGroups: filter.grouped ? groupRows : [],
+      grouped,
+      errorGroups: grouped ? groupRows : [],
       group: filter.group ? groupRows[0] : undefined,
       errors: shown,
       next,
