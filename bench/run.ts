@@ -29,7 +29,10 @@ import { applyCatalog, type Catalog } from '../catalog/catalog.js';
 import { mjmlCompilations } from '../email/render.js';
 import { previewDigest } from '../email/digest-preview.js';
 import { runHerald } from '../worker/run-herald.js';
-import { loadConfig, runtimeLogLevel } from '../config/config.js';
+import { loadConfig } from '../config/config.js';
+import { heraldLogger, temporalLogger } from '../observability/log.js';
+import pino from 'pino';
+import { tmpdir } from 'node:os';
 import { environmentDigest, runCycleNowUpdate, stopDigestSignal } from '../workflows/environment-digest.js';
 import { retention } from '../workflows/retention.js';
 import { startBenchStack } from './stack.js';
@@ -62,7 +65,12 @@ if (only === 'environments') {
   process.exit(0);
 }
 const rounds = Number(flags.rounds);
-Runtime.install({ logger: new DefaultLogger(runtimeLogLevel(process.env.HERALD_LOG_LEVEL, 'ERROR')) });
+// The bench prints its figures and nothing else: the worker's, the server's and the Temporal
+// runtime's logs go to a file it names.
+const logFile = `${tmpdir()}/herald-bench-${process.pid}.log`;
+const log = heraldLogger('herald', 'info', pino.destination({ dest: logFile, sync: false }));
+console.log(`bench: the worker's and server's logs go to ${logFile}`);
+Runtime.install({ logger: temporalLogger(log.child({ service: 'temporal-runtime' })) });
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
 const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
@@ -82,6 +90,7 @@ const running = await runHerald({
   ensureDigests: false,
   maxConcurrentActivityTaskExecutions: 200,
   smtpConnections: 8,
+  logger: log.child({ service: 'herald-worker' }),
 });
 const herald = running.herald;
 // The floor's worker: a bare workflow and one insert, on a task queue of its own.
@@ -126,7 +135,7 @@ const catalog: Catalog = {
 await applyCatalog(db, catalog);
 
 // The HTTP API, on Herald's own server, with a token of the bench's account.
-const apiServer = await runServer({ config: benchConfig, temporal: client, db, listen: { host: '127.0.0.1', port: 0 } });
+const apiServer = await runServer({ config: benchConfig, temporal: client, db, listen: { host: '127.0.0.1', port: 0 }, logger: log.child({ service: 'herald-server' }) });
 const apiBase = apiServer.url;
 const apiToken = (await createTokenStore(db).create('bench', 'bench')).token;
 

@@ -5,7 +5,6 @@
  */
 import { Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
 import { cliExecutable } from '../embedded/temporal-binaries.js';
+import { startTemporalDevServer, type DevServer } from '../embedded/temporal-dev-server.js';
 import { searchAttributeFlags } from '../worker/search-attributes.js';
 import { freePort } from '../test/helpers/ports.js';
 
@@ -53,7 +53,7 @@ export async function startBenchStack(options: { temporal?: string; poolSize?: n
       sink.send('count');
     });
 
-  let temporalServer: TestWorkflowEnvironment | undefined;
+  let temporalServer: DevServer | undefined;
   let nativeConnection: NativeConnection;
   let connection: Connection;
   let temporalAddress: string;
@@ -62,13 +62,20 @@ export async function startBenchStack(options: { temporal?: string; poolSize?: n
     nativeConnection = await NativeConnection.connect({ address: options.temporal });
     connection = await Connection.connect({ address: options.temporal });
   } else {
-    const port = await freePort();
-    temporalAddress = `127.0.0.1:${port}`;
-    temporalServer = await TestWorkflowEnvironment.createLocal({
-      server: { executable: cliExecutable(), ip: '127.0.0.1', port, ui: false, log: { format: 'pretty', level: 'error' }, dbFilename: join(dataDir, 'temporal.sqlite'), extraArgs: searchAttributeFlags() },
+    // A process of its own, whose banner does not mix with the bench's figures.
+    const cli = cliExecutable();
+    if (cli.type !== 'existing-path') throw new Error('the bench runs the Temporal CLI of .tools/bin (npm install puts it there) or TEMPORAL_CLI_PATH; neither is there');
+    temporalServer = await startTemporalDevServer({
+      executable: cli.path,
+      port: await freePort(),
+      uiPort: await freePort(),
+      namespace: 'default',
+      dbFilename: join(dataDir, 'temporal.sqlite'),
+      extraArgs: ['--headless', ...searchAttributeFlags()],
     });
-    nativeConnection = temporalServer.nativeConnection;
-    connection = temporalServer.connection;
+    temporalAddress = temporalServer.address;
+    nativeConnection = await NativeConnection.connect({ address: temporalAddress });
+    connection = await Connection.connect({ address: temporalAddress });
   }
   return {
     db,
@@ -80,7 +87,9 @@ export async function startBenchStack(options: { temporal?: string; poolSize?: n
     connection,
     async stop() {
       await db.destroy();
-      await temporalServer?.teardown();
+      await connection.close();
+      await nativeConnection.close();
+      await temporalServer?.stop();
       await postgres.stop();
       sink.kill();
       rmSync(dataDir, { recursive: true, force: true });

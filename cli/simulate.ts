@@ -135,6 +135,7 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
 
   log('While warehouse-sftp is offline, the flow that uses it fails (root cause first):');
   const sftp = temporal.workflow.getHandle(connectionStatusWorkflowId('warehouse-sftp'));
+  log("  waiting for warehouse-sftp's grace period to pass (HERALD_CONNECTION_GRACE: 15 s with npm run start:demo) and its offline emails to go, checking every 5 s for up to 3 minutes…");
   const outageRecorded = await poll(async () => (await sftp.query(connectionStatusQuery)).notified === 'offline', pause, 5_000, 3 * 60_000);
   if (!outageRecorded) throw new Error('the outage of warehouse-sftp was not recorded within 3 minutes (HERALD_CONNECTION_GRACE is longer?)');
   const duringOutage = await client.reportErrors({
@@ -148,6 +149,7 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
   log('Errors left open are reminded of:');
   const remindStaging = () => temporal.workflow.getHandle(environmentDigestWorkflowId('acme-staging')).executeUpdate(remindNowUpdate);
   let round!: ReminderRound;
+  log(`  waiting for SO-${run}-S1 to be open longer than Staging's threshold (remindAfter: 1 minute in the demo catalog), asking every 15 s for up to 2 minutes…`);
   await poll(async () => (round = await remindStaging()).planned > 0, pause, 15_000, 2 * 60_000);
   log(
     round.planned > 0

@@ -13,17 +13,21 @@ const require = createRequire(import.meta.url);
 const outIndex = process.argv.indexOf('--out-dir');
 const dist = outIndex > 0 ? `${resolve(process.argv[outIndex + 1])}/` : `${root}dist/`;
 
+const started = Date.now();
+console.log(`building Herald into ${dist} (TypeScript, then the workflow bundles: about 20 s)…`);
 rmSync(dist, { recursive: true, force: true });
 const tsc = spawnSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', `${root}tsconfig.build.json`, '--outDir', dist], { stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 cpSync(`${root}email/templates`, `${dist}email/templates`, { recursive: true });
 cpSync(`${root}server/pages`, `${dist}server/pages`, { recursive: true });
 
-const { bundleWorkflowCode } = await import('@temporalio/worker');
+const { bundleWorkflowCode, DefaultLogger } = await import('@temporalio/worker');
+// Webpack's statistics are the bundler's business: only its warnings and errors are printed.
+const logger = new DefaultLogger('WARN');
 const { workflowInterceptorModules } = await import(`${dist}worker/worker.js`);
 // Two bundles: the workers that trace (OTEL_EXPORTER_OTLP_ENDPOINT) load the one with the trace interceptors.
-const { code } = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js` });
+const { code } = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js`, logger });
 writeFileSync(`${dist}workflow-bundle.js`, code);
-const traced = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js`, workflowInterceptorModules });
+const traced = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js`, workflowInterceptorModules, logger });
 writeFileSync(`${dist}workflow-bundle-traced.js`, traced.code);
-console.log(`built ${dist} with its workflow-bundle.js (${(code.length / 1024).toFixed(0)} KiB) and workflow-bundle-traced.js`);
+console.log(`built ${dist} in ${((Date.now() - started) / 1000).toFixed(0)} s: the compiled code, workflow-bundle.js (${(code.length / 1024).toFixed(0)} KiB) and workflow-bundle-traced.js`);

