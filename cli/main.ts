@@ -498,7 +498,12 @@ async function digestPreview(session: Session, args: CommandArgs): Promise<numbe
     if (error instanceof PreviewError) throw new UsageError(error.message);
     throw error;
   }
-  if (preview.kind === 'nothing') return print(`cycle ${preview.cycle} of ${environment} would send ${user} nothing: ${preview.reason}`);
+  if (preview.kind === 'nothing') {
+    return print(
+      `cycle ${preview.cycle} of ${environment} would send ${user} nothing: ${preview.reason}\n` +
+        `${out} is not written (there is no email to show). Report an error in a flow ${user} follows (herald errors report …), then preview again.`,
+    );
+  }
   const textFile = out.replace(/\.html?$/i, '.txt');
   await writeFile(out, preview.rendered.html);
   await writeFile(textFile, preview.rendered.text);

@@ -1,4 +1,5 @@
-// Runs every command of the README's shell blocks as written, on this checkout (CI runs it on a
+// Runs every command of the shell blocks of the README and of the documents it links (docs/*.md)
+// as written, on this checkout (CI runs it on a
 // fresh clone, after `npm ci` and `npm test`): `npm start` and `npm run start:demo` are started,
 // checked and stopped with Ctrl-C (SIGINT); the other commands run against the demo; `npm run
 // reset` ends it. Exits 1, naming the command, when one fails. Local state goes to a folder of
@@ -11,11 +12,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const readme = readFileSync(join(root, 'README.md'), 'utf8');
+/** The README, then each document of docs/ it links, once, in the order it links them. */
+const documents = [readme, ...new Set([...readme.matchAll(/\]\((docs\/[\w-]+\.md)(?:#[\w-]*)?\)/g)].map((m) => m[1]))].map((path) =>
+  path === readme ? readme : readFileSync(join(root, path), 'utf8'),
+);
 
-/** The commands of the README's ```sh blocks: continued lines joined, comments dropped. */
+/** The commands of the documents' ```sh blocks: continued lines joined, comments dropped. */
 function readmeCommands() {
   const commands = [];
-  for (const [, block] of readme.matchAll(/```sh\n([\s\S]*?)```/g)) {
+  for (const [, block] of documents.join('\n').matchAll(/```sh\n([\s\S]*?)```/g)) {
     let pending = '';
     for (const line of block.split('\n')) {
       const code = line.replace(/\s{2,}#.*$/, '').replace(/^\s*#.*$/, '');
