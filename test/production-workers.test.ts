@@ -20,7 +20,7 @@ import { endChildWithThisProcess } from './helpers/run-processes.js';
 const minutes = (n: number) => n * 60_000;
 const root = new URL('..', import.meta.url).pathname;
 
-// A production install, as the README describes it: `npm ci --omit=dev` in a folder outside the
+// A production install, as docs/operations.md describes it: `npm ci --omit=dev` in a folder outside the
 // project (so nothing resolves from the project's own node_modules, where the dev packages are),
 // with the build of `npm run build` beside it. From it, two production worker processes on one
 // task queue, and the server.

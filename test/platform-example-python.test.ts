@@ -1,5 +1,5 @@
 /**
- * The README's Python example of a platform keeping Herald in step (S40), run as written with the
+ * The Python example of a platform keeping Herald in step (S40), run as written with the
  * machine's python3 (standard library only) against a real server on the demo catalog.
  */
 import { describe, expect, it } from 'vitest';
@@ -13,16 +13,16 @@ import type { Catalog } from '../catalog/catalog.js';
 import { createTokenStore } from '../stores/token-store.js';
 
 const run = promisify(execFile);
-const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const readme = readFileSync(new URL('../docs/http-api.md', import.meta.url), 'utf8');
 
 /** The Python block that follows the `<!-- platform-example -->` marker. */
 function platformExample(): string {
   const block = /<!-- platform-example -->\s*```python\n([\s\S]*?)```/.exec(readme);
-  if (!block) throw new Error('the README has no platform example');
+  if (!block) throw new Error('docs/http-api.md has no platform example');
   return block[1]!;
 }
 
-describe("the README's platform example, in Python", async () => {
+describe("the HTTP API document's platform example, in Python", async () => {
   const { db, herald } = await startFixture({ catalog: (await readCatalogFile(demoCatalogFile)) as Catalog });
   const server = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue });
   const { token } = await createTokenStore(db).create('acme', 'platform', ['read', 'manage']);
