@@ -166,7 +166,8 @@ export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
 }
 
 const tokenKey = (token: string) => createHash('sha256').update(token).digest('hex');
-const bearer = (request: FastifyRequest) => /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
+/** The token of `Authorization: Bearer …`; the scheme's name is case-insensitive (RFC 9110 §11.1). */
+const bearer = (request: FastifyRequest) => /^Bearer +(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
 
 declare module 'fastify' {
   interface FastifyRequest {

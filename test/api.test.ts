@@ -135,6 +135,21 @@ describe('the HTTP API', async () => {
     );
   });
 
+  it('S29: the Authorization scheme is read in any case, with any spaces after it (RFC 9110 §11.1): a report with "bearer" is stored', async () => {
+    for (const [scheme, reportId] of [['bearer', 'lower-case-scheme'], ['BEARER ', 'upper-case-scheme']] as const) {
+      const response = await fetch(`${base}${apiPrefix}/errors`, {
+        method: 'POST',
+        headers: { authorization: `${scheme} ${acme}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ environment: 'prod', flow: 'orders', reportId, errors: [{ traceKey: reportId, message: 'scheme in another case' }] }),
+      });
+      expect(response.status, scheme).toBe(200);
+      expect(await db('errors').where({ report_id: reportId }).count({ n: '*' })).toEqual([{ n: 1 }]);
+    }
+    // Another scheme is no token.
+    const basic = await fetch(`${base}${apiPrefix}/errors?limit=1`, { headers: { authorization: `Basic ${acme}` } });
+    expect(basic.status).toBe(401);
+  });
+
   it('S29: a missing, wrong or revoked token is answered 401, and nothing is done', async () => {
     const report = { environment: 'prod', flow: 'orders', reportId: 'no-token', errors: [{ traceKey: 'SO-401', message: 'x' }] };
     expect((await call('POST', `${apiPrefix}/errors`, undefined, report)).status).toBe(401);
