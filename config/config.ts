@@ -63,6 +63,8 @@ export interface HeraldConfig {
   codecOrigins: string[];
   /** API requests a minute per token, before 429. */
   apiRequestsPerMinute: number;
+  /** How long the server works on one request before it answers 503 with Retry-After (database or Temporal slow or down). */
+  requestDeadlineMs: number;
   /** Signs the server's session cookies; `npm start` keeps one in its data folder when unset. */
   secret: string | undefined;
   /** The server runs behind a proxy that terminates TLS (X-Forwarded-For and -Proto are trusted). */
@@ -142,6 +144,7 @@ const variables = {
   HERALD_CACHED_WORKFLOWS: variable('expected a whole number of workflow runs, 2 or more (0: none cached)', (v) =>
     /^(0|[2-9]|[1-9]\d{1,6})$/.test(v) ? Number(v) : undefined,
   ),
+  HERALD_REQUEST_DEADLINE: duration(100),
   HERALD_API_RATE: variable('expected a whole number of requests a minute, 1 or more', (v) => (/^[1-9]\d{0,6}$/.test(v) ? Number(v) : undefined)),
   HERALD_CHANNEL_ALLOW: variable('expected addresses or CIDR ranges separated by commas, e.g. 127.0.0.1,10.0.0.0/8', (v) => {
     const entries = v.split(',').map((entry) => entry.trim());
@@ -184,6 +187,7 @@ export function loadConfig(env: Env = process.env): HeraldConfig {
     listen: splitHostPort(v.HERALD_LISTEN ?? '127.0.0.1:8080'),
     codecOrigins: v.HERALD_CODEC_ORIGINS ?? [],
     apiRequestsPerMinute: v.HERALD_API_RATE ?? 1200,
+    requestDeadlineMs: v.HERALD_REQUEST_DEADLINE ?? 10_000,
     secret: v.HERALD_SECRET,
     trustProxy: v.HERALD_TRUST_PROXY ?? false,
     logLevel: v.HERALD_LOG_LEVEL ?? 'info',

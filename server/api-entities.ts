@@ -164,6 +164,8 @@ export const entityRoutes: ApiRoute[] = [
     query: z.strictObject({ dryRun: z.enum(['true', 'false'], { error: 'must be true or false' }).optional() }),
     body: z.record(z.string(), z.unknown(), { error: 'must be an object with sections such as "users" and "flows"' }),
     answers: '{ dryRun, created, changed, removed, kept, keptAsChosen }: counts by kind',
+    // One transaction over the whole account: 60,000 rows take seconds, on a busy database more.
+    deadlineMs: 5 * 60_000,
     async handle({ account, actor, query, body }, { db, digestsInStep, channelPolicy }) {
       const result = await syncAccount(db, { actor, account, catalog: body, dryRun: query.dryRun === 'true', channelPolicy });
       if (!result.dryRun && result.created.environments > 0) await digestsInStep?.();

@@ -47,6 +47,8 @@ export interface ApiRoute<B = unknown, Q = unknown, P = unknown> {
   params?: z.ZodType<P>;
   /** What a success answers, for the document. */
   answers: string;
+  /** A deadline of its own, for a route whose work grows with what it is given (a whole catalog): longer than the server's (HERALD_REQUEST_DEADLINE). */
+  deadlineMs?: number;
   handle(call: ApiCall<B, Q, P>, deps: ApiDeps): Promise<unknown>;
 }
 

@@ -228,6 +228,7 @@ export async function apiPlugin(app: FastifyInstance, deps: ApiDeps): Promise<vo
     app.route({
       method: definition.method,
       url: definition.url,
+      ...(definition.deadlineMs && { handlerTimeout: definition.deadlineMs }),
       // The schemas document the route (OpenAPI); the zod schemas validate it, naming each problem.
       schema: {
         tags: ['api'],

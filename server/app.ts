@@ -28,6 +28,8 @@ export interface ServerOptions {
    * the pages (with `people`) resolve and assign through it.
    */
   client?: HeraldClient;
+  /** How long a request may take before it is answered 503 with Retry-After (HERALD_REQUEST_DEADLINE); default 10 s. */
+  requestDeadlineMs?: number;
   /** API requests a minute per token (HERALD_API_RATE). */
   apiRequestsPerMinute?: ApiDeps['requestsPerMinute'];
   /** Starts the digests of new environments (the API creates them). */
@@ -51,6 +53,9 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     bodyLimit: 8 * 1024 * 1024,
     trustProxy: options.trustProxy ?? false,
     routerOptions: { maxParamLength: 500 },
+    // Every request is answered within the deadline, whatever it waits for (a stopped database, a
+    // Temporal update): 503 with Retry-After, and the caller's retry of the same report stores it once.
+    handlerTimeout: options.requestDeadlineMs ?? 10_000,
   });
   handleErrors(app);
   // Each request's span, under the caller's trace (traceparent) when it sends one; a no-op while tracing is off.

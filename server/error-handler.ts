@@ -46,6 +46,14 @@ function answerFor(error: FastifyError, request: FastifyRequest): Answer {
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return { ...invalid(`has a content type this route does not take (${request.headers['content-type'] ?? 'none'}); send application/json`), status: 415 };
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { ...invalid('is too large'), status: 413 };
   if (error instanceof UnreadableBodyError) return invalid(error.message);
+  if (error.code === 'FST_ERR_HANDLER_TIMEOUT') {
+    return {
+      status: 503,
+      body: { error: `Herald could not answer in time: a service it needs is slow or down. Send the same request again in ${retryAfterSeconds} s (a report with the same reportId is stored once)` },
+      heading: 'Herald is not available right now',
+      message: 'Herald could not answer in time. Try again in a few seconds.',
+    };
+  }
   if (isUnreachable(error)) {
     return {
       status: 503,

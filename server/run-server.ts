@@ -66,6 +66,7 @@ export async function runServer(options: RunServerOptions): Promise<RunningServe
       db,
       client,
       apiRequestsPerMinute: config.apiRequestsPerMinute,
+      requestDeadlineMs: config.requestDeadlineMs,
       channelPolicy: { allow: config.channelAllow },
       // Temporal unreachable: the environment stands, and the next worker start (or call) starts its digest.
       digestsInStep: () =>

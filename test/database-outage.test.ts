@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Knex } from 'knex';
 import type { WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../embedded/embedded-postgres.js';
@@ -111,4 +112,33 @@ describe('a database outage in the middle of sending', () => {
     const after = await fetch(`${server.url}/api/v1/errors?environment=prod`, { headers: { authorization: `Bearer ${token}` } });
     expect(after.status).toBe(200);
   });
+
+  it('S29, S1: a request in flight while PostgreSQL stops answering is answered 503 with Retry-After at the deadline; the caller\'s retry of the same report stores it once', async () => {
+    const server = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, variables: { HERALD_REQUEST_DEADLINE: '2s' } });
+    const { token } = await createTokenStore(db).create('acme', 'deadline');
+    const report = { environment: 'prod', flow: 'orders', reportId: 'deadline-1', errors: [{ traceKey: 'SO-DL', message: 'Reported while the database hung' }] };
+    const post = () => fetch(`${server.url}/api/v1/errors`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(report) });
+    // The database stops answering (its processes stopped, their connections open): a query waits, it is not refused.
+    const stopped = postgresProcesses(dataDir);
+    for (const pid of stopped) process.kill(pid, 'SIGSTOP');
+    // It answers again when the request is answered, or 15 s on (a server without a deadline then answers 200, late).
+    const resume = () => stopped.forEach((pid) => process.kill(pid, 'SIGCONT'));
+    const later = setTimeout(resume, 15_000);
+    const first = await post().finally(() => (clearTimeout(later), resume()));
+    expect(first.status).toBe(503);
+    expect(Number(first.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await first.json()) as { error: string }).error).toMatch(/^Herald could not answer in time/);
+    // The caller sends the same report again: stored once, whatever became of the first request's work.
+    const again = await post();
+    expect(again.status).toBe(200);
+    expect(await db('errors').where({ report_id: 'deadline-1' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+    await server.stop();
+  });
 });
+
+/** The processes of this file's PostgreSQL: the postmaster (its pid heads postmaster.pid) and its children. */
+function postgresProcesses(dataDir: string): number[] {
+  const postmaster = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const children = execFileSync('pgrep', ['-P', String(postmaster)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+  return [postmaster, ...children];
+}
