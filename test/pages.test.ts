@@ -449,7 +449,12 @@ describe('the pages the emails link to, in a browser', async () => {
   });
 
   it('S41: a person chooses on the settings page when digests come, in their time zone, with quiet hours; a wrong time zone is named; a catalog leaves the choice alone', async () => {
-    const page = await signedIn('grouper@acme.test', `${base}/environments/prod/notifications`);
+    // A person of this test's own: it runs alone too (vitest -t), and sign-in is limited per address.
+    await applyCatalog(db, {
+      users: [{ account: 'acme', email: 'rhythms@acme.test', name: 'Rhythms', role: 'manage' }],
+      subscriptions: [{ environment: 'prod', user: 'rhythms@acme.test', flows: ['orders'] }],
+    });
+    const page = await signedIn('rhythms@acme.test', `${base}/environments/prod/notifications`);
     expect(await page.textContent('[data-rhythm]')).toBe('every digest cycle');
     await page.check('input[name=every][value=day]');
     await page.fill('#rhythm-at', '07:30');
@@ -462,8 +467,8 @@ describe('the pages the emails link to, in a browser', async () => {
     await page.waitForSelector('[role=status]');
     expect(await page.textContent('[data-rhythm]')).toBe('daily at 07:30 (America/New_York), quiet 21:00–06:30');
     await check(page, 'settings-rhythm');
-    const grouper = (await db('users').where({ email: 'grouper@acme.test' }).first('id'))!.id as number;
-    expect(await db('digest_rhythms').where({ user_id: grouper, environment_id: 'prod' }).first('every', 'at', 'time_zone', 'quiet_from', 'quiet_to', 'quiet_connection_emails', 'chosen_on_page')).toEqual({
+    const person = (await db('users').where({ email: 'rhythms@acme.test' }).first('id'))!.id as number;
+    expect(await db('digest_rhythms').where({ user_id: person, environment_id: 'prod' }).first('every', 'at', 'time_zone', 'quiet_from', 'quiet_to', 'quiet_connection_emails', 'chosen_on_page')).toEqual({
       every: 'day', at: '07:30', time_zone: 'America/New_York', quiet_from: '21:00', quiet_to: '06:30', quiet_connection_emails: false, chosen_on_page: true,
     });
 
@@ -471,11 +476,11 @@ describe('the pages the emails link to, in a browser', async () => {
     await page.fill('#rhythm-zone', 'Mars/Olympus_Mons');
     await page.getByRole('button', { name: 'Save when digests come' }).click();
     expect(await page.textContent('main')).toContain('must be an IANA time zone');
-    expect((await db('digest_rhythms').where({ user_id: grouper }).first('time_zone'))!.time_zone).toBe('America/New_York');
+    expect((await db('digest_rhythms').where({ user_id: person }).first('time_zone'))!.time_zone).toBe('America/New_York');
 
-    const changes = await applyCatalog(db, { subscriptions: [{ environment: 'prod', user: 'grouper@acme.test', flows: ['returns'], rhythm: { every: 'hour' } }] });
+    const changes = await applyCatalog(db, { subscriptions: [{ environment: 'prod', user: 'rhythms@acme.test', flows: ['orders'], rhythm: { every: 'hour' } }] });
     expect(changes).toMatchObject({ 'rhythms kept as chosen in settings': 1 });
-    expect((await db('digest_rhythms').where({ user_id: grouper }).first('every'))!.every).toBe('day');
+    expect((await db('digest_rhythms').where({ user_id: person }).first('every'))!.every).toBe('day');
   });
 
   it('S43: an admin adds channels on the account page (a webhook\'s secret shown once, a private address refused), sends their subscriptions to one on the settings page, and sees what was posted', async () => {

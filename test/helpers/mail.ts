@@ -42,6 +42,8 @@ export interface TestMailServer {
   held: number;
   /** Answers every held message with 421 (the server is closing): the sender must try again later. */
   releaseHeld(): void;
+  /** Answers every held message, and each next one that would be held, with 421 at once, until `releaseHeld`. */
+  refuseHeld(): void;
   clear(): void;
 }
 
@@ -63,6 +65,7 @@ export async function startTestMailServer(): Promise<TestMailServer> {
     holdAfter: Infinity,
     delayMs: 0,
     held: [] as (() => void)[],
+    refusingHeld: false,
   };
 
   const server = new SMTPServer({
@@ -85,7 +88,9 @@ export async function startTestMailServer(): Promise<TestMailServer> {
         const refused = session.envelope.rcptTo.map((r) => refusal(r.address, 'data')).find((r) => r !== undefined);
         if (refused) return callback(refused);
         if (state.holdAfter <= 0) {
-          state.held.push(() => callback(Object.assign(new Error('Service closing, try again later'), { responseCode: 421 })));
+          const closing = () => callback(Object.assign(new Error('Service closing, try again later'), { responseCode: 421 }));
+          if (state.refusingHeld) return closing();
+          state.held.push(closing);
           for (const wake of waiters) wake();
           return;
         }
@@ -126,6 +131,11 @@ export async function startTestMailServer(): Promise<TestMailServer> {
     },
     releaseHeld: () => {
       state.holdAfter = Infinity;
+      state.refusingHeld = false;
+      for (const answer of state.held.splice(0)) answer();
+    },
+    refuseHeld: () => {
+      state.refusingHeld = true;
       for (const answer of state.held.splice(0)) answer();
     },
     to: (address) => matching(address),
