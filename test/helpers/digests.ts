@@ -7,6 +7,7 @@ import {
 } from '../../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../../workflows/workflow-ids.js';
 import type { ReceivedMail } from './mail.js';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
 
 /** Starts an environment's digest workflow for a test. */
 export async function startDigest(temporal: Client, taskQueue: string, input: EnvironmentDigestInput) {
@@ -15,6 +16,22 @@ export async function startDigest(temporal: Client, taskQueue: string, input: En
     taskQueue,
     args: [input],
   });
+}
+
+/**
+ * Runs `work` with the time-skipping server's time held: no timer comes due while it runs. A
+ * digest asked to run now while its timer comes due in the same workflow task cancels a timer the
+ * test server has just fired, which the test server refuses ("invalid history builder state for
+ * action", sdk-java#2606 and #3088; a real server takes the cancel): the run then never gets
+ * another workflow task. An update sent while the test server may skip time can meet that race.
+ */
+export async function withTimeHeld<T>(env: TestWorkflowEnvironment, work: () => Promise<T>): Promise<T> {
+  await env.connection.testService!.lockTimeSkipping({});
+  try {
+    return await work();
+  } finally {
+    await env.connection.testService!.unlockTimeSkipping({});
+  }
 }
 
 /** Runs a digest cycle of the environment now and returns its summary. */

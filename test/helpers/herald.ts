@@ -1,9 +1,13 @@
 import { afterAll } from 'vitest';
 import type { Client } from '@temporalio/client';
-import { bundleWorkflowCode, type Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
+
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { workflowInterceptorModules, workflowsPath } from '../../worker/worker.js';
 import { tracingEnabled } from '../../observability/tracing.js';
 import type { HeraldClient } from '../../client/index.js';
@@ -12,15 +16,52 @@ import { runHerald } from '../../worker/run-herald.js';
 import { loadConfig } from '../../config/config.js';
 import { createTemporalClient } from '../../client/payload-codec.js';
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let bundle: Promise<WorkflowBundle> | undefined;
+
+/** A workflow bundle's code (what `bundleWorkflowCode` makes, and a worker takes). */
+export interface WorkflowBundle {
+  code: string;
+}
 
 /** The HERALD_SECRET of test workers: unsubscribe links in test emails are signed with it. */
 export const testSecret = 'the-herald-test-secret-of-32-characters';
 
-/** Herald's workflows, bundled once per test file; with the trace interceptors when the file traces (startTracing first), as a worker that traces loads them. */
-export function heraldWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({ workflowsPath, ...(tracingEnabled() && { workflowInterceptorModules }), logger: quietLogger });
+/**
+ * Herald's workflows, bundled; with the trace interceptors when the file traces (startTracing
+ * first), as a worker that traces loads them. Bundling takes seconds of CPU, so a bundle is kept in
+ * test-artifacts/ under a hash of everything it is made of (the workflow sources, the contracts
+ * they import, the installed packages): each test file, and the next run, reads it instead.
+ */
+export function heraldWorkflowBundle(): Promise<WorkflowBundle> {
+  bundle ??= cachedBundle(tracingEnabled());
   return bundle;
+}
+
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+async function cachedBundle(traced: boolean): Promise<WorkflowBundle> {
+  const hash = createHash('sha256').update(traced ? 'traced' : 'plain');
+  for (const folder of ['workflows', 'contracts']) {
+    for (const file of readdirSync(join(projectRoot, folder), { recursive: true, encoding: 'utf8' }).sort()) {
+      const path = join(projectRoot, folder, file);
+      if (statSync(path).isFile()) hash.update(file).update(readFileSync(path));
+    }
+  }
+  hash.update(readFileSync(join(projectRoot, 'package-lock.json')));
+  const file = join(projectRoot, 'test-artifacts', 'workflow-bundles', `${hash.digest('hex').slice(0, 24)}.js`);
+  if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
+  const { code } = await bundleWorkflowCode({ workflowsPath, ...(traced && { workflowInterceptorModules }), logger: quietLogger });
+  // Written whole, then renamed: a file bundling at the same time reads one bundle or none.
+  mkdirSync(dirname(file), { recursive: true });
+  const partial = `${file}.${process.pid}`;
+  writeFileSync(partial, code);
+  renameSync(partial, file);
+  // Bundles of sources that have changed since are not read again: those a day old go.
+  for (const other of readdirSync(dirname(file))) {
+    const path = join(dirname(file), other);
+    if (Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { force: true });
+  }
+  return { code };
 }
 
 export interface RunningHerald {

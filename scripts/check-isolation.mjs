@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// `npm run check:isolation -- FILE…`: runs each test of each file alone, filtered by its name
+// (`vitest run FILE -t NAME`), as a developer reruns one failure. A test that leans on another's
+// set-up (a user, a flow, a state another test made) fails here, named; exits 1 then.
+import { spawnSync } from 'node:child_process';
+
+const files = process.argv.slice(2);
+if (files.length === 0) {
+  console.error('usage: npm run check:isolation -- test/FILE.test.ts [more files]');
+  process.exit(2);
+}
+const vitest = (args) => spawnSync('npx', ['vitest', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 64 * 1024 * 1024 });
+const regexpOf = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+const failures = [];
+let ran = 0;
+for (const file of files) {
+  const listed = vitest(['list', file, '--json']);
+  if (listed.status !== 0) {
+    failures.push(`${file}: its tests could not be listed:\n${listed.stdout}${listed.stderr}`);
+    continue;
+  }
+  const names = JSON.parse(listed.stdout.slice(listed.stdout.indexOf('['))).map((test) => test.name.split(' > ').at(-1));
+  console.log(`isolation: ${file}: ${names.length} tests, each alone`);
+  for (const name of names) {
+    const started = Date.now();
+    // Vitest matches the pattern against the test's full name (its describe blocks, then its own name).
+    const run = vitest(['run', file, '-t', `${regexpOf(name)}$`]);
+    const passed = /Tests\s+1 passed/.test(run.stdout);
+    ran += 1;
+    console.log(`  ${passed ? 'ok  ' : 'FAIL'} ${name} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    if (!passed) failures.push(`${file} > ${name}: fails alone:\n${run.stdout.split('\n').filter((line) => /FAIL|Error|expected|received/i.test(line)).slice(0, 12).join('\n')}`);
+  }
+}
+if (failures.length > 0) {
+  console.error(`\nisolation: ${failures.length} of ${ran} tests fail when run alone:\n\n${failures.join('\n\n')}`);
+  process.exit(1);
+}
+console.log(`isolation: ${ran} passed, 0 failed`);
