@@ -1,0 +1,261 @@
+/**
+ * Every message Herald sends, for every kind, transport and state that changes what it says
+ * (S48), rendered from fixtures through the production code: the email jobs and templates, the
+ * Slack, Teams and webhook formats. The gallery shows them; the S48 tests read them.
+ */
+import { digestEmail, type OfflineLine } from '../../email/digest-email.js';
+import { renderEmail } from '../../email/render.js';
+import { reminderEmailJob } from '../../email/reminder-email.js';
+import { assignmentEmailJob } from '../../email/assignment-email.js';
+import { connectionEmailJob } from '../../email/connection-email.js';
+import { signInEmail } from '../../email/sign-in-email.js';
+import { unsubscribeLinks, withUnsubscribe } from '../../email/unsubscribe.js';
+import { messagePattern } from '../../stores/fingerprint.js';
+import type { CycleContext, DigestErrorRow } from '../../stores/digest-store.js';
+import { slackMessage } from '../../channels/slack.js';
+import { teamsMessage } from '../../channels/teams.js';
+import { channelRequest } from '../../channels/send-messages.js';
+import type { ChannelEvent, ErrorLine } from '../../channels/events.js';
+import { describeRhythm } from '../../contracts/rhythm.js';
+
+/** Where the gallery's links lead: the server of `npm start`. */
+export const galleryAppUrl = 'http://localhost:8080';
+const unsubscribe = unsubscribeLinks(galleryAppUrl, 'the-gallery-secret-shows-links-only');
+
+export type Transport = 'email' | 'slack' | 'teams' | 'webhook';
+
+/** One message as its transport delivers it. */
+export interface GalleryMessage {
+  /** File-safe name: `<kind>-<state>-<transport>`. */
+  id: string;
+  kind: string;
+  state: string;
+  transport: Transport;
+  subject?: string;
+  /** An email's HTML part. */
+  html?: string;
+  /** An email's text part. */
+  text?: string;
+  /** What a channel is sent, as JSON. */
+  body?: object;
+}
+
+const at = (day: number, hour: number, minute = 0) => new Date(Date.UTC(2026, 11, day, hour, minute));
+const production = { id: 'acme-production', name: 'Production', production: true };
+const staging = { id: 'acme-staging', name: 'Staging', production: false };
+const account = { id: 'acme', name: 'Acme Outfitters' };
+
+let nextId = 9_000;
+/** A new error of a digest, as the digest store reads it. */
+function row(flow: 'orders' | 'customers', traceKey: string, message: string, more: Partial<DigestErrorRow> = {}): DigestErrorRow {
+  const flows = { orders: ['orders-to-erp', 'Orders to ERP'], customers: ['customers-to-crm', 'Customers to CRM'] } as const;
+  return {
+    id: (nextId += 1),
+    flowId: flows[flow][0],
+    flowName: flows[flow][1],
+    integrationName: 'Storefront to ERP',
+    traceKey,
+    message,
+    code: 'NOT_FOUND',
+    step: 'Create sales order',
+    occurredAt: at(6, 9, 12),
+    resolvedAt: null,
+    resolutionReason: null,
+    resolvedBy: null,
+    assignee: null,
+    flowCount: 1,
+    ...more,
+  };
+}
+
+/** A group's line (S42): its first error, with the group's count, times, first trace keys and latest message. */
+function groupRow(first: DigestErrorRow, size: number, examples: string[], latest: string): DigestErrorRow {
+  return {
+    ...first,
+    group: { fingerprint: `auto:${messagePattern(first.message)}`, size, firstSeen: first.occurredAt, lastSeen: at(6, 9, 14), examples, latestMessage: latest },
+  };
+}
+
+interface DigestState {
+  state: string;
+  context?: Partial<CycleContext>;
+  counts: { newCount: number; resolvedCount: number; openCount: number; rhythm?: string | null };
+  newRows?: DigestErrorRow[];
+  resolvedRows?: DigestErrorRow[];
+  offline?: OfflineLine[];
+}
+
+const attempts = [1, 2, 3].map((n) => `A3 attempt ${n} failed x1`);
+const hostile = 'Kunde <b>Müller & Söhne</b> *nicht* _gefunden_ <!channel> "quoted" \u202Eevil';
+
+/** The digests whose states change what a digest says. */
+function digestStates(): DigestState[] {
+  const orders = [row('orders', 'SO-1001', 'Customer C-1001 not found in ERP'), row('orders', 'SO-1002', 'Credit limit exceeded for customer C-77', { assignee: 'owner@acme.example' })];
+  const grouped = groupRow(row('orders', 'SO-2001', attempts[0]!), 3, ['SO-2001', 'SO-2002', 'SO-2003'], attempts[2]!);
+  const bulk = groupRow(row('customers', 'CU-1', 'bulk error 4711 on record 1'), 30_000, ['CU-1', 'CU-2', 'CU-3'], 'bulk error 4711 on record 30000');
+  const resolved = [
+    row('orders', 'SO-0990', 'Customer C-990 not found in ERP', { resolvedAt: at(6, 9, 10), resolvedBy: 'owner@acme.example' }),
+    row('customers', 'CU-0991', 'Timeout calling CRM', { resolvedAt: at(6, 9, 11), resolutionReason: 'record succeeded' }),
+  ];
+  const daily = describeRhythm({ every: 'day', at: '08:00', timeZone: 'Europe/Berlin' });
+  return [
+    { state: 'first', counts: { newCount: 2, resolvedCount: 0, openCount: 2 }, newRows: orders },
+    { state: 'default-rhythm', counts: { newCount: 3, resolvedCount: 0, openCount: 18, rhythm: null }, newRows: [...orders, row('customers', 'CU-17', 'Email address is not valid: "jane@@example"')] },
+    { state: 'daily-rhythm', counts: { newCount: 2, resolvedCount: 1, openCount: 9, rhythm: daily }, newRows: orders, resolvedRows: resolved.slice(0, 1) },
+    { state: 'grouped', counts: { newCount: 5, resolvedCount: 0, openCount: 5 }, newRows: [...orders, grouped] },
+    {
+      state: 'offline-folded',
+      counts: { newCount: 4, resolvedCount: 0, openCount: 4 },
+      newRows: orders.slice(0, 1),
+      offline: [{ connection: { id: 'warehouse-sftp', name: 'Warehouse SFTP' }, errors: 3, flows: 1, since: at(6, 8, 55), foldedInFlows: 3 }],
+    },
+    { state: '30000-errors', counts: { newCount: 30_002, resolvedCount: 0, openCount: 30_140 }, newRows: [...orders, bulk] },
+    { state: 'resolved-only', counts: { newCount: 0, resolvedCount: 2, openCount: 7 }, resolvedRows: resolved },
+    { state: 'non-production', context: { environment: staging }, counts: { newCount: 1, resolvedCount: 0, openCount: 1 }, newRows: orders.slice(0, 1) },
+    {
+      state: 'hostile-name',
+      context: { account: { id: 'acme', name: 'Acme <script>alert(1)</script> & Co' } },
+      counts: { newCount: 1, resolvedCount: 0, openCount: 1 },
+      newRows: [row('orders', '<img src=x onerror=alert(1)>', hostile, { flowName: '"><b>Orders</b>' })],
+    },
+  ];
+}
+
+/** Every email, with its text part: digests in each state, reminder, assignment, connection offline and online, sign-in. */
+export async function galleryEmails(): Promise<GalleryMessage[]> {
+  const emails: GalleryMessage[] = [];
+  const add = (kind: string, state: string, email: { subject: string; html: string; text: string }) =>
+    emails.push({ id: `${kind}-${state}-email`, kind, state, transport: 'email', subject: email.subject, html: email.html, text: email.text });
+
+  for (const digest of digestStates()) {
+    // As the store reads them: each row knows how many errors its flow has in the list (a group counts its size).
+    for (const rows of [digest.newRows ?? [], digest.resolvedRows ?? []]) {
+      for (const row of rows) row.flowCount = rows.filter((other) => other.flowId === row.flowId).reduce((n, other) => n + (other.group?.size ?? 1), 0);
+    }
+    const context: CycleContext = { cycleId: 40, number: 40, environment: production, account, ...digest.context };
+    const composed = digestEmail(context, digest.counts, digest.newRows ?? [], digest.resolvedRows ?? [], galleryAppUrl, digest.offline);
+    const rendered = await renderEmail('digest', composed.model);
+    add('digest', digest.state, withUnsubscribe({ subject: composed.subject, ...rendered }, unsubscribe, { userId: 3, environment: context.environment.id, scope: { kind: 'errors' } }));
+  }
+
+  const stillOpen = [row('orders', 'SO-0801', 'Customer C-801 not found in ERP'), row('customers', 'CU-0802', 'Credit limit exceeded for customer C-802')].map((error, i) => ({
+    ...error,
+    reportedAt: at(2, 8 + i),
+    assignee: i === 0 ? 'owner@acme.example' : null,
+  }));
+  const reminder = reminderEmailJob({ deliveryId: 71, userId: 3, recipient: 'owner@acme.example', environment: production, account, errors: stillOpen, count: 2, thresholdMs: 3 * 86_400_000 }, galleryAppUrl, 'gallery', unsubscribe);
+  add('reminder', 'still-open', await reminder.compose());
+  const assignment = assignmentEmailJob({ deliveryId: 72, userId: 3, recipient: 'owner@acme.example', assignedBy: 'integrations@acme.example', environment: production, account, errors: stillOpen }, galleryAppUrl, 'gallery');
+  add('assignment', 'two-errors', await assignment.compose());
+  for (const status of ['offline', 'online'] as const) {
+    const job = connectionEmailJob(
+      {
+        deliveryId: 73,
+        userId: 3,
+        recipient: 'owner@acme.example',
+        environment: production,
+        account,
+        connection: { id: 'warehouse-sftp', name: 'Warehouse SFTP' },
+        status,
+        reason: status === 'offline' ? 'Connection refused (ECONNREFUSED) at sftp.warehouse.example:22' : null,
+        changedAt: at(6, 8, 55),
+        usedBy: [{ integration: 'Fulfilment', flows: ['Shipments to warehouse', 'Stock levels from warehouse'] }],
+        wanted: true,
+        errorsSince: status === 'offline' ? 3 : 0,
+      },
+      galleryAppUrl,
+      'gallery',
+      unsubscribe,
+    );
+    add('connection', status, await job.compose());
+  }
+  const signIn = await signInEmail('integrations@acme.example', [{ url: `${galleryAppUrl}/sign-in/a-signed-token`, account: 'acme', accountName: account.name }]);
+  add('sign-in', 'one-account', signIn);
+  return emails;
+}
+
+const line = (error: DigestErrorRow, count = 1): ErrorLine => ({
+  errorId: error.id,
+  flow: error.flowName,
+  integration: error.integrationName,
+  traceKey: error.traceKey,
+  message: error.message,
+  code: error.code,
+  occurredAt: error.occurredAt.toISOString(),
+  count,
+  url: `${galleryAppUrl}/environments/acme-production/errors/${error.id}`,
+});
+
+/** The events channels are sent, in the states that change what they say. */
+function channelEvents(): { kind: string; state: string; event: ChannelEvent }[] {
+  const data = { account, environment: production };
+  const errors = [row('orders', 'SO-1001', 'Customer C-1001 not found in ERP'), row('orders', 'SO-2001', attempts[2]!), row('orders', 'SO-3001', hostile)];
+  const url = `${galleryAppUrl}/environments/acme-production/errors?status=open`;
+  const digest = (state: string, environment: typeof production, first: ErrorLine[]) => ({
+    kind: 'digest',
+    state,
+    event: {
+      type: 'herald.digest',
+      version: 1,
+      timestamp: at(6, 9, 15).toISOString(),
+      data: { ...data, environment, cycle: 40, newErrors: 5, resolvedErrors: 1, openErrors: 18, firstNew: first, firstResolved: [line(row('customers', 'CU-0991', 'Timeout calling CRM'))], url },
+    } satisfies ChannelEvent,
+  });
+  const connection = (status: 'offline' | 'online') => ({
+    kind: 'connection',
+    state: status,
+    event: {
+      type: `herald.connection.${status}`,
+      version: 1,
+      timestamp: at(6, 8, 55).toISOString(),
+      data: {
+        ...data,
+        connection: { id: 'warehouse-sftp', name: 'Warehouse SFTP' },
+        status,
+        reason: status === 'offline' ? 'Connection refused (ECONNREFUSED)' : null,
+        usedBy: [{ integration: 'Fulfilment', flows: ['Shipments to warehouse'] }],
+        errorsSince: status === 'offline' ? 3 : 0,
+        url: `${galleryAppUrl}/environments/acme-production/connections/warehouse-sftp`,
+      },
+    } satisfies ChannelEvent,
+  });
+  return [
+    digest('grouped', production, [line(errors[0]!), line(errors[1]!, 3), line(errors[2]!)]),
+    digest('non-production', staging, [line(errors[0]!)]),
+    connection('offline'),
+    connection('online'),
+    {
+      kind: 'reminder',
+      state: 'still-open',
+      event: { type: 'herald.errors.reminder', version: 1, timestamp: at(6, 9).toISOString(), data: { ...data, openLongerThanMs: 3 * 86_400_000, count: 2, first: errors.slice(0, 2).map((e) => line(e)), url } },
+    },
+    {
+      kind: 'assignment',
+      state: 'two-errors',
+      event: {
+        type: 'herald.errors.assigned',
+        version: 1,
+        timestamp: at(6, 9).toISOString(),
+        data: { ...data, assignee: 'owner@acme.example', assignedBy: 'integrations@acme.example', count: 2, errors: errors.slice(0, 2).map((e) => line(e)), url },
+      },
+    },
+  ];
+}
+
+/** The signed webhook the gallery's events go to (its secret signs the gallery only). */
+const galleryWebhook = { id: 1, kind: 'webhook' as const, url: 'https://hooks.acme.example/herald', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', removed: false };
+
+/** Every channel message: each event as Slack blocks, a Teams card and a signed webhook's JSON. */
+export function galleryChannelMessages(): GalleryMessage[] {
+  return channelEvents().flatMap(({ kind, state, event }) => [
+    { id: `${kind}-${state}-slack`, kind, state, transport: 'slack' as const, body: slackMessage(event) },
+    { id: `${kind}-${state}-teams`, kind, state, transport: 'teams' as const, body: teamsMessage(event) },
+    {
+      id: `${kind}-${state}-webhook`,
+      kind,
+      state,
+      transport: 'webhook' as const,
+      body: JSON.parse(channelRequest({ id: 1, channel: galleryWebhook }, event).body) as object,
+    },
+  ]);
+}
