@@ -205,7 +205,7 @@ describe('each person\'s own rhythm', async () => {
       { date: '2027-11-07', dueUtc: '13:00' },
       { date: '2027-11-08', dueUtc: '13:00' },
     ]);
-  });
+  }, 300_000); // about 1,350 real cycles over four DST weeks: 70 s alone, longer beside other files
 
   it('S41: in quiet hours a connection email still comes to those who keep connection emails on, and not to those who turned them off', async () => {
     const night = (await now()).plus({ days: 1 }).startOf('day').plus({ hours: 23 });
