@@ -6,8 +6,7 @@
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-import sparticuz from '@sparticuz/chromium';
+import { launchChromium } from './chromium.js';
 import Handlebars from 'handlebars';
 import { galleryChannelMessages, galleryEmails, type GalleryMessage } from './gallery/messages.js';
 import { galleryPages } from './gallery/pages.js';
@@ -38,10 +37,7 @@ rmSync(out, { recursive: true, force: true });
 mkdirSync(`${out}shots`, { recursive: true });
 mkdirSync(pictures, { recursive: true });
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_PATH || (await sparticuz.executablePath()),
-  args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run', '--no-zygote'],
-});
+const browser = await launchChromium();
 const tab = await browser.newPage();
 
 /** Writes an HTML document and its screenshots; answers the index's entry. */

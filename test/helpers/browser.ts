@@ -1,17 +1,10 @@
 import { afterAll } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import sparticuz from '@sparticuz/chromium';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../../scripts/chromium.js';
 
-/**
- * Headless Chromium for page and email tests, closed when the file ends: the one CHROMIUM_PATH
- * names, or else the Chromium that the npm package @sparticuz/chromium carries (unpacked into the
- * temp folder on first use), so a fresh clone needs nothing from apt.
- */
+/** Headless Chromium (scripts/chromium.ts), closed when the file ends. */
 export async function launchBrowser(): Promise<Browser> {
-  // Root (CI) cannot use Chromium's sandbox; no background connections on a closed network. Not the
-  // package's own flags: they run one process (for serverless), which ends with its first page.
-  const args = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run', '--no-zygote'];
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH || (await sparticuz.executablePath()), args });
+  const browser = await launchChromium();
   afterAll(() => browser.close());
   return browser;
 }
