@@ -12,6 +12,7 @@ import { WorkflowUpdateFailedError, WorkflowUpdateStage, type WorkflowHandle } f
 import { Worker } from '@temporalio/worker';
 import { createTimeSkippingEnvironment } from './helpers/temporal.js';
 import { heraldWorkflowBundle } from './helpers/herald.js';
+import { withTimeHeld } from './helpers/digests.js';
 import { heraldDataConverter } from '../client/payload-codec.js';
 import { ensureSearchAttributes } from '../worker/search-attributes.js';
 import { tracedWorkerOptions } from '../worker/worker.js';
@@ -192,6 +193,9 @@ describe('the digest workflow, on stubbed activities', async () => {
       taskQueue,
       workflowId: `digest/${environment}`,
       args: [{ environment, intervalMs: workersIntervalMs, ...input }],
+      // A request to a digest whose cycle is held in a local activity is taken by the task that
+      // the worker starts when it heartbeats the held one, at 80% of this timeout (default 10 s).
+      workflowTaskTimeout: '2s',
     });
     started.push(handle);
     stubs.startedAt = (await handle.describe()).startTime.getTime();
@@ -216,8 +220,8 @@ describe('the digest workflow, on stubbed activities', async () => {
   /** Lets workflow time pass (the test server skips it). */
   const pass = (ms: number) => env.sleep(ms);
   /** Waits, in real time, until the stubs saw a call (a workflow task or activity still to run). */
-  async function until(check: () => boolean): Promise<void> {
-    while (!check()) await new Promise((resolve) => setTimeout(resolve, 20));
+  async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+    while (!(await check())) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   it('runs a cycle each interval, from the end of the last one', async () => {
@@ -239,6 +243,27 @@ describe('the digest workflow, on stubbed activities', async () => {
     const fixes = stubs.of('fixDigestCycle');
     expect(fixes.map((c) => c.cycle)).toEqual([1, 2]);
     expect(roughly([fixes[1]!.at - fixes[0]!.at])).toEqual([minutes(15)]);
+    await stopped(handle);
+  });
+
+  it('run-now whose workflow task is still in progress when the timer of the next cycle fires: answered, and the cycles go on', async () => {
+    // The request's task runs the cycle's fix locally; held, the task is still in progress when
+    // the timer fires (time held: it passes as real time does). A request that cancelled the timer
+    // would cancel one already fired, which the time-skipping server refuses: the run would never
+    // get another task.
+    const { handle, stubs } = await withTimeHeld(env, async () => {
+      const digest = await startDigest({ intervalMs: 3_000 });
+      await until(() => digest.stubs.of('lastDigestCycle').length === 1);
+      const release = digest.stubs.holdCycles();
+      const answer = digest.handle.executeUpdate(runCycleNowUpdate);
+      await until(() => digest.stubs.of('fixDigestCycle').length === 1);
+      await until(async () => (await serverTime()) > digest.stubs.startedAt + 4_000);
+      release();
+      expect(await answer).toMatchObject({ number: 1 });
+      return digest;
+    });
+    await pass(minutes(16));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2]);
     await stopped(handle);
   });
 

@@ -14,6 +14,8 @@ import { databaseActivity } from './activity-options.js';
 import { labelRun } from './run-labels.js';
 import { failureForCaller, refusalIn } from './failures.js';
 import { workflowNow } from './workflow-time.js';
+import { WakeUp } from './wake-up.js';
+import { takesPatch } from './patches.js';
 import { checkConnectionReport as connectionReportProblems, type ConnectionReport, type ConnectionState } from '../contracts/error-report.js';
 import { inputFailure } from '../contracts/input-failure.js';
 
@@ -93,11 +95,20 @@ export async function connectionStatus(input: ConnectionStatusInput): Promise<vo
     },
   });
 
+  const wakeUp = new WakeUp();
+  /** Waits for a report or the offline deadline; a report never cancels the deadline's timer. */
+  async function waitUntil(woken: () => boolean, dueAt: number | undefined): Promise<void> {
+    if (dueAt === undefined) return condition(woken);
+    if (!takesPatch('reports-leave-the-timer')) return void (await condition(woken, Math.max(0, dueAt - workflowNow())));
+    if (woken()) return;
+    const rung = wakeUp.rung(dueAt);
+    await condition(() => rung() || woken());
+  }
+
   for (;;) {
     const offlineDue = () => state.offlineDueAt !== undefined && workflowNow() >= state.offlineDueAt;
-    const wait = state.offlineDueAt === undefined ? undefined : Math.max(0, state.offlineDueAt - workflowNow());
     const woken = () => changed || toNotify.length > 0 || offlineDue() || reports >= maxReports;
-    await (wait === undefined ? condition(woken) : condition(woken, wait));
+    await waitUntil(woken, state.offlineDueAt);
     changed = false;
     if (offlineDue() && state.current?.status === 'offline') {
       state.offlineDueAt = undefined;

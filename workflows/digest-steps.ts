@@ -22,6 +22,7 @@ import { recordCycle } from './digest-metrics.js';
 import { takesPatch } from './patches.js';
 import { heraldSearchAttributes, labelRun } from './run-labels.js';
 import { workflowNow } from './workflow-time.js';
+import { WakeUp } from './wake-up.js';
 import {
   cyclesPerRun,
   digestIntervalBounds,
@@ -97,6 +98,8 @@ export interface DigestState {
   remindAsked: number;
   remindDone: number;
   lastReminderRound?: ReminderRound;
+  /** The timer the digest sleeps on (never cancelled by a request). */
+  readonly wakeUp: WakeUp;
 }
 
 /** The state a run starts from: what the previous run carried over, the rest learnt in {@link learnWhereItStands}. */
@@ -122,6 +125,7 @@ export function startingState(input: EnvironmentDigestInput): DigestState {
     nextReminderCheckAt: input.nextReminderCheckAt ? Date.parse(input.nextReminderCheckAt) : undefined,
     remindAsked: 0,
     remindDone: 0,
+    wakeUp: new WakeUp(),
   };
 }
 
@@ -244,8 +248,13 @@ export async function continueAsNewWith(d: DigestState): Promise<never> {
 
 /** Sleeps until the next cycle, or the deferred deliveries due before it, or a request. */
 export async function waitForWork(d: DigestState): Promise<void> {
-  const wait = Math.min(d.nextCycleAt, d.nextRetryAt ?? Number.POSITIVE_INFINITY) - workflowNow();
-  if (wait > 0) await condition(() => d.runNow || d.stopping || d.intervalChanged || remindPending(d), wait);
+  const at = Math.min(d.nextCycleAt, d.nextRetryAt ?? Number.POSITIVE_INFINITY);
+  const wait = at - workflowNow();
+  if (wait <= 0) return;
+  const asked = () => d.runNow || d.stopping || d.intervalChanged || remindPending(d);
+  if (!takesPatch('requests-leave-the-timer')) return void (await condition(asked, wait));
+  const rung = d.wakeUp.rung(at);
+  await condition(() => rung() || asked());
 }
 
 export type DigestStep = 'wait again' | 'remind' | 'stop' | 'send deferred' | 'run cycle';

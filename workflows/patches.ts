@@ -102,6 +102,20 @@ export const patches = {
     stage: 'patched',
     next: 'deprecate from the day after 0.3.0 is everywhere, once no digest run started before it is open (a run lasts a day at most)',
   },
+  'requests-leave-the-timer': {
+    workflow: 'environmentDigest',
+    change: 'a request (run-now, remind-now, interval, stop) wakes the digest without cancelling the timer it sleeps on; the timer is slept on again while its time stands',
+    added: { release: '0.3.0', on: '2026-12-06' },
+    stage: 'patched',
+    next: 'deprecate from the day after 0.3.0 is everywhere, once no digest run started before it is open (a run lasts a day at most)',
+  },
+  'reports-leave-the-timer': {
+    workflow: 'connectionStatus',
+    change: 'a report wakes the connection\'s workflow without cancelling the timer of its offline deadline; the timer is slept on again while the deadline stands',
+    added: { release: '0.3.0', on: '2026-12-06' },
+    stage: 'patched',
+    next: 'deprecate once no connection run started before 0.3.0 is open: a run continues as new only after 500 reports, so count them first (the query above, WorkflowType = "connectionStatus")',
+  },
   'paced-retention': {
     workflow: 'retention',
     change: 'between rounds that leave more to delete, retention pauses as long as the round took (a second at least)',

@@ -19,11 +19,8 @@ export async function startDigest(temporal: Client, taskQueue: string, input: En
 }
 
 /**
- * Runs `work` with the time-skipping server's time held: no timer comes due while it runs. A
- * digest asked to run now while its timer comes due in the same workflow task cancels a timer the
- * test server has just fired, which the test server refuses ("invalid history builder state for
- * action", sdk-java#2606 and #3088; a real server takes the cancel): the run then never gets
- * another workflow task. An update sent while the test server may skip time can meet that race.
+ * Runs `work` with the time-skipping server's time held: it passes as real time does, and no timer
+ * is skipped to while `work` runs.
  */
 export async function withTimeHeld<T>(env: TestWorkflowEnvironment, work: () => Promise<T>): Promise<T> {
   await env.connection.testService!.lockTimeSkipping({});

@@ -50,6 +50,8 @@ it('records the histories of Herald\'s workflows', async () => {
   mail.accept('orders-team@acme.test');
   await env.sleep(minutes(30));
   await save('environment-digest', 'digest/prod', firstRun);
+  // The same run since patch requests-leave-the-timer: the run-now wakes it without cancelling its timer.
+  await save('environment-digest-requests-leave-the-timer', 'digest/prod', firstRun);
   // The run it continued as, whose quiet cycles are fixed and completed by one activity (scheduled
   // before patch fix-cycles-locally, local after it).
   await save('environment-digest-quiet-cycles', 'digest/prod');
@@ -93,6 +95,13 @@ it('records the histories of Herald\'s workflows', async () => {
   await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'online' });
   await env.sleep(minutes(1));
   await save('connection-status', 'connection/erp');
+  // One that comes back within the grace period (since patch reports-leave-the-timer, the report
+  // leaves the deadline's timer running; it fires later, to nothing).
+  await herald.client.reportConnectionStatus({ environment: 'staging', connection: 'staging-erp', status: 'offline', reason: 'ETIMEDOUT' });
+  await env.sleep(30_000);
+  await herald.client.reportConnectionStatus({ environment: 'staging', connection: 'staging-erp', status: 'online' });
+  await env.sleep(minutes(2));
+  await save('connection-status-back-within-grace', 'connection/staging-erp');
 
   // A report with an intermittent error whose retry window runs out (errorReport, retryWindow;
   // error-batch.json and intermittent-retry.json are the same path as an earlier release ran it).
