@@ -18,6 +18,9 @@
  *   environments: N environments, each with its digest at 60 s, for minutes   vs  N bare workflows that sleep 60 s in a loop
  *
  *   npm run bench [-- errors|http|pages|digest|catalog|retention] [--rounds 3] [--json FILE] [--temporal host:port]
+ *   takeover: a sending worker paused mid-cycle, another started: seconds until it takes over (bench/takeover.ts)
+ *
+ *   npm run bench -- takeover [--rounds 3] [--temporal host:port]
  *   npm run bench -- environments [--count 500] [--minutes 5] [--workers 1] [--cache N] [--json FILE] [--temporal host:port]
  */
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -59,6 +62,15 @@ if (only === 'environments') {
     temporal: flags.temporal,
     json: flags.json,
   }).catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+  process.exit(0);
+}
+if (only === 'takeover') {
+  // A part of its own: a paused sending worker and the one that takes over (bench/takeover.ts).
+  const { benchTakeover } = await import('./takeover.js');
+  await benchTakeover({ rounds: Number(flags.rounds), temporal: flags.temporal }).catch((error: unknown) => {
     console.error(error);
     process.exit(1);
   });

@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { listening } from './local-state.js';
+import { longPollExpirationFlag } from '../config/takeover.js';
 
 export interface DevServer {
   address: string;
@@ -22,7 +23,7 @@ export async function startTemporalDevServer(options: {
 }): Promise<DevServer> {
   const args = [
     'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--ui-port', String(options.uiPort),
-    '--namespace', options.namespace, '--db-filename', options.dbFilename, '--log-level', 'error', ...(options.extraArgs ?? []),
+    '--namespace', options.namespace, '--db-filename', options.dbFilename, '--log-level', 'error', ...longPollExpirationFlag, ...(options.extraArgs ?? []),
   ];
   const server = spawn(options.executable, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
   let errors = '';

@@ -24,6 +24,7 @@ import { startEmbeddedPostgres, type EmbeddedDatabase } from '../embedded/embedd
 import { projectRoot } from '../embedded/temporal-binaries.js';
 import { listening } from '../embedded/local-state.js';
 import { grpcCode, grpcStatus } from '../config/temporal-connection.js';
+import { takeoverSettings } from '../config/takeover.js';
 
 /** The server release, and the Go toolchain it needs (fetched by GOTOOLCHAIN through the module proxy). */
 export const temporalServer = { module: 'go.temporal.io/server', version: 'v1.32.2', goToolchain: 'go1.26.10' } as const;
@@ -169,6 +170,8 @@ const dynamicConfig = {
   'limit.maxIDLength': [{ value: 1000 }],
   // Search attributes added at a worker's start are usable at once.
   'system.forceSearchAttributesCacheRefreshOnRead': [{ value: true }],
+  // A paused worker's open polls end before a retry of its sending attempt can come (config/takeover.ts).
+  'matching.longPollExpirationInterval': [{ value: takeoverSettings.longPollExpiration }],
 };
 
 /** Registers the `default` namespace (where missing) and waits until it answers. */

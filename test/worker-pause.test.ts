@@ -7,7 +7,7 @@ import { runNowSignal } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { HeraldClient } from '../client/index.js';
 import { createTemporalClient } from '../client/payload-codec.js';
-import { workerProcesses } from './helpers/worker-processes.js';
+import { connectionPorts, workerProcesses } from './helpers/worker-processes.js';
 
 // Its own file: a paused worker's attempt holds the test server's time lock until its heartbeat times out.
 describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the middle of a cycle, then resumed', async () => {
@@ -16,7 +16,7 @@ describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the mi
   const taskQueue = 'herald-pause';
   const workers = workerProcesses({ temporalAddress: env.address, databaseUrl, smtpUrl: mail.url, taskQueue });
 
-  it('S44, S33: the second worker takes over; the resumed one sends nothing more, and the only duplicates are emails in flight at the pause', async () => {
+  it('S44, S33: the second worker takes over; the paused one sends nothing after the takeover, even resumed, and the only duplicates are emails in flight at the pause', async () => {
     const clerks = Array.from({ length: 149 }, (_, i) => ({ account: 'acme', email: `clerk${i}@acme.test`, role: 'monitor' as const }));
     await applyCatalog(db, { users: clerks, subscriptions: clerks.map((u) => ({ environment: 'prod', user: u.email, flows: ['invoices'] })) });
     const expected = 150; // ops and the clerks follow invoices
@@ -26,10 +26,17 @@ describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the mi
     // The digest the worker started, with the default heartbeat timeout (20 s).
     const digest = temporal.workflow.getHandle(environmentDigestWorkflowId('prod'));
 
+    // Which emails the first worker sent: those on its connections to the mail server.
+    const mailPort = Number(new URL(mail.url).port);
+    const pausedPorts = new Set<number>();
+    const notePorts = () => connectionPorts(paused.pid!, mailPort).forEach((port) => pausedPorts.add(port));
+    const noting = setInterval(notePorts, 100);
+
     mail.setDelay(300);
     await digest.signal(runNowSignal);
     await mail.waitFor(20, { timeoutMs: 30_000 });
     paused.kill('SIGSTOP');
+    notePorts();
     const atPause = mail.received.length;
     await workers.start();
 
@@ -40,6 +47,15 @@ describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the mi
     // In flight at the fault (on the pool's 5 connections): the only emails that can arrive twice.
     await expectEachOnceButInFlight(mail, db, expected);
     expect(paused.exitCode).toBeNull();
+    clearInterval(noting);
+    notePorts();
+    // The takeover: the first email from the other worker. Nothing from the paused worker after it.
+    const byArrival = [...mail.received].sort((a, b) => a.arrivedAt - b.arrivedAt);
+    const fromPaused = byArrival.filter((message) => pausedPorts.has(message.clientPort));
+    const takeover = byArrival.find((message) => !pausedPorts.has(message.clientPort))!;
+    expect(fromPaused.length).toBeGreaterThanOrEqual(20);
+    expect(takeover).toBeDefined();
+    expect(fromPaused.filter((message) => message.arrivedAt > takeover.arrivedAt).map((message) => message.envelopeTo[0])).toEqual([]);
     await digest.terminate();
   });
 });

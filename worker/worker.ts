@@ -7,6 +7,7 @@ import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTele
 import type { Tracing } from '../observability/tracing.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { ensureSearchAttributes } from './search-attributes.js';
+import { takeoverSettings } from '../config/takeover.js';
 import { heraldDataConverter } from '../client/payload-codec.js';
 
 /** Path of the workflows' barrel, for bundling: the .ts from source, the .js in the build. */
@@ -80,6 +81,10 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
     workflowBundle,
     ...tracedWorkerOptions(options.tracing, { bundled: true }),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
+    // A sending attempt's heartbeats reach the server every 2 s (not every 80 % of its timeout,
+    // 16 s): a paused worker's attempt times out no sooner than 18 s after the pause, when the
+    // polls it left open have expired (takeoverSettings), so its retry goes to a live worker.
+    maxHeartbeatThrottleInterval: takeoverSettings.heartbeatThrottle,
     ...(options.maxCachedWorkflows !== undefined && { maxCachedWorkflows: options.maxCachedWorkflows }),
     ...(options.maxConcurrentActivityTaskExecutions && {
       maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,

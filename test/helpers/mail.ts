@@ -9,6 +9,10 @@ export interface ReceivedMail {
   envelopeTo: string[];
   parsed: ParsedMail;
   raw: string;
+  /** When its data had all arrived (before the answer, which a delay may hold back), ms since the epoch. */
+  arrivedAt: number;
+  /** The sender's end of the connection it came on: which process sent it (see senderPorts). */
+  clientPort: number;
 }
 
 /** A real SMTP server for one test file: records every message, and can refuse on demand. */
@@ -85,6 +89,7 @@ export async function startTestMailServer(): Promise<TestMailServer> {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        const arrivedAt = Date.now();
         const refused = session.envelope.rcptTo.map((r) => refusal(r.address, 'data')).find((r) => r !== undefined);
         if (refused) return callback(refused);
         if (state.holdAfter <= 0) {
@@ -99,7 +104,7 @@ export async function startTestMailServer(): Promise<TestMailServer> {
         const delay = new Promise((resolve) => setTimeout(resolve, state.delayMs));
         Promise.all([simpleParser(raw), delay])
           .then(([parsed]) => {
-            received.push({ envelopeTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), parsed, raw });
+            received.push({ envelopeTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), parsed, raw, arrivedAt, clientPort: session.remotePort });
             for (const wake of waiters) wake();
             callback();
           })

@@ -1,5 +1,5 @@
 import { afterAll } from 'vitest';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -70,4 +70,15 @@ export function workerProcesses(settings: WorkerProcessSettings) {
       return child;
     },
   };
+}
+
+/**
+ * The local ports of a process's TCP connections to `port` on this machine, as it holds them now
+ * (`ss`): which messages a test SMTP server received from that process (ReceivedMail.clientPort).
+ */
+export function connectionPorts(pid: number, port: number): number[] {
+  const lines = execFileSync('ss', ['-Htnp', 'dst', `127.0.0.1:${port}`], { encoding: 'utf8' }).split('\n');
+  return lines
+    .filter((line) => line.includes(`pid=${pid},`))
+    .map((line) => Number(line.trim().split(/\s+/)[3]!.split(':').at(-1)));
 }
