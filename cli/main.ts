@@ -22,8 +22,6 @@ import { environmentOverviews } from '../stores/overview-store.js';
 import { parseDuration } from '../contracts/duration.js';
 import { asInputError } from '../client/herald-input-error.js';
 import { ensureDigestWorkflows } from '../admin/digests.js';
-import { previewDigest, PreviewError } from '../email/digest-preview.js';
-import { simulateDemo } from './simulate.js';
 import { ChosenByUser, EntityChanged, EntityTaken, listEntities, putEntity, putSubscriptions, removeUser } from '../admin/entities.js';
 import { digestStatusQuery, remindNowUpdate, runCycleNowUpdate, setIntervalUpdate } from '../workflows/environment-digest.js';
 import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
@@ -316,6 +314,7 @@ flows that fail in production, sandbox and staging; intermittent errors, one tha
 one that does not; records that succeed later; a connection that flaps and one that goes down;
 then a digest cycle in each environment. Watch the mail catcher and the Temporal UI.`,
     run: async (session) => {
+      const { simulateDemo } = await import('./simulate.js');
       await simulateDemo({ client: await session.client(), temporal: await session.temporal(), db: session.db(), log: print });
       return print('Done. Open the mail catcher (http://127.0.0.1:8025) and the Temporal UI (http://127.0.0.1:8233).');
     },
@@ -491,6 +490,8 @@ async function digestPreview(session: Session, args: CommandArgs): Promise<numbe
   const user = args.required('user');
   const out = args.required('out');
   if (!/\.html?$/i.test(out)) throw new UsageError('--out must name an .html file');
+  // Loaded when used: the email renderer (MJML) is most of the command line's start-up.
+  const { previewDigest, PreviewError } = await import('../email/digest-preview.js');
   let preview;
   try {
     preview = await previewDigest(session.db(), environment, user, session.config.appUrl);
