@@ -39,6 +39,8 @@ export const emailOnly: SubscriptionTarget = { email: true, channel: null };
 /** A message claimed for one attempt, with its channel. */
 export interface ClaimedMessage {
   id: number;
+  /** Its id for receivers (a webhook's `webhook-id`): unique across installations and restores, the same on every attempt. */
+  publicId: string;
   kind: ChannelMessageKind;
   attempts: number;
   environmentId: string;
@@ -221,6 +223,7 @@ export function createChannelStore(db: Knex) {
       if (!r) return undefined;
       return {
         id: Number(r.id),
+        publicId: r.public_id,
         kind: r.kind,
         attempts: r.attempts,
         environmentId: r.environment_id,

@@ -171,7 +171,7 @@ describe('S43: channels', async () => {
     const event = digestEventSchema.parse(verify(hook!));
     expect(event.data).toMatchObject({ environment: { id: 'prod', production: true }, cycle: summary.number, newErrors: 1, resolvedErrors: 0, openErrors: 1 });
     expect(event.data.firstNew.map((l) => l.traceKey)).toEqual(['IN-1']);
-    expect(hook!.headers['webhook-id']).toMatch(/^msg_\d+$/);
+    expect(hook!.headers['webhook-id']).toMatch(/^msg_[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     // A forged or changed body fails the consumer's own check.
     expect(() => verify({ ...hook!, body: hook!.body.replace('IN-1', 'IN-9') })).toThrow();
 

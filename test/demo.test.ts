@@ -27,7 +27,7 @@ describe('the demo', async () => {
     expect(output).toMatch(/acme-production: cycle 2, 3 new, 0 resolved, 2 email\(s\) sent; the digest folds them/);
     expect(output).toContain('acme-staging: SO-');
     // The production digest reached the simulation's signed webhook beside the email (S43).
-    expect(output).toMatch(/demo-webhook received herald\.digest v1 of acme-production: 15 new, \d+ open, first \S+; signature verified \(msg_\d+\)/);
+    expect(output).toMatch(/demo-webhook received herald\.digest v1 of acme-production: 15 new, \d+ open, first \S+; signature verified \(msg_[0-9a-f-]{36}\)/);
 
     const subjects = (to: string) => mail.to(to).map((m) => m.parsed.subject ?? '');
     // Production: the integration team follows both integrations; the one auto-resolved error never shows.

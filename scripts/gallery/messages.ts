@@ -255,7 +255,7 @@ export function galleryChannelMessages(): GalleryMessage[] {
       kind,
       state,
       transport: 'webhook' as const,
-      body: JSON.parse(channelRequest({ id: 1, channel: galleryWebhook }, event).body) as object,
+      body: JSON.parse(channelRequest({ publicId: '0b7c6a2e-5d1f-4c3e-9a8b-2f6d4e1c7a90', channel: galleryWebhook }, event).body) as object,
     },
   ]);
 }

@@ -19,6 +19,7 @@ import * as digestEnsured from './20261204100000_digest_ensured.js';
 import * as errorFingerprints from './20261205000000_error_fingerprints.js';
 import * as digestRhythms from './20261206000000_digest_rhythms.js';
 import * as createChannels from './20261207000000_create_channels.js';
+import * as channelMessageIds from './20261208000000_channel_message_ids.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -45,6 +46,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261205000000_error_fingerprints': errorFingerprints,
   '20261206000000_digest_rhythms': digestRhythms,
   '20261207000000_create_channels': createChannels,
+  '20261208000000_channel_message_ids': channelMessageIds,
 };
 
 /** A knex migration source over {@link migrations}. */

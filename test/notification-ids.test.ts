@@ -1,0 +1,61 @@
+/**
+ * S49: every notification's id is unique across installations and database restores, and the
+ * same on every attempt: a receiver that drops the ids it has seen (as Standard Webhooks
+ * advises) drops only true repeats.
+ */
+import { describe, expect, it } from 'vitest';
+import type { Knex } from 'knex';
+import { createTestDatabase } from './helpers/database.js';
+import { createTestWorld } from './helpers/world.js';
+import { createChannelStore } from '../stores/channel-store.js';
+import { channelRequest } from '../channels/send-messages.js';
+import type { ChannelEvent } from '../channels/events.js';
+
+/** An installation with a signed webhook and one reminder planned for it, as its digest would. */
+async function installation(): Promise<{ db: Knex; messageId: number }> {
+  const { db } = await createTestDatabase();
+  await createTestWorld(db);
+  const { channel } = await createChannelStore(db).put('acme', { name: 'hook', kind: 'webhook', url: 'https://hooks.example.com/herald' });
+  const messageId = await planReminder(db, channel.id, 'day-1');
+  return { db, messageId };
+}
+
+async function planReminder(db: Knex, channelId: number, day: string): Promise<number> {
+  const [row] = await db('channel_messages')
+    .insert({ channel_id: channelId, environment_id: 'prod', kind: 'reminder', key: `reminder:${day}:${channelId}`, planned_at: new Date(), flow_ids: ['orders'] })
+    .returning('id');
+  return Number(row.id);
+}
+
+const event = { type: 'herald.errors.reminder', timestamp: new Date().toISOString(), data: {} } as unknown as ChannelEvent;
+
+/** The webhook-id of the message's next attempt. */
+async function webhookId(db: Knex, messageId: number): Promise<string> {
+  const store = createChannelStore(db);
+  const now = new Date();
+  const claimed = await store.claim(messageId, now, new Date(now.getTime() + 1_000));
+  expect(claimed, `message ${messageId} claimed`).toBeDefined();
+  // Due again at once, as a retry would be.
+  await db('channel_messages').where({ id: messageId }).update({ retry_at: null });
+  return channelRequest(claimed!, event).headers['webhook-id']!;
+}
+
+describe('S49: notification ids', () => {
+  it('S49: two installations\' first webhook messages have different ids; a retry has the same id; a message planned again after a restore has a new one', async () => {
+    const first = await installation();
+    const second = await installation();
+    // Both databases number their first message alike.
+    expect(first.messageId).toBe(second.messageId);
+
+    const firstId = await webhookId(first.db, first.messageId);
+    expect(await webhookId(second.db, second.messageId)).not.toBe(firstId);
+    expect(await webhookId(first.db, first.messageId)).toBe(firstId);
+
+    // A restore from before the message: its row and the serial are gone, and the next message takes its number.
+    await first.db('channel_messages').where({ id: first.messageId }).delete();
+    await first.db.raw(`select setval(pg_get_serial_sequence('channel_messages', 'id'), 1, false)`);
+    const replanned = await planReminder(first.db, (await first.db('channels').first('id')).id, 'day-2');
+    expect(replanned).toBe(first.messageId);
+    expect(await webhookId(first.db, replanned)).not.toBe(firstId);
+  });
+});
