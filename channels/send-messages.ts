@@ -29,7 +29,7 @@ export interface ChannelSending {
 export type ChannelTally = { sent: number; failed: number; deferred: number; cancelled: number };
 
 /** The request a channel gets for an event: its body and headers (a webhook's signed per Standard Webhooks). */
-export function channelRequest(message: Pick<ClaimedMessage, 'publicId' | 'channel'>, event: ChannelEvent, signedAt = new Date()): { body: string; headers: Record<string, string> } {
+export function channelRequest(message: Pick<ClaimedMessage, 'id' | 'publicId' | 'channel'>, event: ChannelEvent, signedAt = new Date()): { body: string; headers: Record<string, string> } {
   switch (message.channel.kind) {
     case 'slack':
       return { body: JSON.stringify(slackMessage(event)), headers: {} };
@@ -38,7 +38,7 @@ export function channelRequest(message: Pick<ClaimedMessage, 'publicId' | 'chann
     case 'webhook': {
       const body = JSON.stringify(event);
       // The same id on every attempt, and no other message's anywhere: a consumer drops what it already took.
-      const id = `msg_${message.publicId}`;
+      const id = `msg_${message.publicId ?? message.id}`;
       const signature = new Webhook(message.channel.secret!).sign(id, signedAt, body);
       return { body, headers: { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(signedAt.getTime() / 1000)), 'webhook-signature': signature } };
     }

@@ -10,7 +10,7 @@ export function assignmentEmailJob(email: AssignmentEmailContext, appUrl: string
     kind: 'assignment',
     deliveryId: email.deliveryId,
     recipient: email.recipient,
-    messageId: heraldMessageId('assignment', email.deliveryId, email.userId, installation),
+    messageId: heraldMessageId('assignment', email.publicId, email.deliveryId, email.userId, installation),
     wanted: true,
     async compose() {
       const frame = emailFrame(appUrl, email.environment, email.account);

@@ -12,7 +12,7 @@ export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string
     kind: 'connection',
     deliveryId: email.deliveryId,
     recipient: email.recipient,
-    messageId: heraldMessageId('connection', email.deliveryId, email.userId, installation),
+    messageId: heraldMessageId('connection', email.publicId, email.deliveryId, email.userId, installation),
     wanted: email.wanted,
     async compose() {
       const frame = emailFrame(appUrl, email.environment, email.account);

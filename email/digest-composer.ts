@@ -15,8 +15,8 @@ export interface ComposedDigest {
 }
 
 /** The Message-ID of a user's digest of a cycle: the same for every attempt, so a receiver can spot a resend. */
-export function digestMessageId(cycleId: number, userId: number, installation: string): string {
-  return heraldMessageId('digest', cycleId, userId, installation);
+export function digestMessageId(delivery: Pick<PendingDelivery, 'publicId' | 'cycleId' | 'userId'>, installation: string): string {
+  return heraldMessageId('digest', delivery.publicId, delivery.cycleId, delivery.userId, installation);
 }
 
 /**
@@ -64,7 +64,7 @@ export function digestComposer(store: DigestStore, context: CycleContext, appUrl
         kind: 'digest',
         deliveryId: delivery.id,
         recipient: delivery.recipient,
-        messageId: digestMessageId(context.cycleId, delivery.userId, installation),
+        messageId: digestMessageId(delivery, installation),
         wanted: delivery.wanted,
         compose: async () => {
           // The rendering may be shared by users of the same flows: each gets their own unsubscribe link here.

@@ -29,11 +29,13 @@ export function emailFrame(
 }
 
 /**
- * The Message-ID of one of Herald's emails: `kind` and `key` name what it is about (a digest's
- * cycle, a delivery), the same for every attempt, so a receiver can spot a resend.
+ * The Message-ID of one of Herald's emails, the same for every attempt, so a receiver can spot a
+ * resend: its kind and its delivery's random id (S49: no other installation, nor this one after
+ * a restore, ever sends it for another email). An email planned before such ids keeps the one its
+ * earlier attempts carried: its kind, `key` (a digest's cycle, a delivery) and person.
  */
-export function heraldMessageId(kind: string, key: number, userId: number, installation: string): string {
-  return `<${kind}.${key}.${userId}@${installation}.herald>`;
+export function heraldMessageId(kind: string, publicId: string | null, key: number, userId: number, installation: string): string {
+  return publicId ? `<${kind}.${publicId}@${installation}.herald>` : `<${kind}.${key}.${userId}@${installation}.herald>`;
 }
 
 /** A time as emails show it: `2026-11-27 10:15 UTC`. */

@@ -3,7 +3,7 @@
  * SMTP transport of its own, and answers each with its outcome.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createSmtpMailer, RecipientRefusedError, type SmtpMailerOptions } from './mailer.js';
+import { ClaimExpiredError, createSmtpMailer, RecipientRefusedError, type SmtpMailerOptions } from './mailer.js';
 import type { MailerThreadReply, MailerThreadRequest } from './mailer-threads.js';
 
 const port = parentPort!;
@@ -21,6 +21,10 @@ port.on('message', (request: MailerThreadRequest) => {
     (error: unknown) => {
       if (error instanceof RecipientRefusedError) {
         reply({ id: request.id, kind: 'refused', recipient: error.recipient, response: error.response, permanent: error.permanent, code: error.code });
+        return;
+      }
+      if (error instanceof ClaimExpiredError) {
+        reply({ id: request.id, kind: 'expired', message: error.message });
         return;
       }
       const { message, code, responseCode, command } = (error ?? {}) as { message?: string; code?: string; responseCode?: number; command?: string };

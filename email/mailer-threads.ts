@@ -9,12 +9,13 @@
 import { Worker } from 'node:worker_threads';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { RecipientRefusedError, type Mailer, type OutgoingEmail, type SmtpMailerOptions } from './mailer.js';
+import { ClaimExpiredError, RecipientRefusedError, type Mailer, type OutgoingEmail, type SmtpMailerOptions } from './mailer.js';
 
 export type MailerThreadRequest = { kind: 'send'; id: number; email: OutgoingEmail } | { kind: 'close' };
 export type MailerThreadReply =
   | { kind: 'sent'; id: number }
   | { kind: 'refused'; id: number; recipient: string; response: string; permanent: boolean; code?: number }
+  | { kind: 'expired'; id: number; message: string }
   | { kind: 'failed'; id: number; message: string; code?: string; responseCode?: number; command?: string };
 
 export interface ThreadedMailerOptions extends SmtpMailerOptions {
@@ -66,6 +67,7 @@ export function createThreadedMailer({ threads = Math.min(4, availableParallelis
       thread.pending.delete(reply.id);
       if (reply.kind === 'sent') pending.resolve();
       else if (reply.kind === 'refused') pending.reject(new RecipientRefusedError(reply.recipient, reply.response, reply.permanent, reply.code));
+      else if (reply.kind === 'expired') pending.reject(Object.assign(new ClaimExpiredError(0), { message: reply.message }));
       else pending.reject(Object.assign(new Error(reply.message), { code: reply.code, responseCode: reply.responseCode, command: reply.command }));
       dispatch();
     });

@@ -10,6 +10,23 @@ export interface OutgoingEmail {
   /** A Message-ID derived from the delivery's business key, so a receiver can spot a resend. */
   messageId: string;
   headers?: Record<string, string>;
+  /**
+   * The time (ms since the epoch) after which the claim to send it is too old to trust: the
+   * mailer hands the message to SMTP only before it, else throws {@link ClaimExpiredError}.
+   */
+  notAfter?: number;
+}
+
+/**
+ * The email's claim expired before the mailer could hand it to SMTP: its process stood still
+ * (paused, starved) long enough that another attempt may have taken the sending over. Nothing
+ * was sent; the sender checks its claim again before it tries anew.
+ */
+export class ClaimExpiredError extends Error {
+  override name = 'ClaimExpiredError';
+  constructor(late: number) {
+    super(`the claim to send this email expired ${late} ms before it reached the mail server`);
+  }
 }
 
 export interface Mailer {
@@ -97,6 +114,8 @@ export function createSmtpMailer({ smtpUrl, from, maxConnections = 5 }: SmtpMail
     async send(email) {
       // Mail goes exactly where the catalog says: one plain address, nothing nodemailer could read otherwise (S37).
       if (!isPlainAddress(email.to)) throw new RecipientRefusedError(email.to, 'not a plain email address', true);
+      // The last moment before the message leaves: a process that stood still since its claim sends nothing on it.
+      if (email.notAfter !== undefined && Date.now() > email.notAfter) throw new ClaimExpiredError(Date.now() - email.notAfter);
       try {
         await transport.sendMail({
           from,

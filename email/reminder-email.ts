@@ -11,7 +11,7 @@ export function reminderEmailJob(email: ReminderEmailContext, appUrl: string, in
     kind: 'reminder',
     deliveryId: email.deliveryId,
     recipient: email.recipient,
-    messageId: heraldMessageId('reminder', email.deliveryId, email.userId, installation),
+    messageId: heraldMessageId('reminder', email.publicId, email.deliveryId, email.userId, installation),
     wanted: true,
     async compose() {
       const frame = emailFrame(appUrl, email.environment, email.account);

@@ -21,9 +21,16 @@
  */
 import type { AcceptedEmail, DeliveryKind, DeliveryStore, SendFence } from '../stores/delivery-store.js';
 import { isDataError } from '../stores/database-errors.js';
-import { RecipientRefusedError, type Mailer, type OutgoingEmail } from './mailer.js';
+import { ClaimExpiredError, RecipientRefusedError, type Mailer, type OutgoingEmail } from './mailer.js';
 
 /** One planned email, ready to be composed and sent. */
+/**
+ * How long a claim to send an email is trusted: less than the shortest time in which another
+ * attempt can take the sending over (a heartbeat timeout, 20 s, less the 2 s between heartbeats:
+ * config/takeover.ts), more than a busy machine takes from the claim to the mail server.
+ */
+const claimFreshMs = 10_000;
+
 export interface DeliveryJob {
   kind: DeliveryKind;
   deliveryId: number;
@@ -136,22 +143,34 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
     try {
       // While this sender waited for a slot, another may have stopped the attempt: its email stays pending.
       if (halt) return undefined;
-      const claim = await store.claimForSending(job.deliveryId, fence);
-      if (claim === 'fenced') throw new SendingAttemptSupersededError(fence);
-      if (claim === 'done') return undefined;
-      try {
-        await mailer.send({ ...composed, to: job.recipient, messageId: job.messageId });
-      } catch (error) {
-        if (!(error instanceof RecipientRefusedError)) {
-          await store.recordAttempt(job.deliveryId, String(error)).catch(() => undefined);
-          throw error;
+      const claim = async () => {
+        const state = await store.claimForSending(job.deliveryId, fence);
+        if (state === 'fenced') throw new SendingAttemptSupersededError(fence);
+        return state === 'claimed';
+      };
+      if (!(await claim())) return undefined;
+      // Handed to SMTP only while the claim is fresh; a process that stood still since (a pause
+      // after which another attempt may have taken over) checks its claim again first.
+      for (let sent = false; !sent; ) {
+        try {
+          await mailer.send({ ...composed, to: job.recipient, messageId: job.messageId, notAfter: Date.now() + claimFreshMs });
+          sent = true;
+        } catch (error) {
+          if (error instanceof ClaimExpiredError) {
+            if (!(await claim())) return undefined;
+            continue;
+          }
+          if (!(error instanceof RecipientRefusedError)) {
+            await store.recordAttempt(job.deliveryId, String(error)).catch(() => undefined);
+            throw error;
+          }
+          options.observe?.refused(job.kind, error);
+          if (error.permanent) {
+            await store.markFailed(job.deliveryId, error.message, composed.subject);
+            return 'failed';
+          }
+          return store.defer(job.deliveryId, error.message, now(), retryLimitMs);
         }
-        options.observe?.refused(job.kind, error);
-        if (error.permanent) {
-          await store.markFailed(job.deliveryId, error.message, composed.subject);
-          return 'failed';
-        }
-        return store.defer(job.deliveryId, error.message, now(), retryLimitMs);
       }
       await markSent({ deliveryId: job.deliveryId, messageId: job.messageId, subject: composed.subject });
       return 'sent';

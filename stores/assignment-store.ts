@@ -12,6 +12,8 @@ import { InputRefusedError } from '../contracts/problems.js';
 /** What the assignee's email needs. */
 export interface AssignmentEmailContext {
   deliveryId: number;
+  /** Its id for receivers (in its Message-ID): none for an email planned before such ids. */
+  publicId: string | null;
   userId: number;
   recipient: string;
   assignedBy: string;
@@ -72,7 +74,7 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
         .join('environments as env', 'env.id', 'd.environment_id')
         .join('accounts as acc', 'acc.id', 'env.account_id')
         .where({ 'd.kind': 'assignment' })
-        .select('d.id', 'd.user_id', 'd.recipient', 'a.assigned_by', 'a.error_ids', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'acc.name as account_name');
+        .select('d.id', 'd.public_id', 'd.user_id', 'd.recipient', 'a.assigned_by', 'a.error_ids', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'acc.name as account_name');
       if ('eventId' in which) query.where({ 'd.assignment_event_id': which.eventId }).whereNull('d.retry_at');
       else query.whereIn('d.id', which.deliveryIds);
       if (!('deliveryIds' in which && which.anyStatus)) query.where({ 'd.status': 'pending' });
@@ -87,6 +89,7 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
         const ids = new Set((row.error_ids as string[]).map(Number));
         return {
           deliveryId: Number(row.id),
+          publicId: row.public_id ?? null,
           userId: Number(row.user_id),
           recipient: row.recipient,
           assignedBy: row.assigned_by,

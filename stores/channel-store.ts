@@ -39,8 +39,8 @@ export const emailOnly: SubscriptionTarget = { email: true, channel: null };
 /** A message claimed for one attempt, with its channel. */
 export interface ClaimedMessage {
   id: number;
-  /** Its id for receivers (a webhook's `webhook-id`): unique across installations and restores, the same on every attempt. */
-  publicId: string;
+  /** Its id for receivers (a webhook's `webhook-id`): unique across installations and restores, the same on every attempt; none for a message planned before such ids. */
+  publicId: string | null;
   kind: ChannelMessageKind;
   attempts: number;
   environmentId: string;

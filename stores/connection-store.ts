@@ -14,6 +14,8 @@ export type { ConnectionState };
 
 export interface ConnectionEmailContext {
   deliveryId: number;
+  /** Its id for receivers (in its Message-ID): none for an email planned before such ids. */
+  publicId: string | null;
   userId: number;
   recipient: string;
   environment: { id: string; name: string; production: boolean };
@@ -118,7 +120,7 @@ export function createConnectionStore(db: Knex): ConnectionStore {
       const rows = await query
         .orderBy('d.id')
         .select(
-          'd.id', 'd.user_id', 'd.recipient', 'e.id as environment_id', 'e.name as environment_name', 'e.production',
+          'd.id', 'd.public_id', 'd.user_id', 'd.recipient', 'e.id as environment_id', 'e.name as environment_name', 'e.production',
           'a.name as account_name', 'c.id as connection_id', 'c.name as connection_name', 'ev.status', 'ev.reason', 'ev.changed_at',
           db.raw(`${stillWantedSql()} as wanted`),
           db.raw(`(select count(*) from errors x join flow_connections xf on xf.flow_id = x.flow_id
@@ -127,6 +129,7 @@ export function createConnectionStore(db: Knex): ConnectionStore {
       const usage = await store.usedBy([...new Set(rows.map((r) => r.connection_id as string))]);
       return rows.map((r) => ({
         deliveryId: r.id,
+        publicId: r.public_id ?? null,
         userId: r.user_id,
         recipient: r.recipient,
         environment: { id: r.environment_id, name: r.environment_name, production: r.production },

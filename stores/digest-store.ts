@@ -25,6 +25,8 @@ export interface FixedCycle {
 
 export interface PendingDelivery {
   id: number;
+  /** Its id for receivers (in its Message-ID): none for an email planned before such ids. */
+  publicId: string | null;
   userId: number;
   recipient: string;
   newCount: number;
@@ -432,7 +434,7 @@ export function createDigestStore(db: Knex): DigestStore {
 
   function deliveryRows(newsFlows?: string) {
     return db('email_deliveries as d').select(
-      'd.id', 'd.cycle_id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.flow_ids', 'd.since_cycle_id',
+      'd.id', 'd.public_id', 'd.cycle_id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.flow_ids', 'd.since_cycle_id',
       db.raw(`case when d.since_cycle_id is not null then
         (select row_to_json(r) from digest_rhythms r where r.user_id = d.user_id and r.environment_id = d.environment_id) end as rhythm`),
       db.raw(`${stillWantedSql(newsFlows)} as wanted`),
@@ -444,6 +446,7 @@ export function createDigestStore(db: Knex): DigestStore {
 function toDelivery(r: Record<string, unknown>): PendingDelivery {
   return {
     id: r.id as number,
+    publicId: (r.public_id as string | null) ?? null,
     cycleId: r.cycle_id as number,
     userId: r.user_id as number,
     recipient: r.recipient as string,

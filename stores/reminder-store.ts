@@ -10,6 +10,8 @@ import { personsInQuietHours } from './rhythm.js';
 
 export interface ReminderEmailContext {
   deliveryId: number;
+  /** Its id for receivers (in its Message-ID): none for an email planned before such ids. */
+  publicId: string | null;
   userId: number;
   recipient: string;
   environment: { id: string; name: string; production: boolean };
@@ -83,7 +85,7 @@ export function createReminderStore(db: Knex): ReminderStore {
         .join('accounts as acc', 'acc.id', 'env.account_id')
         .where({ 'd.kind': 'reminder' })
         .orderBy('d.id')
-        .select('d.id', 'd.user_id', 'd.recipient', 'd.open_count', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'env.remind_after_ms', 'acc.name as account_name');
+        .select('d.id', 'd.public_id', 'd.user_id', 'd.recipient', 'd.open_count', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'env.remind_after_ms', 'acc.name as account_name');
       if ('environment' in which) query.where({ 'd.environment_id': which.environment }).whereNull('d.retry_at');
       else query.whereIn('d.id', which.deliveryIds);
       if (!('deliveryIds' in which && which.anyStatus)) query.where({ 'd.status': 'pending' });
@@ -113,6 +115,7 @@ export function createReminderStore(db: Knex): ReminderStore {
       }
       const contexts: ReminderEmailContext[] = rows.map((row) => ({
         deliveryId: Number(row.id),
+        publicId: row.public_id ?? null,
         userId: Number(row.user_id),
         recipient: row.recipient,
         environment: { id: row.environment_id, name: row.environment_name, production: row.production },

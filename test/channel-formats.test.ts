@@ -147,7 +147,7 @@ describe('S43: channel formats and checks', () => {
   it('S43: a webhook request is a versioned event signed per Standard Webhooks, with the same id on every attempt', () => {
     const secret = newWebhookSecret();
     const event = digest([line('Customer not found')]);
-    const message = { publicId: '5f0c2d4e-8a1b-4c7d-9e3f-6a2b1c0d9e8f', channel: { id: 1, kind: 'webhook' as const, url: 'https://x.test', secret, removed: false } };
+    const message = { id: 42, publicId: '5f0c2d4e-8a1b-4c7d-9e3f-6a2b1c0d9e8f', channel: { id: 1, kind: 'webhook' as const, url: 'https://x.test', secret, removed: false } };
     const first = channelRequest(message, event);
     const again = channelRequest(message, event, new Date(Date.now() + 1_000));
     expect(first.headers['webhook-id']).toBe('msg_5f0c2d4e-8a1b-4c7d-9e3f-6a2b1c0d9e8f');

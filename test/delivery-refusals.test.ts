@@ -20,7 +20,7 @@ describe('one refused recipient, and users who leave while a cycle waits', async
     db('email_deliveries as d')
       .join('digest_cycles as c', 'c.id', 'd.cycle_id')
       .where({ 'd.recipient': email, 'c.number': cycleNumber, 'c.environment_id': 'prod' })
-      .first('d.status', 'd.last_error', 'd.attempts', 'd.retry_at', 'd.cycle_id', 'd.user_id');
+      .first('d.status', 'd.last_error', 'd.attempts', 'd.retry_at', 'd.cycle_id', 'd.user_id', 'd.public_id');
 
   beforeEach(async () => {
     await applyCatalog(db, testCatalog);
@@ -80,7 +80,9 @@ describe('one refused recipient, and users who leave while a cycle waits', async
       const received = mail.to(teamEmail);
       expect(received).toHaveLength(1);
       const installation = (await db('installation').first('id')).id as string;
-      expect(received[0]!.parsed.messageId).toBe(`<digest.${deferred.cycle_id}.${deferred.user_id}@${installation}.herald>`);
+      // The id its delivery has kept since it was planned (S49), as on every attempt.
+      expect(deferred.public_id).toMatch(/^[0-9a-f-]{36}$/);
+      expect(received[0]!.parsed.messageId).toBe(`<digest.${deferred.public_id}@${installation}.herald>`);
       expect((await deliveryOf(teamEmail, summary.number)).status).toBe('sent');
       await env.sleep(minutes(20));
       expect(mail.to(teamEmail)).toHaveLength(1);

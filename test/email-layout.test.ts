@@ -66,19 +66,20 @@ async function otherEmails(): Promise<{ name: string; html: string; first: strin
     assignee: i % 4 === 0 ? 'integrations@acme.example' : null,
   }));
   const reminder = reminderEmailJob(
-    { deliveryId: 1, userId: 3, recipient: 'ops@acme.example', environment: production, account, errors, count: 73, thresholdMs: 3 * 24 * 60 * 60_000 },
+    { deliveryId: 1, publicId: null, userId: 3, recipient: 'ops@acme.example', environment: production, account, errors, count: 73, thresholdMs: 3 * 24 * 60 * 60_000 },
     appUrl,
     'layout',
     unsubscribe,
   );
   const assignment = assignmentEmailJob(
-    { deliveryId: 2, userId: 3, recipient: 'ops@acme.example', assignedBy: 'integrations@acme.example', environment: production, account, errors: errors.slice(0, 8) },
+    { deliveryId: 2, publicId: null, userId: 3, recipient: 'ops@acme.example', assignedBy: 'integrations@acme.example', environment: production, account, errors: errors.slice(0, 8) },
     appUrl,
     'layout',
   );
   const offline = connectionEmailJob(
     {
       deliveryId: 3,
+      publicId: null,
       userId: 3,
       recipient: 'ops@acme.example',
       environment: production,

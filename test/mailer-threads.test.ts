@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startTestMailServer } from './helpers/mail.js';
 import { createThreadedMailer } from '../email/mailer-threads.js';
-import { RecipientRefusedError } from '../email/mailer.js';
+import { ClaimExpiredError, RecipientRefusedError } from '../email/mailer.js';
 import { freePort } from './helpers/ports.js';
 
 const email = (to: string, n = 0) => ({
@@ -62,6 +62,14 @@ describe('the mailer on threads of its own', async () => {
     } finally {
       three.close();
     }
+  });
+
+  it('S44: an email whose claim expired before it left (its process stood still) is not sent: ClaimExpiredError; one still fresh is', async () => {
+    const stale = mailer.send({ ...email('stale@example.test', 90), notAfter: Date.now() - 1 });
+    await expect(stale).rejects.toBeInstanceOf(ClaimExpiredError);
+    await mailer.send({ ...email('fresh@example.test', 91), notAfter: Date.now() + 10_000 });
+    await mail.waitFor(1, { to: 'fresh@example.test' });
+    expect(mail.to('stale@example.test')).toEqual([]);
   });
 
   it('S37: an address that is not one plain address is refused for good without reaching the server', async () => {

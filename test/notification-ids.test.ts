@@ -10,6 +10,9 @@ import { createTestWorld } from './helpers/world.js';
 import { createChannelStore } from '../stores/channel-store.js';
 import { channelRequest } from '../channels/send-messages.js';
 import type { ChannelEvent } from '../channels/events.js';
+import { createReminderStore } from '../stores/reminder-store.js';
+import { installationId } from '../stores/installation.js';
+import { heraldMessageId } from '../email/email-frame.js';
 
 /** An installation with a signed webhook and one reminder planned for it, as its digest would. */
 async function installation(): Promise<{ db: Knex; messageId: number }> {
@@ -57,5 +60,30 @@ describe('S49: notification ids', () => {
     const replanned = await planReminder(first.db, (await first.db('channels').first('id')).id, 'day-2');
     expect(replanned).toBe(first.messageId);
     expect(await webhookId(first.db, replanned)).not.toBe(firstId);
+  });
+
+  it('S49: an email planned again after a restore (its delivery\'s number used again) has a new Message-ID; each attempt of one has the same', async () => {
+    const { db } = await createTestDatabase();
+    await createTestWorld(db);
+    const ops = (await db('users').where({ email: 'ops@acme.test' }).first('id')).id as number;
+    const installation = await installationId(db);
+    const plan = async () => Number((await db('email_deliveries').insert({ kind: 'reminder', environment_id: 'prod', user_id: ops, recipient: 'ops@acme.test', open_count: 1 }).returning('id'))[0].id);
+    const messageIdOf = async (deliveryId: number) => {
+      const [email] = await createReminderStore(db).pendingEmails({ deliveryIds: [deliveryId] });
+      return heraldMessageId('reminder', email!.publicId, email!.deliveryId, email!.userId, installation);
+    };
+    const first = await plan();
+    const before = await messageIdOf(first);
+    expect(await messageIdOf(first)).toBe(before);
+
+    await db('email_deliveries').where({ id: first }).delete();
+    await db.raw(`select setval(pg_get_serial_sequence('email_deliveries', 'id'), ${first}, false)`);
+    const again = await plan();
+    expect(again).toBe(first);
+    expect(await messageIdOf(again)).not.toBe(before);
+
+    // One planned before such ids keeps the Message-ID its earlier attempts carried.
+    await db('email_deliveries').where({ id: again }).update({ public_id: null });
+    expect(await messageIdOf(again)).toBe(`<reminder.${again}.${ops}@${installation}.herald>`);
   });
 });

@@ -143,14 +143,15 @@ export async function galleryEmails(): Promise<GalleryMessage[]> {
     reportedAt: at(2, 8 + i),
     assignee: i === 0 ? 'owner@acme.example' : null,
   }));
-  const reminder = reminderEmailJob({ deliveryId: 71, userId: 3, recipient: 'owner@acme.example', environment: production, account, errors: stillOpen, count: 2, thresholdMs: 3 * 86_400_000 }, galleryAppUrl, 'gallery', unsubscribe);
+  const reminder = reminderEmailJob({ deliveryId: 71, publicId: null, userId: 3, recipient: 'owner@acme.example', environment: production, account, errors: stillOpen, count: 2, thresholdMs: 3 * 86_400_000 }, galleryAppUrl, 'gallery', unsubscribe);
   add('reminder', 'still-open', await reminder.compose());
-  const assignment = assignmentEmailJob({ deliveryId: 72, userId: 3, recipient: 'owner@acme.example', assignedBy: 'integrations@acme.example', environment: production, account, errors: stillOpen }, galleryAppUrl, 'gallery');
+  const assignment = assignmentEmailJob({ deliveryId: 72, publicId: null, userId: 3, recipient: 'owner@acme.example', assignedBy: 'integrations@acme.example', environment: production, account, errors: stillOpen }, galleryAppUrl, 'gallery');
   add('assignment', 'two-errors', await assignment.compose());
   for (const status of ['offline', 'online'] as const) {
     const job = connectionEmailJob(
       {
         deliveryId: 73,
+        publicId: null,
         userId: 3,
         recipient: 'owner@acme.example',
         environment: production,
@@ -255,7 +256,7 @@ export function galleryChannelMessages(): GalleryMessage[] {
       kind,
       state,
       transport: 'webhook' as const,
-      body: JSON.parse(channelRequest({ publicId: '0b7c6a2e-5d1f-4c3e-9a8b-2f6d4e1c7a90', channel: galleryWebhook }, event).body) as object,
+      body: JSON.parse(channelRequest({ id: 1, publicId: '0b7c6a2e-5d1f-4c3e-9a8b-2f6d4e1c7a90', channel: galleryWebhook }, event).body) as object,
     },
   ]);
 }

@@ -1,16 +1,19 @@
 import type { Knex } from 'knex';
 
 /**
- * Each channel message's id as receivers see it (S49): a random UUID of its own, kept with the
- * row, so it is the same on every attempt, and no other installation, nor this one after a
- * restore from a backup (whose serial numbers start again), ever uses it for another message.
- * Messages planned before it get theirs now.
+ * The id receivers see of each channel message and email (S49): a random UUID kept with its row,
+ * the same on every attempt, and never another's, from any installation, even after a restore
+ * from a backup (whose serial numbers start again). Only rows planned from now on get one: a row
+ * planned before keeps the id its earlier attempts carried (its serial number), so a receiver
+ * still recognises its retry; and no table is rewritten.
  */
 export async function up(knex: Knex): Promise<void> {
-  await knex.raw('alter table channel_messages add column public_id uuid not null default gen_random_uuid()');
-  await knex.raw('create unique index channel_messages_public_id on channel_messages (public_id)');
+  for (const table of ['channel_messages', 'email_deliveries']) {
+    await knex.raw(`alter table ${table} add column public_id uuid`);
+    await knex.raw(`alter table ${table} alter column public_id set default gen_random_uuid()`);
+  }
 }
 
 export async function down(knex: Knex): Promise<void> {
-  await knex.raw('alter table channel_messages drop column if exists public_id');
+  for (const table of ['channel_messages', 'email_deliveries']) await knex.raw(`alter table ${table} drop column if exists public_id`);
 }
