@@ -7,6 +7,14 @@ import { spawn } from 'node:child_process';
 import { listening } from './local-state.js';
 import { longPollExpirationFlag } from '../config/takeover.js';
 
+/** The dev server exited before it listened: a port it chose may have been taken meanwhile. */
+export class DevServerExitedError extends Error {
+  override name = 'DevServerExitedError';
+  constructor(code: number, lastWords: string) {
+    super(`the Temporal dev server exited (${code}): ${lastWords || 'it said nothing'}`);
+  }
+}
+
 export interface DevServer {
   address: string;
   stop(): Promise<void>;
@@ -25,9 +33,12 @@ export async function startTemporalDevServer(options: {
     'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--ui-port', String(options.uiPort),
     '--namespace', options.namespace, '--db-filename', options.dbFilename, '--log-level', 'error', ...longPollExpirationFlag, ...(options.extraArgs ?? []),
   ];
-  const server = spawn(options.executable, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  const server = spawn(options.executable, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its last words, kept for the error if it exits early (it says some on standard output).
   let errors = '';
-  server.stderr!.on('data', (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-4_000)));
+  const keep = (chunk: Buffer) => (errors = (errors + chunk.toString()).slice(-4_000));
+  server.stdout!.on('data', keep);
+  server.stderr!.on('data', keep);
   const killOnExit = () => server.kill('SIGKILL');
   process.on('exit', killOnExit);
   const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
@@ -35,7 +46,7 @@ export async function startTemporalDevServer(options: {
   // Ready when the frontend accepts connections (it registers the namespace before it listens).
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (server.exitCode !== null) throw new Error(`the Temporal dev server exited (${server.exitCode}): ${errors.trim()}`);
+    if (server.exitCode !== null) throw new DevServerExitedError(server.exitCode, errors.trim());
     if (await listening(options.port)) break;
     if (Date.now() > deadline) throw new Error(`the Temporal dev server did not listen on 127.0.0.1:${options.port} within a minute`);
     await new Promise((resolve) => setTimeout(resolve, 200));

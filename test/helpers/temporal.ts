@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Connection, type Client } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { cliExecutable, testServerExecutable } from '../../embedded/temporal-binaries.js';
-import { startTemporalDevServer } from '../../embedded/temporal-dev-server.js';
+import { DevServerExitedError, startTemporalDevServer, type DevServer } from '../../embedded/temporal-dev-server.js';
 import { searchAttributeFlags } from '../../worker/search-attributes.js';
 import { freePort } from './ports.js';
 import { endWithThisProcess } from './run-processes.js';
@@ -68,14 +68,24 @@ export async function createDevServer(): Promise<{ address: string; client: Clie
   const folder = mkdtempSync(join(tmpdir(), 'herald-dev-server-'));
   // The dev server kills itself on this process's 'exit'; a runner's signal is made an exit too.
   endWithThisProcess(() => undefined);
-  const server = await startTemporalDevServer({
-    executable: executable.path,
-    port: await freePort(),
-    uiPort: await freePort(),
-    namespace: 'default',
-    dbFilename: join(folder, 'temporal.sqlite'),
-    extraArgs: searchAttributeFlags(),
-  });
+  // Its ports, and those it picks itself, are free when chosen; another process may take one
+  // before it binds (three test files start servers at once): it exits, and starts again on others.
+  const start = async (tries: number): Promise<DevServer> => {
+    try {
+      return await startTemporalDevServer({
+        executable: executable.path,
+        port: await freePort(),
+        uiPort: await freePort(),
+        namespace: 'default',
+        dbFilename: join(folder, `temporal-${tries}.sqlite`),
+        extraArgs: searchAttributeFlags(),
+      });
+    } catch (error) {
+      if (!(error instanceof DevServerExitedError) || tries >= 3) throw error;
+      return start(tries + 1);
+    }
+  };
+  const server = await start(1);
   const connection = await Connection.connect({ address: server.address });
   afterAll(async () => {
     await connection.close();
