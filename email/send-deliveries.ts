@@ -29,7 +29,7 @@ import { ClaimExpiredError, RecipientRefusedError, type Mailer, type OutgoingEma
  * attempt can take the sending over (a heartbeat timeout, 20 s, less the 2 s between heartbeats:
  * config/takeover.ts), more than a busy machine takes from the claim to the mail server.
  */
-const claimFreshMs = 10_000;
+export const claimFreshMs = 10_000;
 
 export interface DeliveryJob {
   kind: DeliveryKind;

@@ -8,6 +8,7 @@ import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { HeraldClient } from '../client/index.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 import { connectionPorts, workerProcesses } from './helpers/worker-processes.js';
+import { claimFreshMs } from '../email/send-deliveries.js';
 
 // Its own file: a paused worker's attempt holds the test server's time lock until its heartbeat times out.
 describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the middle of a cycle, then resumed', async () => {
@@ -36,12 +37,16 @@ describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the mi
     await digest.signal(runNowSignal);
     await mail.waitFor(20, { timeoutMs: 30_000 });
     paused.kill('SIGSTOP');
+    const pausedAt = Date.now();
     notePorts();
     const atPause = mail.received.length;
     await workers.start();
 
     // Past the heartbeat timeout the second worker's attempt sends the rest; while it does, the first resumes.
     await mail.waitFor(atPause + 5 + 20, { timeoutMs: 60_000 });
+    // A takeover comes at least a heartbeat timeout after the pause, by the clock the paused worker
+    // reads too; here the test server skipped that time. The pause lasts as long as a claim is trusted.
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, pausedAt + claimFreshMs + 1_000 - Date.now())));
     paused.kill('SIGCONT');
 
     // In flight at the fault (on the pool's 5 connections): the only emails that can arrive twice.
