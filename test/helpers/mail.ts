@@ -9,6 +9,8 @@ export interface ReceivedMail {
   envelopeTo: string[];
   parsed: ParsedMail;
   raw: string;
+  /** When its SMTP transaction began (MAIL FROM), ms since the epoch. */
+  startedAt: number;
   /** When its data had all arrived (before the answer, which a delay may hold back), ms since the epoch. */
   arrivedAt: number;
   /** The sender's end of the connection it came on: which process sent it (see senderPorts). */
@@ -63,6 +65,8 @@ export async function startTestMailServer(): Promise<TestMailServer> {
     return Object.assign(new Error(text), { responseCode: rule.code });
   };
   let outage = false;
+  /** When each connection's current transaction began. */
+  const transactionStarts = new Map<string, number>();
   const waiters = new Set<() => void>();
   const state = {
     refusedDuringOutage: 0,
@@ -77,7 +81,8 @@ export async function startTestMailServer(): Promise<TestMailServer> {
     disabledCommands: ['STARTTLS'],
     logger: false,
     size: 25 * 1024 * 1024,
-    onMailFrom(_address, _session, callback) {
+    onMailFrom(_address, session, callback) {
+      transactionStarts.set(session.id, Date.now());
       if (!outage) return callback();
       state.refusedDuringOutage += 1;
       callback(Object.assign(new Error('Service not available, try again later'), { responseCode: 421 }));
@@ -104,7 +109,7 @@ export async function startTestMailServer(): Promise<TestMailServer> {
         const delay = new Promise((resolve) => setTimeout(resolve, state.delayMs));
         Promise.all([simpleParser(raw), delay])
           .then(([parsed]) => {
-            received.push({ envelopeTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), parsed, raw, arrivedAt, clientPort: session.remotePort });
+            received.push({ envelopeTo: session.envelope.rcptTo.map((r) => r.address.toLowerCase()), parsed, raw, startedAt: transactionStarts.get(session.id) ?? arrivedAt, arrivedAt, clientPort: session.remotePort });
             for (const wake of waiters) wake();
             callback();
           })
