@@ -67,6 +67,7 @@ describe('the test harness', async () => {
       '20261205000000_error_fingerprints',
       '20261206000000_digest_rhythms',
       '20261207000000_create_channels',
+      '20261208000000_channel_message_ids',
     ]);
   });
 
