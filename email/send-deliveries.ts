@@ -143,7 +143,11 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
     try {
       // While this sender waited for a slot, another may have stopped the attempt: its email stays pending.
       if (halt) return undefined;
+      // A claim is as old as the moment it was asked for: the process may stand still before it
+      // reads the answer as well as after.
+      let claimedAt = 0;
       const claim = async () => {
+        claimedAt = Date.now();
         const state = await store.claimForSending(job.deliveryId, fence);
         if (state === 'fenced') throw new SendingAttemptSupersededError(fence);
         return state === 'claimed';
@@ -153,7 +157,7 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
       // after which another attempt may have taken over) checks its claim again first.
       for (let sent = false; !sent; ) {
         try {
-          await mailer.send({ ...composed, to: job.recipient, messageId: job.messageId, notAfter: Date.now() + claimFreshMs });
+          await mailer.send({ ...composed, to: job.recipient, messageId: job.messageId, notAfter: claimedAt + claimFreshMs });
           sent = true;
         } catch (error) {
           if (error instanceof ClaimExpiredError) {
