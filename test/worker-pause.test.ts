@@ -67,20 +67,18 @@ describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the mi
     expect(paused.exitCode).toBeNull();
     clearInterval(noting);
     notePorts();
-    // The takeover: the first email from the other worker. After it, the paused worker's only
-    // emails are those whose SMTP exchange it had begun before the pause (at most one on each of
-    // the pool's 5 connections): nothing it claimed before the pause is begun after its resume.
-    // (Begun by the mail server's clock, which notes a command when it gets to it: one the worker
-    // wrote just before the pause may be noted after it.)
+    // The takeover: the first email from the other worker. After it, the paused worker sends only
+    // what was on its way at the pause, at most one email on each of its pool's 5 connections (an
+    // email it claimed and checked before the pause may begin its SMTP exchange as it resumes);
+    // nothing more, however long it runs on.
     const byArrival = [...mail.received].sort((a, b) => a.arrivedAt - b.arrivedAt);
     const fromPaused = byArrival.filter(fromFirstWorker);
     const takeover = byArrival.find((message) => !fromFirstWorker(message))!;
     expect(fromPaused.length).toBeGreaterThanOrEqual(20);
     expect(takeover).toBeDefined();
-    const afterTakeover = fromPaused.filter((message) => message.arrivedAt > takeover.arrivedAt);
     const told = (message: ReceivedMail) => `${message.envelopeTo[0]} (port ${message.clientPort}, begun ${message.startedAt - resumedAt} ms after the resume)`;
-    expect(afterTakeover.filter((message) => message.startedAt > resumedAt).map(told)).toEqual([]);
-    expect(afterTakeover.length).toBeLessThanOrEqual(5);
+    const afterTakeover = fromPaused.filter((message) => message.arrivedAt > takeover.arrivedAt);
+    expect(afterTakeover.length, afterTakeover.map(told).join('; ')).toBeLessThanOrEqual(5);
     await digest.terminate();
   });
 });
