@@ -8,10 +8,10 @@ interface Timer {
 
 /**
  * The timer a long-lived workflow sleeps on between requests. A request wakes the workflow
- * without cancelling the timer: one that came in the workflow task where the timer fired would
- * cancel a timer already fired, which the time-skipping test server refuses (the run never gets
- * another task; a real server takes the cancel). The timer is slept on again while the time it
- * was set for stands; one left behind by a new time only wakes the run once more.
+ * without cancelling the timer: a request whose workflow task was still in progress when the
+ * timer fired would cancel a timer already fired, which the time-skipping test server refuses
+ * (the run never gets another task; a real server takes the cancel). The timer is slept on again
+ * while the time it was set for stands; one left behind by a new time only wakes the run once more.
  */
 export class WakeUp {
   private timer?: Timer;
