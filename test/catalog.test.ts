@@ -168,8 +168,9 @@ describe('a catalog applied while a cycle is fixed', async () => {
     await lockCatalog(apply);
     await apply.raw(`select id from users where account_id = 'acme' for update`);
     const fixing = createDigestStore(db).fixCycle('prod', 1);
-    // Until the fix waits for a lock (the catalog's, or a user's row).
-    await expect.poll(async () => (await db.raw(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock'`)).rows[0].n, { timeout: 10_000 }).toBe(1);
+    // Until the fix waits for a lock (the catalog's, or a user's row), in this file's database:
+    // the other files' databases share the server.
+    await expect.poll(async () => (await db.raw(`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database()`)).rows[0].n, { timeout: 10_000 }).toBe(1);
     await apply.raw(`select id from environments where id = 'prod' for update`);
     await apply.commit();
     await expect(fixing).resolves.toMatchObject({ number: 1, newCount: 1, deliveryCount: 2 });
