@@ -21,8 +21,8 @@ export async function createTestDatabase(): Promise<{ db: Knex; url: string }> {
   return { db, url: url.toString() };
 }
 
-/** The `from … where …` of the inserts into `errors` that wait for a lock now (in pg_stat_activity). */
-export const insertsWaitingForLock = `from pg_stat_activity where wait_event_type = 'Lock' and query like 'insert into errors%'`;
+/** The `from … where …` of the inserts into `errors` that wait for a lock now in this database (in pg_stat_activity; the server is shared by every test file). */
+export const insertsWaitingForLock = `from pg_stat_activity where wait_event_type = 'Lock' and datname = current_database() and query like 'insert into errors%'`;
 
 /**
  * Holds a lock on `errors` that makes every insert wait (reads go on), as a slow or stuck
