@@ -9,7 +9,9 @@ if (files.length === 0) {
   console.error('usage: npm run check:isolation -- test/FILE.test.ts [more files]');
   process.exit(2);
 }
-const vitest = (args) => spawnSync('npx', ['vitest', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, maxBuffer: 64 * 1024 * 1024 });
+// Plain text: with CI set, vitest colours its output unless NO_COLOR says otherwise.
+const vitest = (args) => spawnSync('npx', ['vitest', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
+const plain = (text) => text.replace(/\x1b\[[0-9;]*m/g, '');
 const regexpOf = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const failures = [];
@@ -26,10 +28,10 @@ for (const file of files) {
     const started = Date.now();
     // Vitest matches the pattern against the test's full name (its describe blocks, then its own name).
     const run = vitest(['run', file, '-t', `${regexpOf(name)}$`]);
-    const passed = /Tests\s+1 passed/.test(run.stdout);
+    const passed = /Tests\s+1 passed/.test(plain(run.stdout));
     ran += 1;
     console.log(`  ${passed ? 'ok  ' : 'FAIL'} ${name} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    if (!passed) failures.push(`${file} > ${name}: fails alone:\n${run.stdout.split('\n').filter((line) => /FAIL|Error|expected|received/i.test(line)).slice(0, 12).join('\n')}`);
+    if (!passed) failures.push(`${file} > ${name}: fails alone:\n${plain(run.stdout).split('\n').filter((line) => /FAIL|Error|expected|received/i.test(line)).slice(0, 12).join('\n')}`);
   }
 }
 if (failures.length > 0) {
