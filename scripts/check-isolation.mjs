@@ -3,6 +3,7 @@
 // (`vitest run FILE -t NAME`), as a developer reruns one failure. A test that leans on another's
 // set-up (a user, a flow, a state another test made) fails here, named; exits 1 then.
 import { spawnSync } from 'node:child_process';
+import { stripVTControlCharacters } from 'node:util';
 
 const files = process.argv.slice(2);
 if (files.length === 0) {
@@ -11,7 +12,7 @@ if (files.length === 0) {
 }
 // Plain text: with CI set, vitest colours its output unless NO_COLOR says otherwise.
 const vitest = (args) => spawnSync('npx', ['vitest', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
-const plain = (text) => text.replace(/\x1b\[[0-9;]*m/g, '');
+const plain = (text) => stripVTControlCharacters(text);
 const regexpOf = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 const failures = [];
