@@ -8,7 +8,7 @@ import { installationId } from '../stores/installation.js';
 import type { Mailer } from '../email/mailer.js';
 import type { DeliveryTally } from '../email/send-deliveries.js';
 import { assignmentEmailJob } from '../email/assignment-email.js';
-import { sendInThisAttempt } from './sending.js';
+import { activityClock, sendInThisAttempt } from './sending.js';
 import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
 
 export interface AssignmentActivityDeps extends ChannelPostingDeps {
@@ -24,11 +24,11 @@ export function createAssignmentActivities(deps: AssignmentActivityDeps) {
   const store = createAssignmentStore(db);
   const channels = channelPoster(deps);
   return {
-    /** Records an assignment action and plans the assignee's email; refuses bad input by name. */
+    /** Records an assignment action and plans the assignee's email (held in their quiet hours); refuses bad input by name. */
     async recordAssignment(request: AssignRequest & { requestId: string }): Promise<{ eventId: number; assigned: number[] }> {
       const problems = checkAssignRequest(request);
       if (problems.length > 0) throw inputFailure(problems);
-      return store.assign(request);
+      return store.assign(request, activityClock()());
     },
 
     /** Emails the assignee of an action, once: a retry finds the email sent and sends nothing; and posts to their channel beside it (S43). */

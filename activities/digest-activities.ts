@@ -170,7 +170,8 @@ export function createDigestActivities(deps: DigestActivityDeps) {
     /**
      * Tries again the environment's deferred deliveries that are due, digests and connection
      * emails alike (S34): each is sent, deferred again with a longer wait, or failed once the retry
-     * limit has passed.
+     * limit has passed. Emails held by quiet hours are due when those end (S49); a held connection
+     * email whose news no longer stands is dropped then.
      */
     async sendDueDeliveries(environment: string): Promise<DeferredRoundResult> {
       const clock = activityClock();
@@ -184,7 +185,8 @@ export function createDigestActivities(deps: DigestActivityDeps) {
         await composer.prepare(ofCycle);
         jobs.push(...ofCycle.map((d) => composer.job(d)));
       }
-      const connectionIds = due.filter((d) => d.kind === 'connection').map((d) => d.id);
+      const dropped = new Set(await connections.dropStaleHeld(due.filter((d) => d.kind === 'connection').map((d) => d.id)));
+      const connectionIds = due.filter((d) => d.kind === 'connection' && !dropped.has(d.id)).map((d) => d.id);
       if (connectionIds.length > 0) {
         jobs.push(...(await connections.pendingEmails({ deliveryIds: connectionIds })).map((email) => connectionEmailJob(email, appUrl, installation, unsubscribe)));
       }

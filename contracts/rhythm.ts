@@ -24,7 +24,7 @@ export const quietHoursSchema = z
     {
       from: clockTime,
       to: clockTime,
-      /** Whether connection emails still come in quiet hours (they do unless this is false). */
+      /** Whether connection emails come at once in quiet hours (they do unless this is false; if false, when they end, S49). */
       connectionEmails: z.boolean({ error: 'must be true or false' }).default(true),
     },
     { error: 'must be an object such as { "from": "22:00", "to": "07:00" }' },

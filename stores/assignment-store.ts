@@ -6,6 +6,7 @@
 import type { Knex } from 'knex';
 import { planAssignmentMessages } from './channel-store.js';
 import { emailWantedSql } from './followed-flows.js';
+import { holdInQuietHours, personsInQuietHours } from './rhythm.js';
 import type { AssignRequest } from '../contracts/error-report.js';
 import { InputRefusedError } from '../contracts/problems.js';
 
@@ -26,9 +27,10 @@ export interface AssignmentStore {
   /**
    * Assigns the errors; refuses (naming the field) a monitor or unknown assigner, an assignee who
    * is no current user of the account, or errors not in the environment. Returns the action and
-   * the errors assigned; a repeated request id returns the first action, unchanged.
+   * the errors assigned; a repeated request id returns the first action, unchanged. The email of
+   * an assignee in their quiet hours at `at` is held until they end (S49).
    */
-  assign(request: AssignRequest & { requestId: string }): Promise<{ eventId: number; assigned: number[] }>;
+  assign(request: AssignRequest & { requestId: string }, at: Date): Promise<{ eventId: number; assigned: number[] }>;
   /** The action's emails still to send, or these deliveries (deferred ones, when due). */
   /** The action's pending emails, or these deliveries (`anyStatus`: whatever became of them, to show one again). */
   pendingEmails(which: { eventId: number } | { deliveryIds: number[]; anyStatus?: boolean }): Promise<AssignmentEmailContext[]>;
@@ -36,7 +38,7 @@ export interface AssignmentStore {
 
 export function createAssignmentStore(db: Knex): AssignmentStore {
   return {
-    async assign(request) {
+    async assign(request, at) {
       return db.transaction(async (trx) => {
         const repeated = await trx('assignment_events').where({ request_id: request.requestId }).first('id', 'error_ids');
         if (repeated) return { eventId: Number(repeated.id), assigned: (repeated.error_ids as string[]).map(Number) };
@@ -58,11 +60,14 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
           .returning('id');
         // Emailed unless the assignee's subscriptions there go to a channel instead; and posted to
         // the channel they go to (S43).
-        await trx.raw(
+        const planned = await trx.raw(
           `insert into email_deliveries (kind, assignment_event_id, environment_id, user_id, recipient)
-           select 'assignment', :event, :environment, :user, :recipient where ${emailWantedSql(':user')}`,
+           select 'assignment', :event, :environment, :user, :recipient where ${emailWantedSql(':user')}
+           returning id`,
           { event: event.id, environment: request.environment, user: assignee.id, recipient: assignee.email },
         );
+        const quiet = await personsInQuietHours(trx, at, { environment: request.environment, users: [Number(assignee.id)] });
+        await holdInQuietHours(trx, planned.rows.map((row: { id: string }) => Number(row.id)), quiet);
         await planAssignmentMessages(trx, Number(event.id), request.environment, Number(assignee.id));
         return { eventId: Number(event.id), assigned: request.errorIds };
       });

@@ -3,7 +3,7 @@
  * (connection, sequence), with one delivery per subscriber and environment (S14, S15, S18).
  */
 import type { Knex } from 'knex';
-import { personsInQuietHours } from './rhythm.js';
+import { holdInQuietHours, personsInQuietHours } from './rhythm.js';
 import type { ConnectionState } from '../contracts/error-report.js';
 import { stillWantedSql } from './delivery-store.js';
 import { planConnectionMessages } from './channel-store.js';
@@ -54,6 +54,13 @@ export interface ConnectionStore {
   }): Promise<ConnectionEmailContext[]>;
   /** The integrations and flows that use each connection, grouped by integration, by name (one query for all). */
   usedBy(connections: string[]): Promise<Map<string, ConnectionUsage[]>>;
+  /**
+   * Of these deliveries, cancels those held by quiet hours (S49) whose news no longer stands when
+   * they end: the connection changed back, a later change to the same person replaces it, or it
+   * tells the state the person was last told (an outage that began and ended while they slept
+   * is no news). Returns the ids cancelled.
+   */
+  dropStaleHeld(deliveryIds: number[]): Promise<number[]>;
 }
 
 /** An integration whose flows use a connection. */
@@ -86,9 +93,7 @@ export function createConnectionStore(db: Knex): ConnectionStore {
           .onConflict('connection_id')
           .merge();
         if (inserted.length > 0) {
-          // Persons in quiet hours who want no connection emails then (S41) are not emailed of this change.
-          const quiet = await personsInQuietHours(trx, changedAt, { connectionEmails: false });
-          await trx.raw(
+          const planned = await trx.raw(
             `insert into email_deliveries (kind, connection_event_id, environment_id, user_id, recipient)
              select distinct 'connection', :event::bigint, s.environment_id, u.id, u.email
                from subscriptions s
@@ -97,14 +102,40 @@ export function createConnectionStore(db: Knex): ConnectionStore {
                join connections c on c.id = s.connection_id and c.resource_group = e.resource_group
               where s.connection_id = :connection
                 and ${emailWantedSql('u.id', 's.environment_id')}
-                and not ((u.id, s.environment_id) in (select * from unnest(:quietUsers::bigint[], :quietEnvironments::text[])))`,
-            { event: event.id, connection, quietUsers: quiet.map((p) => p.userId), quietEnvironments: quiet.map((p) => p.environment) },
+             returning id`,
+            { event: event.id, connection },
           );
+          // Persons in quiet hours who want no connection emails then (S41) are emailed when they
+          // end, if the change still stands (S49).
+          const quiet = await personsInQuietHours(trx, changedAt, { connectionEmails: false });
+          await holdInQuietHours(trx, planned.rows.map((row: { id: string }) => Number(row.id)), quiet);
           // Channels are a team's: quiet hours are a person's (S41), so they hear of every change (S43).
           await planConnectionMessages(trx, event.id, connection);
         }
         return event.id as number;
       });
+    },
+
+    async dropStaleHeld(deliveryIds) {
+      if (deliveryIds.length === 0) return [];
+      // The same person's emails about the same connection, as seen from the same environment.
+      const samePerson = `x.kind = 'connection' and x.user_id = d.user_id and x.environment_id = d.environment_id and xe.connection_id = ev.connection_id`;
+      const result = await db.raw(
+        `update email_deliveries d
+            set status = 'cancelled', retry_at = null,
+                last_error = 'held in quiet hours: when they ended, the connection was ' || st.status || ' and nothing was news'
+           from connection_events ev, connection_status st
+          where d.id = any(:ids::bigint[]) and d.status = 'pending' and d.held_until is not null
+            and ev.id = d.connection_event_id and st.connection_id = ev.connection_id
+            and (st.status <> ev.status
+                 or exists (select 1 from email_deliveries x join connection_events xe on xe.id = x.connection_event_id
+                             where ${samePerson} and xe.sequence > ev.sequence and x.status = 'pending')
+                 or ev.status = coalesce((select xe.status from email_deliveries x join connection_events xe on xe.id = x.connection_event_id
+                                           where ${samePerson} and x.status = 'sent' order by xe.sequence desc limit 1), 'online'))
+          returning d.id`,
+        { ids: deliveryIds },
+      );
+      return result.rows.map((row: { id: string }) => Number(row.id));
     },
 
     async pendingEmails(which: { eventId: number } | { deliveryIds: number[]; anyStatus?: boolean }): Promise<ConnectionEmailContext[]> {

@@ -19,6 +19,17 @@ export function inQuietHours(rhythm: Rhythm, at: Date): boolean {
 }
 
 /**
+ * When the quiet hours `at` falls in end (S49): the next time after `at` that the wall clock of
+ * the rhythm's zone reads their end; none when `at` is outside them.
+ */
+export function quietHoursEnd(rhythm: Rhythm, at: Date): Date | null {
+  if (!rhythm.quietHours || !inQuietHours(rhythm, at)) return null;
+  const local = DateTime.fromJSDate(at, { zone: rhythm.timeZone });
+  const today = firstPassing(local, rhythm.quietHours.to);
+  return (today > local ? today : firstPassing(local.plus({ days: 1 }), rhythm.quietHours.to)).toJSDate();
+}
+
+/**
  * The last time at or before `at` that a daily digest at `clock` was due: that wall-clock time
  * today, or yesterday if it is still to come. A time the clocks skip (02:30 on a spring-forward
  * day) comes as long after the change as it is after the skipped hour's start (03:30); a time
@@ -90,14 +101,42 @@ export function rowOfRhythm(rhythm: Rhythm): Record<string, unknown> {
 }
 
 /**
- * The persons in quiet hours at `at` (S41), as (user, environment) pairs: of one environment, or
- * (`connectionEmails`) of any, among those who want no connection emails in their quiet hours.
+ * The persons in quiet hours at `at` (S41), as (user, environment) pairs with the time their quiet
+ * hours end: of one environment, or (`connectionEmails`) of any, among those who want no
+ * connection emails in their quiet hours, or (`users`) these users in one environment.
  */
-export async function personsInQuietHours(db: Knex, at: Date, which: { environment: string } | { connectionEmails: false }): Promise<{ userId: number; environment: string }[]> {
+export async function personsInQuietHours(
+  db: Knex,
+  at: Date,
+  which: { environment: string; users?: number[] } | { connectionEmails: false },
+): Promise<{ userId: number; environment: string; until: Date }[]> {
   const query = db('digest_rhythms').whereNotNull('quiet_from');
-  if ('environment' in which) query.where({ environment_id: which.environment });
-  else query.where({ quiet_connection_emails: false });
-  return (await query.select('*'))
-    .filter((row) => inQuietHours(rhythmOfRow(row), at))
-    .map((row) => ({ userId: Number(row.user_id), environment: row.environment_id as string }));
+  if ('environment' in which) {
+    query.where({ environment_id: which.environment });
+    if (which.users) query.whereIn('user_id', which.users);
+  } else query.where({ quiet_connection_emails: false });
+  return (await query.select('*')).flatMap((row) => {
+    const until = quietHoursEnd(rhythmOfRow(row), at);
+    return until ? [{ userId: Number(row.user_id), environment: row.environment_id as string, until }] : [];
+  });
+}
+
+/**
+ * Holds these emails of persons now in their quiet hours until those end (S49): unattempted,
+ * due then to the retry round, as deferred emails are.
+ */
+export async function holdInQuietHours(db: Knex, deliveryIds: number[], persons: { userId: number; environment: string; until: Date }[]): Promise<void> {
+  if (deliveryIds.length === 0 || persons.length === 0) return;
+  await db.raw(
+    `update email_deliveries d
+        set held_until = q.until, retry_at = q.until
+       from unnest(:users::bigint[], :environments::text[], :untils::timestamptz[]) as q(user_id, environment_id, until)
+      where d.id = any(:ids::bigint[]) and d.user_id = q.user_id and d.environment_id = q.environment_id`,
+    {
+      ids: deliveryIds,
+      users: persons.map((p) => p.userId),
+      environments: persons.map((p) => p.environment),
+      untils: persons.map((p) => p.until.toISOString()),
+    },
+  );
 }

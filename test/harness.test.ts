@@ -68,6 +68,7 @@ describe('the test harness', async () => {
       '20261206000000_digest_rhythms',
       '20261207000000_create_channels',
       '20261208000000_channel_message_ids',
+      '20261209000000_held_notifications',
     ]);
   });
 

@@ -207,21 +207,75 @@ describe('each person\'s own rhythm', async () => {
     ]);
   }, 300_000); // about 1,350 real cycles over four DST weeks: 70 s alone, longer beside other files
 
-  it('S41: in quiet hours a connection email still comes to those who keep connection emails on, and not to those who turned them off', async () => {
+  /** The subjects of the emails a person got that are not digests. */
+  const notDigests = (email: string) => mail.to(email).map((m) => m.parsed.subject!).filter((subject) => !/\bnew errors?\b|\bresolved\b/.test(subject));
+  /** A person's emails about a connection's changes, and what became of each. */
+  const connectionEmailsOf = async (email: string) =>
+    (
+      await db('email_deliveries as d')
+        .join('connection_events as ev', 'ev.id', 'd.connection_event_id')
+        .where({ 'd.recipient': email, 'd.kind': 'connection' })
+        .orderBy('ev.sequence')
+        .select('ev.status as told', 'd.status', 'd.held_until')
+    ).map((row) => ({ told: row.told as string, status: row.status as string, heldUntil: row.held_until ? (row.held_until as Date).toISOString() : null }));
+
+  it('S41, S49: in quiet hours a connection email comes at once to those who keep connection emails on, and when they end to those who turned them off', async () => {
     const night = (await now()).plus({ days: 1 }).startOf('day').plus({ hours: 23 });
     await settleAt(night);
     mail.clear();
+    const before = (await connectionEmailsOf(people.sleeper)).length;
     await herald.client.reportConnectionStatus({ environment: 'rhythms', connection: 'rhythm-api', status: 'offline', reason: 'ECONNREFUSED' });
     // Past the grace period.
     await env.sleep(minutes(10));
     const [offline] = await mail.waitFor(1, { to: people.night });
     expect(offline!.parsed.subject).toBe('Connection Rhythm API is offline');
-    // Back online in the morning: both are told.
+    // The sleeper's is held until their quiet hours end at 07:00.
+    await settleAt(night.plus({ hours: 7, minutes: 45 }));
+    expect(mail.to(people.sleeper)).toHaveLength(0);
+    expect((await connectionEmailsOf(people.sleeper)).slice(before)).toEqual([{ told: 'offline', status: 'pending', heldUntil: night.plus({ hours: 8 }).toJSDate().toISOString() }]);
+    await settleAt(night.plus({ hours: 8, minutes: 1 }));
+    await mail.waitFor(1, { to: people.sleeper });
+    expect(notDigests(people.sleeper)).toEqual(['Connection Rhythm API is offline']);
+    // Back online in the morning: both are told at once.
     await settleAt(night.plus({ hours: 9 }));
     await herald.client.reportConnectionStatus({ environment: 'rhythms', connection: 'rhythm-api', status: 'online' });
-    await mail.waitFor(1, { to: people.sleeper });
-    await mail.waitFor(2, { to: people.night });
-    expect(mail.to(people.sleeper).map((m) => m.parsed.subject)).toEqual(['Connection Rhythm API is back online']);
-    expect(mail.to(people.night).map((m) => m.parsed.subject)).toEqual(['Connection Rhythm API is offline', 'Connection Rhythm API is back online']);
+    await mail.waitFor(2, { to: people.sleeper });
+    await expect.poll(() => notDigests(people.night), { timeout: 30_000 }).toHaveLength(2);
+    expect(notDigests(people.sleeper)).toEqual(['Connection Rhythm API is offline', 'Connection Rhythm API is back online']);
+    expect(notDigests(people.night)).toEqual(['Connection Rhythm API is offline', 'Connection Rhythm API is back online']);
+  });
+
+  it('S49: an outage that begins and ends in someone\'s quiet hours is no news when they end: their held email is dropped', async () => {
+    const night = (await now()).plus({ days: 1 }).startOf('day').plus({ hours: 23 });
+    await settleAt(night);
+    mail.clear();
+    const before = (await connectionEmailsOf(people.sleeper)).length;
+    await herald.client.reportConnectionStatus({ environment: 'rhythms', connection: 'rhythm-api', status: 'offline', reason: 'ECONNREFUSED' });
+    await env.sleep(minutes(10));
+    await settleAt(night.plus({ hours: 2 }));
+    await herald.client.reportConnectionStatus({ environment: 'rhythms', connection: 'rhythm-api', status: 'online' });
+    await expect.poll(() => notDigests(people.night), { timeout: 30_000 }).toHaveLength(2);
+    await settleAt(night.plus({ hours: 8, minutes: 30 }));
+    expect(notDigests(people.sleeper)).toEqual([]);
+    expect((await connectionEmailsOf(people.sleeper)).slice(before).map(({ told, status }) => ({ told, status }))).toEqual([
+      { told: 'offline', status: 'cancelled' },
+      { told: 'online', status: 'cancelled' },
+    ]);
+    expect(notDigests(people.night)).toEqual(['Connection Rhythm API is offline', 'Connection Rhythm API is back online']);
+  });
+
+  it('S49: an assignment made in the assignee\'s quiet hours reaches them when those end; one made to someone awake, at once', async () => {
+    const threeAm = (await now()).plus({ days: 1 }).startOf('day').plus({ hours: 3 });
+    await settleAt(threeAm);
+    await report('A-49');
+    const id = (await db('errors').where({ environment_id: 'rhythms', trace_key: 'A-49' }).first('id'))!.id as number;
+    mail.clear();
+    await herald.client.assignErrors({ environment: 'rhythms', errorIds: [id], assignee: people.night, user: 'ops@acme.test', requestId: 'night-assignment' });
+    await herald.client.assignErrors({ environment: 'rhythms', errorIds: [id], assignee: people.every, user: 'ops@acme.test', requestId: 'day-assignment' });
+    await expect.poll(() => notDigests(people.every), { timeout: 30_000 }).toEqual(['ops@acme.test assigned you 1 error in Acme flows']);
+    await settleAt(threeAm.plus({ hours: 3, minutes: 45 }));
+    expect(notDigests(people.night)).toEqual([]);
+    await settleAt(threeAm.plus({ hours: 4, minutes: 1 }));
+    await expect.poll(() => notDigests(people.night), { timeout: 30_000 }).toEqual(['ops@acme.test assigned you 1 error in Acme flows']);
   });
 });
