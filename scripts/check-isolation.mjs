@@ -2,7 +2,7 @@
 // `npm run check:isolation -- FILE…`: runs each test of each file alone, filtered by its name
 // (`vitest run FILE -t NAME`), as a developer reruns one failure. A test that leans on another's
 // set-up (a user, a flow, a state another test made) fails here, named; exits 1 then.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { stripVTControlCharacters } from 'node:util';
 
 const files = process.argv.slice(2);
@@ -11,7 +11,18 @@ if (files.length === 0) {
   process.exit(2);
 }
 // Plain text: with CI set, vitest colours its output unless NO_COLOR says otherwise.
-const vitest = (args) => spawnSync('npx', ['vitest', ...args], { encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' }, maxBuffer: 64 * 1024 * 1024 });
+const environment = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
+const vitest = (args) => spawnSync('npx', ['vitest', ...args], { encoding: 'utf8', env: environment, maxBuffer: 64 * 1024 * 1024 });
+/** One vitest run in the background: its standard output when it ends. */
+const vitestAsync = (args) =>
+  new Promise((resolve) => {
+    const child = spawn('npx', ['vitest', ...args], { env: environment, stdio: ['ignore', 'pipe', 'ignore'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
+    child.on('close', () => resolve(stdout));
+  });
+// Three runs at once on two cores: most of a run is waiting for its servers to start.
+const concurrency = Number(process.env.ISOLATION_CONCURRENCY ?? 3);
 const plain = (text) => stripVTControlCharacters(text);
 const regexpOf = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -25,15 +36,19 @@ for (const file of files) {
   }
   const names = JSON.parse(listed.stdout.slice(listed.stdout.indexOf('['))).map((test) => test.name.split(' > ').at(-1));
   console.log(`isolation: ${file}: ${names.length} tests, each alone`);
-  for (const name of names) {
-    const started = Date.now();
-    // Vitest matches the pattern against the test's full name (its describe blocks, then its own name).
-    const run = vitest(['run', file, '-t', `${regexpOf(name)}$`]);
-    const passed = /Tests\s+1 passed/.test(plain(run.stdout));
-    ran += 1;
-    console.log(`  ${passed ? 'ok  ' : 'FAIL'} ${name} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
-    if (!passed) failures.push(`${file} > ${name}: fails alone:\n${plain(run.stdout).split('\n').filter((line) => /FAIL|Error|expected|received/i.test(line)).slice(0, 12).join('\n')}`);
-  }
+  const queue = [...names];
+  const runOne = async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+      const started = Date.now();
+      // Vitest matches the pattern against the test's full name (its describe blocks, then its own name).
+      const stdout = plain(await vitestAsync(['run', file, '-t', `${regexpOf(name)}$`]));
+      const passed = /Tests\s+1 passed/.test(stdout);
+      ran += 1;
+      console.log(`  ${passed ? 'ok  ' : 'FAIL'} ${name} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+      if (!passed) failures.push(`${file} > ${name}: fails alone:\n${stdout.split('\n').filter((line) => /FAIL|Error|expected|received/i.test(line)).slice(0, 12).join('\n')}`);
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, runOne));
 }
 if (failures.length > 0) {
   console.error(`\nisolation: ${failures.length} of ${ran} tests fail when run alone:\n\n${failures.join('\n\n')}`);
