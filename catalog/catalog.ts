@@ -12,7 +12,7 @@ import { recordAudit } from '../stores/audit-store.js';
 import { saveRhythmIn } from '../stores/settings-store.js';
 import { lockCatalog } from '../stores/catalog-lock.js';
 import { channelUrlProblem, productionPolicy, type ChannelAddressPolicy } from '../contracts/channel-url.js';
-import { createChannelStore, emailOnly } from '../stores/channel-store.js';
+import { createChannelStore, emailOnly, setChannelRhythm } from '../stores/channel-store.js';
 import { everyCycle } from '../contracts/rhythm.js';
 
 export { userRoles } from '../contracts/catalog.js';
@@ -419,10 +419,16 @@ async function writeChannels(trx: Knex.Transaction, catalog: Catalog, changes: C
     if (c.kind === 'webhook' && !c.secret && !stored) problems.push({ field: `${at}.secret`, message: 'a new webhook channel needs its secret ("whsec_…")' });
     if (problems.length > 0) continue;
     const row = { url: c.url, ...(c.kind === 'webhook' && c.secret && { secret: c.secret }) };
-    if (!stored) await trx('channels').insert({ account_id: c.account, name: c.name, kind: c.kind, ...row });
-    else if (stored.url === row.url && (row.secret === undefined || row.secret === stored.secret)) continue;
-    else await trx('channels').where({ id: stored.id }).update(row);
-    changes.channels = (changes.channels ?? 0) + 1;
+    let changed = true;
+    let channelId: number;
+    if (!stored) channelId = Number((await trx('channels').insert({ account_id: c.account, name: c.name, kind: c.kind, ...row }).returning('id'))[0].id);
+    else {
+      channelId = Number(stored.id);
+      if (stored.url === row.url && (row.secret === undefined || row.secret === stored.secret)) changed = false;
+      else await trx('channels').where({ id: stored.id }).update(row);
+    }
+    if (await setChannelRhythm(trx, channelId, c.rhythm ?? null)) changed = true;
+    if (changed) changes.channels = (changes.channels ?? 0) + 1;
   }
   for (const [i, s] of (catalog.subscriptions ?? []).entries()) {
     if (s.target === undefined || problems.length > 0) continue;

@@ -103,6 +103,8 @@ export const catalogChannelSchema = entry({
     .string(required(webhookSecretMessage))
     .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, { error: webhookSecretMessage })
     .nullish(),
+  /** When its digests come (S49): as a person's rhythm; absent, every cycle. */
+  rhythm: rhythmSchema.nullish(),
 });
 
 export const catalogSections = ['accounts', 'users', 'environments', 'integrations', 'connections', 'flows', 'channels', 'subscriptions'] as const;

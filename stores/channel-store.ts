@@ -8,6 +8,8 @@
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
 import { followedFlowsSql } from './followed-flows.js';
+import { digestDue, rhythmOfRow, rowOfRhythm } from './rhythm.js';
+import type { Rhythm } from '../contracts/rhythm.js';
 
 import type { ChannelKind } from '../contracts/channel.js';
 
@@ -45,6 +47,8 @@ export interface ClaimedMessage {
   attempts: number;
   environmentId: string;
   cycleId: number | null;
+  /** A digest's range began after this cycle (the channel's own rhythm, S49); null: its cycle alone. */
+  sinceCycleId: number | null;
   connectionEventId: number | null;
   assignmentEventId: number | null;
   /** A reminder's time (its errors were open past the threshold then). */
@@ -228,6 +232,7 @@ export function createChannelStore(db: Knex) {
         attempts: r.attempts,
         environmentId: r.environment_id,
         cycleId: r.cycle_id === null ? null : Number(r.cycle_id),
+        sinceCycleId: r.since_cycle_id === null ? null : Number(r.since_cycle_id),
         connectionEventId: r.connection_event_id === null ? null : Number(r.connection_event_id),
         assignmentEventId: r.assignment_event_id === null ? null : Number(r.assignment_event_id),
         plannedAt: r.planned_at,
@@ -297,6 +302,32 @@ export function createChannelStore(db: Knex) {
 
 export type ChannelStore = ReturnType<typeof createChannelStore>;
 
+/**
+ * Sets a channel's own rhythm (S49), or (null) puts it back to every cycle; says whether that
+ * changed it. A new rhythm counts from now: its first digest tells from then on.
+ */
+export async function setChannelRhythm(db: Knex, channelId: number, rhythm: Rhythm | null): Promise<boolean> {
+  const stored = await db('channel_rhythms').where({ channel_id: channelId }).first();
+  const wanted = rhythm && rowOfRhythm(rhythm);
+  if (!wanted) {
+    if (!stored) return false;
+    await db('channel_rhythms').where({ channel_id: channelId }).delete();
+    await db('channel_digest_progress').where({ channel_id: channelId }).delete();
+    return true;
+  }
+  const { quiet_connection_emails: _personal, ...columns } = wanted;
+  if (stored && Object.entries(columns).every(([key, value]) => stored[key] === value)) return false;
+  await db('channel_rhythms').insert({ channel_id: channelId, ...columns, chosen_at: db.fn.now() }).onConflict('channel_id').merge();
+  await db('channel_digest_progress').where({ channel_id: channelId }).delete();
+  return true;
+}
+
+/** A channel's own rhythm (S49); null: every cycle. */
+export async function channelRhythm(db: Knex, channelId: number): Promise<Rhythm | null> {
+  const row = await db('channel_rhythms').where({ channel_id: channelId }).first();
+  return row ? rhythmOfRow(row) : null;
+}
+
 /** Each channel of `:environment` that people's subscriptions go to, with the flows they follow there (`channel_id`, `flow_ids`). */
 const channelFlowsSql = `
   select t.channel_id, array_agg(distinct f.flow_id order by f.flow_id) as flow_ids
@@ -311,41 +342,88 @@ async function sendsToChannels(db: Knex, environment: string): Promise<boolean> 
 }
 
 /**
- * SQL true for an error `e` of which the channel of message `:channel` was told as new: a digest
- * message of the cycle that announced it, not failed, whose flows hold its flow.
+ * SQL true for an error `e` of which the channel of message `cm` was told as new: an earlier digest
+ * message to the channel, not failed, whose flows hold its flow, of the cycle that announced it or
+ * of a range of cycles (the channel's own rhythm, S49) that holds that cycle.
  */
 const channelToldSql = `exists (select 1 from channel_messages told
-  where told.channel_id = cm.channel_id and told.cycle_id = e.notified_cycle_id and told.kind = 'digest'
-    and told.status in ('pending', 'sent') and e.flow_id = any(told.flow_ids))`;
+  where told.channel_id = cm.channel_id and told.kind = 'digest' and told.status in ('pending', 'sent') and e.flow_id = any(told.flow_ids)
+    and told.cycle_id < cm.cycle_id
+    and (told.cycle_id = e.notified_cycle_id
+         or (told.since_cycle_id < e.notified_cycle_id and told.cycle_id > e.notified_cycle_id)))`;
 
-/** The cycle's resolved errors a channel message tells of (`cm`: the message's row). */
-export const channelResolvedSql = `e.resolution_notified_cycle_id = cm.cycle_id and e.flow_id = any(cm.flow_ids) and ${channelToldSql}`;
+/** SQL true for an error `e` told as new by a digest message `cm` of cycle `cm.cycle_id` whose range began after `cm.since_cycle_id` (null: its cycle alone). */
+const channelNewSql = `(case when cm.since_cycle_id is null then e.notified_cycle_id = cm.cycle_id
+  else e.notified_cycle_id > cm.since_cycle_id and e.notified_cycle_id <= cm.cycle_id
+       and (e.resolution_notified_cycle_id is null or e.resolution_notified_cycle_id > cm.cycle_id) end)`;
+
+/** The resolved errors a channel digest message tells of (`cm`: the message's row): newly resolved in its range, and told to the channel as new. */
+export const channelResolvedSql = `e.flow_id = any(cm.flow_ids)
+  and (case when cm.since_cycle_id is null then e.resolution_notified_cycle_id = cm.cycle_id
+       else e.resolution_notified_cycle_id > cm.since_cycle_id and e.resolution_notified_cycle_id <= cm.cycle_id end)
+  and ${channelToldSql}`;
 
 /**
  * Plans a cycle's channel messages, in the transaction that fixes it: one per channel that the
  * subscriptions of the environment's people go to, about the flows they follow, when it has news
- * for it (new errors, or resolved ones it was told of). Channels take every cycle (S41's rhythms
- * and quiet hours are a person's).
+ * for it (new errors, or resolved ones it was told of). A channel with a rhythm of its own (S49)
+ * is posted to only at the cycles it is due at `at`, telling what is new and resolved since its
+ * last digest there; the rest take every cycle.
  */
-export async function planDigestMessages(trx: Knex, environment: string, cycleId: number): Promise<number> {
+export async function planDigestMessages(trx: Knex, environment: string, cycleId: number, at: Date): Promise<number> {
   // Most environments send to no channel: their quiet cycles' fix pays one index lookup for it.
   if (!(await sendsToChannels(trx, environment))) return 0;
+  const rhythms = await trx('channel_rhythms as r')
+    .join('channels as c', 'c.id', 'r.channel_id')
+    .leftJoin('channel_digest_progress as p', (join) => join.on('p.channel_id', 'r.channel_id').andOnVal('p.environment_id', environment))
+    .whereNull('c.removed_at')
+    .where('c.account_id', trx('environments').where({ id: environment }).select('account_id'))
+    .select('r.*', 'p.last_due_at', 'p.last_due_cycle_id');
+  // A channel of a rhythm first seen here tells from the cycle before this one on.
+  const unseen = rhythms.filter((row) => row.last_due_cycle_id === null).map((row) => Number(row.channel_id));
+  if (unseen.length > 0) {
+    await trx.raw(
+      `insert into channel_digest_progress (channel_id, environment_id, last_due_cycle_id, last_due_at)
+       select r.channel_id, :environment,
+              coalesce((select max(dc.id) from digest_cycles dc where dc.environment_id = :environment and dc.id < :cycle), 0), r.chosen_at
+         from channel_rhythms r where r.channel_id = any(:unseen::bigint[])
+       on conflict (channel_id, environment_id) do nothing`,
+      { environment, cycle: cycleId, unseen },
+    );
+  }
+  const due = rhythms.filter((row) => digestDue(rhythmOfRow(row), row.last_due_at ?? row.chosen_at, at)).map((row) => Number(row.channel_id));
+  const notDue = rhythms.map((row) => Number(row.channel_id)).filter((id) => !due.includes(id));
   const { rows } = await trx.raw(
     `with targeted as (${channelFlowsSql}),
+     scoped as (
+       -- A channel of a rhythm tells since its last due cycle here; the rest, this cycle alone.
+       select tg.channel_id, tg.flow_ids, :cycle::bigint as cycle_id, case when r.channel_id is null then null else p.last_due_cycle_id end as since_cycle_id
+         from targeted tg
+         left join channel_rhythms r on r.channel_id = tg.channel_id
+         left join channel_digest_progress p on p.channel_id = tg.channel_id and p.environment_id = :environment
+        where not (tg.channel_id = any(:notDue::bigint[]))),
      counted as (
-       select tg.channel_id, tg.flow_ids,
-              (select count(*) from errors e where e.notified_cycle_id = :cycle and e.flow_id = any(tg.flow_ids)) as new_count,
-              (select count(*) from errors e, (select tg.channel_id, tg.flow_ids, :cycle::bigint as cycle_id) cm
-                where ${channelResolvedSql}) as resolved_count,
-              (select count(*) from errors e where e.environment_id = :environment and e.status = 'open' and e.flow_id = any(tg.flow_ids)) as open_count
-         from targeted tg)
-     insert into channel_messages (channel_id, environment_id, kind, key, cycle_id, flow_ids, new_count, resolved_count, open_count)
-     select channel_id, :environment, 'digest', 'digest:' || :cycle || ':' || channel_id, :cycle, flow_ids, new_count, resolved_count, open_count
+       select cm.channel_id, cm.flow_ids, cm.since_cycle_id,
+              (select count(*) from errors e where e.environment_id = :environment and e.flow_id = any(cm.flow_ids) and ${channelNewSql}) as new_count,
+              (select count(*) from errors e where e.environment_id = :environment and ${channelResolvedSql}) as resolved_count,
+              (select count(*) from errors e where e.environment_id = :environment and e.status = 'open' and e.flow_id = any(cm.flow_ids)) as open_count
+         from scoped cm)
+     insert into channel_messages (channel_id, environment_id, kind, key, cycle_id, since_cycle_id, flow_ids, new_count, resolved_count, open_count)
+     select channel_id, :environment, 'digest', 'digest:' || :cycle || ':' || channel_id, :cycle, since_cycle_id, flow_ids, new_count, resolved_count, open_count
        from counted where new_count > 0 or resolved_count > 0
      on conflict (key) do nothing
      returning id`,
-    { environment, cycle: cycleId },
+    { environment, cycle: cycleId, notDue },
   );
+  // Those due here: their next digest tells from this cycle on.
+  if (due.length > 0) {
+    await trx.raw(
+      `insert into channel_digest_progress (channel_id, environment_id, last_due_cycle_id, last_due_at)
+       select unnest(:due::bigint[]), :environment, :cycle, :at
+       on conflict (channel_id, environment_id) do update set last_due_cycle_id = excluded.last_due_cycle_id, last_due_at = excluded.last_due_at`,
+      { due, environment, cycle: cycleId, at: at.toISOString() },
+    );
+  }
   return rows.length;
 }
 

@@ -293,7 +293,7 @@ export function createDigestStore(db: Knex): DigestStore {
             .whereIn('user_id', due)
             .update({ last_due_cycle_id: cycleId, last_due_at: at });
         }
-        const channelMessageCount = await planDigestMessages(trx, environment, cycleId);
+        const channelMessageCount = await planDigestMessages(trx, environment, cycleId, at);
         const [fixed] = await trx('digest_cycles')
           .where({ id: cycleId })
           .update({ new_count: newCount, resolved_count: resolvedCount, delivery_count: deliveryCount, channel_message_count: channelMessageCount })

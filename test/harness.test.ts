@@ -69,6 +69,7 @@ describe('the test harness', async () => {
       '20261207000000_create_channels',
       '20261208000000_channel_message_ids',
       '20261209000000_held_notifications',
+      '20261210000000_channel_rhythms',
     ]);
   });
 

@@ -8,6 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
 import { startFixture } from './helpers/fixture.js';
+import { startChannelReceiver } from './helpers/channel-receiver.js';
+import { applyCatalog } from '../catalog/catalog.js';
 import { rowsOf, startDigest } from './helpers/digests.js';
 import { digestStatusQuery, setIntervalUpdate } from '../workflows/environment-digest.js';
 
@@ -42,7 +44,9 @@ describe('each person\'s own rhythm', async () => {
         ],
       },
     ],
+    herald: { channelAllow: '127.0.0.1' },
   });
+  const receiver = await startChannelReceiver();
   const digest = await startDigest(herald.temporal, herald.taskQueue, { environment: 'rhythms', intervalMs: minutes(15) });
   const status = () => digest.query(digestStatusQuery);
 
@@ -277,5 +281,56 @@ describe('each person\'s own rhythm', async () => {
     expect(notDigests(people.night)).toEqual([]);
     await settleAt(threeAm.plus({ hours: 4, minutes: 1 }));
     await expect.poll(() => notDigests(people.night), { timeout: 30_000 }).toEqual(['ops@acme.test assigned you 1 error in Acme flows']);
+  });
+
+  it('S49: a channel\'s own rhythm: a daily channel is posted once a day at its time, with all that is new since; an every-cycle channel\'s quiet hours hold its news until they end', async () => {
+    await applyCatalog(db, {
+      users: [
+        { account: 'acme', email: 'daily-team@acme.test', name: 'Daily team', role: 'monitor' },
+        { account: 'acme', email: 'night-team@acme.test', name: 'Night team', role: 'monitor' },
+      ],
+      channels: [
+        { account: 'acme', name: 'daily-room', kind: 'slack', url: receiver.url('/daily'), rhythm: { every: 'day', at: '09:00', timeZone: 'UTC' } },
+        { account: 'acme', name: 'night-room', kind: 'slack', url: receiver.url('/night'), rhythm: { every: 'cycle', quietHours: { from: '22:00', to: '07:00' } } },
+      ],
+      subscriptions: [
+        { environment: 'rhythms', user: 'daily-team@acme.test', flows: ['rhythm-orders'], target: { email: false, channel: 'daily-room' } },
+        { environment: 'rhythms', user: 'night-team@acme.test', flows: ['rhythm-orders'], target: { email: false, channel: 'night-room' } },
+      ],
+    }, { channelPolicy: { allow: ['127.0.0.1'] } });
+    const day = (await now()).plus({ days: 1 }).startOf('day');
+    // A first cycle with the rhythms in place (the daily channel's first is due at once: nothing new for it).
+    await settleAt(day.plus({ hours: 9, minutes: 30 }));
+    receiver.clear();
+    const posts = (path: string) => receiver.accepted(path).map((body) => (body as { text: string; blocks: unknown[] }));
+    const said = (path: string) => posts(path).map((post) => `${post.text} | ${JSON.stringify(post.blocks)}`);
+    Object.assign(messages, { C1: 'Stock level negative', C2: 'Unit of measure unknown', C3: 'Duplicate order number', C4: 'Freight class missing' });
+
+    await settleAt(day.plus({ hours: 10 }));
+    await report('C1');
+    await settleAt(day.plus({ hours: 14 }));
+    await report('C2');
+    await report('C3');
+    await settleAt(day.plus({ hours: 16 }));
+    await resolve('C3');
+    await settleAt(day.plus({ hours: 23 }));
+    const beforeNight = posts('/night').length;
+    await report('C4');
+    // In the night room's quiet hours: nothing posted there, nor in the daily room before its time.
+    await settleAt(day.plus({ days: 1, hours: 6, minutes: 45 }));
+    expect(posts('/night')).toHaveLength(beforeNight);
+    expect(posts('/daily')).toHaveLength(0);
+    // The night room hears of C4 at the first cycle after 07:00.
+    await settleAt(day.plus({ days: 1, hours: 7 }));
+    expect(said('/night').slice(beforeNight)).toEqual([expect.stringMatching(/^Herald digest: 1 new, 0 resolved, \d+ open in Rhythms \|.*C4/)]);
+    // The daily room, once, at 09:00: C1, C2 and C4; C3, new and resolved since its last digest, is never mentioned.
+    await settleAt(day.plus({ days: 1, hours: 9 }));
+    expect(said('/daily')).toHaveLength(1);
+    expect(said('/daily')[0]).toMatch(/^Herald digest: 3 new, 0 resolved, \d+ open in Rhythms \|/);
+    for (const key of ['C1', 'C2', 'C4']) expect(said('/daily')[0]).toContain(key);
+    expect(said('/daily')[0]).not.toContain('C3');
+    // Nothing more until the next day's 09:00.
+    await settleAt(day.plus({ days: 1, hours: 20 }));
+    expect(posts('/daily')).toHaveLength(1);
   });
 });

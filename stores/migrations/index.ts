@@ -21,6 +21,7 @@ import * as digestRhythms from './20261206000000_digest_rhythms.js';
 import * as createChannels from './20261207000000_create_channels.js';
 import * as channelMessageIds from './20261208000000_channel_message_ids.js';
 import * as heldNotifications from './20261209000000_held_notifications.js';
+import * as channelRhythms from './20261210000000_channel_rhythms.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -49,6 +50,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261207000000_create_channels': createChannels,
   '20261208000000_channel_message_ids': channelMessageIds,
   '20261209000000_held_notifications': heldNotifications,
+  '20261210000000_channel_rhythms': channelRhythms,
 };
 
 /** A knex migration source over {@link migrations}. */
