@@ -5,19 +5,27 @@
  */
 import type { Knex } from 'knex';
 import { channelUrlProblem, type ChannelAddressPolicy } from '../contracts/channel-url.js';
-import { createChannelStore, emailOnly, type Channel, type ChannelKind, type SubscriptionTarget } from '../stores/channel-store.js';
+import { channelRhythms, createChannelStore, emailOnly, type Channel, type ChannelKind, type SubscriptionTarget } from '../stores/channel-store.js';
+import type { Rhythm } from '../contracts/rhythm.js';
 import { recordAudit } from '../stores/audit-store.js';
 import { ChosenByUser, EntityConflict, EntityRefused, type EntityView, type PutResult } from './entities.js';
 
-/** A channel as the API and pages show it: its URL only by its host (a Slack or Teams URL is a credential). */
-export function channelView(channel: Channel): EntityView {
-  return { name: channel.name, kind: channel.kind, host: new URL(channel.url).host, createdAt: channel.createdAt.toISOString() };
+/** A channel as the API and pages show it: its URL only by its host (a Slack or Teams URL is a credential), and its own rhythm (S49; null: every cycle). */
+export function channelView(channel: Channel, rhythm: Rhythm | null): EntityView {
+  return { name: channel.name, kind: channel.kind, host: new URL(channel.url).host, rhythm, createdAt: channel.createdAt.toISOString() };
+}
+
+/** The account's channels as the API shows them. */
+export async function channelViews(db: Knex, account: string): Promise<EntityView[]> {
+  const channels = await createChannelStore(db).list(account);
+  const rhythms = await channelRhythms(db, channels.map((c) => c.id));
+  return channels.map((c) => channelView(c, rhythms.get(c.id) ?? null));
 }
 
 /** Makes or changes a channel; refuses a URL the policy forbids and a change of kind. */
 export async function putChannel(
   db: Knex,
-  change: { actor: string; account: string; name: string; kind: ChannelKind; url: string; policy: ChannelAddressPolicy },
+  change: { actor: string; account: string; name: string; kind: ChannelKind; url: string; rhythm?: Rhythm | null; policy: ChannelAddressPolicy },
 ): Promise<PutResult & { secret?: string }> {
   const problem = channelUrlProblem(change.url, change.policy);
   if (problem) throw new EntityRefused([{ field: 'url', message: problem }]);
@@ -26,17 +34,20 @@ export async function putChannel(
   if (existing && existing.kind !== change.kind) {
     throw new EntityConflict(`channel "${change.name}" is a ${existing.kind} channel: remove it to make a ${change.kind} one of that name`);
   }
-  const put = await store.put(change.account, { name: change.name, kind: change.kind, url: change.url });
-  const entity = channelView(put.channel);
+  const put = await store.put(change.account, { name: change.name, kind: change.kind, url: change.url, rhythm: change.rhythm });
+  const entity = channelView(put.channel, (await channelRhythms(db, [put.channel.id])).get(put.channel.id) ?? null);
   if (put.changed) await recordAudit(db, { account: change.account, actor: change.actor, action: put.created ? 'created' : 'changed', kind: 'channels', entity: change.name, detail: entity });
   return { entity, created: put.created, changed: put.changed, ...(put.secret && { secret: put.secret }) };
 }
 
 export async function removeChannel(db: Knex, change: { actor: string; account: string; name: string }): Promise<EntityView | undefined> {
-  const removed = await createChannelStore(db).remove(change.account, change.name);
+  const store = createChannelStore(db);
+  const channel = await store.byName(change.account, change.name);
+  const rhythm = channel ? ((await channelRhythms(db, [channel.id])).get(channel.id) ?? null) : null;
+  const removed = await store.remove(change.account, change.name);
   if (!removed) return undefined;
   await recordAudit(db, { account: change.account, actor: change.actor, action: 'removed', kind: 'channels', entity: change.name });
-  return channelView(removed);
+  return channelView(removed, rhythm);
 }
 
 async function personOf(db: Knex, account: string, environment: string, email: string) {

@@ -1,5 +1,6 @@
 /** What a channel (S43) and a subscription's target are, as the API, the catalog and the pages accept them. */
 import { z } from 'zod';
+import { rhythmSchema } from './rhythm.js';
 
 export const channelKinds = ['slack', 'teams', 'webhook'] as const;
 export type ChannelKind = (typeof channelKinds)[number];
@@ -13,6 +14,8 @@ export const channelKind = z.enum(channelKinds, { error: `must be one of ${chann
 export const channelBody = z.strictObject({
   kind: channelKind,
   url: z.string({ error: 'must be the URL Slack, Teams or the receiver gave (https://…)' }).min(1, { error: 'must be the URL Slack, Teams or the receiver gave (https://…)' }),
+  /** When its digests come (S49), as a person's rhythm; absent, every cycle. */
+  rhythm: rhythmSchema.nullish(),
 });
 
 /** Where a person's subscriptions in an environment go: email, a channel of the account, or both; never nowhere. */

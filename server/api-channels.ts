@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { channelBody, channelName, targetBody } from '../contracts/channel.js';
-import { channelView, putChannel, putTarget, readTarget, removeChannel } from '../admin/channels.js';
+import { channelViews, putChannel, putTarget, readTarget, removeChannel } from '../admin/channels.js';
 import { createChannelStore } from '../stores/channel-store.js';
 import { versionOf } from '../admin/entities.js';
 import { NotFound, newestFirstPage, newestFirstQuery, pageSize, route, Versioned, type ApiRoute } from './api-route.js';
@@ -22,22 +22,22 @@ export const channelRoutes: ApiRoute[] = [
     url: '/channels',
     summary: "The account's channels (S43): name, kind (slack, teams, webhook) and the host they post to (a channel's URL is a credential: never answered).",
     scope: 'read',
-    answers: '{ channels: [{ name, kind, host, createdAt }] }',
+    answers: '{ channels: [{ name, kind, host, rhythm, createdAt }] }',
     async handle({ account }, { db }) {
-      return { channels: (await createChannelStore(db).list(account)).map(channelView) };
+      return { channels: await channelViews(db, account) };
     },
   }),
   route({
     method: 'PUT',
     url: '/channels/:name',
     summary:
-      'Make or change a channel (S43): a Slack incoming webhook, a Teams workflow webhook, or a signed webhook (Standard Webhooks). The URL must be HTTPS on a public address. A new webhook channel answers its signing secret (`whsec_…`) once: keep it.',
+      'Make or change a channel (S43): a Slack incoming webhook, a Teams workflow webhook, or a signed webhook (Standard Webhooks). The URL must be HTTPS on a public address. A new webhook channel answers its signing secret (`whsec_…`) once: keep it. An optional `rhythm` (S49), as a person\'s, says when its digests come (`null`: every cycle again; absent: as it was).',
     scope: 'manage',
     params: nameParams,
     body: channelBody,
     answers: 'the channel (201 when made; a new webhook channel with its `secret`, this once), its version as ETag',
     async handle({ account, actor, params, body }, { db, channelPolicy }) {
-      const put = await putChannel(db, { actor, account, name: params.name, kind: body.kind, url: body.url, policy: channelPolicy });
+      const put = await putChannel(db, { actor, account, name: params.name, kind: body.kind, url: body.url, rhythm: body.rhythm, policy: channelPolicy });
       return new Versioned({ ...put.entity, ...(put.secret && { secret: put.secret }) }, versionOf(put.entity), put.created ? 201 : 200);
     },
   }),

@@ -108,19 +108,22 @@ export function createChannelStore(db: Knex) {
 
     /**
      * Makes or changes the account's channel of this name. A new signed webhook gets a secret,
-     * answered here once (`secret`); a changed kind is refused by the caller. Answers whether anything changed.
+     * answered here once (`secret`); a changed kind is refused by the caller. A `rhythm` (S49)
+     * is set, null puts it back to every cycle, none leaves it. Answers whether anything changed.
      */
-    async put(account: string, put: { name: string; kind: ChannelKind; url: string }): Promise<{ channel: Channel; created: boolean; changed: boolean; secret?: string }> {
+    async put(account: string, put: { name: string; kind: ChannelKind; url: string; rhythm?: Rhythm | null }): Promise<{ channel: Channel; created: boolean; changed: boolean; secret?: string }> {
       return db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`herald.channels.${account}`]);
         const existing = await liveChannels(trx, account).where({ name: put.name }).first();
         if (existing) {
-          if (existing.url === put.url) return { channel: toChannel(existing), created: false, changed: false };
+          const rhythmChanged = put.rhythm !== undefined && (await setChannelRhythm(trx, Number(existing.id), put.rhythm));
+          if (existing.url === put.url) return { channel: toChannel(existing), created: false, changed: rhythmChanged };
           const [row] = await trx('channels').where({ id: existing.id }).update({ url: put.url }).returning('*');
           return { channel: toChannel(row), created: false, changed: true };
         }
         const secret = put.kind === 'webhook' ? newWebhookSecret() : null;
         const [row] = await trx('channels').insert({ account_id: account, name: put.name, kind: put.kind, url: put.url, secret }).returning('*');
+        if (put.rhythm) await setChannelRhythm(trx, Number(row.id), put.rhythm);
         return { channel: toChannel(row), created: true, changed: true, ...(secret && { secret }) };
       });
     },
@@ -322,10 +325,10 @@ export async function setChannelRhythm(db: Knex, channelId: number, rhythm: Rhyt
   return true;
 }
 
-/** A channel's own rhythm (S49); null: every cycle. */
-export async function channelRhythm(db: Knex, channelId: number): Promise<Rhythm | null> {
-  const row = await db('channel_rhythms').where({ channel_id: channelId }).first();
-  return row ? rhythmOfRow(row) : null;
+/** The own rhythms (S49) of these channels; those without one take every cycle. */
+export async function channelRhythms(db: Knex, channelIds: number[]): Promise<Map<number, Rhythm>> {
+  const rows = await db('channel_rhythms').whereIn('channel_id', channelIds).select('*');
+  return new Map(rows.map((row) => [Number(row.channel_id), rhythmOfRow(row)]));
 }
 
 /** Each channel of `:environment` that people's subscriptions go to, with the flows they follow there (`channel_id`, `flow_ids`). */

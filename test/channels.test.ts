@@ -140,6 +140,26 @@ describe('S43: channels', async () => {
     ]);
   });
 
+  it('S49: a channel\'s own rhythm over the API: set, answered and listed; a wrong one refused by its field; left as it was by a PUT without one; null puts it back to every cycle', async () => {
+    const url = receiver.url('/rhythm');
+    const daily = { every: 'day', at: '09:00', timeZone: 'Europe/Berlin', quietHours: null };
+    const made = await call('PUT', '/channels/rhythm-room', { kind: 'slack', url, rhythm: daily });
+    expect(made.status).toBe(201);
+    expect(made.body.rhythm).toEqual(daily);
+    const wrong = await call('PUT', '/channels/rhythm-room', { kind: 'slack', url, rhythm: { every: 'day', timeZone: 'Mars/Olympus' } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.problems).toEqual([
+      { field: 'rhythm.timeZone', message: 'must be an IANA time zone such as "Europe/Berlin" or "UTC"' },
+      { field: 'rhythm.at', message: 'is required for a daily digest' },
+    ]);
+    expect((await call('PUT', '/channels/rhythm-room', { kind: 'slack', url })).body.rhythm).toEqual(daily);
+    const listed = (await call('GET', '/channels')).body.channels as { name: string; rhythm: unknown }[];
+    expect(listed.find((c) => c.name === 'rhythm-room')!.rhythm).toEqual(daily);
+    expect((await call('PUT', '/channels/rhythm-room', { kind: 'slack', url, rhythm: null })).body.rhythm).toBeNull();
+    expect(await db('channel_rhythms').count({ n: '*' }).first()).toEqual({ n: 0 });
+    expect((await call('DELETE', '/channels/rhythm-room')).status).toBe(200);
+  });
+
   it('S43: a cycle posts once to each channel with news, in its native format; email goes to those who kept it, and a quiet cycle posts nothing', async () => {
     await report('orders', 'SO-1', 'Customer <!channel> & *everyone* <https://evil.test|click> not found');
     await report('orders', 'SO-2');

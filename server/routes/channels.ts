@@ -7,7 +7,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { check } from '../../contracts/problems.js';
 import { channelBody, channelName } from '../../contracts/channel.js';
-import { channelView, putChannel, removeChannel } from '../../admin/channels.js';
+import { channelViews, putChannel, removeChannel } from '../../admin/channels.js';
+import { describeRhythm, type Rhythm } from '../../contracts/rhythm.js';
 import { EntityConflict, EntityRefused } from '../../admin/entities.js';
 import { createChannelStore } from '../../stores/channel-store.js';
 import { mayAudit, notFound, page, signedIn, type PageDeps } from '../page.js';
@@ -22,7 +23,7 @@ export function channelPages(app: FastifyInstance, deps: PageDeps): void {
   const channelsPage = async (person: ReturnType<typeof signedIn>, made?: { name: string; secret?: string }) => ({
     title: 'Channels',
     person,
-    channels: (await store.list(person.account)).map(channelView),
+    channels: (await channelViews(deps.db, person.account)).map((channel) => ({ ...channel, digests: channel.rhythm ? describeRhythm(channel.rhythm as Rhythm) : 'every digest cycle' })),
     ...(made && { made }),
   });
 
