@@ -43,6 +43,8 @@ describe('a worker process killed (SIGKILL) while it stores a report', async () 
       { trace_key: 'KILL-1', status: 'retrying' },
       { trace_key: 'KILL-2', status: 'open' },
     ]);
-    expect((await temporal.workflow.getHandle('retry/prod/orders/run-killed').describe()).status.name).toBe('RUNNING');
+    // The receipt is answered as the child's start is recorded; the server starts the child just after.
+    const started = () => temporal.workflow.getHandle('retry/prod/orders/run-killed').describe().then((d) => d.status.name, () => 'not started yet');
+    await expect.poll(started, { timeout: 30_000 }).toBe('RUNNING');
   }, 90_000);
 });
