@@ -223,14 +223,19 @@ describe('each person\'s own rhythm', async () => {
         .select('ev.status as told', 'd.status', 'd.held_until')
     ).map((row) => ({ told: row.told as string, status: row.status as string, heldUntil: row.held_until ? (row.held_until as Date).toISOString() : null }));
 
-  it('S41, S49: in quiet hours a connection email comes at once to those who keep connection emails on, and when they end to those who turned them off', async () => {
+  /** At 23:00 tomorrow, the connection goes offline, past its grace period: the time, and how many connection emails the sleeper had before. */
+  const offlineTomorrowNight = async () => {
     const night = (await now()).plus({ days: 1 }).startOf('day').plus({ hours: 23 });
     await settleAt(night);
     mail.clear();
     const before = (await connectionEmailsOf(people.sleeper)).length;
     await herald.client.reportConnectionStatus({ environment: 'rhythms', connection: 'rhythm-api', status: 'offline', reason: 'ECONNREFUSED' });
-    // Past the grace period.
     await env.sleep(minutes(10));
+    return { night, before };
+  };
+
+  it('S41, S49: in quiet hours a connection email comes at once to those who keep connection emails on, and when they end to those who turned them off', async () => {
+    const { night, before } = await offlineTomorrowNight();
     const [offline] = await mail.waitFor(1, { to: people.night });
     expect(offline!.parsed.subject).toBe('Connection Rhythm API is offline');
     // The sleeper's is held until their quiet hours end at 07:00.
@@ -250,12 +255,7 @@ describe('each person\'s own rhythm', async () => {
   });
 
   it('S49: an outage that begins and ends in someone\'s quiet hours is no news when they end: their held email is dropped', async () => {
-    const night = (await now()).plus({ days: 1 }).startOf('day').plus({ hours: 23 });
-    await settleAt(night);
-    mail.clear();
-    const before = (await connectionEmailsOf(people.sleeper)).length;
-    await herald.client.reportConnectionStatus({ environment: 'rhythms', connection: 'rhythm-api', status: 'offline', reason: 'ECONNREFUSED' });
-    await env.sleep(minutes(10));
+    const { night, before } = await offlineTomorrowNight();
     await settleAt(night.plus({ hours: 2 }));
     await herald.client.reportConnectionStatus({ environment: 'rhythms', connection: 'rhythm-api', status: 'online' });
     await expect.poll(() => notDigests(people.night), { timeout: 30_000 }).toHaveLength(2);
