@@ -89,6 +89,8 @@ export interface EmailLine {
   subject: string | null;
   lastError: string | null;
   sentAt: Date | null;
+  /** Held by the person's quiet hours until then (S49). */
+  heldUntil: Date | null;
   /** For cycles without an email: the user followed flows, and nothing in them was new or resolved. */
   nothingNew: boolean;
   /** For cycles without an email: how many there were in a row, the first's number, and the last's (`cycle`). */
@@ -197,13 +199,15 @@ export function createPageStore(db: Knex): PageStore {
              left join email_deliveries d on d.cycle_id = c.id and d.user_id = :user
              left join digest_skips s on s.cycle_id = c.id and s.user_id = :user
             where c.fixed_at >= u.created_at)
-         select 'digest' as kind, at, environment, environment_name, cycle, delivery_id, status, subject, last_error, sent_at, nothing_new, 1 as quiet_cycles, cycle as first_cycle
+         select 'digest' as kind, at, environment, environment_name, cycle, delivery_id, status, subject, last_error, sent_at, null::timestamptz as held_until,
+                nothing_new, 1 as quiet_cycles, cycle as first_cycle
            from cycles where delivery_id is not null
          union all
-         select 'digest', max(at), environment, environment_name, max(cycle), null, null, null, null, null, bool_or(nothing_new), count(*), min(cycle)
+         select 'digest', max(at), environment, environment_name, max(cycle), null, null, null, null, null, null, bool_or(nothing_new), count(*), min(cycle)
            from cycles where delivery_id is null group by environment, environment_name, emails_since
          union all
-         select d.kind, coalesce(ev.changed_at, a.created_at, d.planned_at), env.id, env.name, null, d.id, d.status, d.subject, d.last_error, d.sent_at, false, 1, null
+         select d.kind, coalesce(ev.changed_at, a.created_at, d.planned_at), env.id, env.name, null, d.id, d.status, d.subject, d.last_error, d.sent_at, d.held_until,
+                false, 1, null
            from email_deliveries d
            join environments env on env.id = d.environment_id
            left join connection_events ev on ev.id = d.connection_event_id
@@ -224,6 +228,7 @@ export function createPageStore(db: Knex): PageStore {
         subject: row.subject,
         lastError: row.last_error,
         sentAt: row.sent_at,
+        heldUntil: row.held_until,
         nothingNew: row.nothing_new,
         quietCycles: Number(row.quiet_cycles),
         firstCycle: row.first_cycle,

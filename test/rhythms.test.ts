@@ -10,6 +10,9 @@ import { DateTime } from 'luxon';
 import { startFixture } from './helpers/fixture.js';
 import { startChannelReceiver } from './helpers/channel-receiver.js';
 import { applyCatalog } from '../catalog/catalog.js';
+import { createPageStore } from '../stores/page-store.js';
+import { emailPageLines } from '../server/routes/emails.js';
+import { pageTime } from '../server/page-renderer.js';
 import { rowsOf, startDigest } from './helpers/digests.js';
 import { digestStatusQuery, setIntervalUpdate } from '../workflows/environment-digest.js';
 
@@ -279,6 +282,10 @@ describe('each person\'s own rhythm', async () => {
     await expect.poll(() => notDigests(people.every), { timeout: 30_000 }).toEqual(['ops@acme.test assigned you 1 error in Acme flows']);
     await settleAt(threeAm.plus({ hours: 3, minutes: 45 }));
     expect(notDigests(people.night)).toEqual([]);
+    // "My emails" says why it waits.
+    const night = (await db('users').where({ email: people.night }).first('id', 'account_id'))!;
+    const line = emailPageLines(await createPageStore(db).emails({ id: Number(night.id), account: night.account_id }, 100)).find((l) => l.kind === 'assignment');
+    expect(line!.statusText).toBe(`held for your quiet hours, until ${pageTime(threeAm.plus({ hours: 4 }).toJSDate())}`);
     await settleAt(threeAm.plus({ hours: 4, minutes: 1 }));
     await expect.poll(() => notDigests(people.night), { timeout: 30_000 }).toEqual(['ops@acme.test assigned you 1 error in Acme flows']);
   });

@@ -83,10 +83,11 @@ const errorsModel = (more: Partial<PageModels['errors']>): PageModels['errors'] 
 });
 
 const emailLines: EmailLine[] = [
-  { kind: 'digest', at: at(6, 9, 15), environment: 'acme-production', environmentName: 'Production', cycle: 40, deliveryId: 501, status: 'sent', subject: '3 new errors in Acme Outfitters flows', lastError: null, sentAt: at(6, 9, 15), nothingNew: false, quietCycles: 1, firstCycle: 40 },
-  { kind: 'digest', at: at(6, 9), environment: 'acme-production', environmentName: 'Production', cycle: 39, deliveryId: null, status: null, subject: null, lastError: null, sentAt: null, nothingNew: true, quietCycles: 12, firstCycle: 28 },
-  { kind: 'assignment', at: at(6, 6), environment: 'acme-production', environmentName: 'Production', cycle: null, deliveryId: 498, status: 'failed', subject: null, lastError: '550 5.1.1 mailbox unavailable', sentAt: null, nothingNew: false, quietCycles: 1, firstCycle: null },
-  { kind: 'connection', at: at(6, 5), environment: 'acme-staging', environmentName: 'Staging', cycle: null, deliveryId: 497, status: 'sent', subject: '[Staging] Connection Warehouse SFTP is offline', lastError: null, sentAt: at(6, 5, 1), nothingNew: false, quietCycles: 1, firstCycle: null },
+  { kind: 'assignment', at: at(6, 9, 20), environment: 'acme-production', environmentName: 'Production', cycle: null, deliveryId: 502, status: 'pending', subject: null, lastError: null, sentAt: null, heldUntil: at(6, 12), nothingNew: false, quietCycles: 1, firstCycle: null },
+  { kind: 'digest', at: at(6, 9, 15), environment: 'acme-production', environmentName: 'Production', cycle: 40, deliveryId: 501, status: 'sent', subject: '3 new errors in Acme Outfitters flows', lastError: null, sentAt: at(6, 9, 15), heldUntil: null, nothingNew: false, quietCycles: 1, firstCycle: 40 },
+  { kind: 'digest', at: at(6, 9), environment: 'acme-production', environmentName: 'Production', cycle: 39, deliveryId: null, status: null, subject: null, lastError: null, sentAt: null, heldUntil: null, nothingNew: true, quietCycles: 12, firstCycle: 28 },
+  { kind: 'assignment', at: at(6, 6), environment: 'acme-production', environmentName: 'Production', cycle: null, deliveryId: 498, status: 'failed', subject: null, lastError: '550 5.1.1 mailbox unavailable', sentAt: null, heldUntil: null, nothingNew: false, quietCycles: 1, firstCycle: null },
+  { kind: 'connection', at: at(6, 5), environment: 'acme-staging', environmentName: 'Staging', cycle: null, deliveryId: 497, status: 'sent', subject: '[Staging] Connection Warehouse SFTP is offline', lastError: null, sentAt: at(6, 5, 1), heldUntil: null, nothingNew: false, quietCycles: 1, firstCycle: null },
 ];
 
 /** The rhythm part of the settings page's model, as the settings route builds it. */

@@ -20,7 +20,9 @@ const statusText = (line: EmailLine) =>
       ? `refused by the mail server: ${line.lastError ?? ''}`
       : line.status === 'cancelled'
         ? `not sent: ${line.lastError ?? ''}`
-        : `waiting${line.lastError ? `: ${line.lastError}` : ''}`;
+        : line.heldUntil && !line.lastError
+          ? `held for your quiet hours, until ${pageTime(line.heldUntil)}`
+          : `waiting${line.lastError ? `: ${line.lastError}` : ''}`;
 
 /** The lines of "My emails" as the page shows them: what each is called, how it ended, why a cycle sent none. */
 export function emailPageLines(lines: EmailLine[]) {
