@@ -8,7 +8,8 @@
  */
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { processStats, type ProcessStats } from './process-stats.js';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -143,12 +144,17 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   // Measuring: errors every minute for a tenth; CPU, memory and database connections every 5 s.
   const herald = new HeraldClient({ temporal: client, taskQueue });
   const measuredFrom = new Date();
-  const ticks = 100;
-  const cpuOf = (pid: number) => {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / ticks;
+  // A worker that exits during the measurement keeps its last figures (CPU so far; RSS 0), and is named at the end.
+  const lastStats = new Map<number, ProcessStats>();
+  const exited = new Set<number>();
+  const statsOf = (pid: number): ProcessStats => {
+    const stats = processStats(pid);
+    if (stats) lastStats.set(pid, stats);
+    else exited.add(pid);
+    return stats ?? { cpuSeconds: lastStats.get(pid)?.cpuSeconds ?? 0, rssMiB: 0 };
   };
-  const rssOf = (pid: number) => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+  const cpuOf = (pid: number) => statsOf(pid).cpuSeconds;
+  const rssOf = (pid: number) => statsOf(pid).rssMiB;
   const samples: { cpuPercent: number; rssMiB: number; activeConnections: number; connections: number }[] = [];
   let lastCpu = sum(cpuOf);
   let lastAt = performance.now();
@@ -162,10 +168,19 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
       lastAt = now;
     })();
   }, 5_000);
+  /** How long the anchors' lags are asked for once the measurement ends. */
+  const analysisMs = 120_000;
   const reportTimes: number[] = [];
+  let reportsLeftOut = 0;
   for (let minute = 0; minute < minutes; minute += 1) {
     const chosen = ids.filter(() => Math.random() < 0.1);
+    const minuteEnds = measuredFrom.getTime() + (minute + 1) * periodMs;
     await inBatches(chosen, 16, async (id) => {
+      // Bounded: on a server too far behind, a minute's reports not made within it are left out (and counted).
+      if (Date.now() > minuteEnds) {
+        reportsLeftOut += 1;
+        return;
+      }
       const started = performance.now();
       await herald.reportErrors({ environment: id, flow: `flow-${id}`, reportId: `minute-${minute}`, errors: [{ traceKey: `rec-${minute}`, message: 'Rejected by the target' }] });
       reportTimes.push(performance.now() - started);
@@ -198,8 +213,10 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   const reportSeconds = lagFigures(reportTimes);
   const anchorLags: number[] = [];
   let anchorsUnanswered = 0;
+  // Bounded: a server far behind answers thousands of queries slowly; those not asked in time count as unanswered.
+  const anchorsAskedUntil = Date.now() + analysisMs;
   await inBatches(ids, 16, async (id) => {
-    const lags = await patientQuery(() => client.workflow.getHandle(`timers/${id}`).query(lagsQuery));
+    const lags = Date.now() < anchorsAskedUntil ? await patientQuery(() => client.workflow.getHandle(`timers/${id}`).query(lagsQuery)) : undefined;
     if (lags) anchorLags.push(...lags);
     else anchorsUnanswered += 1;
   });
@@ -236,14 +253,18 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   const postgresFigures = { maxActiveConnections: Math.max(...samples.map((s) => s.activeConnections)), maxConnections: Math.max(...samples.map((s) => s.connections)) };
 
   console.log(`\ncycle start lag, Herald's digests: ${seconds(herald_.lag)} over ${herald_.cycles} cycles; ${skipped} cycle(s) skipped`);
-  console.log(`   anchor, ${count} bare timer loops: ${seconds(anchor.lag)} over ${anchor.wakes} wakes${anchorsUnanswered > 0 ? `; ${anchorsUnanswered} loops did not answer their query in time (a server too far behind)` : ''}`);
-  console.log(`one-error reports (16 at a time), time to answer: ${seconds(reportSeconds)} over ${reportSeconds.count}`);
+  console.log(`   anchor, ${count} bare timer loops: ${seconds(anchor.lag)} over ${anchor.wakes} wakes${anchorsUnanswered > 0 ? `; ${anchorsUnanswered} loops did not answer their query in time, or were not asked within ${analysisMs / 1000} s (a server too far behind)` : ''}`);
+  console.log(`one-error reports (16 at a time), time to answer: ${seconds(reportSeconds)} over ${reportSeconds.count}${reportsLeftOut > 0 ? `; ${reportsLeftOut} left out, not made within their minute` : ''}`);
   console.log(`Temporal actions per cycle (counted over the measurement, ${sampleSize} digests sampled): idle ${actions.idleCycle.toFixed(2)}, with news ${actions.cycleWithNews.toFixed(2)}; anchor ${actions.anchorCycle.toFixed(2)} per wake`);
   console.log(`workers (${options.workers}, figures summed): start ${first.seconds.toFixed(2)} s with ${count} new environments, ${restart.seconds.toFixed(2)} s with their digests running; CPU mean ${workerFigures.cpuPercent.mean.toFixed(1)}%, max ${workerFigures.cpuPercent.max.toFixed(1)}% (of one core); RSS ${workerFigures.rssMiB.first.toFixed(0)} -> ${workerFigures.rssMiB.last.toFixed(0)} MiB (max ${workerFigures.rssMiB.max.toFixed(0)})`);
   console.log(`PostgreSQL connections: at most ${postgresFigures.maxActiveConnections} active of ${postgresFigures.maxConnections} open (the worker's pool and the bench's)`);
+  if (exited.size > 0) {
+    const codes = workers.filter((w) => exited.has(w.pid!)).map((w) => `pid ${w.pid} (${w.exitCode !== null ? `exit code ${w.exitCode}` : w.signalCode ?? 'gone'})`);
+    console.log(`workers that exited during the measurement: ${codes.join(', ')}; their CPU counts to their exit, their RSS as 0 after it`);
+  }
   console.log(`CPU and RSS over time (every 5 s): ${samples.map((s) => `${s.cpuPercent.toFixed(0)}%/${s.rssMiB.toFixed(0)}M`).join(' ')}`);
   if (options.json) {
-    writeFileSync(options.json, `${JSON.stringify({ count, minutes, workers: options.workers, cache: options.cache ?? null, temporal: options.temporal ?? 'dev server', herald: herald_, anchor, reports: reportSeconds, actions, worker: workerFigures, postgres: postgresFigures, samples }, null, 2)}\n`);
+    writeFileSync(options.json, `${JSON.stringify({ count, minutes, workers: options.workers, cache: options.cache ?? null, temporal: options.temporal ?? 'dev server', herald: herald_, anchor, reports: reportSeconds, actions, worker: workerFigures, postgres: postgresFigures, samples, exitedWorkers: workers.filter((w) => exited.has(w.pid!)).map((w) => ({ pid: w.pid, exitCode: w.exitCode, signal: w.signalCode })) }, null, 2)}\n`);
   }
 
   // This run's workflows end with it.
