@@ -20,7 +20,10 @@
  *   npm run bench [-- errors|http|pages|digest|catalog|retention] [--rounds 3] [--json FILE] [--temporal host:port]
  *   takeover: a sending worker paused mid-cycle, another started: seconds until it takes over (bench/takeover.ts)
  *
+ *   rhythms: whose digest is due, 2,000 persons of mixed rhythms at each cycle of ten days   vs  one zone-aware reading of the time a person (bench/rhythms.ts)
+ *
  *   npm run bench -- takeover [--rounds 3] [--temporal host:port]
+ *   npm run bench -- rhythms [--rounds 3]
  *   npm run bench -- environments [--count 500] [--minutes 5] [--workers 1] [--cache N] [--json FILE] [--temporal host:port]
  */
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
@@ -65,6 +68,12 @@ if (only === 'environments') {
     console.error(error);
     process.exit(1);
   });
+  process.exit(0);
+}
+if (only === 'rhythms') {
+  // A part of its own, in this process alone: no stack (bench/rhythms.ts).
+  const { benchRhythms } = await import('./rhythms.js');
+  benchRhythms({ rounds: Number(flags.rounds) });
   process.exit(0);
 }
 if (only === 'takeover') {

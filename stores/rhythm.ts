@@ -25,8 +25,8 @@ export function inQuietHours(rhythm: Rhythm, at: Date): boolean {
 export function quietHoursEnd(rhythm: Rhythm, at: Date): Date | null {
   if (!rhythm.quietHours || !inQuietHours(rhythm, at)) return null;
   const local = DateTime.fromJSDate(at, { zone: rhythm.timeZone });
-  const today = firstPassing(local, rhythm.quietHours.to);
-  return (today > local ? today : firstPassing(local.plus({ days: 1 }), rhythm.quietHours.to)).toJSDate();
+  const today = firstPassingMs(local, rhythm.quietHours.to);
+  return new Date(today > at.getTime() ? today : firstPassingMs(local.plus({ days: 1 }), rhythm.quietHours.to));
 }
 
 /**
@@ -37,8 +37,8 @@ export function quietHoursEnd(rhythm: Rhythm, at: Date): Date | null {
  */
 export function lastDailyTime(clock: string, zone: string, at: Date): Date {
   const local = DateTime.fromJSDate(at, { zone });
-  const today = firstPassing(local, clock);
-  return (today <= local ? today : firstPassing(local.minus({ days: 1 }), clock)).toJSDate();
+  const today = firstPassingMs(local, clock);
+  return new Date(today <= at.getTime() ? today : firstPassingMs(local.minus({ days: 1 }), clock));
 }
 
 /**
@@ -46,6 +46,22 @@ export function lastDailyTime(clock: string, zone: string, at: Date): Date {
  * passings luxon picks for an ambiguous time differs by zone, so both are tried: the wall time
  * taken at the zone's offset before and after it, keeping those that read back as that time.
  */
+function firstPassingMs(day: DateTime, clock: string): number {
+  // Asked for every person of a rhythm at every cycle: the same few days and clocks, over and over.
+  const key = `${day.zoneName}|${day.year}-${day.month}-${day.day}|${clock}`;
+  const known = knownPassings.get(key);
+  if (known !== undefined) return known;
+  const found = firstPassing(day, clock).toMillis();
+  if (knownPassings.size >= maxKnownPassings) knownPassings.clear();
+  knownPassings.set(key, found);
+  return found;
+}
+
+/** First passings already worked out, by zone, date and clock (a few per person and day; bounded). */
+const knownPassings = new Map<string, number>();
+const maxKnownPassings = 50_000;
+
+/** {@link firstPassingMs}, worked out with luxon. */
 function firstPassing(day: DateTime, clock: string): DateTime {
   const wall = { year: day.year, month: day.month, day: day.day, hour: Number(clock.slice(0, 2)), minute: Number(clock.slice(3, 5)) };
   const zone = day.zone;
