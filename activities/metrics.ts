@@ -7,13 +7,27 @@ import { Context } from '@temporalio/activity';
 import type { DeliveryObserver } from '../email/send-deliveries.js';
 import type { StoredReport } from '../stores/error-store.js';
 
+/** Every notification's outcome (S49), by kind, the transport that carries it (email, slack, teams, webhook) and outcome. */
+function notificationCounter() {
+  return Context.current().metricMeter.createCounter(
+    'herald_notifications',
+    '',
+    'Notifications by kind (digest, connection, reminder, assignment), transport (email, slack, teams, webhook) and outcome (sent, failed, deferred, cancelled)',
+  );
+}
+
 /** Counts each email's outcome by kind, and each SMTP refusal by its code's class (4xx, 5xx; `none`: an address Herald will not send to). */
 export function deliveryMetrics(): DeliveryObserver {
   const meter = Context.current().metricMeter;
+  // Kept for one release beside herald_notifications (0.3.0), which says the same with transport="email".
   const emails = meter.createCounter('herald_emails', '', 'Emails by kind (digest, connection, reminder, assignment) and outcome (sent, failed, deferred, cancelled)');
+  const notifications = notificationCounter();
   const refusals = meter.createCounter('herald_smtp_refusals', '', 'Recipients the SMTP server refused, by kind and reply class (4xx for now, 5xx for good)');
   return {
-    outcome: (kind, outcome) => emails.add(1, { kind, outcome }),
+    outcome: (kind, outcome) => {
+      emails.add(1, { kind, outcome });
+      notifications.add(1, { kind, transport: 'email', outcome });
+    },
     refused: (kind, refusal) => refusals.add(1, { kind, class: refusal.code === undefined ? 'none' : `${Math.floor(refusal.code / 100)}xx` }),
   };
 }
@@ -30,10 +44,15 @@ export async function measuredReportStore<T extends StoredReport>(store: () => P
 
 /** Counts each channel message's outcome (S43) by channel kind (slack, teams, webhook), message kind and outcome, beside the emails'. */
 export function channelMetrics(): (outcome: string, channel: string, kind: string) => void {
+  // Kept for one release beside herald_notifications (0.3.0), which says the same with transport=<channel>.
   const messages = Context.current().metricMeter.createCounter(
     'herald_channel_messages',
     '',
     'Channel messages by channel (slack, teams, webhook), kind (digest, connection) and outcome (sent, failed, deferred, cancelled)',
   );
-  return (outcome, channel, kind) => messages.add(1, { channel, kind, outcome });
+  const notifications = notificationCounter();
+  return (outcome, channel, kind) => {
+    messages.add(1, { channel, kind, outcome });
+    notifications.add(1, { kind, transport: channel, outcome });
+  };
 }

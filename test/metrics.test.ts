@@ -97,6 +97,15 @@ describe('metrics', async () => {
     await expect.poll(() => moved('herald_emails_total', { kind: 'digest', outcome: 'failed' }), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
     await expect.poll(() => moved('herald_emails_total', { kind: 'digest', outcome: 'deferred' }), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
     await expect.poll(() => moved('herald_channel_messages_total', { channel: 'slack', kind: 'digest', outcome: 'sent' }), { timeout: 30_000 }).toBe(1);
+    // S49: one metric for every notification, whatever carries it; the two above stay for a release.
+    for (const [labels, old] of [
+      [{ transport: 'email', kind: 'digest', outcome: 'sent' }, ['herald_emails_total', { kind: 'digest', outcome: 'sent' }]],
+      [{ transport: 'email', kind: 'digest', outcome: 'failed' }, ['herald_emails_total', { kind: 'digest', outcome: 'failed' }]],
+      [{ transport: 'email', kind: 'digest', outcome: 'deferred' }, ['herald_emails_total', { kind: 'digest', outcome: 'deferred' }]],
+      [{ transport: 'slack', kind: 'digest', outcome: 'sent' }, ['herald_channel_messages_total', { channel: 'slack', kind: 'digest', outcome: 'sent' }]],
+    ] as const) {
+      expect(await moved('herald_notifications_total', labels), JSON.stringify(labels)).toBe(await moved(old[0], old[1]));
+    }
     await expect.poll(async () => total(await scrape(workerMetrics), 'herald_deliveries_deferred'), { timeout: 30_000 }).toBeGreaterThanOrEqual(1);
     const worker = await scrape(workerMetrics);
     expect(total(worker, 'herald_smtp_refusals_total', { class: '5xx' }) - total(workerBefore, 'herald_smtp_refusals_total', { class: '5xx' })).toBeGreaterThanOrEqual(1);
