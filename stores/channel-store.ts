@@ -9,6 +9,7 @@ import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
 import { followedFlowsSql } from './followed-flows.js';
 import { digestDue, rhythmOfRow, rowOfRhythm } from './rhythm.js';
+import { inNullableRangeSql, newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import type { Rhythm } from '../contracts/rhythm.js';
 
 import type { ChannelKind } from '../contracts/channel.js';
@@ -356,14 +357,11 @@ const channelToldSql = `exists (select 1 from channel_messages told
          or (told.since_cycle_id < e.notified_cycle_id and told.cycle_id > e.notified_cycle_id)))`;
 
 /** SQL true for an error `e` told as new by a digest message `cm` of cycle `cm.cycle_id` whose range began after `cm.since_cycle_id` (null: its cycle alone). */
-const channelNewSql = `(case when cm.since_cycle_id is null then e.notified_cycle_id = cm.cycle_id
-  else e.notified_cycle_id > cm.since_cycle_id and e.notified_cycle_id <= cm.cycle_id
-       and (e.resolution_notified_cycle_id is null or e.resolution_notified_cycle_id > cm.cycle_id) end)`;
+const channelNewSql = inNullableRangeSql(newInRangeSql, 'cm.since_cycle_id', 'e', 'cm.cycle_id');
 
 /** The resolved errors a channel digest message tells of (`cm`: the message's row): newly resolved in its range, and told to the channel as new. */
 export const channelResolvedSql = `e.flow_id = any(cm.flow_ids)
-  and (case when cm.since_cycle_id is null then e.resolution_notified_cycle_id = cm.cycle_id
-       else e.resolution_notified_cycle_id > cm.since_cycle_id and e.resolution_notified_cycle_id <= cm.cycle_id end)
+  and ${inNullableRangeSql(resolvedInRangeSql, 'cm.since_cycle_id', 'e', 'cm.cycle_id')}
   and ${channelToldSql}`;
 
 /**

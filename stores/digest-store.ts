@@ -10,6 +10,7 @@ import { stillWantedSql } from './delivery-store.js';
 import { digestDue, rhythmOfRow } from './rhythm.js';
 import { describeRhythm } from '../contracts/rhythm.js';
 import { planDigestMessages } from './channel-store.js';
+import { newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import { emailWantedSql, followedFlowsSql } from './followed-flows.js';
 import { shareCatalogLock } from './catalog-lock.js';
 
@@ -117,23 +118,6 @@ const toldSql = `(
   or exists (select 1 from email_deliveries told
            where told.user_id = :user and told.since_cycle_id < e.notified_cycle_id and told.cycle_id > e.notified_cycle_id
              and told.kind = 'digest' and told.status in ('pending', 'sent') and e.flow_id = any(told.flow_ids)))`;
-
-/**
- * SQL that is true for an error `e` a digest of `:cycle` tells as new to a person whose range
- * began after cycle `since` (an SQL expression; null: this cycle alone). Over a range, an error
- * both new and resolved in it is not told at all: its person never heard of it (S16 per person).
- */
-export const newInRangeSql = (since: string | null, e = 'e') =>
-  since === null
-    ? `${e}.notified_cycle_id = :cycle`
-    : `${e}.notified_cycle_id > ${since} and ${e}.notified_cycle_id <= :cycle
-       and (${e}.resolution_notified_cycle_id is null or ${e}.resolution_notified_cycle_id > :cycle)`;
-
-/** The same for an error `e` a digest of `:cycle` tells as newly resolved (the person must have been told of it as new). */
-const resolvedInRangeSql = (since: string | null, e = 'e') =>
-  since === null
-    ? `${e}.resolution_notified_cycle_id = :cycle`
-    : `${e}.resolution_notified_cycle_id > ${since} and ${e}.resolution_notified_cycle_id <= :cycle`;
 
 /**
  * Root cause first (S30): error \`e\` was reported while a connection its flow uses was offline
