@@ -15,6 +15,11 @@ export function channelView(channel: Channel, rhythm: Rhythm | null): EntityView
   return { name: channel.name, kind: channel.kind, host: new URL(channel.url).host, rhythm, createdAt: channel.createdAt.toISOString() };
 }
 
+/** A channel's own rhythm (S49); null: every cycle. */
+async function rhythmOf(db: Knex, channelId: number): Promise<Rhythm | null> {
+  return (await channelRhythms(db, [channelId])).get(channelId) ?? null;
+}
+
 /** The account's channels as the API shows them. */
 export async function channelViews(db: Knex, account: string): Promise<EntityView[]> {
   const channels = await createChannelStore(db).list(account);
@@ -35,7 +40,7 @@ export async function putChannel(
     throw new EntityConflict(`channel "${change.name}" is a ${existing.kind} channel: remove it to make a ${change.kind} one of that name`);
   }
   const put = await store.put(change.account, { name: change.name, kind: change.kind, url: change.url, rhythm: change.rhythm });
-  const entity = channelView(put.channel, (await channelRhythms(db, [put.channel.id])).get(put.channel.id) ?? null);
+  const entity = channelView(put.channel, await rhythmOf(db, put.channel.id));
   if (put.changed) await recordAudit(db, { account: change.account, actor: change.actor, action: put.created ? 'created' : 'changed', kind: 'channels', entity: change.name, detail: entity });
   return { entity, created: put.created, changed: put.changed, ...(put.secret && { secret: put.secret }) };
 }
@@ -43,7 +48,7 @@ export async function putChannel(
 export async function removeChannel(db: Knex, change: { actor: string; account: string; name: string }): Promise<EntityView | undefined> {
   const store = createChannelStore(db);
   const channel = await store.byName(change.account, change.name);
-  const rhythm = channel ? ((await channelRhythms(db, [channel.id])).get(channel.id) ?? null) : null;
+  const rhythm = channel ? await rhythmOf(db, channel.id) : null;
   const removed = await store.remove(change.account, change.name);
   if (!removed) return undefined;
   await recordAudit(db, { account: change.account, actor: change.actor, action: 'removed', kind: 'channels', entity: change.name });
