@@ -101,7 +101,6 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   const restart = await startWorkers();
   console.log(`worker start with ${count} environments whose digests run: ${restart.seconds.toFixed(2)} s`);
   const workers = restart.children;
-  const sum = (measure: (pid: number) => number) => workers.reduce((total, worker) => total + measure(worker.pid!), 0);
 
   // The anchor: N bare timer loops on a worker of their own, in this process.
   const anchorWorker = await Worker.create({
@@ -153,17 +152,20 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
     else exited.add(pid);
     return stats ?? { cpuSeconds: lastStats.get(pid)?.cpuSeconds ?? 0, rssMiB: 0 };
   };
-  const cpuOf = (pid: number) => statsOf(pid).cpuSeconds;
-  const rssOf = (pid: number) => statsOf(pid).rssMiB;
+  /** The workers' figures summed, each process read once. */
+  const workersNow = () => {
+    const all = workers.map((worker) => statsOf(worker.pid!));
+    return { cpuSeconds: all.reduce((total, s) => total + s.cpuSeconds, 0), rssMiB: all.reduce((total, s) => total + s.rssMiB, 0) };
+  };
   const samples: { cpuPercent: number; rssMiB: number; activeConnections: number; connections: number }[] = [];
-  let lastCpu = sum(cpuOf);
+  let lastCpu = workersNow().cpuSeconds;
   let lastAt = performance.now();
   const sampler = setInterval(() => {
     void (async () => {
-      const cpu = sum(cpuOf);
+      const { cpuSeconds: cpu, rssMiB } = workersNow();
       const now = performance.now();
       const pg = (await db.raw(`select count(*) filter (where state = 'active') as active, count(*) as total from pg_stat_activity where backend_type = 'client backend'`)).rows[0];
-      samples.push({ cpuPercent: ((cpu - lastCpu) / ((now - lastAt) / 1000)) * 100, rssMiB: sum(rssOf), activeConnections: Number(pg.active), connections: Number(pg.total) });
+      samples.push({ cpuPercent: ((cpu - lastCpu) / ((now - lastAt) / 1000)) * 100, rssMiB, activeConnections: Number(pg.active), connections: Number(pg.total) });
       lastCpu = cpu;
       lastAt = now;
     })();
