@@ -2,7 +2,7 @@
 // `npm run check:isolation -- FILE…`: runs each test of each file alone, filtered by its name
 // (`vitest run FILE -t NAME`), as a developer reruns one failure. A test that leans on another's
 // set-up (a user, a flow, a state another test made) fails here, named; exits 1 then.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { stripVTControlCharacters } from 'node:util';
 
 const files = process.argv.slice(2);
@@ -12,14 +12,14 @@ if (files.length === 0) {
 }
 // Plain text: with CI set, vitest colours its output unless NO_COLOR says otherwise.
 const environment = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
-const vitest = (args) => spawnSync('npx', ['vitest', ...args], { encoding: 'utf8', env: environment, maxBuffer: 64 * 1024 * 1024 });
-/** One vitest run in the background: its standard output when it ends. */
-const vitestAsync = (args) =>
+/** One vitest command in the background: its exit status and output when it ends. */
+const vitest = (args) =>
   new Promise((resolve) => {
-    const child = spawn('npx', ['vitest', ...args], { env: environment, stdio: ['ignore', 'pipe', 'ignore'] });
-    let stdout = '';
+    const child = spawn('npx', ['vitest', ...args], { env: environment, stdio: ['ignore', 'pipe', 'pipe'] });
+    let [stdout, stderr] = ['', ''];
     child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-    child.on('close', () => resolve(stdout));
+    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
 // Three runs at once on two cores: most of a run is waiting for its servers to start.
 const concurrency = Number(process.env.ISOLATION_CONCURRENCY ?? 3);
@@ -29,19 +29,23 @@ const regexpOf = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const failures = [];
 let ran = 0;
 for (const file of files) {
-  const listed = vitest(['list', file, '--json']);
+  const listed = await vitest(['list', file, '--json']);
   if (listed.status !== 0) {
     failures.push(`${file}: its tests could not be listed:\n${listed.stdout}${listed.stderr}`);
     continue;
   }
   const names = JSON.parse(listed.stdout.slice(listed.stdout.indexOf('['))).map((test) => test.name.split(' > ').at(-1));
+  if (names.length === 0) {
+    failures.push(`${file}: no tests found (a path that names no test file?)`);
+    continue;
+  }
   console.log(`isolation: ${file}: ${names.length} tests, each alone`);
   const queue = [...names];
   const runOne = async () => {
     for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
       const started = Date.now();
       // Vitest matches the pattern against the test's full name (its describe blocks, then its own name).
-      const stdout = plain(await vitestAsync(['run', file, '-t', `${regexpOf(name)}$`]));
+      const stdout = plain((await vitest(['run', file, '-t', `${regexpOf(name)}$`])).stdout);
       const passed = /Tests\s+1 passed/.test(stdout);
       ran += 1;
       console.log(`  ${passed ? 'ok  ' : 'FAIL'} ${name} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
@@ -51,7 +55,7 @@ for (const file of files) {
   await Promise.all(Array.from({ length: concurrency }, runOne));
 }
 if (failures.length > 0) {
-  console.error(`\nisolation: ${failures.length} of ${ran} tests fail when run alone:\n\n${failures.join('\n\n')}`);
+  console.error(`\nisolation: ${failures.length} problem(s) in ${ran} tests run alone:\n\n${failures.join('\n\n')}`);
   process.exit(1);
 }
 console.log(`isolation: ${ran} passed, 0 failed`);
