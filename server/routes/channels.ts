@@ -9,7 +9,7 @@ import { check } from '../../contracts/problems.js';
 import { channelBody, channelName } from '../../contracts/channel.js';
 import { channelViews, putChannel, removeChannel } from '../../admin/channels.js';
 import { describeRhythm, type Rhythm } from '../../contracts/rhythm.js';
-import { EntityConflict, EntityRefused } from '../../admin/entities.js';
+import { EntityConflict, EntityRefused, type EntityView } from '../../admin/entities.js';
 import { createChannelStore } from '../../stores/channel-store.js';
 import { mayAudit, notFound, page, signedIn, type PageDeps } from '../page.js';
 
@@ -18,12 +18,17 @@ const channelForm = z.object({ ...channelBody.shape, name: channelName });
 const messagesQuery = z.object({ before: z.coerce.number().int().positive().optional() }).catch({});
 const pageSize = 100;
 
+/** The channels as the page lists them: each with when its digests come, in words (S49). */
+export function channelRows(views: EntityView[]) {
+  return views.map((channel) => ({ ...channel, digests: channel.rhythm ? describeRhythm(channel.rhythm as Rhythm) : 'every digest cycle' }));
+}
+
 export function channelPages(app: FastifyInstance, deps: PageDeps): void {
   const store = createChannelStore(deps.db);
   const channelsPage = async (person: ReturnType<typeof signedIn>, made?: { name: string; secret?: string }) => ({
     title: 'Channels',
     person,
-    channels: (await channelViews(deps.db, person.account)).map((channel) => ({ ...channel, digests: channel.rhythm ? describeRhythm(channel.rhythm as Rhythm) : 'every digest cycle' })),
+    channels: channelRows(await channelViews(deps.db, person.account)),
     ...(made && { made }),
   });
 
