@@ -31,6 +31,7 @@ import { createTemporalClient } from '../client/payload-codec.js';
 import { createTokenStore, type TokenScope } from '../stores/token-store.js';
 import { InputRefusedError } from '../contracts/problems.js';
 import { createPeopleStore } from '../stores/people-store.js';
+import { updateUntilTaken } from '../client/updates.js';
 
 /** Where `npm start` runs its embedded services (see worker/start.ts). */
 const embeddedDefaults = {
@@ -421,7 +422,7 @@ async function digestNow(session: Session, args: CommandArgs): Promise<number> {
   const environment = args.required('env');
   const { waitText, waitMs } = waitOption(args);
   const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
-  const summary = await within(handle.executeUpdate(runCycleNowUpdate), waitMs);
+  const summary = await within(updateUntilTaken(() => handle.executeUpdate(runCycleNowUpdate)), waitMs);
   if (summary) {
     return print(`cycle ${summary.number}: ${summary.newErrors} new, ${summary.resolvedErrors} resolved; ${describeTally(summary)}`);
   }
@@ -439,7 +440,7 @@ async function digestRemind(session: Session, args: CommandArgs): Promise<number
   const environment = args.required('env');
   const { waitText, waitMs } = waitOption(args);
   const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
-  const round = await within(handle.executeUpdate(remindNowUpdate), waitMs);
+  const round = await within(updateUntilTaken(() => handle.executeUpdate(remindNowUpdate)), waitMs);
   if (!round) {
     const pending = await createDeliveryStore(session.db()).pendingSummary(environment);
     console.error(`herald: the reminders of ${environment} are still being sent after ${waitText}: ${describePending(pending)}. It goes on in the background.`);
@@ -472,7 +473,7 @@ async function digestInterval(session: Session, args: CommandArgs): Promise<numb
   const ms = text === 'default' ? null : text === undefined ? undefined : parseDuration(text);
   if (ms === undefined) throw new UsageError('digest interval needs a DURATION, such as 30s, 15m or 1h, or "default"');
   const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
-  const status = await handle.executeUpdate(setIntervalUpdate, { args: [ms] }).catch((error: unknown) => {
+  const status = await updateUntilTaken(() => handle.executeUpdate(setIntervalUpdate, { args: [ms] })).catch((error: unknown) => {
     throw asInputError(error) ?? error;
   });
   if (ms === null) return print(`digest of ${environment}: follows the workers' HERALD_DIGEST_INTERVAL from its next cycle`);

@@ -22,6 +22,7 @@ import { once } from 'node:events';
 import { Webhook } from 'standardwebhooks';
 import { putChannel, putTarget, removeChannel } from '../admin/channels.js';
 import { digestEventSchema } from '../channels/events.js';
+import { updateUntilTaken } from '../client/updates.js';
 
 export interface SimulationOptions {
   client: HeraldClient;
@@ -121,7 +122,7 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
   log(`  demo-webhook posts to ${receiver.url}, for integrations@acme.example's subscriptions in acme-production`);
 
   log('Digest cycles run now:');
-  const digestNow = (environment: string) => temporal.workflow.getHandle(environmentDigestWorkflowId(environment)).executeUpdate(runCycleNowUpdate);
+  const digestNow = (environment: string) => updateUntilTaken(() => temporal.workflow.getHandle(environmentDigestWorkflowId(environment)).executeUpdate(runCycleNowUpdate));
   try {
     for (const environment of demoEnvironments) log(`  ${environment}: ${describeCycle(await digestNow(environment))}`);
     await poll(async () => receiver.received.length > 0, pause, 1_000, 30_000);
@@ -147,7 +148,7 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
   log(`  acme-production: ${describeCycle(await digestNow('acme-production'))}; the digest folds them into one line about Warehouse SFTP`);
 
   log('Errors left open are reminded of:');
-  const remindStaging = () => temporal.workflow.getHandle(environmentDigestWorkflowId('acme-staging')).executeUpdate(remindNowUpdate);
+  const remindStaging = () => updateUntilTaken(() => temporal.workflow.getHandle(environmentDigestWorkflowId('acme-staging')).executeUpdate(remindNowUpdate));
   let round!: ReminderRound;
   log(`  waiting for SO-${run}-S1 to be open longer than Staging's threshold (remindAfter: 1 minute in the demo catalog), asking every 15 s for up to 2 minutes…`);
   await poll(async () => (round = await remindStaging()).planned > 0, pause, 15_000, 2 * 60_000);

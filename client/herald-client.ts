@@ -25,6 +25,7 @@ import {
 } from '../workflows/workflow-ids.js';
 import { reportLabelsAtStart } from '../workflows/run-labels.js';
 import { asInputError, HeraldInputError } from './herald-input-error.js';
+import { updateUntilTaken } from './updates.js';
 import type { SuccessReport } from '../contracts/error-report.js';
 
 export interface HeraldClientOptions {
@@ -99,9 +100,8 @@ export class HeraldClient {
     refuse(checkConnectionStatusRequest(report));
     const handle = await this.startOrJoin(connectionStatus, connectionStatusWorkflowId(report.connection), { connection: report.connection });
     try {
-      return await handle.executeUpdate(reportStatusUpdate, {
-        args: [{ environment: report.environment, status: report.status, ...(report.reason !== undefined && { reason: report.reason }) }],
-      });
+      const args = [{ environment: report.environment, status: report.status, ...(report.reason !== undefined && { reason: report.reason }) }] as const;
+      return await updateUntilTaken(() => handle.executeUpdate(reportStatusUpdate, { args: [...args] }));
     } catch (error) {
       throw asInputError(error) ?? error;
     }

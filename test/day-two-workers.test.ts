@@ -6,6 +6,7 @@ import { workerProcesses } from './helpers/worker-processes.js';
 import { runCycleNow, startDigest } from './helpers/digests.js';
 import { digestStatusQuery, setIntervalUpdate } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
+import { updateUntilTaken } from '../client/updates.js';
 
 // Day two, in real time on a real Temporal server (the dev server): production workers
 // (worker/main.ts, as `npm run worker` runs it built) start, stop and restart while digests that
@@ -17,6 +18,8 @@ describe('S44: day two, worker processes that start, stop and restart', async ()
   const taskQueue = 'herald-day-two';
   const settings = { temporalAddress: temporal.address, databaseUrl, smtpUrl: mail.url, taskQueue };
   const digestOf = (environment: string) => temporal.client.workflow.getHandle(environmentDigestWorkflowId(environment));
+  /** An operator's `herald digest interval`, sent as the command sends it. */
+  const setInterval = (environment: string, ms: number | null) => updateUntilTaken(() => digestOf(environment).executeUpdate(setIntervalUpdate, { args: [ms] }));
   const lastCycleOf = async (environment: string) => (await digestOf(environment).query(digestStatusQuery)).lastCycle;
   /** Stops a worker as an orchestrator does (SIGTERM) and waits for it to exit. */
   const stop = async (worker: ChildProcess) => {
@@ -55,7 +58,7 @@ describe('S44: day two, worker processes that start, stop and restart', async ()
   it("S44: a deploy with a new HERALD_DIGEST_INTERVAL keeps the interval an operator chose, and moves the others' at their next cycle", async () => {
     const before = await workerProcesses({ ...settings, variables: { HERALD_DIGEST_INTERVAL: '2s' } }).start();
     // An operator slows prod down (herald digest interval --env prod 1h).
-    expect(await digestOf('prod').executeUpdate(setIntervalUpdate, { args: [3_600_000] })).toMatchObject({ intervalMs: 3_600_000, intervalFrom: 'operator' });
+    expect(await setInterval('prod', 3_600_000)).toMatchObject({ intervalMs: 3_600_000, intervalFrom: 'operator' });
     await stop(before);
 
     // The deploy: every 1 s now.
@@ -66,7 +69,7 @@ describe('S44: day two, worker processes that start, stop and restart', async ()
     await runCycleNow(temporal.client, 'prod');
     expect(await digestOf('prod').query(digestStatusQuery)).toMatchObject({ intervalMs: 3_600_000, intervalFrom: 'operator' });
     // Handed back to the workers (herald digest interval --env prod default), it follows theirs from its next cycle.
-    await digestOf('prod').executeUpdate(setIntervalUpdate, { args: [null] });
+    await setInterval('prod', null);
     await runCycleNow(temporal.client, 'prod');
     expect(await digestOf('prod').query(digestStatusQuery)).toMatchObject({ intervalMs: 1_000, intervalFrom: 'workers' });
     await stop(after);

@@ -7,6 +7,7 @@ import {
 } from '../../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../../workflows/workflow-ids.js';
 import type { ReceivedMail } from './mail.js';
+import { updateUntilTaken } from '../../client/updates.js';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 
 /** Starts an environment's digest workflow for a test. */
@@ -31,9 +32,9 @@ export async function withTimeHeld<T>(env: TestWorkflowEnvironment, work: () => 
   }
 }
 
-/** Runs a digest cycle of the environment now and returns its summary. */
+/** Runs a digest cycle of the environment now and returns its summary (sent as `herald digest now` sends it). */
 export function runCycleNow(temporal: Client, environment: string): Promise<CycleSummary> {
-  return temporal.workflow.getHandle(environmentDigestWorkflowId(environment)).executeUpdate(runCycleNowUpdate);
+  return updateUntilTaken(() => temporal.workflow.getHandle(environmentDigestWorkflowId(environment)).executeUpdate(runCycleNowUpdate));
 }
 
 /** The summary numbers a digest email shows, read from its HTML. */
