@@ -7,6 +7,8 @@ import type { Knex } from 'knex';
 import { channelUrlProblem, type ChannelAddressPolicy } from '../contracts/channel-url.js';
 import { channelRhythms, createChannelStore, emailOnly, type Channel, type ChannelKind, type SubscriptionTarget } from '../stores/channel-store.js';
 import type { Rhythm } from '../contracts/rhythm.js';
+import { channelSecretProblem } from '../contracts/channel.js';
+import type { InputProblem } from '../contracts/problems.js';
 import { recordAudit } from '../stores/audit-store.js';
 import { ChosenByUser, EntityConflict, EntityRefused, type EntityView, type PutResult } from './entities.js';
 
@@ -27,19 +29,22 @@ export async function channelViews(db: Knex, account: string): Promise<EntityVie
   return channels.map((c) => channelView(c, rhythms.get(c.id) ?? null));
 }
 
-/** Makes or changes a channel; refuses a URL the policy forbids and a change of kind. */
+/** Makes or changes a channel; refuses a URL the policy forbids, a secret its kind does not take, and a change of kind. */
 export async function putChannel(
   db: Knex,
-  change: { actor: string; account: string; name: string; kind: ChannelKind; url: string; rhythm?: Rhythm | null; policy: ChannelAddressPolicy },
+  change: { actor: string; account: string; name: string; kind: ChannelKind; url: string; secret?: string; rhythm?: Rhythm | null; policy: ChannelAddressPolicy },
 ): Promise<PutResult & { secret?: string }> {
-  const problem = channelUrlProblem(change.url, change.policy);
-  if (problem) throw new EntityRefused([{ field: 'url', message: problem }]);
   const store = createChannelStore(db);
   const existing = await store.byName(change.account, change.name);
+  const problems = [
+    { field: 'url', message: channelUrlProblem(change.url, change.policy) },
+    { field: 'secret', message: channelSecretProblem(change.kind, change.secret, { isNew: !existing, from: 'api' }) },
+  ].filter((p): p is InputProblem => p.message !== undefined);
+  if (problems.length > 0) throw new EntityRefused(problems);
   if (existing && existing.kind !== change.kind) {
     throw new EntityConflict(`channel "${change.name}" is a ${existing.kind} channel: remove it to make a ${change.kind} one of that name`);
   }
-  const put = await store.put(change.account, { name: change.name, kind: change.kind, url: change.url, rhythm: change.rhythm });
+  const put = await store.put(change.account, { name: change.name, kind: change.kind, url: change.url, secret: change.secret, rhythm: change.rhythm });
   const entity = channelView(put.channel, await rhythmOf(db, put.channel.id));
   if (put.changed) await recordAudit(db, { account: change.account, actor: change.actor, action: put.created ? 'created' : 'changed', kind: 'channels', entity: change.name, detail: entity });
   return { entity, created: put.created, changed: put.changed, ...(put.secret && { secret: put.secret }) };

@@ -13,6 +13,7 @@ import { saveRhythmIn } from '../stores/settings-store.js';
 import { lockCatalog } from '../stores/catalog-lock.js';
 import { channelUrlProblem, productionPolicy, type ChannelAddressPolicy } from '../contracts/channel-url.js';
 import { createChannelStore, emailOnly, setChannelRhythm } from '../stores/channel-store.js';
+import { channelSecretProblem } from '../contracts/channel.js';
 import { everyCycle } from '../contracts/rhythm.js';
 
 export { userRoles } from '../contracts/catalog.js';
@@ -415,10 +416,10 @@ async function writeChannels(trx: Knex.Transaction, catalog: Catalog, changes: C
     if (urlProblem) problems.push({ field: `${at}.url`, message: urlProblem });
     const stored = await trx('channels').where({ account_id: c.account, name: c.name }).whereNull('removed_at').first('id', 'kind', 'url', 'secret');
     if (stored && stored.kind !== c.kind) problems.push({ field: `${at}.kind`, message: `channel "${c.name}" is a ${stored.kind} channel` });
-    if (c.kind !== 'webhook' && c.secret) problems.push({ field: `${at}.secret`, message: 'only a webhook channel has a secret' });
-    if (c.kind === 'webhook' && !c.secret && !stored) problems.push({ field: `${at}.secret`, message: 'a new webhook channel needs its secret ("whsec_…")' });
+    const secretProblem = channelSecretProblem(c.kind, c.secret, { isNew: !stored, from: 'catalog' });
+    if (secretProblem) problems.push({ field: `${at}.secret`, message: secretProblem });
     if (problems.length > 0) continue;
-    const row = { url: c.url, ...(c.kind === 'webhook' && c.secret && { secret: c.secret }) };
+    const row = { url: c.url, ...(c.secret && { secret: c.secret }) };
     let changed = true;
     let channelId: number;
     if (!stored) channelId = Number((await trx('channels').insert({ account_id: c.account, name: c.name, kind: c.kind, ...row }).returning('id'))[0].id);

@@ -9,10 +9,11 @@ import https from 'node:https';
 import { RequestFilteringHttpAgent, RequestFilteringHttpsAgent } from 'request-filtering-agent';
 import type { ChannelAddressPolicy } from '../contracts/channel-url.js';
 
+/** How a POST ended; a refusal with the start of the receiver's answer (`answer`), for a transport that reads its words. */
 export type PostOutcome =
   | { outcome: 'sent'; status: number }
-  | { outcome: 'retry'; status: number | null; retryAfterMs: number | null; error: string }
-  | { outcome: 'failed'; status: number | null; error: string };
+  | { outcome: 'retry'; status: number | null; retryAfterMs: number | null; error: string; answer?: string }
+  | { outcome: 'failed'; status: number | null; error: string; answer?: string };
 
 /** How long a receiver has to answer before the attempt counts as refused for now. */
 export const defaultPostTimeoutMs = 10_000;
@@ -62,14 +63,15 @@ export function postMessage(
         });
         response.on('error', () => settle({ outcome: 'retry', status, retryAfterMs: null, error: `HTTP ${status}, answer cut short` }));
         response.on('end', () => {
-          const said = Buffer.concat(chunks).toString('utf8').slice(0, 300).replace(/\s+/g, ' ').trim();
+          const answer = Buffer.concat(chunks).toString('utf8').slice(0, 2_000);
+          const said = answer.slice(0, 300).replace(/\s+/g, ' ').trim();
           const error = `HTTP ${status}${said ? `: ${said}` : ''}`;
           if (status >= 200 && status < 300) settle({ outcome: 'sent', status });
           else if (status >= 300 && status < 400) {
             settle({ outcome: 'failed', status, error: `HTTP ${status}: redirects are not followed (to ${response.headers.location ?? 'nowhere'})` });
           } else if (status === 429 || status === 408 || status >= 500) {
-            settle({ outcome: 'retry', status, retryAfterMs: retryAfterMs(response.headers['retry-after']), error });
-          } else settle({ outcome: 'failed', status, error });
+            settle({ outcome: 'retry', status, retryAfterMs: retryAfterMs(response.headers['retry-after']), error, answer });
+          } else settle({ outcome: 'failed', status, error, answer });
         });
       },
     );

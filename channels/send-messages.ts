@@ -5,12 +5,11 @@
  * channel refuses for now waits for the environment's digest to try it again (S34).
  */
 import type { Knex } from 'knex';
-import { Webhook } from 'standardwebhooks';
-import { createChannelStore, type ClaimedMessage } from '../stores/channel-store.js';
+import { createChannelStore } from '../stores/channel-store.js';
 import { channelComposer } from './compose.js';
-import { slackMessage } from './slack.js';
-import { teamsMessage } from './teams.js';
-import { defaultPostTimeoutMs, postMessage, type ChannelAgents } from './post.js';
+import { transports } from './transports.js';
+import type { ChannelRequest, OutgoingMessage, Transport } from './transport.js';
+import { defaultPostTimeoutMs, postMessage, type ChannelAgents, type PostOutcome } from './post.js';
 import type { ChannelEvent } from './events.js';
 
 export interface ChannelSending {
@@ -28,21 +27,24 @@ export interface ChannelSending {
 
 export type ChannelTally = { sent: number; failed: number; deferred: number; cancelled: number };
 
-/** The request a channel gets for an event: its body and headers (a webhook's signed per Standard Webhooks). */
-export function channelRequest(message: Pick<ClaimedMessage, 'id' | 'publicId' | 'channel'>, event: ChannelEvent, signedAt = new Date()): { body: string; headers: Record<string, string> } {
-  switch (message.channel.kind) {
-    case 'slack':
-      return { body: JSON.stringify(slackMessage(event)), headers: {} };
-    case 'teams':
-      return { body: JSON.stringify(teamsMessage(event)), headers: {} };
-    case 'webhook': {
-      const body = JSON.stringify(event);
-      // The same id on every attempt, and no other message's anywhere: a consumer drops what it already took.
-      const id = `msg_${message.publicId ?? message.id}`;
-      const signature = new Webhook(message.channel.secret!).sign(id, signedAt, body);
-      return { body, headers: { 'webhook-id': id, 'webhook-timestamp': String(Math.floor(signedAt.getTime() / 1000)), 'webhook-signature': signature } };
-    }
+/** The requests a channel gets for an event, as its kind's transport makes them (a webhook's signed per Standard Webhooks). */
+export function channelRequests(message: OutgoingMessage, event: ChannelEvent, signedAt = new Date()): ChannelRequest[] {
+  return transports[message.channel.kind].requests(event, message, signedAt);
+}
+
+/**
+ * Posts a message's requests in order until one is not taken; answers how the last ended, a
+ * refusal in the receiver's words where its transport reads them.
+ */
+async function post(transport: Transport, requests: ChannelRequest[], options: { agents: ChannelAgents; timeoutMs: number }): Promise<PostOutcome> {
+  let outcome: PostOutcome = { outcome: 'sent', status: 0 };
+  for (const request of requests) {
+    outcome = await postMessage(request.url, request.body, request.headers, options);
+    if (outcome.outcome === 'sent') continue;
+    const said = outcome.status !== null && outcome.answer ? transport.refusal?.(outcome.status, outcome.answer) : undefined;
+    return said ? { ...outcome, error: said } : outcome;
   }
+  return outcome;
 }
 
 /** Sends these messages, each once if it is still due; answers how they ended. */
@@ -63,8 +65,12 @@ export async function sendChannelMessages(ids: number[], sending: ChannelSending
       } else {
         const event = await composer.eventOf(message);
         if (!message.event) await store.keepEvent(id, event);
-        const { body, headers } = channelRequest(message, event);
-        const outcome = await postMessage(message.channel.url, body, headers, { agents: sending.agents, timeoutMs });
+        const transport = transports[message.channel.kind];
+        const requests = transport.requests(event, message, new Date());
+        const outcome: Parameters<typeof store.record>[2] =
+          requests.length > 0
+            ? await post(transport, requests, { agents: sending.agents, timeoutMs })
+            : { outcome: 'cancelled', status: null, error: `not sent: ${transport.declines ?? 'the channel takes no such message'}` };
         ended = await store.record(id, message.attempts, outcome, sending.now(), sending.retryLimitMs);
       }
       tally[ended] += 1;

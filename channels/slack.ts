@@ -7,6 +7,7 @@
 import { emailText, emailTextLimits as limits } from '../email/text.js';
 import { thresholdText } from '../email/reminder-email.js';
 import { environmentLabel, type ChannelEvent, type ErrorLine } from './events.js';
+import { oneJsonPost } from './transport.js';
 
 export const slackLimits = { blocks: 50, sectionText: 3_000, headerText: 150, buttonText: 75 } as const;
 
@@ -91,3 +92,6 @@ export function slackMessage(event: ChannelEvent): { text: string; blocks: objec
   blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open connection' }, url: d.url }] });
   return { text: title, blocks };
 }
+
+/** Slack's transport: the message, posted to the incoming webhook. */
+export const slackTransport = oneJsonPost(slackMessage);

@@ -7,6 +7,7 @@
 import { emailText, emailTextLimits as limits } from '../email/text.js';
 import { thresholdText } from '../email/reminder-email.js';
 import { environmentLabel, type ChannelEvent, type ErrorLine } from './events.js';
+import { oneJsonPost } from './transport.js';
 
 /** Teams refuses a message over 28 KB. */
 export const teamsMaxBytes = 28 * 1024;
@@ -107,3 +108,6 @@ export function teamsMessage(event: ChannelEvent, maxBytes = teamsMaxBytes): obj
     { title: 'Open connection', url: d.url },
   );
 }
+
+/** Teams' transport: the card, posted to the workflow webhook. */
+export const teamsTransport = oneJsonPost((event) => teamsMessage(event));

@@ -2,8 +2,56 @@
 import { z } from 'zod';
 import { rhythmSchema } from './rhythm.js';
 
-export const channelKinds = ['slack', 'teams', 'webhook'] as const;
-export type ChannelKind = (typeof channelKinds)[number];
+/**
+ * What each kind of channel is, as people put one: its name on the pages, and its secret — made
+ * by Herald and answered once (a signed webhook's, though the platform may give it in the
+ * catalog), given by whoever puts the channel (a PagerDuty integration key), or none. How a kind
+ * is posted to is its transport's (channels/transports/); a new kind is a line here and a module there.
+ */
+interface ChannelKindRule {
+  title: string;
+  /** What the URL is, for the form and for a refusal. */
+  url: string;
+  secret: 'none' | 'made' | 'given';
+  secretPattern?: RegExp;
+  secretMessage?: string;
+  /** What the secret looks like, in a word. */
+  secretHint?: string;
+}
+
+export const channelKindRules = {
+  slack: { title: 'Slack (incoming webhook)', url: 'the incoming webhook URL Slack gave', secret: 'none' },
+  teams: { title: 'Microsoft Teams (workflow webhook)', url: 'the workflow webhook URL Teams gave', secret: 'none' },
+  webhook: {
+    title: 'Signed webhook',
+    url: "the receiver's URL",
+    secret: 'made',
+    secretPattern: /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/,
+    secretMessage: 'must be a Standard Webhooks secret: "whsec_" and at least 24 bytes in base64',
+    secretHint: '"whsec_…"',
+  },
+} as const satisfies Record<string, ChannelKindRule>;
+
+export type ChannelKind = keyof typeof channelKindRules;
+export const channelKinds = Object.keys(channelKindRules) as [ChannelKind, ...ChannelKind[]];
+const ruleOf = (kind: ChannelKind): ChannelKindRule => channelKindRules[kind];
+
+/**
+ * What is wrong with a channel's secret as put, if anything: one a kind has none of, one Herald
+ * makes given through the API or a page (the catalog may give it), a given one missing from a
+ * new channel, or one of the wrong form.
+ */
+export function channelSecretProblem(kind: ChannelKind, secret: string | null | undefined, put: { isNew: boolean; from: 'catalog' | 'api' }): string | undefined {
+  const rule = ruleOf(kind);
+  const given = secret !== undefined && secret !== null;
+  if (rule.secret === 'none') return given ? `a ${kind} channel has no secret` : undefined;
+  if (rule.secret === 'made' && put.from === 'api') return given ? `Herald makes a ${kind} channel's secret and answers it once, when the channel is made` : undefined;
+  if (!given) return put.isNew ? `a new ${kind} channel needs its secret (${rule.secretHint})` : undefined;
+  return rule.secretPattern!.test(secret) ? undefined : rule.secretMessage;
+}
+
+/** Whether Herald makes this kind's secret when the channel is made (and answers it once). */
+export const secretMadeByHerald = (kind: ChannelKind): boolean => ruleOf(kind).secret === 'made';
 
 export const channelNameMessage = 'must be 1 to 64 letters, digits, ".", "_" or "-", starting with a letter or digit';
 export const channelName = z.string({ error: channelNameMessage }).regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { error: channelNameMessage });
@@ -14,6 +62,8 @@ export const channelKind = z.enum(channelKinds, { error: `must be one of ${chann
 export const channelBody = z.strictObject({
   kind: channelKind,
   url: z.string({ error: 'must be the URL Slack, Teams or the receiver gave (https://…)' }).min(1, { error: 'must be the URL Slack, Teams or the receiver gave (https://…)' }),
+  /** A secret the channel's kind takes from whoever puts it (a PagerDuty integration key); checked by {@link channelSecretProblem}. */
+  secret: z.string({ error: 'must be text' }).optional(),
   /** When its digests come (S49), as a person's rhythm; absent, every cycle. */
   rhythm: rhythmSchema.nullish(),
 });

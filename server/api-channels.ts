@@ -37,7 +37,7 @@ export const channelRoutes: ApiRoute[] = [
     body: channelBody,
     answers: 'the channel (201 when made; a new webhook channel with its `secret`, this once), its version as ETag',
     async handle({ account, actor, params, body }, { db, channelPolicy }) {
-      const put = await putChannel(db, { actor, account, name: params.name, kind: body.kind, url: body.url, rhythm: body.rhythm, policy: channelPolicy });
+      const put = await putChannel(db, { actor, account, name: params.name, kind: body.kind, url: body.url, secret: body.secret, rhythm: body.rhythm, policy: channelPolicy });
       return new Versioned({ ...put.entity, ...(put.secret && { secret: put.secret }) }, versionOf(put.entity), put.created ? 201 : 200);
     },
   }),

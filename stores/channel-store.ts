@@ -12,7 +12,7 @@ import { digestDue, rhythmOfRow, rowOfRhythm } from './rhythm.js';
 import { inNullableRangeSql, newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import type { Rhythm } from '../contracts/rhythm.js';
 
-import type { ChannelKind } from '../contracts/channel.js';
+import { secretMadeByHerald, type ChannelKind } from '../contracts/channel.js';
 
 export type ChannelMessageKind = 'digest' | 'connection' | 'reminder' | 'assignment';
 
@@ -108,24 +108,27 @@ export function createChannelStore(db: Knex) {
     },
 
     /**
-     * Makes or changes the account's channel of this name. A new signed webhook gets a secret,
-     * answered here once (`secret`); a changed kind is refused by the caller. A `rhythm` (S49)
+     * Makes or changes the account's channel of this name. A new channel whose kind's secret Herald
+     * makes (a signed webhook) gets one, answered here once (`secret`); a secret given (a PagerDuty
+     * key) is kept, and changed when given again; a changed kind is refused by the caller. A `rhythm` (S49)
      * is set, null puts it back to every cycle, none leaves it. Answers whether anything changed.
      */
-    async put(account: string, put: { name: string; kind: ChannelKind; url: string; rhythm?: Rhythm | null }): Promise<{ channel: Channel; created: boolean; changed: boolean; secret?: string }> {
+    async put(account: string, put: { name: string; kind: ChannelKind; url: string; secret?: string; rhythm?: Rhythm | null }): Promise<{ channel: Channel; created: boolean; changed: boolean; secret?: string }> {
       return db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`herald.channels.${account}`]);
         const existing = await liveChannels(trx, account).where({ name: put.name }).first();
         if (existing) {
           const rhythmChanged = put.rhythm !== undefined && (await setChannelRhythm(trx, Number(existing.id), put.rhythm));
-          if (existing.url === put.url) return { channel: toChannel(existing), created: false, changed: rhythmChanged };
-          const [row] = await trx('channels').where({ id: existing.id }).update({ url: put.url }).returning('*');
+          const change = { ...(existing.url !== put.url && { url: put.url }), ...(put.secret !== undefined && put.secret !== existing.secret && { secret: put.secret }) };
+          if (Object.keys(change).length === 0) return { channel: toChannel(existing), created: false, changed: rhythmChanged };
+          const [row] = await trx('channels').where({ id: existing.id }).update(change).returning('*');
           return { channel: toChannel(row), created: false, changed: true };
         }
-        const secret = put.kind === 'webhook' ? newWebhookSecret() : null;
-        const [row] = await trx('channels').insert({ account_id: account, name: put.name, kind: put.kind, url: put.url, secret }).returning('*');
+        // A secret Herald makes is answered this once; one given is the giver's already.
+        const made = secretMadeByHerald(put.kind) ? newWebhookSecret() : undefined;
+        const [row] = await trx('channels').insert({ account_id: account, name: put.name, kind: put.kind, url: put.url, secret: made ?? put.secret ?? null }).returning('*');
         if (put.rhythm) await setChannelRhythm(trx, Number(row.id), put.rhythm);
-        return { channel: toChannel(row), created: true, changed: true, ...(secret && { secret }) };
+        return { channel: toChannel(row), created: true, changed: true, ...(made && { secret: made }) };
       });
     },
 

@@ -230,16 +230,19 @@ describe('S43: channels in the catalog', async () => {
       { field: 'channels[0].url', message: 'must not point at a private, loopback or reserved address (192.168.1.10)' },
       { field: 'channels[1].url', message: 'must use https://' },
       { field: 'channels[2].kind', message: 'channel "ops-slack" is a slack channel' },
-      { field: 'channels[3].secret', message: 'only a webhook channel has a secret' },
+      { field: 'channels[3].secret', message: 'a slack channel has no secret' },
       { field: 'channels[4].secret', message: 'a new webhook channel needs its secret ("whsec_…")' },
       { field: 'channels[5].account', message: 'unknown account "nobody"' },
     ]);
     expect(await refusal({ subscriptions: [{ environment: 'prod', user: 'ops@acme.test', integrations: ['shop'], target: { email: true, channel: 'nowhere' } }] })).toEqual([
       { field: 'subscriptions[0].target.channel', message: 'no channel "nowhere" in this account' },
     ]);
-    expect(await refusal({ channels: [{ account: 'acme', name: 'bad name!', kind: 'fax', url: 'https://x.example', secret: 'hunter2' }] })).toEqual([
+    expect(await refusal({ channels: [{ account: 'acme', name: 'bad name!', kind: 'fax', url: 'https://x.example' }] })).toEqual([
       { field: 'channels[0].name', message: expect.stringMatching(/letters, digits/) },
       { field: 'channels[0].kind', message: 'must be one of slack, teams, webhook' },
+    ]);
+    // A secret is judged by its channel's kind.
+    expect(await refusal({ channels: [{ account: 'acme', name: 'weak-hook', kind: 'webhook', url: 'https://x.example', secret: 'hunter2' }] })).toEqual([
       { field: 'channels[0].secret', message: expect.stringMatching(/Standard Webhooks secret/) },
     ]);
     expect(await db('channels').count({ n: '*' }).first()).toEqual(before);

@@ -11,7 +11,7 @@ import { channelUrlProblem } from '../contracts/channel-url.js';
 import { slackMessage, slackText } from '../channels/slack.js';
 import { teamsMaxBytes, teamsMessage } from '../channels/teams.js';
 import { retryAfterMs } from '../channels/post.js';
-import { channelRequest } from '../channels/send-messages.js';
+import { channelRequests } from '../channels/send-messages.js';
 import { digestEventSchema, type DigestEvent, type ErrorLine } from '../channels/events.js';
 import { newWebhookSecret } from '../stores/channel-store.js';
 
@@ -148,11 +148,11 @@ describe('S43: channel formats and checks', () => {
     const secret = newWebhookSecret();
     const event = digest([line('Customer not found')]);
     const message = { id: 42, publicId: '5f0c2d4e-8a1b-4c7d-9e3f-6a2b1c0d9e8f', channel: { id: 1, kind: 'webhook' as const, url: 'https://x.test', secret, removed: false } };
-    const first = channelRequest(message, event);
-    const again = channelRequest(message, event, new Date(Date.now() + 1_000));
-    expect(first.headers['webhook-id']).toBe('msg_5f0c2d4e-8a1b-4c7d-9e3f-6a2b1c0d9e8f');
-    expect(again.headers['webhook-id']).toBe('msg_5f0c2d4e-8a1b-4c7d-9e3f-6a2b1c0d9e8f');
-    expect(digestEventSchema.parse(new Webhook(secret).verify(first.body, first.headers))).toEqual(event);
-    expect(() => new Webhook(newWebhookSecret()).verify(first.body, first.headers)).toThrow();
+    const [first] = channelRequests(message, event);
+    const [again] = channelRequests(message, event, new Date(Date.now() + 1_000));
+    expect(first!.headers['webhook-id']).toBe('msg_5f0c2d4e-8a1b-4c7d-9e3f-6a2b1c0d9e8f');
+    expect(again!.headers['webhook-id']).toBe('msg_5f0c2d4e-8a1b-4c7d-9e3f-6a2b1c0d9e8f');
+    expect(digestEventSchema.parse(new Webhook(secret).verify(first!.body, first!.headers))).toEqual(event);
+    expect(() => new Webhook(newWebhookSecret()).verify(first!.body, first!.headers)).toThrow();
   });
 });

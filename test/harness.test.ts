@@ -70,6 +70,7 @@ describe('the test harness', async () => {
       '20261208000000_channel_message_ids',
       '20261209000000_held_notifications',
       '20261210000000_channel_rhythms',
+      '20261211000000_channel_kinds_in_contracts',
     ]);
   });
 

@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { createTestDatabase } from './helpers/database.js';
 import { createTestWorld } from './helpers/world.js';
 import { createChannelStore } from '../stores/channel-store.js';
-import { channelRequest } from '../channels/send-messages.js';
+import { channelRequests } from '../channels/send-messages.js';
 import type { ChannelEvent } from '../channels/events.js';
 import { createReminderStore } from '../stores/reminder-store.js';
 import { installationId } from '../stores/installation.js';
@@ -40,7 +40,7 @@ async function webhookId(db: Knex, messageId: number): Promise<string> {
   expect(claimed, `message ${messageId} claimed`).toBeDefined();
   // Due again at once, as a retry would be.
   await db('channel_messages').where({ id: messageId }).update({ retry_at: null });
-  return channelRequest(claimed!, event).headers['webhook-id']!;
+  return channelRequests(claimed!, event)[0]!.headers['webhook-id']!;
 }
 
 describe('S49: notification ids', () => {

@@ -14,7 +14,7 @@ import { messagePattern } from '../../stores/fingerprint.js';
 import type { CycleContext, DigestErrorRow } from '../../stores/digest-store.js';
 import { slackMessage } from '../../channels/slack.js';
 import { teamsMessage } from '../../channels/teams.js';
-import { channelRequest } from '../../channels/send-messages.js';
+import { channelRequests } from '../../channels/send-messages.js';
 import type { ChannelEvent, ErrorLine } from '../../channels/events.js';
 import { describeRhythm } from '../../contracts/rhythm.js';
 
@@ -256,7 +256,7 @@ export function galleryChannelMessages(): GalleryMessage[] {
       kind,
       state,
       transport: 'webhook' as const,
-      body: JSON.parse(channelRequest({ id: 1, publicId: '0b7c6a2e-5d1f-4c3e-9a8b-2f6d4e1c7a90', channel: galleryWebhook }, event).body) as object,
+      body: JSON.parse(channelRequests({ id: 1, publicId: '0b7c6a2e-5d1f-4c3e-9a8b-2f6d4e1c7a90', channel: galleryWebhook }, event)[0]!.body) as object,
     },
   ]);
 }

@@ -45,7 +45,9 @@ export function channelPages(app: FastifyInstance, deps: PageDeps): void {
     const form = check(channelForm, request.body ?? {}, '(form)');
     if (form.problems) return page(reply, 'refused', { title: 'Not saved', person, problems: form.problems, back }, 400);
     try {
-      const put = await putChannel(deps.db, { actor: person.email, account: person.account, ...form.value, policy: deps.channelPolicy });
+      // The form's secret field is empty for kinds that take none.
+      const { secret, ...fields } = form.value;
+      const put = await putChannel(deps.db, { actor: person.email, account: person.account, ...fields, ...(secret && { secret }), policy: deps.channelPolicy });
       // The secret is shown on this answer alone: it is not kept where a page can read it again.
       return page(reply, 'channels', await channelsPage(person, { name: form.value.name, ...(put.secret && { secret: put.secret }) }));
     } catch (error) {

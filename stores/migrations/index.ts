@@ -22,6 +22,7 @@ import * as createChannels from './20261207000000_create_channels.js';
 import * as channelMessageIds from './20261208000000_channel_message_ids.js';
 import * as heldNotifications from './20261209000000_held_notifications.js';
 import * as channelRhythms from './20261210000000_channel_rhythms.js';
+import * as channelKindsInContracts from './20261211000000_channel_kinds_in_contracts.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -51,6 +52,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261208000000_channel_message_ids': channelMessageIds,
   '20261209000000_held_notifications': heldNotifications,
   '20261210000000_channel_rhythms': channelRhythms,
+  '20261211000000_channel_kinds_in_contracts': channelKindsInContracts,
 };
 
 /** A knex migration source over {@link migrations}. */
