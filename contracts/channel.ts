@@ -8,7 +8,7 @@ import { rhythmSchema } from './rhythm.js';
  * catalog), given by whoever puts the channel (a PagerDuty integration key), or none. How a kind
  * is posted to is its transport's (channels/transports/); a new kind is a line here and a module there.
  */
-interface ChannelKindRule {
+export interface ChannelKindRule {
   title: string;
   /** What the URL is, for the form and for a refusal. */
   url: string;

@@ -39,13 +39,14 @@ interface InEnvironment extends Frame {
 
 import type { EntityView } from '../admin/entities.js';
 import type { ChannelMessageView } from '../stores/channel-store.js';
+import type { channelKindChoices } from './routes/channels.js';
 
 export interface PageModels {
   home: Frame & { person: Person; environments: PageEnvironment[]; mayAudit: boolean };
   /** The account's audit (owners and admins). */
   account: Frame & { person: Person; events: RecordedAuditEvent[]; next?: string };
   /** The account's channels (S43; owners and admins), and the one just saved, with a new webhook's secret (shown once). */
-  channels: Frame & { person: Person; channels: EntityView[]; made?: { name: string; secret?: string } };
+  channels: Frame & { person: Person; channels: EntityView[]; made?: { name: string; secret?: string } } & ReturnType<typeof channelKindChoices>;
   /** What was posted to the account's channels (S43). */
   messages: Frame & { person: Person; messages: (ChannelMessageView & { statusText: string })[]; next?: string };
   errors: InEnvironment & {

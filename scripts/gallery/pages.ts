@@ -6,7 +6,7 @@
 import { renderPage } from '../../server/page-renderer.js';
 import type { PageModels, PageName } from '../../server/page-models.js';
 import { emailPageLines } from '../../server/routes/emails.js';
-import { channelRows } from '../../server/routes/channels.js';
+import { channelKindChoices, channelRows } from '../../server/routes/channels.js';
 import { channelView } from '../../admin/channels.js';
 import { describeRhythm } from '../../contracts/rhythm.js';
 import type { Person } from '../../stores/people-store.js';
@@ -174,6 +174,7 @@ export function galleryPages(): GalleryPage[] {
   add('account-channels', 'channels', {
     title: 'Channels',
     person,
+    ...channelKindChoices(),
     channels: channelRows([
       channelView({ id: 1, name: 'ops-slack', kind: 'slack', url: 'https://hooks.slack.com/services/T000/B000/XXXX', createdAt: at(1, 9) }, null),
       channelView({ id: 2, name: 'morning-room', kind: 'teams', url: 'https://acme.webhook.office.com/webhookb2/XXXX', createdAt: at(2, 9) }, { every: 'day', at: '09:00', timeZone: 'Europe/Berlin', quietHours: null }),
