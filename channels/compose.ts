@@ -4,11 +4,11 @@
  * attempt and kept: every retry posts the same.
  */
 import type { Knex } from 'knex';
-import { channelResolvedSql, type ClaimedMessage } from '../stores/channel-store.js';
+import { channelResolvedSql, digestMessageFlows, type ClaimedMessage } from '../stores/channel-store.js';
 import { createDigestStore, errorRowColumns, toErrorRow, type DigestErrorRow } from '../stores/digest-store.js';
 import { createConnectionStore } from '../stores/connection-store.js';
 import { emailFrame } from '../email/email-frame.js';
-import { eventLines, type ChannelEvent, type ErrorLine } from './events.js';
+import { eventFlows, eventLines, type ChannelEvent, type ErrorLine } from './events.js';
 
 export function channelComposer(db: Knex, appUrl: string) {
   const digests = createDigestStore(db);
@@ -51,6 +51,10 @@ export function channelComposer(db: Knex, appUrl: string) {
         openErrors: message.openCount,
         firstNew: [...byFlow.values()].flat().slice(0, eventLines).map((row) => line(frame, row)),
         firstResolved: resolved.rows.map((r: Record<string, unknown>) => line(frame, { ...toErrorRow(r), flowCount: 1 })),
+        flows: (await digestMessageFlows(db, message.id, context.environment.id, eventFlows)).map((flow) => ({
+          ...flow,
+          url: frame.link(`errors?status=open&flow=${encodeURIComponent(flow.id)}`),
+        })),
         url: frame.link('errors?status=open'),
       },
     };

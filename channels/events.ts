@@ -37,6 +37,20 @@ export const digestEventSchema = eventOf(z.literal('herald.digest'), 'when the c
   openErrors: z.number().int().describe('open now, in the flows this channel follows'),
   firstNew: z.array(errorLine).describe('the first new errors (at most 10 lines)'),
   firstResolved: z.array(errorLine).describe('the first resolved errors (at most 10 lines)'),
+  flows: z
+    .array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        integration: z.string(),
+        newErrors: z.number().int(),
+        resolvedErrors: z.number().int().describe('resolved since the last digest, of errors this channel was told of'),
+        openErrors: z.number().int().describe('open now'),
+        url: z.string().describe("the flow's open errors"),
+      }),
+    )
+    .describe('each flow with news in this digest, by name (at most 100), with its errors open now')
+    .optional(),
   url: z.string().describe("the environment's errors page"),
 });
 
@@ -73,6 +87,9 @@ export type ErrorLine = DigestEvent['data']['firstNew'][number];
 
 /** Lines of errors an event lists, of each kind. */
 export const eventLines = 10;
+
+/** Flows a digest event lists. */
+export const eventFlows = 100;
 
 /** The events, as the OpenAPI document's `webhooks`. */
 export const webhookEvents = {

@@ -360,12 +360,49 @@ const channelToldSql = `exists (select 1 from channel_messages told
          or (told.since_cycle_id < e.notified_cycle_id and told.cycle_id > e.notified_cycle_id)))`;
 
 /** SQL true for an error `e` told as new by a digest message `cm` of cycle `cm.cycle_id` whose range began after `cm.since_cycle_id` (null: its cycle alone). */
-const channelNewSql = inNullableRangeSql(newInRangeSql, 'cm.since_cycle_id', 'e', 'cm.cycle_id');
+export const channelNewSql = inNullableRangeSql(newInRangeSql, 'cm.since_cycle_id', 'e', 'cm.cycle_id');
 
 /** The resolved errors a channel digest message tells of (`cm`: the message's row): newly resolved in its range, and told to the channel as new. */
 export const channelResolvedSql = `e.flow_id = any(cm.flow_ids)
   and ${inNullableRangeSql(resolvedInRangeSql, 'cm.since_cycle_id', 'e', 'cm.cycle_id')}
   and ${channelToldSql}`;
+
+/** A flow a digest message tells of, with what it tells of it and the flow's errors open now. */
+export interface DigestFlowCount {
+  id: string;
+  name: string;
+  integration: string;
+  newErrors: number;
+  resolvedErrors: number;
+  openErrors: number;
+}
+
+/** The flows a digest message tells of (new or resolved errors in its range), by name, at most `limit`. */
+export async function digestMessageFlows(db: Knex, messageId: number, environment: string, limit: number): Promise<DigestFlowCount[]> {
+  const { rows } = await db.raw(
+    `select f.id, f.name, i.name as integration,
+            count(*) filter (where ${channelNewSql})::int as new_errors,
+            count(*) filter (where ${channelResolvedSql})::int as resolved_errors,
+            count(*) filter (where e.status = 'open')::int as open_errors
+       from (select channel_id, flow_ids, cycle_id, since_cycle_id from channel_messages where id = :id) cm
+       join flows f on f.id = any(cm.flow_ids)
+       join integrations i on i.id = f.integration_id
+       join errors e on e.flow_id = f.id and e.environment_id = :environment
+      group by f.id, f.name, i.name
+     having count(*) filter (where ${channelNewSql}) > 0 or count(*) filter (where ${channelResolvedSql}) > 0
+      order by f.name, f.id
+      limit :limit`,
+    { id: messageId, environment, limit },
+  );
+  return rows.map((r: Record<string, unknown>) => ({
+    id: r.id as string,
+    name: r.name as string,
+    integration: r.integration as string,
+    newErrors: r.new_errors as number,
+    resolvedErrors: r.resolved_errors as number,
+    openErrors: r.open_errors as number,
+  }));
+}
 
 /**
  * Plans a cycle's channel messages, in the transaction that fixes it: one per channel that the
