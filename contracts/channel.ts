@@ -30,6 +30,14 @@ export const channelKindRules = {
     secretMessage: 'must be a Standard Webhooks secret: "whsec_" and at least 24 bytes in base64',
     secretHint: '"whsec_…"',
   },
+  pagerduty: {
+    title: 'PagerDuty (Events API v2)',
+    url: 'the Events API v2 endpoint, https://events.pagerduty.com/v2/enqueue',
+    secret: 'given',
+    secretPattern: /^[A-Za-z0-9]{32}$/,
+    secretMessage: 'must be the integration key of a PagerDuty Events API v2 integration: 32 letters and digits',
+    secretHint: 'its integration key',
+  },
 } as const satisfies Record<string, ChannelKindRule>;
 
 export type ChannelKind = keyof typeof channelKindRules;

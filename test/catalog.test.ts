@@ -239,7 +239,7 @@ describe('S43: channels in the catalog', async () => {
     ]);
     expect(await refusal({ channels: [{ account: 'acme', name: 'bad name!', kind: 'fax', url: 'https://x.example' }] })).toEqual([
       { field: 'channels[0].name', message: expect.stringMatching(/letters, digits/) },
-      { field: 'channels[0].kind', message: 'must be one of slack, teams, webhook' },
+      { field: 'channels[0].kind', message: 'must be one of slack, teams, webhook, pagerduty' },
     ]);
     // A secret is judged by its channel's kind.
     expect(await refusal({ channels: [{ account: 'acme', name: 'weak-hook', kind: 'webhook', url: 'https://x.example', secret: 'hunter2' }] })).toEqual([

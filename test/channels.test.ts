@@ -12,6 +12,7 @@ import { startFixture } from './helpers/fixture.js';
 import { startServer } from './helpers/server.js';
 import { runCycleNow, startDigest } from './helpers/digests.js';
 import { startChannelReceiver } from './helpers/channel-receiver.js';
+import { startPagerDutyReceiver } from './helpers/pagerduty-receiver.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { apiPrefix } from '../server/api.js';
 import { createTokenStore } from '../stores/token-store.js';
@@ -374,5 +375,91 @@ describe('S43: channels', async () => {
     expect(await sendChannelMessages([message.id], { ...sending, now: () => later })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
     expect(await sendChannelMessages([message.id], { ...sending, now: () => later })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.accepted('/slack')).toHaveLength(1);
+  });
+
+  it('S49: PagerDuty: a flow of production with errors open triggers an incident that Herald resolves when none are; an outage triggers one its end resolves; 429 then taken; 400 failed for good in PagerDuty\'s words; reminders not posted', async () => {
+    const pagerDuty = await startPagerDutyReceiver();
+    const routingKey = 'R0UT1NGKEY0F32LETTERSANDDIGITS00';
+    pagerDuty.keys.add(routingKey);
+    // The integration key is given, checked, and never answered.
+    expect((await call('PUT', '/channels/pager', { kind: 'pagerduty', url: pagerDuty.url })).body.problems).toEqual([
+      { field: 'secret', message: 'a new pagerduty channel needs its secret (its integration key)' },
+    ]);
+    expect((await call('PUT', '/channels/pager', { kind: 'pagerduty', url: pagerDuty.url, secret: 'whsec_short' })).body.problems).toEqual([
+      { field: 'secret', message: 'must be the integration key of a PagerDuty Events API v2 integration: 32 letters and digits' },
+    ]);
+    const made = await call('PUT', '/channels/pager', { kind: 'pagerduty', url: pagerDuty.url, secret: routingKey });
+    expect(made.status).toBe(201);
+    expect(JSON.stringify(made.body) + JSON.stringify((await call('GET', '/channels')).body)).not.toContain(routingKey);
+    // On call: the orders flow and the ERP connection, to PagerDuty only.
+    await applyCatalog(db, {
+      users: [{ account: 'acme', email: 'oncall@acme.test', name: 'On call', role: 'monitor' }],
+      subscriptions: [{ environment: 'prod', user: 'oncall@acme.test', flows: ['orders'], connections: ['erp'] }],
+    });
+    expect((await call('PUT', '/environments/prod/targets/oncall@acme.test', { email: false, channel: 'pager' })).status).toBe(200);
+    const flowKey = 'herald/acme/prod/flow/orders';
+    const accepted = () => pagerDuty.events().filter((e) => e.status === 202).map((e) => e.event);
+
+    // Errors open after a cycle: one incident for the flow, whatever their number.
+    await report('orders', 'SO-PD-1', 'Customer not found');
+    await report('orders', 'SO-PD-2', 'Customer not found');
+    await cycle();
+    expect(accepted()).toEqual([
+      expect.objectContaining({
+        routing_key: routingKey,
+        event_action: 'trigger',
+        dedup_key: flowKey,
+        payload: expect.objectContaining({ summary: 'Orders (Shop to ERP): 2 open errors in Production', source: 'herald', severity: 'error', component: 'Orders', group: 'Production' }),
+        links: [{ href: expect.stringMatching(/^https:\/\/app\.herald\.test\/environments\/prod\/errors\?status=open&flow=orders$/), text: 'Open in Herald' }],
+      }),
+    ]);
+    expect(pagerDuty.incident(flowKey)).toMatchObject({ status: 'triggered', alerts: 1 });
+
+    // 429, then taken when the digest tries again: the same event, the same incident.
+    pagerDuty.refuse(429);
+    await report('orders', 'SO-PD-3', 'Timeout');
+    const refused = await cycle();
+    expect(refused.channelMessages).toMatchObject({ deferred: 1 });
+    await env.sleep(minutes(2));
+    await expect.poll(() => accepted().length).toBe(2);
+    expect(accepted()[1]).toMatchObject({ event_action: 'trigger', dedup_key: flowKey, payload: { summary: 'Orders (Shop to ERP): 3 open errors in Production' } });
+    expect(pagerDuty.incident(flowKey)).toMatchObject({ status: 'triggered', alerts: 2 });
+
+    // None open: Herald resolves the incident.
+    const open = await db('errors').where({ flow_id: 'orders', status: 'open' }).pluck('id');
+    await herald.client.resolveErrors({ environment: 'prod', errorIds: open.map(Number), user: 'ops@acme.test' });
+    await cycle();
+    expect(accepted().at(-1)).toEqual({ routing_key: routingKey, event_action: 'resolve', dedup_key: flowKey, client: 'Herald', client_url: expect.any(String) });
+    expect(pagerDuty.incident(flowKey)).toMatchObject({ status: 'resolved' });
+
+    // An outage: triggered while it lasts, resolved when it ends.
+    const connectionKey = 'herald/acme/prod/connection/erp';
+    await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'offline', reason: 'TLS handshake timeout' });
+    await expect.poll(() => pagerDuty.incident(connectionKey)?.status, { timeout: 30_000 }).toBe('triggered');
+    expect(pagerDuty.incident(connectionKey)!.summary).toBe('Connection ERP API is offline in Production: TLS handshake timeout');
+    await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'online' });
+    await expect.poll(() => pagerDuty.incident(connectionKey)?.status, { timeout: 30_000 }).toBe('resolved');
+
+    // A key PagerDuty does not know: refused for good, in its words, as "messages" shows it.
+    await call('PUT', '/channels/pager', { kind: 'pagerduty', url: pagerDuty.url, secret: 'UNKN0WNKEY0F32LETTERSANDDIGITS00' });
+    await report('orders', 'SO-PD-4', 'Customer not found');
+    expect((await cycle()).channelMessages).toMatchObject({ failed: 1 });
+    const [failed] = await messagesOf('pager').then((rows) => rows.slice(-1));
+    expect(failed).toMatchObject({ status: 'failed', last_status: 400, last_error: 'PagerDuty refused the event (HTTP 400): Event object is invalid (Invalid routing key)' });
+    const listed = (await call('GET', '/messages')).body.messages as { channel: string; status: string; lastError: string }[];
+    expect(listed.find((m) => m.channel === 'pager' && m.status === 'failed')?.lastError).toMatch(/Invalid routing key/);
+
+    // Reminders are people's business: not posted, and "messages" says why.
+    await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '1 minute' }] });
+    await env.sleep(minutes(2));
+    const posted = pagerDuty.events().length;
+    await herald.temporal.workflow.getHandle(environmentDigestWorkflowId('prod')).executeUpdate(remindNowUpdate);
+    const [reminder] = await messagesOf('pager').then((rows) => rows.filter((m) => m.kind === 'reminder'));
+    expect(reminder).toMatchObject({ status: 'cancelled', last_error: expect.stringMatching(/^not sent: PagerDuty is told of connections going offline and back/) });
+    expect(pagerDuty.events()).toHaveLength(posted);
+
+    await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '3 days' }] });
+    expect((await call('DELETE', '/users/oncall@acme.test')).status).toBe(200);
+    expect((await call('DELETE', '/channels/pager')).status).toBe(200);
   });
 });
