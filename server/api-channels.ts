@@ -31,7 +31,7 @@ export const channelRoutes: ApiRoute[] = [
     method: 'PUT',
     url: '/channels/:name',
     summary:
-      'Make or change a channel (S43): a Slack incoming webhook, a Teams workflow webhook, or a signed webhook (Standard Webhooks). The URL must be HTTPS on a public address. A new webhook channel answers its signing secret (`whsec_…`) once: keep it. An optional `rhythm` (S49), as a person\'s, says when its digests come (`null`: every cycle again; absent: as it was).',
+      'Make or change a channel (S43): a Slack incoming webhook, a Teams workflow webhook, a signed webhook (Standard Webhooks), or PagerDuty (the Events API v2 URL, with the integration key as `secret`; never answered back). The URL must be HTTPS on a public address. A new webhook channel answers its signing secret (`whsec_…`) once: keep it. An optional `rhythm` (S49), as a person\'s, says when its digests come (`null`: every cycle again; absent: as it was).',
     scope: 'manage',
     params: nameParams,
     body: channelBody,
