@@ -72,9 +72,10 @@ for (const email of emails) {
 
 const wordsOf = (message: GalleryMessage) =>
   message.transport === 'slack' ? slackWords(message.body as { text: string; blocks: object[] }) : message.transport === 'teams' ? teamsWords(message.body!) : jsonWords(message.body);
+const transportGroups = { email: 'Emails', slack: 'Slack', teams: 'Teams', webhook: 'Webhooks', pagerduty: 'PagerDuty' } as const;
 for (const message of galleryChannelMessages()) {
   writeFileSync(`${out}${message.id}.json`, JSON.stringify(message.body, null, 2));
-  shown.push({ id: message.id, title: `${message.kind}, ${message.state}`, group: message.transport === 'webhook' ? 'Webhooks' : message.transport === 'slack' ? 'Slack' : 'Teams', files: [{ label: 'JSON', href: `${message.id}.json` }], shots: [], words: wordsOf(message) });
+  shown.push({ id: message.id, title: `${message.kind}, ${message.state}`, group: transportGroups[message.transport], files: [{ label: 'JSON', href: `${message.id}.json` }], shots: [], words: wordsOf(message) });
 }
 
 for (const page of galleryPages()) {

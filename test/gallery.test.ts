@@ -114,9 +114,10 @@ describe('the gallery', () => {
     expect(await page.$$eval('button, input[type=submit]', (buttons) => buttons.map((b) => (b as HTMLElement).innerText.trim()))).toEqual(['Sign in']);
   });
 
-  it('S48: every Slack, Teams and webhook message reads right', () => {
+  it('S48: every Slack, Teams, webhook and PagerDuty message reads right', () => {
     const messages = galleryChannelMessages();
-    expect(new Set(messages.map((m) => m.transport))).toEqual(new Set(['slack', 'teams', 'webhook']));
+    expect(new Set(messages.map((m) => m.transport))).toEqual(new Set(['slack', 'teams', 'webhook', 'pagerduty']));
+    expect(messages.filter((m) => m.transport === 'pagerduty').map((m) => m.id)).toEqual(['digest-grouped-pagerduty', 'connection-offline-pagerduty', 'connection-online-pagerduty']);
     const problems: string[] = [];
     for (const message of messages) {
       const words =

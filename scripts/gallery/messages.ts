@@ -22,7 +22,7 @@ import { describeRhythm } from '../../contracts/rhythm.js';
 export const galleryAppUrl = 'http://localhost:8080';
 const unsubscribe = unsubscribeLinks(galleryAppUrl, 'the-gallery-secret-shows-links-only');
 
-export type Transport = 'email' | 'slack' | 'teams' | 'webhook';
+export type Transport = 'email' | 'slack' | 'teams' | 'webhook' | 'pagerduty';
 
 /** One message as its transport delivers it. */
 export interface GalleryMessage {
@@ -199,7 +199,21 @@ function channelEvents(): { kind: string; state: string; event: ChannelEvent }[]
       type: 'herald.digest',
       version: 1,
       timestamp: at(6, 9, 15).toISOString(),
-      data: { ...data, environment, cycle: 40, newErrors: 5, resolvedErrors: 1, openErrors: 18, firstNew: first, firstResolved: [line(row('customers', 'CU-0991', 'Timeout calling CRM'))], url },
+      data: {
+        ...data,
+        environment,
+        cycle: 40,
+        newErrors: 5,
+        resolvedErrors: 1,
+        openErrors: 18,
+        firstNew: first,
+        firstResolved: [line(row('customers', 'CU-0991', 'Timeout calling CRM'))],
+        flows: [
+          { id: 'orders', name: 'Orders', integration: 'Shop to ERP', newErrors: 5, resolvedErrors: 0, openErrors: 18, url: `${url}&flow=orders` },
+          { id: 'customers', name: 'Customers', integration: 'Shop to ERP', newErrors: 0, resolvedErrors: 1, openErrors: 0, url: `${url}&flow=customers` },
+        ],
+        url,
+      },
     } satisfies ChannelEvent,
   });
   const connection = (status: 'offline' | 'online') => ({
@@ -246,9 +260,16 @@ function channelEvents(): { kind: string; state: string; event: ChannelEvent }[]
 /** The signed webhook the gallery's events go to (its secret signs the gallery only). */
 const galleryWebhook = { id: 1, kind: 'webhook' as const, url: 'https://hooks.acme.example/herald', secret: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', removed: false };
 
-/** Every channel message: each event as Slack blocks, a Teams card and a signed webhook's JSON. */
+/** The PagerDuty channel the gallery's events go to. */
+const galleryPagerDuty = { id: 2, kind: 'pagerduty' as const, url: 'https://events.pagerduty.com/v2/enqueue', secret: 'R0UT1NGKEY0F32LETTERSANDDIGITS00', removed: false };
+
+/**
+ * Every channel message: each event as Slack blocks, a Teams card, a signed webhook's JSON, and
+ * the PagerDuty events it becomes (none for what PagerDuty is not told of).
+ */
 export function galleryChannelMessages(): GalleryMessage[] {
   return channelEvents().flatMap(({ kind, state, event }) => [
+    ...pagerDutyMessages(kind, state, event),
     { id: `${kind}-${state}-slack`, kind, state, transport: 'slack' as const, body: slackMessage(event) },
     { id: `${kind}-${state}-teams`, kind, state, transport: 'teams' as const, body: teamsMessage(event) },
     {
@@ -259,4 +280,10 @@ export function galleryChannelMessages(): GalleryMessage[] {
       body: JSON.parse(channelRequests({ id: 1, publicId: '0b7c6a2e-5d1f-4c3e-9a8b-2f6d4e1c7a90', channel: galleryWebhook }, event)[0]!.body) as object,
     },
   ]);
+}
+
+function pagerDutyMessages(kind: string, state: string, event: ChannelEvent): GalleryMessage[] {
+  const requests = channelRequests({ id: 2, publicId: null, channel: galleryPagerDuty }, event);
+  if (requests.length === 0) return [];
+  return [{ id: `${kind}-${state}-pagerduty`, kind, state, transport: 'pagerduty', body: requests.map((r) => JSON.parse(r.body) as object) }];
 }
