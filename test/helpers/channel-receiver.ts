@@ -29,6 +29,17 @@ export interface ChannelReceiver {
   clear(): void;
 }
 
+/** Listens on a free port of 127.0.0.1 until the test file ends; answers the port. */
+export async function listenLocally(server: Server): Promise<number> {
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  afterAll(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  return (server.address() as { port: number }).port;
+}
+
 export async function startChannelReceiver(): Promise<ChannelReceiver> {
   const requests: ReceivedRequest[] = [];
   const queues = new Map<string, Answer[]>();
@@ -52,13 +63,7 @@ export async function startChannelReceiver(): Promise<ChannelReceiver> {
       finish(next.status, { ...(next.retryAfter && { 'retry-after': next.retryAfter }), ...(next.location && { location: next.location }) });
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  afterAll(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const { port } = server.address() as { port: number };
+  const port = await listenLocally(server);
   return {
     url: (path) => `http://127.0.0.1:${port}${path}`,
     answer: (path, ...answers) => queues.set(path, [...(queues.get(path) ?? []), ...answers]),

@@ -8,9 +8,8 @@
  * resolve closes it.
  */
 import { createServer, type Server } from 'node:http';
-import { once } from 'node:events';
 import { randomUUID } from 'node:crypto';
-import { afterAll } from 'vitest';
+import { listenLocally } from './channel-receiver.js';
 
 export interface PagerDutyEvent {
   routing_key?: string;
@@ -94,13 +93,7 @@ export async function startPagerDutyReceiver(): Promise<PagerDutyReceiver> {
       answer(202, { status: 'success', message: 'Event processed', dedup_key: key });
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  afterAll(() => {
-    server.closeAllConnections();
-    server.close();
-  });
-  const { port } = server.address() as { port: number };
+  const port = await listenLocally(server);
   return {
     url: `http://127.0.0.1:${port}/v2/enqueue`,
     keys,
