@@ -6,6 +6,7 @@
  *   errors: one report of 10,000 errors (the first into a fresh database)  vs  a raw multi-row INSERT into the errors table
  *           200 concurrent one-error reports                                 vs  a bare workflow with one DB activity
  *   digest: one cycle for 2,000 users, 200 flows, 20,000 new errors         vs  raw nodemailer sending Herald's own email
+ *           and the fix alone, with 20,000 new errors                        vs  the same fix with 20 (it should not grow)
  *
  *   http:   200 concurrent one-error reports over the HTTP API                vs  the same through the client
  *
@@ -48,6 +49,7 @@ import { createTemporalClient } from '../client/payload-codec.js';
 import { runServer } from '../server/run-server.js';
 import { createTokenStore } from '../stores/token-store.js';
 import { createPageStore } from '../stores/page-store.js';
+import { createDigestStore } from '../stores/digest-store.js';
 
 const { values: flags, positionals } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' }, count: { type: 'string' }, minutes: { type: 'string' }, workers: { type: 'string' }, cache: { type: 'string' } },
@@ -260,6 +262,29 @@ async function digestRound() {
       `activities (scheduled to completed): ${Object.entries(steps).map(([name, seconds]) => `${name} ${seconds.toFixed(2)} s`).join(', ')}`,
   );
   return { cycle: cycle.result, seconds: cycle.seconds, rawSeconds: raw.seconds };
+}
+
+/**
+ * The fix of one cycle of bench-prod (its 2,000 followers of 200 flows) with `count` new errors,
+ * alone: the store's fix, timed in a transaction rolled back after, so nothing is planned for good.
+ * Run after a digest round, when no other error is new.
+ */
+async function fixMs(count: number): Promise<number> {
+  const trx = await db.transaction();
+  try {
+    await trx.raw(
+      `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, step, status, occurred_at)
+       select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'fix-probe', 'fix-probe-' || g, 'trace-' || g,
+              'Record ' || g || ' was rejected: the customer account is on credit hold', 'CREDIT_HOLD', 'Import orders', 'open', now()
+         from generate_series(1, :count::int) g`,
+      { count },
+    );
+    const store = createDigestStore(trx);
+    const number = (await store.lastCycleNumber('bench-prod')) + 1;
+    return (await timed(() => store.fixCycle('bench-prod', number))).seconds * 1000;
+  } finally {
+    await trx.rollback();
+  }
 }
 
 /** 200 concurrent one-error reports through the client: reports a second. */
@@ -478,6 +503,11 @@ try {
         name: "raw nodemailer with Herald's own email",
         value: users.length / measured.rawSeconds,
       });
+      // What a cycle's fix costs as its errors grow (#40: it should not).
+      const few = await fixMs(20);
+      const many = await fixMs(20_000);
+      console.log(`digest fix alone, 2,000 followers: 20 new errors ${few.toFixed(0)} ms, 20,000 new errors ${many.toFixed(0)} ms`);
+      record('fix', 'digest fix, 20,000 new errors', 'ms', many, { name: 'the same fix with 20 new errors', value: few });
     }
 
     if (only === 'retention' && round === 1) await retentionRound();
