@@ -424,7 +424,7 @@ async function digestNow(session: Session, args: CommandArgs): Promise<number> {
   const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
   const summary = await within(updateUntilTaken(() => handle.executeUpdate(runCycleNowUpdate)), waitMs);
   if (summary) {
-    return print(`cycle ${summary.number}: ${summary.newErrors} new, ${summary.resolvedErrors} resolved; ${describeTally(summary)}`);
+    return print(`cycle ${summary.number}: ${summary.newErrors} new, ${summary.resolvedErrors} resolved; ${summary.notifications ? describeNotifications(summary.notifications) : describeTally(summary)}`);
   }
   const status = await handle.query(digestStatusQuery).catch(() => undefined);
   const pending = await createDeliveryStore(session.db()).pendingSummary(environment);
@@ -448,6 +448,14 @@ async function digestRemind(session: Session, args: CommandArgs): Promise<number
   }
   if (round.planned === 0) return print(`${environment}: nobody to remind (no error open past the threshold, or reminded in the last day)`);
   return print(`${environment}: ${round.planned} user(s) reminded; ${describeTally(round)}`);
+}
+
+/** Each transport's tally (S49): "email: 3 sent, 1 failed; slack: 1 sent; pagerduty: 1 refused for now". */
+function describeNotifications(byTransport: Record<string, { sent: number; failed: number; deferred: number; cancelled: number }>): string {
+  const words = { sent: 'sent', failed: 'failed', deferred: 'refused for now (tried again later)', cancelled: 'cancelled' } as const;
+  return Object.entries(byTransport)
+    .map(([transport, tally]) => `${transport}: ${(Object.keys(words) as (keyof typeof words)[]).filter((k) => tally[k] > 0).map((k) => `${tally[k]} ${words[k]}`).join(', ')}`)
+    .join('; ');
 }
 
 /** "3 email(s) sent, 1 failed", and those refused for now or cancelled, if any. */

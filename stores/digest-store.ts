@@ -58,7 +58,20 @@ export interface CompletedCycle {
   cancelled: number;
   /** The cycle's channel messages (S43) so far: sent, failed, waiting for another attempt. */
   channels?: { sent: number; failed: number; deferred: number };
+  /** Every notification of the cycle, by transport (`email`, `slack`, …; S49): those with none are left out. */
+  byTransport?: Record<string, NotificationTally>;
 }
+
+/** How a set of notifications stands: pending ones (`deferred`) wait for another attempt. */
+export interface NotificationTally {
+  sent: number;
+  failed: number;
+  deferred: number;
+  cancelled: number;
+}
+
+const tallyColumns = `(count(*) filter (where status = 'sent'))::int as sent, (count(*) filter (where status = 'failed'))::int as failed,
+  (count(*) filter (where status = 'pending'))::int as deferred, (count(*) filter (where status = 'cancelled'))::int as cancelled`;
 
 export interface CycleContext {
   cycleId: number;
@@ -406,12 +419,25 @@ export function createDigestStore(db: Knex): DigestStore {
           );
       const row = await outcomes('email_deliveries');
       const channels = await outcomes('channel_messages');
+      // One tally of the cycle's notifications, by the transport they went by.
+      const { rows: byKind } = await db.raw(
+        `select 'email' as transport, ${tallyColumns} from email_deliveries where cycle_id = :cycle
+         union all
+         select c.kind, ${tallyColumns} from channel_messages m join channels c on c.id = m.channel_id where m.cycle_id = :cycle group by c.kind`,
+        { cycle: cycleId },
+      );
+      const byTransport: Record<string, NotificationTally> = {};
+      for (const r of byKind as (NotificationTally & { transport: string })[]) {
+        const { transport, ...tally } = r;
+        if (tally.sent + tally.failed + tally.deferred + tally.cancelled > 0) byTransport[transport] = tally;
+      }
       return {
         sent: row?.sent ?? 0,
         failed: row?.failed ?? 0,
         deferred: row?.deferred ?? 0,
         cancelled: row?.cancelled ?? 0,
         channels: { sent: channels?.sent ?? 0, failed: channels?.failed ?? 0, deferred: channels?.deferred ?? 0 },
+        byTransport,
       };
     },
   };

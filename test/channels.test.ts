@@ -168,6 +168,9 @@ describe('S43: channels', async () => {
     await report('invoices', 'IN-1');
     const summary = await cycle();
     expect(summary.channelMessages).toEqual({ planned: 3, sent: 3, failed: 0, deferred: 0 });
+    // One tally of the cycle's notifications, by transport (S49).
+    const once = { sent: 1, failed: 0, deferred: 0, cancelled: 0 };
+    expect(summary.notifications).toEqual({ email: { ...once, sent: 2 }, slack: once, teams: once, webhook: once });
     // Email: ops and hooks; the orders team chose Teams instead.
     expect(mail.received.flatMap((m) => m.envelopeTo).sort()).toEqual(['hooks@acme.test', 'ops@acme.test']);
 
@@ -420,6 +423,7 @@ describe('S43: channels', async () => {
     await report('orders', 'SO-PD-3', 'Timeout');
     const refused = await cycle();
     expect(refused.channelMessages).toMatchObject({ deferred: 1 });
+    expect(refused.notifications?.pagerduty).toEqual({ sent: 0, failed: 0, deferred: 1, cancelled: 0 });
     await env.sleep(minutes(2));
     await expect.poll(() => accepted().length).toBe(2);
     expect(accepted()[1]).toMatchObject({ event_action: 'trigger', dedup_key: flowKey, payload: { summary: 'Orders (Shop to ERP): 3 open errors in Production' } });
@@ -443,7 +447,7 @@ describe('S43: channels', async () => {
     // A key PagerDuty does not know: refused for good, in its words, as "messages" shows it.
     await call('PUT', '/channels/pager', { kind: 'pagerduty', url: pagerDuty.url, secret: 'UNKN0WNKEY0F32LETTERSANDDIGITS00' });
     await report('orders', 'SO-PD-4', 'Customer not found');
-    expect((await cycle()).channelMessages).toMatchObject({ failed: 1 });
+    expect((await cycle()).notifications?.pagerduty).toEqual({ sent: 0, failed: 1, deferred: 0, cancelled: 0 });
     const [failed] = await messagesOf('pager').then((rows) => rows.slice(-1));
     expect(failed).toMatchObject({ status: 'failed', last_status: 400, last_error: 'PagerDuty refused the event (HTTP 400): Event object is invalid (Invalid routing key)' });
     const listed = (await call('GET', '/messages')).body.messages as { channel: string; status: string; lastError: string }[];

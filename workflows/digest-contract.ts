@@ -45,6 +45,8 @@ export interface CycleSummary {
   cancelled?: number;
   /** Messages to channels (S43): planned, and how their first attempts went (absent in cycles before channels). */
   channelMessages?: { planned: number; sent: number; failed: number; deferred: number };
+  /** Every notification of the cycle, by transport (`email`, `slack`, `teams`, `webhook`, `pagerduty`; S49): how each stood when the cycle ended. */
+  notifications?: Record<string, { sent: number; failed: number; deferred: number; cancelled: number }>;
   finishedAt: string;
 }
 

@@ -394,6 +394,7 @@ async function fixAndSend(
     ...((fixed.channelMessageCount ?? 0) > 0 && completed.channels && {
       channelMessages: { planned: fixed.channelMessageCount!, ...completed.channels },
     }),
+    ...(completed.byTransport && Object.keys(completed.byTransport).length > 0 && { notifications: completed.byTransport }),
     finishedAt: new Date(workflowNow()).toISOString(),
   };
   return { summary, retryAt: completed.nextRetryAt ? Date.parse(completed.nextRetryAt) : undefined, workersIntervalMs: fixed.workersIntervalMs };
