@@ -58,6 +58,9 @@ export function channelSecretProblem(kind: ChannelKind, secret: string | null | 
   return rule.secretPattern!.test(secret) ? undefined : rule.secretMessage;
 }
 
+/** A kind's name in a sentence ("Slack", "PagerDuty"): its title without what follows in brackets; an unknown kind as it is. */
+export const channelKindName = (kind: string): string => (kind in channelKindRules ? ruleOf(kind as ChannelKind).title.replace(/ \(.*\)$/, '') : kind);
+
 /** Whether Herald makes this kind's secret when the channel is made (and answers it once). */
 export const secretMadeByHerald = (kind: ChannelKind): boolean => ruleOf(kind).secret === 'made';
 

@@ -96,6 +96,8 @@ export interface EmailLine {
   /** For cycles without an email: how many there were in a row, the first's number, and the last's (`cycle`). */
   quietCycles: number;
   firstCycle: number | null;
+  /** Not an email: a post to the channel the person's subscriptions go to (S43, S49), with how it went (`status`, `lastError`, `sentAt`). */
+  post: { id: number; channel: string; channelKind: string; retryAt: Date | null } | null;
 }
 
 export interface PageStore {
@@ -185,34 +187,56 @@ export function createPageStore(db: Knex): PageStore {
     },
 
     async emails(person, limit) {
-      // Cycles that sent the person no email (nothing new, or nothing followed) between two that
-      // did are one line, the latest, with how many they were: a quiet environment would
-      // otherwise fill the list with a line per cycle.
+      // Cycles that sent the person neither an email nor a post to the channel their subscriptions
+      // go to (nothing new, or nothing followed) between two that did are one line, the latest,
+      // with how many they were: a quiet environment would otherwise fill the list with a line per cycle.
       const rows = await db.raw(
         `with cycles as (
            select c.fixed_at as at, env.id as environment, env.name as environment_name, c.number as cycle,
                   d.id as delivery_id, d.status, d.subject, d.last_error, d.sent_at, s.user_id is not null as nothing_new,
-                  count(d.id) over (partition by env.id order by c.fixed_at desc) as emails_since
+                  cm.id as post_id, ch.name as channel_name, ch.kind as channel_kind, cm.status as post_status, cm.last_error as post_error,
+                  cm.sent_at as posted_at, cm.retry_at as post_retry_at,
+                  count(coalesce(d.id, cm.id)) over (partition by env.id order by c.fixed_at desc) as emails_since
              from digest_cycles c
              join environments env on env.id = c.environment_id and env.account_id = :account
              join users u on u.id = :user
              left join email_deliveries d on d.cycle_id = c.id and d.user_id = :user
              left join digest_skips s on s.cycle_id = c.id and s.user_id = :user
+             left join subscription_targets t on t.environment_id = env.id and t.user_id = :user
+             left join channel_messages cm on cm.cycle_id = c.id and cm.channel_id = t.channel_id
+             left join channels ch on ch.id = cm.channel_id
             where c.fixed_at >= u.created_at)
          select 'digest' as kind, at, environment, environment_name, cycle, delivery_id, status, subject, last_error, sent_at, null::timestamptz as held_until,
-                nothing_new, 1 as quiet_cycles, cycle as first_cycle
+                nothing_new, 1 as quiet_cycles, cycle as first_cycle, null::bigint as post_id, null as channel_name, null as channel_kind, null::timestamptz as retry_at
            from cycles where delivery_id is not null
          union all
-         select 'digest', max(at), environment, environment_name, max(cycle), null, null, null, null, null, null, bool_or(nothing_new), count(*), min(cycle)
-           from cycles where delivery_id is null group by environment, environment_name, emails_since
+         select 'digest', at, environment, environment_name, cycle, null, post_status, null, post_error, posted_at, null, false, 1, cycle, post_id, channel_name, channel_kind, post_retry_at
+           from cycles where post_id is not null
+         union all
+         select 'digest', max(at), environment, environment_name, max(cycle), null, null, null, null, null, null, bool_or(nothing_new), count(*), min(cycle), null, null, null, null
+           from cycles where delivery_id is null and post_id is null group by environment, environment_name, emails_since
          union all
          select d.kind, coalesce(ev.changed_at, a.created_at, d.planned_at), env.id, env.name, null, d.id, d.status, d.subject, d.last_error, d.sent_at, d.held_until,
-                false, 1, null
+                false, 1, null, null, null, null, null
            from email_deliveries d
            join environments env on env.id = d.environment_id
            left join connection_events ev on ev.id = d.connection_event_id
            left join assignment_events a on a.id = d.assignment_event_id
           where d.user_id = :user and d.kind in ('connection', 'reminder', 'assignment')
+         union all
+         -- What was posted, for them, to the channel their subscriptions in an environment go to (S43, S49):
+         -- its connection changes of connections they follow, its reminders, and assignments to them.
+         select m.kind, coalesce(ev.changed_at, a.created_at, m.planned_at, m.created_at), env.id, env.name, null, null, m.status, null, m.last_error, m.sent_at, null,
+                false, 1, null, m.id, ch.name, ch.kind, m.retry_at
+           from channel_messages m
+           join subscription_targets t on t.channel_id = m.channel_id and t.environment_id = m.environment_id and t.user_id = :user
+           join channels ch on ch.id = m.channel_id
+           join environments env on env.id = m.environment_id and env.account_id = :account
+           left join connection_events ev on ev.id = m.connection_event_id
+           left join assignment_events a on a.id = m.assignment_event_id
+          where m.kind = 'reminder'
+             or (m.kind = 'assignment' and a.assignee_id = :user)
+             or (m.kind = 'connection' and exists (select 1 from subscriptions sub where sub.user_id = :user and sub.environment_id = m.environment_id and sub.connection_id = ev.connection_id))
           order by at desc
           limit :limit`,
         { account: person.account, user: person.id, limit },
@@ -232,6 +256,7 @@ export function createPageStore(db: Knex): PageStore {
         nothingNew: row.nothing_new,
         quietCycles: Number(row.quiet_cycles),
         firstCycle: row.first_cycle,
+        post: row.post_id === null ? null : { id: Number(row.post_id), channel: row.channel_name as string, channelKind: row.channel_kind as string, retryAt: row.retry_at as Date | null },
       }) as EmailLine);
     },
 

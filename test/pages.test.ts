@@ -548,6 +548,10 @@ describe('the pages the emails link to, in a browser', async () => {
     await page.goto(`${base}/account/messages`);
     expect(await page.textContent("tr[data-status=pending]")).toMatch(/digest of Production to team-hook.*Refused for now \(ENOTFOUND/s);
     await check(page, 'messages');
+    // Their own list says it too, as they read it: what went where their subscriptions go.
+    await page.goto(`${base}/emails`);
+    const [post] = await page.locator('tr[data-line^="post-"]').allInnerTexts();
+    expect(post).toMatch(/Digest \d+ of Production, posted to team-hook \(Signed webhook\)\s+refused for now \(ENOTFOUND[^)]*\); tried again \d{4}-\d\d-\d\d/);
 
     // Removed: its message is cancelled, and the admin's subscriptions go to email again.
     await page.goto(`${base}/account/channels`);

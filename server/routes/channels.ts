@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { check } from '../../contracts/problems.js';
-import { channelBody, channelKindRules, channelKinds, channelName, type ChannelKindRule } from '../../contracts/channel.js';
+import { channelBody, channelKindName, channelKindRules, channelKinds, channelName, type ChannelKindRule } from '../../contracts/channel.js';
 import { channelViews, putChannel, removeChannel } from '../../admin/channels.js';
 import { describeRhythm, type Rhythm } from '../../contracts/rhythm.js';
 import { EntityConflict, EntityRefused, type EntityView } from '../../admin/entities.js';
@@ -26,7 +26,7 @@ export function channelRows(views: EntityView[]) {
 /** The kinds the form offers, and which of them take a key from whoever saves the channel. */
 export function channelKindChoices() {
   const kinds = channelKinds.map((kind) => ({ value: kind, title: channelKindRules[kind].title, secret: channelKindRules[kind].secret as ChannelKindRule['secret'] }));
-  const given = kinds.filter((k) => k.secret === 'given').map((k) => k.title.replace(/ \(.*\)$/, ''));
+  const given = kinds.filter((k) => k.secret === 'given').map((k) => channelKindName(k.value));
   return { kinds, givenSecrets: given.length > 0 ? `for ${given.join(', ')}` : '' };
 }
 

@@ -1,9 +1,13 @@
-/** "My emails" (S27): every email Herald sent a person, or tried to, and each one again as it was sent. */
+/**
+ * "My emails" (S27): every email Herald sent a person, or tried to, and each one again as it was
+ * sent; and what was posted for them to the channel their subscriptions go to (S43, S49).
+ */
 import type { FastifyInstance } from 'fastify';
 import { createPageStore, type EmailLine } from '../../stores/page-store.js';
 import { composeSentEmail } from '../../email/sent-email.js';
 import { notFound, page, signedIn, urlId, type PageDeps } from '../page.js';
 import { pageTime } from '../page-renderer.js';
+import { channelKindName } from '../../contracts/channel.js';
 
 /** What an email of each kind is called where it has no subject yet (not sent). */
 const emailKindNames: Record<EmailLine['kind'], string> = {
@@ -24,11 +28,28 @@ const statusText = (line: EmailLine) =>
           ? `held for your quiet hours, until ${pageTime(line.heldUntil)}`
           : `waiting${line.lastError ? `: ${line.lastError}` : ''}`;
 
-/** The lines of "My emails" as the page shows them: what each is called, how it ended, why a cycle sent none. */
+/** How a post to a channel went, in the words of "messages". */
+const postStatusText = (line: EmailLine) =>
+  line.status === 'sent'
+    ? `posted ${line.sentAt ? pageTime(line.sentAt) : ''}`
+    : line.status === 'failed'
+      ? `refused by the channel: ${line.lastError ?? ''}`
+      : line.status === 'cancelled'
+        ? (line.lastError ?? 'not posted')
+        : line.post?.retryAt
+          ? `refused for now (${line.lastError ?? 'no answer'}); tried again ${pageTime(line.post.retryAt)}`
+          : 'waiting to be posted';
+
+/** What a post is called: its kind, and where it went. */
+const postTitle = (line: EmailLine) =>
+  `${line.kind === 'digest' ? `Digest ${line.cycle} of ${line.environmentName}` : `${emailKindNames[line.kind]}, ${line.environmentName}`}, posted to ${line.post!.channel} (${channelKindName(line.post!.channelKind)})`;
+
+/** The lines of "My emails" as the page shows them: what each is called, how it ended, why a cycle sent none; posts to their channel beside the emails. */
 export function emailPageLines(lines: EmailLine[]) {
   return lines.map((line) => ({
     ...line,
-    statusText: line.deliveryId ? statusText(line) : '',
+    ...(line.post && { postTitle: postTitle(line) }),
+    statusText: line.post ? postStatusText(line) : line.deliveryId ? statusText(line) : '',
     kindName: emailKindNames[line.kind],
     quietRun: line.quietCycles > 1,
     why: line.nothingNew ? 'Nothing was new or resolved in the flows you followed.' : `You followed no flow of ${line.environmentName} then.`,
