@@ -1,10 +1,11 @@
-/** Posting channel messages (S43) from inside an activity: on its clock, with its metrics. */
+/** Posting channel messages (S43) from inside an activity: on its clock, under its fence (S44), with its metrics. */
 import type { Knex } from 'knex';
 import { sendChannelMessages } from '../channels/send-messages.js';
 import type { ChannelAgents } from '../channels/post.js';
 import { createChannelStore } from '../stores/channel-store.js';
 import { channelMetrics } from './metrics.js';
-import { activityClock } from './sending.js';
+import { activityClock, attemptFence } from './sending.js';
+import { createDeliveryStore } from '../stores/delivery-store.js';
 
 export interface ChannelPostingDeps {
   db: Knex;
@@ -20,8 +21,19 @@ export interface ChannelPostingDeps {
 /** Posts channel messages in the current activity: these, or those of `of` still waiting for their first attempt. */
 export function channelPoster(deps: ChannelPostingDeps) {
   const channels = createChannelStore(deps.db);
-  const post = (ids: number[], now = activityClock()) =>
-    sendChannelMessages(ids, { db: deps.db, appUrl: deps.appUrl, agents: deps.channelAgents, retryLimitMs: deps.deliveryRetryLimitMs, now, observe: channelMetrics(), timeoutMs: deps.channelTimeoutMs });
+  const deliveries = createDeliveryStore(deps.db);
+  // Under the attempt's fence (S44), the one its emails hold.
+  const post = async (ids: number[], now = activityClock()) =>
+    sendChannelMessages(ids, {
+      db: deps.db,
+      appUrl: deps.appUrl,
+      agents: deps.channelAgents,
+      retryLimitMs: deps.deliveryRetryLimitMs,
+      now,
+      observe: channelMetrics(),
+      timeoutMs: deps.channelTimeoutMs,
+      fence: ids.length > 0 ? await attemptFence(deliveries) : undefined,
+    });
   return {
     post,
     firstAttempts: async (of: Parameters<typeof channels.firstAttempts>[0]) => post(await channels.firstAttempts(of)),

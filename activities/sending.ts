@@ -4,7 +4,7 @@
  * shutting down) and what time it is.
  */
 import { Context } from '@temporalio/activity';
-import type { AcceptedEmail } from '../stores/delivery-store.js';
+import type { AcceptedEmail, DeliveryStore, SendFence } from '../stores/delivery-store.js';
 import { deliveryMetrics } from './metrics.js';
 import { sendDeliveries, type DeliveryTally, type SendDeliveriesOptions, type SendingAttempt } from '../email/send-deliveries.js';
 
@@ -13,14 +13,36 @@ interface SendProgress {
   unmarked: AcceptedEmail[];
 }
 
-/** The current activity attempt, as a sending attempt. */
-function currentSendingAttempt(): SendingAttempt {
+const fencesOfAttempts = new WeakMap<Context, Promise<SendFence>>();
+
+/**
+ * The fence of the current activity attempt (S44), taken once however many sendings the attempt
+ * runs: its emails and its channel posts hold the same one, so that neither takes it from the other.
+ */
+export function attemptFence(store: Pick<DeliveryStore, 'takeFence'>): Promise<SendFence> {
   const context = Context.current();
-  const { workflowExecution, activityId, attempt, heartbeatDetails } = context.info;
+  let fence = fencesOfAttempts.get(context);
+  if (!fence) {
+    const { scope, holder } = attemptNames(context);
+    fence = store.takeFence(scope, holder);
+    fencesOfAttempts.set(context, fence);
+  }
+  return fence;
+}
+
+/** Whose sending the attempt fences (its workflow), and its own name. */
+function attemptNames(context: Context) {
+  const { workflowExecution, activityId, attempt } = context.info;
+  return { scope: workflowExecution?.workflowId ?? `activity/${activityId}`, holder: `${workflowExecution?.runId}/${activityId}#${attempt}` };
+}
+
+/** The current activity attempt, as a sending attempt. */
+function currentSendingAttempt(store: DeliveryStore): SendingAttempt {
+  const context = Context.current();
   return {
-    scope: workflowExecution?.workflowId ?? `activity/${activityId}`,
-    holder: `${workflowExecution?.runId}/${activityId}#${attempt}`,
-    carried: (heartbeatDetails as SendProgress | undefined)?.unmarked ?? [],
+    ...attemptNames(context),
+    fence: () => attemptFence(store),
+    carried: (context.info.heartbeatDetails as SendProgress | undefined)?.unmarked ?? [],
     heartbeat: (unmarked) => context.heartbeat({ unmarked } satisfies SendProgress),
     stopping: context.cancellationSignal,
   };
@@ -28,7 +50,7 @@ function currentSendingAttempt(): SendingAttempt {
 
 /** Sends deliveries in the current activity attempt, on its clock unless `now` is given. */
 export function sendInThisAttempt(options: Omit<SendDeliveriesOptions, 'attempt' | 'now'> & { now?: () => Date }): Promise<DeliveryTally> {
-  return sendDeliveries({ ...options, attempt: currentSendingAttempt(), now: options.now ?? activityClock(), observe: deliveryMetrics() });
+  return sendDeliveries({ ...options, attempt: currentSendingAttempt(options.store), now: options.now ?? activityClock(), observe: deliveryMetrics() });
 }
 
 /**

@@ -6,6 +6,8 @@
  */
 import type { Knex } from 'knex';
 import { createChannelStore } from '../stores/channel-store.js';
+import type { SendFence } from '../stores/delivery-store.js';
+import { claimFreshMs } from '../email/send-deliveries.js';
 import { channelComposer } from './compose.js';
 import { transports } from './transports.js';
 import type { ChannelRequest, OutgoingMessage, Transport } from './transport.js';
@@ -23,6 +25,8 @@ export interface ChannelSending {
   /** Each message's outcome, by channel kind and message kind (metrics). */
   observe?: (outcome: string, channel: string, kind: string) => void;
   timeoutMs?: number;
+  /** The sending attempt's fence (S44): an attempt that lost it posts nothing more. */
+  fence?: SendFence;
 }
 
 export type ChannelTally = { sent: number; failed: number; deferred: number; cancelled: number };
@@ -57,8 +61,10 @@ export async function sendChannelMessages(ids: number[], sending: ChannelSending
     ids.map(async (id) => {
       const now = sending.now();
       // The lease outlasts the attempt: a worker that dies mid-post leaves the message deferred.
-      const message = await store.claim(id, now, new Date(now.getTime() + timeoutMs + 60_000));
-      if (!message) return;
+      const message = await store.claim(id, now, new Date(now.getTime() + timeoutMs + 60_000), sending.fence);
+      // Another attempt took the sending over (S44): it posts what this one has not.
+      if (!message || message === 'fenced') return;
+      const claimedAt = Date.now();
       let ended: Awaited<ReturnType<typeof store.record>>;
       if (message.channel.removed) {
         ended = await store.record(id, message.attempts, { outcome: 'cancelled', status: null, error: 'not sent: the channel was removed' }, sending.now(), sending.retryLimitMs);
@@ -67,6 +73,9 @@ export async function sendChannelMessages(ids: number[], sending: ChannelSending
         if (!message.event) await store.keepEvent(id, event);
         const transport = transports[message.channel.kind];
         const requests = transport.requests(event, message, new Date());
+        // A process that stood still since its claim (a pause after which another attempt may have
+        // taken over) posts only while the fence is still its own; else the message waits out its lease.
+        if (sending.fence && Date.now() - claimedAt > claimFreshMs && !(await store.holds(sending.fence))) return;
         const outcome: Parameters<typeof store.record>[2] =
           requests.length > 0
             ? await post(transport, requests, { agents: sending.agents, timeoutMs })

@@ -57,6 +57,8 @@ export interface SendingAttempt {
   /** Whose sending the fence guards (the workflow), and this attempt's name for it (run, activity, attempt). */
   scope: string;
   holder: string;
+  /** The attempt's fence, taken once for all it sends (emails and channel posts alike). */
+  fence(): Promise<SendFence>;
   /** Accepted emails an earlier attempt left unmarked (from its last heartbeat). */
   carried: AcceptedEmail[];
   /** Reports the accepted emails not yet marked: called every 2 s and as the attempt ends. */
@@ -93,7 +95,7 @@ const heartbeatEveryMs = 2_000;
 /** Sends until `next()` runs out; throws (after the emails in flight) on any failure that is not one recipient's. */
 export async function sendDeliveries(options: SendDeliveriesOptions): Promise<DeliveryTally> {
   const { attempt, mailer, store, concurrency, retryLimitMs, now, markPatienceMs = 4 * 60_000 } = options;
-  const fence = await store.takeFence(attempt.scope, attempt.holder);
+  const fence = await attempt.fence();
   const slots = sendingSlots(mailer.connections);
   const unmarked: AcceptedEmail[] = [...attempt.carried];
   const beat = () => attempt.heartbeat(unmarked);

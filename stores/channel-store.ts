@@ -13,6 +13,7 @@ import { inNullableRangeSql, newInRangeSql, resolvedInRangeSql } from './cycle-r
 import type { Rhythm } from '../contracts/rhythm.js';
 
 import { secretMadeByHerald, type ChannelKind } from '../contracts/channel.js';
+import type { SendFence } from './delivery-store.js';
 
 export type ChannelMessageKind = 'digest' | 'connection' | 'reminder' | 'assignment';
 
@@ -223,15 +224,20 @@ export function createChannelStore(db: Knex) {
      * its next attempt is moved to `leaseUntil`, so that no other attempt takes it meanwhile and a
      * dead attempt leaves it deferred. Undefined when another attempt has it or it is done.
      */
-    async claim(id: number, now: Date, leaseUntil: Date): Promise<ClaimedMessage | undefined> {
+    /**
+     * Claims a message for one attempt, with a lease, if it is still due; under a fence (S44), only
+     * while the fence is still the attempt's: `fenced` once another attempt took it.
+     */
+    async claim(id: number, now: Date, leaseUntil: Date, fence?: SendFence): Promise<ClaimedMessage | 'fenced' | undefined> {
       const { rows } = await db.raw(
-        `update channel_messages m set attempts = m.attempts + 1, retry_at = :lease
-          where m.id = :id and m.status = 'pending' and (m.retry_at is null or m.retry_at <= :now)
+        `with fence as (select coalesce((select generation from send_fences where scope = :scope) = :generation, :scope::text is null) as held)
+         update channel_messages m set attempts = m.attempts + 1, retry_at = :lease
+          where m.id = :id and m.status = 'pending' and (m.retry_at is null or m.retry_at <= :now) and (select held from fence)
           returning m.*, (select row_to_json(c) from channels c where c.id = m.channel_id) as channel`,
-        { id, now, lease: leaseUntil },
+        { id, now, lease: leaseUntil, scope: fence?.scope ?? null, generation: fence?.generation ?? null },
       );
       const r = rows[0];
-      if (!r) return undefined;
+      if (!r) return fence && !(await store.holds(fence)) ? 'fenced' : undefined;
       return {
         id: Number(r.id),
         publicId: r.public_id,
@@ -250,6 +256,12 @@ export function createChannelStore(db: Knex) {
         event: r.event,
         channel: { id: Number(r.channel.id), kind: r.channel.kind, url: r.channel.url, secret: r.channel.secret, removed: r.channel.removed_at !== null },
       };
+    },
+
+    /** Whether the fence is still the attempt's that took it. */
+    async holds(fence: SendFence): Promise<boolean> {
+      const row = await db('send_fences').where({ scope: fence.scope }).first('generation');
+      return Number(row?.generation) === fence.generation;
     },
 
     /** Keeps the event a message was first composed as: every retry posts the same. */

@@ -19,6 +19,7 @@ import { createTokenStore } from '../stores/token-store.js';
 import { digestEventSchema, connectionEventSchema, assignmentEventSchema } from '../channels/events.js';
 import { remindNowUpdate } from '../workflows/environment-digest.js';
 import { createChannelStore } from '../stores/channel-store.js';
+import { createDeliveryStore } from '../stores/delivery-store.js';
 import { sendChannelMessages } from '../channels/send-messages.js';
 import { channelAgents } from '../channels/post.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
@@ -377,6 +378,26 @@ describe('S43: channels', async () => {
     expect(await store.dueDeferred('prod', later, 10)).toContain(message.id);
     expect(await sendChannelMessages([message.id], { ...sending, now: () => later })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
     expect(await sendChannelMessages([message.id], { ...sending, now: () => later })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
+    expect(receiver.accepted('/slack')).toHaveLength(1);
+  });
+
+  it('S49: channel posts are fenced as emails are (S44): an attempt that lost its fence posts nothing more, and the one that took it posts once', async () => {
+    receiver.answer('/slack', { status: 503 });
+    await report('customers', 'CU-FENCE');
+    await cycle();
+    const [message] = await messagesOf('ops-slack').then((rows) => rows.slice(-1));
+    expect(message).toMatchObject({ status: 'pending', attempts: 1, last_status: 503 });
+    // Due again: the digest's retry attempt takes the fence, then stands still; the next attempt takes it over.
+    await db('channel_messages').where({ id: message.id }).update({ retry_at: null });
+    const fences = createDeliveryStore(db);
+    const stalled = await fences.takeFence('digest/prod/fence-test', 'run-1/send#1');
+    const takeover = await fences.takeFence('digest/prod/fence-test', 'run-1/send#2');
+    receiver.clear();
+    const sending = { db, appUrl: 'https://app.test', agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60), now: () => new Date() };
+    expect(await sendChannelMessages([message.id], { ...sending, fence: stalled })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
+    expect(receiver.received('/slack')).toEqual([]);
+    expect(await db('channel_messages').where({ id: message.id }).first('status', 'attempts')).toEqual({ status: 'pending', attempts: 1 });
+    expect(await sendChannelMessages([message.id], { ...sending, fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.accepted('/slack')).toHaveLength(1);
   });
 

@@ -40,7 +40,8 @@ async function webhookId(db: Knex, messageId: number): Promise<string> {
   expect(claimed, `message ${messageId} claimed`).toBeDefined();
   // Due again at once, as a retry would be.
   await db('channel_messages').where({ id: messageId }).update({ retry_at: null });
-  return channelRequests(claimed!, event)[0]!.headers['webhook-id']!;
+  if (!claimed || claimed === 'fenced') throw new Error(`message ${messageId} not claimed`);
+  return channelRequests(claimed, event)[0]!.headers['webhook-id']!;
 }
 
 describe('S49: notification ids', () => {
