@@ -20,6 +20,7 @@ import { digestEventSchema, connectionEventSchema, assignmentEventSchema } from 
 import { remindNowUpdate } from '../workflows/environment-digest.js';
 import { createChannelStore } from '../stores/channel-store.js';
 import { createDeliveryStore } from '../stores/delivery-store.js';
+import { claimFreshMs } from '../email/send-deliveries.js';
 import { sendChannelMessages } from '../channels/send-messages.js';
 import { channelAgents } from '../channels/post.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
@@ -400,6 +401,33 @@ describe('S43: channels', async () => {
     expect(await sendChannelMessages([message.id], { ...sending, fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.accepted('/slack')).toHaveLength(1);
   });
+
+  it('S49: an attempt that stood still between its claim and its post checks its fence before it posts: taken over meanwhile, it posts nothing', async () => {
+    receiver.answer('/slack', { status: 503 });
+    await report('customers', 'CU-STILL');
+    await cycle();
+    const [message] = await messagesOf('ops-slack').then((rows) => rows.slice(-1));
+    // Due again, and composed afresh: the attempt reads the cycle before it posts.
+    await db('channel_messages').where({ id: message.id }).update({ retry_at: null, event: null });
+    const fences = createDeliveryStore(db);
+    const stalled = await fences.takeFence('digest/prod/still-test', 'run-1/send#1');
+    receiver.clear();
+    // The attempt claims the message, then stands still (the cycle it reads is locked) past the time a claim is trusted.
+    const locker = await db.transaction();
+    await locker.raw('lock table digest_cycles in access exclusive mode');
+    const sending = { db, appUrl: 'https://app.test', agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60), now: () => new Date() };
+    const standingStill = sendChannelMessages([message.id], { ...sending, fence: stalled });
+    await expect.poll(() => db('channel_messages').where({ id: message.id }).first('attempts').then((r) => r.attempts), { timeout: 10_000 }).toBe(2);
+    const takeover = await fences.takeFence('digest/prod/still-test', 'run-1/send#2');
+    await new Promise((resolve) => setTimeout(resolve, claimFreshMs + 500));
+    await locker.commit();
+    expect(await standingStill).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
+    expect(receiver.received('/slack')).toEqual([]);
+    // Its lease runs out, and the attempt that took over posts it once.
+    await db('channel_messages').where({ id: message.id }).update({ retry_at: null });
+    expect(await sendChannelMessages([message.id], { ...sending, fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
+    expect(receiver.accepted('/slack')).toHaveLength(1);
+  }, 60_000);
 
   it('S49: PagerDuty: a flow of production with errors open triggers an incident that Herald resolves when none are; an outage triggers one its end resolves; 429 then taken; 400 failed for good in PagerDuty\'s words; reminders not posted', async () => {
     const pagerDuty = await startPagerDutyReceiver();
