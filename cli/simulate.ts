@@ -115,7 +115,7 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
   log('Errors are assigned:');
   const [vat] = await createErrorStore(options.db).listErrors({ environment: 'acme-production', flow: 'customers-to-erp', traceKey: `CUS-${run}-17` });
   await client.assignErrors({ environment: 'acme-production', errorIds: [vat!.id], assignee: 'owner@acme.example', user: 'integrations@acme.example' });
-  log(`  integrations@acme.example assigned CUS-${run}-17 to owner@acme.example, who is emailed at once`);
+  log(`  integrations@acme.example assigned CUS-${run}-17 to owner@acme.example, who is emailed at once (in their quiet hours, when those end)`);
 
   log('A signed webhook receives the production digest beside the email:');
   const receiver = await startWebhookReceiver(options.db);
