@@ -421,6 +421,22 @@ describe('the digest workflow, on stubbed activities', async () => {
     await stopped(handle);
   });
 
+  it('a run counts its cycles, not its wakes: interval changes between cycles do not make it continue as new sooner', async () => {
+    const { handle, stubs } = await startDigest({ cyclesPerRun: 2 });
+    const firstRun = (await handle.describe()).runId;
+    await pass(minutes(16));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1]);
+    // Two wakes that run no cycle: an operator changes the interval, and changes it back.
+    await handle.executeUpdate(setIntervalUpdate, { args: [minutes(20)] });
+    await handle.executeUpdate(setIntervalUpdate, { args: [minutes(15)] });
+    expect((await handle.describe()).runId).toBe(firstRun);
+    await pass(minutes(15));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2]);
+    // Its second cycle is its last: the next turn begins a new run.
+    await expect.poll(async () => (await handle.describe()).runId).not.toBe(firstRun);
+    await stopped(handle);
+  });
+
   it('a run-now during the last cycle of a run is answered before the run continues as new', async () => {
     const { handle, release } = await digestInFirstCycle({ cyclesPerRun: 1 });
     const answer = await handle.startUpdate(runCycleNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });

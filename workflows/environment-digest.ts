@@ -1,4 +1,5 @@
 import { labelRun } from './run-labels.js';
+import { takesPatch } from './patches.js';
 import type { EnvironmentDigestInput } from './digest-contract.js';
 import {
   answerRemindRequests,
@@ -31,8 +32,10 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
   labelRun({ environment: input.environment });
   await learnWhereItStands(digest);
 
-  for (let cycles = 0; ; cycles += 1) {
-    if (timeToContinue(digest, cycles)) await continueAsNewWith(digest);
+  // `wakes` counts every turn (a request, a look for reminders, deferred deliveries); runs that
+  // take the patch count only the cycles they ran, so that a run lasts its 96 cycles.
+  for (let wakes = 0, cycles = 0; ; wakes += 1) {
+    if (timeToContinue(digest, takesPatch('count-cycles-not-wakes') ? cycles : wakes)) await continueAsNewWith(digest);
     await waitForWork(digest);
     switch (chooseStep(digest)) {
       case 'wait again':
@@ -46,6 +49,7 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
         await sendDeferred(digest);
         continue;
       case 'run cycle':
+        cycles += 1;
         if (await runCycle(digest)) {
           await remindIfDue(digest);
           labelCycle(digest);

@@ -116,6 +116,13 @@ export const patches = {
     stage: 'patched',
     next: 'deprecate once no connection run started before 0.3.0 is open: a run continues as new only after 500 reports, so count them first (the query above, WorkflowType = "connectionStatus")',
   },
+  'count-cycles-not-wakes': {
+    workflow: 'environmentDigest',
+    change: 'a run continues as new after its cycles per run counting the cycles it ran, not every wake (an interval change, a look for reminders, deferred deliveries); each early continue-as-new was one more chance for an update to meet a closing task',
+    added: { release: '0.3.0', on: '2026-12-06' },
+    stage: 'patched',
+    next: 'deprecate from the day after 0.3.0 is everywhere, once no digest run started before it is open (a run lasts a day at most)',
+  },
   'paced-retention': {
     workflow: 'retention',
     change: 'between rounds that leave more to delete, retention pauses as long as the round took (a second at least)',
