@@ -14,6 +14,7 @@ import type { Rhythm } from '../contracts/rhythm.js';
 
 import { secretMadeByHerald, type ChannelKind } from '../contracts/channel.js';
 import type { SendFence } from './delivery-store.js';
+import { firstRetryWaitMs, refusalOutcomeSql } from './retry-policy.js';
 
 export type ChannelMessageKind = 'digest' | 'connection' | 'reminder' | 'assignment';
 
@@ -79,9 +80,8 @@ export interface ChannelMessageView {
   sentAt: Date | null;
 }
 
-/** First wait after a channel refused for now; each later one doubles, up to an hour. */
-export const firstChannelRetryMs = 10_000;
-export const maxChannelRetryMs = 60 * 60_000;
+/** A post refused for now, under the one retry policy (stores/retry-policy.ts): its claimed attempts, this one included, count its refusals. */
+const channelRefusal = refusalOutcomeSql({ refusalsBefore: '(:attempts::int - 1)', first: firstRetryWaitMs.channel, retryAfterMs: ':retryAfter::bigint', now: ':now', since: 'deferred_since', limitMs: ':limit' });
 
 /** A new signed webhook's secret, in the Standard Webhooks form (`whsec_` and 32 random bytes in base64). */
 export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
@@ -297,21 +297,11 @@ export function createChannelStore(db: Knex) {
         `update channel_messages
             set deferred_since = coalesce(deferred_since, :now),
                 last_status = :status, last_error = :error,
-                status = case when :now::timestamptz + :wait * interval '1 millisecond' - coalesce(deferred_since, :now) > :limit * interval '1 millisecond'
-                              then 'failed' else 'pending' end,
-                retry_at = case when :now::timestamptz + :wait * interval '1 millisecond' - coalesce(deferred_since, :now) > :limit * interval '1 millisecond'
-                                then null else :now::timestamptz + :wait * interval '1 millisecond' end
+                status = ${channelRefusal.status},
+                retry_at = ${channelRefusal.retryAt}
           where id = :id and attempts = :attempts and status = 'pending'
           returning status`,
-        {
-          id,
-          attempts,
-          now,
-          status: ending.status,
-          error: ending.error.slice(0, 2_000),
-          wait: Math.max(ending.retryAfterMs ?? 0, Math.min(firstChannelRetryMs * 2 ** Math.min(attempts - 1, 20), maxChannelRetryMs)),
-          limit: retryLimitMs,
-        },
+        { id, attempts, now, status: ending.status, error: ending.error.slice(0, 2_000), retryAfter: ending.retryAfterMs, limit: retryLimitMs },
       );
       return rows[0]?.status === 'failed' ? 'failed' : 'deferred';
     },

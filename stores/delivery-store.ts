@@ -5,6 +5,7 @@
  * stays pending with a `retry_at`, backing off, until the retry limit makes it `failed` (S34).
  */
 import type { Knex } from 'knex';
+import { firstRetryWaitMs, refusalOutcomeSql } from './retry-policy.js';
 
 /** Kinds of email, as `email_deliveries.kind`. */
 export type DeliveryKind = 'digest' | 'connection' | 'assignment' | 'reminder';
@@ -42,9 +43,8 @@ export interface PendingSummary {
   lastError: string | null;
 }
 
-/** First wait after a temporary refusal; each later one doubles, up to {@link maxRetryDelayMs}. */
-export const firstRetryDelayMs = 60_000;
-export const maxRetryDelayMs = 60 * 60_000;
+/** An email refused for now, under the one retry policy (stores/retry-policy.ts); the attempts before this one count its refusals. */
+const refusal = refusalOutcomeSql({ refusalsBefore: 'attempts', first: firstRetryWaitMs.email, now: ':now', since: 'deferred_since', limitMs: ':limit' });
 
 /**
  * SQL that is true while delivery `d` is still wanted: its user is a current user of the
@@ -168,14 +168,11 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
             set attempts = attempts + 1,
                 last_error = :reason,
                 deferred_since = coalesce(deferred_since, :now),
-                status = case when :now::timestamptz - coalesce(deferred_since, :now) >= :limit * interval '1 millisecond'
-                              then 'failed' else 'pending' end,
-                retry_at = case when :now::timestamptz - coalesce(deferred_since, :now) >= :limit * interval '1 millisecond'
-                                then null
-                                else :now::timestamptz + least(:first * power(2, least(attempts, 20)), :max) * interval '1 millisecond' end
+                status = ${refusal.status},
+                retry_at = ${refusal.retryAt}
           where id = :id and status = 'pending'
           returning status`,
-        { id: deliveryId, reason: reason.slice(0, 2_000), now, limit: retryLimitMs, first: firstRetryDelayMs, max: maxRetryDelayMs },
+        { id: deliveryId, reason: reason.slice(0, 2_000), now, limit: retryLimitMs },
       );
       return rows.rows[0]?.status === 'failed' ? 'failed' : 'deferred';
     },
