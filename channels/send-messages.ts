@@ -60,11 +60,13 @@ export async function sendChannelMessages(ids: number[], sending: ChannelSending
   await Promise.all(
     ids.map(async (id) => {
       const now = sending.now();
+      // A claim is as old as the moment it was asked for: the process may stand still before it
+      // reads the answer as well as after.
+      const claimedAt = Date.now();
       // The lease outlasts the attempt: a worker that dies mid-post leaves the message deferred.
       const message = await store.claim(id, now, new Date(now.getTime() + timeoutMs + 60_000), sending.fence);
       // Another attempt took the sending over (S44): it posts what this one has not.
       if (!message || message === 'fenced') return;
-      const claimedAt = Date.now();
       let ended: Awaited<ReturnType<typeof store.record>>;
       if (message.channel.removed) {
         ended = await store.record(id, message.attempts, { outcome: 'cancelled', status: null, error: 'not sent: the channel was removed' }, sending.now(), sending.retryLimitMs);

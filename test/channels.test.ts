@@ -382,50 +382,55 @@ describe('S43: channels', async () => {
     expect(receiver.accepted('/slack')).toHaveLength(1);
   });
 
-  it('S49: channel posts are fenced as emails are (S44): an attempt that lost its fence posts nothing more, and the one that took it posts once', async () => {
-    receiver.answer('/slack', { status: 503 });
-    await report('customers', 'CU-FENCE');
+  /**
+   * A post refused with Retry-After: 600 (the digest of this file tries it again only in ten
+   * minutes of the test server's time), and a clock for attempts of the test's own, on the server's
+   * time (an activity's clock is), `minutes` after now.
+   */
+  const refusedPost = async (traceKey: string) => {
+    receiver.answer('/slack', { status: 429, retryAfter: '600' });
+    await report('customers', traceKey);
     await cycle();
     const [message] = await messagesOf('ops-slack').then((rows) => rows.slice(-1));
-    expect(message).toMatchObject({ status: 'pending', attempts: 1, last_status: 503 });
+    expect(message).toMatchObject({ status: 'pending', attempts: 1, last_status: 429 });
+    const serverNow = await env.currentTimeMs();
+    return { message, at: (later: number) => () => new Date(serverNow + later) };
+  };
+  const attemptSending = { db, appUrl: 'https://app.test', agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60) };
+
+  it('S49: channel posts are fenced as emails are (S44): an attempt that lost its fence posts nothing more, and the one that took it posts once', async () => {
+    const { message, at } = await refusedPost('CU-FENCE');
     // Due again: the digest's retry attempt takes the fence, then stands still; the next attempt takes it over.
-    await db('channel_messages').where({ id: message.id }).update({ retry_at: null });
     const fences = createDeliveryStore(db);
     const stalled = await fences.takeFence('digest/prod/fence-test', 'run-1/send#1');
     const takeover = await fences.takeFence('digest/prod/fence-test', 'run-1/send#2');
     receiver.clear();
-    const sending = { db, appUrl: 'https://app.test', agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60), now: () => new Date() };
-    expect(await sendChannelMessages([message.id], { ...sending, fence: stalled })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
+    expect(await sendChannelMessages([message.id], { ...attemptSending, now: at(minutes(11)), fence: stalled })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.received('/slack')).toEqual([]);
     expect(await db('channel_messages').where({ id: message.id }).first('status', 'attempts')).toEqual({ status: 'pending', attempts: 1 });
-    expect(await sendChannelMessages([message.id], { ...sending, fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
+    expect(await sendChannelMessages([message.id], { ...attemptSending, now: at(minutes(11)), fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.accepted('/slack')).toHaveLength(1);
   });
 
   it('S49: an attempt that stood still between its claim and its post checks its fence before it posts: taken over meanwhile, it posts nothing', async () => {
-    receiver.answer('/slack', { status: 503 });
-    await report('customers', 'CU-STILL');
-    await cycle();
-    const [message] = await messagesOf('ops-slack').then((rows) => rows.slice(-1));
-    // Due again, and composed afresh: the attempt reads the cycle before it posts.
-    await db('channel_messages').where({ id: message.id }).update({ retry_at: null, event: null });
+    const { message, at } = await refusedPost('CU-STILL');
+    // Composed afresh: the attempt reads the cycle before it posts.
+    await db('channel_messages').where({ id: message.id }).update({ event: null });
     const fences = createDeliveryStore(db);
     const stalled = await fences.takeFence('digest/prod/still-test', 'run-1/send#1');
     receiver.clear();
     // The attempt claims the message, then stands still (the cycle it reads is locked) past the time a claim is trusted.
     const locker = await db.transaction();
     await locker.raw('lock table digest_cycles in access exclusive mode');
-    const sending = { db, appUrl: 'https://app.test', agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60), now: () => new Date() };
-    const standingStill = sendChannelMessages([message.id], { ...sending, fence: stalled });
+    const standingStill = sendChannelMessages([message.id], { ...attemptSending, now: at(minutes(11)), fence: stalled });
     await expect.poll(() => db('channel_messages').where({ id: message.id }).first('attempts').then((r) => r.attempts), { timeout: 10_000 }).toBe(2);
     const takeover = await fences.takeFence('digest/prod/still-test', 'run-1/send#2');
     await new Promise((resolve) => setTimeout(resolve, claimFreshMs + 500));
     await locker.commit();
     expect(await standingStill).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.received('/slack')).toEqual([]);
-    // Its lease runs out, and the attempt that took over posts it once.
-    await db('channel_messages').where({ id: message.id }).update({ retry_at: null });
-    expect(await sendChannelMessages([message.id], { ...sending, fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
+    // Once its lease has run out, the attempt that took over posts it once.
+    expect(await sendChannelMessages([message.id], { ...attemptSending, now: at(minutes(15)), fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.accepted('/slack')).toHaveLength(1);
   }, 60_000);
 
