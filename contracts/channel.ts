@@ -61,6 +61,13 @@ export function channelSecretProblem(kind: ChannelKind, secret: string | null | 
 /** A kind's name in a sentence ("Slack", "PagerDuty"): its title without what follows in brackets; an unknown kind as it is. */
 export const channelKindName = (kind: string): string => (kind in channelKindRules ? ruleOf(kind as ChannelKind).title.replace(/ \(.*\)$/, '') : kind);
 
+/** The kinds a form offers (value and title), and the names of those whose key whoever saves the channel gives ("for PagerDuty"). */
+export function channelKindChoices() {
+  const kinds = channelKinds.map((kind) => ({ value: kind, title: ruleOf(kind).title, secret: ruleOf(kind).secret }));
+  const given = kinds.filter((k) => k.secret === 'given').map((k) => channelKindName(k.value));
+  return { kinds, givenSecrets: given.length > 0 ? `for ${given.join(', ')}` : '' };
+}
+
 /** Whether Herald makes this kind's secret when the channel is made (and answers it once). */
 export const secretMadeByHerald = (kind: ChannelKind): boolean => ruleOf(kind).secret === 'made';
 

@@ -39,7 +39,7 @@ interface InEnvironment extends Frame {
 
 import type { EntityView } from '../admin/entities.js';
 import type { ChannelMessageView } from '../stores/channel-store.js';
-import type { channelKindChoices } from './routes/channels.js';
+import type { channelKindChoices } from '../contracts/channel.js';
 
 export interface PageModels {
   home: Frame & { person: Person; environments: PageEnvironment[]; mayAudit: boolean };

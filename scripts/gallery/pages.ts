@@ -6,7 +6,8 @@
 import { renderPage } from '../../server/page-renderer.js';
 import type { PageModels, PageName } from '../../server/page-models.js';
 import { emailPageLines } from '../../server/routes/emails.js';
-import { channelKindChoices, channelRows } from '../../server/routes/channels.js';
+import { channelRows } from '../../server/routes/channels.js';
+import { channelKindChoices } from '../../contracts/channel.js';
 import { channelView } from '../../admin/channels.js';
 import { describeRhythm } from '../../contracts/rhythm.js';
 import type { Person } from '../../stores/people-store.js';

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { check } from '../../contracts/problems.js';
-import { channelBody, channelKindName, channelKindRules, channelKinds, channelName, type ChannelKindRule } from '../../contracts/channel.js';
+import { channelBody, channelKindChoices, channelName } from '../../contracts/channel.js';
 import { channelViews, putChannel, removeChannel } from '../../admin/channels.js';
 import { describeRhythm, type Rhythm } from '../../contracts/rhythm.js';
 import { EntityConflict, EntityRefused, type EntityView } from '../../admin/entities.js';
@@ -23,12 +23,6 @@ export function channelRows(views: EntityView[]) {
   return views.map((channel) => ({ ...channel, digests: channel.rhythm ? describeRhythm(channel.rhythm as Rhythm) : 'every digest cycle' }));
 }
 
-/** The kinds the form offers, and which of them take a key from whoever saves the channel. */
-export function channelKindChoices() {
-  const kinds = channelKinds.map((kind) => ({ value: kind, title: channelKindRules[kind].title, secret: channelKindRules[kind].secret as ChannelKindRule['secret'] }));
-  const given = kinds.filter((k) => k.secret === 'given').map((k) => channelKindName(k.value));
-  return { kinds, givenSecrets: given.length > 0 ? `for ${given.join(', ')}` : '' };
-}
 
 export function channelPages(app: FastifyInstance, deps: PageDeps): void {
   const store = createChannelStore(deps.db);
