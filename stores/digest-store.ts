@@ -409,34 +409,25 @@ export function createDigestStore(db: Knex): DigestStore {
 
     async completeCycle(cycleId: number): Promise<CompletedCycle> {
       await db('digest_cycles').where({ id: cycleId }).whereNull('completed_at').update({ completed_at: db.fn.now() });
-      // How the cycle's emails and channel messages (S43) stand: pending ones wait for another attempt.
-      const outcomes = (table: string) =>
-        db(table)
-          .where({ cycle_id: cycleId })
-          .first(
-            ...(['sent', 'failed', 'cancelled'] as const).map((status) => db.raw(`(count(*) filter (where status = '${status}'))::int as ${status}`)),
-            db.raw(`(count(*) filter (where status = 'pending'))::int as deferred`),
-          );
-      const row = await outcomes('email_deliveries');
-      const channels = await outcomes('channel_messages');
-      // One tally of the cycle's notifications, by the transport they went by.
-      const { rows: byKind } = await db.raw(
+      // How the cycle's notifications stand, by the transport they went by (S43, S49): pending ones
+      // wait for another attempt. The emails' and the channels' totals are read from the same rows.
+      const { rows } = await db.raw(
         `select 'email' as transport, ${tallyColumns} from email_deliveries where cycle_id = :cycle
          union all
          select c.kind, ${tallyColumns} from channel_messages m join channels c on c.id = m.channel_id where m.cycle_id = :cycle group by c.kind`,
         { cycle: cycleId },
       );
+      const email: NotificationTally = { sent: 0, failed: 0, deferred: 0, cancelled: 0 };
+      const channels = { sent: 0, failed: 0, deferred: 0 };
       const byTransport: Record<string, NotificationTally> = {};
-      for (const r of byKind as (NotificationTally & { transport: string })[]) {
-        const { transport, ...tally } = r;
+      for (const { transport, ...tally } of rows as (NotificationTally & { transport: string })[]) {
+        if (transport === 'email') Object.assign(email, tally);
+        else for (const key of ['sent', 'failed', 'deferred'] as const) channels[key] += tally[key];
         if (tally.sent + tally.failed + tally.deferred + tally.cancelled > 0) byTransport[transport] = tally;
       }
       return {
-        sent: row?.sent ?? 0,
-        failed: row?.failed ?? 0,
-        deferred: row?.deferred ?? 0,
-        cancelled: row?.cancelled ?? 0,
-        channels: { sent: channels?.sent ?? 0, failed: channels?.failed ?? 0, deferred: channels?.deferred ?? 0 },
+        ...email,
+        channels,
         byTransport,
       };
     },
