@@ -40,7 +40,6 @@ function attemptNames(context: Context) {
 function currentSendingAttempt(store: DeliveryStore): SendingAttempt {
   const context = Context.current();
   return {
-    ...attemptNames(context),
     fence: () => attemptFence(store),
     carried: (context.info.heartbeatDetails as SendProgress | undefined)?.unmarked ?? [],
     heartbeat: (unmarked) => context.heartbeat({ unmarked } satisfies SendProgress),

@@ -54,10 +54,7 @@ export interface DeliveryTally {
  * it is alive. Its retry, on any worker, is a new attempt that carries on from its heartbeats.
  */
 export interface SendingAttempt {
-  /** Whose sending the fence guards (the workflow), and this attempt's name for it (run, activity, attempt). */
-  scope: string;
-  holder: string;
-  /** The attempt's fence, taken once for all it sends (emails and channel posts alike). */
+  /** The attempt's fence over its workflow's sending, taken once for all it sends (emails and channel posts alike). */
   fence(): Promise<SendFence>;
   /** Accepted emails an earlier attempt left unmarked (from its last heartbeat). */
   carried: AcceptedEmail[];
