@@ -6,12 +6,10 @@ import { rhythmSchema } from './rhythm.js';
  * What each kind of channel is, as people put one: its name on the pages, and its secret — made
  * by Herald and answered once (a signed webhook's, though the platform may give it in the
  * catalog), given by whoever puts the channel (a PagerDuty integration key), or none. How a kind
- * is posted to is its transport's (channels/transports/); a new kind is a line here and a module there.
+ * is posted to is its transport's (channels/, listed in channels/transports.ts); a new kind is a line here and a module there.
  */
-export interface ChannelKindRule {
+interface ChannelKindRule {
   title: string;
-  /** What the URL is, for the form and for a refusal. */
-  url: string;
   secret: 'none' | 'made' | 'given';
   secretPattern?: RegExp;
   secretMessage?: string;
@@ -19,12 +17,11 @@ export interface ChannelKindRule {
   secretHint?: string;
 }
 
-export const channelKindRules = {
-  slack: { title: 'Slack (incoming webhook)', url: 'the incoming webhook URL Slack gave', secret: 'none' },
-  teams: { title: 'Microsoft Teams (workflow webhook)', url: 'the workflow webhook URL Teams gave', secret: 'none' },
+const channelKindRules = {
+  slack: { title: 'Slack (incoming webhook)', secret: 'none' },
+  teams: { title: 'Microsoft Teams (workflow webhook)', secret: 'none' },
   webhook: {
     title: 'Signed webhook',
-    url: "the receiver's URL",
     secret: 'made',
     secretPattern: /^whsec_[A-Za-z0-9+/]{32,}={0,2}$/,
     secretMessage: 'must be a Standard Webhooks secret: "whsec_" and at least 24 bytes in base64',
@@ -32,7 +29,6 @@ export const channelKindRules = {
   },
   pagerduty: {
     title: 'PagerDuty (Events API v2)',
-    url: 'the Events API v2 endpoint, https://events.pagerduty.com/v2/enqueue',
     secret: 'given',
     secretPattern: /^[A-Za-z0-9]{32}$/,
     secretMessage: 'must be the integration key of a PagerDuty Events API v2 integration: 32 letters and digits',
