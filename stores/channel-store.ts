@@ -382,17 +382,18 @@ export interface DigestFlowCount {
 /** The flows a digest message tells of (new or resolved errors in its range), by name, at most `limit`. */
 export async function digestMessageFlows(db: Knex, messageId: number, environment: string, limit: number): Promise<DigestFlowCount[]> {
   const { rows } = await db.raw(
-    `select f.id, f.name, i.name as integration,
-            count(*) filter (where ${channelNewSql})::int as new_errors,
-            count(*) filter (where ${channelResolvedSql})::int as resolved_errors,
-            count(*) filter (where e.status = 'open')::int as open_errors
-       from (select channel_id, flow_ids, cycle_id, since_cycle_id from channel_messages where id = :id) cm
-       join flows f on f.id = any(cm.flow_ids)
-       join integrations i on i.id = f.integration_id
-       join errors e on e.flow_id = f.id and e.environment_id = :environment
-      group by f.id, f.name, i.name
-     having count(*) filter (where ${channelNewSql}) > 0 or count(*) filter (where ${channelResolvedSql}) > 0
-      order by f.name, f.id
+    `select * from (
+       select f.id, f.name, i.name as integration,
+              count(*) filter (where ${channelNewSql})::int as new_errors,
+              count(*) filter (where ${channelResolvedSql})::int as resolved_errors,
+              count(*) filter (where e.status = 'open')::int as open_errors
+         from (select channel_id, flow_ids, cycle_id, since_cycle_id from channel_messages where id = :id) cm
+         join flows f on f.id = any(cm.flow_ids)
+         join integrations i on i.id = f.integration_id
+         join errors e on e.flow_id = f.id and e.environment_id = :environment
+        group by f.id, f.name, i.name) counted
+      where new_errors > 0 or resolved_errors > 0
+      order by name, id
       limit :limit`,
     { id: messageId, environment, limit },
   );
