@@ -10,8 +10,13 @@ import { createHash } from 'node:crypto';
 const placeholders = { uuid: '‹uuid›', email: '‹email›', value: '‹value›', id: '‹id›' } as const;
 
 const uuid = /\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/giu;
-/** An address: its local part may hold any of RFC 5322's atext symbols but quotes (a backtick too: it then does not open a quoted value). */
-const email = /[\p{L}\p{N}._%+!#$&*/=?^`{|}~-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/gu;
+/** An address's local part: any of RFC 5322's atext symbols, apostrophe and backtick among them (o'neil@…). */
+const localPart = /[\p{L}\p{N}._%+!#$&*/=?^`'{|}~-]+/u.source;
+const domain = /@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)+/u.source;
+/** An address in quotes or backticks ('bob@x.com', `bob@x.com`): one quoted value, quotes and all. */
+const quotedEmail = new RegExp(`(['\`])${localPart}${domain}\\1`, 'gu');
+/** An address: an apostrophe or backtick in it is part of it, so it is never left behind to open a quoted value. */
+const email = new RegExp(`${localPart}${domain}`, 'gu');
 /** Text in quotes, not an apostrophe inside a word ("can't"). */
 const quoted = /"[^"\n]*"|“[^”\n]*”|‘[^’\n]*’|`[^`\n]*`|(?<![\p{L}\p{N}])'[^'\n]*'(?![\p{L}\p{N}])/gu;
 /** A word, with the parts its dots, dashes, slashes, colons and hashes join (SO-1001, 12.50, order/77). */
@@ -38,6 +43,7 @@ function variablePart(part: string): boolean {
 export function messagePattern(message: string): string {
   return message
     .replace(uuid, placeholders.uuid)
+    .replace(quotedEmail, placeholders.value)
     .replace(email, placeholders.email)
     .replace(quoted, placeholders.value)
     // A number with its decimals or dots (12.50, 10.0.0.1) is one variable; in a word of several

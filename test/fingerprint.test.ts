@@ -47,6 +47,13 @@ describe('S42: error fingerprints', () => {
             [{ slot: true }, { slot: true }, { slot: true }, { slot: true }, { slot: true }],
             ['0.00', '`a.a@a.aa', '""', '`a.a@a.aa', '0.00', '""', 'a@a.aa', 'a@a.aa', '0.00', 'a@a.aa'],
           ],
+          // And by it again: an apostrophe inside the local part (RFC 5322 allows it) was matched
+          // as an address only after it, and the backtick left before it did the same.
+          [
+            [{ slot: true }, { text: 'A' }, { text: 'A' }, { slot: true }, { slot: true }],
+            [{ slot: true }, { slot: true }, { text: 'A' }, { slot: true }, { slot: true }],
+            ["`a.'a.a@a.aa", "''", "''", 'a@a.aa', "`a.'a.a@a.aa", '00000000-0000-1000-8000-000000000000', 'a@a.aa', '00000000-0000-1000-8000-000000000000', 'a@a.aa', 'SO-1'],
+          ],
         ],
       },
     );
@@ -61,6 +68,12 @@ describe('S42: error fingerprints', () => {
     expect(messagePattern("Can't match 'ACME Corp' for jane.doe@acme.test")).toBe("Can't match ‹value› for ‹email›");
     expect(messagePattern('Lookup 3f2504e0-4f89-11d3-9a0c-0305e82c3301 timed out')).toBe('Lookup ‹uuid› timed out');
     expect(messagePattern('  Field  "name"\n is required ')).toBe('Field ‹value› is required');
+    // An address whose local part holds or begins with an apostrophe or a backtick is one address,
+    // and an address in quotes or backticks one quoted value: neither opens a quote that swallows
+    // the words after it.
+    expect(messagePattern("Mail to o'neil@acme.test and 'ann@acme.test failed, retry later")).toBe('Mail to ‹email› and ‹email› failed, retry later');
+    expect(messagePattern("Send `bob@x.test` to `queue` and 'carol@x.test' to 'other'")).toBe('Send ‹value› to ‹value› and ‹value› to ‹value›');
+    expect(messagePattern("x `a.'a.a@a.aa A `a.'a.a@a.aa y")).toBe('x ‹email› A ‹email› y');
   });
 
   it('S42: a flow\'s own fingerprint wins, and is kept apart from computed ones', () => {

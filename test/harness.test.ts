@@ -9,6 +9,7 @@ import { sleepThenRoundTrip } from './fixtures/harness-workflows.js';
 import nodemailer from 'nodemailer';
 import { migrateLatest, migrateRollbackAll } from '../stores/database.js';
 import { migrationSource } from '../stores/migrations/index.js';
+import { errorFingerprint } from '../stores/fingerprint.js';
 
 const require = createRequire(import.meta.url);
 
@@ -71,6 +72,7 @@ describe('the test harness', async () => {
       '20261209000000_held_notifications',
       '20261210000000_channel_rhythms',
       '20261211000000_channel_kinds_in_contracts',
+      '20261212000000_refingerprint_quoted_addresses',
     ]);
   });
 
@@ -128,6 +130,39 @@ describe('the test harness', async () => {
     expect(await db('email_deliveries').whereNotNull('retry_at').count({ n: '*' })).toEqual([{ n: 0 }]);
     await db('email_deliveries').delete();
     await db('users').delete();
+    await db('environments').delete();
+    await db('accounts').delete();
+  });
+
+  it('S42: gives errors stored with the old address pattern the fingerprint of today\'s, and leaves the rest alone', async () => {
+    await migrateRollbackAll(db);
+    await migrateLatest(db);
+    await db.migrate.down({ migrationSource, name: '20261212000000_refingerprint_quoted_addresses' });
+    await db('accounts').insert({ id: 'acme', name: 'Acme' });
+    await db('environments').insert({ id: 'prod', account_id: 'acme', name: 'Production', production: true, resource_group: 'prod' });
+    await db('integrations').insert({ id: 'shop', account_id: 'acme', resource_group: 'prod', name: 'Shop' });
+    await db('flows').insert({ id: 'orders', integration_id: 'shop', name: 'Orders' });
+    const error = (key: string, message: string, fingerprint: string | null) => ({
+      environment_id: 'prod', flow_id: 'orders', error_key: key, report_id: key, trace_key: key, message, status: 'open', occurred_at: new Date(), fingerprint,
+    });
+    // As the old pattern stored them: the apostrophe and what came before it were not part of the address.
+    const stale = "Mail to o'neil@acme.test failed";
+    await db('errors').insert([
+      error('stale', stale, 'auto:stale-by-the-old-pattern'),
+      error('own', "Mail to o'neil@acme.test failed", 'own:mail-failed'),
+      error('before-fingerprints', "Mail to o'neil@acme.test failed", null),
+      error('plain', 'Customer 7 not found', errorFingerprint('Customer 7 not found')),
+    ]);
+    await migrateLatest(db);
+    expect(await db('errors').orderBy('id').pluck('fingerprint')).toEqual([
+      errorFingerprint("Mail to x'y@acme.test failed"),
+      'own:mail-failed',
+      null,
+      errorFingerprint('Customer 7 not found'),
+    ]);
+    await db('errors').delete();
+    await db('flows').delete();
+    await db('integrations').delete();
     await db('environments').delete();
     await db('accounts').delete();
   });

@@ -23,6 +23,7 @@ import * as channelMessageIds from './20261208000000_channel_message_ids.js';
 import * as heldNotifications from './20261209000000_held_notifications.js';
 import * as channelRhythms from './20261210000000_channel_rhythms.js';
 import * as channelKindsInContracts from './20261211000000_channel_kinds_in_contracts.js';
+import * as refingerprintQuotedAddresses from './20261212000000_refingerprint_quoted_addresses.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -53,6 +54,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261209000000_held_notifications': heldNotifications,
   '20261210000000_channel_rhythms': channelRhythms,
   '20261211000000_channel_kinds_in_contracts': channelKindsInContracts,
+  '20261212000000_refingerprint_quoted_addresses': refingerprintQuotedAddresses,
 };
 
 /** A knex migration source over {@link migrations}. */
