@@ -1,5 +1,6 @@
 /** Activities of assignment (S32): recording an assignment action, and emailing the assignee once. */
 import type { Knex } from 'knex';
+import { environmentsWithLaterDeliveries, type TellDigest } from '../stores/digest-news.js';
 import { checkAssignRequest, type AssignRequest } from '../contracts/error-report.js';
 import { inputFailure } from '../contracts/input-failure.js';
 import { createAssignmentStore } from '../stores/assignment-store.js';
@@ -12,6 +13,8 @@ import { activityClock, sendInThisAttempt } from './sending.js';
 import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
 
 export interface AssignmentActivityDeps extends ChannelPostingDeps {
+  /** Told of emails and messages left for later: the digest tries them (#40). */
+  tellDigest: TellDigest;
   db: Knex;
   mailer: Mailer;
   appUrl: string;
@@ -39,6 +42,8 @@ export function createAssignmentActivities(deps: AssignmentActivityDeps) {
         sendInThisAttempt({ mailer, store: createDeliveryStore(db), next: async () => queue.shift(), concurrency: 1, retryLimitMs: deliveryRetryLimitMs }),
         channels.firstAttempts({ assignment_event_id: eventId }),
       ]);
+      // What waits for later is the digest's to try: its next cycle learns when (#40).
+      for (const environment of await environmentsWithLaterDeliveries(db, { assignment_event_id: eventId })) await deps.tellDigest(environment);
       return tally;
     },
   };

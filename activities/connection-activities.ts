@@ -1,5 +1,6 @@
 /** Activities of connection status: checking reports, recording changes, emailing subscribers exactly once. */
 import type { Knex } from 'knex';
+import { environmentsWithLaterDeliveries, type TellDigest } from '../stores/digest-news.js';
 import { createConnectionStore, type ConnectionState } from '../stores/connection-store.js';
 import { createDeliveryStore } from '../stores/delivery-store.js';
 import type { Mailer } from '../email/mailer.js';
@@ -12,6 +13,8 @@ import { unsubscribeLinks } from '../email/unsubscribe.js';
 import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
 
 export interface ConnectionActivityDeps extends ChannelPostingDeps {
+  /** Told of emails and messages left for later: the digest tries them (#40). */
+  tellDigest: TellDigest;
   db: Knex;
   mailer: Mailer;
   appUrl: string;
@@ -55,6 +58,8 @@ export function createConnectionActivities(deps: ConnectionActivityDeps) {
         sendInThisAttempt({ mailer, store: deliveries, next: async () => queue.shift(), concurrency: 5, retryLimitMs: deliveryRetryLimitMs }),
         channels.firstAttempts({ connection_event_id: eventId }),
       ]);
+      // What waits for later is the digest's to try: its next cycle learns when (#40).
+      for (const environment of await environmentsWithLaterDeliveries(db, { connection_event_id: eventId })) await deps.tellDigest(environment);
       return tally;
     },
   };

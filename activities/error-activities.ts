@@ -3,6 +3,8 @@ import type { Knex } from 'knex';
 import { checkErrorReport, checkResolveRequest, checkSuccessReport, type ErrorReport } from '../contracts/error-report.js';
 import { createErrorStore, type StoredReport, type StoreOptions } from '../stores/error-store.js';
 import { inputFailure } from '../contracts/input-failure.js';
+import type { TellDigest } from '../stores/digest-news.js';
+import { Context } from '@temporalio/activity';
 import { activityClock } from './sending.js';
 import { measuredReportStore } from './metrics.js';
 
@@ -10,6 +12,8 @@ export interface ErrorActivityDeps {
   db: Knex;
   /** How long intermittent errors are retried (S5), from HERALD_RETRY_WINDOW. */
   retryWindowMs: number;
+  /** Tells an environment's digest that it has news (#40): a quiet digest runs no fix until told. */
+  tellDigest: TellDigest;
   now?: () => Date;
 }
 
@@ -24,8 +28,19 @@ export interface StoredReportWithWindow extends StoredReport {
  */
 const serverNow = () => activityClock()();
 
-export function createErrorActivities({ db, retryWindowMs, now = serverNow }: ErrorActivityDeps) {
+/** Whether an earlier attempt of this activity ran: it may have stored news and died before it told the digest. */
+const retried = () => Context.current().info.attempt > 1;
+
+export function createErrorActivities({ db, retryWindowMs, tellDigest, now = serverNow }: ErrorActivityDeps) {
   const store = createErrorStore(db);
+  /**
+   * Tells the digests of these environments of the news just stored (#40): those whose flag this
+   * attempt raised, or, on a retry, every one it stored news for (the attempt before may have
+   * raised the flag and died before telling). Throws when Temporal cannot be told: the retry tells.
+   */
+  const tell = async (raised: Iterable<string>, stored: Iterable<string> = []) => {
+    for (const environment of new Set([...raised, ...(retried() ? stored : [])])) await tellDigest(environment);
+  };
   /**
    * Stores a report (S1–S3); refuses bad input without storing anything (S2). `reportedAt` is
    * the workflow's time (ISO), given by a local activity: its own schedule time is the worker's
@@ -35,7 +50,9 @@ export function createErrorActivities({ db, retryWindowMs, now = serverNow }: Er
   async function storeErrorReport(report: ErrorReport, reportedAt?: string, options?: StoreOptions): Promise<StoredReportWithWindow> {
     const problems = checkErrorReport(report);
     if (problems.length > 0) throw inputFailure(problems);
-    const result = await measuredReportStore(() => store.storeReport(report, reportedAt ? new Date(reportedAt) : now(), options));
+    const { tellDigest: news, ...result } = await measuredReportStore(() => store.storeReport(report, reportedAt ? new Date(reportedAt) : now(), options));
+    const stored = result.open > 0 || result.superseded > 0 ? [report.environment] : [];
+    await tell(news ? [report.environment] : [], stored);
     return { ...result, retryWindowMs };
   }
   return {
@@ -43,7 +60,9 @@ export function createErrorActivities({ db, retryWindowMs, now = serverNow }: Er
 
     /** Auto-resolves earlier errors that a stored report superseded (S3), at the report's time. Returns how many changed. */
     async supersedeEarlierErrors(ids: number[], reportedAt: string): Promise<number> {
-      return store.supersede(ids, new Date(reportedAt));
+      const { superseded, raised } = await store.supersedeTelling(ids, new Date(reportedAt));
+      await tell(raised, retried() ? await store.environmentsOf(ids) : []);
+      return superseded;
     },
 
     /** The same, for `errorBatch` runs of an earlier release, whose report id was `batchId`. */
@@ -55,7 +74,8 @@ export function createErrorActivities({ db, retryWindowMs, now = serverNow }: Er
     async resolveSucceededRecords(environment: string, flow: string, traceKeys: string[]) {
       const problems = checkSuccessReport({ environment, flow, traceKeys });
       if (problems.length > 0) throw inputFailure(problems);
-      const result = await store.resolveSucceededRecords(environment, flow, traceKeys, now());
+      const { raised, ...result } = await store.resolveSucceededRecords(environment, flow, traceKeys, now());
+      await tell(raised ? [environment] : [], [environment]);
       return result;
     },
 
@@ -66,7 +86,9 @@ export function createErrorActivities({ db, retryWindowMs, now = serverNow }: Er
 
     /** The retry window closed: what is still retrying becomes open. Returns the ids opened. */
     async markRetryExhausted(ids: number[]): Promise<number[]> {
-      return store.markRetryExhausted(ids);
+      const opened = await store.markRetryExhausted(ids);
+      await tell(opened.raised, retried() ? await store.environmentsOf(ids) : []);
+      return opened.ids;
     },
 
     /**
@@ -74,7 +96,9 @@ export function createErrorActivities({ db, retryWindowMs, now = serverNow }: Er
      * retrying become open, in one transaction. Returns the ids changed each way.
      */
     async closeRetryWindow(recovered: number[], exhausted: number[]): Promise<{ recovered: number[]; exhausted: number[] }> {
-      return store.closeRetryWindow(recovered, exhausted, now());
+      const { raised, ...closed } = await store.closeRetryWindow(recovered, exhausted, now());
+      await tell(raised, retried() ? await store.environmentsOf(exhausted) : []);
+      return closed;
     },
 
     /** Which of these errors are still in their retry window. */
@@ -87,6 +111,7 @@ export function createErrorActivities({ db, retryWindowMs, now = serverNow }: Er
       const problems = checkResolveRequest({ environment, errorIds: ids, user: userEmail });
       if (problems.length > 0) throw inputFailure(problems);
       const result = await store.resolveByUser(environment, ids, userEmail, now());
+      await tell(result.raised ? [environment] : [], [environment]);
       return result.resolved;
     },
   };

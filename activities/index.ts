@@ -8,6 +8,7 @@ import type { Mailer } from '../email/mailer.js';
 import { asNamedRefusals } from './named-refusals.js';
 import { createRetentionActivities } from './retention-activities.js';
 import type { ChannelAgents } from '../channels/post.js';
+import type { TellDigest } from '../stores/digest-news.js';
 
 export interface ActivityDeps {
   db: Knex;
@@ -29,6 +30,8 @@ export interface ActivityDeps {
   retentionMs: number;
   /** Rows of each kind a retention round deletes (tests and the bench). */
   purgeBatchSize?: number;
+  /** Tells an environment's digest that it has news (#40); the worker's Temporal client signals it. */
+  tellDigest: TellDigest;
   /** The HTTP agents channel messages are posted with (S43): they refuse what HERALD_CHANNEL_ALLOW does not allow. */
   channelAgents: ChannelAgents;
   /** How long a channel has to answer one message (default 10 s; tests shorten it). */

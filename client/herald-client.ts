@@ -1,4 +1,4 @@
-import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
+import { WithStartWorkflowOperation, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type WorkflowHandle, type WorkflowStartOptions } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import {
   checkConnectionStatusRequest,
@@ -22,7 +22,9 @@ import {
   errorReportWorkflowId,
   recordSuccessesWorkflowId,
   resolveErrorsWorkflowId,
+  environmentDigestWorkflowId,
 } from '../workflows/workflow-ids.js';
+import { digestNewsSignal } from '../workflows/digest-contract.js';
 import { reportLabelsAtStart } from '../workflows/run-labels.js';
 import { asInputError, HeraldInputError } from './herald-input-error.js';
 import { updateUntilTaken } from './updates.js';
@@ -104,6 +106,18 @@ export class HeraldClient {
       return await updateUntilTaken(() => handle.executeUpdate(reportStatusUpdate, { args: [...args] }));
     } catch (error) {
       throw asInputError(error) ?? error;
+    }
+  }
+
+  /**
+   * Tells the environment's digest that it has news (#40). A digest that is not running has
+   * nobody to tell: when it starts, its first cycle looks.
+   */
+  async tellDigest(environment: string): Promise<void> {
+    try {
+      await this.temporal.workflow.getHandle(environmentDigestWorkflowId(environment)).signal(digestNewsSignal);
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
   }
 

@@ -8,7 +8,7 @@
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
 import { followedFlowsSql } from './followed-flows.js';
-import { digestDue, rhythmOfRow, rowOfRhythm } from './rhythm.js';
+import { digestDue, earliest, nextDueAt, rhythmOfRow, rowOfRhythm } from './rhythm.js';
 import { inNullableRangeSql, newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import type { Rhythm } from '../contracts/rhythm.js';
 
@@ -414,9 +414,15 @@ export async function digestMessageFlows(db: Knex, messageId: number, environmen
  * is posted to only at the cycles it is due at `at`, telling what is new and resolved since its
  * last digest there; the rest take every cycle.
  */
-export async function planDigestMessages(trx: Knex, environment: string, cycleId: number, at: Date): Promise<number> {
-  // Most environments send to no channel: their quiet cycles' fix pays one index lookup for it.
-  if (!(await sendsToChannels(trx, environment))) return 0;
+export async function planDigestMessages(
+  trx: Knex,
+  environment: string,
+  cycleId: number,
+  at: Date,
+  lastNewsCycleId: number,
+): Promise<{ count: number; heldUntil: Date | null }> {
+  // Most environments send to no channel: their fix pays one index lookup for it.
+  if (!(await sendsToChannels(trx, environment))) return { count: 0, heldUntil: null };
   const rhythms = await trx('channel_rhythms as r')
     .join('channels as c', 'c.id', 'r.channel_id')
     .leftJoin('channel_digest_progress as p', (join) => join.on('p.channel_id', 'r.channel_id').andOnVal('p.environment_id', environment))
@@ -437,6 +443,13 @@ export async function planDigestMessages(trx: Knex, environment: string, cycleId
   }
   const due = rhythms.filter((row) => digestDue(rhythmOfRow(row), row.last_due_at ?? row.chosen_at, at)).map((row) => Number(row.channel_id));
   const notDue = rhythms.map((row) => Number(row.channel_id)).filter((id) => !due.includes(id));
+  // When the digest must fix next for them (#40), as for persons: an hourly or daily channel at its
+  // next due time; an every-cycle one in quiet hours when these end, if news came since its last digest.
+  const heldUntil = earliest(
+    rhythms
+      .filter((row) => row.every !== 'cycle' || (!due.includes(Number(row.channel_id)) && Number(row.last_due_cycle_id ?? 0) < lastNewsCycleId))
+      .map((row) => nextDueAt(rhythmOfRow(row), due.includes(Number(row.channel_id)) ? at : (row.last_due_at ?? row.chosen_at), at)),
+  );
   const { rows } = await trx.raw(
     `with targeted as (${channelFlowsSql}),
      scoped as (
@@ -468,7 +481,7 @@ export async function planDigestMessages(trx: Knex, environment: string, cycleId
       { due, environment, cycle: cycleId, at: at.toISOString() },
     );
   }
-  return rows.length;
+  return { count: rows.length, heldUntil };
 }
 
 /** Plans a connection change's channel messages: one per channel a subscriber of the connection sends to (per environment that sees it). */

@@ -7,9 +7,10 @@
 import type { Knex } from 'knex';
 import { groupKeySql } from './fingerprint.js';
 import { stillWantedSql } from './delivery-store.js';
-import { digestDue, rhythmOfRow } from './rhythm.js';
+import { digestDue, earliest, nextDueAt, rhythmOfRow } from './rhythm.js';
 import { describeRhythm } from '../contracts/rhythm.js';
 import { planDigestMessages } from './channel-store.js';
+import { takeDigestNews } from './digest-news.js';
 import { newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import { emailWantedSql, followedFlowsSql } from './followed-flows.js';
 import { shareCatalogLock } from './catalog-lock.js';
@@ -22,6 +23,11 @@ export interface FixedCycle {
   deliveryCount: number;
   /** Messages to channels (S43), one per channel with news (absent in cycles fixed before channels). */
   channelMessageCount?: number;
+  /**
+   * When the first person or channel whose rhythm holds news back falls due (ISO; #40): a quiet
+   * digest runs its next fix then at the latest. Absent when no rhythm holds any.
+   */
+  heldUntil?: string;
 }
 
 export interface PendingDelivery {
@@ -198,11 +204,14 @@ export function createDigestStore(db: Knex): DigestStore {
     },
 
     async fixCycle(environment: string, number: number, at = new Date()): Promise<FixedCycle> {
+      // The news this fix reads is taken first, in a statement of its own (stores/digest-news.ts).
+      await takeDigestNews(db, environment);
       return db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`herald.digest.${environment}`]);
         await shareCatalogLock(trx);
         const existing = await trx('digest_cycles').where({ environment_id: environment, number }).first();
-        if (existing) return toFixed(existing);
+        // Fixed by an attempt before this one: what rhythms hold back is worked out again at the next cycle.
+        if (existing) return { ...toFixed(existing), heldUntil: at.toISOString() };
         const [cycle] = await trx('digest_cycles')
           .insert({ environment_id: environment, number, new_count: 0, resolved_count: 0, delivery_count: 0 })
           .returning('*');
@@ -223,9 +232,22 @@ export function createDigestStore(db: Knex): DigestStore {
         // from which cycle on it tells; the rest get every cycle, this cycle alone.
         const due: number[] = [];
         const notDue: number[] = [];
-        for (const row of await trx('digest_rhythms').where({ environment_id: environment }).select('*')) {
+        const rhythms = await trx('digest_rhythms').where({ environment_id: environment }).select('*');
+        for (const row of rhythms) {
           (digestDue(rhythmOfRow(row), row.last_due_at, at) ? due : notDue).push(Number(row.user_id));
         }
+        // When the digest must fix next for them (#40): an hourly or daily person at their next due
+        // time, news or not (a due time passed unfixed would send later news early); an every-cycle
+        // person in quiet hours when these end, if news came since their last digest (this cycle's included).
+        const lastNewsCycleId =
+          newCount + resolvedCount > 0
+            ? cycleId
+            : Number((await trx('digest_cycles').where({ environment_id: environment }).whereRaw('new_count + resolved_count > 0').max({ id: 'id' }).first())?.id ?? 0);
+        const personsHeldUntil = earliest(
+          rhythms
+            .filter((row) => row.every !== 'cycle' || (notDue.includes(Number(row.user_id)) && Number(row.last_due_cycle_id ?? 0) < lastNewsCycleId))
+            .map((row) => (due.includes(Number(row.user_id)) ? nextDueAt(rhythmOfRow(row), at, at) : nextDueAt(rhythmOfRow(row), row.last_due_at, at))),
+        );
         const bindings = { environment, cycle: cycleId, notDue };
         const deliveries = await trx.raw(
           // Counts are taken per flow first (a few hundred rows), then summed per user.
@@ -290,12 +312,13 @@ export function createDigestStore(db: Knex): DigestStore {
             .whereIn('user_id', due)
             .update({ last_due_cycle_id: cycleId, last_due_at: at });
         }
-        const channelMessageCount = await planDigestMessages(trx, environment, cycleId, at);
+        const channels = await planDigestMessages(trx, environment, cycleId, at, lastNewsCycleId);
         const [fixed] = await trx('digest_cycles')
           .where({ id: cycleId })
-          .update({ new_count: newCount, resolved_count: resolvedCount, delivery_count: deliveryCount, channel_message_count: channelMessageCount })
+          .update({ new_count: newCount, resolved_count: resolvedCount, delivery_count: deliveryCount, channel_message_count: channels.count })
           .returning('*');
-        return toFixed(fixed);
+        const heldUntil = earliest([personsHeldUntil, channels.heldUntil].filter((t) => t !== null));
+        return { ...toFixed(fixed), ...(heldUntil && { heldUntil: heldUntil.toISOString() }) };
       });
     },
 

@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { errorFingerprint } from './fingerprint.js';
+import { raiseDigestNews } from './digest-news.js';
 import { errorKeyOf, isRetryableCode, type ErrorReport } from '../contracts/error-report.js';
 import { InputRefusedError } from '../contracts/problems.js';
 import type { ErrorStatus, RetryingError } from '../contracts/errors.js';
@@ -34,6 +35,11 @@ export interface StoredReport {
    */
   toSupersede?: number[];
   flowTaskQueue: string | null;
+  /**
+   * The digest should be told of news (#40): this report raised its environment's flag, or an
+   * earlier attempt of it stored errors and may have died before it told.
+   */
+  tellDigest?: boolean;
 }
 
 export interface StoreOptions {
@@ -107,14 +113,20 @@ export interface ErrorStore {
   storeReport(report: ErrorReport, now: Date, options?: StoreOptions): Promise<StoredReport>;
   /** Auto-resolves these earlier errors as superseded (S3), those still open or retrying. Returns how many changed. */
   supersede(ids: number[], now: Date): Promise<number>;
+  /** {@link supersede}, answering too the environments whose digest flag it raised (#40). */
+  supersedeTelling(ids: number[], now: Date): Promise<{ superseded: number; raised: string[] }>;
   /** Ends the retry window of these errors as recovered: `auto_resolved`, "retry succeeded". Returns the ids changed. */
   markRecovered(ids: number[], now: Date): Promise<number[]>;
-  /** Ends the retry window of these errors as exhausted: they become `open`. Returns the ids changed. */
-  markRetryExhausted(ids: number[]): Promise<number[]>;
+  /**
+   * Ends the retry window of these errors as exhausted: they become `open`. Returns the ids
+   * changed, and the environments whose digest flag that raised (#40).
+   */
+  markRetryExhausted(ids: number[]): Promise<{ ids: number[]; raised: string[] }>;
   /** Ends a retry window: recovered errors as {@link markRecovered}, exhausted ones as {@link markRetryExhausted}, at once. */
   closeRetryWindow(recovered: number[], exhausted: number[], now: Date): Promise<{
     recovered: number[];
     exhausted: number[];
+    raised: string[];
   }>;
   /**
    * Records that these records of a flow succeeded (S4), where the flow has auto-resolve on:
@@ -127,15 +139,21 @@ export interface ErrorStore {
     resolved: number;
     recovered: number;
     retryWindows: RecoveredInWindow[];
+    /** Whether it raised the environment's digest flag (#40). */
+    raised: boolean;
   }>;
   /** Which of these errors are still in their retry window. */
   stillRetrying(ids: number[]): Promise<number[]>;
+  /** The environments of these errors. */
+  environmentsOf(ids: number[]): Promise<string[]>;
   /**
    * A user resolves errors (S6). The user must be a current user of the environment's account.
    * Returns the ids resolved now (errors already resolved are left as they are).
    */
   resolveByUser(environment: string, ids: number[], userEmail: string, now: Date): Promise<{
     resolved: number[];
+    /** Whether it raised the environment's digest flag (#40). */
+    raised: boolean;
   }>;
   /** Errors, newest first, filtered; at most `limit` (default 100, at most 10,000). */
   listErrors(filter: ErrorFilter): Promise<ErrorView[]>;
@@ -178,6 +196,7 @@ export function createErrorStore(db: Knex): ErrorStore {
           };
         });
         const stored = await insertReportRows(trx, report, now, rows);
+        let repeated = false;
         if (stored.length < rows.length) {
           // Rows of this very report already there were stored by an earlier attempt of this call,
           // whose answer was lost (it committed after its attempt timed out, or its worker died):
@@ -190,9 +209,11 @@ export function createErrorStore(db: Knex): ErrorStore {
             [report.environment, report.flow, report.reportId, rows.map((r) => r.error_key).filter((key) => !returned.has(key))],
           );
           stored.push(...earlier.rows);
+          repeated = earlier.rows.length > 0;
         }
 
         let superseded = 0;
+        let raisedBySuperseding: string[] = [];
         let toSupersede: number[] | undefined;
         if (autoResolve && stored.length > 0) {
           // "Earlier" is a smaller id: the newest error of each trace key stays, the rest are superseded.
@@ -208,11 +229,13 @@ export function createErrorStore(db: Knex): ErrorStore {
           const older = candidates.rows.filter((r) => r.id < newest.get(r.trace_key)!).map((r) => r.id);
           // `??`, not a default value: a limit that crossed JSON as Infinity arrives as null.
           if (older.length > (options.supersedeAtOnceUpTo ?? Infinity)) toSupersede = older;
-          else superseded = await createErrorStore(trx).supersede(older, now);
+          else ({ superseded, raised: raisedBySuperseding } = await createErrorStore(trx).supersedeTelling(older, now));
         }
         // Still retrying: a success report may already have recovered some (S5).
         const inWindow = stored.filter((s) => s.status === 'retrying').map((s) => s.id);
         const retryingIds = new Set(inWindow.length === 0 ? [] : (await trx('errors').whereIn('id', inWindow).where({ status: 'retrying' }).select('id')).map((r) => r.id as number));
+        const news = stored.some((s) => s.status === 'open') || superseded > 0;
+        const raised = raisedBySuperseding.length > 0 || (news && (await raiseDigestNews(trx, report.environment)));
         return {
           stored: stored.length,
           duplicates: report.errors.length - stored.length,
@@ -221,18 +244,27 @@ export function createErrorStore(db: Knex): ErrorStore {
           superseded,
           ...(toSupersede && { toSupersede }),
           flowTaskQueue: taskQueue,
+          ...((raised || (news && repeated)) && { tellDigest: true }),
         };
       });
     },
 
     async supersede(ids: number[], now: Date): Promise<number> {
-      if (ids.length === 0) return 0;
-      const result = await db.raw(
-        `update errors set status = 'auto_resolved', resolution_reason = 'superseded', resolved_at = ?
-          where id = any(?::bigint[]) and status in ('open', 'retrying')`,
-        [now, ids],
-      );
-      return result.rowCount ?? 0;
+      return (await store.supersedeTelling(ids, now)).superseded;
+    },
+
+    /** {@link supersede}, with the environments whose digest's flag it raised (#40). */
+    async supersedeTelling(ids: number[], now: Date): Promise<{ superseded: number; raised: string[] }> {
+      if (ids.length === 0) return { superseded: 0, raised: [] };
+      return inTransaction(db, async (trx) => {
+        const result = await trx.raw<{ rows: { environment_id: string }[] }>(
+          `update errors set status = 'auto_resolved', resolution_reason = 'superseded', resolved_at = ?
+            where id = any(?::bigint[]) and status in ('open', 'retrying')
+            returning environment_id`,
+          [now, ids],
+        );
+        return { superseded: result.rows.length, raised: await raiseEach(trx, result.rows.map((r) => r.environment_id)) };
+      });
     },
 
     async markRecovered(ids: number[], now: Date): Promise<number[]> {
@@ -245,23 +277,28 @@ export function createErrorStore(db: Knex): ErrorStore {
       return rows.map((r) => r.id);
     },
 
-    async markRetryExhausted(ids: number[]): Promise<number[]> {
-      if (ids.length === 0) return [];
-      const rows = await db('errors').whereIn('id', ids).where({ status: 'retrying' }).update({ status: 'open' }).returning('id');
-      return rows.map((r) => r.id);
+    /** Errors whose retry window closed become open: news for their digest, whose flag is raised (#40). */
+    async markRetryExhausted(ids: number[]): Promise<{ ids: number[]; raised: string[] }> {
+      if (ids.length === 0) return { ids: [], raised: [] };
+      return inTransaction(db, async (trx) => {
+        const rows = await trx('errors').whereIn('id', ids).where({ status: 'retrying' }).update({ status: 'open' }).returning(['id', 'environment_id']);
+        return { ids: rows.map((r) => r.id as number), raised: await raiseEach(trx, rows.map((r) => r.environment_id as string)) };
+      });
     },
 
-    async closeRetryWindow(recovered: number[], exhausted: number[], now: Date): Promise<{ recovered: number[]; exhausted: number[] }> {
+    async closeRetryWindow(recovered: number[], exhausted: number[], now: Date): Promise<{ recovered: number[]; exhausted: number[]; raised: string[] }> {
       return db.transaction(async (trx) => {
         const within = createErrorStore(trx);
-        return { recovered: await within.markRecovered(recovered, now), exhausted: await within.markRetryExhausted(exhausted) };
+        const recoveredIds = await within.markRecovered(recovered, now);
+        const opened = await within.markRetryExhausted(exhausted);
+        return { recovered: recoveredIds, exhausted: opened.ids, raised: opened.raised };
       });
     },
 
     async resolveSucceededRecords(environment: string, flow: string, traceKeys: string[], now: Date) {
       return db.transaction(async (trx) => {
         const found = await store.findFlow(environment, flow, trx);
-        if (!found.autoResolve) return { autoResolveOff: true, resolved: 0, recovered: 0, retryWindows: [] as RecoveredInWindow[] };
+        if (!found.autoResolve) return { autoResolveOff: true, resolved: 0, recovered: 0, retryWindows: [] as RecoveredInWindow[], raised: false };
         const scope = () =>
           trx('errors').where({ environment_id: environment, flow_id: flow }).whereIn('trace_key', traceKeys);
         const resolved = await scope()
@@ -276,8 +313,14 @@ export function createErrorStore(db: Knex): ErrorStore {
           resolved,
           recovered: recovered.length,
           retryWindows: byReport(recovered as { id: number; report_id: string }[]),
+          raised: resolved > 0 && (await raiseDigestNews(trx, environment)),
         };
       });
+    },
+
+    async environmentsOf(ids: number[]): Promise<string[]> {
+      if (ids.length === 0) return [];
+      return db('errors').whereIn('id', ids).distinct().pluck('environment_id');
     },
 
     async stillRetrying(ids: number[]): Promise<number[]> {
@@ -290,7 +333,7 @@ export function createErrorStore(db: Knex): ErrorStore {
       ids: number[],
       userEmail: string,
       now: Date,
-    ): Promise<{ resolved: number[] }> {
+    ): Promise<{ resolved: number[]; raised: boolean }> {
       const env = await db('environments').where({ id: environment }).first('account_id');
       if (!env) throw new InputRefusedError([{ field: 'environment', message: `unknown environment "${environment}"` }]);
       const user = await db('users')
@@ -302,12 +345,14 @@ export function createErrorStore(db: Knex): ErrorStore {
       const known = await db('errors').where({ environment_id: environment }).whereIn('id', ids).select('id');
       const unknown = ids.filter((id) => !known.some((k) => k.id === id));
       if (unknown.length > 0) throw new InputRefusedError([{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${environment}"` }]);
-      const rows = await db('errors')
-        .whereIn('id', ids)
-        .whereIn('status', ['open', 'retrying'])
-        .update({ status: 'resolved', resolution_reason: 'resolved by user', resolved_by: user.email, resolved_at: now })
-        .returning('id');
-      return { resolved: rows.map((r) => r.id) };
+      return db.transaction(async (trx) => {
+        const rows = await trx('errors')
+          .whereIn('id', ids)
+          .whereIn('status', ['open', 'retrying'])
+          .update({ status: 'resolved', resolution_reason: 'resolved by user', resolved_by: user.email, resolved_at: now })
+          .returning('id');
+        return { resolved: rows.map((r) => r.id as number), raised: rows.length > 0 && (await raiseDigestNews(trx, environment)) };
+      });
     },
 
     async listErrors(filter: ErrorFilter): Promise<ErrorView[]> {
@@ -394,4 +439,14 @@ async function insertReportRows(trx: Knex.Transaction, report: ErrorReport, now:
     await trx.raw('rollback to savepoint report_rows');
     return (await insert('on conflict (environment_id, flow_id, error_key) do nothing')).rows;
   }
+}
+
+/** Runs `work` in a transaction: `db`'s own when it is one, else a new one. */
+const inTransaction = <T>(db: Knex, work: (trx: Knex) => Promise<T>): Promise<T> => (db.isTransaction ? work(db) : db.transaction(work));
+
+/** Raises the digest flag of each environment named (once each); answers those it raised. */
+async function raiseEach(trx: Knex, environments: string[]): Promise<string[]> {
+  const raised: string[] = [];
+  for (const environment of [...new Set(environments)].sort()) if (await raiseDigestNews(trx, environment)) raised.push(environment);
+  return raised;
 }

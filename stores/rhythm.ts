@@ -92,6 +92,35 @@ export function digestDue(rhythm: Rhythm, lastDueAt: Date, at: Date): boolean {
   }
 }
 
+/**
+ * The first time after `at` at which a digest of this rhythm, last due at `lastDueAt` and not due
+ * at `at`, falls due (#40: a quiet digest runs no fix until then, for the news it holds): the end
+ * of quiet hours for a rhythm they hold back; the next hour's start; the next passing of the
+ * daily time.
+ */
+export function nextDueAt(rhythm: Rhythm, lastDueAt: Date, at: Date): Date {
+  const heldByQuietHours = quietHoursEnd(rhythm, at);
+  if (heldByQuietHours && digestDue({ ...rhythm, quietHours: null }, lastDueAt, at)) return heldByQuietHours;
+  let next: Date;
+  switch (rhythm.every) {
+    case 'cycle':
+      next = at;
+      break;
+    case 'hour':
+      next = DateTime.fromJSDate(at, { zone: rhythm.timeZone }).startOf('hour').plus({ hours: 1 }).toJSDate();
+      break;
+    case 'day': {
+      const local = DateTime.fromJSDate(at, { zone: rhythm.timeZone });
+      const today = firstPassingMs(local, rhythm.at!);
+      next = new Date(today > at.getTime() ? today : firstPassingMs(local.plus({ days: 1 }), rhythm.at!));
+    }
+  }
+  return quietHoursEnd(rhythm, next) ?? next;
+}
+
+/** The earliest of these times; null for none. */
+export const earliest = (times: Date[]): Date | null => (times.length === 0 ? null : new Date(Math.min(...times.map((t) => t.getTime()))));
+
 /** A `digest_rhythms` row as a rhythm. */
 export function rhythmOfRow(row: Record<string, unknown>): Rhythm {
   return {

@@ -7,6 +7,7 @@ import { runCycleNow, startDigest } from './helpers/digests.js';
 import { digestStatusQuery, setIntervalUpdate } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { updateUntilTaken } from '../client/updates.js';
+import { HeraldClient } from '../client/herald-client.js';
 
 // Day two, in real time on a real Temporal server (the dev server): production workers
 // (worker/main.ts, as `npm run worker` runs it built) start, stop and restart while digests that
@@ -21,6 +22,9 @@ describe('S44: day two, worker processes that start, stop and restart', async ()
   /** An operator's `herald digest interval`, sent as the command sends it. */
   const setInterval = (environment: string, ms: number | null) => updateUntilTaken(() => digestOf(environment).executeUpdate(setIntervalUpdate, { args: [ms] }));
   const lastCycleOf = async (environment: string) => (await digestOf(environment).query(digestStatusQuery)).lastCycle;
+  /** The time of the digest's next cycle: each cycle moves it on, whether it fixed news or, with none, slept through (#40). */
+  const nextCycleOf = async (environment: string) => Date.parse((await digestOf(environment).query(digestStatusQuery)).nextCycleAt);
+  const herald = new HeraldClient({ temporal: temporal.client, taskQueue });
   /** Stops a worker as an orchestrator does (SIGTERM) and waits for it to exit. */
   const stop = async (worker: ChildProcess) => {
     const exited = new Promise((resolve) => worker.once('exit', resolve));
@@ -33,13 +37,19 @@ describe('S44: day two, worker processes that start, stop and restart', async ()
     const started = await startDigest(temporal.client, taskQueue, { environment: 'prod', intervalMs: 2_000, cyclesPerRun: 1 });
     const workers = workerProcesses({ ...settings, variables: { HERALD_DIGEST_INTERVAL: '2s' } });
     const first = await workers.start();
-    await expect.poll(() => lastCycleOf('prod'), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+    await expect.poll(() => nextCycleOf('prod'), { timeout: 30_000 }).toBeGreaterThan(0);
+    const startedAt = await nextCycleOf('prod');
+    await expect.poll(() => nextCycleOf('prod'), { timeout: 30_000 }).toBeGreaterThanOrEqual(startedAt + 3 * 2_000);
     expect((await digestOf('prod').describe()).runId).not.toBe(started.firstExecutionRunId);
     const before = await lastCycleOf('prod');
     await stop(first);
 
+    // News reported while no worker runs: the restarted worker's digest fixes it, and its cycles go on.
     const second = await workers.start();
-    await expect.poll(() => lastCycleOf('prod'), { timeout: 30_000 }).toBeGreaterThan(before + 1);
+    await herald.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'DAY-2', message: 'Told after a restart' }] });
+    await expect.poll(() => lastCycleOf('prod'), { timeout: 30_000 }).toBeGreaterThan(before);
+    const after = await nextCycleOf('prod');
+    await expect.poll(() => nextCycleOf('prod'), { timeout: 30_000 }).toBeGreaterThan(after + 2_000);
     expect(await lastCycleOf('staging')).toBeGreaterThanOrEqual(1);
     expect(second.exitCode).toBeNull();
     await stop(second);
@@ -48,14 +58,14 @@ describe('S44: day two, worker processes that start, stop and restart', async ()
   it('S44: two workers starting at once both start and share the digests, one per environment', async () => {
     const workers = workerProcesses({ ...settings, variables: { HERALD_DIGEST_INTERVAL: '2s' } });
     const pair = await Promise.all([workers.start(), workers.start()]);
-    const before = await lastCycleOf('prod');
-    await expect.poll(() => lastCycleOf('prod'), { timeout: 30_000 }).toBeGreaterThan(before + 1);
+    const before = await nextCycleOf('prod');
+    await expect.poll(() => nextCycleOf('prod'), { timeout: 30_000 }).toBeGreaterThan(before + 2 * 2_000);
     for (const id of ['prod', 'staging']) expect((await digestOf(id).describe()).status.name).toBe('RUNNING');
     expect(pair.every((worker) => worker.exitCode === null)).toBe(true);
     await Promise.all(pair.map(stop));
   });
 
-  it("S44: a deploy with a new HERALD_DIGEST_INTERVAL keeps the interval an operator chose, and moves the others' at their next cycle", async () => {
+  it("S44: a deploy with a new HERALD_DIGEST_INTERVAL keeps the interval an operator chose, and moves the others' at their next cycle with news", async () => {
     const before = await workerProcesses({ ...settings, variables: { HERALD_DIGEST_INTERVAL: '2s' } }).start();
     // An operator slows prod down (herald digest interval --env prod 1h).
     expect(await setInterval('prod', 3_600_000)).toMatchObject({ intervalMs: 3_600_000, intervalFrom: 'operator' });
@@ -63,6 +73,8 @@ describe('S44: day two, worker processes that start, stop and restart', async ()
 
     // The deploy: every 1 s now.
     const after = await workerProcesses({ ...settings, variables: { HERALD_DIGEST_INTERVAL: '1s' } }).start();
+    // A digest learns the workers' interval from a fix: staging's next, which its news brings (a quiet one looks every 4 hours, #40).
+    await herald.reportErrors({ environment: 'staging', flow: 'staging-orders', errors: [{ traceKey: 'DEPLOY-1', message: 'Told after a deploy' }] });
     await expect.poll(async () => (await digestOf('staging').query(digestStatusQuery)).intervalMs, { timeout: 30_000 }).toBe(1_000);
     expect(await digestOf('prod').query(digestStatusQuery)).toMatchObject({ intervalMs: 3_600_000, intervalFrom: 'operator' });
     // A cycle run now does not undo the choice either (prod continues as new after each cycle).

@@ -102,7 +102,8 @@ describe('one refused recipient, and users who leave while a cycle waits', async
     expect(mail.refusals.length).toBeGreaterThanOrEqual(4);
     expect(mail.refusals.length).toBeLessThanOrEqual(7);
     expect(mail.to(teamEmail)).toHaveLength(0);
-    expect((await digest.query(digestStatusQuery)).lastCycle).toBeGreaterThanOrEqual(summary.number + 3);
+    // Cycles went on meanwhile: each at its time (with nothing new, each slept through: #40).
+    expect(Date.parse((await digest.query(digestStatusQuery)).nextCycleAt)).toBeGreaterThan(Date.parse(summary.finishedAt) + retryLimitMs);
   });
 
   it('S34: a connection email refused for now is tried again by the environment digest and sent once', async () => {

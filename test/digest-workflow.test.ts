@@ -19,6 +19,7 @@ import { tracedWorkerOptions } from '../worker/worker.js';
 import { HeraldOutcome } from '../workflows/run-labels.js';
 import { startTracing } from '../observability/tracing.js';
 import {
+  digestNewsSignal,
   digestStatusQuery,
   environmentDigest,
   remindNowUpdate,
@@ -60,6 +61,13 @@ class StubbedEnvironment {
   refuse = new Set<number>();
   /** The HERALD_DIGEST_INTERVAL the workers report with each fix. */
   workersIntervalMs = workersIntervalMs;
+  /**
+   * News comes during every cycle (the digest is told of it, as writers tell it): an environment
+   * whose every cycle has something to fix. Off, the digest hears only what a test tells it (#40).
+   */
+  newsEachCycle = true;
+  /** What each fix answers as the time a rhythm holding news back falls due, minutes from it. */
+  heldInMinutes: (number | undefined)[] = [];
 
   async record(activity: string, cycle?: number): Promise<void> {
     const at = (await workflowTimeOfCall()) - this.startedAt;
@@ -95,6 +103,8 @@ function startsHeld(): () => void {
 
 /** The time-skipping server's clock, once it has started. */
 let serverTime: () => Promise<number>;
+/** Tells an environment's digest of news, as a writer does (#40). */
+let tellNews: (environment: string) => Promise<void>;
 
 /**
  * The workflow time of an activity's call: a scheduled activity's scheduled time; for a local
@@ -128,10 +138,20 @@ const activities: Pick<
     const env = stubbed(environment);
     await env.record('fixDigestCycle', number);
     await env.hold?.released;
+    if (env.newsEachCycle) await tellNews(environment);
     if (env.refuse.has(number)) throw ApplicationFailure.create({ type: 'HeraldDataRefused', message: `cycle ${number} has bad data`, nonRetryable: true });
     const cycleId = cycles.size + 1;
     cycles.set(cycleId, { environment: env, number });
-    return { cycleId, number, newCount: 1, resolvedCount: 0, deliveryCount: 1, workersIntervalMs: env.workersIntervalMs };
+    const held = env.heldInMinutes.shift();
+    return {
+      cycleId,
+      number,
+      newCount: 1,
+      resolvedCount: 0,
+      deliveryCount: 1,
+      workersIntervalMs: env.workersIntervalMs,
+      ...(held !== undefined && { heldUntil: new Date((await workflowTimeOfCall()) + minutes(held)).toISOString() }),
+    };
   },
   async sendDigestBatch(cycleId) {
     const { environment, number } = cycles.get(cycleId)!;
@@ -154,13 +174,14 @@ const activities: Pick<
   },
   async sendReminders(environment) {
     await stubbed(environment).record('sendReminders');
-    return { ...deliveryTally, planned: 1 };
+    return { ...deliveryTally, planned: 1, nextRetryAt: null };
   },
 };
 
 describe('the digest workflow, on stubbed activities', async () => {
   const env = await createTimeSkippingEnvironment();
   serverTime = () => env.currentTimeMs();
+  tellNews = (environment) => env.client.workflow.getHandle(`digest/${environment}`).signal(digestNewsSignal);
   const taskQueue = `digest-steps-${randomBytes(4).toString('hex')}`;
   await ensureSearchAttributes(env.connection, 'default');
   const worker = await Worker.create({
@@ -442,6 +463,60 @@ describe('the digest workflow, on stubbed activities', async () => {
     const answer = await handle.startUpdate(runCycleNowUpdate, { waitForStage: WorkflowUpdateStage.ACCEPTED });
     release();
     expect(await answer.result()).toMatchObject({ number: 2 });
+    await stopped(handle);
+  });
+
+  it('#40: a cycle with no news told runs no activity, its timer alone; told news, the next cycle fixes it; and it looks every 4 hours', async () => {
+    const { handle, stubs, environment } = await startDigest();
+    stubs.newsEachCycle = false;
+    // A new digest looks at its first cycle: nobody has told it what was stored before it started.
+    await pass(minutes(16));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1]);
+    const quietFrom = stubs.calls.length;
+    await pass(minutes(60));
+    // Four quiet cycles: no fix; only the hourly look for reminders, which keeps its own time.
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1]);
+    expect(stubs.calls.slice(quietFrom).map((c) => c.activity)).toEqual(['sendReminders']);
+    await tellNews(environment);
+    await pass(minutes(15));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2]);
+    expect(roughly([stubs.of('fixDigestCycle')[1]!.at])).toEqual([minutes(90)]);
+    // Quiet from then on: the next fix is the look 4 hours after the last one.
+    await pass(minutes(4 * 60));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2, 3]);
+    expect(roughly([stubs.of('fixDigestCycle')[2]!.at])).toEqual([minutes(90 + 4 * 60)]);
+    expect(await handle.query(digestStatusQuery)).toMatchObject({ lastCycle: 3 });
+    await stopped(handle);
+  });
+
+  it('#40: news told while a cycle runs is fixed by the next cycle; a run-now fixes whatever it was told', async () => {
+    const { handle, stubs, environment, release } = await digestInFirstCycle();
+    stubs.newsEachCycle = false;
+    await tellNews(environment);
+    release();
+    await pass(minutes(16));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2]);
+    await pass(minutes(30));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2]);
+    expect(await handle.executeUpdate(runCycleNowUpdate)).toMatchObject({ number: 3 });
+    await stopped(handle);
+  });
+
+  it('#40: a rhythm holding news back wakes a quiet digest\'s fix when it falls due, and a run carries it and its untaken news across continue-as-new', async () => {
+    const { handle, stubs, environment } = await startDigest({ cyclesPerRun: 2 });
+    stubs.newsEachCycle = false;
+    // The first fix says a person's daily digest, which holds news, falls due in 40 minutes.
+    stubs.heldInMinutes = [40];
+    await pass(minutes(16));
+    const firstRun = (await handle.describe()).runId;
+    await pass(minutes(45));
+    // Cycles at 30 and 45 minutes sleep; the one at 60, past the rhythm's time, fixes.
+    expect(roughly(stubs.of('fixDigestCycle').map((c) => c.at))).toEqual([minutes(15), minutes(60)]);
+    // News told just before the run continues as new (its 2 cycles counted with the quiet ones) is fixed by the new run.
+    await tellNews(environment);
+    await expect.poll(async () => (await handle.describe()).runId).not.toBe(firstRun);
+    await pass(minutes(15));
+    expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2, 3]);
     await stopped(handle);
   });
 

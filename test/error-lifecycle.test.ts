@@ -155,8 +155,12 @@ describe('the error lifecycle', async () => {
     expect(await statusOf('order-slow-2')).toEqual([{ status: 'open', resolution_reason: null }]);
   }, 150_000);
 
-  it('S2: storing a report again (a retried attempt) answers as the first time, and stores nothing twice', async () => {
-    const activities = createErrorActivities({ db, retryWindowMs: minutes(5), now: () => new Date() });
+  it('S2: storing a report again (a retried attempt) answers as the first time, stores nothing twice, and tells the digest again', async () => {
+    const told: string[] = [];
+    const tellDigest = async (environment: string) => void told.push(environment);
+    const activities = createErrorActivities({ db, retryWindowMs: minutes(5), tellDigest, now: () => new Date() });
+    // The digest took its news: the next news raises the flag.
+    await db('environments').where({ id: 'prod' }).update({ digest_news_since: null });
     const report = {
       environment: 'prod',
       flow: 'orders',
@@ -171,8 +175,13 @@ describe('the error lifecycle', async () => {
     // Each call as one activity attempt of its own.
     const store = (given: typeof report) => new MockActivityEnvironment().run(activities.storeErrorReport, given) as ReturnType<typeof activities.storeErrorReport>;
     await store({ ...report, reportId: 'run-stored-before', errors: [report.errors[2]!] });
+    expect(told).toEqual(['prod']);
+    // The flag is up: news stored after it tells nobody again...
     const first = await store(report);
+    expect(told).toEqual(['prod']);
+    // ...but an attempt that finds its errors stored by one before it tells (that one may have died before telling).
     const again = await store(report);
+    expect(told).toEqual(['prod', 'prod']);
     expect(first).toMatchObject({ stored: 2, duplicates: 1, open: 1, retrying: [expect.objectContaining({ traceKey: 'order-twice-1' })] });
     expect(again).toEqual({ ...first, superseded: again.superseded });
     expect(await db('errors').where({ report_id: 'run-stored-twice' }).count({ n: '*' })).toEqual([{ n: 2 }]);

@@ -73,6 +73,7 @@ describe('the test harness', async () => {
       '20261210000000_channel_rhythms',
       '20261211000000_channel_kinds_in_contracts',
       '20261212000000_refingerprint_quoted_addresses',
+      '20261213000000_digest_news',
     ]);
   });
 

@@ -115,6 +115,9 @@ describe('metrics', async () => {
     expect(total(worker, 'herald_digest_cycle_lag_seconds_count')).toBeGreaterThan(0);
     expect(total(worker, 'herald_delivery_oldest_pending_seconds')).toBeGreaterThan(0);
     expect(total(worker, 'herald_digest_interval_seconds')).toBe(3);
+    // News no digest has taken yet: none once the cycle took the report's (#40).
+    expect([...worker.keys()].filter((series) => series.startsWith('herald_digest_news_waiting_seconds'))).toHaveLength(1);
+    await expect.poll(async () => total(await scrape(workerMetrics), 'herald_digest_news_waiting_seconds'), { timeout: 30_000 }).toBe(0);
     // The SDK's own metrics, on the same endpoint.
     expect(total(worker, 'temporal_worker_task_slots_available', { worker_type: 'ActivityWorker' })).toBeGreaterThan(0);
 

@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { rhythmSchema, type Rhythm, type RhythmInput } from '../contracts/rhythm.js';
 import { check } from '../contracts/problems.js';
-import { digestDue, inQuietHours, lastDailyTime } from '../stores/rhythm.js';
+import { digestDue, inQuietHours, lastDailyTime, nextDueAt } from '../stores/rhythm.js';
 
 const rhythm = (input: RhythmInput): Rhythm => rhythmSchema.parse(input);
 
@@ -131,4 +131,29 @@ describe('when a person\'s digest is due', () => {
       { numRuns: 200, examples: [['Pacific/Chatham', '02:45', new Date('2027-03-24T14:00:00.000Z'), 5]] },
     );
   }, 300_000); // a property over many generated rhythms: 8 s alone (44 s before the first passings were kept), longer beside other files
+
+  it('S41: a digest not due now falls due at the time nextDueAt names, and at no minute before it (a quiet digest sleeps until then, #40)', () => {
+    const anyRhythm = fc.record({
+      every: fc.constantFrom('cycle' as const, 'hour' as const, 'day' as const),
+      at: clock,
+      timeZone: fc.constantFrom(...zones),
+      quietHours: fc.option(fc.tuple(clock, clock).filter(([from, to]) => from !== to).map(([from, to]) => ({ from, to }))),
+    }).map(({ every, at, timeZone, quietHours }) => rhythm({ every, ...(every === 'day' && { at }), timeZone, ...(quietHours && { quietHours }) }));
+    fc.assert(
+      fc.property(
+        anyRhythm,
+        fc.date({ min: new Date('2026-01-01T00:00:00Z'), max: new Date('2028-12-31T00:00:00Z'), noInvalidDate: true }),
+        fc.integer({ min: 1, max: 48 * 60 }),
+        (r, lastDue, minutesLater) => {
+          const at = new Date(lastDue.getTime() + minutesLater * 60_000);
+          fc.pre(!digestDue(r, lastDue, at));
+          const next = nextDueAt(r, lastDue, at);
+          expect(next.getTime()).toBeGreaterThan(at.getTime());
+          expect(digestDue(r, lastDue, next)).toBe(true);
+          for (let t = at.getTime() + 60_000; t < next.getTime(); t += 60_000) expect(digestDue(r, lastDue, new Date(t))).toBe(false);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  }, 300_000);
 });

@@ -75,6 +75,7 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
   if (options.migrate ?? config.migrateOnStart) applied = await migrateLatest(db);
   if (applied.length > 0) logger.info({ migrations: applied }, 'migrations applied');
   const mailer = createThreadedMailer({ smtpUrl: config.smtpUrl, from: config.from, maxConnections: options.smtpConnections });
+  const herald = new HeraldClient({ temporal: options.client, taskQueue: config.taskQueue });
 
   const worker = await createHeraldWorker({
     connection: options.connection,
@@ -96,6 +97,7 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
       deliveryRetryLimitMs: config.deliveryRetryLimitMs,
       retentionMs: config.retentionMs,
       channelAgents: channelAgents({ allow: config.channelAllow }),
+      tellDigest: (environment) => herald.tellDigest(environment),
       ...options.activityOverrides,
     },
   });
@@ -130,5 +132,5 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
     await stop();
     throw error;
   }
-  return { worker, db, mailer, herald: new HeraldClient({ temporal: options.client, taskQueue: config.taskQueue }), running, stop };
+  return { worker, db, mailer, herald, running, stop };
 }

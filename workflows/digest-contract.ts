@@ -29,6 +29,10 @@ export interface EnvironmentDigestInput {
   nextRetryAt?: string;
   /** Carried across continue-as-new: when reminders are next looked for (ISO; S31). */
   nextReminderCheckAt?: string;
+  /** Carried across continue-as-new: whether news was told that no fix has taken yet (#40; absent: a fix looks). */
+  newsPending?: boolean;
+  /** Carried across continue-as-new: when a rhythm holding news back falls due (ISO; #40). */
+  heldUntil?: string;
 }
 
 /** One cycle, as the status query and the `runCycleNow` update report it. */
@@ -75,6 +79,11 @@ export const runNowSignal = defineSignal('runNow');
 export const runCycleNowUpdate = defineUpdate<CycleSummary>('runCycleNow');
 /** End the workflow after the cycle in progress, if any. */
 export const stopDigestSignal = defineSignal('stop');
+/**
+ * The environment has news (#40): an error opened or resolved since the digest's last fix. A
+ * digest not told runs no fix at its next cycle, unless a rhythm it holds news for falls due.
+ */
+export const digestNewsSignal = defineSignal('news');
 /**
  * An operator changes the time between cycles; the next cycle comes that long after the last one,
  * and the choice outlives deploys. `null` hands the digest back to the workers' HERALD_DIGEST_INTERVAL

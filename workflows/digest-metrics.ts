@@ -1,8 +1,8 @@
 /**
  * The digest's own metrics, on the workflow's meter (emitted by the worker's runtime, never while
  * a history is replayed): how late each scheduled cycle started against its due time, and how
- * long cycles take. No environment label: the alert on a digest that stopped cycling reads the
- * worker's gauge of the stalest digest instead (worker/operations-metrics.ts).
+ * long cycles take. No environment label: the alert on a digest that leaves news untaken reads the
+ * worker's gauge of the oldest news waiting instead (worker/operations-metrics.ts).
  */
 import { metricMeter } from '@temporalio/workflow';
 

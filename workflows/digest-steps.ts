@@ -26,6 +26,7 @@ import { WakeUp } from './wake-up.js';
 import {
   cyclesPerRun,
   digestIntervalBounds,
+  digestNewsSignal,
   digestStatusQuery,
   longestRunMs,
   remindNowUpdate,
@@ -100,7 +101,19 @@ export interface DigestState {
   lastReminderRound?: ReminderRound;
   /** The timer the digest sleeps on (never cancelled by a request). */
   readonly wakeUp: WakeUp;
+  /** News was told (the `news` signal) since the last fix began, or a fix is owed (#40). */
+  news: boolean;
+  /** When a person or channel whose rhythm holds news back falls due (#40). */
+  heldUntil?: number;
+  /** When the last fix began: a quiet digest still looks every {@link lookAtLeastEveryMs}. */
+  lastFixAt: number;
 }
+
+/**
+ * A quiet digest still runs a fix this often (#40): for news that no writer told it of, as those
+ * of a release before the news signal write during a rolling deploy, or rows written by hand.
+ */
+const lookAtLeastEveryMs = 4 * 60 * 60_000;
 
 /** The state a run starts from: what the previous run carried over, the rest learnt in {@link learnWhereItStands}. */
 export function startingState(input: EnvironmentDigestInput): DigestState {
@@ -126,6 +139,9 @@ export function startingState(input: EnvironmentDigestInput): DigestState {
     remindAsked: 0,
     remindDone: 0,
     wakeUp: new WakeUp(),
+    news: input.newsPending ?? true,
+    heldUntil: input.heldUntil ? Date.parse(input.heldUntil) : undefined,
+    lastFixAt: now,
   };
 }
 
@@ -167,6 +183,9 @@ export function setDigestHandlers(d: DigestState): void {
   });
   setHandler(stopDigestSignal, () => {
     d.stopping = true;
+  });
+  setHandler(digestNewsSignal, () => {
+    d.news = true;
   });
   setHandler(runCycleNowUpdate, async () => {
     await condition(() => d.lastCycle >= 0);
@@ -243,6 +262,8 @@ export async function continueAsNewWith(d: DigestState): Promise<never> {
     runNowPending: d.runNow,
     nextRetryAt: iso(d.nextRetryAt),
     nextReminderCheckAt: iso(d.nextReminderCheckAt),
+    newsPending: d.news,
+    heldUntil: iso(d.heldUntil),
   });
 }
 
@@ -294,6 +315,24 @@ export async function sendDeferred(d: DigestState): Promise<void> {
 }
 
 /**
+ * Whether the cycle due now has nothing to fix (#40): no news told since the last fix, no request,
+ * no rhythm holding news back falls due, and the last look is recent. Such a cycle costs its timer
+ * alone: the digest sleeps again until the next.
+ */
+export function nothingToFix(d: DigestState): boolean {
+  const now = workflowNow();
+  if (d.news || d.runNow || (d.heldUntil !== undefined && now >= d.heldUntil) || now - d.lastFixAt >= lookAtLeastEveryMs) return false;
+  return takesPatch('quiet-cycles-sleep');
+}
+
+/** Passes a cycle with nothing to fix: the next is an interval from now; the hourly look for reminders is done at the cycle nearest it. */
+export async function sleepThroughCycle(d: DigestState): Promise<void> {
+  d.lastCycleEndedAt = workflowNow();
+  d.nextCycleAt = d.lastCycleEndedAt + d.intervalMs;
+  await remindIfDue(d, d.intervalMs / 2);
+}
+
+/**
  * Runs the next cycle (S7–S12): fixes what is new and newly resolved, sends each recipient's
  * email, and records how it went. A cycle Herald refuses for good (a data error) is recorded, and
  * the next one is tried at its time (S35). Answers whether the cycle ran.
@@ -302,9 +341,13 @@ export async function runCycle(d: DigestState): Promise<boolean> {
   const dueAt = d.runNow ? undefined : d.nextCycleAt;
   d.runNow = false;
   const startedAt = (d.runningSince = workflowNow());
+  // News told from here on is for the next cycle: this fix may begin reading before it is stored.
+  d.news = false;
+  d.lastFixAt = startedAt;
   let ran = true;
   try {
-    const { summary, retryAt, workersIntervalMs } = await fixAndSend(d.environment, d.lastCycle + 1, d.heartbeatTimeoutMs);
+    const { summary, retryAt, workersIntervalMs, heldUntil } = await fixAndSend(d.environment, d.lastCycle + 1, d.heartbeatTimeoutMs);
+    d.heldUntil = heldUntil;
     // A deploy with a new HERALD_DIGEST_INTERVAL reaches the digests no operator set (from cycles whose fix reports it).
     if (!d.intervalChosen && workersIntervalMs !== undefined) d.intervalMs = workersIntervalMs;
     d.lastSummary = summary;
@@ -316,6 +359,8 @@ export async function runCycle(d: DigestState): Promise<boolean> {
     const refusal = refusalIn(error);
     if (!refusal) throw error;
     ran = false;
+    // The news the refused cycle took is still to be told: the next cycle tries again.
+    d.news = true;
     d.lastRefusal = `cycle ${d.lastCycle + 1}: ${refusal.message}`;
     log.warn('digest cycle refused', { environment: d.environment, refusal: d.lastRefusal });
     labelRun({ outcome: 'refused', summary: d.lastRefusal });
@@ -328,9 +373,13 @@ export async function runCycle(d: DigestState): Promise<boolean> {
   return ran;
 }
 
-/** Looks for errors to remind of (S31) when the hourly look is due, by this workflow's clock. */
-export async function remindIfDue(d: DigestState): Promise<void> {
-  if (workflowNow() >= (d.nextReminderCheckAt ?? 0) && takesPatch('daily-reminders')) {
+/**
+ * Looks for errors to remind of (S31) when the hourly look is due, by this workflow's clock. A
+ * look due within `withinMs` is done now: a cycle that slept through (#40) comes at its exact time,
+ * a hair before a look set an hour after the end of a cycle that ran.
+ */
+export async function remindIfDue(d: DigestState, withinMs = 0): Promise<void> {
+  if (workflowNow() + withinMs >= (d.nextReminderCheckAt ?? 0) && takesPatch('daily-reminders')) {
     await lookForReminders(d);
     d.nextReminderCheckAt = workflowNow() + reminderCheckMs;
   }
@@ -357,15 +406,21 @@ export function labelCycle(d: DigestState): void {
   });
 }
 
-/** Looks for errors to remind of now, by this workflow's clock (S31). */
-const lookForReminders = (d: DigestState) =>
-  sendingActivities(d.heartbeatTimeoutMs).sendReminders(d.environment, new Date(workflowNow()).toISOString());
+/**
+ * Looks for errors to remind of now, by this workflow's clock (S31); reminders it left for later
+ * are tried when due (rounds of workers before #40 answer no time: a fix learns it).
+ */
+async function lookForReminders(d: DigestState): Promise<ReminderRound> {
+  const round = await sendingActivities(d.heartbeatTimeoutMs).sendReminders(d.environment, new Date(workflowNow()).toISOString());
+  if (round.nextRetryAt) d.nextRetryAt = Math.min(d.nextRetryAt ?? Number.POSITIVE_INFINITY, Math.max(Date.parse(round.nextRetryAt), workflowNow() + 1_000));
+  return round;
+}
 
 async function fixAndSend(
   environment: string,
   number: number,
   heartbeatTimeoutMs: number,
-): Promise<{ summary: CycleSummary; retryAt: number | undefined; workersIntervalMs: number | undefined }> {
+): Promise<{ summary: CycleSummary; retryAt: number | undefined; workersIntervalMs: number | undefined; heldUntil: number | undefined }> {
   const { sendDigestBatch } = sendingActivities(heartbeatTimeoutMs);
   // A cycle with nothing to send is completed by its fix: one activity (an older worker ignores
   // the option), run locally in the workflow task the cycle's timer woke.
@@ -397,5 +452,10 @@ async function fixAndSend(
     ...(completed.byTransport && Object.keys(completed.byTransport).length > 0 && { notifications: completed.byTransport }),
     finishedAt: new Date(workflowNow()).toISOString(),
   };
-  return { summary, retryAt: completed.nextRetryAt ? Date.parse(completed.nextRetryAt) : undefined, workersIntervalMs: fixed.workersIntervalMs };
+  return {
+    summary,
+    retryAt: completed.nextRetryAt ? Date.parse(completed.nextRetryAt) : undefined,
+    workersIntervalMs: fixed.workersIntervalMs,
+    heldUntil: fixed.heldUntil ? Date.parse(fixed.heldUntil) : undefined,
+  };
 }

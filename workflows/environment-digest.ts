@@ -7,10 +7,12 @@ import {
   continueAsNewWith,
   labelCycle,
   learnWhereItStands,
+  nothingToFix,
   remindIfDue,
   runCycle,
   sendDeferred,
   setDigestHandlers,
+  sleepThroughCycle,
   startingState,
   stop,
   timeToContinue,
@@ -50,6 +52,10 @@ export async function environmentDigest(input: EnvironmentDigestInput): Promise<
         continue;
       case 'run cycle':
         cycles += 1;
+        if (nothingToFix(digest)) {
+          await sleepThroughCycle(digest);
+          continue;
+        }
         if (await runCycle(digest)) {
           await remindIfDue(digest);
           labelCycle(digest);

@@ -123,6 +123,13 @@ export const patches = {
     stage: 'patched',
     next: 'deprecate from the day after 0.3.0 is everywhere, once no digest run started before it is open (a run lasts a day at most)',
   },
+  'quiet-cycles-sleep': {
+    workflow: 'environmentDigest',
+    change: 'a cycle with no news told (the news signal), no request and no rhythm falling due runs no fix: it sleeps again on its timer alone (one action per quiet cycle), and looks anyway every 4 hours',
+    added: { release: '0.3.0', on: '2026-12-06' },
+    stage: 'patched',
+    next: 'deprecate from the day after 0.3.0 is everywhere, once no digest run started before it is open (a run lasts a day at most)',
+  },
   'paced-retention': {
     workflow: 'retention',
     change: 'between rounds that leave more to delete, retention pauses as long as the round took (a second at least)',

@@ -56,6 +56,13 @@ it('records the histories of Herald\'s workflows', async () => {
   // before patch fix-cycles-locally, local after it).
   await save('environment-digest-quiet-cycles', 'digest/prod');
   await save('environment-digest-cycles-fixed-locally', 'digest/prod');
+  // Since patch quiet-cycles-sleep (#40): its quiet cycles run no fix, only their timer; news is told by a signal.
+  await env.sleep(minutes(16));
+  const sleepingRun = (await digest.describe()).runId;
+  await env.sleep(minutes(15));
+  await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-4', message: 'Told by a signal' }] });
+  await env.sleep(minutes(31));
+  await save('environment-digest-quiet-cycles-sleep', 'digest/prod', sleepingRun);
   await digest.signal(stopDigestSignal);
 
   // A digest asked to remind now, and asked for a cycle while the last cycle of its run sends:
