@@ -1,7 +1,7 @@
 /**
  * What an operator watches in the database: deliveries waiting to be sent (and the oldest of
- * them), deliveries deferred by a refusal for now, and how long ago the digest that has gone the
- * longest without a cycle last ran. Figures over all environments: no label grows with customers.
+ * them), deliveries deferred by a refusal for now, and how long the oldest news no digest has taken
+ * yet has waited. Figures over all environments: no label grows with customers.
  */
 import type { Knex } from 'knex';
 
@@ -12,8 +12,12 @@ export interface OperationsSnapshot {
   deferredDeliveries: number;
   /** Age of the oldest delivery still pending or deferred, in seconds (0 when none). */
   oldestPendingSeconds: number;
-  /** Seconds since the last cycle of the environment whose digest has gone the longest without one (0 when none ran). */
-  stalestDigestSeconds: number;
+  /**
+   * Seconds the oldest news (an error opened or resolved) that no digest has taken yet has waited,
+   * over environments not removed (0 when none waits). A quiet digest runs no cycle (#40): what is
+   * late is news not taken, not a cycle not run.
+   */
+  newsWaitingSeconds: number;
 }
 
 export async function readOperations(db: Knex): Promise<OperationsSnapshot> {
@@ -23,16 +27,13 @@ export async function readOperations(db: Knex): Promise<OperationsSnapshot> {
            coalesce(extract(epoch from now() - min(created_at)), 0) as oldest
       from email_deliveries where status = 'pending'`);
   const digests = await db.raw(`
-    select coalesce(extract(epoch from now() - min(last_cycle)), 0) as stalest
-      from (select max(c.fixed_at) as last_cycle
-              from digest_cycles c join environments e on e.id = c.environment_id
-             where e.removed_at is null
-             group by c.environment_id) as latest`);
+    select coalesce(extract(epoch from now() - min(digest_news_since)), 0) as waiting
+      from environments where removed_at is null and digest_news_since is not null`);
   const d = deliveries.rows[0];
   return {
     pendingDeliveries: Number(d.pending),
     deferredDeliveries: Number(d.deferred),
     oldestPendingSeconds: Math.max(0, Number(d.oldest)),
-    stalestDigestSeconds: Math.max(0, Number(digests.rows[0].stalest)),
+    newsWaitingSeconds: Math.max(0, Number(digests.rows[0].waiting)),
   };
 }

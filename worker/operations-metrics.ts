@@ -13,7 +13,7 @@ export function startOperationsGauges(db: Knex, meter: MetricMeter, options: { d
   const pending = gauge('herald_deliveries_pending', 'Emails planned and waiting to be sent (not deferred)');
   const deferred = gauge('herald_deliveries_deferred', 'Emails a recipient refused for now (4xx), waiting for their retry');
   const oldest = gauge('herald_delivery_oldest_pending_seconds', 'Age of the oldest email still pending or deferred', 's');
-  const stalest = gauge('herald_digest_stalest_cycle_age_seconds', 'Seconds since the last cycle of the digest that has gone longest without one', 's');
+  const waiting = gauge('herald_digest_news_waiting_seconds', 'Seconds the oldest news (an error opened or resolved) that no digest has taken yet has waited', 's');
   gauge('herald_digest_interval_seconds', 'The digest interval the workers are configured with (HERALD_DIGEST_INTERVAL)', 's').set(options.digestIntervalMs / 1000);
 
   let reading: Promise<void> | undefined;
@@ -23,7 +23,7 @@ export function startOperationsGauges(db: Knex, meter: MetricMeter, options: { d
         pending.set(now.pendingDeliveries);
         deferred.set(now.deferredDeliveries);
         oldest.set(now.oldestPendingSeconds);
-        stalest.set(now.stalestDigestSeconds);
+        waiting.set(now.newsWaitingSeconds);
       })
       // A database outage is seen in Herald's other metrics and its logs; the gauges keep their last values.
       .catch((error: unknown) => options.logger?.warn({ err: error }, 'operations gauges not read'))
