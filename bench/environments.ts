@@ -7,6 +7,7 @@
  * loop (the platform's own cost of N timers). Prints figures; asserts nothing.
  */
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { processStats, type ProcessStats } from './process-stats.js';
@@ -124,18 +125,20 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   const sampleSize = Math.min(count, 40);
   const snapshotActions = async () => {
     const counts = new Map<string, { runId: string; total: number; cycles: number; newsCycles: number }>();
-    const countOf = async (workflowId: string, cyclesSoFar: () => Promise<[number, number]>) => {
+    // A digest's cycles are its wakes (its timers: a quiet one runs nothing else, #40); those with news, its cycles that sent.
+    const countOf = async (workflowId: string, newsSoFar: () => Promise<number>) => {
       const { runId } = await client.workflow.getHandle(workflowId).describe();
-      const [cycles, newsCycles] = await cyclesSoFar();
-      counts.set(workflowId.replace(/^digest\//, ''), { runId, total: total(await billableActions(client, workflowId, runId)), cycles, newsCycles });
+      const newsCycles = await newsSoFar();
+      const actions = await billableActions(client, workflowId, runId);
+      counts.set(workflowId.replace(/^digest\//, ''), { runId, total: total(actions), cycles: actions.timer ?? 0, newsCycles });
     };
     await inBatches(ids.slice(0, sampleSize), 8, (id) =>
       countOf(environmentDigestWorkflowId(id), async () => {
-        const row = await db('digest_cycles').where({ environment_id: id }).first(db.raw('count(*)::int as cycles'), db.raw('(count(*) filter (where delivery_count > 0))::int as news'));
-        return [row.cycles, row.news];
+        const row = await db('digest_cycles').where({ environment_id: id }).first(db.raw('(count(*) filter (where delivery_count > 0))::int as news'));
+        return row.news;
       }),
     );
-    await countOf(`timers/${ids[0]}`, async () => [(await patientQuery(() => client.workflow.getHandle(`timers/${ids[0]}`).query(lagsQuery)))?.length ?? NaN, 0]);
+    await countOf(`timers/${ids[0]}`, async () => 0);
     return counts;
   };
   const actionsAtStart = await snapshotActions();
@@ -191,27 +194,19 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   }
   clearInterval(sampler);
 
-  // Herald's lag: each cycle's start (fixed_at) against its due time, the end of the one before
-  // (its completion, or its fixing when it had nothing to send) plus the interval; skipped: due times with no cycle (a gap over 1.9 intervals, or a digest
-  // whose last cycle is that long before the end).
+  // Herald's lag: each wake of the sampled digests (its timer firing, whether the cycle then fixed
+  // news or, quiet, slept again: #40) against the time it was set for; skipped: due times with no
+  // wake (a gap over 1.9 intervals between two, or between the last and the end).
   const measuredTo = new Date();
-  const cycles: { environment_id: string; fixed_at: Date; completed_at: Date | null }[] = await db('digest_cycles')
-    .where('fixed_at', '>=', new Date(measuredFrom.getTime() - 2 * periodMs))
-    .orderBy(['environment_id', 'number'])
-    .select('environment_id', 'fixed_at', 'completed_at');
   const heraldLags: number[] = [];
   let skipped = 0;
   const missed = (gapMs: number) => (gapMs > 1.9 * periodMs ? Math.round(gapMs / periodMs) - 1 : 0);
-  for (let i = 0; i < cycles.length; i += 1) {
-    const [before, cycle, after] = [cycles[i - 1], cycles[i]!, cycles[i + 1]];
-    if (before?.environment_id === cycle.environment_id && cycle.fixed_at >= measuredFrom) {
-      // A cycle with nothing to send ends as it is fixed (it records no completion).
-      const ended = before.completed_at ?? before.fixed_at;
-      heraldLags.push(Math.max(0, cycle.fixed_at.getTime() - (ended.getTime() + periodMs)));
-      skipped += missed(cycle.fixed_at.getTime() - before.fixed_at.getTime());
-    }
-    if (after?.environment_id !== cycle.environment_id) skipped += missed(measuredTo.getTime() - cycle.fixed_at.getTime());
-  }
+  await inBatches(ids.slice(0, sampleSize), 8, async (id) => {
+    const wakes = await wakesOf(client, environmentDigestWorkflowId(id), measuredFrom, measuredTo);
+    heraldLags.push(...wakes.map((wake) => wake.lagMs));
+    const times = [measuredFrom.getTime(), ...wakes.map((wake) => wake.at), measuredTo.getTime()];
+    for (let i = 1; i < times.length; i += 1) skipped += missed(times[i]! - times[i - 1]!);
+  });
   const reportSeconds = lagFigures(reportTimes);
   const anchorLags: number[] = [];
   let anchorsUnanswered = 0;
@@ -254,7 +249,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   };
   const postgresFigures = { maxActiveConnections: Math.max(...samples.map((s) => s.activeConnections)), maxConnections: Math.max(...samples.map((s) => s.connections)) };
 
-  console.log(`\ncycle start lag, Herald's digests: ${seconds(herald_.lag)} over ${herald_.cycles} cycles; ${skipped} cycle(s) skipped`);
+  console.log(`\nwake lag, Herald's digests (${sampleSize} sampled): ${seconds(herald_.lag)} over ${herald_.cycles} wakes; ${skipped} wake(s) skipped`);
   console.log(`   anchor, ${count} bare timer loops: ${seconds(anchor.lag)} over ${anchor.wakes} wakes${anchorsUnanswered > 0 ? `; ${anchorsUnanswered} loops did not answer their query in time, or were not asked within ${analysisMs / 1000} s (a server too far behind)` : ''}`);
   console.log(`one-error reports (16 at a time), time to answer: ${seconds(reportSeconds)} over ${reportSeconds.count}${reportsLeftOut > 0 ? `; ${reportsLeftOut} left out, not made within their minute` : ''}`);
   console.log(`Temporal actions per cycle (counted over the measurement, ${sampleSize} digests sampled): idle ${actions.idleCycle.toFixed(2)}, with news ${actions.cycleWithNews.toFixed(2)}; anchor ${actions.anchorCycle.toFixed(2)} per wake`);
@@ -278,6 +273,28 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   await anchorRunning;
   rmSync(folder, { recursive: true, force: true });
   await stack.stop();
+}
+
+/**
+ * The wakes of a digest between two times, from the history of its current run (a run lasts a
+ * day; one that continued as new during the measurement shows its wakes since): when each timer
+ * fired, and how long after the time it was set for.
+ */
+async function wakesOf(client: Client, workflowId: string, from: Date, to: Date): Promise<{ at: number; lagMs: number }[]> {
+  const wakes: { at: number; lagMs: number }[] = [];
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const due = new Map<string, number>();
+  const millis = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(time?.seconds ?? 0) * 1000 + Math.floor((time?.nanos ?? 0) / 1e6);
+  for (const event of events) {
+    const at = millis(event.eventTime);
+    if (event.timerStartedEventAttributes) {
+      due.set(event.timerStartedEventAttributes.timerId!, at + millis(event.timerStartedEventAttributes.startToFireTimeout));
+    } else if (event.timerFiredEventAttributes) {
+      const dueAt = due.get(event.timerFiredEventAttributes.timerId!);
+      if (dueAt !== undefined && at >= from.getTime() && at <= to.getTime()) wakes.push({ at, lagMs: Math.max(0, at - dueAt) });
+    }
+  }
+  return wakes;
 }
 
 /** A query that a server far behind may not get answered before its deadline: tried three times, then undefined. */
