@@ -113,24 +113,26 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   const anchorRunning = anchorWorker.run();
   await inBatches(ids, 16, (id) => client.workflow.start(timerLoop, { workflowId: `timers/${id}`, taskQueue: `bench-timers-${runName}`, args: [periodMs] }));
 
-  // Measured once every digest has run its first cycle (and with it a run's one-off first reminder
-  // look and label), or five intervals after the restart on a server too far behind for that.
+  // Measured an interval after every digest has run its first cycle (and with it a run's one-off
+  // first reminder look, label and first quiet cycle), or six intervals after the restart on a server too far behind for that.
   const warmUpEnds = Date.now() + 5 * periodMs;
   const digestsThatCycled = async () => Number((await db('digest_cycles').countDistinct({ n: 'environment_id' }))[0]!.n);
   while ((await digestsThatCycled()) < count && Date.now() < warmUpEnds) await new Promise((resolve) => setTimeout(resolve, 1_000));
   const notCycled = count - (await digestsThatCycled());
   if (notCycled > 0) console.log(`measuring with ${notCycled} of ${count} digests still without a first cycle five intervals after the restart`);
+  // And one interval more: a run's first quiet cycle records its patch marker once (#40), a one-off like its first look.
+  await new Promise((resolve) => setTimeout(resolve, periodMs));
 
   // Billable actions so far of a sample of digests and of an anchor: the run, its total, its cycles (and those with news).
   const sampleSize = Math.min(count, 40);
   const snapshotActions = async () => {
-    const counts = new Map<string, { runId: string; total: number; cycles: number; newsCycles: number }>();
+    const counts = new Map<string, { runId: string; total: number; byKind: Record<string, number>; cycles: number; newsCycles: number }>();
     // A digest's cycles are its wakes (its timers: a quiet one runs nothing else, #40); those with news, its cycles that sent.
     const countOf = async (workflowId: string, newsSoFar: () => Promise<number>) => {
       const { runId } = await client.workflow.getHandle(workflowId).describe();
       const newsCycles = await newsSoFar();
       const actions = await billableActions(client, workflowId, runId);
-      counts.set(workflowId.replace(/^digest\//, ''), { runId, total: total(actions), cycles: actions.timer ?? 0, newsCycles });
+      counts.set(workflowId.replace(/^digest\//, ''), { runId, total: total(actions), byKind: actions, cycles: actions.timer ?? 0, newsCycles });
     };
     await inBatches(ids.slice(0, sampleSize), 8, (id) =>
       countOf(environmentDigestWorkflowId(id), async () => {
@@ -227,10 +229,16 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   const spent = (id: string) => {
     const [from, to] = [actionsAtStart.get(id)!, actionsAtEnd.get(id)!];
     const sameRun = from.runId === to.runId;
-    return { actions: sameRun ? to.total - from.total : NaN, cycles: to.cycles - from.cycles, newsCycles: to.newsCycles - from.newsCycles };
+    const byKind = Object.fromEntries(Object.keys(to.byKind).map((kind) => [kind, (to.byKind[kind] ?? 0) - (from.byKind[kind] ?? 0)]));
+    return { actions: sameRun ? to.total - from.total : NaN, byKind: sameRun ? byKind : {}, cycles: to.cycles - from.cycles, newsCycles: to.newsCycles - from.newsCycles };
   };
   const sampled = ids.slice(0, sampleSize).map((id) => spent(id));
-  const idleCycle = mean(sampled.filter((d) => d.newsCycles === 0 && d.cycles > 0).map((d) => d.actions / d.cycles).filter(Number.isFinite));
+  const idle = sampled.filter((d) => d.newsCycles === 0 && d.cycles > 0 && Number.isFinite(d.actions));
+  const idleCycle = mean(idle.map((d) => d.actions / d.cycles));
+  // What an idle digest's actions were, per cycle: its timers, and anything else (reminder looks, a first skip's patch marker).
+  const idleByKind = Object.fromEntries(
+    [...new Set(idle.flatMap((d) => Object.keys(d.byKind)))].map((kind) => [kind, mean(idle.map((d) => (d.byKind[kind] ?? 0) / d.cycles))]).filter(([, n]) => n !== 0),
+  );
   const actions = {
     idleCycle,
     cycleWithNews: mean(
@@ -252,7 +260,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   console.log(`\nwake lag, Herald's digests (${sampleSize} sampled): ${seconds(herald_.lag)} over ${herald_.cycles} wakes; ${skipped} wake(s) skipped`);
   console.log(`   anchor, ${count} bare timer loops: ${seconds(anchor.lag)} over ${anchor.wakes} wakes${anchorsUnanswered > 0 ? `; ${anchorsUnanswered} loops did not answer their query in time, or were not asked within ${analysisMs / 1000} s (a server too far behind)` : ''}`);
   console.log(`one-error reports (16 at a time), time to answer: ${seconds(reportSeconds)} over ${reportSeconds.count}${reportsLeftOut > 0 ? `; ${reportsLeftOut} left out, not made within their minute` : ''}`);
-  console.log(`Temporal actions per cycle (counted over the measurement, ${sampleSize} digests sampled): idle ${actions.idleCycle.toFixed(2)}, with news ${actions.cycleWithNews.toFixed(2)}; anchor ${actions.anchorCycle.toFixed(2)} per wake`);
+  console.log(`Temporal actions per cycle (counted over the measurement, ${sampleSize} digests sampled): idle ${actions.idleCycle.toFixed(2)} (${Object.entries(idleByKind).map(([kind, n]) => `${kind} ${(n as number).toFixed(2)}`).join(', ')}; ${idle.length} idle digests), with news ${actions.cycleWithNews.toFixed(2)}; anchor ${actions.anchorCycle.toFixed(2)} per wake`);
   console.log(`workers (${options.workers}, figures summed): start ${first.seconds.toFixed(2)} s with ${count} new environments, ${restart.seconds.toFixed(2)} s with their digests running; CPU mean ${workerFigures.cpuPercent.mean.toFixed(1)}%, max ${workerFigures.cpuPercent.max.toFixed(1)}% (of one core); RSS ${workerFigures.rssMiB.first.toFixed(0)} -> ${workerFigures.rssMiB.last.toFixed(0)} MiB (max ${workerFigures.rssMiB.max.toFixed(0)})`);
   console.log(`PostgreSQL connections: at most ${postgresFigures.maxActiveConnections} active of ${postgresFigures.maxConnections} open (the worker's pool and the bench's)`);
   if (exited.size > 0) {
@@ -277,21 +285,25 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
 
 /**
  * The wakes of a digest between two times, from the history of its current run (a run lasts a
- * day; one that continued as new during the measurement shows its wakes since): when each timer
- * fired, and how long after the time it was set for.
+ * day; one that continued as new during the measurement shows its wakes since): when the workflow
+ * task each timer woke started, and how long after the time the timer was set for.
  */
 async function wakesOf(client: Client, workflowId: string, from: Date, to: Date): Promise<{ at: number; lagMs: number }[]> {
   const wakes: { at: number; lagMs: number }[] = [];
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const due = new Map<string, number>();
   const millis = (time: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(time?.seconds ?? 0) * 1000 + Math.floor((time?.nanos ?? 0) / 1e6);
+  // A wake is the workflow task that started after its timer fired: its lag, from the time the timer was set for.
+  let fired: number | undefined;
   for (const event of events) {
     const at = millis(event.eventTime);
     if (event.timerStartedEventAttributes) {
       due.set(event.timerStartedEventAttributes.timerId!, at + millis(event.timerStartedEventAttributes.startToFireTimeout));
     } else if (event.timerFiredEventAttributes) {
-      const dueAt = due.get(event.timerFiredEventAttributes.timerId!);
-      if (dueAt !== undefined && at >= from.getTime() && at <= to.getTime()) wakes.push({ at, lagMs: Math.max(0, at - dueAt) });
+      fired = due.get(event.timerFiredEventAttributes.timerId!);
+    } else if (event.workflowTaskStartedEventAttributes && fired !== undefined) {
+      if (at >= from.getTime() && at <= to.getTime()) wakes.push({ at, lagMs: Math.max(0, at - fired) });
+      fired = undefined;
     }
   }
   return wakes;

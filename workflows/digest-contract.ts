@@ -13,7 +13,8 @@ export interface EnvironmentDigestInput {
   /**
    * Carried across continue-as-new: an operator chose `intervalMs` (`herald digest interval`), and
    * it stays whatever the workers' HERALD_DIGEST_INTERVAL. Otherwise the digest follows the workers'
-   * setting, as each cycle reports it (a deploy with a new one reaches it at its next cycle).
+   * setting, as each fix reports it (a deploy with a new one reaches it at its next cycle with news,
+   * or a quiet one's 4-hourly look: #40).
    */
   intervalChosen?: boolean;
   /** Carried across continue-as-new: the last cycle run. */

@@ -23,7 +23,8 @@ export * from './digest-contract.js';
 
 /**
  * The environment's digest (S7–S12): every interval, one cycle fixes what is new and newly
- * resolved and emails each subscribed user once. Between cycles it sends deliveries deferred by a
+ * resolved and emails each subscribed user once — when there is news: a cycle nobody told of any
+ * (and no rhythm falls due) sleeps again on its timer alone (#40). Between cycles it sends deliveries deferred by a
  * 4xx (S34) and looks for errors to remind of (S31); operators ask it for a cycle or a look now,
  * a new interval, or a stop. Long-lived: it continues as new to keep its history small, carrying
  * only its small state. The steps are in digest-steps.ts.
