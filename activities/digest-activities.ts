@@ -159,13 +159,14 @@ export function createDigestActivities(deps: DigestActivityDeps) {
      * at the digest workflow's time, one reminder per user not reminded in the last day, and sends
      * the environment's reminders. A retry plans nothing twice and sends nothing twice.
      */
-    async sendReminders(environment: string, now: string): Promise<DeliveryTally & { planned: number; nextRetryAt: string | null }> {
+    async sendReminders(environment: string, now: string): Promise<DeliveryTally & { planned: number; nextRetryAt: string | null; nextLookAt?: string | null }> {
       const planned = await reminders.planReminders(environment, new Date(now));
       const installation = await installationId(db);
       const jobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe));
       const [tally] = await Promise.all([send(async () => jobs.shift()), channels.firstAttempts({ environment_id: environment, kind: 'reminder' })]);
       // Reminders refused for now or held by quiet hours are tried by the digest when due: it learns when here, not at a fix (#40).
-      return { ...tally, planned, nextRetryAt: await nextRetryAt(environment) };
+      const nextLook = await reminders.nextLook(environment, new Date(now));
+      return { ...tally, planned, nextRetryAt: await nextRetryAt(environment), nextLookAt: nextLook?.toISOString() ?? null };
     },
 
     /**

@@ -60,7 +60,8 @@ export const catalogEnvironmentSchema = entry({
   sharesResourcesWith: id.nullish(),
   /**
    * Errors open longer than this are reminded of, once a day (S31), e.g. "3 days" (the default),
-   * "12h". Digests look for them hourly; a threshold under an hour counts for `herald digest remind`.
+   * "12h". Digests look for them when one may be due (an error passing the threshold, a day after
+   * the last reminders), at a cycle; a threshold under an interval counts for `herald digest remind`.
    */
   remindAfter: z
     .string(required('must be a duration such as "3 days" or "12h"'))

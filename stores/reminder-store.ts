@@ -29,6 +29,14 @@ export const reminderListLimit = 50;
 export interface ReminderStore {
   /** Plans today's reminders of an environment at `now`: one per user not reminded there in the last day. */
   planReminders(environment: string, now: Date): Promise<number>;
+  /**
+   * When a look after `now` may find someone to remind (#40: a digest looks then, not hourly): when
+   * the first open error not yet past the threshold passes it, when the earliest person or channel
+   * reminded in the last day may be reminded again, when a person's quiet hours end, and a day from
+   * now at the latest (people who began following since). Null when nothing is open: news brings a
+   * look.
+   */
+  nextLook(environment: string, now: Date): Promise<Date | null>;
   /** The environment's pending reminders, or these deliveries (`anyStatus`: whatever became of them, to show one again). */
   pendingEmails(which: { environment: string } | { deliveryIds: number[]; anyStatus?: boolean }): Promise<ReminderEmailContext[]>;
 }
@@ -77,6 +85,27 @@ export function createReminderStore(db: Knex): ReminderStore {
       // Channels (S43) are reminded once a day too, whatever a person's quiet hours.
       await planReminderMessages(db, environment, now, staleAtNowSql);
       return planned.rows.length;
+    },
+
+    async nextLook(environment, now) {
+      const { rows } = await db.raw(
+        `select (select min(e.reported_at) + make_interval(secs => env.remind_after_ms / 1000.0) from errors e
+                  where e.environment_id = :environment and e.status = 'open'
+                    and e.reported_at >= :now::timestamptz - make_interval(secs => env.remind_after_ms / 1000.0)) as first_stale,
+                exists (select 1 from errors e where e.environment_id = :environment and e.status = 'open') as any_open,
+                (select min(r.planned_at) + interval '1 day' from email_deliveries r
+                  where r.kind = 'reminder' and r.environment_id = :environment and r.planned_at > :now::timestamptz - interval '1 day') as person_again,
+                (select min(m.planned_at) + interval '1 day' from channel_messages m
+                  where m.kind = 'reminder' and m.environment_id = :environment and m.planned_at > :now::timestamptz - interval '1 day') as channel_again
+           from environments env where env.id = :environment`,
+        { environment, now: now.toISOString() },
+      );
+      const row = rows[0];
+      if (!row?.any_open) return null;
+      const quietEnds = (await personsInQuietHours(db, now, { environment })).map((person) => person.until);
+      const times = [row.first_stale, row.person_again, row.channel_again, ...quietEnds, new Date(now.getTime() + 24 * 60 * 60_000)]
+        .filter((t): t is Date => t instanceof Date);
+      return new Date(Math.min(...times.map((t) => t.getTime())));
     },
 
     async pendingEmails(which) {

@@ -68,6 +68,8 @@ class StubbedEnvironment {
   newsEachCycle = true;
   /** What each fix answers as the time a rhythm holding news back falls due, minutes from it. */
   heldInMinutes: (number | undefined)[] = [];
+  /** What each look for reminders answers as the time of the next (minutes from it; null: nothing open; absent: a worker before #40). */
+  nextLookInMinutes: (number | null | undefined)[] = [];
 
   async record(activity: string, cycle?: number): Promise<void> {
     const at = (await workflowTimeOfCall()) - this.startedAt;
@@ -173,8 +175,16 @@ const activities: Pick<
     return { ...deliveryTally, nextRetryAt: next === null ? null : new Date(now + minutes(next)).toISOString() };
   },
   async sendReminders(environment) {
-    await stubbed(environment).record('sendReminders');
-    return { ...deliveryTally, planned: 1, nextRetryAt: null };
+    const env = stubbed(environment);
+    await env.record('sendReminders');
+    const next = env.nextLookInMinutes.shift();
+    const now = Context.current().info.currentAttemptScheduledTimestampMs;
+    return {
+      ...deliveryTally,
+      planned: 1,
+      nextRetryAt: null,
+      ...(next !== undefined && { nextLookAt: next === null ? null : new Date(now + minutes(next)).toISOString() }),
+    };
   },
 };
 
@@ -517,6 +527,24 @@ describe('the digest workflow, on stubbed activities', async () => {
     await expect.poll(async () => (await handle.describe()).runId).not.toBe(firstRun);
     await pass(minutes(15));
     expect(stubs.of('fixDigestCycle').map((c) => c.cycle)).toEqual([1, 2, 3]);
+    await stopped(handle);
+  });
+
+  it('#40: reminders are looked for when the last look said someone may be due, not hourly; with nothing open, an hour after news', async () => {
+    const { handle, stubs, environment } = await startDigest();
+    stubs.newsEachCycle = false;
+    // The first look (after the first cycle) says the next may find someone in an hour; that one, that nothing is open.
+    stubs.nextLookInMinutes = [60, null];
+    await pass(minutes(16));
+    await pass(minutes(120));
+    // Nothing open since 75 minutes: no look at 135, where there was one each hour.
+    expect(roughly(stubs.of('sendReminders').map((c) => c.at)), JSON.stringify(stubs.calls)).toEqual([minutes(15), minutes(75)]);
+    // News: its cycle brings a look an hour later.
+    await tellNews(environment);
+    await pass(minutes(16));
+    expect(roughly([stubs.of('fixDigestCycle').at(-1)!.at])).toEqual([minutes(150)]);
+    await pass(minutes(60));
+    expect(roughly(stubs.of('sendReminders').map((c) => c.at))).toEqual([minutes(15), minutes(75), minutes(210)]);
     await stopped(handle);
   });
 

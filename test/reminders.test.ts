@@ -5,6 +5,7 @@ import { remindNowUpdate } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { createErrorStore } from '../stores/error-store.js';
+import { createReminderStore } from '../stores/reminder-store.js';
 
 const minutes = (n: number) => n * 60_000;
 const hours = (n: number) => n * 60 * 60_000;
@@ -30,6 +31,10 @@ describe('reminders of errors left open (S31)', async () => {
     expect(String(first!.parsed.html)).toContain('Open for more than 3 days');
     expect(reminders('ops@acme.test')).toHaveLength(1); // follows the shop integration
     expect(reminders('watcher@acme.test')).toHaveLength(0); // follows nothing here
+    // The digest looks next when those reminded may be reminded again: a day after the first of them (#40), not hourly.
+    const nextLook = async () => createReminderStore(db).nextLook('prod', new Date(await env.currentTimeMs()));
+    const earliest = await db('email_deliveries').where({ kind: 'reminder', environment_id: 'prod' }).min({ at: 'planned_at' }).first();
+    expect(await nextLook()).toEqual(new Date(earliest!.at.getTime() + days(1)));
 
     await env.sleep(days(1));
     expect(reminders('orders-team@acme.test')).toHaveLength(2); // one more day, one more reminder: never two in a day
@@ -37,6 +42,8 @@ describe('reminders of errors left open (S31)', async () => {
     await herald.client.resolveErrors({ environment: 'prod', errorIds: [error!.id], user: 'ops@acme.test' });
     await env.sleep(days(2));
     expect(reminders('orders-team@acme.test')).toHaveLength(2);
+    // Nothing open: no look until news.
+    expect(await nextLook()).toBeNull();
   });
 
   it('S31: each environment has its own threshold, set in the catalog', async () => {

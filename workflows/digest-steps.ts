@@ -62,7 +62,11 @@ function sendingActivities(heartbeatTimeoutMs: number) {
 /** Heartbeat timeout of sending, unless the input sets one: a dead worker's batch resumes within about 25 s. */
 const defaultSendHeartbeatTimeoutMs = 20_000;
 
-/** How often a digest looks for users to remind of errors still open (each is reminded once a day at most). */
+/**
+ * How often a digest looks for users to remind of errors still open (each is reminded once a day at
+ * most) when no look said when the next may find someone (a worker before #40), and how soon after
+ * news it looks.
+ */
 const reminderCheckMs = 60 * 60_000;
 
 /** Where a digest run stands. Times are milliseconds of workflow time. */
@@ -325,7 +329,7 @@ export function nothingToFix(d: DigestState): boolean {
   return takesPatch('quiet-cycles-sleep');
 }
 
-/** Passes a cycle with nothing to fix: the next is an interval from now; the hourly look for reminders is done at the cycle nearest it. */
+/** Passes a cycle with nothing to fix: the next is an interval from now; a look for reminders due is done at the cycle nearest it. */
 export async function sleepThroughCycle(d: DigestState): Promise<void> {
   d.lastCycleEndedAt = workflowNow();
   d.nextCycleAt = d.lastCycleEndedAt + d.intervalMs;
@@ -352,6 +356,7 @@ export async function runCycle(d: DigestState): Promise<boolean> {
     if (!d.intervalChosen && workersIntervalMs !== undefined) d.intervalMs = workersIntervalMs;
     d.lastSummary = summary;
     d.lastCycle = summary.number;
+    if (summary.newErrors > 0) lookSoonAfterNews(d);
     d.nextRetryAt = retryAt;
     d.lastRefusal = undefined;
     recordCycle({ dueAt, startedAt, endedAt: workflowNow() });
@@ -374,13 +379,30 @@ export async function runCycle(d: DigestState): Promise<boolean> {
 }
 
 /**
- * Looks for errors to remind of (S31) when the hourly look is due, by this workflow's clock. A
+ * Looks for errors to remind of (S31) when a look is due, by this workflow's clock. A
  * look due within `withinMs` is done now: a cycle that slept through (#40) comes at its exact time,
  * a hair before a look set an hour after the end of a cycle that ran.
  */
 export async function remindIfDue(d: DigestState, withinMs = 0): Promise<void> {
   if (workflowNow() + withinMs >= (d.nextReminderCheckAt ?? 0) && takesPatch('daily-reminders')) {
-    await lookForReminders(d);
+    const round = await lookForReminders(d);
+    d.nextReminderCheckAt = nextLookAfter(round);
+  }
+}
+
+/**
+ * When to look for reminders next: an hour from now, or (#40) when the look said someone may be
+ * due — a minute from now at the soonest — and not before news when nothing is open.
+ */
+function nextLookAfter(round: ReminderRound): number {
+  const hourly = workflowNow() + reminderCheckMs;
+  if (round.nextLookAt === undefined || !takesPatch('reminder-looks-when-due')) return hourly;
+  return round.nextLookAt === null ? Number.POSITIVE_INFINITY : Math.max(Date.parse(round.nextLookAt), workflowNow() + 60_000);
+}
+
+/** News brings a look within the hour (#40): it works out when the new errors pass the threshold. */
+function lookSoonAfterNews(d: DigestState): void {
+  if ((d.nextReminderCheckAt ?? 0) > workflowNow() + reminderCheckMs && takesPatch('reminder-looks-when-due')) {
     d.nextReminderCheckAt = workflowNow() + reminderCheckMs;
   }
 }
