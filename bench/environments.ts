@@ -6,7 +6,7 @@
  * process of its own (`--workers`; `--cache` sets their HERALD_CACHED_WORKFLOWS). Anchor, in the same run on the same server: N bare workflows that sleep 60 s in a
  * loop (the platform's own cost of N timers). Prints figures; asserts nothing.
  */
-import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -103,14 +103,14 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   console.log(`worker start with ${count} environments whose digests run: ${restart.seconds.toFixed(2)} s`);
   const workers = restart.children;
 
-  // The anchor: N bare timer loops on a worker of their own, in this process.
-  const anchorWorker = await Worker.create({
-    connection: stack.nativeConnection,
-    taskQueue: `bench-timers-${runName}`,
-    workflowBundle: await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./floor-workflow.ts', import.meta.url)), logger: new DefaultLogger('ERROR') }),
-    maxCachedWorkflows: count,
+  // The anchor: N bare timer loops on a bare SDK worker of their own, in a process of its own (its
+  // memory measured beside Herald's workers'), caching them all.
+  const anchorWorker = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./anchor-worker.ts', import.meta.url))], {
+    env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress, ANCHOR_TASK_QUEUE: `bench-timers-${runName}`, ANCHOR_CACHE: String(count) },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const anchorRunning = anchorWorker.run();
+  process.on('exit', () => anchorWorker.kill('SIGKILL'));
+  await workerRunning(anchorWorker);
   await inBatches(ids, 16, (id) => client.workflow.start(timerLoop, { workflowId: `timers/${id}`, taskQueue: `bench-timers-${runName}`, args: [periodMs] }));
 
   // Measured an interval after every digest has run its first cycle (and with it a run's one-off
@@ -162,7 +162,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
     const all = workers.map((worker) => statsOf(worker.pid!));
     return { cpuSeconds: all.reduce((total, s) => total + s.cpuSeconds, 0), rssMiB: all.reduce((total, s) => total + s.rssMiB, 0) };
   };
-  const samples: { cpuPercent: number; rssMiB: number; activeConnections: number; connections: number }[] = [];
+  const samples: { cpuPercent: number; rssMiB: number; anchorRssMiB: number; activeConnections: number; connections: number }[] = [];
   let lastCpu = workersNow().cpuSeconds;
   let lastAt = performance.now();
   const sampler = setInterval(() => {
@@ -170,7 +170,8 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
       const { cpuSeconds: cpu, rssMiB } = workersNow();
       const now = performance.now();
       const pg = (await db.raw(`select count(*) filter (where state = 'active') as active, count(*) as total from pg_stat_activity where backend_type = 'client backend'`)).rows[0];
-      samples.push({ cpuPercent: ((cpu - lastCpu) / ((now - lastAt) / 1000)) * 100, rssMiB, activeConnections: Number(pg.active), connections: Number(pg.total) });
+      const anchorRssMiB = processStats(anchorWorker.pid!)?.rssMiB ?? NaN;
+      samples.push({ cpuPercent: ((cpu - lastCpu) / ((now - lastAt) / 1000)) * 100, rssMiB, anchorRssMiB, activeConnections: Number(pg.active), connections: Number(pg.total) });
       lastCpu = cpu;
       lastAt = now;
     })();
@@ -254,6 +255,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
     restartSeconds: restart.seconds,
     cpuPercent: { mean: mean(samples.map((s) => s.cpuPercent)), max: Math.max(...samples.map((s) => s.cpuPercent)) },
     rssMiB: { first: samples[0]?.rssMiB ?? NaN, last: samples.at(-1)?.rssMiB ?? NaN, max: Math.max(...samples.map((s) => s.rssMiB)) },
+    anchorRssMiB: { last: samples.at(-1)?.anchorRssMiB ?? NaN, max: Math.max(...samples.map((s) => s.anchorRssMiB)) },
   };
   const postgresFigures = { maxActiveConnections: Math.max(...samples.map((s) => s.activeConnections)), maxConnections: Math.max(...samples.map((s) => s.connections)) };
 
@@ -262,6 +264,9 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   console.log(`one-error reports (16 at a time), time to answer: ${seconds(reportSeconds)} over ${reportSeconds.count}${reportsLeftOut > 0 ? `; ${reportsLeftOut} left out, not made within their minute` : ''}`);
   console.log(`Temporal actions per cycle (counted over the measurement, ${sampleSize} digests sampled): idle ${actions.idleCycle.toFixed(2)} (${Object.entries(idleByKind).map(([kind, n]) => `${kind} ${(n as number).toFixed(2)}`).join(', ')}; ${idle.length} idle digests), with news ${actions.cycleWithNews.toFixed(2)}; anchor ${actions.anchorCycle.toFixed(2)} per wake`);
   console.log(`workers (${options.workers}, figures summed): start ${first.seconds.toFixed(2)} s with ${count} new environments, ${restart.seconds.toFixed(2)} s with their digests running; CPU mean ${workerFigures.cpuPercent.mean.toFixed(1)}%, max ${workerFigures.cpuPercent.max.toFixed(1)}% (of one core); RSS ${workerFigures.rssMiB.first.toFixed(0)} -> ${workerFigures.rssMiB.last.toFixed(0)} MiB (max ${workerFigures.rssMiB.max.toFixed(0)})`);
+  console.log(
+    `memory beside the anchor: Herald's workers ${workerFigures.rssMiB.last.toFixed(0)} MiB (max ${workerFigures.rssMiB.max.toFixed(0)}) with ${count} digests (workflow cache ${options.cache ?? 'by default'}), a bare SDK worker caching ${count} sleeping timer loops ${workerFigures.anchorRssMiB.last.toFixed(0)} MiB (max ${workerFigures.anchorRssMiB.max.toFixed(0)}): ${(workerFigures.rssMiB.last / workerFigures.anchorRssMiB.last).toFixed(2)}×`,
+  );
   console.log(`PostgreSQL connections: at most ${postgresFigures.maxActiveConnections} active of ${postgresFigures.maxConnections} open (the worker's pool and the bench's)`);
   if (exited.size > 0) {
     const codes = workers.filter((w) => exited.has(w.pid!)).map((w) => `pid ${w.pid} (${w.exitCode !== null ? `exit code ${w.exitCode}` : w.signalCode ?? 'gone'})`);
@@ -276,9 +281,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   await inBatches(ids, 16, (id) =>
     Promise.all([environmentDigestWorkflowId(id), `timers/${id}`].map((workflowId) => client.workflow.getHandle(workflowId).terminate('bench ended').catch(() => undefined))),
   );
-  await Promise.all(workers.map(stopWorker));
-  anchorWorker.shutdown();
-  await anchorRunning;
+  await Promise.all([...workers, anchorWorker].map(stopWorker));
   rmSync(folder, { recursive: true, force: true });
   await stack.stop();
 }
