@@ -8,7 +8,7 @@
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
 import { followedFlowsSql } from './followed-flows.js';
-import { digestDue, earliest, nextDueAt, rhythmOfRow, rowOfRhythm } from './rhythm.js';
+import { digestDue, nextFixFor, rhythmOfRow, rowOfRhythm, type RhythmAtFix } from './rhythm.js';
 import { inNullableRangeSql, newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import type { Rhythm } from '../contracts/rhythm.js';
 
@@ -419,7 +419,7 @@ export async function planDigestMessages(
   environment: string,
   cycleId: number,
   at: Date,
-  lastNewsCycleId: number,
+  lastNewsCycleId: () => Promise<number>,
 ): Promise<{ count: number; heldUntil: Date | null }> {
   // Most environments send to no channel: their fix pays one index lookup for it.
   if (!(await sendsToChannels(trx, environment))) return { count: 0, heldUntil: null };
@@ -441,15 +441,14 @@ export async function planDigestMessages(
       { environment, cycle: cycleId, unseen },
     );
   }
-  const due = rhythms.filter((row) => digestDue(rhythmOfRow(row), row.last_due_at ?? row.chosen_at, at)).map((row) => Number(row.channel_id));
-  const notDue = rhythms.map((row) => Number(row.channel_id)).filter((id) => !due.includes(id));
-  // When the digest must fix next for them (#40), as for persons: an hourly or daily channel at its
-  // next due time; an every-cycle one in quiet hours when these end, if news came since its last digest.
-  const heldUntil = earliest(
-    rhythms
-      .filter((row) => row.every !== 'cycle' || (!due.includes(Number(row.channel_id)) && Number(row.last_due_cycle_id ?? 0) < lastNewsCycleId))
-      .map((row) => nextDueAt(rhythmOfRow(row), due.includes(Number(row.channel_id)) ? at : (row.last_due_at ?? row.chosen_at), at)),
-  );
+  const atFix: RhythmAtFix[] = rhythms.map((row) => {
+    const [rhythm, lastDueAt] = [rhythmOfRow(row), row.last_due_at ?? row.chosen_at];
+    return { rhythm, due: digestDue(rhythm, lastDueAt, at), lastDueAt, lastDueCycleId: Number(row.last_due_cycle_id ?? 0) };
+  });
+  const due = rhythms.filter((_, i) => atFix[i]!.due).map((row) => Number(row.channel_id));
+  const notDue = rhythms.filter((_, i) => !atFix[i]!.due).map((row) => Number(row.channel_id));
+  // When the digest must fix next for them (#40), by the rule persons follow.
+  const heldUntil = await nextFixFor(atFix, at, lastNewsCycleId);
   const { rows } = await trx.raw(
     `with targeted as (${channelFlowsSql}),
      scoped as (

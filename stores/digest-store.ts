@@ -7,7 +7,7 @@
 import type { Knex } from 'knex';
 import { groupKeySql } from './fingerprint.js';
 import { stillWantedSql } from './delivery-store.js';
-import { digestDue, earliest, nextDueAt, rhythmOfRow } from './rhythm.js';
+import { digestDue, earliest, nextFixFor, rhythmOfRow, type RhythmAtFix } from './rhythm.js';
 import { describeRhythm } from '../contracts/rhythm.js';
 import { planDigestMessages } from './channel-store.js';
 import { takeDigestNews } from './digest-news.js';
@@ -232,22 +232,21 @@ export function createDigestStore(db: Knex): DigestStore {
         // from which cycle on it tells; the rest get every cycle, this cycle alone.
         const due: number[] = [];
         const notDue: number[] = [];
-        const rhythms = await trx('digest_rhythms').where({ environment_id: environment }).select('*');
-        for (const row of rhythms) {
-          (digestDue(rhythmOfRow(row), row.last_due_at, at) ? due : notDue).push(Number(row.user_id));
+        const rhythms: RhythmAtFix[] = [];
+        for (const row of await trx('digest_rhythms').where({ environment_id: environment }).select('*')) {
+          const rhythm = rhythmOfRow(row);
+          const isDue = digestDue(rhythm, row.last_due_at, at);
+          (isDue ? due : notDue).push(Number(row.user_id));
+          rhythms.push({ rhythm, due: isDue, lastDueAt: row.last_due_at, lastDueCycleId: Number(row.last_due_cycle_id ?? 0) });
         }
-        // When the digest must fix next for them (#40): an hourly or daily person at their next due
-        // time, news or not (a due time passed unfixed would send later news early); an every-cycle
-        // person in quiet hours when these end, if news came since their last digest (this cycle's included).
-        const lastNewsCycleId =
-          newCount + resolvedCount > 0
-            ? cycleId
-            : Number((await trx('digest_cycles').where({ environment_id: environment }).whereRaw('new_count + resolved_count > 0').max({ id: 'id' }).first())?.id ?? 0);
-        const personsHeldUntil = earliest(
-          rhythms
-            .filter((row) => row.every !== 'cycle' || (notDue.includes(Number(row.user_id)) && Number(row.last_due_cycle_id ?? 0) < lastNewsCycleId))
-            .map((row) => (due.includes(Number(row.user_id)) ? nextDueAt(rhythmOfRow(row), at, at) : nextDueAt(rhythmOfRow(row), row.last_due_at, at))),
-        );
+        // The last cycle with news, this one included: read only if a rhythm in quiet hours asks (#40).
+        let lastNews: Promise<number> | undefined;
+        const lastNewsCycleId = () =>
+          (lastNews ??=
+            newCount + resolvedCount > 0
+              ? Promise.resolve(cycleId)
+              : trx('digest_cycles').where({ environment_id: environment }).whereRaw('new_count + resolved_count > 0').max({ id: 'id' }).first().then((row) => Number(row?.id ?? 0)));
+        const personsHeldUntil = await nextFixFor(rhythms, at, lastNewsCycleId);
         const bindings = { environment, cycle: cycleId, notDue };
         const deliveries = await trx.raw(
           // Counts are taken per flow first (a few hundred rows), then summed per user.

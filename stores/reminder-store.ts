@@ -6,7 +6,7 @@
 import type { Knex } from 'knex';
 import { planReminderMessages } from './channel-store.js';
 import { emailWantedSql, followedFlowsSql } from './followed-flows.js';
-import { personsInQuietHours } from './rhythm.js';
+import { earliest, personsInQuietHours } from './rhythm.js';
 
 export interface ReminderEmailContext {
   deliveryId: number;
@@ -103,9 +103,7 @@ export function createReminderStore(db: Knex): ReminderStore {
       const row = rows[0];
       if (!row?.any_open) return null;
       const quietEnds = (await personsInQuietHours(db, now, { environment })).map((person) => person.until);
-      const times = [row.first_stale, row.person_again, row.channel_again, ...quietEnds, new Date(now.getTime() + 24 * 60 * 60_000)]
-        .filter((t): t is Date => t instanceof Date);
-      return new Date(Math.min(...times.map((t) => t.getTime())));
+      return earliest([row.first_stale, row.person_again, row.channel_again, ...quietEnds, new Date(now.getTime() + 24 * 60 * 60_000)].filter((t): t is Date => t instanceof Date));
     },
 
     async pendingEmails(which) {

@@ -118,6 +118,29 @@ export function nextDueAt(rhythm: Rhythm, lastDueAt: Date, at: Date): Date {
   return quietHoursEnd(rhythm, next) ?? next;
 }
 
+/** A person's or a channel's rhythm at a cycle's fix: whether it is due there, and when and at which cycle it last was. */
+export interface RhythmAtFix {
+  rhythm: Rhythm;
+  due: boolean;
+  lastDueAt: Date;
+  lastDueCycleId: number;
+}
+
+/**
+ * When the digest must fix next for these rhythms (#40): an hourly or daily one at its next due
+ * time, news or not (a due time passed unfixed would send later news early); an every-cycle one in
+ * quiet hours when these end, if news came since its last digest (`lastNewsCycleId`, the last cycle
+ * with news, this one included, asked only then). Null when none needs a fix.
+ */
+export async function nextFixFor(rhythms: RhythmAtFix[], at: Date, lastNewsCycleId: () => Promise<number>): Promise<Date | null> {
+  const times: Date[] = [];
+  for (const { rhythm, due, lastDueAt, lastDueCycleId } of rhythms) {
+    if (rhythm.every === 'cycle' && (due || lastDueCycleId >= (await lastNewsCycleId()))) continue;
+    times.push(nextDueAt(rhythm, due ? at : lastDueAt, at));
+  }
+  return earliest(times);
+}
+
 /** The earliest of these times; null for none. */
 export const earliest = (times: Date[]): Date | null => (times.length === 0 ? null : new Date(Math.min(...times.map((t) => t.getTime()))));
 
