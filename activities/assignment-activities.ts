@@ -1,6 +1,6 @@
 /** Activities of assignment (S32): recording an assignment action, and emailing the assignee once. */
 import type { Knex } from 'knex';
-import { environmentsWithLaterDeliveries, type TellDigest } from '../stores/digest-news.js';
+import { tellOfLaterDeliveries, type TellDigest } from '../stores/digest-news.js';
 import { checkAssignRequest, type AssignRequest } from '../contracts/error-report.js';
 import { inputFailure } from '../contracts/input-failure.js';
 import { createAssignmentStore } from '../stores/assignment-store.js';
@@ -43,7 +43,7 @@ export function createAssignmentActivities(deps: AssignmentActivityDeps) {
         channels.firstAttempts({ assignment_event_id: eventId }),
       ]);
       // What waits for later is the digest's to try: its next cycle learns when (#40).
-      for (const environment of await environmentsWithLaterDeliveries(db, { assignment_event_id: eventId })) await deps.tellDigest(environment);
+      await tellOfLaterDeliveries(db, deps.tellDigest, { assignment_event_id: eventId });
       return tally;
     },
   };

@@ -1,6 +1,6 @@
 /** Activities of connection status: checking reports, recording changes, emailing subscribers exactly once. */
 import type { Knex } from 'knex';
-import { environmentsWithLaterDeliveries, type TellDigest } from '../stores/digest-news.js';
+import { tellOfLaterDeliveries, type TellDigest } from '../stores/digest-news.js';
 import { createConnectionStore, type ConnectionState } from '../stores/connection-store.js';
 import { createDeliveryStore } from '../stores/delivery-store.js';
 import type { Mailer } from '../email/mailer.js';
@@ -59,7 +59,7 @@ export function createConnectionActivities(deps: ConnectionActivityDeps) {
         channels.firstAttempts({ connection_event_id: eventId }),
       ]);
       // What waits for later is the digest's to try: its next cycle learns when (#40).
-      for (const environment of await environmentsWithLaterDeliveries(db, { connection_event_id: eventId })) await deps.tellDigest(environment);
+      await tellOfLaterDeliveries(db, deps.tellDigest, { connection_event_id: eventId });
       return tally;
     },
   };

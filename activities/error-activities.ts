@@ -35,11 +35,12 @@ export function createErrorActivities({ db, retryWindowMs, tellDigest, now = ser
   const store = createErrorStore(db);
   /**
    * Tells the digests of these environments of the news just stored (#40): those whose flag this
-   * attempt raised, or, on a retry, every one it stored news for (the attempt before may have
-   * raised the flag and died before telling). Throws when Temporal cannot be told: the retry tells.
+   * attempt raised, or, on a retry, every one it stored news for (`storedIn`, asked only then: the
+   * attempt before may have raised the flag and died before telling). Throws when Temporal cannot
+   * be told: the retry tells.
    */
-  const tell = async (raised: Iterable<string>, stored: Iterable<string> = []) => {
-    for (const environment of new Set([...raised, ...(retried() ? stored : [])])) await tellDigest(environment);
+  const tell = async (raised: Iterable<string>, storedIn: () => string[] | Promise<string[]> = () => []) => {
+    for (const environment of new Set([...raised, ...(retried() ? await storedIn() : [])])) await tellDigest(environment);
   };
   /**
    * Stores a report (S1–S3); refuses bad input without storing anything (S2). `reportedAt` is
@@ -51,8 +52,7 @@ export function createErrorActivities({ db, retryWindowMs, tellDigest, now = ser
     const problems = checkErrorReport(report);
     if (problems.length > 0) throw inputFailure(problems);
     const { tellDigest: news, ...result } = await measuredReportStore(() => store.storeReport(report, reportedAt ? new Date(reportedAt) : now(), options));
-    const stored = result.open > 0 || result.superseded > 0 ? [report.environment] : [];
-    await tell(news ? [report.environment] : [], stored);
+    await tell(news ? [report.environment] : [], () => (result.open > 0 || result.superseded > 0 ? [report.environment] : []));
     return { ...result, retryWindowMs };
   }
   return {
@@ -61,7 +61,7 @@ export function createErrorActivities({ db, retryWindowMs, tellDigest, now = ser
     /** Auto-resolves earlier errors that a stored report superseded (S3), at the report's time. Returns how many changed. */
     async supersedeEarlierErrors(ids: number[], reportedAt: string): Promise<number> {
       const { superseded, raised } = await store.supersedeTelling(ids, new Date(reportedAt));
-      await tell(raised, retried() ? await store.environmentsOf(ids) : []);
+      await tell(raised, () => store.environmentsOf(ids));
       return superseded;
     },
 
@@ -75,7 +75,7 @@ export function createErrorActivities({ db, retryWindowMs, tellDigest, now = ser
       const problems = checkSuccessReport({ environment, flow, traceKeys });
       if (problems.length > 0) throw inputFailure(problems);
       const { raised, ...result } = await store.resolveSucceededRecords(environment, flow, traceKeys, now());
-      await tell(raised ? [environment] : [], [environment]);
+      await tell(raised ? [environment] : [], () => [environment]);
       return result;
     },
 
@@ -87,7 +87,7 @@ export function createErrorActivities({ db, retryWindowMs, tellDigest, now = ser
     /** The retry window closed: what is still retrying becomes open. Returns the ids opened. */
     async markRetryExhausted(ids: number[]): Promise<number[]> {
       const opened = await store.markRetryExhausted(ids);
-      await tell(opened.raised, retried() ? await store.environmentsOf(ids) : []);
+      await tell(opened.raised, () => store.environmentsOf(ids));
       return opened.ids;
     },
 
@@ -97,7 +97,7 @@ export function createErrorActivities({ db, retryWindowMs, tellDigest, now = ser
      */
     async closeRetryWindow(recovered: number[], exhausted: number[]): Promise<{ recovered: number[]; exhausted: number[] }> {
       const { raised, ...closed } = await store.closeRetryWindow(recovered, exhausted, now());
-      await tell(raised, retried() ? await store.environmentsOf(exhausted) : []);
+      await tell(raised, () => store.environmentsOf(exhausted));
       return closed;
     },
 
@@ -111,7 +111,7 @@ export function createErrorActivities({ db, retryWindowMs, tellDigest, now = ser
       const problems = checkResolveRequest({ environment, errorIds: ids, user: userEmail });
       if (problems.length > 0) throw inputFailure(problems);
       const result = await store.resolveByUser(environment, ids, userEmail, now());
-      await tell(result.raised ? [environment] : [], [environment]);
+      await tell(result.raised ? [environment] : [], () => [environment]);
       return result.resolved;
     },
   };

@@ -36,11 +36,16 @@ export async function takeDigestNews(db: Knex, environment: string): Promise<boo
 }
 
 /**
- * The environments in which a connection change or an assignment left emails or channel messages
- * for later (refused for now, or held by quiet hours): their digests try them when due, and learn
- * when at their next fix, so they are told (#40).
+ * Tells the digests of the environments in which a connection change or an assignment left emails
+ * or channel messages for later (refused for now, or held by quiet hours): they try them when due,
+ * and learn when at their next fix (#40).
  */
-export async function environmentsWithLaterDeliveries(
+export async function tellOfLaterDeliveries(db: Knex, tellDigest: TellDigest, event: Parameters<typeof environmentsWithLaterDeliveries>[1]): Promise<void> {
+  for (const environment of await environmentsWithLaterDeliveries(db, event)) await tellDigest(environment);
+}
+
+/** The environments in which a connection change or an assignment left emails or channel messages for later. */
+async function environmentsWithLaterDeliveries(
   db: Knex,
   event: { connection_event_id: number } | { assignment_event_id: number },
 ): Promise<string[]> {
