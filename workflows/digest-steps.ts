@@ -430,11 +430,12 @@ export function labelCycle(d: DigestState): void {
 
 /**
  * Looks for errors to remind of now, by this workflow's clock (S31); reminders it left for later
- * are tried when due (rounds of workers before #40 answer no time: a fix learns it).
+ * are tried when due (rounds of workers before #40 answer no time, and runs before the patch
+ * ignored it: a fix learns it).
  */
 async function lookForReminders(d: DigestState): Promise<ReminderRound> {
   const round = await sendingActivities(d.heartbeatTimeoutMs).sendReminders(d.environment, new Date(workflowNow()).toISOString());
-  if (round.nextRetryAt) d.nextRetryAt = Math.min(d.nextRetryAt ?? Number.POSITIVE_INFINITY, Math.max(Date.parse(round.nextRetryAt), workflowNow() + 1_000));
+  if (round.nextRetryAt && takesPatch('reminder-looks-when-due')) d.nextRetryAt = Math.min(d.nextRetryAt ?? Number.POSITIVE_INFINITY, Math.max(Date.parse(round.nextRetryAt), workflowNow() + 1_000));
   return round;
 }
 

@@ -132,7 +132,7 @@ export const patches = {
   },
   'reminder-looks-when-due': {
     workflow: 'environmentDigest',
-    change: 'a look for reminders says when the next may find someone due (an error passing the threshold, a day after the earliest reminded, quiet hours ending), and the digest looks then instead of hourly; with nothing open, at the first cycle with new errors',
+    change: 'a look for reminders says when the next may find someone due (an error passing the threshold, a day after the earliest reminded, quiet hours ending), and the digest looks then instead of hourly; with nothing open, at the first cycle with new errors; and when the reminders a look left for later are due, the digest tries them then',
     added: { release: '0.3.0', on: '2026-12-07' },
     stage: 'patched',
     next: 'deprecate from the day after 0.3.0 is everywhere, once no digest run started before it is open (a run lasts a day at most)',
