@@ -50,6 +50,7 @@ import { runServer } from '../server/run-server.js';
 import { createTokenStore } from '../stores/token-store.js';
 import { createPageStore } from '../stores/page-store.js';
 import { createDigestStore } from '../stores/digest-store.js';
+import { newsCycleSql } from '../stores/digest-news.js';
 
 const { values: flags, positionals } = parseArgs({
   options: { rounds: { type: 'string', default: '3' }, json: { type: 'string' }, temporal: { type: 'string' }, count: { type: 'string' }, minutes: { type: 'string' }, workers: { type: 'string' }, cache: { type: 'string' } },
@@ -214,16 +215,17 @@ const ms = (t: Timestamp) => t.seconds * 1000 + t.nanos / 1e6;
 
 let digestRounds = 0;
 /**
- * One digest cycle for 2,000 users, 200 flows and 20,000 new errors (written directly: the cycle
- * is what is measured), beside its anchor: raw nodemailer, same pool size and encoding, sending
- * this user's real digest 2,000 times.
+ * One digest cycle for 2,000 users, 200 flows and 20,000 new errors (written directly, stamped as
+ * a report stamps them: the cycle is what is measured), beside its anchor: raw nodemailer, same
+ * pool size and encoding, sending this user's real digest 2,000 times.
  */
 async function digestRound() {
   digestRounds += 1;
   await db.raw(
-    `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, step, status, occurred_at)
+    `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, step, status, occurred_at, notified_cycle_id)
      select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'seed-${digestRounds}', 'e${digestRounds}-' || g, 'trace-' || g,
-            'Record ' || g || ' was rejected: the customer account is on credit hold', 'CREDIT_HOLD', 'Import orders', 'open', now()
+            'Record ' || g || ' was rejected: the customer account is on credit hold', 'CREDIT_HOLD', 'Import orders', 'open', now(),
+            ${newsCycleSql("'bench-prod'")}
        from generate_series(1, 20000) g`,
   );
   const preview = await previewDigest(db, 'bench-prod', users[0]!, 'https://app.herald.test');
@@ -273,9 +275,10 @@ async function fixMs(count: number): Promise<number> {
   const trx = await db.transaction();
   try {
     await trx.raw(
-      `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, step, status, occurred_at)
+      `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, step, status, occurred_at, notified_cycle_id)
        select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'fix-probe', 'fix-probe-' || g, 'trace-' || g,
-              'Record ' || g || ' was rejected: the customer account is on credit hold', 'CREDIT_HOLD', 'Import orders', 'open', now()
+              'Record ' || g || ' was rejected: the customer account is on credit hold', 'CREDIT_HOLD', 'Import orders', 'open', now(),
+              ${newsCycleSql("'bench-prod'")}
          from generate_series(1, :count::int) g`,
       { count },
     );

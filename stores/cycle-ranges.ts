@@ -7,20 +7,23 @@
 /**
  * SQL true for an error `e` a digest of cycle `cycle` (an SQL expression; default the `:cycle`
  * binding) tells as new to a reader whose range began after cycle `since` (an SQL expression;
- * null: this cycle alone). Over a range, an error both new and resolved in it is not told at all:
- * its reader never heard of it (S16 per person).
+ * null: this cycle alone). An error carries the cycle that tells it as new and the one that tells
+ * its resolution (stamped when stored, #40); resolved by the cycle that would have told it as
+ * new, or within a reader's range, it is not told at all: its reader never heard of it (S10, S16).
  */
 export const newInRangeSql = (since: string | null, e = 'e', cycle = ':cycle') =>
   since === null
-    ? `${e}.notified_cycle_id = ${cycle}`
+    ? `${e}.notified_cycle_id = ${cycle}
+       and (${e}.resolution_notified_cycle_id is null or ${e}.resolution_notified_cycle_id > ${cycle})`
     : `${e}.notified_cycle_id > ${since} and ${e}.notified_cycle_id <= ${cycle}
        and (${e}.resolution_notified_cycle_id is null or ${e}.resolution_notified_cycle_id > ${cycle})`;
 
-/** The same for an error `e` a digest of `cycle` tells as newly resolved (its reader must have been told of it as new). */
+/** The same for an error `e` a digest of `cycle` tells as newly resolved: one told as new by a cycle before. */
 export const resolvedInRangeSql = (since: string | null, e = 'e', cycle = ':cycle') =>
   since === null
-    ? `${e}.resolution_notified_cycle_id = ${cycle}`
-    : `${e}.resolution_notified_cycle_id > ${since} and ${e}.resolution_notified_cycle_id <= ${cycle}`;
+    ? `${e}.resolution_notified_cycle_id = ${cycle} and ${e}.notified_cycle_id < ${cycle}`
+    : `${e}.resolution_notified_cycle_id > ${since} and ${e}.resolution_notified_cycle_id <= ${cycle}
+       and ${e}.notified_cycle_id < ${e}.resolution_notified_cycle_id`;
 
 /** One of the above where the range's start is a nullable column (`since`): this cycle alone where it is null. */
 export const inNullableRangeSql = (inRange: typeof newInRangeSql, since: string, e: string, cycle: string) =>

@@ -6,6 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { firstRetryWaitMs, refusalOutcomeSql } from './retry-policy.js';
+import { newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 
 /** Kinds of email, as `email_deliveries.kind`. */
 export type DeliveryKind = 'digest' | 'connection' | 'assignment' | 'reminder';
@@ -77,7 +78,7 @@ export function stillWantedSql(newsFlows = newsFlowsOfDeliveryCycle): string {
 
 /** The flows with new or resolved errors in delivery `d`'s cycle, row by row: for a few deliveries. */
 const newsFlowsOfDeliveryCycle = `(select array_agg(distinct e.flow_id) from errors e
-  where e.notified_cycle_id = d.cycle_id or e.resolution_notified_cycle_id = d.cycle_id)`;
+  where (${newInRangeSql(null, 'e', 'd.cycle_id')}) or (${resolvedInRangeSql(null, 'e', 'd.cycle_id')}))`;
 
 export interface DeliveryStore {
   /**

@@ -10,7 +10,7 @@ import { stillWantedSql } from './delivery-store.js';
 import { digestDue, earliest, nextFixFor, rhythmOfRow, type RhythmAtFix } from './rhythm.js';
 import { describeRhythm } from '../contracts/rhythm.js';
 import { planDigestMessages } from './channel-store.js';
-import { takeDigestNews } from './digest-news.js';
+import { beginFix } from './digest-news.js';
 import { newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import { emailWantedSql, followedFlowsSql } from './followed-flows.js';
 import { shareCatalogLock } from './catalog-lock.js';
@@ -205,28 +205,35 @@ export function createDigestStore(db: Knex): DigestStore {
 
     async fixCycle(environment: string, number: number, at = new Date()): Promise<FixedCycle> {
       // The news this fix reads is taken first, in a statement of its own (stores/digest-news.ts).
-      await takeDigestNews(db, environment);
+      const taken = await beginFix(db, environment, number);
       return db.transaction(async (trx) => {
         await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`herald.digest.${environment}`]);
         await shareCatalogLock(trx);
         const existing = await trx('digest_cycles').where({ environment_id: environment, number }).first();
         // Fixed by an attempt before this one: what rhythms hold back is worked out again at the next cycle.
         if (existing) return { ...toFixed(existing), heldUntil: at.toISOString() };
+        if (taken === null) throw new Error(`cycle ${number} of environment ${environment} was begun but is not there`);
         const [cycle] = await trx('digest_cycles')
-          .insert({ environment_id: environment, number, new_count: 0, resolved_count: 0, delivery_count: 0 })
+          .insert({ id: taken, environment_id: environment, number, new_count: 0, resolved_count: 0, delivery_count: 0 })
           .returning('*');
         const cycleId = cycle.id as number;
-        const newCount = await trx('errors')
-          .where({ environment_id: environment, status: 'open' })
-          .whereNull('notified_cycle_id')
-          .update({ notified_cycle_id: cycleId });
+        // Errors come stamped with the cycle that tells them (#40): nothing to write per error. Only
+        // errors stored without a stamp (by hand, or by a release before stamps) are stamped here.
+        await trx('errors').where({ environment_id: environment, status: 'open' }).whereNull('notified_cycle_id').update({ notified_cycle_id: cycleId });
         // Errors resolved before any digest announced them were never notified: they stay unmentioned (S10).
-        const resolvedCount = await trx('errors')
+        await trx('errors')
           .where({ environment_id: environment })
           .whereIn('status', ['resolved', 'auto_resolved'])
           .whereNotNull('notified_cycle_id')
           .whereNull('resolution_notified_cycle_id')
           .update({ resolution_notified_cycle_id: cycleId });
+        const { rows: [counts] } = await trx.raw<{ rows: { new: string; resolved: string }[] }>(
+          `select (select count(*) from errors e where ${newInRangeSql(null)}) as new,
+                  (select count(*) from errors e where ${resolvedInRangeSql(null)}) as resolved`,
+          { cycle: cycleId },
+        );
+        const newCount = Number(counts!.new);
+        const resolvedCount = Number(counts!.resolved);
 
         // Persons with a rhythm of their own (S41): whose digest is due at this cycle's time, and
         // from which cycle on it tells; the rest get every cycle, this cycle alone.
@@ -340,9 +347,9 @@ export function createDigestStore(db: Knex): DigestStore {
       // The cycle's news is read once for the page, not once per delivery.
       const query = deliveryRows('(select flows from news)')
         .with('news', db.raw(
-          `select coalesce(array_agg(distinct flow_id), '{}') as flows from errors
-            where notified_cycle_id = ? or resolution_notified_cycle_id = ?`,
-          [cycleId, cycleId],
+          `select coalesce(array_agg(distinct flow_id), '{}') as flows from errors e
+            where ${newInRangeSql(null)} or ${resolvedInRangeSql(null)}`,
+          { cycle: cycleId },
         ))
         .where({ 'd.cycle_id': cycleId, 'd.status': 'pending' })
         .whereNull('d.retry_at')

@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { errorFingerprint } from './fingerprint.js';
-import { raiseDigestNews } from './digest-news.js';
+import { newsCycleSql, raiseDigestNews, resolvedStampSql, type NewsStamps } from './digest-news.js';
 import { errorKeyOf, isRetryableCode, type ErrorReport } from '../contracts/error-report.js';
 import { InputRefusedError } from '../contracts/problems.js';
 import type { ErrorStatus, RetryingError } from '../contracts/errors.js';
@@ -196,6 +196,7 @@ export function createErrorStore(db: Knex): ErrorStore {
           };
         });
         const stored = await insertReportRows(trx, report, now, rows);
+        const stamps = stampsOf('opened', stored.filter((s) => s.status === 'open').map((s) => ({ ...s, environment_id: report.environment })));
         let repeated = false;
         if (stored.length < rows.length) {
           // Rows of this very report already there were stored by an earlier attempt of this call,
@@ -235,7 +236,7 @@ export function createErrorStore(db: Knex): ErrorStore {
         const inWindow = stored.filter((s) => s.status === 'retrying').map((s) => s.id);
         const retryingIds = new Set(inWindow.length === 0 ? [] : (await trx('errors').whereIn('id', inWindow).where({ status: 'retrying' }).select('id')).map((r) => r.id as number));
         const news = stored.some((s) => s.status === 'open') || superseded > 0;
-        const raised = raisedBySuperseding.length > 0 || (news && (await raiseDigestNews(trx, report.environment)));
+        const raised = raisedBySuperseding.length > 0 || (news && (await raiseDigestNews(trx, report.environment, stamps.get(report.environment))));
         return {
           stored: stored.length,
           duplicates: report.errors.length - stored.length,
@@ -257,13 +258,13 @@ export function createErrorStore(db: Knex): ErrorStore {
     async supersedeTelling(ids: number[], now: Date): Promise<{ superseded: number; raised: string[] }> {
       if (ids.length === 0) return { superseded: 0, raised: [] };
       return inTransaction(db, async (trx) => {
-        const result = await trx.raw<{ rows: { environment_id: string }[] }>(
-          `update errors set status = 'auto_resolved', resolution_reason = 'superseded', resolved_at = ?
+        const result = await trx.raw<{ rows: StampRow[] }>(
+          `update errors set status = 'auto_resolved', resolution_reason = 'superseded', resolved_at = ?, resolution_notified_cycle_id = ${resolvedStampSql}
             where id = any(?::bigint[]) and status in ('open', 'retrying')
-            returning environment_id`,
+            returning id, environment_id, resolution_notified_cycle_id as stamp`,
           [now, ids],
         );
-        return { superseded: result.rows.length, raised: await raiseEach(trx, result.rows.map((r) => r.environment_id)) };
+        return { superseded: result.rows.length, raised: await raiseEach(trx, result.rows.map((r) => r.environment_id), stampsOf('resolved', result.rows)) };
       });
     },
 
@@ -281,8 +282,12 @@ export function createErrorStore(db: Knex): ErrorStore {
     async markRetryExhausted(ids: number[]): Promise<{ ids: number[]; raised: string[] }> {
       if (ids.length === 0) return { ids: [], raised: [] };
       return inTransaction(db, async (trx) => {
-        const rows = await trx('errors').whereIn('id', ids).where({ status: 'retrying' }).update({ status: 'open' }).returning(['id', 'environment_id']);
-        return { ids: rows.map((r) => r.id as number), raised: await raiseEach(trx, rows.map((r) => r.environment_id as string)) };
+        const rows: StampRow[] = await trx('errors')
+          .whereIn('id', ids)
+          .where({ status: 'retrying' })
+          .update({ status: 'open', notified_cycle_id: trx.raw(newsCycleSql('errors.environment_id')) })
+          .returning(['id', 'environment_id', 'notified_cycle_id as stamp']);
+        return { ids: rows.map((r) => r.id), raised: await raiseEach(trx, rows.map((r) => r.environment_id), stampsOf('opened', rows)) };
       });
     },
 
@@ -301,19 +306,20 @@ export function createErrorStore(db: Knex): ErrorStore {
         if (!found.autoResolve) return { autoResolveOff: true, resolved: 0, recovered: 0, retryWindows: [] as RecoveredInWindow[], raised: false };
         const scope = () =>
           trx('errors').where({ environment_id: environment, flow_id: flow }).whereIn('trace_key', traceKeys);
-        const resolved = await scope()
+        const resolved: StampRow[] = await scope()
           .where({ status: 'open' })
-          .update({ status: 'auto_resolved', resolution_reason: 'record succeeded', resolved_at: now });
+          .update({ status: 'auto_resolved', resolution_reason: 'record succeeded', resolved_at: now, resolution_notified_cycle_id: trx.raw(resolvedStampSql) })
+          .returning(['id', 'environment_id', 'resolution_notified_cycle_id as stamp']);
         const recovered = await scope()
           .where({ status: 'retrying' })
           .update({ status: 'auto_resolved', resolution_reason: 'retry succeeded', resolved_at: now })
           .returning(['id', 'report_id']);
         return {
           autoResolveOff: false,
-          resolved,
+          resolved: resolved.length,
           recovered: recovered.length,
           retryWindows: byReport(recovered as { id: number; report_id: string }[]),
-          raised: resolved > 0 && (await raiseDigestNews(trx, environment)),
+          raised: resolved.length > 0 && (await raiseDigestNews(trx, environment, stampsOf('resolved', resolved).get(environment))),
         };
       });
     },
@@ -346,12 +352,12 @@ export function createErrorStore(db: Knex): ErrorStore {
       const unknown = ids.filter((id) => !known.some((k) => k.id === id));
       if (unknown.length > 0) throw new InputRefusedError([{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${environment}"` }]);
       return db.transaction(async (trx) => {
-        const rows = await trx('errors')
+        const rows: StampRow[] = await trx('errors')
           .whereIn('id', ids)
           .whereIn('status', ['open', 'retrying'])
-          .update({ status: 'resolved', resolution_reason: 'resolved by user', resolved_by: user.email, resolved_at: now })
-          .returning('id');
-        return { resolved: rows.map((r) => r.id as number), raised: rows.length > 0 && (await raiseDigestNews(trx, environment)) };
+          .update({ status: 'resolved', resolution_reason: 'resolved by user', resolved_by: user.email, resolved_at: now, resolution_notified_cycle_id: trx.raw(resolvedStampSql) })
+          .returning(['id', 'environment_id', 'resolution_notified_cycle_id as stamp']);
+        return { resolved: rows.map((r) => r.id), raised: rows.length > 0 && (await raiseDigestNews(trx, environment, stampsOf('resolved', rows).get(environment))) };
       });
     },
 
@@ -405,7 +411,7 @@ function byReport(rows: { id: number; report_id: string }[]): RecoveredInWindow[
   return [...windows].map(([reportId, ids]) => ({ reportId, ids }));
 }
 
-type StoredRow = { id: number; error_key: string; trace_key: string; status: ErrorStatus };
+type StoredRow = { id: number; error_key: string; trace_key: string; status: ErrorStatus; stamp?: string | null };
 type ReportRow = Record<(typeof reportColumns)[number], string | boolean | null>;
 const reportColumns = ['error_key', 'trace_key', 'message', 'code', 'step', 'intermittent', 'record', 'status', 'occurred_at', 'fingerprint'] as const;
 
@@ -421,13 +427,14 @@ async function insertReportRows(trx: Knex.Transaction, report: ErrorReport, now:
   const insert = (onConflict: string) =>
     trx.raw<{ rows: StoredRow[] }>(
       `insert into errors (environment_id, flow_id, report_id, reported_at, error_key, trace_key, message, code, step,
-                           intermittent, record, status, occurred_at, fingerprint)
-       select ?, ?, ?, ?, r.error_key, r.trace_key, r.message, r.code, r.step, r.intermittent, r.record::jsonb, r.status, r.occurred_at, r.fingerprint
+                           intermittent, record, status, occurred_at, fingerprint, notified_cycle_id)
+       select ?, ?, ?, ?, r.error_key, r.trace_key, r.message, r.code, r.step, r.intermittent, r.record::jsonb, r.status, r.occurred_at, r.fingerprint,
+              case when r.status = 'open' then ${newsCycleSql('?')} end
          from unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::text[], ?::boolean[], ?::text[], ?::text[], ?::timestamptz[], ?::text[])
               as r(error_key, trace_key, message, code, step, intermittent, record, status, occurred_at, fingerprint)
        ${onConflict}
-       returning id, error_key, trace_key, status`,
-      [report.environment, report.flow, report.reportId, now, ...columns],
+       returning id, error_key, trace_key, status, notified_cycle_id as stamp`,
+      [report.environment, report.flow, report.reportId, now, report.environment, ...columns],
     );
   await trx.raw('savepoint report_rows');
   try {
@@ -444,9 +451,25 @@ async function insertReportRows(trx: Knex.Transaction, report: ErrorReport, now:
 /** Runs `work` in a transaction: `db`'s own when it is one, else a new one. */
 const inTransaction = <T>(db: Knex, work: (trx: Knex) => Promise<T>): Promise<T> => (db.isTransaction ? work(db) : db.transaction(work));
 
-/** Raises the digest flag of each environment named (once each); answers those it raised. */
-async function raiseEach(trx: Knex, environments: string[]): Promise<string[]> {
+/** A row a statement stamped with the cycle that will tell it (#40): its stamp, null if none. */
+type StampRow = { id: number; environment_id: string; stamp?: string | number | null };
+
+/** The stamps of rows a statement opened or resolved, by environment. */
+function stampsOf(kind: 'opened' | 'resolved', rows: StampRow[]): Map<string, NewsStamps> {
+  const stamps = new Map<string, NewsStamps>();
+  for (const row of rows) {
+    if (row.stamp === null || row.stamp === undefined) continue;
+    const of = stamps.get(row.environment_id) ?? { opened: [], resolved: [], cycles: [] };
+    of[kind].push(row.id);
+    if (!of.cycles.includes(Number(row.stamp))) of.cycles.push(Number(row.stamp));
+    stamps.set(row.environment_id, of);
+  }
+  return stamps;
+}
+
+/** Raises the digest flag of each environment named (once each), with the stamps written there; answers those it raised. */
+async function raiseEach(trx: Knex, environments: string[], stamps: Map<string, NewsStamps>): Promise<string[]> {
   const raised: string[] = [];
-  for (const environment of [...new Set(environments)].sort()) if (await raiseDigestNews(trx, environment)) raised.push(environment);
+  for (const environment of [...new Set(environments)].sort()) if (await raiseDigestNews(trx, environment, stamps.get(environment))) raised.push(environment);
   return raised;
 }

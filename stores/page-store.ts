@@ -310,7 +310,8 @@ export function createPageStore(db: Knex): PageStore {
 
     async error(environment, id) {
       const row = await errorsOf(environment)
-        .leftJoin('digest_cycles as c', 'c.id', 'e.notified_cycle_id')
+        // The cycle that told it as new; none if it was resolved before one did (S10).
+        .leftJoin('digest_cycles as c', (join) => join.on('c.id', 'e.notified_cycle_id').andOn(db.raw('(e.resolution_notified_cycle_id is null or e.resolution_notified_cycle_id > e.notified_cycle_id)')))
         .where('e.id', id)
         .first(rowColumns(db, 'e.error_key', 'e.report_id', 'e.record', 'c.number as cycle_number', 'c.fixed_at as cycle_at'));
       if (!row) return undefined;

@@ -29,7 +29,9 @@ export async function purgeOnce(db: Knex, cutoff: Date, batchSize: number): Prom
     `delete from errors where id in (
        select id from errors
         where status in ('resolved', 'auto_resolved') and resolved_at < :cutoff
-          and (notified_cycle_id is null or resolution_notified_cycle_id is not null)
+          -- never told; or told, and its resolution told too (its cycle fixed), or never to be (S10)
+          and (notified_cycle_id is null or resolution_notified_cycle_id = notified_cycle_id
+               or exists (select 1 from digest_cycles c where c.id = errors.resolution_notified_cycle_id))
         order by resolved_at limit :batchSize)`,
     { cutoff, batchSize },
   );

@@ -8,7 +8,7 @@ import { startFixture } from './helpers/fixture.js';
 import { startDigest, summaryOf } from './helpers/digests.js';
 import { createErrorStore } from '../stores/error-store.js';
 import { createDigestStore } from '../stores/digest-store.js';
-import { raiseDigestNews } from '../stores/digest-news.js';
+import { newsCycleSql, raiseDigestNews } from '../stores/digest-news.js';
 import { digestStatusQuery } from '../workflows/environment-digest.js';
 
 const seconds = (n: number) => n * 1_000;
@@ -38,12 +38,13 @@ describe('#40: a digest told of its news', async () => {
       }
     });
     await Promise.all([...workers, cycling]);
-    const raced = () => db('errors').where('trace_key', 'like', 'RACE-%').select('notified_cycle_id');
-    await cyclesUntil(async () => (await raced()).every((error) => error.notified_cycle_id !== null));
+    // The cycle that told each error, if one has (an error carries the cycle that will, from when it is stored).
+    const raced = () => db('errors as e').leftJoin('digest_cycles as c', 'c.id', 'e.notified_cycle_id').where('e.trace_key', 'like', 'RACE-%').select('c.id as told_in');
+    await cyclesUntil(async () => (await raced()).every((error) => error.told_in !== null));
 
     // Every error was taken by a fix, and emailed to ops once: one email per cycle that had news.
     expect(await raced()).toHaveLength(40);
-    expect((await raced()).filter((error) => error.notified_cycle_id === null)).toEqual([]);
+    expect((await raced()).filter((error) => error.told_in === null)).toEqual([]);
     await expect.poll(toldToOps, { timeout: 20_000 }).toBe(40);
     const withNews = await db('digest_cycles').where({ environment_id: 'prod' }).where('number', '>', cycleBefore).where('new_count', '>', 0).count({ n: '*' });
     expect(mail.to('ops@acme.test')).toHaveLength(Number(withNews[0]!.n));
@@ -91,5 +92,67 @@ describe('#40: a digest told of its news', async () => {
     await cyclesUntil(async () => (await status()).lastCycle > cycle);
     await expect.poll(toldToOps, { timeout: 20_000 }).toBe(1);
     expect((await status()).lastCycle).toBe(cycle + 1);
+  });
+
+  describe('#40: a cycle\'s fix that does not grow with its errors', () => {
+    // Staging, whose digest does not run in this file: the fixes are these tests' alone.
+    const errors = createErrorStore(db);
+    const store = createDigestStore(db);
+    const nextStaging = async () => Number((await db('digest_cycles').where({ environment_id: 'staging' }).max({ n: 'number' }).first())?.n ?? 0) + 1;
+    const fixStaging = async () => store.fixCycle('staging', await nextStaging(), new Date());
+    const idOf = async (traceKey: string) => Number((await db('errors').where({ environment_id: 'staging', trace_key: traceKey }).first('id'))!.id);
+    /** Each staging error's row version: a row written changes it. */
+    const versions = () => db('errors').where({ environment_id: 'staging' }).orderBy('id').select('id', db.raw('xmin::text as version'));
+
+    it('#40: errors come stamped with the cycle that tells them, so a fix writes no error row; one resolved before it was told is never told (S10)', async () => {
+      await fixStaging();
+      const report = (reportId: string, traceKeys: string[]) =>
+        errors.storeReport({ environment: 'staging', flow: 'staging-orders', reportId, errors: traceKeys.map((traceKey) => ({ traceKey, message: `Order ${traceKey} rejected` })) }, new Date());
+      await report('stamped-1', ['STAMP-A', 'STAMP-B', 'STAMP-C']);
+      await errors.resolveByUser('staging', [await idOf('STAMP-C')], 'ops@acme.test', new Date());
+
+      const beforeFirst = await versions();
+      const first = await fixStaging();
+      expect(await versions()).toEqual(beforeFirst);
+      expect(first).toMatchObject({ newCount: 2, resolvedCount: 0 });
+
+      await errors.resolveByUser('staging', [await idOf('STAMP-A')], 'ops@acme.test', new Date());
+      await report('stamped-2', ['STAMP-D']);
+      const beforeSecond = await versions();
+      const second = await fixStaging();
+      expect(await versions()).toEqual(beforeSecond);
+      expect(second).toMatchObject({ newCount: 1, resolvedCount: 1 });
+      expect(await fixStaging()).toMatchObject({ newCount: 0, resolvedCount: 0 });
+    });
+
+    it('#40: news stamped with a cycle that a fix took while the news was being stored is told by the next cycle, opened or resolved', async () => {
+      await db('errors').insert({ environment_id: 'staging', flow_id: 'staging-orders', error_key: 'race-told', report_id: 'race-told', trace_key: 'RACE-TOLD', message: 'Told, then resolved in a race', status: 'open', occurred_at: new Date() });
+      await fixStaging();
+      const told = await idOf('RACE-TOLD');
+
+      // A writer stamps an error it opens and one it resolves with the environment's coming cycle…
+      const writer = await db.transaction();
+      const [opened] = await writer('errors')
+        .insert({ environment_id: 'staging', flow_id: 'staging-orders', error_key: 'race-new', report_id: 'race-new', trace_key: 'RACE-NEW', message: 'Stored in a race', status: 'open', occurred_at: new Date(), notified_cycle_id: writer.raw(newsCycleSql("'staging'")) })
+        .returning(['id', 'notified_cycle_id']);
+      const [resolved] = await writer('errors')
+        .where({ id: told })
+        .update({ status: 'resolved', resolved_at: new Date(), resolution_notified_cycle_id: writer.raw(newsCycleSql("'staging'")) })
+        .returning(['id', 'resolution_notified_cycle_id']);
+      // …and a fix takes that cycle before the writer commits: it cannot see the writer's news.
+      const raced = await fixStaging();
+      expect(raced.cycleId).toBe(Number(opened.notified_cycle_id));
+      expect(raced).toMatchObject({ newCount: 0, resolvedCount: 0 });
+      await raiseDigestNews(writer, 'staging', { opened: [opened.id], resolved: [resolved.id], cycles: [Number(opened.notified_cycle_id)] });
+      await writer.commit();
+
+      // The next cycle tells both.
+      const next = await fixStaging();
+      expect(next).toMatchObject({ newCount: 1, resolvedCount: 1 });
+      expect(await db('errors').whereIn('id', [opened.id, told]).orderBy('id').select('notified_cycle_id', 'resolution_notified_cycle_id')).toEqual([
+        { notified_cycle_id: expect.any(Number), resolution_notified_cycle_id: next.cycleId },
+        { notified_cycle_id: next.cycleId, resolution_notified_cycle_id: null },
+      ]);
+    });
   });
 });

@@ -10,6 +10,8 @@ import nodemailer from 'nodemailer';
 import { migrateLatest, migrateRollbackAll } from '../stores/database.js';
 import { migrationSource } from '../stores/migrations/index.js';
 import { errorFingerprint } from '../stores/fingerprint.js';
+import { createDigestStore } from '../stores/digest-store.js';
+import { createErrorStore } from '../stores/error-store.js';
 
 const require = createRequire(import.meta.url);
 
@@ -74,6 +76,7 @@ describe('the test harness', async () => {
       '20261211000000_channel_kinds_in_contracts',
       '20261212000000_refingerprint_quoted_addresses',
       '20261213000000_digest_news',
+      '20261214000000_news_cycle_stamps',
     ]);
   });
 
@@ -162,6 +165,44 @@ describe('the test harness', async () => {
       errorFingerprint('Customer 7 not found'),
     ]);
     await db('errors').delete();
+    await db('flows').delete();
+    await db('integrations').delete();
+    await db('environments').delete();
+    await db('accounts').delete();
+  });
+
+  it('#40: errors keep the cycles that told them across the stamps migration: none told again, none lost, and back', async () => {
+    await migrateRollbackAll(db);
+    await migrateLatest(db);
+    await db.migrate.down({ migrationSource, name: '20261214000000_news_cycle_stamps' });
+    await db('accounts').insert({ id: 'acme', name: 'Acme' });
+    await db('environments').insert({ id: 'prod', account_id: 'acme', name: 'Production', production: true, resource_group: 'prod' });
+    await db('integrations').insert({ id: 'shop', account_id: 'acme', resource_group: 'prod', name: 'Shop' });
+    await db('flows').insert({ id: 'orders', integration_id: 'shop', name: 'Orders' });
+    const [first] = await db('digest_cycles').insert({ environment_id: 'prod', number: 1, new_count: 2, resolved_count: 0, delivery_count: 0 }).returning('id');
+    const error = (key: string, status: string, notified: number | null) => ({
+      environment_id: 'prod', flow_id: 'orders', error_key: key, report_id: key, trace_key: key, message: `Order ${key} rejected`, status, occurred_at: new Date(),
+      notified_cycle_id: notified, ...(status === 'resolved' && { resolved_at: new Date() }),
+    });
+    // Told by cycle 1: one still open, one resolved since (its resolution not yet told); one stored
+    // since (not yet told); one stored and resolved since (never to be told).
+    await db('errors').insert([error('told', 'open', first.id), error('told-resolved', 'resolved', first.id), error('waiting', 'open', null), error('never', 'resolved', null)]);
+
+    await migrateLatest(db);
+    const digests = createDigestStore(db);
+    expect(await digests.fixCycle('prod', 2)).toMatchObject({ newCount: 1, resolvedCount: 1 });
+    await createErrorStore(db).storeReport({ environment: 'prod', flow: 'orders', reportId: 'after', errors: [{ traceKey: 'after', message: 'Stored after the migration' }] }, new Date());
+    expect(await digests.fixCycle('prod', 3)).toMatchObject({ newCount: 1, resolvedCount: 0 });
+    expect(await digests.fixCycle('prod', 4)).toMatchObject({ newCount: 0, resolvedCount: 0 });
+
+    // Back: an error stamped with a cycle not yet fixed is news not yet taken, as the old fix reads it.
+    await createErrorStore(db).storeReport({ environment: 'prod', flow: 'orders', reportId: 'before-down', errors: [{ traceKey: 'before-down', message: 'Stored, then the release rolled back' }] }, new Date());
+    await db.migrate.down({ migrationSource, name: '20261214000000_news_cycle_stamps' });
+    expect(await db('errors').where({ trace_key: 'before-down' }).first('notified_cycle_id')).toEqual({ notified_cycle_id: null });
+    expect(await db('errors').where({ trace_key: 'after' }).first('notified_cycle_id')).not.toEqual({ notified_cycle_id: null });
+    await migrateLatest(db);
+    await db('errors').delete();
+    await db('digest_cycles').delete();
     await db('flows').delete();
     await db('integrations').delete();
     await db('environments').delete();

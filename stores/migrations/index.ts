@@ -25,6 +25,7 @@ import * as channelRhythms from './20261210000000_channel_rhythms.js';
 import * as channelKindsInContracts from './20261211000000_channel_kinds_in_contracts.js';
 import * as refingerprintQuotedAddresses from './20261212000000_refingerprint_quoted_addresses.js';
 import * as digestNews from './20261213000000_digest_news.js';
+import * as newsCycleStamps from './20261214000000_news_cycle_stamps.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -57,6 +58,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261211000000_channel_kinds_in_contracts': channelKindsInContracts,
   '20261212000000_refingerprint_quoted_addresses': refingerprintQuotedAddresses,
   '20261213000000_digest_news': digestNews,
+  '20261214000000_news_cycle_stamps': newsCycleStamps,
 };
 
 /** A knex migration source over {@link migrations}. */
