@@ -32,8 +32,10 @@ export async function composeSentEmail(db: Knex, email: SentEmail, appUrl: strin
       const digests = createDigestStore(db);
       const [pending] = await digests.deliveriesByIds([email.id], true);
       const context = await digests.cycleContext(email.cycleId!);
-      const newByFlow = await digests.newErrorsByFlow(context.cycleId, pending!.flowIds, digestDetailLimit);
-      const { subject, rendered } = await composeDigest(digests, context, pending!, newByFlow, await digests.foldedByFlow(context.cycleId), appUrl);
+      // Over the person's range of cycles (S41), as it was sent, not its last cycle alone.
+      const newByFlow = await digests.newErrorsByFlow(context.cycleId, pending!.flowIds, digestDetailLimit, pending!.sinceCycleId);
+      const folded = await digests.foldedByFlow(context.cycleId, pending!.sinceCycleId);
+      const { subject, rendered } = await composeDigest(digests, context, pending!, newByFlow, folded, appUrl);
       return withUnsubscribe({ subject, ...rendered }, unsubscribe, { userId: email.userId, environment: context.environment.id, scope: { kind: 'errors' } });
     }
     case 'reminder': {

@@ -14,6 +14,8 @@ import { createPageStore } from '../stores/page-store.js';
 import { emailPageLines } from '../server/routes/emails.js';
 import { pageTime } from '../server/page-renderer.js';
 import { rowsOf, startDigest } from './helpers/digests.js';
+import { composeSentEmail } from '../email/sent-email.js';
+import { testSecret } from './helpers/herald.js';
 import { digestStatusQuery, setIntervalUpdate } from '../workflows/environment-digest.js';
 
 const minutes = (n: number) => n * 60_000;
@@ -151,6 +153,11 @@ describe('each person\'s own rhythm', async () => {
     expect(rowsOf(berlinMail!, 'resolved')).toEqual([]);
     expect(berlinMail!.parsed.text).toContain('Since your last digest: they come daily at 08:00 (Europe/Berlin).');
     expect(mail.to(people.every).some((m) => String(m.parsed.text).includes('Since your last digest'))).toBe(false);
+    // S27: the email as "My emails" shows it again holds what was sent: the whole day's errors, not the last cycle's.
+    const berlinDigest = await db('email_deliveries as d').join('users as u', 'u.id', 'd.user_id').where({ 'u.email': people.berlin, 'd.kind': 'digest' }).first('d.id', 'd.cycle_id', 'd.user_id');
+    const shown = await composeSentEmail(db, { id: berlinDigest.id, kind: 'digest', cycleId: berlinDigest.cycle_id, userId: berlinDigest.user_id }, 'https://app.herald.test', testSecret);
+    const shownAsMail = { ...berlinMail!, parsed: { ...berlinMail!.parsed, html: shown.html } } as typeof berlinMail;
+    expect(rowsOf(shownAsMail!, 'new')).toEqual(rowsOf(berlinMail!, 'new'));
     // New York, daily at 08:00 (13:00 UTC): E1 came before its first 08:00, and was resolved
     // after: told as new, then as resolved with the rest, once New York's 08:00 comes again.
     expect(await counts(people.newYork)).toEqual(['1 new, 0 resolved']);
