@@ -40,7 +40,7 @@ export function digestComposer(store: DigestStore, context: CycleContext, appUrl
     folded ??= store.foldedByFlow(context.cycleId);
     const foldedByFlow = await folded;
     if (delivery.resolvedCount > 0) return composeDigest(store, context, delivery, newByFlow, foldedByFlow, appUrl);
-    const key = `${delivery.openCount}|${delivery.flowIds.join(',')}`;
+    const key = `${delivery.openCount}|${delivery.snoozedCount}|${delivery.flowIds.join(',')}`;
     let shared = sharedRenders.get(key);
     if (!shared) {
       shared = composeDigest(store, context, delivery, newByFlow, foldedByFlow, appUrl);

@@ -26,7 +26,7 @@ export interface OfflineLine {
 
 export function digestEmail(
   context: CycleContext,
-  delivery: Pick<PendingDelivery, 'newCount' | 'resolvedCount' | 'openCount'> & { rhythm?: string | null },
+  delivery: Pick<PendingDelivery, 'newCount' | 'resolvedCount' | 'openCount'> & { snoozedCount?: number; rhythm?: string | null },
   newRows: DigestErrorRow[],
   resolvedRows: DigestErrorRow[],
   appUrl: string,
@@ -90,7 +90,7 @@ export function digestEmail(
       subject,
       account: frame.account,
       environment: frame.environment,
-      summary: { newCount: delivery.newCount, resolvedCount: delivery.resolvedCount, openCount: delivery.openCount },
+      summary: { newCount: delivery.newCount, resolvedCount: delivery.resolvedCount, openCount: delivery.openCount, snoozedCount: delivery.snoozedCount ?? 0 },
       // A person with a rhythm of their own (S41) reads what came since their last digest.
       rhythm: delivery.rhythm ? emailText(delivery.rhythm, limits.message) : '',
       newGroups: group(newRows, false),

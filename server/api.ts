@@ -3,7 +3,8 @@
  * Requests carry an account API token (`Authorization: Bearer …`) and reach that account only
  * (S23): anything of another account answers 404, as if it did not exist. Bodies and queries are
  * checked by the schemas the client uses, and refused with the same named problems (400). Writes
- * go through the same workflows as the client. The routes are one table; @fastify/swagger makes
+ * go through the same workflows as the client (a snooze, which sends nothing, is one transaction of
+ * its store). The routes are one table; @fastify/swagger makes
  * the OpenAPI document from the JSON Schema of the same zod schemas.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -20,6 +21,9 @@ import {
   resolveRequestSchema,
   successReportSchema,
 } from '../contracts/error-report.js';
+import { snoozeRequestSchema } from '../contracts/snooze.js';
+import { parseDuration } from '../contracts/duration.js';
+import { createSnoozeStore } from '../stores/snooze-store.js';
 import { check, InputRefusedError } from '../contracts/problems.js';
 import { createErrorStore } from '../stores/error-store.js';
 import { createTokenStore, type TokenHolder } from '../stores/token-store.js';
@@ -135,6 +139,25 @@ export const errorRoutes: ApiRoute[] = [
     async handle({ account, body }, { db, client }) {
       await ownErrors(db, account, body.environment, body.errorIds);
       return { resolved: await client.resolveErrors(body) };
+    },
+  }),
+  route({
+    method: 'POST',
+    url: '/errors/snooze',
+    scope: 'manage',
+    summary:
+      "Snooze errors, or a group of a flow's errors (S46), as a user of the account who is no monitor: until a time, for a while, or until that many more of them are reported. Snoozed errors are left out of digests' new lists and of reminders, and counted as snoozed; when the snooze ends they are told as new once more. Resolving them ends it.",
+    body: snoozeRequestSchema,
+    answers: '{ snoozed: [ids], until, events }',
+    async handle({ account, body }, { db, client }) {
+      if (body.errorIds) await ownErrors(db, account, body.environment, body.errorIds);
+      else await ownEnvironment(db, account, body.environment);
+      const now = new Date();
+      const until = body.until ? new Date(body.until) : body.for ? new Date(now.getTime() + parseDuration(body.for)!) : undefined;
+      const group = body.group && { flow: body.group.flow, key: body.group.group };
+      const snoozed = await createSnoozeStore(db).snooze({ environment: body.environment, errorIds: body.errorIds, group, until, events: body.events, user: body.user }, now);
+      if (snoozed.tellDigest) await client.tellDigest(body.environment);
+      return { snoozed: snoozed.errors, until: snoozed.until, events: snoozed.events };
     },
   }),
 ];

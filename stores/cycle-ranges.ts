@@ -10,13 +10,14 @@
  * null: this cycle alone). An error carries the cycle that tells it as new and the one that tells
  * its resolution (stamped when stored, #40); resolved by the cycle that would have told it as
  * new, or within a reader's range, it is not told at all: its reader never heard of it (S10, S16).
+ * A snoozed error is not told as new while it sleeps; it is when its snooze ends (S46).
  */
 export const newInRangeSql = (since: string | null, e = 'e', cycle = ':cycle') =>
   since === null
     ? `${e}.notified_cycle_id = ${cycle}
-       and (${e}.resolution_notified_cycle_id is null or ${e}.resolution_notified_cycle_id > ${cycle})`
+       and (${e}.resolution_notified_cycle_id is null or ${e}.resolution_notified_cycle_id > ${cycle}) and ${e}.snooze_id is null`
     : `${e}.notified_cycle_id > ${since} and ${e}.notified_cycle_id <= ${cycle}
-       and (${e}.resolution_notified_cycle_id is null or ${e}.resolution_notified_cycle_id > ${cycle})`;
+       and (${e}.resolution_notified_cycle_id is null or ${e}.resolution_notified_cycle_id > ${cycle}) and ${e}.snooze_id is null`;
 
 /** The same for an error `e` a digest of `cycle` tells as newly resolved: one told as new by a cycle before. */
 export const resolvedInRangeSql = (since: string | null, e = 'e', cycle = ':cycle') =>

@@ -11,6 +11,7 @@ import { digestDue, earliest, nextFixFor, rhythmOfRow, type RhythmAtFix } from '
 import { describeRhythm } from '../contracts/rhythm.js';
 import { planDigestMessages } from './channel-store.js';
 import { beginFix } from './digest-news.js';
+import { wakeSnoozes } from './snooze-store.js';
 import { newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import { emailWantedSql, followedFlowsSql } from './followed-flows.js';
 import { shareCatalogLock } from './catalog-lock.js';
@@ -39,6 +40,8 @@ export interface PendingDelivery {
   newCount: number;
   resolvedCount: number;
   openCount: number;
+  /** Of the open errors, those snoozed (S46). */
+  snoozedCount: number;
   /** The user's flows in this environment when the cycle was fixed. */
   flowIds: string[];
   cycleId: number;
@@ -217,9 +220,11 @@ export function createDigestStore(db: Knex): DigestStore {
           .insert({ id: taken, environment_id: environment, number, new_count: 0, resolved_count: 0, delivery_count: 0 })
           .returning('*');
         const cycleId = cycle.id as number;
+        // Snoozes whose time has come end: their errors are new in this cycle (S46).
+        const nextSnoozeEnd = await wakeSnoozes(trx, environment, cycleId, at);
         // Errors come stamped with the cycle that tells them (#40): nothing to write per error. Only
         // errors stored without a stamp (by hand, or by a release before stamps) are stamped here.
-        await trx('errors').where({ environment_id: environment, status: 'open' }).whereNull('notified_cycle_id').update({ notified_cycle_id: cycleId });
+        await trx('errors').where({ environment_id: environment, status: 'open' }).whereNull('notified_cycle_id').whereNull('snooze_id').update({ notified_cycle_id: cycleId });
         // Errors resolved before any digest announced them were never notified: they stay unmentioned (S10).
         await trx('errors')
           .where({ environment_id: environment })
@@ -274,7 +279,7 @@ export function createDigestStore(db: Knex): DigestStore {
                left join new_per_flow n on n.flow_id = sc.flow_id and n.since is not distinct from sc.since
               group by sc.user_id),
            open_per_flow as materialized (
-             select e.flow_id, count(*) as n from errors e where e.environment_id = :environment and e.status = 'open'
+             select e.flow_id, count(*) as n, count(e.snooze_id) as snoozed from errors e where e.environment_id = :environment and e.status = 'open'
               group by e.flow_id),
            resolved_per_user as (
              select sc.user_id, count(*) as n
@@ -287,12 +292,12 @@ export function createDigestStore(db: Knex): DigestStore {
               where sc.since is not null and ${toldSql.replaceAll(':user', 'sc.user_id')}
               group by sc.user_id),
            open_per_user as (
-             select sc.user_id, sum(o.n) as n from scope sc join open_per_flow o on o.flow_id = sc.flow_id group by sc.user_id),
+             select sc.user_id, sum(o.n) as n, sum(o.snoozed) as snoozed from scope sc join open_per_flow o on o.flow_id = sc.flow_id group by sc.user_id),
            flows_per_user as (
              select sc.user_id, array_agg(sc.flow_id order by sc.flow_id) as flow_ids, min(sc.since) as since from scope sc group by sc.user_id)
            insert into email_deliveries
-             (kind, cycle_id, environment_id, user_id, recipient, new_count, resolved_count, open_count, flow_ids, since_cycle_id)
-           select 'digest', :cycle, :environment, u.id, u.email, nu.n, coalesce(r.n, 0), coalesce(o.n, 0), fu.flow_ids, fu.since
+             (kind, cycle_id, environment_id, user_id, recipient, new_count, resolved_count, open_count, snoozed_count, flow_ids, since_cycle_id)
+           select 'digest', :cycle, :environment, u.id, u.email, nu.n, coalesce(r.n, 0), coalesce(o.n, 0), coalesce(o.snoozed, 0), fu.flow_ids, fu.since
              from new_per_user nu
              join users u on u.id = nu.user_id
              join flows_per_user fu on fu.user_id = nu.user_id
@@ -323,7 +328,7 @@ export function createDigestStore(db: Knex): DigestStore {
           .where({ id: cycleId })
           .update({ new_count: newCount, resolved_count: resolvedCount, delivery_count: deliveryCount, channel_message_count: channels.count })
           .returning('*');
-        const heldUntil = earliest([personsHeldUntil, channels.heldUntil].filter((t) => t !== null));
+        const heldUntil = earliest([personsHeldUntil, channels.heldUntil, nextSnoozeEnd].filter((t) => t !== null));
         return { ...toFixed(fixed), ...(heldUntil && { heldUntil: heldUntil.toISOString() }) };
       });
     },
@@ -464,7 +469,7 @@ export function createDigestStore(db: Knex): DigestStore {
 
   function deliveryRows(newsFlows?: string) {
     return db('email_deliveries as d').select(
-      'd.id', 'd.public_id', 'd.cycle_id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.flow_ids', 'd.since_cycle_id',
+      'd.id', 'd.public_id', 'd.cycle_id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.snoozed_count', 'd.flow_ids', 'd.since_cycle_id',
       db.raw(`case when d.since_cycle_id is not null then
         (select row_to_json(r) from digest_rhythms r where r.user_id = d.user_id and r.environment_id = d.environment_id) end as rhythm`),
       db.raw(`${stillWantedSql(newsFlows)} as wanted`),
@@ -483,6 +488,7 @@ function toDelivery(r: Record<string, unknown>): PendingDelivery {
     newCount: r.new_count as number,
     resolvedCount: r.resolved_count as number,
     openCount: r.open_count as number,
+    snoozedCount: r.snoozed_count as number,
     flowIds: r.flow_ids as string[],
     sinceCycleId: r.since_cycle_id === null ? null : Number(r.since_cycle_id),
     rhythm: r.rhythm ? describeRhythm(rhythmOfRow(r.rhythm as Record<string, unknown>)) : null,

@@ -6,6 +6,8 @@
  */
 import type { Knex } from 'knex';
 import { errorFingerprint } from './fingerprint.js';
+import { actingUser } from './acting-user.js';
+import { endResolvedSnoozes, joinSnoozes } from './snooze-store.js';
 import { newsCycleSql, raiseDigestNews, resolvedStampSql, type NewsStamps } from './digest-news.js';
 import { errorKeyOf, isRetryableCode, type ErrorReport } from '../contracts/error-report.js';
 import { InputRefusedError } from '../contracts/problems.js';
@@ -196,7 +198,13 @@ export function createErrorStore(db: Knex): ErrorStore {
           };
         });
         const stored = await insertReportRows(trx, report, now, rows);
-        const stamps = stampsOf('opened', stored.filter((s) => s.status === 'open').map((s) => ({ ...s, environment_id: report.environment })));
+        // Errors of a snoozed trace key or group join the snooze, untold; one that happened its number of times wakes (S46).
+        const { joined, woken } = await joinSnoozes(trx, report.environment, report.flow, stored.map((s) => s.id));
+        const sleeping = new Set(joined);
+        const stamps = stampsOf('opened', [
+          ...stored.filter((s) => s.status === 'open' && !sleeping.has(s.id)).map((s) => ({ ...s, environment_id: report.environment })),
+          ...woken,
+        ]);
         let repeated = false;
         if (stored.length < rows.length) {
           // Rows of this very report already there were stored by an earlier attempt of this call,
@@ -264,6 +272,7 @@ export function createErrorStore(db: Knex): ErrorStore {
             returning id, environment_id, resolution_notified_cycle_id as stamp`,
           [now, ids],
         );
+        for (const environment of new Set(result.rows.map((r) => r.environment_id))) await endResolvedSnoozes(trx, environment);
         return { superseded: result.rows.length, raised: await raiseEach(trx, result.rows.map((r) => r.environment_id), stampsOf('resolved', result.rows)) };
       });
     },
@@ -285,7 +294,8 @@ export function createErrorStore(db: Knex): ErrorStore {
         const rows: StampRow[] = await trx('errors')
           .whereIn('id', ids)
           .where({ status: 'retrying' })
-          .update({ status: 'open', notified_cycle_id: trx.raw(newsCycleSql('errors.environment_id')) })
+          // A snoozed error stays untold until its snooze ends (S46).
+          .update({ status: 'open', notified_cycle_id: trx.raw(`case when snooze_id is null then ${newsCycleSql('errors.environment_id')} end`) })
           .returning(['id', 'environment_id', 'notified_cycle_id as stamp']);
         return { ids: rows.map((r) => r.id), raised: await raiseEach(trx, rows.map((r) => r.environment_id), stampsOf('opened', rows)) };
       });
@@ -314,6 +324,7 @@ export function createErrorStore(db: Knex): ErrorStore {
           .where({ status: 'retrying' })
           .update({ status: 'auto_resolved', resolution_reason: 'retry succeeded', resolved_at: now })
           .returning(['id', 'report_id']);
+        if (resolved.length + recovered.length > 0) await endResolvedSnoozes(trx, environment);
         return {
           autoResolveOff: false,
           resolved: resolved.length,
@@ -340,14 +351,7 @@ export function createErrorStore(db: Knex): ErrorStore {
       userEmail: string,
       now: Date,
     ): Promise<{ resolved: number[]; raised: boolean }> {
-      const env = await db('environments').where({ id: environment }).first('account_id');
-      if (!env) throw new InputRefusedError([{ field: 'environment', message: `unknown environment "${environment}"` }]);
-      const user = await db('users')
-        .where({ account_id: env.account_id, email: userEmail.toLowerCase() })
-        .whereNull('removed_at')
-        .first('email', 'role');
-      if (!user) throw new InputRefusedError([{ field: 'user', message: `"${userEmail}" is not a user of this environment's account` }]);
-      if (user.role === 'monitor') throw new InputRefusedError([{ field: 'user', message: `"${userEmail}" is a monitor user: monitors read, they do not resolve errors` }]);
+      const user = await actingUser(db, environment, userEmail, 'resolve');
       const known = await db('errors').where({ environment_id: environment }).whereIn('id', ids).select('id');
       const unknown = ids.filter((id) => !known.some((k) => k.id === id));
       if (unknown.length > 0) throw new InputRefusedError([{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${environment}"` }]);
@@ -357,6 +361,7 @@ export function createErrorStore(db: Knex): ErrorStore {
           .whereIn('status', ['open', 'retrying'])
           .update({ status: 'resolved', resolution_reason: 'resolved by user', resolved_by: user.email, resolved_at: now, resolution_notified_cycle_id: trx.raw(resolvedStampSql) })
           .returning(['id', 'environment_id', 'resolution_notified_cycle_id as stamp']);
+        if (rows.length > 0) await endResolvedSnoozes(trx, environment);
         return { resolved: rows.map((r) => r.id), raised: rows.length > 0 && (await raiseDigestNews(trx, environment, stampsOf('resolved', rows).get(environment))) };
       });
     },

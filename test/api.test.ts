@@ -115,6 +115,9 @@ describe('the HTTP API', async () => {
       ['POST', `${apiPrefix}/errors/resolve`, { environment: 'prod', errorIds: [foreignId], user: 'ops@acme.test' }],
       ['POST', `${apiPrefix}/errors/assign`, { environment: 'globex-prod', errorIds: [foreignId], assignee: 'ops@globex.test', user: 'ops@globex.test' }],
       ['POST', `${apiPrefix}/errors/assign`, { environment: 'prod', errorIds: [foreignId], assignee: 'ops@acme.test', user: 'ops@acme.test' }],
+      ['POST', `${apiPrefix}/errors/snooze`, { environment: 'globex-prod', errorIds: [foreignId], events: 3, user: 'ops@globex.test' }],
+      ['POST', `${apiPrefix}/errors/snooze`, { environment: 'prod', errorIds: [foreignId], events: 3, user: 'ops@acme.test' }],
+      ['POST', `${apiPrefix}/errors/snooze`, { environment: 'globex-prod', group: { flow: 'globex-orders', group: 'Globex secret' }, for: '1 day', user: 'ops@globex.test' }],
     ];
     for (const [method, path, body] of attempts) {
       const answer = await call(method, path, acme, body);
@@ -129,6 +132,7 @@ describe('the HTTP API', async () => {
     expect(await db('errors').count({ n: '*' }).first()).toEqual(before);
     expect(await db('errors').where({ id: foreignId }).first('status')).toEqual({ status: 'open' });
     expect(await db('connection_events').where({ connection_id: 'globex-erp' }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await db('snoozes').where({ environment_id: 'globex-prod' }).count({ n: '*' })).toEqual([{ n: 0 }]);
     // Every route of the errors' table was tried above (the list by its filter); the platform's are tried in platform-api.test.ts.
     expect(new Set(attempts.map(([method, path]) => `${method} ${path.replace(/\d+$/, ':id').replace('globex-erp', ':connection')}`))).toEqual(
       new Set(errorRoutes.filter((r) => r.url !== '/errors' || r.method === 'POST').map((r) => `${r.method} ${apiPrefix}${r.url}`)),

@@ -77,6 +77,7 @@ describe('the test harness', async () => {
       '20261212000000_refingerprint_quoted_addresses',
       '20261213000000_digest_news',
       '20261214000000_news_cycle_stamps',
+      '20261215000000_snoozes',
     ]);
   });
 

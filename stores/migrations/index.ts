@@ -26,6 +26,7 @@ import * as channelKindsInContracts from './20261211000000_channel_kinds_in_cont
 import * as refingerprintQuotedAddresses from './20261212000000_refingerprint_quoted_addresses.js';
 import * as digestNews from './20261213000000_digest_news.js';
 import * as newsCycleStamps from './20261214000000_news_cycle_stamps.js';
+import * as snoozes from './20261215000000_snoozes.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -59,6 +60,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261212000000_refingerprint_quoted_addresses': refingerprintQuotedAddresses,
   '20261213000000_digest_news': digestNews,
   '20261214000000_news_cycle_stamps': newsCycleStamps,
+  '20261215000000_snoozes': snoozes,
 };
 
 /** A knex migration source over {@link migrations}. */

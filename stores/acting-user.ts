@@ -1,0 +1,15 @@
+/**
+ * The person a change of errors is made as (resolving, snoozing): a user of the environment's
+ * account who has not left it and is no monitor. Refused with words otherwise.
+ */
+import type { Knex } from 'knex';
+import { InputRefusedError } from '../contracts/problems.js';
+
+export async function actingUser(db: Knex, environment: string, email: string, verb: string): Promise<{ email: string; account: string }> {
+  const env = await db('environments').where({ id: environment }).first('account_id');
+  if (!env) throw new InputRefusedError([{ field: 'environment', message: `unknown environment "${environment}"` }]);
+  const user = await db('users').where({ account_id: env.account_id, email: email.toLowerCase() }).whereNull('removed_at').first('email', 'role');
+  if (!user) throw new InputRefusedError([{ field: 'user', message: `"${email}" is not a user of this environment's account` }]);
+  if (user.role === 'monitor') throw new InputRefusedError([{ field: 'user', message: `"${email}" is a monitor user: monitors read, they do not ${verb} errors` }]);
+  return { email: user.email as string, account: env.account_id as string };
+}
