@@ -68,6 +68,7 @@ export interface PageModels {
     /** How many errors the last action resolved or assigned. */
     resolved?: string;
     assigned?: string;
+    snoozed?: string;
     canResolve: boolean;
     users: AccountUser[];
   };

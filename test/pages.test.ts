@@ -194,10 +194,32 @@ describe('the pages the emails link to, in a browser', async () => {
     expect(linksOf(email!)).toContain(`${base}/environments/prod/errors/${id}`);
   });
 
-  it('S23, S26: a monitor sees no resolve button, and a resolve posted anyway is refused: nothing changes', async () => {
+  it('S46: a user snoozes an error from its page for a day: the page says until when and by whom, and the next digest leaves it out but counts it', async () => {
+    await herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey: 'SO-4601', message: 'Pallet label unreadable' }, { traceKey: 'SO-4602', message: 'Dock door closed' }] });
+    // A person of this test's own: it runs alone too (vitest -t), and sign-in is limited per address.
+    await applyCatalog(db, {
+      users: [{ account: 'acme', email: 'snoozer@acme.test', name: 'Snoozer', role: 'manage' }],
+      subscriptions: [{ environment: 'prod', user: 'snoozer@acme.test', flows: ['orders'] }],
+    });
+    const id = await errorIdOf('SO-4601');
+    const page = await signedIn('snoozer@acme.test', `${base}/environments/prod/errors/${id}`);
+    await page.selectOption('select[name=for]', '1 day');
+    await page.getByRole('button', { name: 'Snooze' }).click();
+    await page.waitForSelector('[data-snoozed]');
+    expect(await page.textContent('[data-snoozed]')).toMatch(/^until .+, by snoozer@acme\.test: left out of digests and reminders until then$/);
+    mail.clear();
+    await runCycleNow(herald.temporal, 'prod');
+    const [next] = await mail.waitFor(1, { to: 'snoozer@acme.test' });
+    expect(String(next!.parsed.html)).toContain('SO-4602');
+    expect(String(next!.parsed.html)).not.toContain('SO-4601');
+    expect(String(next!.parsed.text)).toMatch(/Open in total: \d+ \(1 snoozed\)/);
+  });
+
+  it('S23, S26, S46: a monitor sees no resolve or snooze button, and a resolve posted anyway is refused: nothing changes', async () => {
     const id = await errorIdOf('SO-1001');
     const page = await signedIn('watcher@acme.test', `${base}/environments/prod/errors/${id}`);
     expect(await page.$('text=Resolve this error')).toBeNull();
+    expect(await page.getByRole('button', { name: 'Snooze' }).count()).toBe(0);
     expect(await page.$('select[name=assignee]')).toBeNull();
     const csrf = await page.$eval('header input[name=_csrf]', (input) => (input as HTMLInputElement).value);
     const answer = await page.request.post(`${base}/environments/prod/errors/resolve`, { form: { _csrf: csrf, ids: String(id) } });

@@ -1,17 +1,18 @@
 /**
  * An environment's errors (S21): the list with its filters and pages, one error with what
- * surrounds it, and resolving or assigning them (S6, S32) through Herald's workflows. Monitor
- * users see no resolve button, and are refused anyway.
+ * surrounds it, and resolving or assigning them (S6, S32) through Herald's workflows, or snoozing
+ * them (S46). Monitor users see no resolve button, and are refused anyway.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { entityId, reportLimits } from '../../contracts/error-report.js';
 import { errorStatuses } from '../../contracts/errors.js';
-import { check, type InputProblem } from '../../contracts/problems.js';
+import { check, InputRefusedError, type InputProblem } from '../../contracts/problems.js';
 import type { HeraldClient } from '../../client/herald-client.js';
-import { HeraldInputError } from '../../client/herald-input-error.js';
 import { createPageStore, type PageEnvironment, type PageStore } from '../../stores/page-store.js';
 import { createSettingsStore } from '../../stores/settings-store.js';
+import { createSnoozeStore } from '../../stores/snooze-store.js';
+import { parseDuration } from '../../contracts/duration.js';
 import type { Person } from '../../stores/people-store.js';
 import { canResolve, inEnvironment, notFound, page, safeNext, urlId, type PageDeps } from '../page.js';
 
@@ -38,12 +39,14 @@ const errorsQuery = z.object({
   grouped: z.preprocess(blankAsUnset, z.enum(['0', '1'], { error: 'must be 1 (one line per group) or 0 (one per error)' }).optional()),
 });
 /** What the last action did, as the page it came back to is told (`?resolved=2`). */
-const actionNotice = z.object({ resolved: z.string().optional(), assigned: z.string().optional() }).catch({});
+const actionNotice = z.object({ resolved: z.string().optional(), assigned: z.string().optional(), snoozed: z.string().optional() }).catch({});
 const actionForm = z.object({
   ids: z.union([z.string(), z.array(z.string())], { error: 'select at least one error' }).transform((ids) => [ids].flat().map(Number)),
   back: z.string().optional(),
 });
 const assignForm = actionForm.extend({ assignee: z.string({ error: 'choose whom to assign to' }) });
+const snoozeForMessage = 'choose for how long: an hour, a day or a week';
+const snoozeForm = actionForm.extend({ for: z.enum(['1h', '1 day', '7 days'], { error: snoozeForMessage }) });
 const groupForm = z.object({
   flow: entityId,
   group: z.string({ error: 'name the group' }).min(1, { error: 'name the group' }).max(groupLength),
@@ -127,22 +130,34 @@ export function errorPages(app: FastifyInstance, deps: PageDeps): void {
     client.resolveErrors({ environment: environment.id, errorIds: ids, user: person.email });
   const assign = (client: HeraldClient, environment: PageEnvironment, person: Person, form: { assignee: string }, ids: number[]) =>
     client.assignErrors({ environment: environment.id, errorIds: ids, assignee: form.assignee, user: person.email });
+  // Not now (S46): the account's snooze, which sends nothing; the digest learns of it at once, and when it ends.
+  const snoozes = createSnoozeStore(deps.db);
+  const snooze = async (client: HeraldClient, environment: PageEnvironment, person: Person, form: { for: string }, ids: number[]) => {
+    const now = new Date();
+    const snoozed = await snoozes.snooze({ environment: environment.id, errorIds: ids, until: new Date(now.getTime() + parseDuration(form.for)!), user: person.email }, now);
+    if (snoozed.tellDigest) await client.tellDigest(environment.id);
+    return snoozed.errors;
+  };
   app.post('/errors/resolve', { preHandler: app.csrfProtection }, errorAction(deps.client, 'resolve', actionForm, selected(store), resolve));
+  app.post('/errors/snooze', { preHandler: app.csrfProtection }, errorAction(deps.client, 'snooze', snoozeForm, selected(store), snooze));
   app.post('/errors/assign', { preHandler: app.csrfProtection }, errorAction(deps.client, 'assign', assignForm, selected(store), assign));
   app.post('/errors/resolve-group', { preHandler: app.csrfProtection }, errorAction(deps.client, 'resolve', groupForm, ofGroup(store), resolve));
   app.post('/errors/assign-group', { preHandler: app.csrfProtection }, errorAction(deps.client, 'assign', assignGroupForm, ofGroup(store), assign));
 }
 
-/** Resolving or assigning errors from a page: one or many, of this environment, by a person who is no monitor. */
+const doneOf = { resolve: 'resolved', assign: 'assigned', snooze: 'snoozed' } as const;
+type Done = (typeof doneOf)[keyof typeof doneOf];
+
+/** Resolving, assigning or snoozing errors from a page: one or many, of this environment, by a person who is no monitor. */
 function errorAction<F extends { back?: string }>(
   client: HeraldClient,
-  verb: 'resolve' | 'assign',
+  verb: keyof typeof doneOf,
   form: z.ZodType<F>,
   /** The errors the form names, all of this environment; undefined when one is not. */
   idsOf: (environment: PageEnvironment, form: F) => Promise<number[] | undefined>,
   act: (client: HeraldClient, environment: PageEnvironment, person: Person, form: F, ids: number[]) => Promise<number[]>,
 ) {
-  const done = verb === 'resolve' ? 'resolved' : 'assigned';
+  const done = doneOf[verb];
   return async (request: FastifyRequest, reply: FastifyReply) => {
     const { person, environment } = inEnvironment(request);
     const checked = check(form, request.body, '(form)');
@@ -158,7 +173,8 @@ function errorAction<F extends { back?: string }>(
       const acted = await act(client, environment, person, checked.value, ids);
       return reply.redirect(withNotice(back, done, acted.length), 303);
     } catch (error) {
-      if (error instanceof HeraldInputError) return refuse(error.problems);
+      // The client's refusals and the store's alike (a HeraldInputError is one).
+      if (error instanceof InputRefusedError) return refuse(error.problems);
       throw error;
     }
   };
@@ -175,9 +191,9 @@ const ofGroup = (store: PageStore) => (environment: PageEnvironment, form: { flo
   store.openErrorsOfGroup(environment, form.flow, form.group, groupActionLimit);
 
 /** The page to go back to, telling what this action did, and no longer what an earlier one did. */
-function withNotice(back: string, done: 'resolved' | 'assigned', count: number): string {
+function withNotice(back: string, done: Done, count: number): string {
   const target = new URL(back, 'http://herald.invalid');
-  for (const notice of ['resolved', 'assigned']) target.searchParams.delete(notice);
+  for (const notice of Object.values(doneOf)) target.searchParams.delete(notice);
   target.searchParams.set(done, String(count));
   return `${target.pathname}${target.search}`;
 }
