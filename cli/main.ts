@@ -29,7 +29,9 @@ import { connectionStatusQuery } from '../workflows/connection-status.js';
 import { helpText, parseCommand, UsageError, type Command, type CommandArgs } from './command-line.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 import { createTokenStore, type TokenScope } from '../stores/token-store.js';
-import { InputRefusedError } from '../contracts/problems.js';
+import { check, InputRefusedError } from '../contracts/problems.js';
+import { snoozeEnd, snoozeRequestSchema } from '../contracts/snooze.js';
+import { createSnoozeStore } from '../stores/snooze-store.js';
 import { createPeopleStore } from '../stores/people-store.js';
 import { updateUntilTaken } from '../client/updates.js';
 
@@ -97,6 +99,16 @@ Reports errors of one flow run; returns once they are stored. ERRORS.json holds 
       const resolved = await (await session.client()).resolveErrors({ environment: args.required('env'), user: args.required('user'), errorIds: ids });
       return print(`resolved ${resolved.length} of ${ids.length}: ${resolved.join(', ') || 'none (already resolved)'}`);
     },
+  },
+  'errors snooze': {
+    summary: 'snooze errors, or a group of a flow\'s errors, as a user (S46)',
+    usage: '--env ENV --user EMAIL (--until TIME | --for DURATION | --events N) (ERROR_ID... | --flow FLOW --group FINGERPRINT)',
+    description: `Leaves errors out of digests' new lists and of reminders until a time (ISO 8601), for a while
+("1 day", "4h"), or until N more of them are reported; digests count them as snoozed, and tell
+them as new once when the snooze ends. Resolving them ends it. As the named user, who is no monitor.`,
+    options: { env: text, user: text, until: text, for: text, events: text, flow: text, group: text },
+    required: ['env', 'user'],
+    run: errorsSnooze,
   },
   'errors assign': {
     summary: 'assign errors to a user of the account',
@@ -556,6 +568,36 @@ async function status(session: Session): Promise<number> {
     }
   }
   return 0;
+}
+
+async function errorsSnooze(session: Session, args: CommandArgs): Promise<number> {
+  const environment = args.required('env');
+  const [flow, group, until, duration, events] = ['flow', 'group', 'until', 'for', 'events'].map((name) => args.option(name));
+  const request = {
+    environment,
+    user: args.required('user'),
+    ...(args.positionals.length > 0 && { errorIds: args.positionals.map(Number) }),
+    ...((flow !== undefined || group !== undefined) && { group: { flow, group } }),
+    ...(until !== undefined && { until }),
+    ...(duration !== undefined && { for: duration }),
+    ...(events !== undefined && { events: Number(events) }),
+  };
+  const checked = check(snoozeRequestSchema, request, '(request)');
+  if (checked.problems) throw new InputRefusedError(checked.problems);
+  const body = checked.value;
+  const now = new Date();
+  const snoozed = await createSnoozeStore(session.db()).snooze(
+    { environment, user: body.user, errorIds: body.errorIds, group: body.group && { flow: body.group.flow, key: body.group.group }, until: snoozeEnd(body, now), events: body.events },
+    now,
+  );
+  // The digest learns of it now, or at its next look when Temporal cannot be reached.
+  if (snoozed.tellDigest) {
+    await session
+      .client()
+      .then((client) => client.tellDigest(environment))
+      .catch(() => print('(the digest takes it at its next look: Temporal did not answer)'));
+  }
+  return print(`snoozed ${snoozed.errors.length} error(s) ${snoozed.until ? `until ${snoozed.until}` : `until ${snoozed.events} more of them`}: ${snoozed.errors.join(', ')}`);
 }
 
 async function errorsList(session: Session, args: CommandArgs): Promise<number> {

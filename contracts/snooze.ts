@@ -39,3 +39,10 @@ export const snoozeRequestSchema = z
     }
   });
 export type SnoozeRequest = z.input<typeof snoozeRequestSchema>;
+
+/** When a snooze asked for `until` a time or `for` a while, from `now`, ends; undefined for one that ends by a number of errors. */
+export function snoozeEnd(request: { until?: string; for?: string }, now: Date): Date | undefined {
+  if (request.until !== undefined) return new Date(request.until);
+  if (request.for !== undefined) return new Date(now.getTime() + parseDuration(request.for)!);
+  return undefined;
+}

@@ -21,8 +21,7 @@ import {
   resolveRequestSchema,
   successReportSchema,
 } from '../contracts/error-report.js';
-import { snoozeRequestSchema } from '../contracts/snooze.js';
-import { parseDuration } from '../contracts/duration.js';
+import { snoozeEnd, snoozeRequestSchema } from '../contracts/snooze.js';
 import { createSnoozeStore } from '../stores/snooze-store.js';
 import { check, InputRefusedError } from '../contracts/problems.js';
 import { createErrorStore } from '../stores/error-store.js';
@@ -153,9 +152,8 @@ export const errorRoutes: ApiRoute[] = [
       if (body.errorIds) await ownErrors(db, account, body.environment, body.errorIds);
       else await ownEnvironment(db, account, body.environment);
       const now = new Date();
-      const until = body.until ? new Date(body.until) : body.for ? new Date(now.getTime() + parseDuration(body.for)!) : undefined;
       const group = body.group && { flow: body.group.flow, key: body.group.group };
-      const snoozed = await createSnoozeStore(db).snooze({ environment: body.environment, errorIds: body.errorIds, group, until, events: body.events, user: body.user }, now);
+      const snoozed = await createSnoozeStore(db).snooze({ environment: body.environment, errorIds: body.errorIds, group, until: snoozeEnd(body, now), events: body.events, user: body.user }, now);
       if (snoozed.tellDigest) await client.tellDigest(body.environment);
       return { snoozed: snoozed.errors, until: snoozed.until, events: snoozed.events };
     },

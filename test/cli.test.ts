@@ -176,7 +176,7 @@ describe('the herald command line', async () => {
     const top = await cli('--help');
     const commands = [...top.stdout.matchAll(/^ {2}([a-z]+(?: [a-z-]+)?)\b.* {2,}\S/gm)].map((m) => m[1]!);
     expect(commands).toEqual([
-      'db migrate', 'catalog apply', 'errors report', 'errors succeed', 'errors resolve', 'errors assign', 'errors list', 'tokens create', 'tokens list', 'tokens revoke', 'users sign-in-link',
+      'db migrate', 'catalog apply', 'errors report', 'errors succeed', 'errors resolve', 'errors snooze', 'errors assign', 'errors list', 'tokens create', 'tokens list', 'tokens revoke', 'users sign-in-link',
       'users put', 'users remove', 'users list', 'subscriptions set', 'connections status', 'digest now', 'digest remind', 'digest interval', 'digest ensure', 'digest preview', 'status', 'simulate',
     ]);
     // Two at a time (the machine's cores): twenty-two processes at once starve each other on a busy machine.
@@ -256,5 +256,26 @@ describe('the herald command line', async () => {
     const status = await cli('status');
     expect(status.stdout).toMatch(/acme-production \(Production\)\n {2}digest running cycle \d+ since \d{4}-/);
     expect(status.stdout).toMatch(/ {2}deliveries: \d+ email\(s\) pending; last delivery error: .*ECONNREFUSED/);
+  });
+
+  it('S46: snoozes errors for a while or a group until it happens again; refuses a monitor and a snooze without an end, naming the field', async () => {
+    await cli('catalog', 'apply', sample); // idempotent: also when this test runs alone
+    await cli('errors', 'report', '--env', 'acme-production', '--flow', 'orders-to-erp', '--trace-key', 'SN-1', '--message', 'Carrier unknown for order 4711');
+    const { id } = (await db('errors').where({ trace_key: 'SN-1' }).first('id'))!;
+    const snoozed = await cli('errors', 'snooze', '--env', 'acme-production', '--user', 'integrations@acme.example', '--for', '1 day', String(id));
+    expect(snoozed.stdout).toMatch(new RegExp(`^snoozed 1 error\\(s\\) until \\d{4}-\\d{2}-\\d{2}T[\\d:.]+Z: ${id}$`, 'm'));
+    const { fingerprint } = (await db('errors').where({ id }).first('fingerprint'))!;
+    const group = await cli('errors', 'snooze', '--env', 'acme-production', '--user', 'owner@acme.example', '--flow', 'orders-to-erp', '--group', fingerprint, '--events', '2');
+    expect(group.stdout).toContain(`snoozed 1 error(s) until 2 more of them: ${id}`);
+    expect(await db('snoozes').where({ environment_id: 'acme-production' }).orderBy('id').select('trace_key', 'group_key', 'events_left', 'snoozed_by')).toEqual([
+      { trace_key: 'SN-1', group_key: null, events_left: null, snoozed_by: 'integrations@acme.example' },
+      { trace_key: null, group_key: fingerprint, events_left: 2, snoozed_by: 'owner@acme.example' },
+    ]);
+
+    const monitor = await cli('errors', 'snooze', '--env', 'acme-production', '--user', 'fulfillment-center@acme.example', '--for', '1h', String(id));
+    expect(monitor.code).toBe(2);
+    expect(monitor.stderr).toContain('user: "fulfillment-center@acme.example" is a monitor user: monitors read, they do not snooze errors');
+    const endless = await cli('errors', 'snooze', '--env', 'acme-production', '--user', 'owner@acme.example', String(id));
+    expect(endless.stderr).toContain('until: say until when (until), for how long (for) or for how many more errors (events), one of them');
   });
 });

@@ -12,7 +12,7 @@ import type { HeraldClient } from '../../client/herald-client.js';
 import { createPageStore, type PageEnvironment, type PageStore } from '../../stores/page-store.js';
 import { createSettingsStore } from '../../stores/settings-store.js';
 import { createSnoozeStore } from '../../stores/snooze-store.js';
-import { parseDuration } from '../../contracts/duration.js';
+import { snoozeEnd } from '../../contracts/snooze.js';
 import type { Person } from '../../stores/people-store.js';
 import { canResolve, inEnvironment, notFound, page, safeNext, urlId, type PageDeps } from '../page.js';
 
@@ -134,7 +134,7 @@ export function errorPages(app: FastifyInstance, deps: PageDeps): void {
   const snoozes = createSnoozeStore(deps.db);
   const snooze = async (client: HeraldClient, environment: PageEnvironment, person: Person, form: { for: string }, ids: number[]) => {
     const now = new Date();
-    const snoozed = await snoozes.snooze({ environment: environment.id, errorIds: ids, until: new Date(now.getTime() + parseDuration(form.for)!), user: person.email }, now);
+    const snoozed = await snoozes.snooze({ environment: environment.id, errorIds: ids, until: snoozeEnd(form, now), user: person.email }, now);
     if (snoozed.tellDigest) await client.tellDigest(environment.id);
     return snoozed.errors;
   };
