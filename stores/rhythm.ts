@@ -20,14 +20,21 @@ export function inQuietHours(rhythm: Rhythm, at: Date): boolean {
 
 /**
  * When the quiet hours `at` falls in end (S49): the next time after `at` that the wall clock of
- * the rhythm's zone reads their end; none when `at` is outside them.
+ * the rhythm's zone reads their end, or reads past it: an end the clocks skip (02:01 on a
+ * spring-forward day) comes when they jump past it (03:00), as {@link inQuietHours} reads the
+ * clock. None when `at` is outside them.
  */
 export function quietHoursEnd(rhythm: Rhythm, at: Date): Date | null {
   if (!rhythm.quietHours || !inQuietHours(rhythm, at)) return null;
   const local = DateTime.fromJSDate(at, { zone: rhythm.timeZone });
   const today = firstPassingMs(local, rhythm.quietHours.to);
-  return new Date(today > at.getTime() ? today : firstPassingMs(local.plus({ days: 1 }), rhythm.quietHours.to));
+  let end = today > at.getTime() ? today : firstPassingMs(local.plus({ days: 1 }), rhythm.quietHours.to);
+  // In a skipped hour the first passing is as far past the jump as the end is past the skipped hour's start.
+  while (end - minuteMs > at.getTime() && !inQuietHours(rhythm, new Date(end - minuteMs))) end -= minuteMs;
+  return new Date(end);
 }
+
+const minuteMs = 60_000;
 
 /**
  * The last time at or before `at` that a daily digest at `clock` was due: that wall-clock time
