@@ -215,6 +215,34 @@ describe('the pages the emails link to, in a browser', async () => {
     expect(String(next!.parsed.text)).toMatch(/Open in total: \d+ \(1 snoozed\)/);
   });
 
+  it('S46: a whole group is snoozed from its page: its errors, and one that joins the group after, are left out of the next digest and counted as snoozed', async () => {
+    // A flow and a person of their own: the test runs alone too, and sign-in is limited per address.
+    await applyCatalog(db, {
+      flows: [{ id: 'pallets', integration: 'shop', name: 'Pallets' }],
+      users: [{ account: 'acme', email: 'group-snoozer@acme.test', name: 'Group snoozer', role: 'manage' }],
+      subscriptions: [{ environment: 'prod', user: 'group-snoozer@acme.test', flows: ['pallets'] }],
+    });
+    const similar = Array.from({ length: 3 }, (_, i) => ({ traceKey: `PL-${i}`, message: `Pallet ${8800 + i} too heavy for the dock` }));
+    await herald.client.reportErrors({ environment: 'prod', flow: 'pallets', reportId: 'pages-group-snooze', errors: similar });
+    const page = await signedIn('group-snoozer@acme.test', `${base}/environments/prod/errors?flow=pallets`);
+    await page.locator('tr[data-error-group] a').first().click();
+    await page.getByRole('button', { name: 'Snooze the group' }).click();
+    await page.waitForSelector('[role=status]');
+    expect(await page.textContent('[role=status]')).toBe('3 errors snoozed.');
+    await herald.client.reportErrors({
+      environment: 'prod',
+      flow: 'pallets',
+      reportId: 'pages-group-snooze-2',
+      errors: [{ traceKey: 'PL-3', message: 'Pallet 8803 too heavy for the dock' }, { traceKey: 'PL-9', message: 'Dock scanner offline' }],
+    });
+    mail.clear();
+    await runCycleNow(herald.temporal, 'prod');
+    const [next] = await mail.waitFor(1, { to: 'group-snoozer@acme.test' });
+    expect(String(next!.parsed.html)).toContain('PL-9');
+    expect(String(next!.parsed.html)).not.toContain('too heavy');
+    expect(String(next!.parsed.text)).toContain('Open in total: 5 (4 snoozed)');
+  });
+
   it('S23, S26, S46: a monitor sees no resolve or snooze button, and a resolve posted anyway is refused: nothing changes', async () => {
     const id = await errorIdOf('SO-1001');
     const page = await signedIn('watcher@acme.test', `${base}/environments/prod/errors/${id}`);

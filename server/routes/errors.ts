@@ -11,7 +11,7 @@ import { check, InputRefusedError, type InputProblem } from '../../contracts/pro
 import type { HeraldClient } from '../../client/herald-client.js';
 import { createPageStore, type PageEnvironment, type PageStore } from '../../stores/page-store.js';
 import { createSettingsStore } from '../../stores/settings-store.js';
-import { createSnoozeStore } from '../../stores/snooze-store.js';
+import { createSnoozeStore, type SnoozeRequest } from '../../stores/snooze-store.js';
 import { snoozeEnd } from '../../contracts/snooze.js';
 import type { Person } from '../../stores/people-store.js';
 import { canResolve, inEnvironment, notFound, page, safeNext, urlId, type PageDeps } from '../page.js';
@@ -46,13 +46,15 @@ const actionForm = z.object({
 });
 const assignForm = actionForm.extend({ assignee: z.string({ error: 'choose whom to assign to' }) });
 const snoozeForMessage = 'choose for how long: an hour, a day or a week';
-const snoozeForm = actionForm.extend({ for: z.enum(['1h', '1 day', '7 days'], { error: snoozeForMessage }) });
+const snoozeFor = z.enum(['1h', '1 day', '7 days'], { error: snoozeForMessage });
+const snoozeForm = actionForm.extend({ for: snoozeFor });
 const groupForm = z.object({
   flow: entityId,
   group: z.string({ error: 'name the group' }).min(1, { error: 'name the group' }).max(groupLength),
   back: z.string().optional(),
 });
 const assignGroupForm = groupForm.extend({ assignee: z.string({ error: 'choose whom to assign to' }) });
+const snoozeGroupForm = groupForm.extend({ for: snoozeFor });
 
 export function errorPages(app: FastifyInstance, deps: PageDeps): void {
   const store = createPageStore(deps.db);
@@ -132,17 +134,23 @@ export function errorPages(app: FastifyInstance, deps: PageDeps): void {
     client.assignErrors({ environment: environment.id, errorIds: ids, assignee: form.assignee, user: person.email });
   // Not now (S46): the account's snooze, which sends nothing; the digest learns of it at once, and when it ends.
   const snoozes = createSnoozeStore(deps.db);
-  const snooze = async (client: HeraldClient, environment: PageEnvironment, person: Person, form: { for: string }, ids: number[]) => {
+  const snoozeAs = async (client: HeraldClient, environment: PageEnvironment, person: Person, form: { for: string }, target: Pick<SnoozeRequest, 'errorIds' | 'group'>) => {
     const now = new Date();
-    const snoozed = await snoozes.snooze({ environment: environment.id, errorIds: ids, until: snoozeEnd(form, now), user: person.email }, now);
+    const snoozed = await snoozes.snooze({ environment: environment.id, ...target, until: snoozeEnd(form, now), user: person.email }, now);
     if (snoozed.tellDigest) await client.tellDigest(environment.id);
     return snoozed.errors;
   };
+  const snooze = (client: HeraldClient, environment: PageEnvironment, person: Person, form: { for: string }, ids: number[]) =>
+    snoozeAs(client, environment, person, form, { errorIds: ids });
+  // A group's snooze holds the errors that join the group later too.
+  const snoozeGroup = (client: HeraldClient, environment: PageEnvironment, person: Person, form: { flow: string; group: string; for: string }) =>
+    snoozeAs(client, environment, person, form, { group: { flow: form.flow, key: form.group } });
   app.post('/errors/resolve', { preHandler: app.csrfProtection }, errorAction(deps.client, 'resolve', actionForm, selected(store), resolve));
   app.post('/errors/snooze', { preHandler: app.csrfProtection }, errorAction(deps.client, 'snooze', snoozeForm, selected(store), snooze));
   app.post('/errors/assign', { preHandler: app.csrfProtection }, errorAction(deps.client, 'assign', assignForm, selected(store), assign));
   app.post('/errors/resolve-group', { preHandler: app.csrfProtection }, errorAction(deps.client, 'resolve', groupForm, ofGroup(store), resolve));
   app.post('/errors/assign-group', { preHandler: app.csrfProtection }, errorAction(deps.client, 'assign', assignGroupForm, ofGroup(store), assign));
+  app.post('/errors/snooze-group', { preHandler: app.csrfProtection }, errorAction(deps.client, 'snooze', snoozeGroupForm, ofGroup(store), snoozeGroup));
 }
 
 const doneOf = { resolve: 'resolved', assign: 'assigned', snooze: 'snoozed' } as const;
