@@ -305,6 +305,8 @@ export function createErrorStore(db: Knex): ErrorStore {
       return db.transaction(async (trx) => {
         const within = createErrorStore(trx);
         const recoveredIds = await within.markRecovered(recovered, now);
+        // A recovered error is resolved: a snooze with none of its errors left open ends (S46).
+        for (const environment of await within.environmentsOf(recoveredIds)) await endResolvedSnoozes(trx, environment);
         const opened = await within.markRetryExhausted(exhausted);
         return { recovered: recoveredIds, exhausted: opened.ids, raised: opened.raised };
       });
