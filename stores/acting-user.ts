@@ -1,6 +1,7 @@
 /**
- * The person a change of errors is made as (resolving, snoozing): a user of the environment's
- * account who has not left it and is no monitor. Refused with words otherwise.
+ * Who and what a change of errors (resolving, snoozing) names: the person it is made as, a user of
+ * the environment's account who has not left it and is no monitor; and the errors, all of the
+ * environment. Refused with words otherwise.
  */
 import type { Knex } from 'knex';
 import { InputRefusedError } from '../contracts/problems.js';
@@ -12,4 +13,12 @@ export async function actingUser(db: Knex, environment: string, email: string, v
   if (!user) throw new InputRefusedError([{ field: 'user', message: `"${email}" is not a user of this environment's account` }]);
   if (user.role === 'monitor') throw new InputRefusedError([{ field: 'user', message: `"${email}" is a monitor user: monitors read, they do not ${verb} errors` }]);
   return { email: user.email as string, account: env.account_id as string };
+}
+
+/** The rows (id and `columns`) of the errors `ids` names, all of the environment's; refused naming those that are not. */
+export async function namedErrors(db: Knex, environment: string, ids: number[], columns: string[] = []): Promise<Record<string, unknown>[]> {
+  const rows = await db('errors').where({ environment_id: environment }).whereIn('id', ids).select('id', ...columns);
+  const unknown = ids.filter((id) => !rows.some((row) => Number(row.id) === id));
+  if (unknown.length > 0) throw new InputRefusedError([{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${environment}"` }]);
+  return rows;
 }

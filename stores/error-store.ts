@@ -6,7 +6,7 @@
  */
 import type { Knex } from 'knex';
 import { errorFingerprint } from './fingerprint.js';
-import { actingUser } from './acting-user.js';
+import { actingUser, namedErrors } from './acting-user.js';
 import { endResolvedSnoozes, joinSnoozes } from './snooze-store.js';
 import { newsCycleSql, raiseDigestNews, resolvedStampSql, type NewsStamps } from './digest-news.js';
 import { errorKeyOf, isRetryableCode, type ErrorReport } from '../contracts/error-report.js';
@@ -272,7 +272,7 @@ export function createErrorStore(db: Knex): ErrorStore {
             returning id, environment_id, resolution_notified_cycle_id as stamp`,
           [now, ids],
         );
-        for (const environment of new Set(result.rows.map((r) => r.environment_id))) await endResolvedSnoozes(trx, environment);
+        await endResolvedSnoozes(trx, result.rows.map((r) => r.id));
         return { superseded: result.rows.length, raised: await raiseEach(trx, result.rows.map((r) => r.environment_id), stampsOf('resolved', result.rows)) };
       });
     },
@@ -306,7 +306,7 @@ export function createErrorStore(db: Knex): ErrorStore {
         const within = createErrorStore(trx);
         const recoveredIds = await within.markRecovered(recovered, now);
         // A recovered error is resolved: a snooze with none of its errors left open ends (S46).
-        for (const environment of await within.environmentsOf(recoveredIds)) await endResolvedSnoozes(trx, environment);
+        await endResolvedSnoozes(trx, recoveredIds);
         const opened = await within.markRetryExhausted(exhausted);
         return { recovered: recoveredIds, exhausted: opened.ids, raised: opened.raised };
       });
@@ -326,7 +326,7 @@ export function createErrorStore(db: Knex): ErrorStore {
           .where({ status: 'retrying' })
           .update({ status: 'auto_resolved', resolution_reason: 'retry succeeded', resolved_at: now })
           .returning(['id', 'report_id']);
-        if (resolved.length + recovered.length > 0) await endResolvedSnoozes(trx, environment);
+        await endResolvedSnoozes(trx, [...resolved, ...recovered].map((r) => Number(r.id)));
         return {
           autoResolveOff: false,
           resolved: resolved.length,
@@ -354,16 +354,14 @@ export function createErrorStore(db: Knex): ErrorStore {
       now: Date,
     ): Promise<{ resolved: number[]; raised: boolean }> {
       const user = await actingUser(db, environment, userEmail, 'resolve');
-      const known = await db('errors').where({ environment_id: environment }).whereIn('id', ids).select('id');
-      const unknown = ids.filter((id) => !known.some((k) => k.id === id));
-      if (unknown.length > 0) throw new InputRefusedError([{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${environment}"` }]);
+      await namedErrors(db, environment, ids);
       return db.transaction(async (trx) => {
         const rows: StampRow[] = await trx('errors')
           .whereIn('id', ids)
           .whereIn('status', ['open', 'retrying'])
           .update({ status: 'resolved', resolution_reason: 'resolved by user', resolved_by: user.email, resolved_at: now, resolution_notified_cycle_id: trx.raw(resolvedStampSql) })
           .returning(['id', 'environment_id', 'resolution_notified_cycle_id as stamp']);
-        if (rows.length > 0) await endResolvedSnoozes(trx, environment);
+        await endResolvedSnoozes(trx, rows.map((r) => r.id));
         return { resolved: rows.map((r) => r.id), raised: rows.length > 0 && (await raiseDigestNews(trx, environment, stampsOf('resolved', rows).get(environment))) };
       });
     },

@@ -11,7 +11,7 @@
  */
 import type { Knex } from 'knex';
 import { InputRefusedError } from '../contracts/problems.js';
-import { actingUser } from './acting-user.js';
+import { actingUser, namedErrors } from './acting-user.js';
 import { recordAudit } from './audit-store.js';
 import { groupKeySql, inGroup } from './fingerprint.js';
 import { newsCycleSql, raiseDigestNews } from './digest-news.js';
@@ -103,9 +103,7 @@ export function createSnoozeStore(db: Knex) {
 /** The flow and trace key of each error named, once each; refused with words unless all are this environment's and open. */
 async function errorTargets(trx: Knex, environment: string, ids: number[]): Promise<{ flow: string; traceKey: string }[]> {
   if (ids.length === 0) throw new InputRefusedError([{ field: 'errorIds', message: 'name the errors to snooze, or a group' }]);
-  const rows = await trx('errors').where({ environment_id: environment }).whereIn('id', ids).select('id', 'flow_id', 'trace_key', 'status');
-  const unknown = ids.filter((id) => !rows.some((row) => Number(row.id) === id));
-  if (unknown.length > 0) throw new InputRefusedError([{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${environment}"` }]);
+  const rows = await namedErrors(trx, environment, ids, ['flow_id', 'trace_key', 'status']);
   const closed = rows.filter((row) => row.status !== 'open' && row.status !== 'retrying').map((row) => row.id);
   if (closed.length > 0) throw new InputRefusedError([{ field: 'errorIds', message: `errors ${closed.join(', ')} are resolved: only open errors are snoozed` }]);
   const targets = new Map(rows.map((row) => [`${row.flow_id}\n${row.trace_key}`, { flow: row.flow_id as string, traceKey: row.trace_key as string }]));
@@ -182,12 +180,14 @@ export async function joinSnoozes(trx: Knex, environment: string, flow: string, 
   return { joined: joined.rows.map((row) => Number(row.id)).filter((id) => !wokenIds.has(id)), woken };
 }
 
-/** After errors were resolved in `environment`: its snoozes with no open error left end (S46: a resolve ends a snooze). */
-export async function endResolvedSnoozes(trx: Knex, environment: string): Promise<void> {
+/** After these errors were resolved: the snoozes they slept under with no open error left end (S46: a resolve ends a snooze). */
+export async function endResolvedSnoozes(trx: Knex, resolvedIds: number[]): Promise<void> {
+  if (resolvedIds.length === 0) return;
   await trx.raw(
     `update snoozes s set ended_at = now(), end_reason = 'resolved'
-      where s.environment_id = :environment and s.ended_at is null
+      where s.ended_at is null
+        and s.id in (select snooze_id from errors where id = any(:resolvedIds::bigint[]) and snooze_id is not null)
         and not exists (select 1 from errors e where e.snooze_id = s.id and e.${holdable})`,
-    { environment },
+    { resolvedIds },
   );
 }
