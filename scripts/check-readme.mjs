@@ -65,10 +65,14 @@ async function startHerald(command) {
   };
 }
 
+/** Seconds since `started`, for the log: where CI's minutes go. */
+const seconds = (started) => `${((Date.now() - started) / 1000).toFixed(0)} s`;
+
 function run(command) {
+  const started = Date.now();
   const result = spawnSync('bash', ['-c', command], { cwd: root, env, encoding: 'utf8', timeout: 240_000 });
   if (result.status !== 0) failures.push(`${command}: exit ${result.status ?? result.signal}\n${result.stdout}${result.stderr}`);
-  else say(`ok: ${command}`);
+  else say(`ok: ${command} (${seconds(started)})`);
 }
 
 const commands = readmeCommands();
@@ -80,11 +84,14 @@ const skipped = {
 };
 try {
   for (const command of commands.filter((c) => c === 'npm start')) {
+    const started = Date.now();
     const herald = await startHerald(command);
     await herald.stop();
-    say(`ok: ${command} (up, then Ctrl-C)`);
+    say(`ok: ${command} (up, then Ctrl-C; ${seconds(started)})`);
   }
+  const demoStarted = Date.now();
   const demo = await startHerald('npm run start:demo');
+  say(`up: npm run start:demo (${seconds(demoStarted)})`);
   for (const command of commands) {
     if (command in skipped) say(`skipped: ${command} (${skipped[command]})`);
     else if (command.includes('…')) say(`skipped: ${command} (placeholders: the production-workers test runs the built worker and server)`);
