@@ -11,5 +11,8 @@ export default defineConfig({
     maxWorkers: 3,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    // Transformed modules kept on disk (node_modules/.experimental-vitest-cache), keyed by their content:
+    // every vitest process after the first (each page test run alone, say) reads them instead.
+    experimental: { fsModuleCache: true },
   },
 });

@@ -3,7 +3,11 @@
 // (`vitest run FILE -t NAME`), as a developer reruns one failure. A test that leans on another's
 // set-up (a user, a flow, a state another test made) fails here, named; exits 1 then.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
+import { register } from 'tsx/esm/api';
 
 const files = process.argv.slice(2);
 if (files.length === 0) {
@@ -12,6 +16,18 @@ if (files.length === 0) {
 }
 // Plain text: with CI set, vitest colours its output unless NO_COLOR says otherwise.
 const environment = { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' };
+// One PostgreSQL server for every run, as one serves every file of `npm test` (each test file makes a
+// database of its own on it): a run's world is still its own, without a server started for each.
+let database;
+if (!environment.TEST_DATABASE_URL) {
+  register();
+  const { startEmbeddedPostgres } = await import('../embedded/embedded-postgres.ts');
+  const { freePort } = await import('../test/helpers/ports.ts');
+  const dataDir = mkdtempSync(join(tmpdir(), 'herald-isolation-pg-'));
+  database = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false });
+  environment.TEST_DATABASE_URL = database.adminUrl;
+  process.on('exit', () => rmSync(dataDir, { recursive: true, force: true }));
+}
 /** One vitest command in the background: its exit status and output when it ends. */
 const vitest = (args) =>
   new Promise((resolve) => {
@@ -54,6 +70,7 @@ for (const file of files) {
   };
   await Promise.all(Array.from({ length: concurrency }, runOne));
 }
+await database?.stop();
 if (failures.length > 0) {
   console.error(`\nisolation: ${failures.length} problem(s) in ${ran} tests run alone:\n\n${failures.join('\n\n')}`);
   process.exit(1);
