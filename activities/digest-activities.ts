@@ -10,6 +10,7 @@ import { digestComposer } from '../email/digest-composer.js';
 import { installationId } from '../stores/installation.js';
 import { activityClock, sendInThisAttempt } from './sending.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
+import { emailActionLinks } from '../email/email-actions.js';
 import { createAssignmentStore } from '../stores/assignment-store.js';
 import { assignmentEmailJob } from '../email/assignment-email.js';
 import { createReminderStore } from '../stores/reminder-store.js';
@@ -65,6 +66,7 @@ export interface DeferredRoundResult extends DeliveryTally {
 export function createDigestActivities(deps: DigestActivityDeps) {
   const { db, mailer, appUrl, digestPageSize = 500, sendBatchMs = 60_000, sendConcurrency = 20 } = deps;
   const unsubscribe = unsubscribeLinks(appUrl, deps.secret);
+  const actions = emailActionLinks(appUrl, deps.secret);
   const store = createDigestStore(db);
   const deliveries = createDeliveryStore(db);
   const connections = createConnectionStore(db);
@@ -113,7 +115,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
      * current one is being sent. See {@link sendDeliveries} for what happens to each (S12, S33, S34, S38).
      */
     async sendDigestBatch(cycleId: number): Promise<DigestBatchResult> {
-      const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, await installationId(db), unsubscribe);
+      const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, await installationId(db), unsubscribe, actions);
       const deadline = performance.now() + sendBatchMs;
       const queue: PendingDelivery[] = [];
       let lastId = 0;
@@ -183,7 +185,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const digests = await store.deliveriesByIds(due.filter((d) => d.kind === 'digest').map((d) => d.id));
       for (const cycleId of new Set(digests.map((d) => d.cycleId))) {
         const ofCycle = digests.filter((d) => d.cycleId === cycleId);
-        const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, installation, unsubscribe);
+        const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, installation, unsubscribe, actions);
         await composer.prepare(ofCycle);
         jobs.push(...ofCycle.map((d) => composer.job(d)));
       }

@@ -107,10 +107,10 @@ export function createErrorActivities({ db, retryWindowMs, tellDigest, now = ser
     },
 
     /** A user resolves errors (S6). Returns the ids resolved now. */
-    async resolveErrors(environment: string, ids: number[], userEmail: string): Promise<number[]> {
-      const problems = checkResolveRequest({ environment, errorIds: ids, user: userEmail });
+    async resolveErrors(environment: string, ids: number[], userEmail: string, via?: 'email'): Promise<number[]> {
+      const problems = checkResolveRequest({ environment, errorIds: ids, user: userEmail, via });
       if (problems.length > 0) throw inputFailure(problems);
-      const result = await store.resolveByUser(environment, ids, userEmail, now());
+      const result = await store.resolveByUser(environment, ids, userEmail, now(), via);
       await tell(result.raised ? [environment] : [], () => [environment]);
       return result.resolved;
     },

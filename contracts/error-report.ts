@@ -237,10 +237,17 @@ export const resolveRequestSchema = z.strictObject(
   },
   { error: 'must be an object' },
 );
-export type ResolveRequest = z.input<typeof resolveRequestSchema>;
+/**
+ * How a person acted, when not on a page, the API or the command line: `email`, by a link of an
+ * email they received (S45). Herald's server sets it; the HTTP API takes no such field.
+ */
+export const actedVia = z.literal('email', { error: 'must be "email" (a link of an email) or left out' });
+/** A resolve as Herald's client sends it: the API's request, and how the person acted. */
+export const resolveCommandSchema = resolveRequestSchema.extend({ via: actedVia.optional() });
+export type ResolveRequest = z.input<typeof resolveCommandSchema>;
 
 export function checkResolveRequest(request: unknown): InputProblem[] {
-  return check(resolveRequestSchema, request, '(request)').problems ?? [];
+  return check(resolveCommandSchema, request, '(request)').problems ?? [];
 }
 
 function jsonSize(value: unknown): number | undefined {
@@ -291,8 +298,10 @@ export const assignRequestSchema = z.strictObject(
   },
   { error: 'must be an object' },
 );
-export type AssignRequest = z.input<typeof assignRequestSchema>;
+/** An assignment as Herald's client sends it: the API's request, and how the person acted. */
+export const assignCommandSchema = assignRequestSchema.extend({ via: actedVia.optional() });
+export type AssignRequest = z.input<typeof assignCommandSchema>;
 
 export function checkAssignRequest(request: unknown): InputProblem[] {
-  return check(assignRequestSchema, request, '(request)').problems ?? [];
+  return check(assignCommandSchema, request, '(request)').problems ?? [];
 }

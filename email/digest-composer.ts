@@ -7,6 +7,7 @@ import { digestDetailLimit, digestEmail, type OfflineLine } from './digest-email
 import { renderEmail, type RenderedEmail } from './render.js';
 import { EmailCompositionError, type DeliveryJob } from './send-deliveries.js';
 import { withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
+import type { EmailActionLinks } from './email-actions.js';
 import { heraldMessageId } from './email-frame.js';
 
 export interface ComposedDigest {
@@ -24,7 +25,7 @@ export function digestMessageId(delivery: Pick<PendingDelivery, 'publicId' | 'cy
  * deliveries that need them; users who follow the same flows and have nothing resolved get the
  * same email, rendered once.
  */
-export function digestComposer(store: DigestStore, context: CycleContext, appUrl: string, installation: string, unsubscribe: UnsubscribeLinks) {
+export function digestComposer(store: DigestStore, context: CycleContext, appUrl: string, installation: string, unsubscribe: UnsubscribeLinks, actions: EmailActionLinks) {
   const newByFlow = new Map<string, DigestErrorRow[]>();
   const sharedRenders = new Map<string, Promise<ComposedDigest>>();
   let folded: Promise<Map<string, FoldedErrors>> | undefined;
@@ -40,7 +41,7 @@ export function digestComposer(store: DigestStore, context: CycleContext, appUrl
     folded ??= store.foldedByFlow(context.cycleId);
     const foldedByFlow = await folded;
     if (delivery.resolvedCount > 0) return composeDigest(store, context, delivery, newByFlow, foldedByFlow, appUrl);
-    const key = `${delivery.openCount}|${delivery.snoozedCount}|${delivery.flowIds.join(',')}`;
+    const key = `${delivery.openCount}|${delivery.snoozedCount}|${delivery.canAct === true}|${delivery.flowIds.join(',')}`;
     let shared = sharedRenders.get(key);
     if (!shared) {
       shared = composeDigest(store, context, delivery, newByFlow, foldedByFlow, appUrl);
@@ -67,13 +68,26 @@ export function digestComposer(store: DigestStore, context: CycleContext, appUrl
         messageId: digestMessageId(delivery, installation),
         wanted: delivery.wanted,
         compose: async () => {
-          // The rendering may be shared by users of the same flows: each gets their own unsubscribe link here.
+          // The rendering may be shared by users of the same flows: each gets their own unsubscribe and action links here.
           const { subject, rendered } = await compose(delivery);
-          return withUnsubscribe({ subject, ...rendered }, unsubscribe, { userId: delivery.userId, environment: context.environment.id, scope: { kind: 'errors' } });
+          return recipientsOwn({ subject, ...rendered }, { unsubscribe, actions }, context, delivery, appUrl);
         },
       };
     },
   };
+}
+
+/** A digest rendered for any of its recipients, made this recipient's: their unsubscribe link, their actions' links (S25, S45). */
+export function recipientsOwn<T extends { html: string; text: string; headers?: Record<string, string> }>(
+  email: T,
+  links: { unsubscribe: UnsubscribeLinks; actions: EmailActionLinks },
+  context: CycleContext,
+  delivery: Pick<PendingDelivery, 'userId' | 'publicId'>,
+  appUrl: string,
+): T {
+  const withLink = withUnsubscribe(email, links.unsubscribe, { userId: delivery.userId, environment: context.environment.id, scope: { kind: 'errors' } });
+  const openErrors = `${appUrl.replace(/\/+$/, '')}/environments/${encodeURIComponent(context.environment.id)}/errors?status=open&mine=1`;
+  return links.actions.own(withLink, { userId: delivery.userId, emailId: delivery.publicId }, openErrors);
 }
 
 /**
@@ -91,7 +105,7 @@ export async function composeDigest(
   const newRows = firstRows(delivery.flowIds, newByFlow, digestDetailLimit);
   const resolvedRows =
     delivery.resolvedCount > 0 ? await store.resolvedErrors(context.cycleId, delivery.userId, delivery.flowIds, digestDetailLimit, delivery.sinceCycleId) : [];
-  const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl, offlineLines(delivery.flowIds, folded));
+  const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl, offlineLines(delivery.flowIds, folded), delivery.canAct === true);
   try {
     return { subject: email.subject, rendered: await renderEmail('digest', email.model) };
   } catch (error) {

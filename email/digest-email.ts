@@ -2,6 +2,7 @@
 import type { CycleContext, DigestErrorRow, PendingDelivery } from '../stores/digest-store.js';
 import { emailText, emailTextLimits as limits } from './text.js';
 import { groupLabel } from '../stores/fingerprint.js';
+import { rowActions } from './email-actions.js';
 import { emailFrame, emailTime } from './email-frame.js';
 import { unsubscribePlaceholder } from './unsubscribe.js';
 
@@ -32,6 +33,8 @@ export function digestEmail(
   appUrl: string,
   /** The delivery's new errors folded into one line per offline connection (S30). */
   offline: OfflineLine[] = [],
+  /** Whether the recipient may act on errors: their rows carry resolve, snooze and assign links (S45). */
+  canAct = false,
 ): DigestEmail {
   const frame = emailFrame(appUrl, context.environment, context.account);
   const flowUrl = (flowId: string) => frame.link(`flows/${encodeURIComponent(flowId)}/errors`);
@@ -71,6 +74,8 @@ export function digestEmail(
             url: grouped.fingerprint ? groupUrl(row.flowId, grouped.fingerprint) : flowUrl(row.flowId),
           },
         }),
+        // What is new can be acted on from the email; what is resolved is done.
+        actions: resolved ? [] : rowActions(canAct, grouped ? 'group' : 'error', row.id),
         message: emailText(row.message, limits.message),
         code: row.code ? emailText(row.code, limits.code) : '',
         step: row.step ? emailText(row.step, limits.step) : '',
@@ -119,6 +124,6 @@ export function digestEmail(
 }
 
 function resolution(row: DigestErrorRow): string {
-  if (row.resolvedBy) return `resolved by ${emailText(row.resolvedBy, limits.name)}`;
+  if (row.resolvedBy) return `resolved by ${emailText(row.resolvedBy, limits.name)}${row.resolvedVia === 'email' ? ' from an email' : ''}`;
   return `auto-resolved: ${row.resolutionReason ?? 'resolved'}`;
 }

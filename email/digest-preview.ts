@@ -7,6 +7,7 @@ import type { Knex } from 'knex';
 import { createDigestStore } from '../stores/digest-store.js';
 import { composeDigest, type ComposedDigest } from './digest-composer.js';
 import { unsubscribePlaceholder } from './unsubscribe.js';
+import { actionsLeadTo } from './email-actions.js';
 import { digestDetailLimit } from './digest-email.js';
 import { describeRhythm } from '../contracts/rhythm.js';
 import { rhythmOfRow } from '../stores/rhythm.js';
@@ -48,9 +49,12 @@ export async function previewDigest(db: Knex, environment: string, email: string
         const newByFlow = await store.newErrorsByFlow(fixed.cycleId, delivery.flowIds, digestDetailLimit, delivery.sinceCycleId);
         const folded = await store.foldedByFlow(fixed.cycleId, delivery.sinceCycleId);
         const { subject, rendered } = await composeDigest(store, context, delivery, newByFlow, folded, appUrl);
-        // The email as sent carries the user's own signed unsubscribe link; a preview shows where it leads.
+        // The email as sent carries the user's own signed unsubscribe and action links; a preview shows where
+        // unsubscribing leads, and its actions lead to the open errors, where the person signs in and acts.
         const previewLink = `${appUrl.replace(/\/+$/, '')}/unsubscribe/preview`;
-        const composed = { subject, rendered: { html: rendered.html.replaceAll(unsubscribePlaceholder, previewLink), text: rendered.text.replaceAll(unsubscribePlaceholder, previewLink) } };
+        const openErrors = `${appUrl.replace(/\/+$/, '')}/environments/${encodeURIComponent(environment)}/errors?status=open&mine=1`;
+        const shown = actionsLeadTo({ html: rendered.html.replaceAll(unsubscribePlaceholder, previewLink), text: rendered.text.replaceAll(unsubscribePlaceholder, previewLink) }, openErrors);
+        const composed = { subject, rendered: shown };
         preview = {
           kind: 'email',
           cycle: number,

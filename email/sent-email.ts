@@ -8,12 +8,13 @@ import { createDigestStore } from '../stores/digest-store.js';
 import { createReminderStore } from '../stores/reminder-store.js';
 import { createAssignmentStore } from '../stores/assignment-store.js';
 import { createConnectionStore } from '../stores/connection-store.js';
-import { composeDigest } from './digest-composer.js';
+import { composeDigest, recipientsOwn } from './digest-composer.js';
+import { emailActionLinks } from './email-actions.js';
 import { digestDetailLimit } from './digest-email.js';
 import { reminderEmailJob } from './reminder-email.js';
 import { assignmentEmailJob } from './assignment-email.js';
 import { connectionEmailJob } from './connection-email.js';
-import { unsubscribeLinks, withUnsubscribe } from './unsubscribe.js';
+import { unsubscribeLinks } from './unsubscribe.js';
 
 export interface SentEmail {
   id: number;
@@ -36,7 +37,7 @@ export async function composeSentEmail(db: Knex, email: SentEmail, appUrl: strin
       const newByFlow = await digests.newErrorsByFlow(context.cycleId, pending!.flowIds, digestDetailLimit, pending!.sinceCycleId);
       const folded = await digests.foldedByFlow(context.cycleId, pending!.sinceCycleId);
       const { subject, rendered } = await composeDigest(digests, context, pending!, newByFlow, folded, appUrl);
-      return withUnsubscribe({ subject, ...rendered }, unsubscribe, { userId: email.userId, environment: context.environment.id, scope: { kind: 'errors' } });
+      return recipientsOwn({ subject, ...rendered }, { unsubscribe, actions: emailActionLinks(appUrl, secret) }, context, pending!, appUrl);
     }
     case 'reminder': {
       const [context] = await createReminderStore(db).pendingEmails(again);

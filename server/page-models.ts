@@ -115,6 +115,8 @@ export interface PageModels {
   'sign-in-invalid': Frame;
   unsubscribe: Frame & { email: string; what: string; token: string; environmentId: string; done?: boolean; ended?: boolean };
   'unsubscribe-invalid': Frame;
+  /** A link of an email (S45): what it will do and its button (`ask`), what it did, or why it does nothing. */
+  act: Frame & { state: 'ask' | 'done' | 'already' | 'refused'; heading: string; message: string; token?: string; errorUrl?: string };
   /** An error page of the server itself (error-handler.ts). */
   problem: Frame & { heading: string; message: string; status: number };
 }

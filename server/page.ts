@@ -73,4 +73,6 @@ export interface PageDeps {
   secret: string;
   /** Where channels may post (HERALD_CHANNEL_ALLOW; S43). */
   channelPolicy: ChannelAddressPolicy;
+  /** What time it is, for what expires (an email's action links, S45); default the system's clock. */
+  clock?: () => Date;
 }

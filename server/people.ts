@@ -2,7 +2,7 @@
  * People's side of the server: sessions, CSRF tokens on every form (S28), sign-in, and the pages
  * the emails link to (S21, S26, S27), each in a module of routes/. Sessions are server-side
  * (PostgreSQL) behind an HttpOnly, SameSite=Lax cookie, Secure when Herald is served over https;
- * signing out ends the session. Every page but sign-in and unsubscribe asks for sign-in first (one
+ * signing out ends the session. Every page but sign-in, unsubscribe and an email's action links (S45) asks for sign-in first (one
  * hook), and pages of an environment show only one of the person's account (S23).
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -19,6 +19,7 @@ import { answerError } from './error-handler.js';
 import { notFound, page, signedIn, type PageDeps } from './page.js';
 import { signInPages, type SignInOptions } from './routes/sign-in.js';
 import { unsubscribePages } from './routes/unsubscribe.js';
+import { actPages } from './routes/act.js';
 import { homePage } from './routes/home.js';
 import { emailPages } from './routes/emails.js';
 import { accountPages } from './routes/account.js';
@@ -63,6 +64,7 @@ export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions)
 
   signInPages(app, options, { mailer: options.mailer, limits: options.signInLimits ?? { perAddress: 5, perClient: 20 }, sent: options.signInSent });
   unsubscribePages(app, options);
+  actPages(app, options);
 
   await app.register(async (signedInOnly) => {
     signedInOnly.addHook('preHandler', askToSignIn);

@@ -34,6 +34,8 @@ export interface RunServerOptions {
   logger?: Logger;
   /** Where the default log goes; default standard output. */
   logStream?: DestinationStream;
+  /** The pages' clock (when an email's action links expire, S45); default the system's. Tests move it. */
+  clock?: () => Date;
 }
 
 /** A listening Herald server. */
@@ -73,7 +75,7 @@ export async function runServer(options: RunServerOptions): Promise<RunningServe
         keepDigestsInStep({ temporal: options.temporal, db, taskQueue: config.taskQueue, intervalMs: config.digestIntervalMs, scope: 'new' }).catch((error: unknown) =>
           logger.warn({ err: error }, 'digests of new or removed environments not started or ended yet: the next worker start does it'),
         ),
-      people: { mailer, appUrl: config.appUrl, secret: config.secret, signInLimits: options.signInLimits },
+      people: { mailer, appUrl: config.appUrl, secret: config.secret, signInLimits: options.signInLimits, clock: options.clock },
       codecOrigins: options.codecOrigins ?? config.codecOrigins,
       trustProxy: config.trustProxy,
       logger,

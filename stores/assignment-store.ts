@@ -56,7 +56,7 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
 
         await trx('errors').whereIn('id', request.errorIds).update({ assignee_id: assignee.id, assigned_at: trx.fn.now() });
         const [event] = await trx('assignment_events')
-          .insert({ request_id: request.requestId, environment_id: request.environment, assignee_id: assignee.id, assigned_by: by.email, error_ids: request.errorIds })
+          .insert({ request_id: request.requestId, environment_id: request.environment, assignee_id: assignee.id, assigned_by: by.email, via: request.via ?? null, error_ids: request.errorIds })
           .returning('id');
         // Emailed unless the assignee's subscriptions there go to a channel instead; and posted to
         // the channel they go to (S43).

@@ -55,6 +55,8 @@ export interface PendingDelivery {
   rhythm: string | null;
   /** False when the user left the account or unsubscribed since the cycle was fixed (S38). */
   wanted: boolean;
+  /** Whether the recipient may resolve, snooze and assign (no monitor): their email carries those actions (S45). */
+  canAct?: boolean;
 }
 
 /** A cycle's outcome once its first pass of sending is done. */
@@ -103,6 +105,8 @@ export interface DigestErrorRow {
   resolvedAt: Date | null;
   resolutionReason: string | null;
   resolvedBy: string | null;
+  /** `email` when the person resolved it by a link of an email (S45). */
+  resolvedVia?: 'email' | null;
   /** Who the error is assigned to (S32). */
   assignee: string | null;
   /** Errors of this flow in the whole list (before the cap). */
@@ -159,7 +163,7 @@ export interface FoldedErrors {
 
 /** The columns of an error row as digests and pages show it (errors `e`, flows `f`, integrations `i`). */
 export const errorRowColumns = `e.id, e.flow_id, f.name as flow_name, i.name as integration_name, e.trace_key, e.message, e.code,
-  e.step, e.occurred_at, e.resolved_at, e.resolution_reason, e.resolved_by,
+  e.step, e.occurred_at, e.resolved_at, e.resolution_reason, e.resolved_by, e.resolved_via,
   (select au.email from users au where au.id = e.assignee_id) as assignee`;
 
 /** Digest cycles: fixing a cycle's content, reading what its emails need, completing it. */
@@ -473,6 +477,8 @@ export function createDigestStore(db: Knex): DigestStore {
       db.raw(`case when d.since_cycle_id is not null then
         (select row_to_json(r) from digest_rhythms r where r.user_id = d.user_id and r.environment_id = d.environment_id) end as rhythm`),
       db.raw(`${stillWantedSql(newsFlows)} as wanted`),
+      // Whether the recipient may act on errors (S45): a monitor's email carries no action.
+      db.raw(`coalesce((select u.role <> 'monitor' from users u where u.id = d.user_id), false) as can_act`),
     );
   }
 }
@@ -493,6 +499,7 @@ function toDelivery(r: Record<string, unknown>): PendingDelivery {
     sinceCycleId: r.since_cycle_id === null ? null : Number(r.since_cycle_id),
     rhythm: r.rhythm ? describeRhythm(rhythmOfRow(r.rhythm as Record<string, unknown>)) : null,
     wanted: r.wanted as boolean,
+    canAct: r.can_act as boolean,
   };
 }
 
@@ -533,6 +540,7 @@ export function toErrorRow(r: Record<string, unknown>): Omit<DigestErrorRow, 'fl
     resolvedAt: r.resolved_at as Date | null,
     resolutionReason: r.resolution_reason as string | null,
     resolvedBy: r.resolved_by as string | null,
+    resolvedVia: (r.resolved_via as 'email' | null | undefined) ?? null,
     assignee: r.assignee as string | null,
   };
 }

@@ -152,7 +152,7 @@ export interface ErrorStore {
    * A user resolves errors (S6). The user must be a current user of the environment's account.
    * Returns the ids resolved now (errors already resolved are left as they are).
    */
-  resolveByUser(environment: string, ids: number[], userEmail: string, now: Date): Promise<{
+  resolveByUser(environment: string, ids: number[], userEmail: string, now: Date, via?: 'email'): Promise<{
     resolved: number[];
     /** Whether it raised the environment's digest flag (#40). */
     raised: boolean;
@@ -352,6 +352,7 @@ export function createErrorStore(db: Knex): ErrorStore {
       ids: number[],
       userEmail: string,
       now: Date,
+      via?: 'email',
     ): Promise<{ resolved: number[]; raised: boolean }> {
       const user = await actingUser(db, environment, userEmail, 'resolve');
       await namedErrors(db, environment, ids);
@@ -359,7 +360,7 @@ export function createErrorStore(db: Knex): ErrorStore {
         const rows: StampRow[] = await trx('errors')
           .whereIn('id', ids)
           .whereIn('status', ['open', 'retrying'])
-          .update({ status: 'resolved', resolution_reason: 'resolved by user', resolved_by: user.email, resolved_at: now, resolution_notified_cycle_id: trx.raw(resolvedStampSql) })
+          .update({ status: 'resolved', resolution_reason: 'resolved by user', resolved_by: user.email, resolved_via: via ?? null, resolved_at: now, resolution_notified_cycle_id: trx.raw(resolvedStampSql) })
           .returning(['id', 'environment_id', 'resolution_notified_cycle_id as stamp']);
         await endResolvedSnoozes(trx, rows.map((r) => r.id));
         return { resolved: rows.map((r) => r.id), raised: rows.length > 0 && (await raiseDigestNews(trx, environment, stampsOf('resolved', rows).get(environment))) };

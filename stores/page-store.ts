@@ -63,7 +63,7 @@ export interface ErrorDetail extends ErrorRow {
   /** The digest cycle that announced it, if one has. */
   announcedIn: { number: number; at: Date } | null;
   /** The snooze it sleeps under (S46): until a time, or until so many more of it. */
-  snooze: { until: Date | null; eventsLeft: number | null; by: string } | null;
+  snooze: { until: Date | null; eventsLeft: number | null; by: string; via: 'email' | null } | null;
   /** Other errors of the same trace key in the flow, newest first. */
   sameTraceKey: ErrorRow[];
 }
@@ -316,7 +316,7 @@ export function createPageStore(db: Knex): PageStore {
         .leftJoin('digest_cycles as c', (join) => join.on('c.id', 'e.notified_cycle_id').andOn(db.raw('(e.resolution_notified_cycle_id is null or e.resolution_notified_cycle_id > e.notified_cycle_id)')))
         .leftJoin('snoozes as s', 's.id', 'e.snooze_id')
         .where('e.id', id)
-        .first(rowColumns(db, 'e.error_key', 'e.report_id', 'e.record', 'c.number as cycle_number', 'c.fixed_at as cycle_at', 's.id as snooze_id', 's.until as snoozed_until', 's.events_left as snooze_events_left', 's.snoozed_by'));
+        .first(rowColumns(db, 'e.error_key', 'e.report_id', 'e.record', 'c.number as cycle_number', 'c.fixed_at as cycle_at', 's.id as snooze_id', 's.until as snoozed_until', 's.events_left as snooze_events_left', 's.snoozed_by', 's.via as snooze_via'));
       if (!row) return undefined;
       const error = toRow(row);
       const sameTraceKey = (
@@ -328,7 +328,7 @@ export function createPageStore(db: Knex): PageStore {
         reportId: row.report_id,
         record: row.record,
         announcedIn: row.cycle_number === null ? null : { number: row.cycle_number, at: row.cycle_at },
-        snooze: row.snooze_id === null ? null : { until: row.snoozed_until, eventsLeft: row.snooze_events_left, by: row.snoozed_by },
+        snooze: row.snooze_id === null ? null : { until: row.snoozed_until, eventsLeft: row.snooze_events_left, by: row.snoozed_by, via: row.snooze_via ?? null },
         sameTraceKey,
       };
     },

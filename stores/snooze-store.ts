@@ -28,6 +28,8 @@ export interface SnoozeRequest {
   events?: number;
   /** Who snoozes: a user of the account who is no monitor. */
   user: string;
+  /** `email` when they snoozed by a link of an email they received (S45). */
+  via?: 'email';
 }
 
 export interface Snoozed {
@@ -66,6 +68,7 @@ export function createSnoozeStore(db: Knex) {
               until: until ?? null,
               events_left: events ?? null,
               snoozed_by: user.email,
+              via: request.via ?? null,
               snoozed_at: now,
             })
             .returning('id');

@@ -78,6 +78,7 @@ describe('the test harness', async () => {
       '20261213000000_digest_news',
       '20261214000000_news_cycle_stamps',
       '20261215000000_snoozes',
+      '20261216000000_email_actions',
     ]);
   });
 

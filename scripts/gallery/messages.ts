@@ -9,7 +9,9 @@ import { reminderEmailJob } from '../../email/reminder-email.js';
 import { assignmentEmailJob } from '../../email/assignment-email.js';
 import { connectionEmailJob } from '../../email/connection-email.js';
 import { signInEmail } from '../../email/sign-in-email.js';
-import { unsubscribeLinks, withUnsubscribe } from '../../email/unsubscribe.js';
+import { unsubscribeLinks } from '../../email/unsubscribe.js';
+import { emailActionLinks } from '../../email/email-actions.js';
+import { recipientsOwn } from '../../email/digest-composer.js';
 import { messagePattern } from '../../stores/fingerprint.js';
 import type { CycleContext, DigestErrorRow } from '../../stores/digest-store.js';
 import { slackMessage } from '../../channels/slack.js';
@@ -20,7 +22,8 @@ import { describeRhythm } from '../../contracts/rhythm.js';
 
 /** Where the gallery's links lead: the server of `npm start`. */
 export const galleryAppUrl = 'http://localhost:8080';
-const unsubscribe = unsubscribeLinks(galleryAppUrl, 'the-gallery-secret-shows-links-only');
+const gallerySecret = 'the-gallery-secret-shows-links-only';
+const unsubscribe = unsubscribeLinks(galleryAppUrl, gallerySecret);
 
 export type Transport = 'email' | 'slack' | 'teams' | 'webhook' | 'pagerduty';
 
@@ -133,9 +136,11 @@ export async function galleryEmails(): Promise<GalleryMessage[]> {
       for (const row of rows) row.flowCount = rows.filter((other) => other.flowId === row.flowId).reduce((n, other) => n + (other.group?.size ?? 1), 0);
     }
     const context: CycleContext = { cycleId: 40, number: 40, environment: production, account, ...digest.context };
-    const composed = digestEmail(context, digest.counts, digest.newRows ?? [], digest.resolvedRows ?? [], galleryAppUrl, digest.offline);
+    // Addressed to a user who may act: each new row carries its actions (S45).
+    const composed = digestEmail(context, digest.counts, digest.newRows ?? [], digest.resolvedRows ?? [], galleryAppUrl, digest.offline, true);
     const rendered = await renderEmail('digest', composed.model);
-    add('digest', digest.state, withUnsubscribe({ subject: composed.subject, ...rendered }, unsubscribe, { userId: 3, environment: context.environment.id, scope: { kind: 'errors' } }));
+    const recipient = { userId: 3, publicId: '00000000-0000-4000-8000-000000000040' };
+    add('digest', digest.state, recipientsOwn({ subject: composed.subject, ...rendered }, { unsubscribe, actions: emailActionLinks(galleryAppUrl, gallerySecret) }, context, recipient, galleryAppUrl));
   }
 
   const stillOpen = [row('orders', 'SO-0801', 'Customer C-801 not found in ERP'), row('customers', 'CU-0802', 'Credit limit exceeded for customer C-802')].map((error, i) => ({

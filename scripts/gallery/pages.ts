@@ -118,7 +118,7 @@ export function galleryPages(): GalleryPage[] {
     title: 'Error',
     person,
     environment,
-    error: { ...errors[0]!, errorKey: 'orders-run-77/SO-1001', reportId: 'orders-run-77', record: { salesOrder: 'SO-1001', customer: 'C-1001' }, announcedIn: { number: 40, at: at(6, 9, 15) }, snooze: { until: at(7, 9, 15), eventsLeft: null, by: 'ops@acme.example' }, sameTraceKey: [errors[2]!] },
+    error: { ...errors[0]!, errorKey: 'orders-run-77/SO-1001', reportId: 'orders-run-77', record: { salesOrder: 'SO-1001', customer: 'C-1001' }, announcedIn: { number: 40, at: at(6, 9, 15) }, snooze: { until: at(7, 9, 15), eventsLeft: null, by: 'ops@acme.example', via: null }, sameTraceKey: [errors[2]!] },
     record: JSON.stringify({ salesOrder: 'SO-1001', customer: 'C-1001' }, null, 2),
     here: '/environments/acme-production/errors/101',
     canResolve: true,

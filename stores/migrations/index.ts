@@ -27,6 +27,7 @@ import * as refingerprintQuotedAddresses from './20261212000000_refingerprint_qu
 import * as digestNews from './20261213000000_digest_news.js';
 import * as newsCycleStamps from './20261214000000_news_cycle_stamps.js';
 import * as snoozes from './20261215000000_snoozes.js';
+import * as emailActions from './20261216000000_email_actions.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -61,6 +62,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261213000000_digest_news': digestNews,
   '20261214000000_news_cycle_stamps': newsCycleStamps,
   '20261215000000_snoozes': snoozes,
+  '20261216000000_email_actions': emailActions,
 };
 
 /** A knex migration source over {@link migrations}. */

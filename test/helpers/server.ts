@@ -25,6 +25,8 @@ export async function startServer(options: {
   signInLimits?: RunServerOptions['signInLimits'];
   /** Where the server's log goes; default nowhere (a test that reads it passes its own). */
   logStream?: RunServerOptions['logStream'];
+  /** The pages' clock; default the system's. */
+  clock?: RunServerOptions['clock'];
 }): Promise<RunningServer> {
   const port = options.port ?? 0;
   const config = loadConfig({
@@ -37,7 +39,7 @@ export async function startServer(options: {
   });
   const temporal = options.temporal ?? createTemporalClient(Connection.lazy({ address: '127.0.0.1:9' }));
   const logStream = options.logStream ?? { write: (line: string) => void serverLog.push(line) };
-  const server = await runServer({ config, temporal, db: options.db, listen: { host: '127.0.0.1', port }, signInLimits: options.signInLimits, logStream });
+  const server = await runServer({ config, temporal, db: options.db, listen: { host: '127.0.0.1', port }, signInLimits: options.signInLimits, logStream, clock: options.clock });
   afterAll(server.stop);
   if (!logChecked && !options.logStream) {
     logChecked = true;

@@ -1,0 +1,85 @@
+/**
+ * Acting from an email (S45): each error and group row of an email carries the actions its
+ * recipient may take — resolve, snooze for a day, assign to me — as links whose token names the
+ * recipient, the action, the error (or the error whose group it is) and the email, signed with
+ * HERALD_SECRET: none can be altered or turned to another person, action, error or email. A link
+ * opens a page that acts only on a POST; it works until it is used or its email is 7 days old.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { emailActions, type ActionTarget, type EmailAction, type EmailActionLink } from '../contracts/email-action.js';
+
+export { emailActions, type ActionTarget, type EmailAction, type EmailActionLink };
+
+/** How long an email's links act. */
+export const emailActionLifetimeMs = 7 * 24 * 60 * 60_000;
+
+/** What each action's link says in the email, on an error's row and on a group's. */
+export const emailActionLabels: Record<ActionTarget, Record<EmailAction, string>> = {
+  error: { resolve: 'Resolve', snooze: 'Snooze for a day', assign: 'Assign to me' },
+  group: { resolve: 'Resolve all', snooze: 'Snooze all for a day', assign: 'Assign all to me' },
+};
+
+const signature = (secret: string, payload: string) => createHmac('sha256', secret).update(`email-action:${payload}`).digest('base64url');
+const emailIdShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+export function emailActionToken(secret: string, link: EmailActionLink): string {
+  const payload = Buffer.from(JSON.stringify({ u: link.userId, m: link.emailId, a: link.action, g: link.target, i: link.errorId })).toString('base64url');
+  return `${payload}.${signature(secret, payload)}`;
+}
+
+/** The action a token carries, or undefined when it is altered or not one of Herald's. */
+export function readEmailActionToken(secret: string, token: string): EmailActionLink | undefined {
+  const [payload, signed, ...rest] = token.split('.');
+  if (!payload || !signed || rest.length > 0) return undefined;
+  const expected = Buffer.from(signature(secret, payload));
+  const given = Buffer.from(signed);
+  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
+  try {
+    const { u, m, a, g, i } = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    if (!Number.isSafeInteger(u) || !Number.isSafeInteger(i) || typeof m !== 'string' || !emailIdShape.test(m)) return undefined;
+    if (!emailActions.includes(a as EmailAction) || (g !== 'error' && g !== 'group')) return undefined;
+    return { userId: u as number, emailId: m, action: a as EmailAction, target: g, errorId: i as number };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Stands in for a recipient's own link of an action in a rendering shared by several recipients;
+ * {@link withEmailActions} makes it theirs.
+ */
+export function actionPlaceholder(action: EmailAction, target: ActionTarget, errorId: number): string {
+  return `https://act.invalid/${action}/${target}/${errorId}`;
+}
+const placeholders = /https:\/\/act\.invalid\/(resolve|snooze|assign)\/(error|group)\/(\d+)/g;
+
+/** The actions of one row, as an email's model lists them: none for a recipient who may not act. */
+export function rowActions(canAct: boolean, target: ActionTarget, errorId: number): { label: string; url: string }[] {
+  if (!canAct) return [];
+  return emailActions.map((action) => ({ label: emailActionLabels[target][action], url: actionPlaceholder(action, target, errorId) }));
+}
+
+/** An email's action links all leading to `url` (a page where the person signs in and acts): for a preview, which is no email. */
+export function actionsLeadTo<T extends { html: string; text: string }>(email: T, url: string): T {
+  return { ...email, html: email.html.replace(placeholders, url), text: email.text.replace(placeholders, url) };
+}
+
+/** Makes the action links of emails rendered with placeholders their recipients' own. */
+export type EmailActionLinks = ReturnType<typeof emailActionLinks>;
+
+export function emailActionLinks(appUrl: string, secret: string) {
+  const base = appUrl.replace(/\/+$/, '');
+  return {
+    /**
+     * Each action's link signed for this recipient and this email. An email without an id (planned
+     * before emails had one) links the page `fallbackUrl` instead, where the person signs in and acts.
+     */
+    own<T extends { html: string; text: string }>(email: T, recipient: { userId: number; emailId: string | null }, fallbackUrl: string): T {
+      const { emailId } = recipient;
+      if (emailId === null) return actionsLeadTo(email, fallbackUrl);
+      const link = (_: string, action: EmailAction, target: ActionTarget, errorId: string) =>
+        `${base}/act/${emailActionToken(secret, { userId: recipient.userId, emailId, action, target, errorId: Number(errorId) })}`;
+      return { ...email, html: email.html.replace(placeholders, link), text: email.text.replace(placeholders, link) };
+    },
+  };
+}

@@ -1,0 +1,180 @@
+/// <reference lib="dom" />
+// The functions given to page.evaluate run in the browser, hence the DOM types.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { mkdirSync } from 'node:fs';
+import { launchBrowser, saveScreenshot } from './helpers/browser.js';
+import { startFixture } from './helpers/fixture.js';
+import type { ReceivedMail } from './helpers/mail.js';
+import { freePort } from './helpers/ports.js';
+import { runCycleNow, startDigest } from './helpers/digests.js';
+import { startServer } from './helpers/server.js';
+import { testSecret } from './helpers/herald.js';
+import { emailActionToken, readEmailActionToken, type EmailActionLink } from '../email/email-actions.js';
+import { emailActions } from '../contracts/email-action.js';
+
+const artifacts = new URL('../test-artifacts/email-actions/', import.meta.url).pathname;
+const minutes = (n: number) => n * 60_000;
+const days = (n: number) => n * 24 * 60 * 60_000;
+
+describe('S45: acting from an email', async () => {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const { db, mail, herald } = await startFixture({
+    // The watcher, a monitor, follows the orders flow too.
+    also: [{ subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', flows: ['orders'] }] }],
+    herald: { appUrl: base },
+  });
+  // The server as `npm run server` builds it; a second one whose clock reads 8 days later.
+  await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, smtpUrl: mail.url, port, appUrl: base });
+  const later = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, smtpUrl: mail.url, appUrl: base, clock: () => new Date(Date.now() + days(8)) });
+  const browser = await launchBrowser();
+  mkdirSync(artifacts, { recursive: true });
+
+  // One error on its own, and three that differ only in a customer's id: one group line (S42).
+  await herald.client.reportErrors({
+    environment: 'prod',
+    flow: 'orders',
+    reportId: 'act-1',
+    errors: [
+      { traceKey: 'SO-1', message: 'Price list missing for currency CHF', code: 'VALIDATION' },
+      ...[11, 12, 13].map((n) => ({ traceKey: `SO-${n}`, message: `Customer C-${n} not found in the ERP`, code: 'NOT_FOUND' })),
+    ],
+  });
+  await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', intervalMs: minutes(15) });
+  await runCycleNow(herald.temporal, 'prod');
+  const [digest] = await mail.waitFor(1, { to: 'orders-team@acme.test' });
+  const [monitorsDigest] = await mail.waitFor(1, { to: 'watcher@acme.test' });
+  const errorId = async (traceKey: string) => Number((await db('errors').where({ trace_key: traceKey }).first('id'))!.id);
+  const statusOf = async (traceKey: string) => db('errors').where({ trace_key: traceKey }).first('status', 'resolved_by', 'resolved_via', 'snooze_id');
+
+  /** The email as its reader sees it at 375 px: each row's visible words, and its action links by what they say. */
+  const read = async (message: ReceivedMail, name: string) => {
+    const page = await browser.newPage({ viewport: { width: 375, height: 900 } });
+    await page.setContent(String(message.parsed.html), { waitUntil: 'load' });
+    await saveScreenshot(page, `${artifacts}${name}-375.png`);
+    const rows = await page.evaluate(() =>
+      Array.from(document.querySelectorAll('tr[data-error="new"]')).map((row) => {
+        const actions = row.nextElementSibling?.matches('[data-actions]') ? row.nextElementSibling : null;
+        return {
+          words: (row as HTMLElement).innerText.replace(/\s+/g, ' ').trim(),
+          actions: actions ? (actions as HTMLElement).innerText.replace(/\s+/g, ' ').trim() : '',
+          links: actions ? Object.fromEntries(Array.from(actions.querySelectorAll('a')).map((a) => [a.textContent!.trim(), a.getAttribute('href')!])) : {},
+        };
+      }),
+    );
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    await page.close();
+    return { rows, overflow };
+  };
+  const seen = await read(digest!, 'digest');
+  const single = seen.rows.find((row) => row.words.includes('Price list missing'))!;
+  const group = seen.rows.find((row) => row.words.includes('3 × Customer'))!;
+  /** What a mail scanner does: follows the link, reads, never presses anything. */
+  const scan = (url: string) => fetch(url, { redirect: 'manual' });
+  /** A person follows the link in a browser of their own, and presses the page's one button. */
+  const follow = async (url: string, press: boolean) => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 900 } });
+    const page = await context.newPage();
+    const opened = await page.goto(url);
+    const answer = { status: opened!.status(), heading: await page.innerText('h1'), message: await page.innerText('[data-message]') };
+    if (!press) {
+      await context.close();
+      return answer;
+    }
+    await page.click('main button[type=submit]');
+    await page.waitForLoadState('load');
+    const pressed = { status: answer.status, heading: await page.innerText('h1'), message: await page.innerText('[data-message]') };
+    await saveScreenshot(page, `${artifacts}done-375.png`);
+    await context.close();
+    return pressed;
+  };
+
+  it('S45: each new row of a digest carries resolve, snooze for a day and assign to me, read at 375 px; a monitor\'s rows carry none', async () => {
+    expect(seen.overflow).toBeLessThanOrEqual(0);
+    expect(single.actions).toBe('Resolve · Snooze for a day · Assign to me');
+    expect(group.actions).toBe('Resolve all · Snooze all for a day · Assign all to me');
+    for (const href of [...Object.values(single.links), ...Object.values(group.links)]) expect(href).toMatch(new RegExp(`^${base}/act/[\\w-]+\\.[\\w-]+$`));
+    // The text part carries the same links.
+    expect(digest!.parsed.text).toContain(`Resolve: ${single.links.Resolve}`);
+    const monitors = await read(monitorsDigest!, 'monitor-digest');
+    expect(monitors.rows.map((row) => row.words)).toEqual(seen.rows.map((row) => row.words));
+    expect(monitors.rows.every((row) => row.actions === '')).toBe(true);
+    expect(String(monitorsDigest!.parsed.html)).not.toContain('/act/');
+  });
+
+  it('S45: a scanner\'s GET changes nothing; the button resolves once, by its recipient from an email; pressed again it says it is done; the next digest says who', async () => {
+    const link = single.links.Resolve!;
+    const scanned = await scan(link);
+    expect(scanned.status).toBe(200);
+    expect(await scanned.text()).toContain('Nothing happens until you press the button.');
+    expect(await statusOf('SO-1')).toMatchObject({ status: 'open' });
+
+    const asked = await follow(link, false);
+    expect(asked).toMatchObject({ heading: 'Resolve?', message: 'Resolve "Price list missing for currency CHF" (trace key SO-1) in Orders, as orders-team@acme.test.' });
+    const done = await follow(link, true);
+    expect(done).toMatchObject({ heading: 'Done', message: '1 error resolved: "Price list missing for currency CHF" (trace key SO-1) in Orders.' });
+    expect(await statusOf('SO-1')).toMatchObject({ status: 'resolved', resolved_by: 'orders-team@acme.test', resolved_via: 'email' });
+    expect(await db('email_actions').where({ action: 'resolve' }).select('action', 'target', 'errors')).toEqual([{ action: 'resolve', target: 'error', errors: 1 }]);
+
+    const again = await follow(link, false);
+    expect(again.heading).toBe('Already done');
+    expect(again.message).toMatch(/^You resolved 1 error by this link on .+\. Nothing more to do\.$/);
+
+    // The next digest tells those who were told of it who resolved it, and how.
+    const before = mail.to('orders-team@acme.test').length;
+    await runCycleNow(herald.temporal, 'prod');
+    const [next] = (await mail.waitFor(before + 1, { to: 'orders-team@acme.test' })).slice(before);
+    expect(next!.parsed.text).toContain('resolved by orders-team@acme.test from an email');
+  });
+
+  it('S45: a group\'s snooze for a day, pressed from the email, snoozes the group\'s open errors, by its recipient from an email', async () => {
+    const done = await follow(group.links['Snooze all for a day']!, true);
+    // The page names the group as the email's line does.
+    expect(group.words).toContain('3 × Customer C-‹id› not found in the ERP');
+    expect(done).toMatchObject({ heading: 'Done', message: '3 errors snoozed for a day: 3 open errors like "Customer C-‹id› not found in the ERP" in Orders.' });
+    for (const key of ['SO-11', 'SO-12', 'SO-13']) expect((await statusOf(key))!.snooze_id).not.toBeNull();
+    expect(await db('snoozes').select('snoozed_by', 'via', 'group_key')).toEqual([{ snoozed_by: 'orders-team@acme.test', via: 'email', group_key: expect.any(String) }]);
+  });
+
+  it('S45: a tampered link, one made for another recipient, and an email 8 days old do nothing, and say why', async () => {
+    const link = single.links['Assign to me']!;
+    const token = link.split('/act/')[1]!;
+    // One character of the signature changed.
+    const tampered = `${base}/act/${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`;
+    const refused = await follow(tampered, false);
+    expect(refused).toMatchObject({ status: 403, heading: 'This link does not work' });
+    // The watcher's own user, on the orders team's email: no such email of theirs.
+    const original = readEmailActionToken(testSecret, token)!;
+    const watcher = Number((await db('users').where({ email: 'watcher@acme.test' }).first('id'))!.id);
+    const foreign = `${base}/act/${emailActionToken(testSecret, { ...original, userId: watcher })}`;
+    expect(await follow(foreign, false)).toMatchObject({ status: 403, heading: 'This link does not work' });
+    // By the clock of a server 8 days on.
+    const expired = await follow(link.replace(base, later.url), false);
+    expect(expired).toMatchObject({ status: 410, heading: 'This link has expired' });
+    expect(expired.message).toContain('The links of an email act for 7 days');
+    // None of them changed anything.
+    expect(await db('errors').where({ id: await errorId('SO-1') }).first('assignee_id')).toEqual({ assignee_id: null });
+    expect(await db('email_actions').where({ action: 'assign' })).toEqual([]);
+  });
+
+  it('S45: a token reads back as made, and any one character changed reads as nothing', () => {
+    const links = fc.record<EmailActionLink>({
+      userId: fc.integer({ min: 1, max: 2 ** 40 }),
+      emailId: fc.uuid(),
+      action: fc.constantFrom(...emailActions),
+      target: fc.constantFrom('error' as const, 'group' as const),
+      errorId: fc.integer({ min: 1, max: 2 ** 40 }),
+    });
+    fc.assert(
+      fc.property(links, fc.nat(), fc.constantFrom(...'ABCxyz019-_.'), (link, at, character) => {
+        const token = emailActionToken(testSecret, link);
+        expect(readEmailActionToken(testSecret, token)).toEqual(link);
+        const index = at % token.length;
+        const changed = `${token.slice(0, index)}${character}${token.slice(index + 1)}`;
+        if (changed !== token) expect(readEmailActionToken(testSecret, changed)).toBeUndefined();
+        expect(readEmailActionToken('another-secret-of-thirty-two-characters', token)).toBeUndefined();
+      }),
+    );
+  });
+});
