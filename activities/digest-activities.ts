@@ -164,7 +164,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
     async sendReminders(environment: string, now: string): Promise<DeliveryTally & { planned: number; nextRetryAt: string | null; nextLookAt?: string | null }> {
       const planned = await reminders.planReminders(environment, new Date(now));
       const installation = await installationId(db);
-      const jobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe));
+      const jobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe, actions));
       const [tally] = await Promise.all([send(async () => jobs.shift()), channels.firstAttempts({ environment_id: environment, kind: 'reminder' })]);
       // Reminders refused for now or held by quiet hours are tried by the digest when due: it learns when here, not at a fix (#40).
       const nextLook = await reminders.nextLook(environment, new Date(now));
@@ -196,11 +196,11 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       }
       const reminderIds = due.filter((d) => d.kind === 'reminder').map((d) => d.id);
       if (reminderIds.length > 0) {
-        jobs.push(...(await reminders.pendingEmails({ deliveryIds: reminderIds })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe)));
+        jobs.push(...(await reminders.pendingEmails({ deliveryIds: reminderIds })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe, actions)));
       }
       const assignmentIds = due.filter((d) => d.kind === 'assignment').map((d) => d.id);
       if (assignmentIds.length > 0) {
-        jobs.push(...(await assignments.pendingEmails({ deliveryIds: assignmentIds })).map((email) => assignmentEmailJob(email, appUrl, installation)));
+        jobs.push(...(await assignments.pendingEmails({ deliveryIds: assignmentIds })).map((email) => assignmentEmailJob(email, appUrl, installation, actions)));
       }
       const [tally] = await Promise.all([send(async () => jobs.shift(), clock), channels.post(await channels.dueDeferred(environment, clock(), 100), clock)]);
       return { ...tally, nextRetryAt: await nextRetryAt(environment) };

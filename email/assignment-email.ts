@@ -4,8 +4,9 @@ import { renderEmail } from './render.js';
 import { emailText, emailTextLimits } from './text.js';
 import { emailFrame, heraldMessageId } from './email-frame.js';
 import type { DeliveryJob } from './send-deliveries.js';
+import { rowActions, type EmailActionLinks } from './email-actions.js';
 
-export function assignmentEmailJob(email: AssignmentEmailContext, appUrl: string, installation: string): DeliveryJob {
+export function assignmentEmailJob(email: AssignmentEmailContext, appUrl: string, installation: string, actions: EmailActionLinks): DeliveryJob {
   return {
     kind: 'assignment',
     deliveryId: email.deliveryId,
@@ -24,10 +25,11 @@ export function assignmentEmailJob(email: AssignmentEmailContext, appUrl: string
         one: count === 1,
         account: frame.account,
         environment: frame.environment,
-        errors: email.errors.map(frame.error),
+        // What was assigned to them they may resolve or snooze from here (S45); it is theirs already.
+        errors: email.errors.map((error) => ({ ...frame.error(error), actions: rowActions(email.canAct === true, 'error', error.id, ['resolve', 'snooze']) })),
         links: { settings: frame.link('notifications') },
       });
-      return { subject, ...rendered };
+      return actions.own({ subject, ...rendered }, { userId: email.userId, emailId: email.publicId }, frame.link('errors?status=open&mine=1'));
     },
   };
 }

@@ -54,9 +54,9 @@ export function actionPlaceholder(action: EmailAction, target: ActionTarget, err
 const placeholders = /https:\/\/act\.invalid\/(resolve|snooze|assign)\/(error|group)\/(\d+)/g;
 
 /** The actions of one row, as an email's model lists them: none for a recipient who may not act. */
-export function rowActions(canAct: boolean, target: ActionTarget, errorId: number): { label: string; url: string }[] {
+export function rowActions(canAct: boolean, target: ActionTarget, errorId: number, actions: readonly EmailAction[] = emailActions): { label: string; url: string }[] {
   if (!canAct) return [];
-  return emailActions.map((action) => ({ label: emailActionLabels[target][action], url: actionPlaceholder(action, target, errorId) }));
+  return actions.map((action) => ({ label: emailActionLabels[target][action], url: actionPlaceholder(action, target, errorId) }));
 }
 
 /** An email's action links all leading to `url` (a page where the person signs in and acts): for a preview, which is no email. */

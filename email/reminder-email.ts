@@ -5,8 +5,9 @@ import { emailText, emailTextLimits } from './text.js';
 import { emailFrame, emailTime, heraldMessageId } from './email-frame.js';
 import type { DeliveryJob } from './send-deliveries.js';
 import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
+import { rowActions, type EmailActionLinks } from './email-actions.js';
 
-export function reminderEmailJob(email: ReminderEmailContext, appUrl: string, installation: string, unsubscribe: UnsubscribeLinks): DeliveryJob {
+export function reminderEmailJob(email: ReminderEmailContext, appUrl: string, installation: string, unsubscribe: UnsubscribeLinks, actions: EmailActionLinks): DeliveryJob {
   return {
     kind: 'reminder',
     deliveryId: email.deliveryId,
@@ -27,12 +28,14 @@ export function reminderEmailJob(email: ReminderEmailContext, appUrl: string, in
           ...frame.error(error),
           assignee: error.assignee ? emailText(error.assignee, emailTextLimits.name) : '',
           reported: emailTime(error.reportedAt),
+          actions: rowActions(email.canAct === true, 'error', error.id),
         })),
         more: Math.max(0, email.count - email.errors.length),
         links: { openErrors: frame.link('errors?status=open&mine=1'), settings: frame.link('notifications'), unsubscribe: unsubscribePlaceholder },
         unsubscribeWhat: `error emails of ${frame.environment.name}`,
       });
-      return withUnsubscribe({ subject, ...rendered }, unsubscribe, { userId: email.userId, environment: email.environment.id, scope: { kind: 'errors' } });
+      const own = withUnsubscribe({ subject, ...rendered }, unsubscribe, { userId: email.userId, environment: email.environment.id, scope: { kind: 'errors' } });
+      return actions.own(own, { userId: email.userId, emailId: email.publicId }, frame.link('errors?status=open&mine=1'));
     },
   };
 }

@@ -41,11 +41,11 @@ export async function composeSentEmail(db: Knex, email: SentEmail, appUrl: strin
     }
     case 'reminder': {
       const [context] = await createReminderStore(db).pendingEmails(again);
-      return reminderEmailJob(context!, appUrl, '', unsubscribe).compose();
+      return reminderEmailJob(context!, appUrl, '', unsubscribe, emailActionLinks(appUrl, secret)).compose();
     }
     case 'assignment': {
       const [context] = await createAssignmentStore(db).pendingEmails(again);
-      return assignmentEmailJob(context!, appUrl, '').compose();
+      return assignmentEmailJob(context!, appUrl, '', emailActionLinks(appUrl, secret)).compose();
     }
     case 'connection': {
       const [context] = await createConnectionStore(db).pendingEmails(again);

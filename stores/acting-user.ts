@@ -22,3 +22,6 @@ export async function namedErrors(db: Knex, environment: string, ids: number[], 
   if (unknown.length > 0) throw new InputRefusedError([{ field: 'errorIds', message: `no errors ${unknown.join(', ')} in environment "${environment}"` }]);
   return rows;
 }
+
+/** SQL: whether the recipient of delivery `alias` may act on errors (no monitor): their email carries actions (S45). */
+export const mayActSql = (alias: string) => `coalesce((select u.role <> 'monitor' from users u where u.id = ${alias}.user_id), false)`;

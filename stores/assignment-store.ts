@@ -9,6 +9,7 @@ import { emailWantedSql } from './followed-flows.js';
 import { holdInQuietHours, personsInQuietHours } from './rhythm.js';
 import type { AssignRequest } from '../contracts/error-report.js';
 import { InputRefusedError } from '../contracts/problems.js';
+import { mayActSql } from './acting-user.js';
 
 /** What the assignee's email needs. */
 export interface AssignmentEmailContext {
@@ -21,6 +22,8 @@ export interface AssignmentEmailContext {
   environment: { id: string; name: string; production: boolean };
   account: { name: string };
   errors: { id: number; traceKey: string; message: string; flowName: string }[];
+  /** Whether the assignee may resolve and snooze (no monitor): their rows carry those actions (S45). */
+  canAct?: boolean;
 }
 
 export interface AssignmentStore {
@@ -79,7 +82,7 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
         .join('environments as env', 'env.id', 'd.environment_id')
         .join('accounts as acc', 'acc.id', 'env.account_id')
         .where({ 'd.kind': 'assignment' })
-        .select('d.id', 'd.public_id', 'd.user_id', 'd.recipient', 'a.assigned_by', 'a.error_ids', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'acc.name as account_name');
+        .select('d.id', 'd.public_id', 'd.user_id', 'd.recipient', 'a.assigned_by', 'a.error_ids', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'acc.name as account_name', db.raw(`${mayActSql('d')} as can_act`));
       if ('eventId' in which) query.where({ 'd.assignment_event_id': which.eventId }).whereNull('d.retry_at');
       else query.whereIn('d.id', which.deliveryIds);
       if (!('deliveryIds' in which && which.anyStatus)) query.where({ 'd.status': 'pending' });
@@ -101,6 +104,7 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
           environment: { id: row.environment_id, name: row.environment_name, production: row.production },
           account: { name: row.account_name },
           errors: errors.filter((e) => ids.has(Number(e.id))).map((e) => ({ id: Number(e.id), traceKey: e.trace_key, message: e.message, flowName: e.flow_name })),
+          canAct: row.can_act as boolean,
         };
       });
     },

@@ -15,6 +15,7 @@ import { wakeSnoozes } from './snooze-store.js';
 import { newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import { emailWantedSql, followedFlowsSql } from './followed-flows.js';
 import { shareCatalogLock } from './catalog-lock.js';
+import { mayActSql } from './acting-user.js';
 
 export interface FixedCycle {
   cycleId: number;
@@ -478,7 +479,7 @@ export function createDigestStore(db: Knex): DigestStore {
         (select row_to_json(r) from digest_rhythms r where r.user_id = d.user_id and r.environment_id = d.environment_id) end as rhythm`),
       db.raw(`${stillWantedSql(newsFlows)} as wanted`),
       // Whether the recipient may act on errors (S45): a monitor's email carries no action.
-      db.raw(`coalesce((select u.role <> 'monitor' from users u where u.id = d.user_id), false) as can_act`),
+      db.raw(`${mayActSql('d')} as can_act`),
     );
   }
 }

@@ -3,6 +3,7 @@
  * most to each user who follows their flows, until resolved. Planned as deliveries of kind
  * `reminder` at the digest workflow's time (`now`), so "once a day" holds under retries.
  */
+import { mayActSql } from './acting-user.js';
 import type { Knex } from 'knex';
 import { planReminderMessages } from './channel-store.js';
 import { emailWantedSql, followedFlowsSql } from './followed-flows.js';
@@ -22,6 +23,8 @@ export interface ReminderEmailContext {
   count: number;
   /** The environment's threshold: errors open longer than this are reminded of. */
   thresholdMs: number;
+  /** Whether the recipient may resolve, snooze and assign (no monitor): their rows carry those actions (S45). */
+  canAct?: boolean;
 }
 
 export const reminderListLimit = 50;
@@ -113,7 +116,7 @@ export function createReminderStore(db: Knex): ReminderStore {
         .join('accounts as acc', 'acc.id', 'env.account_id')
         .where({ 'd.kind': 'reminder' })
         .orderBy('d.id')
-        .select('d.id', 'd.public_id', 'd.user_id', 'd.recipient', 'd.open_count', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'env.remind_after_ms', 'acc.name as account_name');
+        .select('d.id', 'd.public_id', 'd.user_id', 'd.recipient', 'd.open_count', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'env.remind_after_ms', 'acc.name as account_name', db.raw(`${mayActSql('d')} as can_act`));
       if ('environment' in which) query.where({ 'd.environment_id': which.environment }).whereNull('d.retry_at');
       else query.whereIn('d.id', which.deliveryIds);
       if (!('deliveryIds' in which && which.anyStatus)) query.where({ 'd.status': 'pending' });
@@ -151,6 +154,7 @@ export function createReminderStore(db: Knex): ReminderStore {
         count: Number(row.open_count),
         thresholdMs: Number(row.remind_after_ms),
         errors: errorsOf.get(Number(row.id)) ?? [],
+        canAct: row.can_act as boolean,
       }));
       return contexts;
     },

@@ -12,6 +12,9 @@ import { startServer } from './helpers/server.js';
 import { testSecret } from './helpers/herald.js';
 import { emailActionToken, readEmailActionToken, type EmailActionLink } from '../email/email-actions.js';
 import { emailActions } from '../contracts/email-action.js';
+import { applyCatalog } from '../catalog/catalog.js';
+import { remindNowUpdate } from '../workflows/environment-digest.js';
+import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 
 const artifacts = new URL('../test-artifacts/email-actions/', import.meta.url).pathname;
 const minutes = (n: number) => n * 60_000;
@@ -20,7 +23,7 @@ const days = (n: number) => n * 24 * 60 * 60_000;
 describe('S45: acting from an email', async () => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
-  const { db, mail, herald } = await startFixture({
+  const { env, db, mail, herald } = await startFixture({
     // The watcher, a monitor, follows the orders flow too.
     also: [{ subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', flows: ['orders'] }] }],
     herald: { appUrl: base },
@@ -137,6 +140,39 @@ describe('S45: acting from an email', async () => {
     expect(await db('snoozes').select('snoozed_by', 'via', 'group_key')).toEqual([{ snoozed_by: 'orders-team@acme.test', via: 'email', group_key: expect.any(String) }]);
   });
 
+  it('S45: a reminder\'s rows carry the same actions, signed for the reminder; its Assign to me assigns the error to its reader', async () => {
+    await herald.client.reportErrors({ environment: 'prod', flow: 'orders', reportId: 'act-2', errors: [{ traceKey: 'SO-2', message: 'Credit limit exceeded', code: 'CREDIT' }] });
+    await runCycleNow(herald.temporal, 'prod');
+    await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '1 minute' }] });
+    await env.sleep(minutes(2));
+    const before = mail.to('orders-team@acme.test').length;
+    await herald.temporal.workflow.getHandle(environmentDigestWorkflowId('prod')).executeUpdate(remindNowUpdate);
+    const reminder = (await mail.waitFor(before + 1, { to: 'orders-team@acme.test', timeoutMs: 10_000 })).slice(before).find((m) => /still open/.test(m.parsed.subject ?? ''))!;
+    const page = await browser.newPage({ viewport: { width: 375, height: 900 } });
+    await page.setContent(String(reminder.parsed.html), { waitUntil: 'load' });
+    await saveScreenshot(page, `${artifacts}reminder-375.png`);
+    const row = await page.evaluate(() => {
+      const open = Array.from(document.querySelectorAll('tr[data-error="still-open"]')).find((tr) => (tr as HTMLElement).innerText.includes('Credit limit exceeded'))!;
+      const actions = open.nextElementSibling as HTMLElement;
+      return { actions: actions.innerText.replace(/\s+/g, ' ').trim(), assign: actions.querySelector('a:last-child')!.getAttribute('href')! };
+    });
+    await page.close();
+    expect(row.actions).toBe('Resolve · Snooze for a day · Assign to me');
+    const done = await follow(row.assign, true);
+    expect(done).toMatchObject({ heading: 'Done', message: '1 error assigned to you: "Credit limit exceeded" (trace key SO-2) in Orders.' });
+    const assigned = await db('errors as e').join('users as u', 'u.id', 'e.assignee_id').where('e.trace_key', 'SO-2').first('u.email');
+    expect(assigned).toEqual({ email: 'orders-team@acme.test' });
+    expect(await db('assignment_events').orderBy('id', 'desc').first('assigned_by', 'via')).toEqual({ assigned_by: 'orders-team@acme.test', via: 'email' });
+    // The assignment's email to its assignee: what is theirs now they may resolve or snooze from it.
+    await expect.poll(() => mail.to('orders-team@acme.test').some((m) => /assigned you/.test(m.parsed.subject ?? ''))).toBe(true);
+    const assignment = mail.to('orders-team@acme.test').find((m) => /assigned you/.test(m.parsed.subject ?? ''));
+    const page2 = await browser.newPage({ viewport: { width: 375, height: 900 } });
+    await page2.setContent(String(assignment!.parsed.html), { waitUntil: 'load' });
+    const words = await page2.evaluate(() => (document.querySelector('tr[data-actions]') as HTMLElement).innerText.replace(/\s+/g, ' ').trim());
+    await page2.close();
+    expect(words).toBe('Resolve · Snooze for a day');
+  });
+
   it('S45: a tampered link, one made for another recipient, and an email 8 days old do nothing, and say why', async () => {
     const link = single.links['Assign to me']!;
     const token = link.split('/act/')[1]!;
@@ -155,7 +191,7 @@ describe('S45: acting from an email', async () => {
     expect(expired.message).toContain('The links of an email act for 7 days');
     // None of them changed anything.
     expect(await db('errors').where({ id: await errorId('SO-1') }).first('assignee_id')).toEqual({ assignee_id: null });
-    expect(await db('email_actions').where({ action: 'assign' })).toEqual([]);
+    expect(await db('email_actions').where({ action: 'assign', error_id: await errorId('SO-1') })).toEqual([]);
   });
 
   it('S45: a token reads back as made, and any one character changed reads as nothing', () => {

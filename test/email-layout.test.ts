@@ -10,6 +10,7 @@ import { reminderEmailJob } from '../email/reminder-email.js';
 import { assignmentEmailJob } from '../email/assignment-email.js';
 import { connectionEmailJob } from '../email/connection-email.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
+import { emailActionLinks } from '../email/email-actions.js';
 
 const artifacts = new URL('../test-artifacts/email-layout/', import.meta.url).pathname;
 
@@ -66,15 +67,17 @@ async function otherEmails(): Promise<{ name: string; html: string; first: strin
     assignee: i % 4 === 0 ? 'integrations@acme.example' : null,
   }));
   const reminder = reminderEmailJob(
-    { deliveryId: 1, publicId: null, userId: 3, recipient: 'ops@acme.example', environment: production, account, errors, count: 73, thresholdMs: 3 * 24 * 60 * 60_000 },
+    { deliveryId: 1, publicId: null, userId: 3, recipient: 'ops@acme.example', environment: production, account, errors, count: 73, thresholdMs: 3 * 24 * 60 * 60_000, canAct: true },
     appUrl,
     'layout',
     unsubscribe,
+    emailActionLinks(appUrl, 'a-secret-for-the-layout-test-only'),
   );
   const assignment = assignmentEmailJob(
-    { deliveryId: 2, publicId: null, userId: 3, recipient: 'ops@acme.example', assignedBy: 'integrations@acme.example', environment: production, account, errors: errors.slice(0, 8) },
+    { deliveryId: 2, publicId: null, userId: 3, recipient: 'ops@acme.example', assignedBy: 'integrations@acme.example', environment: production, account, errors: errors.slice(0, 8), canAct: true },
     appUrl,
     'layout',
+    emailActionLinks(appUrl, 'a-secret-for-the-layout-test-only'),
   );
   const offline = connectionEmailJob(
     {

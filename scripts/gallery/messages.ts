@@ -148,9 +148,9 @@ export async function galleryEmails(): Promise<GalleryMessage[]> {
     reportedAt: at(2, 8 + i),
     assignee: i === 0 ? 'owner@acme.example' : null,
   }));
-  const reminder = reminderEmailJob({ deliveryId: 71, publicId: null, userId: 3, recipient: 'owner@acme.example', environment: production, account, errors: stillOpen, count: 2, thresholdMs: 3 * 86_400_000 }, galleryAppUrl, 'gallery', unsubscribe);
+  const reminder = reminderEmailJob({ deliveryId: 71, publicId: null, userId: 3, recipient: 'owner@acme.example', environment: production, account, errors: stillOpen, count: 2, thresholdMs: 3 * 86_400_000, canAct: true }, galleryAppUrl, 'gallery', unsubscribe, emailActionLinks(galleryAppUrl, gallerySecret));
   add('reminder', 'still-open', await reminder.compose());
-  const assignment = assignmentEmailJob({ deliveryId: 72, publicId: null, userId: 3, recipient: 'owner@acme.example', assignedBy: 'integrations@acme.example', environment: production, account, errors: stillOpen }, galleryAppUrl, 'gallery');
+  const assignment = assignmentEmailJob({ deliveryId: 72, publicId: null, userId: 3, recipient: 'owner@acme.example', assignedBy: 'integrations@acme.example', environment: production, account, errors: stillOpen, canAct: true }, galleryAppUrl, 'gallery', emailActionLinks(galleryAppUrl, gallerySecret));
   add('assignment', 'two-errors', await assignment.compose());
   for (const status of ['offline', 'online'] as const) {
     const job = connectionEmailJob(
