@@ -5,7 +5,7 @@
  * HERALD_SECRET: none can be altered or turned to another person, action, error or email. A link
  * opens a page that acts only on a POST; it works until it is used or its email is 7 days old.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readSignedToken, signedToken } from './signed-token.js';
 import { emailActions, type ActionTarget, type EmailAction, type EmailActionLink } from '../contracts/email-action.js';
 
 export { emailActions, type ActionTarget, type EmailAction, type EmailActionLink };
@@ -19,29 +19,20 @@ export const emailActionLabels: Record<ActionTarget, Record<EmailAction, string>
   group: { resolve: 'Resolve all', snooze: 'Snooze all for a day', assign: 'Assign all to me' },
 };
 
-const signature = (secret: string, payload: string) => createHmac('sha256', secret).update(`email-action:${payload}`).digest('base64url');
 const emailIdShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function emailActionToken(secret: string, link: EmailActionLink): string {
-  const payload = Buffer.from(JSON.stringify({ u: link.userId, m: link.emailId, a: link.action, g: link.target, i: link.errorId })).toString('base64url');
-  return `${payload}.${signature(secret, payload)}`;
+  return signedToken(secret, 'email-action', { u: link.userId, m: link.emailId, a: link.action, g: link.target, i: link.errorId });
 }
 
 /** The action a token carries, or undefined when it is altered or not one of Herald's. */
 export function readEmailActionToken(secret: string, token: string): EmailActionLink | undefined {
-  const [payload, signed, ...rest] = token.split('.');
-  if (!payload || !signed || rest.length > 0) return undefined;
-  const expected = Buffer.from(signature(secret, payload));
-  const given = Buffer.from(signed);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
-  try {
-    const { u, m, a, g, i } = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
-    if (!Number.isSafeInteger(u) || !Number.isSafeInteger(i) || typeof m !== 'string' || !emailIdShape.test(m)) return undefined;
-    if (!emailActions.includes(a as EmailAction) || (g !== 'error' && g !== 'group')) return undefined;
-    return { userId: u as number, emailId: m, action: a as EmailAction, target: g, errorId: i as number };
-  } catch {
-    return undefined;
-  }
+  const content = readSignedToken(secret, 'email-action', token);
+  if (!content) return undefined;
+  const { u, m, a, g, i } = content;
+  if (!Number.isSafeInteger(u) || !Number.isSafeInteger(i) || typeof m !== 'string' || !emailIdShape.test(m)) return undefined;
+  if (!emailActions.includes(a as EmailAction) || (g !== 'error' && g !== 'group')) return undefined;
+  return { userId: u as number, emailId: m, action: a as EmailAction, target: g, errorId: i as number };
 }
 
 /**

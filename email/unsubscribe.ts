@@ -4,7 +4,7 @@
  * signed with HERALD_SECRET, so it can be neither altered nor turned to another user or scope.
  * Tokens stay good for 90 days after the email.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { readSignedToken, signedToken } from './signed-token.js';
 
 /** What an unsubscribe ends: the error emails (digests) of an environment, or one connection's emails. */
 export type UnsubscribeScope = { kind: 'errors' } | { kind: 'connection'; connection: string };
@@ -17,30 +17,18 @@ export interface UnsubscribeRequest {
 
 const lifetimeSeconds = 90 * 24 * 60 * 60;
 
-const signature = (secret: string, payload: string) => createHmac('sha256', secret).update(`unsubscribe:${payload}`).digest('base64url');
-
 export function unsubscribeToken(secret: string, request: UnsubscribeRequest, now = new Date()): string {
   const { userId, environment, scope } = request;
-  const payload = Buffer.from(
-    JSON.stringify({ u: userId, e: environment, c: scope.kind === 'connection' ? scope.connection : null, t: Math.floor(now.getTime() / 1000) }),
-  ).toString('base64url');
-  return `${payload}.${signature(secret, payload)}`;
+  return signedToken(secret, 'unsubscribe', { u: userId, e: environment, c: scope.kind === 'connection' ? scope.connection : null, t: Math.floor(now.getTime() / 1000) });
 }
 
 /** The request a token carries, or undefined when it is altered, foreign or expired. */
 export function readUnsubscribeToken(secret: string, token: string, now = new Date()): UnsubscribeRequest | undefined {
-  const [payload, signed, ...rest] = token.split('.');
-  if (!payload || !signed || rest.length > 0) return undefined;
-  const expected = Buffer.from(signature(secret, payload));
-  const given = Buffer.from(signed);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return undefined;
-  try {
-    const { u, e, c, t } = JSON.parse(Buffer.from(payload, 'base64url').toString()) as { u: number; e: string; c: string | null; t: number };
-    if (now.getTime() / 1000 - t > lifetimeSeconds) return undefined;
-    return { userId: u, environment: e, scope: c === null ? { kind: 'errors' } : { kind: 'connection', connection: c } };
-  } catch {
-    return undefined;
-  }
+  const content = readSignedToken(secret, 'unsubscribe', token);
+  if (!content) return undefined;
+  const { u, e, c, t } = content as { u: number; e: string; c: string | null; t: number };
+  if (now.getTime() / 1000 - t > lifetimeSeconds) return undefined;
+  return { userId: u, environment: e, scope: c === null ? { kind: 'errors' } : { kind: 'connection', connection: c } };
 }
 
 /** Builds the links and headers of one email's unsubscribe. */
