@@ -149,7 +149,7 @@ describe('connection status notifications', async () => {
 
   // Kept last: after this test stops its second worker, timers in this test server ran at
   // wall-clock speed (a later 90-second sleep timed out), as after other abandoned work.
-  it('S14: with a grace period of 0, every change is emailed at once', async () => {
+  it('S14: with a grace period of 0, every change is emailed at once, a recovery reported while the offline email is being sent too', async () => {
     const noGrace = await startHerald({ env, db, smtpUrl: mail.url, connectionGraceMs: 0 });
     mail.clear();
     const report = (status: 'online' | 'offline') =>
@@ -157,6 +157,23 @@ describe('connection status notifications', async () => {
     await report('offline');
     await mail.waitFor(1);
     await report('online');
+    await mail.waitFor(2);
+    expect(mail.received.map((m) => m.parsed.subject)).toEqual([
+      'Connection Warehouse SFTP is offline',
+      'Connection Warehouse SFTP is back online',
+    ]);
+
+    // A slow mail server: the next offline's email is on its way (its change recorded, its sending
+    // not yet answered) when the recovery comes; the recovery is emailed too.
+    mail.clear();
+    mail.setDelay(3_000);
+    const events = async () => Number((await db('connection_events').where({ connection_id: 'sftp' }).count({ n: '*' }))[0]!.n);
+    const before = await events();
+    await report('offline');
+    await expect.poll(events, { timeout: 10_000, interval: 20 }).toBe(before + 1);
+    expect(mail.received).toEqual([]);
+    await report('online');
+    mail.setDelay(0);
     await mail.waitFor(2);
     expect(mail.received.map((m) => m.parsed.subject)).toEqual([
       'Connection Warehouse SFTP is offline',

@@ -67,6 +67,8 @@ export async function connectionStatus(input: ConnectionStatusInput): Promise<vo
   // Set by each change, so the loop re-reads the offline deadline.
   let changed = false;
   const toNotify: { status: ConnectionState; reason: string | null; since: string }[] = [];
+  /** The change whose emails are being sent now, if any. */
+  let notifying: ConnectionState | undefined;
 
   setHandler(connectionStatusQuery, () => state);
   setHandler(reportStatusUpdate, async (report) => {
@@ -84,7 +86,8 @@ export async function connectionStatus(input: ConnectionStatusInput): Promise<vo
       state.offlineDueAt = workflowNow() + state.graceMs;
     } else {
       state.offlineDueAt = undefined;
-      if (state.notified === 'offline') toNotify.push(state.current);
+      // Told of the offline, or being told now (its emails may be out before the sending answers): the recovery is news.
+      if (state.notified === 'offline' || (notifying === 'offline' && takesPatch('recovery-while-offline-is-told'))) toNotify.push(state.current);
     }
     return { changed: true };
   }, {
@@ -115,7 +118,10 @@ export async function connectionStatus(input: ConnectionStatusInput): Promise<vo
       if (state.notified !== 'offline') toNotify.push(state.current);
     }
     for (let change = toNotify.shift(); change; change = toNotify.shift()) {
+      // A recovery queued while its offline was being told, whose telling was refused for good: no news.
+      if (change.status === 'online' && state.notified !== 'offline' && takesPatch('recovery-while-offline-is-told')) continue;
       state.sequence += 1;
+      notifying = change.status;
       try {
         const eventId = await recordConnectionChange(input.connection, state.sequence, change.status, change.reason, change.since);
         const { sent } = await sendConnectionEmails(eventId);
@@ -129,6 +135,7 @@ export async function connectionStatus(input: ConnectionStatusInput): Promise<vo
         log.warn('connection change refused', { connection: input.connection, sequence: state.sequence, error: String(refusal) });
         labelRun({ outcome: 'refused', summary: `change ${state.sequence} (${change.status}) refused: ${refusal.message}` });
       }
+      notifying = undefined;
     }
     if (reports >= maxReports || workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);

@@ -32,6 +32,13 @@ export interface PatchEntry {
 }
 
 export const patches = {
+  'recovery-while-offline-is-told': {
+    workflow: 'connectionStatus',
+    change: 'a recovery reported while the offline email is being sent is emailed too (S14); one whose offline was refused for good is not',
+    added: { release: '0.2.0', on: '2026-12-07' },
+    stage: 'patched',
+    next: 'deprecate once no connection run started before this release is open (they continue as new after 500 reports)',
+  },
   'herald-run-labels': {
     workflow: 'connectionStatus, errorBatch, intermittentRetry, environmentDigest',
     change: 'runs set the HeraldEnvironment, HeraldFlow and HeraldOutcome search attributes',
