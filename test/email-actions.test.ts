@@ -2,7 +2,8 @@
 // The functions given to page.evaluate run in the browser, hence the DOM types.
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { launchBrowser, saveScreenshot } from './helpers/browser.js';
 import { startFixture } from './helpers/fixture.js';
 import type { ReceivedMail } from './helpers/mail.js';
@@ -17,6 +18,7 @@ import { remindNowUpdate } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 
 const artifacts = new URL('../test-artifacts/email-actions/', import.meta.url).pathname;
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const minutes = (n: number) => n * 60_000;
 const days = (n: number) => n * 24 * 60 * 60_000;
 
@@ -79,8 +81,21 @@ describe('S45: acting from an email', async () => {
   const follow = async (url: string, press: boolean) => {
     const context = await browser.newContext({ viewport: { width: 375, height: 900 } });
     const page = await context.newPage();
+    const refusedByPolicy: string[] = [];
+    page.on('console', (message) => {
+      if (/Content.Security.Policy|Refused to (load|apply|execute|frame)/i.test(message.text())) refusedByPolicy.push(message.text());
+    });
     const opened = await page.goto(url);
     const answer = { status: opened!.status(), heading: await page.innerText('h1'), message: await page.innerText('[data-message]') };
+    // Read at a phone's width: nothing wider than it, no serious accessibility violation, nothing the pages' policy refused.
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await page.evaluate(axeSource);
+    const violations = await page.evaluate(async () => {
+      const result = await (window as unknown as { axe: { run(): Promise<{ violations: { id: string; impact: string }[] }> } }).axe.run();
+      return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => v.id);
+    });
+    expect(violations, url).toEqual([]);
+    expect(refusedByPolicy).toEqual([]);
     if (!press) {
       await context.close();
       return answer;
