@@ -8,7 +8,7 @@ import { renderEmail, type RenderedEmail } from './render.js';
 import { EmailCompositionError, type DeliveryJob } from './send-deliveries.js';
 import { withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
 import type { EmailActionLinks } from './email-actions.js';
-import { heraldMessageId } from './email-frame.js';
+import { emailFrame, heraldMessageId } from './email-frame.js';
 
 export interface ComposedDigest {
   subject: string;
@@ -86,7 +86,7 @@ export function recipientsOwn<T extends { html: string; text: string; headers?: 
   appUrl: string,
 ): T {
   const withLink = withUnsubscribe(email, links.unsubscribe, { userId: delivery.userId, environment: context.environment.id, scope: { kind: 'errors' } });
-  const openErrors = `${appUrl.replace(/\/+$/, '')}/environments/${encodeURIComponent(context.environment.id)}/errors?status=open&mine=1`;
+  const openErrors = emailFrame(appUrl, context.environment, context.account).link('errors?status=open&mine=1');
   return links.actions.own(withLink, { userId: delivery.userId, emailId: delivery.publicId }, openErrors);
 }
 

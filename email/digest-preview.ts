@@ -8,6 +8,7 @@ import { createDigestStore } from '../stores/digest-store.js';
 import { composeDigest, type ComposedDigest } from './digest-composer.js';
 import { unsubscribePlaceholder } from './unsubscribe.js';
 import { actionsLeadTo } from './email-actions.js';
+import { emailFrame } from './email-frame.js';
 import { digestDetailLimit } from './digest-email.js';
 import { describeRhythm } from '../contracts/rhythm.js';
 import { rhythmOfRow } from '../stores/rhythm.js';
@@ -52,7 +53,7 @@ export async function previewDigest(db: Knex, environment: string, email: string
         // The email as sent carries the user's own signed unsubscribe and action links; a preview shows where
         // unsubscribing leads, and its actions lead to the open errors, where the person signs in and acts.
         const previewLink = `${appUrl.replace(/\/+$/, '')}/unsubscribe/preview`;
-        const openErrors = `${appUrl.replace(/\/+$/, '')}/environments/${encodeURIComponent(environment)}/errors?status=open&mine=1`;
+        const openErrors = emailFrame(appUrl, context.environment, context.account).link('errors?status=open&mine=1');
         const shown = actionsLeadTo({ html: rendered.html.replaceAll(unsubscribePlaceholder, previewLink), text: rendered.text.replaceAll(unsubscribePlaceholder, previewLink) }, openErrors);
         const composed = { subject, rendered: shown };
         preview = {

@@ -62,6 +62,9 @@ export const mayAudit = (person: Person) => person.role === 'owner' || person.ro
 /** Who may resolve and assign: everyone but monitor users (S23). */
 export const canResolve = (person: Person) => person.role !== 'monitor';
 
+/** Errors a whole-group action (a group's page, or an email's group link) takes at most; the page says when more are left. */
+export const groupActionLimit = 10_000;
+
 /** What the page routes work with. */
 export interface PageDeps {
   db: Knex;

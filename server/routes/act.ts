@@ -13,11 +13,9 @@ import { createPeopleStore, type Person } from '../../stores/people-store.js';
 import { createSnoozeStore } from '../../stores/snooze-store.js';
 import { InputRefusedError } from '../../contracts/problems.js';
 import { groupLabel } from '../../stores/fingerprint.js';
-import { page, type PageDeps } from '../page.js';
+import { groupActionLimit, page, type PageDeps } from '../page.js';
+import { snoozeEnd } from '../../contracts/snooze.js';
 
-/** Errors a group's link acts on at most, as the group page does. */
-const groupActionLimit = 10_000;
-const dayMs = 24 * 60 * 60_000;
 
 interface UsableLink {
   link: EmailActionLink;
@@ -28,6 +26,8 @@ interface UsableLink {
   ids: number[];
   /** What it will do, or did, in words. */
   what: string;
+  /** The error's page, where the person acts once the link no longer does. */
+  errorUrl: string;
 }
 
 const verbs = { resolve: ['Resolve', 'resolved'], snooze: ['Snooze for a day', 'snoozed for a day'], assign: ['Assign to yourself', 'assigned to you'] } as const;
@@ -42,7 +42,7 @@ export function actPages(app: FastifyInstance, deps: PageDeps): void {
   const refuse = (reply: FastifyReply, status: 403 | 410, heading: string, message: string, person?: Person, errorUrl?: string) =>
     page(reply, 'act', { title: heading, person, state: 'refused', heading, message, errorUrl }, status);
 
-  /** The link's action as it stands now, or the page that says why it does nothing. */
+  /** The link's action as it stands now, or the page that says why it does nothing (nothing left to do included). */
   const usable = async (request: FastifyRequest<{ Params: { token: string } }>, reply: FastifyReply): Promise<UsableLink | FastifyReply> => {
     const notValid = () => refuse(reply, 403, 'This link does not work', 'It was altered, or it is not a link of an email Herald sent you. Nothing was changed.', request.person);
     const link = readEmailActionToken(deps.secret, request.params.token);
@@ -78,7 +78,10 @@ export function actPages(app: FastifyInstance, deps: PageDeps): void {
       link.target === 'group'
         ? `${ids.length} open error${ids.length === 1 ? '' : 's'} like "${groupLabel(error.message, error.groupKey)}" in ${error.flowName}`
         : `"${error.message}" (trace key ${error.traceKey}) in ${error.flowName}`;
-    return { link, person, environment, error, ids, what };
+    if (ids.length === 0) {
+      return page(reply, 'act', { title: 'Nothing to do', person: request.person, state: 'already', heading: 'Nothing to do', message: `${what} is ${error.status.replace('_', '-')}: there is nothing left to ${link.action}.`, errorUrl });
+    }
+    return { link, person, environment, error, ids, what, errorUrl };
   };
 
   const act = async (found: UsableLink): Promise<number[]> => {
@@ -92,7 +95,7 @@ export function actPages(app: FastifyInstance, deps: PageDeps): void {
       case 'snooze': {
         const now = clock();
         const target = link.target === 'group' ? { group: { flow: error.flowId, key: error.groupKey } } : { errorIds: ids };
-        const snoozed = await snoozes.snooze({ ...request, ...target, until: new Date(now.getTime() + dayMs) }, now);
+        const snoozed = await snoozes.snooze({ ...request, ...target, until: snoozeEnd({ for: '1 day' }, now) }, now);
         if (snoozed.tellDigest) await deps.client.tellDigest(environment.id);
         return snoozed.errors;
       }
@@ -102,22 +105,14 @@ export function actPages(app: FastifyInstance, deps: PageDeps): void {
   app.get<{ Params: { token: string } }>('/act/:token', async (request, reply) => {
     const found = await usable(request, reply);
     if (!('link' in found)) return found;
-    const { link, environment, error, ids, what, person } = found;
-    const errorUrl = `/environments/${encodeURIComponent(environment.id)}/errors/${error.id}`;
-    if (ids.length === 0) {
-      return page(reply, 'act', { title: 'Nothing to do', person: request.person, state: 'already', heading: 'Nothing to do', message: `${what} is ${error.status.replace('_', '-')}: there is nothing left to ${link.action}.`, errorUrl });
-    }
+    const { link, what, person, errorUrl } = found;
     return page(reply, 'act', { title: verbs[link.action][0], person: request.person, state: 'ask', heading: `${verbs[link.action][0]}?`, message: `${verbs[link.action][0]} ${what}, as ${person.email}.`, token: request.params.token, errorUrl });
   });
 
   app.post<{ Params: { token: string } }>('/act/:token', { preHandler: app.csrfProtection }, async (request, reply) => {
     const found = await usable(request, reply);
     if (!('link' in found)) return found;
-    const { environment, error, ids, what, link } = found;
-    const errorUrl = `/environments/${encodeURIComponent(environment.id)}/errors/${error.id}`;
-    if (ids.length === 0) {
-      return page(reply, 'act', { title: 'Nothing to do', person: request.person, state: 'already', heading: 'Nothing to do', message: `${what} is ${error.status.replace('_', '-')}: there is nothing left to ${link.action}.`, errorUrl });
-    }
+    const { what, link, errorUrl } = found;
     try {
       const acted = await store.once(link, () => act(found));
       if (acted === undefined) return reply.redirect(`/act/${request.params.token}`, 303);
