@@ -10,6 +10,8 @@ import { createDeliveryStore } from '../stores/delivery-store.js';
 export interface ChannelPostingDeps {
   db: Knex;
   appUrl: string;
+  /** HERALD_SECRET: signs the links people act by from a message (S45). */
+  secret: string;
   /** The HTTP agents channel messages are posted with, which refuse addresses HERALD_CHANNEL_ALLOW does not allow. */
   channelAgents: ChannelAgents;
   /** How long a channel has to answer one message (default 10 s). */
@@ -27,6 +29,7 @@ export function channelPoster(deps: ChannelPostingDeps) {
     sendChannelMessages(ids, {
       db: deps.db,
       appUrl: deps.appUrl,
+      secret: deps.secret,
       agents: deps.channelAgents,
       retryLimitMs: deps.deliveryRetryLimitMs,
       now,

@@ -7,6 +7,7 @@ import type { TellDigest } from '../stores/digest-news.js';
 import { Context } from '@temporalio/activity';
 import { activityClock } from './sending.js';
 import { measuredReportStore } from './metrics.js';
+import type { ActionSource } from '../contracts/email-action.js';
 
 export interface ErrorActivityDeps {
   db: Knex;
@@ -107,7 +108,7 @@ export function createErrorActivities({ db, retryWindowMs, tellDigest, now = ser
     },
 
     /** A user resolves errors (S6). Returns the ids resolved now. */
-    async resolveErrors(environment: string, ids: number[], userEmail: string, via?: 'email'): Promise<number[]> {
+    async resolveErrors(environment: string, ids: number[], userEmail: string, via?: ActionSource): Promise<number[]> {
       const problems = checkResolveRequest({ environment, errorIds: ids, user: userEmail, via });
       if (problems.length > 0) throw inputFailure(problems);
       const result = await store.resolveByUser(environment, ids, userEmail, now(), via);

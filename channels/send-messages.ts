@@ -10,13 +10,16 @@ import type { SendFence } from '../stores/delivery-store.js';
 import { claimFreshMs } from '../email/send-deliveries.js';
 import { channelComposer } from './compose.js';
 import { transports } from './transports.js';
-import type { ChannelRequest, OutgoingMessage, Transport } from './transport.js';
+import { noLineActions, type ChannelRequest, type LineActions, type OutgoingMessage, type Transport } from './transport.js';
+import { channelActionLinks } from './channel-actions.js';
 import { defaultPostTimeoutMs, postMessage, type ChannelAgents, type PostOutcome } from './post.js';
 import type { ChannelEvent } from './events.js';
 
 export interface ChannelSending {
   db: Knex;
   appUrl: string;
+  /** HERALD_SECRET: signs the links people act by from a message (S45). */
+  secret: string;
   agents: ChannelAgents;
   /** HERALD_DELIVERY_RETRY_LIMIT: how long a channel refusing for now is tried again. */
   retryLimitMs: number;
@@ -32,8 +35,8 @@ export interface ChannelSending {
 export type ChannelTally = { sent: number; failed: number; deferred: number; cancelled: number };
 
 /** The requests a channel gets for an event, as its kind's transport makes them (a webhook's signed per Standard Webhooks). */
-export function channelRequests(message: OutgoingMessage, event: ChannelEvent, signedAt = new Date()): ChannelRequest[] {
-  return transports[message.channel.kind].requests(event, message, signedAt);
+export function channelRequests(message: OutgoingMessage, event: ChannelEvent, signedAt = new Date(), actions: LineActions = noLineActions): ChannelRequest[] {
+  return transports[message.channel.kind].requests(event, message, signedAt, actions);
 }
 
 /**
@@ -74,7 +77,7 @@ export async function sendChannelMessages(ids: number[], sending: ChannelSending
         const event = await composer.eventOf(message);
         if (!message.event) await store.keepEvent(id, event);
         const transport = transports[message.channel.kind];
-        const requests = transport.requests(event, message, new Date());
+        const requests = transport.requests(event, message, new Date(), channelActionLinks(sending.appUrl, sending.secret, message));
         // A process that stood still since its claim (a pause after which another attempt may have
         // taken over) posts only while the fence is still its own; else the message waits out its lease.
         if (sending.fence && Date.now() - claimedAt > claimFreshMs && !(await store.holds(sending.fence))) return;

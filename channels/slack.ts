@@ -7,7 +7,7 @@
 import { emailText, emailTextLimits as limits } from '../email/text.js';
 import { thresholdText } from '../email/reminder-email.js';
 import { environmentLabel, type ChannelEvent, type ErrorLine } from './events.js';
-import { oneJsonPost } from './transport.js';
+import { noLineActions, oneJsonPost, type LineActions } from './transport.js';
 
 export const slackLimits = { blocks: 50, sectionText: 3_000, headerText: 150, buttonText: 75 } as const;
 
@@ -29,17 +29,20 @@ const plain = (value: string, limit: number) => emailText(value, limit);
 
 const section = (mrkdwn: string) => ({ type: 'section', text: { type: 'mrkdwn', text: mrkdwn.slice(0, slackLimits.sectionText) } });
 
-function errorSection(line: ErrorLine): object {
+/** An error's line; with the links that act on it (S45), for a line whose error may still be acted on. */
+function errorSection(line: ErrorLine, actions: LineActions = noLineActions): object {
   const times = line.count > 1 ? `${line.count} × ` : '';
+  const acts = actions(line).map((a) => `<${a.url}|${a.label}>`);
   return section(
     `${times}*<${line.url}|${slackText(line.message)}>*\n` +
       `${slackText(line.integration, limits.name)} › ${slackText(line.flow, limits.name)} · trace key \`${slackText(line.traceKey, limits.traceKey)}\`` +
-      (line.code ? ` · code ${slackText(line.code, limits.code)}` : ''),
+      (line.code ? ` · code ${slackText(line.code, limits.code)}` : '') +
+      (acts.length > 0 ? `\n${acts.join(' · ')}` : ''),
   );
 }
 
-/** The Block Kit message of an event. */
-export function slackMessage(event: ChannelEvent): { text: string; blocks: object[] } {
+/** The Block Kit message of an event; `actions`: the links its new, reminded and assigned errors' lines carry (S45). */
+export function slackMessage(event: ChannelEvent, actions: LineActions = noLineActions): { text: string; blocks: object[] } {
   const env = environmentLabel(event.data.environment);
   if (event.type === 'herald.digest') {
     const d = event.data;
@@ -48,8 +51,8 @@ export function slackMessage(event: ChannelEvent): { text: string; blocks: objec
       { type: 'header', text: { type: 'plain_text', text: plain(title, slackLimits.headerText) } },
       section(`*${d.newErrors}* new · *${d.resolvedErrors}* resolved · *${d.openErrors}* open — ${slackText(d.account.name, limits.name)}, ${slackText(env, limits.name)}`),
     ];
-    if (d.firstNew.length > 0) blocks.push(section('*New errors*'), ...d.firstNew.map(errorSection));
-    if (d.firstResolved.length > 0) blocks.push(section('*Resolved*'), ...d.firstResolved.map(errorSection));
+    if (d.firstNew.length > 0) blocks.push(section('*New errors*'), ...d.firstNew.map((line) => errorSection(line, actions)));
+    if (d.firstResolved.length > 0) blocks.push(section('*Resolved*'), ...d.firstResolved.map((line) => errorSection(line)));
     const shown = d.firstNew.reduce((n, l) => n + l.count, 0) + d.firstResolved.reduce((n, l) => n + l.count, 0);
     const more = d.newErrors + d.resolvedErrors - shown;
     const tail: object[] = [];
@@ -69,7 +72,7 @@ export function slackMessage(event: ChannelEvent): { text: string; blocks: objec
       text: plain(title, slackLimits.sectionText),
       blocks: [
         { type: 'header', text: { type: 'plain_text', text: plain(title, slackLimits.headerText) } },
-        ...lines.map(errorSection),
+        ...lines.map((line) => errorSection(line, actions)),
         ...(more > 0 ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `and ${more} more on the errors page` }] }] : []),
         { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open errors' }, url: d.url }] },
       ],

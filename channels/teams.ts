@@ -7,7 +7,7 @@
 import { emailText, emailTextLimits as limits } from '../email/text.js';
 import { thresholdText } from '../email/reminder-email.js';
 import { environmentLabel, type ChannelEvent, type ErrorLine } from './events.js';
-import { oneJsonPost } from './transport.js';
+import { noLineActions, oneJsonPost, type LineActions } from './transport.js';
 
 /** Teams refuses a message over 28 KB. */
 export const teamsMaxBytes = 28 * 1024;
@@ -21,7 +21,9 @@ const run = (text: string, more: Record<string, unknown> = {}) => ({ type: 'Text
 const rich = (...inlines: object[]) => ({ type: 'RichTextBlock', inlines });
 const heading = (text: string) => rich(run(text, { weight: 'Bolder', size: 'Medium' }));
 
-function errorBlock(line: ErrorLine): object {
+/** An error's line; with the links that act on it (S45), for a line whose error may still be acted on. */
+function errorBlock(line: ErrorLine, actions: LineActions = noLineActions): object {
+  const acts = actions(line);
   return {
     type: 'Container',
     selectAction: { type: 'Action.OpenUrl', url: line.url },
@@ -31,6 +33,7 @@ function errorBlock(line: ErrorLine): object {
         run(`${emailText(line.integration, limits.name)} › ${emailText(line.flow, limits.name)} · trace key ${emailText(line.traceKey, limits.traceKey)}` +
           (line.code ? ` · code ${emailText(line.code, limits.code)}` : ''), { isSubtle: true }),
       ),
+      ...(acts.length > 0 ? [{ type: 'ActionSet', actions: acts.map((a) => ({ type: 'Action.OpenUrl', title: a.label, url: a.url })) }] : []),
     ],
   };
 }
@@ -56,8 +59,11 @@ function card(body: object[], action: { title: string; url: string }) {
 
 const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
 
-/** The Teams message of an event, within `maxBytes` (default {@link teamsMaxBytes}: 20 lines of long text in 4-byte characters are over it). */
-export function teamsMessage(event: ChannelEvent, maxBytes = teamsMaxBytes): object {
+/**
+ * The Teams message of an event, within `maxBytes` (default {@link teamsMaxBytes}: 20 lines of long
+ * text in 4-byte characters are over it); `actions`: the links its new, reminded and assigned errors' lines carry (S45).
+ */
+export function teamsMessage(event: ChannelEvent, maxBytes = teamsMaxBytes, actions: LineActions = noLineActions): object {
   const env = environmentLabel(event.data.environment);
   if (event.type === 'herald.digest') {
     const d = event.data;
@@ -67,7 +73,7 @@ export function teamsMessage(event: ChannelEvent, maxBytes = teamsMaxBytes): obj
     ];
     // Each block with the errors it stands for (a heading, none): what is dropped is counted in "more".
     const lines: { block: object; count: number }[] = [
-      ...(d.firstNew.length > 0 ? [{ block: heading('New errors'), count: 0 }, ...d.firstNew.map((l) => ({ block: errorBlock(l), count: l.count }))] : []),
+      ...(d.firstNew.length > 0 ? [{ block: heading('New errors'), count: 0 }, ...d.firstNew.map((l) => ({ block: errorBlock(l, actions), count: l.count }))] : []),
       ...(d.firstResolved.length > 0 ? [{ block: heading('Resolved'), count: 0 }, ...d.firstResolved.map((l) => ({ block: errorBlock(l), count: l.count }))] : []),
     ];
     for (let kept = lines.length; ; kept -= 1) {
@@ -89,7 +95,7 @@ export function teamsMessage(event: ChannelEvent, maxBytes = teamsMaxBytes): obj
       [
         heading(title),
         rich(run(`${emailText(event.data.account.name, limits.name)}, ${emailText(env, limits.name)}`, { isSubtle: true })),
-        ...lines.map(errorBlock),
+        ...lines.map((line) => errorBlock(line, actions)),
         ...(more > 0 ? [rich(run(`and ${more} more on the errors page`, { isSubtle: true }))] : []),
       ],
       { title: 'Open errors', url: event.data.url },
@@ -110,4 +116,4 @@ export function teamsMessage(event: ChannelEvent, maxBytes = teamsMaxBytes): obj
 }
 
 /** Teams' transport: the card, posted to the workflow webhook. */
-export const teamsTransport = oneJsonPost((event) => teamsMessage(event));
+export const teamsTransport = oneJsonPost((event, actions) => teamsMessage(event, teamsMaxBytes, actions));

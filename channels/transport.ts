@@ -4,7 +4,7 @@
  * transports.ts lists them; sending, retrying and recording are the same for all (send-messages.ts).
  */
 import type { ClaimedMessage } from '../stores/channel-store.js';
-import type { ChannelEvent } from './events.js';
+import type { ChannelEvent, ErrorLine } from './events.js';
 
 /** One HTTP POST. */
 export interface ChannelRequest {
@@ -16,13 +16,18 @@ export interface ChannelRequest {
 /** The message as a transport sees it: its ids, for receivers that drop what they took, and its channel. */
 export type OutgoingMessage = Pick<ClaimedMessage, 'id' | 'publicId' | 'channel'>;
 
+/** The links that act on an error line (S45), each with what it says: for a transport that shows them to people. */
+export type LineActions = (line: ErrorLine) => { label: string; url: string }[];
+export const noLineActions: LineActions = () => [];
+
 export interface Transport {
   /**
    * The requests that tell `event` to the channel, posted in order; every one of them again on a
    * retry, so each must be one the receiver takes twice as once. None: the channel takes no such
-   * event, and the message is cancelled with `declines`'s words.
+   * event, and the message is cancelled with `declines`'s words. `actions`: the links its people
+   * may act by, for a transport that shows them.
    */
-  requests(event: ChannelEvent, message: OutgoingMessage, signedAt: Date): ChannelRequest[];
+  requests(event: ChannelEvent, message: OutgoingMessage, signedAt: Date, actions: LineActions): ChannelRequest[];
   /** Why a message is not posted when `requests` gives none. */
   declines?: string;
   /** A refusal in the receiver's own words, read from its answer, where the transport knows them. */
@@ -30,6 +35,6 @@ export interface Transport {
 }
 
 /** A transport that posts one JSON body to the channel's URL. */
-export const oneJsonPost = (build: (event: ChannelEvent) => object): Transport => ({
-  requests: (event, message) => [{ url: message.channel.url, body: JSON.stringify(build(event)), headers: {} }],
+export const oneJsonPost = (build: (event: ChannelEvent, actions: LineActions) => object): Transport => ({
+  requests: (event, message, _signedAt, actions) => [{ url: message.channel.url, body: JSON.stringify(build(event, actions)), headers: {} }],
 });

@@ -9,6 +9,7 @@ import { unstorableJson, unstorableText } from './text.js';
 import { isIsoTimestamp, timestampMessage } from './timestamp.js';
 import { plainAddress } from './email-address.js';
 import { errorStatuses } from './errors.js';
+import { actionSources } from './email-action.js';
 
 export type { InputProblem } from './problems.js';
 
@@ -238,10 +239,10 @@ export const resolveRequestSchema = z.strictObject(
   { error: 'must be an object' },
 );
 /**
- * How a person acted, when not on a page, the API or the command line: `email`, by a link of an
- * email they received (S45). Herald's server sets it; the HTTP API takes no such field.
+ * How a person acted, when not on a page, the API or the command line: by a link of an email they
+ * received, or of a Slack or Teams message (S45). Herald's server sets it; the HTTP API takes no such field.
  */
-export const actedVia = z.literal('email', { error: 'must be "email" (a link of an email) or left out' });
+export const actedVia = z.enum(actionSources, { error: `must be one of ${actionSources.join(', ')} (where the link was) or left out` });
 /** A resolve as Herald's client sends it: the API's request, and how the person acted. */
 export const resolveCommandSchema = resolveRequestSchema.extend({ via: actedVia.optional() });
 export type ResolveRequest = z.input<typeof resolveCommandSchema>;

@@ -5,6 +5,7 @@ import { groupLabel } from '../stores/fingerprint.js';
 import { rowActions } from './email-actions.js';
 import { emailFrame, emailTime } from './email-frame.js';
 import { unsubscribePlaceholder } from './unsubscribe.js';
+import { actionSourceWords } from '../contracts/email-action.js';
 
 /** Detail rows per email, per list (new, resolved); counts stay exact beyond them (S20). */
 export const digestDetailLimit = 50;
@@ -124,6 +125,6 @@ export function digestEmail(
 }
 
 function resolution(row: DigestErrorRow): string {
-  if (row.resolvedBy) return `resolved by ${emailText(row.resolvedBy, limits.name)}${row.resolvedVia === 'email' ? ' from an email' : ''}`;
+  if (row.resolvedBy) return `resolved by ${emailText(row.resolvedBy, limits.name)}${row.resolvedVia ? ` ${actionSourceWords(row.resolvedVia)}` : ''}`;
   return `auto-resolved: ${row.resolutionReason ?? 'resolved'}`;
 }

@@ -6,20 +6,13 @@
  * opens a page that acts only on a POST; it works until it is used or its email is 7 days old.
  */
 import { readSignedToken, signedToken } from './signed-token.js';
-import { emailActions, type ActionTarget, type EmailAction, type EmailActionLink } from '../contracts/email-action.js';
+import { actionLabels, actionOfToken, emailActions, publicIdShape, type ActionTarget, type EmailAction, type EmailActionLink } from '../contracts/email-action.js';
 
 export { emailActions, type ActionTarget, type EmailAction, type EmailActionLink };
 
 /** How long an email's links act. */
 export const emailActionLifetimeMs = 7 * 24 * 60 * 60_000;
 
-/** What each action's link says in the email, on an error's row and on a group's. */
-export const emailActionLabels: Record<ActionTarget, Record<EmailAction, string>> = {
-  error: { resolve: 'Resolve', snooze: 'Snooze for a day', assign: 'Assign to me' },
-  group: { resolve: 'Resolve all', snooze: 'Snooze all for a day', assign: 'Assign all to me' },
-};
-
-const emailIdShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export function emailActionToken(secret: string, link: EmailActionLink): string {
   return signedToken(secret, 'email-action', { u: link.userId, m: link.emailId, a: link.action, g: link.target, i: link.errorId });
@@ -29,10 +22,10 @@ export function emailActionToken(secret: string, link: EmailActionLink): string 
 export function readEmailActionToken(secret: string, token: string): EmailActionLink | undefined {
   const content = readSignedToken(secret, 'email-action', token);
   if (!content) return undefined;
-  const { u, m, a, g, i } = content;
-  if (!Number.isSafeInteger(u) || !Number.isSafeInteger(i) || typeof m !== 'string' || !emailIdShape.test(m)) return undefined;
-  if (!emailActions.includes(a as EmailAction) || (g !== 'error' && g !== 'group')) return undefined;
-  return { userId: u as number, emailId: m, action: a as EmailAction, target: g, errorId: i as number };
+  const { u, m } = content;
+  const acts = actionOfToken(content);
+  if (!acts || !Number.isSafeInteger(u) || typeof m !== 'string' || !publicIdShape.test(m)) return undefined;
+  return { userId: u as number, emailId: m, ...acts };
 }
 
 /**
@@ -47,7 +40,7 @@ const placeholders = /https:\/\/act\.invalid\/(resolve|snooze|assign)\/(error|gr
 /** The actions of one row, as an email's model lists them: none for a recipient who may not act. */
 export function rowActions(canAct: boolean, target: ActionTarget, errorId: number, actions: readonly EmailAction[] = emailActions): { label: string; url: string }[] {
   if (!canAct) return [];
-  return actions.map((action) => ({ label: emailActionLabels[target][action], url: actionPlaceholder(action, target, errorId) }));
+  return actions.map((action) => ({ label: actionLabels[target][action], url: actionPlaceholder(action, target, errorId) }));
 }
 
 /** An email's action links all leading to `url` (a page where the person signs in and acts): for a preview, which is no email. */

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { emailTime } from '../email/email-frame.js';
 import type { PageModels, PageName } from './page-models.js';
+import { actionSourceWords } from '../contracts/email-action.js';
 
 const pagesDir = fileURLToPath(new URL('./pages/', import.meta.url));
 
@@ -20,6 +21,7 @@ pages.registerHelper('time', (value: unknown) => (value instanceof Date ? pageTi
 pages.registerHelper('statusLabel', (status: string) => statusLabels[status] ?? status);
 pages.registerHelper('resolvable', (status: string) => status === 'open' || status === 'retrying');
 pages.registerHelper('encode', (value: unknown) => encodeURIComponent(String(value)));
+pages.registerHelper('fromWhere', (via: unknown) => (typeof via === 'string' && via ? ` ${actionSourceWords(via)}` : ''));
 const templates = new Map<string, Handlebars.TemplateDelegate>();
 const template = (name: string) => {
   let compiled = templates.get(name);

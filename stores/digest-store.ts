@@ -16,6 +16,7 @@ import { newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import { emailWantedSql, followedFlowsSql } from './followed-flows.js';
 import { shareCatalogLock } from './catalog-lock.js';
 import { mayActSql } from './acting-user.js';
+import type { ActionSource } from '../contracts/email-action.js';
 
 export interface FixedCycle {
   cycleId: number;
@@ -106,8 +107,8 @@ export interface DigestErrorRow {
   resolvedAt: Date | null;
   resolutionReason: string | null;
   resolvedBy: string | null;
-  /** `email` when the person resolved it by a link of an email (S45). */
-  resolvedVia?: 'email' | null;
+  /** Where the person followed a link to resolve it (S45): an email, a Slack or Teams message. */
+  resolvedVia?: ActionSource | null;
   /** Who the error is assigned to (S32). */
   assignee: string | null;
   /** Errors of this flow in the whole list (before the cap). */
@@ -541,7 +542,7 @@ export function toErrorRow(r: Record<string, unknown>): Omit<DigestErrorRow, 'fl
     resolvedAt: r.resolved_at as Date | null,
     resolutionReason: r.resolution_reason as string | null,
     resolvedBy: r.resolved_by as string | null,
-    resolvedVia: (r.resolved_via as 'email' | null | undefined) ?? null,
+    resolvedVia: (r.resolved_via as ActionSource | null | undefined) ?? null,
     assignee: r.assignee as string | null,
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Acting from an email (S45): which email a link names and the error it acts on, and each action
- * taken, once per email, person, action and target (`email_actions`): a second use finds it done.
+ * Acting from an email or a channel's message (S45): which email or message a link names and the
+ * error it acts on, and each action taken, once per email (or message), person, action and target
+ * (`email_actions`, whose `email_id` is the email's or the message's public id): a second use finds it done.
  */
 import type { Knex } from 'knex';
 import type { EmailActionLink } from '../contracts/email-action.js';
@@ -10,6 +11,13 @@ import { groupKeySql } from './fingerprint.js';
 export interface ActedEmail {
   environment: string;
   createdAt: Date;
+}
+
+/** The channel message a link names, as it was posted. */
+export interface ActedMessage {
+  environment: string;
+  createdAt: Date;
+  channelKind: string;
 }
 
 /** The error a link acts on, and the group it is in (S42). */
@@ -36,6 +44,12 @@ export function createEmailActionStore(db: Knex) {
     async email(emailId: string, userId: number): Promise<ActedEmail | undefined> {
       const row = await db('email_deliveries').where({ public_id: emailId, user_id: userId }).first('environment_id', 'created_at');
       return row && { environment: row.environment_id as string, createdAt: row.created_at as Date };
+    },
+
+    /** The message `messageId` (its public id), if it was posted to this channel. */
+    async channelMessage(messageId: string, channelId: number): Promise<ActedMessage | undefined> {
+      const row = await db('channel_messages as m').join('channels as c', 'c.id', 'm.channel_id').where({ 'm.public_id': messageId, 'm.channel_id': channelId }).first('m.environment_id', 'm.created_at', 'c.kind');
+      return row && { environment: row.environment_id as string, createdAt: row.created_at as Date, channelKind: row.kind as string };
     },
 
     /** The error `id` of `environment`, with its flow and group. */

@@ -12,6 +12,7 @@ import { newsCycleSql, raiseDigestNews, resolvedStampSql, type NewsStamps } from
 import { errorKeyOf, isRetryableCode, type ErrorReport } from '../contracts/error-report.js';
 import { InputRefusedError } from '../contracts/problems.js';
 import type { ErrorStatus, RetryingError } from '../contracts/errors.js';
+import type { ActionSource } from '../contracts/email-action.js';
 
 export type { RetryingError } from '../contracts/errors.js';
 
@@ -152,7 +153,7 @@ export interface ErrorStore {
    * A user resolves errors (S6). The user must be a current user of the environment's account.
    * Returns the ids resolved now (errors already resolved are left as they are).
    */
-  resolveByUser(environment: string, ids: number[], userEmail: string, now: Date, via?: 'email'): Promise<{
+  resolveByUser(environment: string, ids: number[], userEmail: string, now: Date, via?: ActionSource): Promise<{
     resolved: number[];
     /** Whether it raised the environment's digest flag (#40). */
     raised: boolean;
@@ -352,7 +353,7 @@ export function createErrorStore(db: Knex): ErrorStore {
       ids: number[],
       userEmail: string,
       now: Date,
-      via?: 'email',
+      via?: ActionSource,
     ): Promise<{ resolved: number[]; raised: boolean }> {
       const user = await actingUser(db, environment, userEmail, 'resolve');
       await namedErrors(db, environment, ids);

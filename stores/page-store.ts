@@ -9,6 +9,7 @@ import type { ErrorStatus } from '../contracts/errors.js';
 import { errorRowColumns, followedFlowsSql, toErrorRow, type DigestErrorRow } from './digest-store.js';
 import { createConnectionStore } from './connection-store.js';
 import type { DeliveryKind } from './delivery-store.js';
+import type { ActionSource } from '../contracts/email-action.js';
 
 export interface PageEnvironment {
   id: string;
@@ -63,7 +64,7 @@ export interface ErrorDetail extends ErrorRow {
   /** The digest cycle that announced it, if one has. */
   announcedIn: { number: number; at: Date } | null;
   /** The snooze it sleeps under (S46): until a time, or until so many more of it. */
-  snooze: { until: Date | null; eventsLeft: number | null; by: string; via: 'email' | null } | null;
+  snooze: { until: Date | null; eventsLeft: number | null; by: string; via: ActionSource | null } | null;
   /** Other errors of the same trace key in the flow, newest first. */
   sameTraceKey: ErrorRow[];
 }

@@ -15,6 +15,7 @@ import { actingUser, namedErrors } from './acting-user.js';
 import { recordAudit } from './audit-store.js';
 import { groupKeySql, inGroup } from './fingerprint.js';
 import { newsCycleSql, raiseDigestNews } from './digest-news.js';
+import type { ActionSource } from '../contracts/email-action.js';
 
 export interface SnoozeRequest {
   environment: string;
@@ -28,8 +29,8 @@ export interface SnoozeRequest {
   events?: number;
   /** Who snoozes: a user of the account who is no monitor. */
   user: string;
-  /** `email` when they snoozed by a link of an email they received (S45). */
-  via?: 'email';
+  /** Where they followed a link to snooze (S45): an email they received, a Slack or Teams message. */
+  via?: ActionSource;
 }
 
 export interface Snoozed {

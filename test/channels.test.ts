@@ -25,6 +25,7 @@ import { sendChannelMessages } from '../channels/send-messages.js';
 import { channelAgents } from '../channels/post.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { testCatalog } from './helpers/world.js';
+import { testSecret } from './helpers/herald.js';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -370,7 +371,7 @@ describe('S43: channels', async () => {
     const now = new Date();
     expect(await store.claim(message.id, now, new Date(now.getTime() + 60_000))).toBeDefined();
     receiver.clear();
-    const sending = { db, appUrl: 'https://app.test', agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60) };
+    const sending = { db, appUrl: 'https://app.test', secret: testSecret, agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60) };
     // Another attempt meanwhile finds it held, and posts nothing.
     expect(await sendChannelMessages([message.id], { ...sending, now: () => now })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
     expect(await store.dueDeferred('prod', now, 10)).not.toContain(message.id);
@@ -396,7 +397,7 @@ describe('S43: channels', async () => {
     const serverNow = await env.currentTimeMs();
     return { message, at: (later: number) => () => new Date(serverNow + later) };
   };
-  const attemptSending = { db, appUrl: 'https://app.test', agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60) };
+  const attemptSending = { db, appUrl: 'https://app.test', secret: testSecret, agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60) };
 
   it('S49: channel posts are fenced as emails are (S44): an attempt that lost its fence posts nothing more, and the one that took it posts once', async () => {
     const { message, at } = await refusedPost('CU-FENCE');

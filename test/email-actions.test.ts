@@ -16,6 +16,11 @@ import { emailActions } from '../contracts/email-action.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { remindNowUpdate } from '../workflows/environment-digest.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
+import { startChannelReceiver } from './helpers/channel-receiver.js';
+import { putChannel, putTarget } from '../admin/channels.js';
+import { createPeopleStore } from '../stores/people-store.js';
+import { decode, Visitor } from './helpers/visitor.js';
+import { channelActionToken, readChannelActionToken } from '../channels/channel-actions.js';
 
 const artifacts = new URL('../test-artifacts/email-actions/', import.meta.url).pathname;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -28,7 +33,7 @@ describe('S45: acting from an email', async () => {
   const { env, db, mail, herald } = await startFixture({
     // The watcher, a monitor, follows the orders flow too.
     also: [{ subscriptions: [{ environment: 'prod', user: 'watcher@acme.test', flows: ['orders'] }] }],
-    herald: { appUrl: base },
+    herald: { appUrl: base, channelAllow: '127.0.0.1' },
   });
   // The server as `npm run server` builds it; a second one whose clock reads 8 days later.
   await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, smtpUrl: mail.url, port, appUrl: base });
@@ -207,6 +212,76 @@ describe('S45: acting from an email', async () => {
     // None of them changed anything.
     expect(await db('errors').where({ id: await errorId('SO-1') }).first('assignee_id')).toEqual({ assignee_id: null });
     expect(await db('email_actions').where({ action: 'assign', error_id: await errorId('SO-1') })).toEqual([]);
+  });
+
+  it('S45: a Slack message\'s and a Teams card\'s new lines carry the same actions; a link asks whoever follows it to sign in, and acts as them if their role allows, "from Slack"', async () => {
+    const receiver = await startChannelReceiver();
+    const actor = 'the test';
+    for (const [name, kind] of [['ops-slack', 'slack'], ['orders-teams', 'teams']] as const) {
+      await putChannel(db, { actor, account: 'acme', name, kind, url: receiver.url(`/${kind}`), policy: { allow: ['127.0.0.1'] } });
+    }
+    await putTarget(db, { actor, account: 'acme', environment: 'prod', email: 'ops@acme.test', body: { email: true, channel: 'ops-slack' } });
+    await putTarget(db, { actor, account: 'acme', environment: 'prod', email: 'orders-team@acme.test', body: { email: true, channel: 'orders-teams' } });
+    await herald.client.reportErrors({ environment: 'prod', flow: 'orders', reportId: 'act-channels', errors: [{ traceKey: 'SO-30', message: 'Warehouse code W-9 unknown', code: 'VALIDATION' }] });
+    await runCycleNow(herald.temporal, 'prod');
+    await expect.poll(() => receiver.accepted('/slack').length + receiver.accepted('/teams').length, { timeout: 20_000 }).toBe(2);
+
+    // Slack: the line's text ends with its actions, as links (mrkdwn <url|label>).
+    const slack = receiver.accepted('/slack')[0] as { blocks: { text?: { text: string } }[] };
+    const line = slack.blocks.map((b) => b.text?.text ?? '').find((text) => text.includes('Warehouse code W-9 unknown'))!;
+    const slackLinks = Object.fromEntries([...line.split('\n').at(-1)!.matchAll(/<([^|>]+)\|([^>]+)>/g)].map((m) => [m[2]!, m[1]!]));
+    expect(Object.keys(slackLinks)).toEqual(['Resolve', 'Snooze for a day', 'Assign to me']);
+    // Teams: the line's container ends with a set of buttons opening the same pages.
+    const cardBody = JSON.stringify(receiver.accepted('/teams')[0]);
+    const container = (JSON.parse(cardBody) as { attachments: { content: { body: { items?: unknown[] }[] } }[] }).attachments[0]!.content.body.find((b) => JSON.stringify(b).includes('Warehouse code W-9 unknown'))!;
+    const buttons = (container.items!.at(-1) as { type: string; actions: { title: string; url: string }[] });
+    expect(buttons.type).toBe('ActionSet');
+    expect(buttons.actions.map((a) => a.title)).toEqual(['Resolve', 'Snooze for a day', 'Assign to me']);
+    for (const url of [...Object.values(slackLinks), ...buttons.actions.map((a) => a.url)]) expect(url).toMatch(new RegExp(`^${base}/act/[\\w-]+\\.[\\w-]+$`));
+    const slackResolve = new URL(slackLinks.Resolve!).pathname;
+    const teamsResolve = new URL(buttons.actions[0]!.url).pathname;
+    // The link names the channel's message, not a person.
+    expect(readChannelActionToken(testSecret, slackResolve.slice('/act/'.length))).toMatchObject({ action: 'resolve', target: 'error', errorId: await errorId('SO-30') });
+
+    // A chat's link preview (or a scanner) is sent to sign in, and changes nothing.
+    const scanned = await scan(`${base}${slackResolve}`);
+    expect(scanned.status).toBe(303);
+    expect(scanned.headers.get('location')).toBe(`/sign-in?next=${encodeURIComponent(slackResolve)}`);
+    expect(await statusOf('SO-30')).toMatchObject({ status: 'open' });
+
+    const signedIn = async (email: string, next: string) => {
+      const [link] = await createPeopleStore(db).createSignInLinks(email, next);
+      const visitor = new Visitor(base);
+      expect((await visitor.submit(`/sign-in/${link!.token}`)).location).toBe(next);
+      return visitor;
+    };
+    const words = (html: string) => decode(html.replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ');
+    // A monitor in the channel reads; they resolve nothing.
+    const watcher = await (await signedIn('watcher@acme.test', slackResolve)).get(slackResolve);
+    expect(watcher.status).toBe(403);
+    expect(words(watcher.html)).toContain('watcher@acme.test is a monitor user');
+    // The admin is asked, presses, and it is done as them, from Slack.
+    const ops = await signedIn('ops@acme.test', slackResolve);
+    expect(words((await ops.get(slackResolve)).html)).toContain('Resolve "Warehouse code W-9 unknown" (trace key SO-30) in Orders, as ops@acme.test.');
+    expect(words((await ops.submit(slackResolve)).html)).toContain('1 error resolved: "Warehouse code W-9 unknown" (trace key SO-30) in Orders.');
+    expect(await statusOf('SO-30')).toMatchObject({ status: 'resolved', resolved_by: 'ops@acme.test', resolved_via: 'slack' });
+    expect(words((await ops.get(`/environments/prod/errors/${await errorId('SO-30')}`)).html)).toContain('by ops@acme.test from Slack');
+    // Pressed again by them: done already; the same error's link in Teams, followed by another: nothing left to do.
+    expect(words((await ops.get(slackResolve)).html)).toMatch(/You resolved 1 error by this link on .+\. Nothing more to do\./);
+    const orders = await (await signedIn('orders-team@acme.test', teamsResolve)).get(teamsResolve);
+    expect(words(orders.html)).toContain('"Warehouse code W-9 unknown" (trace key SO-30) in Orders is resolved: there is nothing left to resolve.');
+    // A link made for another message of the channel, or altered, does nothing.
+    const made = readChannelActionToken(testSecret, teamsResolve.slice('/act/'.length))!;
+    const forged = await ops.get(`/act/${channelActionToken('another-secret-of-32-characters-long', made)}`);
+    expect(forged.status).toBe(403);
+    const otherMessage = await ops.get(`/act/${channelActionToken(testSecret, { ...made, messageId: '00000000-0000-4000-8000-000000000000' })}`);
+    expect(otherMessage.status).toBe(403);
+
+    // The next digest tells those who were told who resolved it, and from where.
+    const before = mail.to('orders-team@acme.test').length;
+    await runCycleNow(herald.temporal, 'prod');
+    const [next] = (await mail.waitFor(before + 1, { to: 'orders-team@acme.test' })).slice(before);
+    expect(next!.parsed.text).toContain('resolved by ops@acme.test from Slack');
   });
 
   it('S45: a token reads back as made, and any one character changed reads as nothing', () => {

@@ -79,6 +79,7 @@ describe('the test harness', async () => {
       '20261214000000_news_cycle_stamps',
       '20261215000000_snoozes',
       '20261216000000_email_actions',
+      '20261217000000_index_public_ids',
     ]);
   });
 

@@ -14,7 +14,7 @@ import { freePort } from './helpers/ports.js';
 import { digestStatusQuery } from '../workflows/environment-digest.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 import { createPeopleStore } from '../stores/people-store.js';
-import { Visitor } from './helpers/visitor.js';
+import { decode, Visitor } from './helpers/visitor.js';
 import { endChildWithThisProcess } from './helpers/run-processes.js';
 
 const minutes = (n: number) => n * 60_000;
@@ -159,6 +159,30 @@ describe('production workers, installed without dev packages, built and run as s
     const shown = await ops.get(errorPage);
     expect(shown.html).toContain('by ops@acme.test');
     expect(shown.html).toContain('to orders-team@acme.test');
+    expect(await server.stop()).toBe(0);
+  });
+
+  it('S45: a digest\'s Resolve link on the built server (npm run server): a scanner\'s GET changes nothing, the button resolves once, from an email, pressed again it is done', async () => {
+    const server = await startBuiltServer();
+    await client.reportErrors({ environment: 'prod', flow: 'orders', reportId: 'email-action', errors: [{ traceKey: 'SO-45', message: 'Unit of measure BOX unknown' }] });
+    const before = mail.to('orders-team@acme.test').length;
+    await env.sleep(minutes(15));
+    await expect.poll(() => mail.to('orders-team@acme.test').length, { timeout: 20_000 }).toBe(before + 1);
+    const digest = mail.to('orders-team@acme.test').at(-1)!;
+    // The text part's Resolve link after the error's line (the workers' HERALD_APP_URL is not this server's port: the path is the link).
+    const link = new URL(/Resolve: (\S+)/.exec(String(digest.parsed.text).split('Unit of measure BOX unknown')[1]!)![1]!).pathname;
+    expect(link).toMatch(/^\/act\/[\w-]+\.[\w-]+$/);
+    const status = async () => db('errors').where({ trace_key: 'SO-45' }).first('status', 'resolved_by', 'resolved_via');
+
+    const scanner = await fetch(`${server.base}${link}`, { redirect: 'manual' });
+    expect(scanner.status).toBe(200);
+    expect(await status()).toMatchObject({ status: 'open' });
+    const reader = new Visitor(server.base);
+    const done = await reader.submit(link);
+    expect(done.status, done.html).toBe(200);
+    expect(decode(done.html)).toContain('1 error resolved: "Unit of measure BOX unknown" (trace key SO-45) in Orders.');
+    expect(await status()).toEqual({ status: 'resolved', resolved_by: 'orders-team@acme.test', resolved_via: 'email' });
+    expect(decode((await reader.get(link)).html)).toMatch(/You resolved 1 error by this link on .+\. Nothing more to do\./);
     expect(await server.stop()).toBe(0);
   });
 });

@@ -14,9 +14,8 @@ import { emailActionLinks } from '../../email/email-actions.js';
 import { recipientsOwn } from '../../email/digest-composer.js';
 import { messagePattern } from '../../stores/fingerprint.js';
 import type { CycleContext, DigestErrorRow } from '../../stores/digest-store.js';
-import { slackMessage } from '../../channels/slack.js';
-import { teamsMessage } from '../../channels/teams.js';
 import { channelRequests } from '../../channels/send-messages.js';
+import { channelActionLinks } from '../../channels/channel-actions.js';
 import type { ChannelEvent, ErrorLine } from '../../channels/events.js';
 import { describeRhythm } from '../../contracts/rhythm.js';
 
@@ -268,6 +267,16 @@ const galleryWebhook = { id: 1, kind: 'webhook' as const, url: 'https://hooks.ac
 /** The PagerDuty channel the gallery's events go to. */
 const galleryPagerDuty = { id: 2, kind: 'pagerduty' as const, url: 'https://events.pagerduty.com/v2/enqueue', secret: 'R0UT1NGKEY0F32LETTERSANDDIGITS00', removed: false };
 
+/** The Slack and Teams channels the gallery's events go to, whose lines carry the actions people take from them (S45). */
+const gallerySlack = { id: 3, kind: 'slack' as const, url: 'https://hooks.slack.com/services/T0/B0/gallery', secret: null, removed: false };
+const galleryTeams = { id: 4, kind: 'teams' as const, url: 'https://acme.webhook.office.com/workflows/gallery', secret: null, removed: false };
+
+/** The body a channel is posted, as sending makes it: with the links its lines act by. */
+function postedWithActions(event: ChannelEvent, channel: typeof gallerySlack | typeof galleryTeams): object {
+  const message = { id: channel.id, publicId: '5f0c2b1e-8d4a-4e6f-9b3c-7a1d2e4f6c80', channel };
+  return JSON.parse(channelRequests(message, event, new Date(), channelActionLinks(galleryAppUrl, gallerySecret, message))[0]!.body) as object;
+}
+
 /**
  * Every channel message: each event as Slack blocks, a Teams card, a signed webhook's JSON, and
  * the PagerDuty events it becomes (none for what PagerDuty is not told of).
@@ -275,8 +284,8 @@ const galleryPagerDuty = { id: 2, kind: 'pagerduty' as const, url: 'https://even
 export function galleryChannelMessages(): GalleryMessage[] {
   return channelEvents().flatMap(({ kind, state, event }) => [
     ...pagerDutyMessages(kind, state, event),
-    { id: `${kind}-${state}-slack`, kind, state, transport: 'slack' as const, body: slackMessage(event) },
-    { id: `${kind}-${state}-teams`, kind, state, transport: 'teams' as const, body: teamsMessage(event) },
+    { id: `${kind}-${state}-slack`, kind, state, transport: 'slack' as const, body: postedWithActions(event, gallerySlack) as { text: string; blocks: object[] } },
+    { id: `${kind}-${state}-teams`, kind, state, transport: 'teams' as const, body: postedWithActions(event, galleryTeams) },
     {
       id: `${kind}-${state}-webhook`,
       kind,
