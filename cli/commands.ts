@@ -19,6 +19,7 @@ import { HeraldClient } from '../client/herald-client.js';
 import { createErrorStore } from '../stores/error-store.js';
 import { createDeliveryStore, type PendingSummary } from '../stores/delivery-store.js';
 import { databaseAddress, refusedConnectionTo, UnreachableError } from '../config/unreachable.js';
+import { keptSecret, localStateFolders } from '../embedded/local-state.js';
 import { environmentOverviews } from '../stores/overview-store.js';
 import { parseDuration } from '../contracts/duration.js';
 import { asInputError } from '../client/herald-input-error.js';
@@ -326,10 +327,15 @@ status of its connections.`,
     description: `Drives the demo catalog (examples/catalog.yaml, loaded by "npm start" into an empty database):
 flows that fail in production, sandbox and staging; intermittent errors, one that recovers and
 one that does not; records that succeed later; a connection that flaps and one that goes down;
-then a digest cycle in each environment. Watch the mail catcher and the Temporal UI.`,
+then a digest cycle in each environment, and the production digest's reader resolving an error and
+snoozing a group by the email's links, on Herald's server (HERALD_APP_URL). Watch the mail catcher
+and the Temporal UI.`,
     run: async (session) => {
       const { simulateDemo } = await import('./simulate.js');
-      await simulateDemo({ client: await session.client(), temporal: await session.temporal(), db: session.db(), log: print });
+      // The secret the emails' links are signed with: the environment's, or the one npm start keeps.
+      const secret = session.config.secret ?? keptSecret(localStateFolders(session.config.dataDir).data, { make: false });
+      const emailLinks = secret === undefined ? undefined : { appUrl: session.config.appUrl, secret };
+      await simulateDemo({ client: await session.client(), temporal: await session.temporal(), db: session.db(), log: print, emailLinks });
       return print('Done. Open the mail catcher (http://127.0.0.1:8025) and the Temporal UI (http://127.0.0.1:8233).');
     },
   },
@@ -591,14 +597,13 @@ async function errorsSnooze(session: Session, args: CommandArgs): Promise<number
   const snoozed = await createSnoozeStore(session.db()).snooze(
     { environment, user: body.user, errorIds: body.errorIds, group: body.group && { flow: body.group.flow, key: body.group.group }, until: snoozeEnd(body, now), events: body.events },
     now,
+    // The digest learns of it now, or at its next look when Temporal cannot be reached.
+    (env) =>
+      session
+        .client()
+        .then((client) => client.tellDigest(env))
+        .catch(() => void print('(the digest takes it at its next look: Temporal did not answer)')),
   );
-  // The digest learns of it now, or at its next look when Temporal cannot be reached.
-  if (snoozed.tellDigest) {
-    await session
-      .client()
-      .then((client) => client.tellDigest(environment))
-      .catch(() => print('(the digest takes it at its next look: Temporal did not answer)'));
-  }
   return print(`snoozed ${snoozed.errors.length} error(s) ${snoozed.until ? `until ${snoozed.until}` : `until ${snoozed.events} more of them`}: ${snoozed.errors.join(', ')}`);
 }
 

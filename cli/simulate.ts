@@ -4,8 +4,9 @@
  * flows that fail, intermittent errors that recover or not, records that later succeed, a
  * connection that flaps and one that goes down, an assignment, then a digest cycle in each
  * environment, whose production digest also reaches a signed webhook receiver of the simulation's
- * own (S43); then errors folded into the outage of their connection (S30) and a reminder of an
- * error left open (S31).
+ * own (S43); a reader who acts from that digest by its links — resolves one error, snoozes a group
+ * for a day (S45, S46) — on Herald's server; then errors folded into the outage of their
+ * connection (S30) and a reminder of an error left open (S31).
  */
 import type { Client } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +24,8 @@ import { Webhook } from 'standardwebhooks';
 import { putChannel, putTarget, removeChannel } from '../admin/channels.js';
 import { digestEventSchema } from '../channels/events.js';
 import { updateUntilTaken } from '../client/updates.js';
+import { emailActionToken } from '../email/email-actions.js';
+import type { ActionTarget, EmailAction } from '../contracts/email-action.js';
 
 export interface SimulationOptions {
   client: HeraldClient;
@@ -32,6 +35,11 @@ export interface SimulationOptions {
   log?: (line: string) => void;
   /** Waits between steps (real time); tests pass one that returns at once. */
   pause?: (ms: number) => Promise<void>;
+  /**
+   * Herald's server (HERALD_APP_URL) and the secret its emails' links are signed with: the reader
+   * follows them there. Without them, the simulation says it cannot.
+   */
+  emailLinks?: { appUrl: string; secret: string };
 }
 
 /** Environments of the demo catalog, as `herald simulate` expects them. */
@@ -130,6 +138,7 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
   } finally {
     await receiver.close();
   }
+  await actFromTheEmail(options, run, log);
   for (const waiting of await rhythmsOf(options.db, 'acme-production')) {
     log(`  ${waiting.email} gets production's digest ${describeRhythm(waiting.rhythm)}: what is new waits for it, counted since their last one`);
   }
@@ -167,6 +176,65 @@ export async function simulateDemo(options: SimulationOptions): Promise<void> {
       (round && round.planned > 0 ? `${round.planned} user(s) reminded, ${round.sent} email(s) sent` : "owner@acme.example reminded by the digest's own look"),
   );
 }
+
+/**
+ * The production digest's reader follows two of its links on Herald's server, as a person would:
+ * each opens a page that asks, and the page's button does it (S45). One error resolved, the group
+ * of customers not found snoozed for a day (S46); the next digest says who resolved it, from an email.
+ */
+async function actFromTheEmail(options: SimulationOptions, run: string, log: (line: string) => void): Promise<void> {
+  log('The digest\'s reader acts from the email:');
+  const reader = 'integrations@acme.example';
+  if (!options.emailLinks) {
+    log("  (no HERALD_SECRET here, nor an npm start data folder keeping one: the emails' links cannot be followed from the command line)");
+    return;
+  }
+  const { appUrl, secret } = options.emailLinks;
+  const digest = await options.db('email_deliveries as d')
+    .join('users as u', 'u.id', 'd.user_id')
+    .where({ 'd.kind': 'digest', 'd.environment_id': 'acme-production', 'u.email': reader })
+    .whereNotNull('d.public_id')
+    .orderBy('d.id', 'desc')
+    .first('d.public_id', 'd.user_id');
+  const errorOf = async (traceKey: string) => Number((await options.db('errors').where({ environment_id: 'acme-production', trace_key: traceKey }).first('id'))!.id);
+  // The links the email carries, made as the email made them.
+  const link = async (action: EmailAction, target: ActionTarget, traceKey: string) =>
+    `${appUrl.replace(/\/+$/, '')}/act/${emailActionToken(secret, { userId: Number(digest.user_id), emailId: digest.public_id, action, target, errorId: await errorOf(traceKey) })}`;
+  try {
+    const resolved = await pressLink(await link('resolve', 'error', `SO-${run}-1002`));
+    log(`  ${reader} presses "Resolve" beside SO-${run}-1002 in their digest: ${resolved}`);
+    const snoozed = await pressLink(await link('snooze', 'group', `SO-${run}-1100`));
+    log(`  ${reader} presses "Snooze all for a day" beside the customers not found: ${snoozed}`);
+  } catch (error) {
+    if (!(error instanceof TypeError)) throw error;
+    log(`  (Herald's server at ${appUrl} did not answer, ${String((error.cause as Error | undefined)?.message ?? error.message)}: npm start runs it)`);
+  }
+}
+
+/**
+ * Follows an action link as a browser would: opens its page, presses its button (a POST with the
+ * page's CSRF token and cookie); answers what the page says then.
+ */
+async function pressLink(url: string): Promise<string> {
+  const opened = await fetch(url, { redirect: 'manual' });
+  const page = await opened.text();
+  const form = /<form method="post" action="([^"]+)"[^>]*>[\s\S]*?name="_csrf" value="([^"]*)"/.exec(page);
+  if (!form) return `the page answered ${opened.status}: ${pageMessage(page)}`;
+  const cookie = opened.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
+  const pressed = await fetch(new URL(unescapeHtml(form[1]!), url), {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ _csrf: unescapeHtml(form[2]!) }).toString(),
+  });
+  return pageMessage(await pressed.text());
+}
+
+/** The words of a page's message, as its reader sees them. */
+const pageMessage = (page: string): string => unescapeHtml((/data-message[^>]*>([\s\S]*?)<\/p>/.exec(page)?.[1] ?? page).replace(/<[^>]+>/g, ' ')).replace(/\s+/g, ' ').trim();
+
+const unescapeHtml = (text: string): string =>
+  text.replaceAll('&quot;', '"').replaceAll('&#x27;', "'").replaceAll('&#x3D;', '=').replaceAll('&#x60;', '`').replaceAll('&lt;', '<').replaceAll('&gt;', '>').replaceAll('&amp;', '&');
 
 /** When `email` was last reminded of the open errors of `environment` (sent or on its way), if ever. */
 async function lastReminder(db: Knex, environment: string, email: string): Promise<Date | undefined> {

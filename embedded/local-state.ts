@@ -2,7 +2,8 @@
  * Where `npm start` keeps its state on this machine, and the ports its embedded services use:
  * one place for `npm start`, which creates the state, and `npm run reset`, which removes it.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { userInfo } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -47,4 +48,18 @@ export async function portInUse(services: (keyof typeof embeddedPorts)[]): Promi
     if (await listening(port)) return { service, port };
   }
   return undefined;
+}
+
+/**
+ * The secret `npm start` keeps in its data folder (HERALD_SECRET when none is given), made on the
+ * first start; the command line reads it to make the links `npm start`'s emails carry. Undefined
+ * when there is none and `make` is not asked.
+ */
+export function keptSecret(dataDir: string, options: { make: boolean }): string | undefined {
+  const file = join(dataDir, 'secret');
+  if (!existsSync(file)) {
+    if (!options.make) return undefined;
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
 }

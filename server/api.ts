@@ -153,8 +153,7 @@ export const errorRoutes: ApiRoute[] = [
       else await ownEnvironment(db, account, body.environment);
       const now = new Date();
       const group = body.group && { flow: body.group.flow, key: body.group.group };
-      const snoozed = await createSnoozeStore(db).snooze({ environment: body.environment, errorIds: body.errorIds, group, until: snoozeEnd(body, now), events: body.events, user: body.user }, now);
-      if (snoozed.tellDigest) await client.tellDigest(body.environment);
+      const snoozed = await createSnoozeStore(db).snooze({ environment: body.environment, errorIds: body.errorIds, group, until: snoozeEnd(body, now), events: body.events, user: body.user }, now, (env) => client.tellDigest(env));
       return { snoozed: snoozed.errors, until: snoozed.until, events: snoozed.events };
     },
   }),

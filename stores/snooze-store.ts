@@ -14,7 +14,7 @@ import { InputRefusedError } from '../contracts/problems.js';
 import { actingUser, namedErrors } from './acting-user.js';
 import { recordAudit } from './audit-store.js';
 import { groupKeySql, inGroup } from './fingerprint.js';
-import { newsCycleSql, raiseDigestNews } from './digest-news.js';
+import { newsCycleSql, raiseDigestNews, type TellDigest } from './digest-news.js';
 import type { ActionSource } from '../contracts/email-action.js';
 
 export interface SnoozeRequest {
@@ -47,14 +47,18 @@ const holdable = `status in ('open', 'retrying')`;
 
 export function createSnoozeStore(db: Knex) {
   return {
-    async snooze(request: SnoozeRequest, now: Date): Promise<Snoozed> {
+    /**
+     * Snoozes, as `request` says, at `now`; `tell`, when given, tells the digest of it once it is
+     * stored (its next fix counts them, and learns when the snooze ends; #40).
+     */
+    async snooze(request: SnoozeRequest, now: Date, tell?: TellDigest): Promise<Snoozed> {
       const { errorIds = [], group, until, events } = request;
       if ((until === undefined) === (events === undefined)) {
         throw new InputRefusedError([{ field: 'until', message: 'say until when, or for how many more errors (one of them)' }]);
       }
       if (until !== undefined && until.getTime() <= now.getTime()) throw new InputRefusedError([{ field: 'until', message: 'must be a time to come' }]);
       const user = await actingUser(db, request.environment, request.user, 'snooze');
-      return db.transaction(async (trx) => {
+      const snoozed = await db.transaction(async (trx) => {
         // A fix cannot take the environment's coming cycle meanwhile: what no cycle told is known here.
         const { news_cycle_id: coming } = await trx('environments').where({ id: request.environment }).forNoKeyUpdate().first('news_cycle_id');
         const targets = group ? [{ flow: group.flow, group: group.key }] : await errorTargets(trx, request.environment, errorIds);
@@ -100,6 +104,8 @@ export function createSnoozeStore(db: Knex) {
         const tellDigest = await raiseDigestNews(trx, request.environment);
         return { errors: snoozed, tellDigest, until: until?.toISOString() ?? null, events: events ?? null };
       });
+      if (snoozed.tellDigest && tell) await tell(request.environment);
+      return snoozed;
     },
   };
 }

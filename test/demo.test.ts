@@ -7,6 +7,8 @@ import { applyCatalog } from '../catalog/catalog.js';
 import { demoCatalogFile, readCatalogFile } from '../catalog/catalog-file.js';
 import { ensureDigestWorkflows } from '../admin/digests.js';
 import { simulateDemo } from '../cli/simulate.js';
+import { startServer } from './helpers/server.js';
+import { testSecret } from './helpers/herald.js';
 
 const minutes = (n: number) => n * 60_000;
 
@@ -28,14 +30,19 @@ describe('the demo', async () => {
   // assigned to them (S49): the simulation runs in their day, whatever the hour of this run.
   await env.sleep(untilBerlinDaytime(await env.currentTimeMs()));
   await ensureDigestWorkflows({ temporal: herald.temporal, db, taskQueue: herald.taskQueue, intervalMs: 15 * 60_000, scope: 'new' });
+  // Herald's server, where the digest's reader follows its links (the emails' links name the worker's HERALD_APP_URL: the simulation is told this one's).
+  const server = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue });
 
   it('herald simulate drives the demo catalog into digests of every environment, an assignment, an outage folded into one line, and a reminder', async () => {
     const lines: string[] = [];
     // The simulation's waits (for the connection's grace period, for an error to be left open long enough) skip time here.
-    await simulateDemo({ client: herald.client, temporal: herald.temporal, db, log: (line) => lines.push(line), pause: (ms) => env.sleep(ms) });
+    await simulateDemo({ client: herald.client, temporal: herald.temporal, db, log: (line) => lines.push(line), pause: (ms) => env.sleep(ms), emailLinks: { appUrl: server.url, secret: testSecret } });
     const output = lines.join('\n');
     expect(output).toContain('acme-production: cycle 1, 15 new');
-    expect(output).toMatch(/acme-production: cycle 2, 3 new, 0 resolved, 2 email\(s\) sent; the digest folds them/);
+    // The digest's reader resolved one error and snoozed a group from the email (S45, S46) on the server.
+    expect(output).toMatch(/integrations@acme\.example presses "Resolve" beside SO-\w+-1002 in their digest: 1 error resolved: "Price list "EU-2026" is missing for SKU TENT-4P" \(trace key SO-\w+-1002\) in Orders to ERP sales orders\.$/m);
+    expect(output).toMatch(/presses "Snooze all for a day" beside the customers not found: 13 errors snoozed for a day: 13 open errors like "Customer ‹value› not found in ERP" in Orders to ERP sales orders\.$/m);
+    expect(output).toMatch(/acme-production: cycle 2, 3 new, 1 resolved, 2 email\(s\) sent; the digest folds them/);
     expect(output).toMatch(/acme-staging: SO-\w+-S1 is open past Staging's threshold \(remindAfter in the catalog\): (1 user\(s\) reminded, 1 email\(s\) sent|owner@acme.example reminded by the digest's own look)/);
     // The production digest reached the simulation's signed webhook beside the email (S43).
     expect(output).toMatch(/demo-webhook received herald\.digest v1 of acme-production: 15 new, \d+ open, first \S+; signature verified \(msg_[0-9a-f-]{36}\)/);
@@ -66,6 +73,9 @@ describe('the demo', async () => {
     const folded = fulfillment.find((m) => m.parsed.text?.includes('using Warehouse SFTP while it was offline'));
     expect(folded!.parsed.text).toMatch(/3 errors in 1 flow using Warehouse SFTP while it was offline since/);
     expect(folded!.parsed.text).not.toMatch(/SHIP-\w+-1[123]/);
+    // That digest also tells who resolved the error, and how.
+    const told = mail.to('integrations@acme.example').find((m) => m.parsed.text?.includes('using Warehouse SFTP while it was offline'));
+    expect(told!.parsed.text).toContain('resolved by integrations@acme.example from an email');
 
     // After the retry window, the next cycle brings the intermittent error that did not recover.
     mail.clear();

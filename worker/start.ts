@@ -6,8 +6,7 @@
 import { NativeConnection } from '@temporalio/worker';
 import pretty from 'pino-pretty';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ConfigError, loadConfig, type HeraldConfig } from '../config/config.js';
 import { heraldLogger } from '../observability/log.js';
@@ -16,7 +15,7 @@ import { installWorkerRuntime } from './runtime.js';
 import { databaseAddress, refusedConnectionTo, UnreachableError } from '../config/unreachable.js';
 import { connectDatabase, migrateLatest } from '../stores/database.js';
 import { startEmbeddedPostgres } from '../embedded/embedded-postgres.js';
-import { embeddedPorts, localStateFolders, portInUse } from '../embedded/local-state.js';
+import { embeddedPorts, keptSecret, localStateFolders, portInUse } from '../embedded/local-state.js';
 import { cliExecutable } from '../embedded/temporal-binaries.js';
 import { startTemporalDevServer } from '../embedded/temporal-dev-server.js';
 import { startMailCatcher } from '../embedded/mail-catcher.js';
@@ -134,7 +133,7 @@ async function main(): Promise<void> {
 
   const clientConnection = await Connection.connect(config.temporalAddress ? target.connectionOptions : { address: temporalAddress });
   stops.unshift(() => clientConnection.close());
-  const secret = config.secret ?? keptSecret(dataDir);
+  const secret = config.secret ?? keptSecret(dataDir, { make: true })!;
   const heraldTemporal = createTemporalClient(clientConnection, config.temporalNamespace);
   starting('the worker (bundling the workflows)');
   const herald = await runHerald({
@@ -223,10 +222,3 @@ main().catch((error: unknown) => {
   else console.error('herald: failed to start:', error);
   process.exit(1);
 });
-
-/** The session secret `npm start` keeps in its data folder, made on the first start. */
-function keptSecret(dataDir: string): string {
-  const file = join(dataDir, 'secret');
-  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
-  return readFileSync(file, 'utf8').trim();
-}

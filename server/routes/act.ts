@@ -129,9 +129,7 @@ export function actPages(app: FastifyInstance, deps: PageDeps): void {
       case 'snooze': {
         const now = clock();
         const target = link.target === 'group' ? { group: { flow: error.flowId, key: error.groupKey } } : { errorIds: ids };
-        const snoozed = await snoozes.snooze({ ...request, ...target, until: snoozeEnd({ for: '1 day' }, now) }, now);
-        if (snoozed.tellDigest) await deps.client.tellDigest(environment.id);
-        return snoozed.errors;
+        return (await snoozes.snooze({ ...request, ...target, until: snoozeEnd({ for: '1 day' }, now) }, now, (env) => deps.client.tellDigest(env))).errors;
       }
     }
   };

@@ -134,9 +134,7 @@ export function errorPages(app: FastifyInstance, deps: PageDeps): void {
   const snoozes = createSnoozeStore(deps.db);
   const snoozeAs = async (client: HeraldClient, environment: PageEnvironment, person: Person, form: { for: string }, target: Pick<SnoozeRequest, 'errorIds' | 'group'>) => {
     const now = new Date();
-    const snoozed = await snoozes.snooze({ environment: environment.id, ...target, until: snoozeEnd(form, now), user: person.email }, now);
-    if (snoozed.tellDigest) await client.tellDigest(environment.id);
-    return snoozed.errors;
+    return (await snoozes.snooze({ environment: environment.id, ...target, until: snoozeEnd(form, now), user: person.email }, now, (env) => client.tellDigest(env))).errors;
   };
   const snooze = (client: HeraldClient, environment: PageEnvironment, person: Person, form: { for: string }, ids: number[]) =>
     snoozeAs(client, environment, person, form, { errorIds: ids });
