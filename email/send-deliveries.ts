@@ -7,10 +7,11 @@
  * - An email goes to SMTP only while outcomes can be recorded: the first failure to read or write
  *   the database, or an outage of the mail server, stops it handing out more (the emails in flight
  *   finish, then the attempt fails for Temporal to retry).
- * - An email SMTP accepted is never sent again: its `sent` mark is written at once; while the
- *   database is down, the attempt waits (heartbeating) until the marks are written. The emails still
- *   unmarked travel in the heartbeat details, so an attempt that dies with them is followed by one
- *   that marks them before it sends anything.
+ * - An email SMTP accepted is never sent again: its `sent` mark is written by the next claim of
+ *   its connection's slot (one statement marks it and claims the next email), or as the attempt
+ *   ends; while the database is down, the attempt waits (heartbeating) until the marks are written.
+ *   The emails still unmarked travel in the heartbeat details, so an attempt that dies with them is
+ *   followed by one that marks them before it sends anything.
  * - One recipient never holds others back: a refusal for good is recorded as failed, a refusal for
  *   now is deferred with backoff, an email that cannot be composed is failed with the reason.
  * - Sending is fenced (S44): the attempt takes its workflow's fence when it starts and checks it
@@ -102,25 +103,13 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
   // The first failure that is not one recipient's: once set, nothing more is handed to SMTP.
   let halt: { error: unknown } | undefined;
 
-  // Marks are written in groups, one statement for the emails accepted while the last one was
-  // written. Each sender waits for its group while it holds its slot, so no more accepted emails are
-  // unmarked at once than the mailer has connections: the duplicate window of S33.
-  let open: { emails: AcceptedEmail[]; written: Promise<void> } | undefined;
-  let lastWrite: Promise<unknown> = Promise.resolve();
-  const markSent = async (email: AcceptedEmail) => {
-    unmarked.push(email);
-    if (!open) {
-      const emails: AcceptedEmail[] = [];
-      const written = lastWrite.then(async () => {
-        if (open?.emails === emails) open = undefined;
-        await store.markSent(emails);
-        for (const marked of emails) unmarked.splice(unmarked.indexOf(marked), 1);
-      });
-      open = { emails, written };
-      lastWrite = written.catch(() => undefined);
-    }
-    open.emails.push(email);
-    await open.written;
+  // An accepted email's mark rides on the next claim of its slot: one statement marks it sent and
+  // claims the slot's next email, so no more accepted emails are unmarked at once than the mailer
+  // has connections (the duplicate window of S33), and each email costs one statement at full
+  // speed. What no next claim marked (the last of each slot, or after a failure) is marked as the
+  // attempt ends, and travels in the heartbeats until then.
+  const marked = (emails: AcceptedEmail[]) => {
+    for (const email of emails) unmarked.splice(unmarked.indexOf(email), 1);
   };
 
   const deliver = async (job: DeliveryJob): Promise<keyof DeliveryTally | undefined> => {
@@ -138,7 +127,7 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
       return 'failed';
     }
     // From the fence's check until the mark is written, the email holds one of the connections' slots.
-    await slots.take();
+    const slot = await slots.take();
     try {
       // While this sender waited for a slot, another may have stopped the attempt: its email stays pending.
       if (halt) return undefined;
@@ -147,7 +136,16 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
       let claimedAt = 0;
       const claim = async () => {
         claimedAt = Date.now();
-        const state = await store.claimForSending(job.deliveryId, fence);
+        const accepted = slot.accepted.splice(0);
+        let state: Awaited<ReturnType<typeof store.claimForSending>>;
+        try {
+          state = await store.claimForSending(job.deliveryId, fence, accepted);
+        } catch (error) {
+          // Not written: marked as the attempt ends, however long the database takes.
+          slot.accepted.push(...accepted);
+          throw error;
+        }
+        marked(accepted);
         if (state === 'fenced') throw new SendingAttemptSupersededError(fence);
         return state === 'claimed';
       };
@@ -175,10 +173,12 @@ export async function sendDeliveries(options: SendDeliveriesOptions): Promise<De
           return store.defer(job.deliveryId, error.message, now(), retryLimitMs);
         }
       }
-      await markSent({ deliveryId: job.deliveryId, messageId: job.messageId, subject: composed.subject });
+      const accepted = { deliveryId: job.deliveryId, messageId: job.messageId, subject: composed.subject };
+      unmarked.push(accepted);
+      slot.accepted.push(accepted);
       return 'sent';
     } finally {
-      slots.give();
+      slots.give(slot);
     }
   };
 
@@ -235,19 +235,23 @@ async function markThroughOutage(store: DeliveryStore, unmarked: AcceptedEmail[]
   }
 }
 
-/** Counting slots: `take()` waits while all `count` are taken. */
+/** One of the connections' slots, with the email it sent whose mark waits for its next claim. */
+interface SendingSlot {
+  accepted: AcceptedEmail[];
+}
+
+/** `count` slots: `take()` waits while all are taken. */
 function sendingSlots(count: number) {
-  let free = count;
-  const waiting: (() => void)[] = [];
+  const free: SendingSlot[] = Array.from({ length: count }, () => ({ accepted: [] }));
+  const waiting: ((slot: SendingSlot) => void)[] = [];
   return {
-    async take(): Promise<void> {
-      if (free > 0) free -= 1;
-      else await new Promise<void>((resolve) => waiting.push(resolve));
+    async take(): Promise<SendingSlot> {
+      return free.pop() ?? new Promise<SendingSlot>((resolve) => waiting.push(resolve));
     },
-    give(): void {
+    give(slot: SendingSlot): void {
       const next = waiting.shift();
-      if (next) next();
-      else free += 1;
+      if (next) next(slot);
+      else free.push(slot);
     },
   };
 }

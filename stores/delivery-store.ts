@@ -90,9 +90,10 @@ export interface DeliveryStore {
   /**
    * Before handing one email to SMTP, in one statement: `fenced` if another attempt took the fence
    * since (send nothing more), `done` if the delivery is no longer pending (sent, failed or
-   * cancelled by another attempt), else `claimed`.
+   * cancelled by another attempt), else `claimed`. The same statement first marks `accepted` sent
+   * (what SMTP took since the sender's last claim), so sending at full speed costs one statement an email.
    */
-  claimForSending(deliveryId: number, fence: SendFence): Promise<SendClaim>;
+  claimForSending(deliveryId: number, fence: SendFence, accepted?: AcceptedEmail[]): Promise<SendClaim>;
   /** SMTP accepted these emails: each is done and never sent again. */
   markSent(emails: AcceptedEmail[]): Promise<void>;
   /** Refused for good, or could not be composed: recorded, not tried again. */
@@ -114,6 +115,14 @@ export interface DeliveryStore {
   pendingSummary(environment: string): Promise<PendingSummary>;
 }
 
+/** Marks accepted emails sent (each still pending): `d`, with {@link markSentBindings}. */
+const markSentSql = `update email_deliveries d
+    set status = 'sent', sent_at = now(), message_id = a.message_id, subject = coalesce(nullif(a.subject, ''), d.subject),
+        attempts = d.attempts + 1, retry_at = null
+   from unnest(?::bigint[], ?::text[], ?::text[]) as a(id, message_id, subject)
+  where d.id = a.id and d.status = 'pending'`;
+const markSentBindings = (emails: AcceptedEmail[]) => [emails.map((e) => e.deliveryId), emails.map((e) => e.messageId), emails.map((e) => e.subject ?? '')];
+
 /** The delivery store on PostgreSQL. */
 export function createDeliveryStore(db: Knex): DeliveryStore {
   const pending = (deliveryId: number) => db('email_deliveries').where({ id: deliveryId, status: 'pending' });
@@ -128,25 +137,20 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
       return { scope, generation: Number(rows[0].generation) };
     },
 
-    async claimForSending(deliveryId, fence) {
+    async claimForSending(deliveryId, fence, accepted = []) {
+      // A data-modifying WITH runs to its end whether or not the query reads it.
+      const marks = accepted.length === 0 ? '' : `with marked as (${markSentSql}) `;
       const { rows } = await db.raw(
-        `select coalesce((select generation from send_fences where scope = ?) = ?, false) as owned,
+        `${marks}select coalesce((select generation from send_fences where scope = ?) = ?, false) as owned,
                 exists (select 1 from email_deliveries where id = ? and status = 'pending') as pending`,
-        [fence.scope, fence.generation, deliveryId],
+        [...(accepted.length === 0 ? [] : markSentBindings(accepted)), fence.scope, fence.generation, deliveryId],
       );
       return !rows[0].owned ? 'fenced' : rows[0].pending ? 'claimed' : 'done';
     },
 
     async markSent(emails) {
       if (emails.length === 0) return;
-      await db.raw(
-        `update email_deliveries d
-            set status = 'sent', sent_at = now(), message_id = a.message_id, subject = coalesce(nullif(a.subject, ''), d.subject),
-                attempts = d.attempts + 1, retry_at = null
-           from unnest(?::bigint[], ?::text[], ?::text[]) as a(id, message_id, subject)
-          where d.id = a.id and d.status = 'pending'`,
-        [emails.map((e) => e.deliveryId), emails.map((e) => e.messageId), emails.map((e) => e.subject ?? '')],
-      );
+      await db.raw(markSentSql, markSentBindings(emails));
     },
 
     async markFailed(deliveryId, reason, subject) {
