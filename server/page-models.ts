@@ -38,6 +38,8 @@ interface InEnvironment extends Frame {
 }
 
 import type { EntityView } from '../admin/entities.js';
+import type { TrendChart } from './trend-charts.js';
+import type { ConnectionDowntime, FlowResolveTime, FlowWeek } from '../stores/trend-store.js';
 import type { ChannelMessageView } from '../stores/channel-store.js';
 import type { channelKindChoices } from '../contracts/channel.js';
 
@@ -74,6 +76,19 @@ export interface PageModels {
   };
   error: InEnvironment & { error: ErrorDetail; record?: string; here: string; canResolve: boolean; users: AccountUser[] };
   connection: InEnvironment & { connection: ConnectionPage };
+  /** The environment's trends (S47). */
+  overview: InEnvironment & {
+    groups: FlowGroup[];
+    flow?: string;
+    flowName?: string;
+    timeZone: string;
+    openNow: number;
+    openLink: string;
+    charts: TrendChart[];
+    noisiest: (FlowWeek & { change: string; thisWidth: number; lastWidth: number; href: string; overview: string })[];
+    resolveTimes: (FlowResolveTime & { median: string; p90: string; href: string })[];
+    downtime: (ConnectionDowntime & { offline: string; href: string })[];
+  };
   emails: Frame & { person: Person; lines: (EmailLine & { statusText: string; kindName: string; quietRun: boolean; why: string })[] };
   settings: InEnvironment & {
     /** Whose settings these are. */

@@ -26,6 +26,7 @@ import { accountPages } from './routes/account.js';
 import { channelPages } from './routes/channels.js';
 import { errorPages } from './routes/errors.js';
 import { connectionPages } from './routes/connections.js';
+import { overviewPages } from './routes/overview.js';
 import { notificationPages } from './routes/notifications.js';
 
 export interface PeopleOptions extends PageDeps {
@@ -82,6 +83,7 @@ export async function peoplePlugin(app: FastifyInstance, options: PeopleOptions)
         });
         errorPages(environmentPages, options);
         connectionPages(environmentPages, options);
+        overviewPages(environmentPages, options);
         notificationPages(environmentPages, options);
       },
       { prefix: '/environments/:env' },

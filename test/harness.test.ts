@@ -80,6 +80,7 @@ describe('the test harness', async () => {
       '20261215000000_snoozes',
       '20261216000000_email_actions',
       '20261217000000_index_public_ids',
+      '20261218000000_error_trends',
     ]);
   });
 

@@ -29,6 +29,7 @@ import * as newsCycleStamps from './20261214000000_news_cycle_stamps.js';
 import * as snoozes from './20261215000000_snoozes.js';
 import * as emailActions from './20261216000000_email_actions.js';
 import * as indexPublicIds from './20261217000000_index_public_ids.js';
+import * as errorTrends from './20261218000000_error_trends.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -65,6 +66,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261215000000_snoozes': snoozes,
   '20261216000000_email_actions': emailActions,
   '20261217000000_index_public_ids': indexPublicIds,
+  '20261218000000_error_trends': errorTrends,
 };
 
 /** A knex migration source over {@link migrations}. */

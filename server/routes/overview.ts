@@ -1,0 +1,98 @@
+/**
+ * An environment's overview (S47), the errors page's first tab: how its errors (or one flow's)
+ * went by hour for 48 hours and by day for 30 days, the noisiest flows this week against last,
+ * how long errors took to resolve, and how long connections were offline — each chart also as a
+ * table, each figure linked to the errors it counts. In the viewer's time zone: `?tz=`, else their
+ * digest's (S41), else UTC.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import ms from 'ms';
+import { DateTime } from 'luxon';
+import { createPageStore } from '../../stores/page-store.js';
+import { createTrendStore, type TrendPoint } from '../../stores/trend-store.js';
+import { check } from '../../contracts/problems.js';
+import { inEnvironment, page, type PageDeps } from '../page.js';
+import { trendChart } from '../trend-charts.js';
+
+const overviewQuery = z.object({
+  flow: z.string().max(200).optional().transform((flow) => flow || undefined),
+  tz: z
+    .string()
+    .max(64)
+    .optional()
+    .transform((zone) => zone || undefined)
+    .refine((zone) => zone === undefined || DateTime.local().setZone(zone).isValid, { message: 'must be a time zone of the IANA database, as "Europe/Berlin"' }),
+});
+
+/** A duration in words, to the unit that reads best ("3 hours", "2 days", "45 seconds"). */
+const duration = (seconds: number) => (seconds < 1 ? 'under a second' : ms(Math.round(seconds * 1000), { long: true }));
+
+/** A week against the one before, in words: "+50 %", "−20 %", "new", "same". */
+function change(thisWeek: number, lastWeek: number): string {
+  if (lastWeek === 0) return thisWeek === 0 ? 'same' : 'new this week';
+  const percent = Math.round(((thisWeek - lastWeek) / lastWeek) * 100);
+  return percent === 0 ? 'same' : `${percent > 0 ? '+' : '−'}${Math.abs(percent)} %`;
+}
+
+export function overviewPages(app: FastifyInstance, deps: PageDeps): void {
+  const pages = createPageStore(deps.db);
+  const trends = createTrendStore(deps.db);
+  const clock = deps.clock ?? (() => new Date());
+
+  app.get('/overview', async (request, reply) => {
+    const { person, environment } = inEnvironment(request);
+    const query = check(overviewQuery, request.query, '(query)');
+    const path = request.url.split('?')[0]!;
+    if (query.problems) return page(reply, 'refused', { title: 'Not shown', person, environment, problems: query.problems, back: path }, 400);
+    const { flow } = query.value;
+    const now = clock();
+    const timeZone = query.value.tz ?? (await trends.viewerZone(person.id, environment.id)) ?? 'UTC';
+    const groups = await pages.flows(environment);
+    const flowName = flow ? groups.flatMap((g) => g.flows).find((f) => f.id === flow)?.name : undefined;
+    const [series, noisiest, resolveTimes, downtime] = await Promise.all([
+      trends.trends(environment.id, { now, timeZone, flow }),
+      trends.noisiestFlows(environment.id, now),
+      trends.resolveTimes(environment.id, now),
+      trends.downtime({ accountId: person.account, resourceGroup: environment.resourceGroup }, now),
+    ]);
+    const errorsOf = (params: Record<string, string | undefined>) =>
+      `/environments/${encodeURIComponent(environment.id)}/errors?${new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined))}`;
+    // The errors list filters by UTC days: a bar links the days its time spans.
+    const dayLink = (point: TrendPoint, unit: 'hour' | 'day') => {
+      const start = DateTime.fromJSDate(point.at, { zone: 'utc' });
+      const end = DateTime.fromJSDate(point.at, { zone: timeZone }).plus(unit === 'hour' ? { hours: 1 } : { days: 1 }).minus({ milliseconds: 1 }).setZone('utc');
+      return errorsOf({ flow, since: start.toISODate()!, until: end.toISODate()!, grouped: '0' });
+    };
+    const maxWeek = Math.max(1, ...noisiest.map((f) => Math.max(f.thisWeek, f.lastWeek)));
+    const of = flowName ? ` of ${flowName}` : '';
+    return page(reply, 'overview', {
+      title: 'Overview',
+      wide: true,
+      person,
+      environment,
+      groups,
+      flow,
+      flowName,
+      timeZone,
+      openNow: series.openNow,
+      openLink: errorsOf({ flow, status: 'open' }),
+      charts: [
+        trendChart({ id: 'hours', title: `Errors${of}, the last 48 hours`, unit: 'hour', points: series.hours, zone: timeZone, tickEvery: 6, link: (p) => dayLink(p, 'hour') }),
+        trendChart({ id: 'days', title: `Errors${of}, the last 30 days`, unit: 'day', points: series.days, zone: timeZone, tickEvery: 5, link: (p) => dayLink(p, 'day') }),
+      ],
+      noisiest: noisiest.map((f) => ({
+        ...f,
+        change: change(f.thisWeek, f.lastWeek),
+        thisWidth: Math.round((f.thisWeek / maxWeek) * 100),
+        lastWidth: Math.round((f.lastWeek / maxWeek) * 100),
+        href: errorsOf({ flow: f.flowId }),
+        overview: `${path}?${new URLSearchParams({ flow: f.flowId, ...(query.value.tz && { tz: query.value.tz }) })}`,
+      })),
+      resolveTimes: resolveTimes.map((r) => ({ ...r, median: duration(r.medianSeconds), p90: duration(r.p90Seconds), href: errorsOf({ flow: r.flowId, status: 'resolved' }) })),
+      downtime: downtime
+        .filter((c) => c.outages > 0)
+        .map((c) => ({ ...c, offline: duration(c.downSeconds), href: `/environments/${encodeURIComponent(environment.id)}/connections/${encodeURIComponent(c.connectionId)}` })),
+    });
+  });
+}

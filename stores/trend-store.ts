@@ -1,0 +1,195 @@
+/**
+ * Trends (S47): what an environment's errors did over time, read from `error_trends` (errors
+ * reported and resolved per flow per hour, kept by the database as errors are stored and resolved:
+ * migration 20261218000000), not from the errors. How many were open at the end of an hour is
+ * counted back from how many are open now. Hours and days are the viewer's, in their time zone:
+ * a day of 23 or 25 hours (a change of the clocks) is that many hours.
+ */
+import type { Knex } from 'knex';
+import { DateTime } from 'luxon';
+
+/** One bar of a chart: errors reported and resolved in it, and open at its end. */
+export interface TrendPoint {
+  /** Its start. */
+  at: Date;
+  reported: number;
+  resolved: number;
+  open: number;
+}
+
+export interface FlowWeek {
+  flowId: string;
+  flowName: string;
+  thisWeek: number;
+  lastWeek: number;
+}
+
+export interface FlowResolveTime {
+  flowId: string;
+  flowName: string;
+  resolved: number;
+  medianSeconds: number;
+  p90Seconds: number;
+}
+
+export interface ConnectionDowntime {
+  connectionId: string;
+  connectionName: string;
+  outages: number;
+  downSeconds: number;
+  /** Offline now. */
+  down: boolean;
+}
+
+export interface EnvironmentTrends {
+  timeZone: string;
+  /** The last 48 hours, by hour, the current hour last. */
+  hours: TrendPoint[];
+  /** The last 30 days, by day, today last. */
+  days: TrendPoint[];
+  openNow: number;
+}
+
+const hourMs = 3_600_000;
+const dayMs = 24 * hourMs;
+
+export function createTrendStore(db: Knex) {
+  return {
+    /** The time zone of the person's digest in the environment (S41), if they chose one. */
+    async viewerZone(userId: number, environment: string): Promise<string | undefined> {
+      const row = await db('digest_rhythms').where({ user_id: userId, environment_id: environment }).first('time_zone');
+      return row?.time_zone as string | undefined;
+    },
+
+    /** The environment's errors (or one flow's) by hour for 48 hours and by day for 30 days, in `timeZone`. */
+    async trends(environment: string, options: { now: Date; timeZone: string; flow?: string }): Promise<EnvironmentTrends> {
+      const { now, timeZone, flow } = options;
+      const zoned = DateTime.fromJSDate(now, { zone: timeZone });
+      const firstDay = zoned.startOf('day').minus({ days: 29 });
+      const firstHour = zoned.startOf('hour').minus({ hours: 47 });
+      const since = new Date(Math.min(firstDay.toMillis(), firstHour.toMillis()));
+      // One snapshot: the open count and the hours agree, whatever is reported or resolved meanwhile.
+      const { openNow, rows } = await db.transaction(
+        async (trx) => {
+          const open = trx('errors').where({ environment_id: environment }).whereIn('status', ['open', 'retrying']);
+          const hours = trx('error_trends').where({ environment_id: environment }).where('hour', '>=', since);
+          if (flow) {
+            open.where({ flow_id: flow });
+            hours.where({ flow_id: flow });
+          }
+          const [counted] = await open.count({ count: '*' });
+          const rows = await hours.groupBy('hour').orderBy('hour').select('hour', trx.raw('sum(reported)::int as reported'), trx.raw('sum(resolved)::int as resolved'));
+          return { openNow: Number(counted?.count ?? 0), rows: rows as { hour: Date; reported: number; resolved: number }[] };
+        },
+        { isolationLevel: 'repeatable read', readOnly: true },
+      );
+      /** Bars from `starts` (each to the next, the last to its own end): what fell in each, and how many were open at its end. */
+      const bars = (starts: DateTime[], end: DateTime): TrendPoint[] => {
+        const edges = [...starts.map((s) => s.toMillis()), end.toMillis()];
+        const points = starts.map((start) => ({ at: start.toJSDate(), reported: 0, resolved: 0, open: 0 }));
+        let after = 0; // reported less resolved after the bar being counted (the future included: a clock ahead of this one)
+        for (const row of rows) {
+          const t = row.hour.getTime();
+          const index = edges.findIndex((edge, i) => i < points.length && t >= edge && t < edges[i + 1]!);
+          if (index >= 0) {
+            points[index]!.reported += row.reported;
+            points[index]!.resolved += row.resolved;
+          } else if (t >= end.toMillis()) after += row.reported - row.resolved;
+        }
+        for (let i = points.length - 1; i >= 0; i -= 1) {
+          points[i]!.open = openNow - after;
+          after += points[i]!.reported - points[i]!.resolved;
+        }
+        return points;
+      };
+      const hourStarts = Array.from({ length: 48 }, (_, i) => firstHour.plus({ hours: i }));
+      const dayStarts = Array.from({ length: 30 }, (_, i) => firstDay.plus({ days: i }));
+      return {
+        timeZone,
+        hours: bars(hourStarts, zoned.startOf('hour').plus({ hours: 1 })),
+        days: bars(dayStarts, zoned.startOf('day').plus({ days: 1 })),
+        openNow,
+      };
+    },
+
+    /** The flows that reported most in the last 7 days, against the 7 before (at most `limit`). */
+    async noisiestFlows(environment: string, now: Date, limit = 10): Promise<FlowWeek[]> {
+      const weekAgo = new Date(now.getTime() - 7 * dayMs);
+      const twoWeeksAgo = new Date(now.getTime() - 14 * dayMs);
+      const rows = await db('error_trends as t')
+        .join('flows as f', 'f.id', 't.flow_id')
+        .where('t.environment_id', environment)
+        .where('t.hour', '>=', twoWeeksAgo)
+        .groupBy('t.flow_id', 'f.name')
+        .select(
+          't.flow_id',
+          'f.name',
+          db.raw('coalesce(sum(t.reported) filter (where t.hour >= ?), 0)::int as this_week', [weekAgo]),
+          db.raw('coalesce(sum(t.reported) filter (where t.hour < ?), 0)::int as last_week', [weekAgo]),
+        )
+        .orderByRaw('3 desc, 4 desc, f.name')
+        .limit(limit);
+      return rows.filter((r) => r.this_week + r.last_week > 0).map((r) => ({ flowId: r.flow_id, flowName: r.name, thisWeek: r.this_week, lastWeek: r.last_week }));
+    },
+
+    /**
+     * How long errors resolved in the last 30 days were open, per flow: median and 90th percentile.
+     * Errors that recovered in their retry window were never anyone's to resolve, and are left out.
+     */
+    async resolveTimes(environment: string, now: Date): Promise<FlowResolveTime[]> {
+      const rows = await db('errors as e')
+        .join('flows as f', 'f.id', 'e.flow_id')
+        .where('e.environment_id', environment)
+        .whereIn('e.status', ['resolved', 'auto_resolved'])
+        .where('e.resolved_at', '>=', new Date(now.getTime() - 30 * dayMs))
+        .whereRaw(`coalesce(e.resolution_reason, '') <> 'retry succeeded'`)
+        .groupBy('e.flow_id', 'f.name')
+        .orderBy('f.name')
+        .select(
+          'e.flow_id',
+          'f.name',
+          db.raw('count(*)::int as resolved'),
+          db.raw('percentile_cont(0.5) within group (order by extract(epoch from e.resolved_at - e.reported_at)) as median'),
+          db.raw('percentile_cont(0.9) within group (order by extract(epoch from e.resolved_at - e.reported_at)) as p90'),
+        );
+      return rows.map((r) => ({ flowId: r.flow_id, flowName: r.name, resolved: r.resolved, medianSeconds: Math.max(0, Number(r.median)), p90Seconds: Math.max(0, Number(r.p90)) }));
+    },
+
+    /** The environment's connections' time offline in the last 30 days (an outage begun before counts from then). */
+    async downtime(environment: { accountId: string; resourceGroup: string }, now: Date): Promise<ConnectionDowntime[]> {
+      const since = new Date(now.getTime() - 30 * dayMs);
+      const rows = await db.raw(
+        `select c.id, c.name, ev.status, ev.changed_at
+           from connections c
+           join lateral (
+             (select status, changed_at, sequence from connection_events where connection_id = c.id and changed_at < :since order by sequence desc limit 1)
+             union all
+             (select status, changed_at, sequence from connection_events where connection_id = c.id and changed_at >= :since)
+           ) ev on true
+          where c.account_id = :account and c.resource_group = :group
+          order by c.name, c.id, ev.sequence`,
+        { since, account: environment.accountId, group: environment.resourceGroup },
+      );
+      const byConnection = new Map<string, ConnectionDowntime & { offlineSince: number | null }>();
+      for (const row of rows.rows as { id: string; name: string; status: string; changed_at: Date }[]) {
+        let c = byConnection.get(row.id);
+        if (!c) byConnection.set(row.id, (c = { connectionId: row.id, connectionName: row.name, outages: 0, downSeconds: 0, down: false, offlineSince: null }));
+        const at = Math.max(row.changed_at.getTime(), since.getTime());
+        if (row.status === 'offline' && c.offlineSince === null) {
+          c.offlineSince = at;
+          c.outages += 1;
+        } else if (row.status === 'online' && c.offlineSince !== null) {
+          c.downSeconds += (Math.min(at, now.getTime()) - c.offlineSince) / 1000;
+          c.offlineSince = null;
+        }
+      }
+      return [...byConnection.values()].map(({ offlineSince, ...c }) => ({
+        ...c,
+        down: offlineSince !== null,
+        downSeconds: c.downSeconds + (offlineSince !== null ? Math.max(0, now.getTime() - offlineSince) / 1000 : 0),
+      }));
+    },
+  };
+}
+
+export type TrendStore = ReturnType<typeof createTrendStore>;
