@@ -15,6 +15,11 @@ export interface ComposedDigest {
   rendered: RenderedEmail;
 }
 
+/** A digest's bars span the day to its cycle and the day before, to compare (S47). */
+const trendHours = 48;
+/** The bars end at the hour the cycle was fixed in, whenever the email is sent or drawn again. */
+const trendEnd = (context: CycleContext) => context.fixedAt ?? new Date();
+
 /** The Message-ID of a user's digest of a cycle: the same for every attempt, so a receiver can spot a resend. */
 export function digestMessageId(delivery: Pick<PendingDelivery, 'publicId' | 'cycleId' | 'userId'>, installation: string): string {
   return heraldMessageId('digest', delivery.publicId, delivery.cycleId, delivery.userId, installation);
@@ -27,6 +32,7 @@ export function digestMessageId(delivery: Pick<PendingDelivery, 'publicId' | 'cy
  */
 export function digestComposer(store: DigestStore, context: CycleContext, appUrl: string, installation: string, unsubscribe: UnsubscribeLinks, actions: EmailActionLinks) {
   const newByFlow = new Map<string, DigestErrorRow[]>();
+  const trendByFlow = new Map<string, number[]>();
   const sharedRenders = new Map<string, Promise<ComposedDigest>>();
   let folded: Promise<Map<string, FoldedErrors>> | undefined;
   const compose = async (delivery: PendingDelivery) => {
@@ -36,15 +42,15 @@ export function digestComposer(store: DigestStore, context: CycleContext, appUrl
         store.newErrorsByFlow(context.cycleId, delivery.flowIds, digestDetailLimit, delivery.sinceCycleId),
         store.foldedByFlow(context.cycleId, delivery.sinceCycleId),
       ]);
-      return composeDigest(store, context, delivery, newOfRange, foldedOfRange, appUrl);
+      return composeDigest(store, context, delivery, newOfRange, foldedOfRange, appUrl, trendByFlow);
     }
     folded ??= store.foldedByFlow(context.cycleId);
     const foldedByFlow = await folded;
-    if (delivery.resolvedCount > 0) return composeDigest(store, context, delivery, newByFlow, foldedByFlow, appUrl);
+    if (delivery.resolvedCount > 0) return composeDigest(store, context, delivery, newByFlow, foldedByFlow, appUrl, trendByFlow);
     const key = `${delivery.openCount}|${delivery.snoozedCount}|${delivery.canAct === true}|${delivery.flowIds.join(',')}`;
     let shared = sharedRenders.get(key);
     if (!shared) {
-      shared = composeDigest(store, context, delivery, newByFlow, foldedByFlow, appUrl);
+      shared = composeDigest(store, context, delivery, newByFlow, foldedByFlow, appUrl, trendByFlow);
       sharedRenders.set(key, shared);
       // A failed render is not shared: the next user of these flows tries again.
       shared.catch(() => sharedRenders.delete(key));
@@ -54,6 +60,10 @@ export function digestComposer(store: DigestStore, context: CycleContext, appUrl
   return {
     /** Loads the new errors of the flows these deliveries need that are not loaded yet. */
     async prepare(deliveries: PendingDelivery[]): Promise<void> {
+      const untrended = [...new Set(deliveries.flatMap((d) => d.flowIds))].filter((id) => !trendByFlow.has(id));
+      if (untrended.length > 0) {
+        for (const [id, hourly] of await store.reportedByHour(context.environment.id, untrended, trendEnd(context), trendHours)) trendByFlow.set(id, hourly);
+      }
       const ofThisCycle = deliveries.filter((d) => d.sinceCycleId === null);
       const missing = [...new Set(ofThisCycle.flatMap((d) => d.flowIds))].filter((id) => !newByFlow.has(id));
       if (missing.length === 0) return;
@@ -101,11 +111,14 @@ export async function composeDigest(
   newByFlow: Map<string, DigestErrorRow[]>,
   folded: Map<string, FoldedErrors>,
   appUrl: string,
+  /** The flows' errors per hour up to the cycle (S47), where the caller read them for many deliveries; else read here. */
+  trends?: Map<string, number[]>,
 ): Promise<ComposedDigest> {
   const newRows = firstRows(delivery.flowIds, newByFlow, digestDetailLimit);
   const resolvedRows =
     delivery.resolvedCount > 0 ? await store.resolvedErrors(context.cycleId, delivery.userId, delivery.flowIds, digestDetailLimit, delivery.sinceCycleId) : [];
-  const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl, offlineLines(delivery.flowIds, folded), delivery.canAct === true);
+  const hourly = trends ?? (await store.reportedByHour(context.environment.id, [...new Set(newRows.map((row) => row.flowId))], trendEnd(context), trendHours));
+  const email = digestEmail(context, delivery, newRows, resolvedRows, appUrl, offlineLines(delivery.flowIds, folded), delivery.canAct === true, hourly);
   try {
     return { subject: email.subject, rendered: await renderEmail('digest', email.model) };
   } catch (error) {

@@ -6,6 +6,7 @@ import { rowActions } from './email-actions.js';
 import { emailFrame, emailTime } from './email-frame.js';
 import { unsubscribePlaceholder } from './unsubscribe.js';
 import { actionSourceWords } from '../contracts/email-action.js';
+import { flowTrendBars, type FlowTrendBars } from './trend-bars.js';
 
 /** Detail rows per email, per list (new, resolved); counts stay exact beyond them (S20). */
 export const digestDetailLimit = 50;
@@ -36,6 +37,8 @@ export function digestEmail(
   offline: OfflineLine[] = [],
   /** Whether the recipient may act on errors: their rows carry resolve, snooze and assign links (S45). */
   canAct = false,
+  /** Errors reported per hour in each flow, the 48 hours to the cycle (S47): the bars of each flow with news. */
+  trends: Map<string, number[]> = new Map(),
 ): DigestEmail {
   const frame = emailFrame(appUrl, context.environment, context.account);
   const flowUrl = (flowId: string) => frame.link(`flows/${encodeURIComponent(flowId)}/errors`);
@@ -47,15 +50,17 @@ export function digestEmail(
   const subject = `${frame.subjectPrefix}${counts.join(', ')} in ${frame.account.name} flows`;
 
   const group = (rows: DigestErrorRow[], resolved: boolean) => {
-    const groups: { flow: string; integration: string; url: string; count: number; errors: object[] }[] = [];
+    const groups: { flow: string; integration: string; url: string; count: number; trend?: FlowTrendBars; errors: object[] }[] = [];
     for (const row of rows) {
       let current = groups.at(-1);
       if (!current || current.url !== flowUrl(row.flowId)) {
+        const hourly = resolved ? undefined : trends.get(row.flowId);
         current = {
           flow: emailText(row.flowName, limits.name),
           integration: emailText(row.integrationName, limits.name),
           url: flowUrl(row.flowId),
           count: row.flowCount,
+          ...(hourly && { trend: flowTrendBars(hourly) }),
           errors: [],
         };
         groups.push(current);

@@ -89,6 +89,8 @@ const tallyColumns = `(count(*) filter (where status = 'sent'))::int as sent, (c
 export interface CycleContext {
   cycleId: number;
   number: number;
+  /** When the cycle was fixed (the database's clock): its digests' trends end then (S47). None when not known (a drawing of the gallery). */
+  fixedAt?: Date;
   environment: { id: string; name: string; production: boolean };
   account: { id: string; name: string };
 }
@@ -179,6 +181,8 @@ export interface DigestStore {
    */
   fixCycle(environment: string, number: number, at?: Date): Promise<FixedCycle>;
   cycleContext(cycleId: number): Promise<CycleContext>;
+  /** Errors reported in each flow in each of the `hours` hours up to the one `end` falls in (that one last), from the hourly trends (S47). */
+  reportedByHour(environment: string, flowIds: string[], end: Date, hours: number): Promise<Map<string, number[]>>;
   /**
    * A cycle's deliveries still waiting for their first attempt, in id order, after the delivery
    * `afterId`; or one user's. Each says whether it is still wanted (S38).
@@ -344,14 +348,28 @@ export function createDigestStore(db: Knex): DigestStore {
         .join('environments as e', 'e.id', 'c.environment_id')
         .join('accounts as a', 'a.id', 'e.account_id')
         .where('c.id', cycleId)
-        .first('c.id', 'c.number', 'e.id as environment_id', 'e.name as environment_name', 'e.production', 'a.id as account_id', 'a.name as account_name');
+        .first('c.id', 'c.number', 'c.fixed_at', 'e.id as environment_id', 'e.name as environment_name', 'e.production', 'a.id as account_id', 'a.name as account_name');
       if (!row) throw new Error(`no digest cycle ${cycleId}`);
       return {
         cycleId: row.id,
         number: row.number,
+        fixedAt: row.fixed_at ?? undefined,
         environment: { id: row.environment_id, name: row.environment_name, production: row.production },
         account: { id: row.account_id, name: row.account_name },
       };
+    },
+
+    async reportedByHour(environment: string, flowIds: string[], end: Date, hours: number): Promise<Map<string, number[]>> {
+      const last = Math.floor(end.getTime() / 3_600_000);
+      const counts = new Map(flowIds.map((id) => [id, Array.from({ length: hours }, () => 0)]));
+      if (flowIds.length === 0) return counts;
+      const rows = await db('error_trends')
+        .where('environment_id', environment)
+        .whereIn('flow_id', flowIds)
+        .whereBetween('hour', [new Date((last - hours + 1) * 3_600_000), new Date(last * 3_600_000)])
+        .select('flow_id', 'hour', 'reported');
+      for (const row of rows) counts.get(row.flow_id)![hours - 1 - (last - Math.floor((row.hour as Date).getTime() / 3_600_000))] = row.reported;
+      return counts;
     },
 
     async pendingDeliveries(cycleId: number, limit: number, afterId = 0, userId?: number): Promise<PendingDelivery[]> {

@@ -12,6 +12,8 @@ import { createTrendStore } from '../stores/trend-store.js';
 import { createErrorStore } from '../stores/error-store.js';
 import { createPeopleStore } from '../stores/people-store.js';
 import { decode, Visitor } from './helpers/visitor.js';
+import { startFixture } from './helpers/fixture.js';
+import { runCycleNow, startDigest } from './helpers/digests.js';
 
 const artifacts = new URL('../test-artifacts/overview/', import.meta.url).pathname;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -201,5 +203,42 @@ describe('S47: trends', async () => {
       }),
       { numRuns: 15 },
     );
+  });
+});
+
+describe('S47: a trend line in each digest', async () => {
+  const { db, mail, herald } = await startFixture({});
+  const browser = await launchBrowser();
+  mkdirSync(artifacts, { recursive: true });
+
+  it('S47: each flow with news shows its last 24 hours as bars of table cells and says how the day compares with the day before, in the HTML as read at 375 px and in the text', async () => {
+    // The day before: five errors of orders, long resolved (never told, but they happened).
+    const dayBefore = new Date(Date.now() - 30 * hour);
+    await db('errors').insert(
+      Array.from({ length: 5 }, (_, i) => ({ environment_id: 'prod', flow_id: 'orders', report_id: 'yesterday', error_key: `y-${i}`, trace_key: `Y-${i}`, message: 'Old failure', status: 'resolved', occurred_at: dayBefore, reported_at: dayBefore, resolved_at: dayBefore })),
+    );
+    await herald.client.reportErrors({ environment: 'prod', flow: 'orders', reportId: 'today', errors: [1, 2, 3].map((n) => ({ traceKey: `SO-${n}`, message: `Customer C-${n} not found` })) });
+    await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod', intervalMs: 24 * hour });
+    await runCycleNow(herald.temporal, 'prod');
+    const [digest] = await mail.waitFor(1, { to: 'orders-team@acme.test' });
+
+    const page = await browser.newPage({ viewport: { width: 375, height: 900 } });
+    await page.setContent(String(digest!.parsed.html), { waitUntil: 'load' });
+    await saveScreenshot(page, `${artifacts}digest-trend-375.png`);
+    const trend = await page.evaluate(() => {
+      const table = document.querySelector('[data-trend]') as HTMLElement;
+      const bars = Array.from(table.querySelectorAll('td[bgcolor]')).map((cell) => (cell as HTMLElement).getBoundingClientRect().height);
+      return { words: table.innerText.replace(/\s+/g, ' ').trim(), bars, flow: (table.previousElementSibling as HTMLElement).innerText.replace(/\s+/g, ' ').trim() };
+    });
+    expect(trend.flow).toBe('Orders · Shop to ERP · 3 new');
+    expect(trend.words).toBe('3 in the last 24 hours, falling (5 the day before)');
+    // 24 hours: the three came in one of the last two (the cycle may have begun the next hour), the quiet ones a hairline.
+    expect(trend.bars).toHaveLength(24);
+    expect(trend.bars.filter((height) => height !== 1)).toEqual([24]);
+    expect(trend.bars.indexOf(24)).toBeGreaterThanOrEqual(22);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await page.close();
+    const line = /Orders \(Shop to ERP\) - 3 new\n {2}(\S{24}) 3 in the last 24 hours, falling \(5 the day before\)\n/.exec(String(digest!.parsed.text));
+    expect(line?.[1]).toMatch(/^·{22,23}█·?$/);
   });
 });

@@ -123,6 +123,15 @@ function digestStates(): DigestState[] {
   ];
 }
 
+/**
+ * Errors per hour of the gallery's flows over the 48 hours to the cycle (S47): orders rising
+ * through the morning, customers quieter than the day before.
+ */
+const galleryTrends = new Map<string, number[]>([
+  ['orders-to-erp', [...Array.from({ length: 24 }, (_, i) => (i % 6 === 0 ? 1 : 0)), ...Array.from({ length: 24 }, (_, i) => (i < 16 ? 0 : [1, 2, 4, 7, 12, 9, 5, 2][i - 16]!))]],
+  ['customers-to-crm', [...Array.from({ length: 24 }, (_, i) => (i % 3 === 0 ? 2 : 1)), ...Array.from({ length: 24 }, (_, i) => (i === 20 ? 1 : 0))]],
+]);
+
 /** Every email, with its text part: digests in each state, reminder, assignment, connection offline and online, sign-in. */
 export async function galleryEmails(): Promise<GalleryMessage[]> {
   const emails: GalleryMessage[] = [];
@@ -136,7 +145,7 @@ export async function galleryEmails(): Promise<GalleryMessage[]> {
     }
     const context: CycleContext = { cycleId: 40, number: 40, environment: production, account, ...digest.context };
     // Addressed to a user who may act: each new row carries its actions (S45).
-    const composed = digestEmail(context, digest.counts, digest.newRows ?? [], digest.resolvedRows ?? [], galleryAppUrl, digest.offline, true);
+    const composed = digestEmail(context, digest.counts, digest.newRows ?? [], digest.resolvedRows ?? [], galleryAppUrl, digest.offline, true, galleryTrends);
     const rendered = await renderEmail('digest', composed.model);
     const recipient = { userId: 3, publicId: '00000000-0000-4000-8000-000000000040' };
     add('digest', digest.state, recipientsOwn({ subject: composed.subject, ...rendered }, { unsubscribe, actions: emailActionLinks(galleryAppUrl, gallerySecret) }, context, recipient, galleryAppUrl));
