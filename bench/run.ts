@@ -50,6 +50,7 @@ import { runServer } from '../server/run-server.js';
 import { createTokenStore } from '../stores/token-store.js';
 import { createPageStore } from '../stores/page-store.js';
 import { createDigestStore } from '../stores/digest-store.js';
+import { createTrendStore } from '../stores/trend-store.js';
 import { newsCycleSql } from '../stores/digest-news.js';
 
 const { values: flags, positionals } = parseArgs({
@@ -477,10 +478,11 @@ try {
         // Announced already (by a cycle numbered 0): the digest rounds that follow find them old, not new.
         const [announced] = await db('digest_cycles').insert({ environment_id: 'bench-prod', number: 0, new_count: 0, resolved_count: 0, delivery_count: 0 }).returning('id');
         await db.raw(
-          `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, status, occurred_at, notified_cycle_id, resolution_notified_cycle_id)
+          `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, status, occurred_at, reported_at, resolved_at, notified_cycle_id, resolution_notified_cycle_id)
            select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'page-seed', 'p-' || g, 'trace-' || g, 'Record ' || g || ' rejected', 'VALIDATION',
-                  case when g % 10 = 0 then 'resolved' else 'open' end, now(), :cycle, case when g % 10 = 0 then :cycle::bigint end
-             from generate_series(1, :n) g`,
+                  case when g % 10 = 0 then 'resolved' else 'open' end, at, at, case when g % 10 = 0 then at + (g % 97) * interval '1 hour' end,
+                  :cycle, case when g % 10 = 0 then :cycle::bigint end
+             from generate_series(1, :n) g, lateral (select now() - (g % 720) * interval '1 hour' as at) spread`,
           { cycle: announced.id, n: 1_000_000 - existing },
         );
         await db.raw('analyze errors');
@@ -497,6 +499,19 @@ try {
         const times: number[] = [];
         for (let i = 0; i < 20; i++) times.push((await timed(() => pages.errors(environment, { ...filter, limit: 51 }))).seconds * 1000);
         console.log(`pages: ${name}, at ${Number((await db('errors').count({ n: '*' }).first())!.n).toLocaleString('en')} error rows: ${spread(times)} ms`);
+      }
+      // The overview (S47) over the same rows, spread over 30 days: what its page reads, part by part.
+      const trends = createTrendStore(db);
+      const now = new Date();
+      for (const [name, read] of [
+        ['overview: 48 hours and 30 days, all flows', () => trends.trends('bench-prod', { now, timeZone: 'Europe/Berlin' })],
+        ['overview: 48 hours and 30 days, one flow', () => trends.trends('bench-prod', { now, timeZone: 'Europe/Berlin', flow: 'flow-007' })],
+        ['overview: noisiest flows, week on week', () => trends.noisiestFlows('bench-prod', now)],
+        ['overview: time to resolve per flow, 30 days', () => trends.resolveTimes('bench-prod', now)],
+      ] as [string, () => Promise<unknown>][]) {
+        const times: number[] = [];
+        for (let i = 0; i < 10; i++) times.push((await timed(read)).seconds * 1000);
+        console.log(`pages: ${name}: ${spread(times)} ms`);
       }
     }
 
