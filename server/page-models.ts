@@ -86,7 +86,7 @@ export interface PageModels {
     openLink: string;
     charts: TrendChart[];
     noisiest: (FlowWeek & { change: string; thisWidth: number; lastWidth: number; href: string; overview: string })[];
-    resolveTimes: (FlowResolveTime & { median: string; p90: string; href: string })[];
+    resolveTimes: (FlowResolveTime & { href: string })[];
     downtime: (ConnectionDowntime & { offline: string; href: string })[];
   };
   emails: Frame & { person: Person; lines: (EmailLine & { statusText: string; kindName: string; quietRun: boolean; why: string })[] };

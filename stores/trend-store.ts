@@ -1,8 +1,9 @@
 /**
  * Trends (S47): what an environment's errors did over time, read from `error_trends` (errors
- * reported and resolved per flow per hour, kept by the database as errors are stored and resolved:
- * migration 20261218000000), not from the errors. How many were open at the end of an hour is
- * counted back from how many are open now. Hours and days are the viewer's, in their time zone:
+ * reported and resolved per flow per hour, and how long the resolved ones had been open) and
+ * `error_open_counts`, kept by the database as errors are stored and resolved (migration
+ * 20261218000000), not from the errors. How many were open at the end of an hour is counted back
+ * from how many are open now. Hours and days are the viewer's, in their time zone:
  * a day of 23 or 25 hours (a change of the clocks) is that many hours.
  */
 import type { Knex } from 'knex';
@@ -28,9 +29,23 @@ export interface FlowResolveTime {
   flowId: string;
   flowName: string;
   resolved: number;
-  medianSeconds: number;
-  p90Seconds: number;
+  /** By when half of them were resolved, in words ("within an hour"). */
+  median: string;
+  /** By when 9 in 10 were. */
+  p90: string;
 }
+
+/** How long resolved errors had been open, in the buckets `error_trends` counts them in (migration 20261218000000). */
+export const resolveBuckets = [
+  { column: 'within_5m', words: 'within 5 minutes' },
+  { column: 'within_15m', words: 'within 15 minutes' },
+  { column: 'within_1h', words: 'within an hour' },
+  { column: 'within_4h', words: 'within 4 hours' },
+  { column: 'within_1d', words: 'within a day' },
+  { column: 'within_3d', words: 'within 3 days' },
+  { column: 'within_7d', words: 'within a week' },
+  { column: 'later', words: 'after more than a week' },
+] as const;
 
 export interface ConnectionDowntime {
   connectionId: string;
@@ -71,15 +86,15 @@ export function createTrendStore(db: Knex) {
       // One snapshot: the open count and the hours agree, whatever is reported or resolved meanwhile.
       const { openNow, rows } = await db.transaction(
         async (trx) => {
-          const open = trx('errors').where({ environment_id: environment }).whereIn('status', ['open', 'retrying']);
+          const open = trx('error_open_counts').where({ environment_id: environment });
           const hours = trx('error_trends').where({ environment_id: environment }).where('hour', '>=', since);
           if (flow) {
             open.where({ flow_id: flow });
             hours.where({ flow_id: flow });
           }
-          const [counted] = await open.count({ count: '*' });
+          const counted = await open.first(trx.raw('coalesce(sum(open), 0)::int as open'));
           const rows = await hours.groupBy('hour').orderBy('hour').select('hour', trx.raw('sum(reported)::int as reported'), trx.raw('sum(resolved)::int as resolved'));
-          return { openNow: Number(counted?.count ?? 0), rows: rows as { hour: Date; reported: number; resolved: number }[] };
+          return { openNow: Number(counted?.open ?? 0), rows: rows as { hour: Date; reported: number; resolved: number }[] };
         },
         { isolationLevel: 'repeatable read', readOnly: true },
       );
@@ -133,26 +148,29 @@ export function createTrendStore(db: Knex) {
     },
 
     /**
-     * How long errors resolved in the last 30 days were open, per flow: median and 90th percentile.
-     * Errors that recovered in their retry window were never anyone's to resolve, and are left out.
+     * How long errors resolved in the last 30 days had been open, per flow: the bucket of the median
+     * and of the 90th percentile ({@link resolveBuckets}). Errors that recovered in their retry
+     * window were never anyone's to resolve, and are left out.
      */
     async resolveTimes(environment: string, now: Date): Promise<FlowResolveTime[]> {
-      const rows = await db('errors as e')
-        .join('flows as f', 'f.id', 'e.flow_id')
-        .where('e.environment_id', environment)
-        .whereIn('e.status', ['resolved', 'auto_resolved'])
-        .where('e.resolved_at', '>=', new Date(now.getTime() - 30 * dayMs))
-        .whereRaw(`coalesce(e.resolution_reason, '') <> 'retry succeeded'`)
-        .groupBy('e.flow_id', 'f.name')
+      const rows = await db('error_trends as t')
+        .join('flows as f', 'f.id', 't.flow_id')
+        .where('t.environment_id', environment)
+        .where('t.hour', '>=', new Date(now.getTime() - 30 * dayMs))
+        .groupBy('t.flow_id', 'f.name')
         .orderBy('f.name')
-        .select(
-          'e.flow_id',
-          'f.name',
-          db.raw('count(*)::int as resolved'),
-          db.raw('percentile_cont(0.5) within group (order by extract(epoch from e.resolved_at - e.reported_at)) as median'),
-          db.raw('percentile_cont(0.9) within group (order by extract(epoch from e.resolved_at - e.reported_at)) as p90'),
-        );
-      return rows.map((r) => ({ flowId: r.flow_id, flowName: r.name, resolved: r.resolved, medianSeconds: Math.max(0, Number(r.median)), p90Seconds: Math.max(0, Number(r.p90)) }));
+        .select('t.flow_id', 'f.name', ...resolveBuckets.map((b) => db.raw(`sum(t.${b.column})::int as ${b.column}`)));
+      return rows.flatMap((r) => {
+        const counts = resolveBuckets.map((b) => Number(r[b.column]));
+        const resolved = counts.reduce((n, c) => n + c, 0);
+        if (resolved === 0) return [];
+        /** The first bucket by which at least `share` of them were resolved. */
+        const within = (share: number) => {
+          let sum = 0;
+          return resolveBuckets[counts.findIndex((c) => (sum += c) >= share * resolved)]!.words;
+        };
+        return [{ flowId: r.flow_id, flowName: r.name, resolved, median: within(0.5), p90: within(0.9) }];
+      });
     },
 
     /** The environment's connections' time offline in the last 30 days (an outage begun before counts from then). */

@@ -89,7 +89,7 @@ export function overviewPages(app: FastifyInstance, deps: PageDeps): void {
         href: errorsOf({ flow: f.flowId }),
         overview: `${path}?${new URLSearchParams({ flow: f.flowId, ...(query.value.tz && { tz: query.value.tz }) })}`,
       })),
-      resolveTimes: resolveTimes.map((r) => ({ ...r, median: duration(r.medianSeconds), p90: duration(r.p90Seconds), href: errorsOf({ flow: r.flowId, status: 'resolved' }) })),
+      resolveTimes: resolveTimes.map((r) => ({ ...r, href: errorsOf({ flow: r.flowId, status: 'resolved' }) })),
       downtime: downtime
         .filter((c) => c.outages > 0)
         .map((c) => ({ ...c, offline: duration(c.downSeconds), href: `/environments/${encodeURIComponent(environment.id)}/connections/${encodeURIComponent(c.connectionId)}` })),

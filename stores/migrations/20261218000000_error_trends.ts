@@ -3,14 +3,21 @@ import type { Knex } from 'knex';
 /**
  * Trends (S47): errors reported and resolved per flow per hour, kept as errors are stored and
  * resolved, so that the overview's charts read a table of at most a row per flow and hour, not the
- * errors. PostgreSQL keeps it: a statement-level trigger on `errors` adds, for each statement, what
+ * errors. PostgreSQL keeps it: statement-level triggers on `errors` add, for each statement, what
  * its rows changed, grouped by flow and hour (one report of 10,000 errors is one row's upsert), in
  * the statement's own transaction — exact however reports and resolutions race, whichever code
  * path stores or resolves. Retention's deletes leave it: what happened stays counted.
  *
- * An hour is UTC's; `reported` counts errors by `reported_at`, `resolved` by `resolved_at` (by a
- * person or by Herald). What was stored before this migration is counted from the errors kept.
+ * - `error_trends`: per UTC hour, errors reported (by `reported_at`) and resolved (by
+ *   `resolved_at`, by a person or by Herald), and the resolved ones by how long they had been
+ *   open (`within_5m` … `later`; errors that recovered in their retry window were never anyone's
+ *   to resolve and are left out of these).
+ * - `error_open_counts`: per flow, the errors open (or retrying) now: reported less resolved.
+ *
+ * What was stored before this migration is counted from the errors kept.
  */
+const buckets = ['within_5m', 'within_15m', 'within_1h', 'within_4h', 'within_1d', 'within_3d', 'within_7d', 'later'];
+
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     create table error_trends (
@@ -19,27 +26,48 @@ export async function up(knex: Knex): Promise<void> {
       hour timestamptz not null,
       reported integer not null default 0,
       resolved integer not null default 0,
+      ${buckets.map((b) => `${b} integer not null default 0`).join(',\n      ')},
       primary key (environment_id, flow_id, hour)
     )`);
   await knex.raw(`
+    create table error_open_counts (
+      environment_id text not null references environments(id) on delete cascade,
+      flow_id text not null,
+      open integer not null default 0,
+      primary key (environment_id, flow_id)
+    )`);
+  // How long a resolved error was open, as the index of its bucket; none for a recovery in its retry window.
+  await knex.raw(`
+    create function error_trends_bucket(reported_at timestamptz, resolved_at timestamptz, reason text) returns integer language sql immutable as $$
+      select case when reason = 'retry succeeded' then null
+                  else (select count(*)::int from unnest(array[300, 900, 3600, 14400, 86400, 259200, 604800]) b where extract(epoch from resolved_at - reported_at) > b) end
+    $$`);
+  // Changes as rows (environment_id, flow_id, hour, reported, resolved, bucket), added to both tables in key order.
+  await knex.raw(`
     create function error_trends_add(deltas jsonb) returns void language sql as $$
-      insert into error_trends (environment_id, flow_id, hour, reported, resolved)
-      select d.environment_id, d.flow_id, d.hour, d.reported, d.resolved
-        from jsonb_to_recordset(deltas) as d(environment_id text, flow_id text, hour timestamptz, reported integer, resolved integer)
-       order by 1, 2, 3
-      on conflict (environment_id, flow_id, hour)
-      do update set reported = error_trends.reported + excluded.reported, resolved = error_trends.resolved + excluded.resolved
+      with d as (
+        select * from jsonb_to_recordset(deltas) as d(environment_id text, flow_id text, hour timestamptz, reported integer, resolved integer, bucket integer)
+      ), hours as (
+        insert into error_trends (environment_id, flow_id, hour, reported, resolved, ${buckets.join(', ')})
+        select environment_id, flow_id, hour, sum(reported), sum(resolved),
+               ${buckets.map((_, i) => `coalesce(sum(resolved) filter (where bucket = ${i}), 0)`).join(', ')}
+          from d group by 1, 2, 3 order by 1, 2, 3
+        on conflict (environment_id, flow_id, hour) do update set
+          reported = error_trends.reported + excluded.reported, resolved = error_trends.resolved + excluded.resolved,
+          ${buckets.map((b) => `${b} = error_trends.${b} + excluded.${b}`).join(', ')}
+      )
+      insert into error_open_counts (environment_id, flow_id, open)
+      select environment_id, flow_id, sum(reported) - sum(resolved) from d group by 1, 2 order by 1, 2
+      on conflict (environment_id, flow_id) do update set open = error_open_counts.open + excluded.open
     $$`);
   await knex.raw(`
     create function error_trends_inserted() returns trigger language plpgsql as $$
     begin
       perform error_trends_add(coalesce(jsonb_agg(t), '[]'))
-        from (select environment_id, flow_id, hour, sum(reported) as reported, sum(resolved) as resolved
-                from (select environment_id, flow_id, date_trunc('hour', reported_at) as hour, 1 as reported, 0 as resolved from new_errors
-                      union all
-                      select environment_id, flow_id, date_trunc('hour', resolved_at), 0, 1 from new_errors
-                       where status in ('resolved', 'auto_resolved') and resolved_at is not null) c
-               group by 1, 2, 3) t;
+        from (select environment_id, flow_id, date_trunc('hour', reported_at) as hour, 1 as reported, 0 as resolved, null::integer as bucket from new_errors
+              union all
+              select environment_id, flow_id, date_trunc('hour', resolved_at), 0, 1, error_trends_bucket(reported_at, resolved_at, resolution_reason) from new_errors
+               where status in ('resolved', 'auto_resolved') and resolved_at is not null) t;
       return null;
     end $$`);
   // A resolution counts at its hour; one undone (none is today) would count back at the hour it had.
@@ -47,26 +75,30 @@ export async function up(knex: Knex): Promise<void> {
     create function error_trends_updated() returns trigger language plpgsql as $$
     begin
       perform error_trends_add(coalesce(jsonb_agg(t), '[]'))
-        from (select environment_id, flow_id, hour, 0 as reported, sum(change) as resolved
-                from (select n.environment_id, n.flow_id, date_trunc('hour', n.resolved_at) as hour, 1 as change
-                        from new_errors n join old_errors o on o.id = n.id
-                       where n.status in ('resolved', 'auto_resolved') and o.status not in ('resolved', 'auto_resolved') and n.resolved_at is not null
-                      union all
-                      select o.environment_id, o.flow_id, date_trunc('hour', o.resolved_at), -1
-                        from new_errors n join old_errors o on o.id = n.id
-                       where o.status in ('resolved', 'auto_resolved') and n.status not in ('resolved', 'auto_resolved') and o.resolved_at is not null) c
-               group by 1, 2, 3 having sum(change) <> 0) t;
+        from (select n.environment_id, n.flow_id, date_trunc('hour', n.resolved_at) as hour, 0 as reported, 1 as resolved,
+                     error_trends_bucket(n.reported_at, n.resolved_at, n.resolution_reason) as bucket
+                from new_errors n join old_errors o on o.id = n.id
+               where n.status in ('resolved', 'auto_resolved') and o.status not in ('resolved', 'auto_resolved') and n.resolved_at is not null
+              union all
+              select o.environment_id, o.flow_id, date_trunc('hour', o.resolved_at), 0, -1, error_trends_bucket(o.reported_at, o.resolved_at, o.resolution_reason)
+                from new_errors n join old_errors o on o.id = n.id
+               where o.status in ('resolved', 'auto_resolved') and n.status not in ('resolved', 'auto_resolved') and o.resolved_at is not null) t;
       return null;
     end $$`);
   await knex.raw(`create trigger error_trends_inserted after insert on errors referencing new table as new_errors for each statement execute function error_trends_inserted()`);
   await knex.raw(`create trigger error_trends_updated after update on errors referencing old table as old_errors new table as new_errors for each statement execute function error_trends_updated()`);
+  // What is kept is counted in two statements (no change list held in memory for millions of rows).
   await knex.raw(`
-    insert into error_trends (environment_id, flow_id, hour, reported, resolved)
-    select environment_id, flow_id, hour, sum(reported), sum(resolved)
-      from (select environment_id, flow_id, date_trunc('hour', reported_at) as hour, 1 as reported, 0 as resolved from errors
+    insert into error_trends (environment_id, flow_id, hour, reported, resolved, ${buckets.join(', ')})
+    select environment_id, flow_id, hour, sum(reported), sum(resolved), ${buckets.map((_, i) => `coalesce(sum(resolved) filter (where bucket = ${i}), 0)`).join(', ')}
+      from (select environment_id, flow_id, date_trunc('hour', reported_at) as hour, 1 as reported, 0 as resolved, null::integer as bucket from errors
             union all
-            select environment_id, flow_id, date_trunc('hour', resolved_at), 0, 1 from errors where status in ('resolved', 'auto_resolved') and resolved_at is not null) e
+            select environment_id, flow_id, date_trunc('hour', resolved_at), 0, 1, error_trends_bucket(reported_at, resolved_at, resolution_reason) from errors
+             where status in ('resolved', 'auto_resolved') and resolved_at is not null) t
      group by 1, 2, 3`);
+  await knex.raw(`
+    insert into error_open_counts (environment_id, flow_id, open)
+    select environment_id, flow_id, count(*) filter (where status in ('open', 'retrying') or resolved_at is null) from errors group by 1, 2`);
 }
 
 export async function down(knex: Knex): Promise<void> {
@@ -75,5 +107,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw('drop function if exists error_trends_updated()');
   await knex.raw('drop function if exists error_trends_inserted()');
   await knex.raw('drop function if exists error_trends_add(jsonb)');
+  await knex.raw('drop function if exists error_trends_bucket(timestamptz, timestamptz, text)');
+  await knex.raw('drop table if exists error_open_counts');
   await knex.raw('drop table if exists error_trends');
 }
