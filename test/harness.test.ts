@@ -213,6 +213,40 @@ describe('the test harness', async () => {
     await db('accounts').delete();
   });
 
+  it('S47: the trends migration counts the errors already kept: by hour reported and resolved, and those open now', async () => {
+    await migrateRollbackAll(db);
+    await migrateLatest(db);
+    await db.migrate.down({ migrationSource, name: '20261218000000_error_trends' });
+    await db('accounts').insert({ id: 'acme', name: 'Acme' });
+    await db('environments').insert({ id: 'prod', account_id: 'acme', name: 'Production', production: true, resource_group: 'prod' });
+    await db('integrations').insert({ id: 'shop', account_id: 'acme', resource_group: 'prod', name: 'Shop' });
+    await db('flows').insert({ id: 'orders', integration_id: 'shop', name: 'Orders' });
+    const at = (iso: string) => new Date(iso);
+    const error = (key: string, reported: string, resolved?: string) => ({
+      environment_id: 'prod', flow_id: 'orders', error_key: key, report_id: key, trace_key: key, message: `Order ${key} rejected`, occurred_at: at(reported), reported_at: at(reported),
+      status: resolved ? 'resolved' : 'open', resolved_at: resolved ? at(resolved) : null,
+    });
+    await db('errors').insert([error('a', '2026-12-01T10:05:00Z'), error('b', '2026-12-01T10:50:00Z', '2026-12-01T11:00:00Z'), error('c', '2026-12-01T11:10:00Z', '2026-12-03T09:00:00Z')]);
+
+    await migrateLatest(db);
+    const hours = await db('error_trends').orderBy('hour').select('hour', 'reported', 'resolved', 'within_15m', 'within_3d');
+    expect(hours).toEqual([
+      { hour: at('2026-12-01T10:00:00Z'), reported: 2, resolved: 0, within_15m: 0, within_3d: 0 },
+      { hour: at('2026-12-01T11:00:00Z'), reported: 1, resolved: 1, within_15m: 1, within_3d: 0 },
+      { hour: at('2026-12-03T09:00:00Z'), reported: 0, resolved: 1, within_15m: 0, within_3d: 1 },
+    ]);
+    expect(await db('error_open_counts').select('flow_id', 'open')).toEqual([{ flow_id: 'orders', open: 1 }]);
+    // And kept from then on by the database, as errors change.
+    await db('errors').where({ error_key: 'a' }).update({ status: 'resolved', resolved_at: at('2026-12-01T10:20:00Z') });
+    expect(await db('error_open_counts').select('flow_id', 'open')).toEqual([{ flow_id: 'orders', open: 0 }]);
+    expect(await db('error_trends').where({ hour: at('2026-12-01T10:00:00Z') }).first('reported', 'resolved', 'within_15m')).toEqual({ reported: 2, resolved: 1, within_15m: 1 });
+    await db('errors').delete();
+    await db('flows').delete();
+    await db('integrations').delete();
+    await db('environments').delete();
+    await db('accounts').delete();
+  });
+
   it('receives mail on a real SMTP server and reads it back parsed', async () => {
     const mail = await startTestMailServer();
     const transport = nodemailer.createTransport(mail.url);
