@@ -8,6 +8,8 @@
  * - a digest cycle that an error still names (it announced the error, or its resolution), that an
  *   email record still names, or that is its environment's latest (the next cycle's number follows it);
  * - an email or channel message still pending (planned, or deferred by a 4xx, a 429 or a 5xx).
+ * The hourly trends (S47) go too, once older than the retention age and than the 31 days the
+ * overview reads; the counts of errors open now are not history, and stay.
  */
 import type { Knex } from 'knex';
 
@@ -16,6 +18,8 @@ export interface PurgeRound {
   errors: number;
   deliveries: number;
   cycles: number;
+  /** Hours of trends (S47). */
+  trends: number;
   /** Some kind filled its batch: call again. */
   more: boolean;
 }
@@ -51,7 +55,15 @@ export async function purgeOnce(db: Knex, cutoff: Date, batchSize: number): Prom
      delete from digest_cycles where id in (select id from old)`,
     { cutoff, batchSize },
   );
-  return { errors, deliveries: deliveries + messages, cycles, more: Math.max(errors, deliveries, messages, cycles) >= batchSize };
+  const trends = await deleted(
+    db,
+    `delete from error_trends where (environment_id, flow_id, hour) in (
+       select environment_id, flow_id, hour from error_trends
+        where hour < least(:cutoff::timestamptz, now() - interval '31 days')
+        order by hour limit :batchSize)`,
+    { cutoff, batchSize },
+  );
+  return { errors, deliveries: deliveries + messages, cycles, trends, more: Math.max(errors, deliveries, messages, cycles, trends) >= batchSize };
 }
 
 /** Deletes a batch of the table's records no longer pending (sent, failed, cancelled) made before the cutoff. */

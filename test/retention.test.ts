@@ -69,6 +69,22 @@ describe('S39: retention', async () => {
     expect(await runRetention()).toMatchObject({ errors: 0, deliveries: 0, cycles: 0, rounds: 1 });
   });
 
+  it('S39, S47: hours of trends older than the retention age and the overview\'s 31 days go; recent hours and the counts of errors open now stay', async () => {
+    const hourAgo = (interval: string) => db.raw(`date_trunc('hour', now() - ?::interval)`, [interval]);
+    await db('error_trends')
+      .insert([
+        { environment_id: 'prod', flow_id: 'invoices', hour: hourAgo('40 days'), reported: 7 },
+        { environment_id: 'prod', flow_id: 'invoices', hour: hourAgo('2 days'), reported: 1 },
+      ])
+      .onConflict(['environment_id', 'flow_id', 'hour'])
+      .merge();
+    const open = await db('error_open_counts').orderBy(['environment_id', 'flow_id']).select();
+    await runRetention();
+    expect(await db('error_trends').where('hour', '<', db.raw(`now() - interval '31 days'`)).count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await db('error_trends').where({ flow_id: 'invoices' }).where('hour', '>=', db.raw(`now() - interval '3 days'`)).pluck('reported')).toContain(1);
+    expect(await db('error_open_counts').orderBy(['environment_id', 'flow_id']).select()).toEqual(open);
+  });
+
   it('S39: a report of a record whose old resolved errors were purged behaves as if they had never existed', async () => {
     await herald.client.reportErrors({ environment: 'prod', flow: 'orders', reportId: 'gone-run', errors: [{ traceKey: 'P-1', message: 'Price missing' }] });
     await runCycleNow(herald.temporal, 'prod');

@@ -36,6 +36,8 @@ export async function up(knex: Knex): Promise<void> {
       ${buckets.map((b) => `${b} integer not null default 0`).join(',\n      ')},
       primary key (environment_id, flow_id, hour)
     )`);
+  // Retention deletes the oldest hours first (S39).
+  await knex.raw('create index error_trends_by_hour on error_trends (hour)');
   await knex.raw(`
     create table error_open_counts (
       environment_id text not null references environments(id) on delete cascade,
