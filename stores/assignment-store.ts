@@ -61,6 +61,8 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
         const [event] = await trx('assignment_events')
           .insert({ request_id: request.requestId, environment_id: request.environment, assignee_id: assignee.id, assigned_by: by.email, via: request.via ?? null, error_ids: request.errorIds })
           .returning('id');
+        // Whoever assigns errors to themselves knows it: nothing to tell them.
+        if (Number(assignee.id) === Number(by.id)) return { eventId: Number(event.id), assigned: request.errorIds };
         // Emailed unless the assignee's subscriptions there go to a channel instead; and posted to
         // the channel they go to (S43).
         const planned = await trx.raw(

@@ -182,9 +182,15 @@ describe('S45: acting from an email', async () => {
     expect(done).toMatchObject({ heading: 'Done', message: '1 error assigned to you: "Credit limit exceeded" (trace key SO-2) in Orders.' });
     const assigned = await db('errors as e').join('users as u', 'u.id', 'e.assignee_id').where('e.trace_key', 'SO-2').first('u.email');
     expect(assigned).toEqual({ email: 'orders-team@acme.test' });
-    expect(await db('assignment_events').orderBy('id', 'desc').first('assigned_by', 'via')).toEqual({ assigned_by: 'orders-team@acme.test', via: 'email' });
-    // The assignment's email to its assignee: what is theirs now they may resolve or snooze from it.
+    const event = await db('assignment_events').orderBy('id', 'desc').first('id', 'assigned_by', 'via');
+    expect(event).toMatchObject({ assigned_by: 'orders-team@acme.test', via: 'email' });
+    // Whoever assigns to themselves is told nothing: no email, no post planned with the assignment.
+    expect(await db('email_deliveries').where({ assignment_event_id: event.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await db('channel_messages').where({ assignment_event_id: event.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    // Assigned by another, the assignee is emailed: what is theirs now they may resolve or snooze from it.
+    await herald.client.assignErrors({ environment: 'prod', errorIds: [await errorId('SO-2')], assignee: 'orders-team@acme.test', user: 'ops@acme.test' });
     await expect.poll(() => mail.to('orders-team@acme.test').some((m) => /assigned you/.test(m.parsed.subject ?? ''))).toBe(true);
+    expect(mail.to('orders-team@acme.test').filter((m) => /assigned you/.test(m.parsed.subject ?? '')).map((m) => m.parsed.subject)).toEqual(['ops@acme.test assigned you 1 error in Acme flows']);
     const assignment = mail.to('orders-team@acme.test').find((m) => /assigned you/.test(m.parsed.subject ?? ''));
     const page2 = await browser.newPage({ viewport: { width: 375, height: 900 } });
     await page2.setContent(String(assignment!.parsed.html), { waitUntil: 'load' });
