@@ -4,6 +4,7 @@
  * request id), so that a retried or repeated request emails nobody twice.
  */
 import type { Knex } from 'knex';
+import { recordAudit } from './audit-store.js';
 import { planAssignmentMessages } from './channel-store.js';
 import { emailWantedSql } from './followed-flows.js';
 import { holdInQuietHours, personsInQuietHours } from './rhythm.js';
@@ -61,6 +62,14 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
         const [event] = await trx('assignment_events')
           .insert({ request_id: request.requestId, environment_id: request.environment, assignee_id: assignee.id, assigned_by: by.email, via: request.via ?? null, error_ids: request.errorIds })
           .returning('id');
+        await recordAudit(trx, {
+          account: env.account_id,
+          actor: by.email,
+          action: 'assigned',
+          kind: 'errors',
+          entity: `${request.environment}/${request.errorIds.length === 1 ? `error ${request.errorIds[0]}` : `${request.errorIds.length} errors`}`,
+          detail: { to: assignee.email, errors: request.errorIds.slice(0, 100), ...(request.via && { via: request.via }) },
+        });
         // Whoever assigns errors to themselves knows it: nothing to tell them.
         if (Number(assignee.id) === Number(by.id)) return { eventId: Number(event.id), assigned: request.errorIds };
         // Emailed unless the assignee's subscriptions there go to a channel instead; and posted to

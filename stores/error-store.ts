@@ -7,6 +7,7 @@
 import type { Knex } from 'knex';
 import { errorFingerprint } from './fingerprint.js';
 import { actingUser, namedErrors } from './acting-user.js';
+import { recordAudit } from './audit-store.js';
 import { endResolvedSnoozes, joinSnoozes } from './snooze-store.js';
 import { newsCycleSql, raiseDigestNews, resolvedStampSql, type NewsStamps } from './digest-news.js';
 import { errorKeyOf, isRetryableCode, type ErrorReport } from '../contracts/error-report.js';
@@ -364,6 +365,16 @@ export function createErrorStore(db: Knex): ErrorStore {
           .update({ status: 'resolved', resolution_reason: 'resolved by user', resolved_by: user.email, resolved_via: via ?? null, resolved_at: now, resolution_notified_cycle_id: trx.raw(resolvedStampSql) })
           .returning(['id', 'environment_id', 'resolution_notified_cycle_id as stamp']);
         await endResolvedSnoozes(trx, rows.map((r) => r.id));
+        if (rows.length > 0) {
+          await recordAudit(trx, {
+            account: user.account,
+            actor: user.email,
+            action: 'resolved',
+            kind: 'errors',
+            entity: `${environment}/${rows.length === 1 ? `error ${rows[0]!.id}` : `${rows.length} errors`}`,
+            detail: { errors: rows.map((r) => Number(r.id)).slice(0, 100), ...(via && { via }) },
+          });
+        }
         return { resolved: rows.map((r) => r.id), raised: rows.length > 0 && (await raiseDigestNews(trx, environment, stampsOf('resolved', rows).get(environment))) };
       });
     },

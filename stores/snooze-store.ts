@@ -98,7 +98,7 @@ export function createSnoozeStore(db: Knex) {
             action: 'snoozed',
             kind: 'errors',
             entity: `${request.environment}/${target.flow}/${'traceKey' in target ? target.traceKey : target.group}`,
-            detail: { errors: rows.length, ...(until ? { until: until.toISOString() } : { events }) },
+            detail: { errors: rows.length, ...(until ? { until: until.toISOString() } : { events }), ...(request.via && { via: request.via }) },
           });
         }
         const tellDigest = await raiseDigestNews(trx, request.environment);

@@ -139,6 +139,10 @@ describe('S45: acting from an email', async () => {
     expect(done).toMatchObject({ heading: 'Done', message: '1 error resolved: "Price list missing for currency CHF" (trace key SO-1) in Orders.' });
     expect(await statusOf('SO-1')).toMatchObject({ status: 'resolved', resolved_by: 'orders-team@acme.test', resolved_via: 'email' });
     expect(await db('email_actions').where({ action: 'resolve' }).select('action', 'target', 'errors')).toEqual([{ action: 'resolve', target: 'error', errors: 1 }]);
+    // Audited as done by its recipient, from an email.
+    expect(await db('audit_events').where({ action: 'resolved' }).select('actor', 'kind', 'entity', 'detail')).toEqual([
+      { actor: 'orders-team@acme.test', kind: 'errors', entity: `prod/error ${await errorId('SO-1')}`, detail: { errors: [await errorId('SO-1')], via: 'email' } },
+    ]);
 
     const again = await follow(link, false);
     expect(again.heading).toBe('Already done');
@@ -272,6 +276,8 @@ describe('S45: acting from an email', async () => {
     expect(words((await ops.submit(slackResolve)).html)).toContain('1 error resolved: "Warehouse code W-9 unknown" (trace key SO-30) in Orders.');
     expect(await statusOf('SO-30')).toMatchObject({ status: 'resolved', resolved_by: 'ops@acme.test', resolved_via: 'slack' });
     expect(words((await ops.get(`/environments/prod/errors/${await errorId('SO-30')}`)).html)).toContain('by ops@acme.test from Slack');
+    // The account's changes, as its admin reads them: who resolved it, and from where.
+    expect(words((await ops.get('/account/changes')).html)).toContain(`ops@acme.test resolved errors prod/error ${await errorId('SO-30')} from Slack`);
     // Pressed again by them: done already; the same error's link in Teams, followed by another: nothing left to do.
     expect(words((await ops.get(slackResolve)).html)).toMatch(/You resolved 1 error by this link on .+\. Nothing more to do\./);
     const orders = await (await signedIn('orders-team@acme.test', teamsResolve)).get(teamsResolve);
