@@ -51,6 +51,7 @@ import { createTokenStore } from '../stores/token-store.js';
 import { createPageStore } from '../stores/page-store.js';
 import { createDigestStore } from '../stores/digest-store.js';
 import { createTrendStore } from '../stores/trend-store.js';
+import { errorFingerprint } from '../stores/fingerprint.js';
 import { newsCycleSql } from '../stores/digest-news.js';
 
 const { values: flags, positionals } = parseArgs({
@@ -478,12 +479,14 @@ try {
         // Announced already (by a cycle numbered 0): the digest rounds that follow find them old, not new.
         const [announced] = await db('digest_cycles').insert({ environment_id: 'bench-prod', number: 0, new_count: 0, resolved_count: 0, delivery_count: 0 }).returning('id');
         await db.raw(
-          `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, code, status, occurred_at, reported_at, resolved_at, notified_cycle_id, resolution_notified_cycle_id)
-           select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'page-seed', 'p-' || g, 'trace-' || g, 'Record ' || g || ' rejected', 'VALIDATION',
+          `insert into errors (environment_id, flow_id, report_id, error_key, trace_key, message, fingerprint, code, status, occurred_at, reported_at, resolved_at, notified_cycle_id, resolution_notified_cycle_id)
+           select 'bench-prod', 'flow-' || lpad((g % 200)::text, 3, '0'), 'page-seed', 'p-' || g, 'trace-' || g, 'Record ' || g || ' rejected',
+                  -- as a report stores them: alike messages, one fingerprint; every 50th a group of its own (a message no pattern folds)
+                  case when g % 50 = 0 then 'own:odd-' || g else :fingerprint end, 'VALIDATION',
                   case when g % 10 = 0 then 'resolved' else 'open' end, at, at, case when g % 10 = 0 then at + (g % 97) * interval '1 hour' end,
                   :cycle, case when g % 10 = 0 then :cycle::bigint end
              from generate_series(1, :n) g, lateral (select now() - (g % 720) * interval '1 hour' as at) spread`,
-          { cycle: announced.id, n: 1_000_000 - existing },
+          { cycle: announced.id, n: 1_000_000 - existing, fingerprint: errorFingerprint('Record 1 rejected') },
         );
         await db.raw('analyze errors');
       }
@@ -507,6 +510,7 @@ try {
         ['overview: 48 hours and 30 days, all flows', () => trends.trends('bench-prod', { now, timeZone: 'Europe/Berlin' })],
         ['overview: 48 hours and 30 days, one flow', () => trends.trends('bench-prod', { now, timeZone: 'Europe/Berlin', flow: 'flow-007' })],
         ['overview: noisiest flows, week on week', () => trends.noisiestFlows('bench-prod', now)],
+        ['overview: noisiest groups, week on week', () => trends.noisiestGroups('bench-prod', now)],
         ['overview: time to resolve per flow, 30 days', () => trends.resolveTimes('bench-prod', now)],
       ] as [string, () => Promise<unknown>][]) {
         const times: number[] = [];

@@ -39,7 +39,7 @@ interface InEnvironment extends Frame {
 
 import type { EntityView } from '../admin/entities.js';
 import type { TrendChart } from './trend-charts.js';
-import type { ConnectionDowntime, FlowResolveTime, FlowWeek } from '../stores/trend-store.js';
+import type { ConnectionDowntime, FlowResolveTime, FlowWeek, GroupWeek } from '../stores/trend-store.js';
 import type { ChannelMessageView } from '../stores/channel-store.js';
 import type { channelKindChoices } from '../contracts/channel.js';
 
@@ -86,6 +86,7 @@ export interface PageModels {
     openLink: string;
     charts: TrendChart[];
     noisiest: (FlowWeek & { change: string; thisWidth: number; lastWidth: number; href: string; overview: string })[];
+    noisiestGroups: (GroupWeek & { change: string; href: string })[];
     resolveTimes: (FlowResolveTime & { href: string })[];
     downtime: (ConnectionDowntime & { offline: string; href: string })[];
   };

@@ -18,7 +18,7 @@ export interface PurgeRound {
   errors: number;
   deliveries: number;
   cycles: number;
-  /** Hours of trends (S47). */
+  /** Hours of trends, and days of groups' trends (S47). */
   trends: number;
   /** Some kind filled its batch: call again. */
   more: boolean;
@@ -63,7 +63,15 @@ export async function purgeOnce(db: Knex, cutoff: Date, batchSize: number): Prom
         order by hour limit :batchSize)`,
     { cutoff, batchSize },
   );
-  return { errors, deliveries: deliveries + messages, cycles, trends, more: Math.max(errors, deliveries, messages, cycles, trends) >= batchSize };
+  const groupDays = await deleted(
+    db,
+    `delete from error_group_trends where (environment_id, flow_id, group_key, day) in (
+       select environment_id, flow_id, group_key, day from error_group_trends
+        where day < least(:cutoff::timestamptz, now() - interval '31 days')::date
+        order by day limit :batchSize)`,
+    { cutoff, batchSize },
+  );
+  return { errors, deliveries: deliveries + messages, cycles, trends: trends + groupDays, more: Math.max(errors, deliveries, messages, cycles, trends, groupDays) >= batchSize };
 }
 
 /** Deletes a batch of the table's records no longer pending (sent, failed, cancelled) made before the cutoff. */

@@ -8,6 +8,7 @@
  */
 import type { Knex } from 'knex';
 import { DateTime } from 'luxon';
+import { groupLabel } from './fingerprint.js';
 
 /** One bar of a chart: errors reported and resolved in it, and open at its end. */
 export interface TrendPoint {
@@ -21,6 +22,17 @@ export interface TrendPoint {
 export interface FlowWeek {
   flowId: string;
   flowName: string;
+  thisWeek: number;
+  lastWeek: number;
+}
+
+export interface GroupWeek {
+  flowId: string;
+  flowName: string;
+  /** Its key (S42), as the errors page filters by it. */
+  groupKey: string;
+  /** Its message's pattern, as digests and pages name the group. */
+  label: string;
   thisWeek: number;
   lastWeek: number;
 }
@@ -145,6 +157,30 @@ export function createTrendStore(db: Knex) {
         .orderByRaw('3 desc, 4 desc, f.name')
         .limit(limit);
       return rows.filter((r) => r.this_week + r.last_week > 0).map((r) => ({ flowId: r.flow_id, flowName: r.name, thisWeek: r.this_week, lastWeek: r.last_week }));
+    },
+
+    /** The groups of alike errors (S42) that reported most in the last 7 days (UTC's), against the 7 before (at most `limit`). */
+    async noisiestGroups(environment: string, now: Date, limit = 10): Promise<GroupWeek[]> {
+      const today = DateTime.fromJSDate(now, { zone: 'utc' }).startOf('day');
+      const weekStart = today.minus({ days: 6 }).toISODate()!;
+      const rows = await db('error_group_trends as g')
+        .join('flows as f', 'f.id', 'g.flow_id')
+        .where('g.environment_id', environment)
+        .where('g.day', '>=', today.minus({ days: 13 }).toISODate()!)
+        .groupBy('g.flow_id', 'f.name', 'g.group_key')
+        .select(
+          'g.flow_id',
+          'f.name',
+          'g.group_key',
+          db.raw('max(g.message) as message'),
+          db.raw('coalesce(sum(g.reported) filter (where g.day >= ?), 0)::int as this_week', [weekStart]),
+          db.raw('coalesce(sum(g.reported) filter (where g.day < ?), 0)::int as last_week', [weekStart]),
+        )
+        .orderByRaw('5 desc, 6 desc, f.name, g.group_key')
+        .limit(limit);
+      return rows
+        .filter((r) => r.this_week + r.last_week > 0)
+        .map((r) => ({ flowId: r.flow_id, flowName: r.name, groupKey: r.group_key, label: groupLabel(r.message, r.group_key), thisWeek: r.this_week, lastWeek: r.last_week }));
     },
 
     /**

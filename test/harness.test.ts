@@ -236,6 +236,7 @@ describe('the test harness', async () => {
       { hour: at('2026-12-03T09:00:00Z'), reported: 0, resolved: 1, within_15m: 0, within_3d: 1 },
     ]);
     expect(await db('error_open_counts').select('flow_id', 'open')).toEqual([{ flow_id: 'orders', open: 1 }]);
+    expect(await db('error_group_trends').orderBy('group_key').select('group_key', 'reported')).toEqual(['a', 'b', 'c'].map((key) => ({ group_key: `message:Order ${key} rejected`, reported: 1 })));
     // And kept from then on by the database, as errors change.
     await db('errors').where({ error_key: 'a' }).update({ status: 'resolved', resolved_at: at('2026-12-01T10:20:00Z') });
     expect(await db('error_open_counts').select('flow_id', 'open')).toEqual([{ flow_id: 'orders', open: 0 }]);

@@ -88,10 +88,15 @@ describe('S47: trends', async () => {
     expect(invoices.days.slice(-1)).toMatchObject([{ reported: 3, resolved: 1, open: 2 }]);
   });
 
-  it('S47: the noisiest flows this week against last, and time to resolve per flow', async () => {
+  it('S47: the noisiest flows and groups this week against last, and time to resolve per flow', async () => {
     expect(await trends.noisiestFlows('prod', now)).toEqual([
       { flowId: 'orders', flowName: 'Orders', thisWeek: 6, lastWeek: 0 },
       { flowId: 'invoices', flowName: 'Invoices', thisWeek: 3, lastWeek: 0 },
+    ]);
+    // Groups of alike errors (S42): all of a flow's errors here have one message.
+    expect(await trends.noisiestGroups('prod', now)).toEqual([
+      { flowId: 'orders', flowName: 'Orders', groupKey: 'message:Customer not found', label: 'Customer not found', thisWeek: 6, lastWeek: 0 },
+      { flowId: 'invoices', flowName: 'Invoices', groupKey: 'message:Customer not found', label: 'Customer not found', thisWeek: 3, lastWeek: 0 },
     ]);
     // Orders: after 22 h 15 min and 49 h 30 min (half within a day, all within 3 days); invoices after 5 minutes.
     expect(await trends.resolveTimes('prod', now)).toEqual([
@@ -131,6 +136,8 @@ describe('S47: trends', async () => {
     // The bars: one per day, each titled with its figures.
     expect(await page.$$eval('svg[data-chart=days] g title', (titles) => titles.at(-2)!.textContent)).toBe('Sun 25 Oct: 4 new, 1 resolved, 5 open at its end');
     expect(await text('[data-table=noisiest] tbody')).toBe('Orders overview 6 0 new this week Invoices overview 3 0 new this week');
+    expect(await text('[data-table=noisiest-groups] tbody')).toBe('Customer not found in Orders 6 0 new this week Customer not found in Invoices 3 0 new this week');
+    expect(await page.$$eval('[data-table=noisiest-groups] tbody a', (as) => as[0]!.getAttribute('href'))).toBe('/environments/prod/errors?flow=orders&group=message%3ACustomer+not+found');
     expect(await text('[data-table=resolve-times] tbody')).toBe('Invoices 1 within 5 minutes within 5 minutes Orders 2 within a day within 3 days');
     expect(await text('[data-table=downtime] tbody')).toBe('ERP API 1 2 hours');
     for (const width of [375, 1280]) {
@@ -179,6 +186,10 @@ describe('S47: trends', async () => {
       group by 1, 2, 3 order by 1, 2, 3`);
     const rolled = await db('error_trends').where('reported', '>', 0).orWhere('resolved', '>', 0).orderBy(['environment_id', 'flow_id', 'hour']).select('environment_id', 'flow_id', 'hour', 'reported', 'resolved');
     expect(rolled).toEqual(counted.rows);
+    // And each group's errors by day.
+    const byGroup = await db.raw(`select environment_id, flow_id, coalesce(fingerprint, 'message:' || message) as group_key, (reported_at at time zone 'UTC')::date as day, count(*)::int as reported
+                                    from errors group by 1, 2, 3, 4 order by 1, 2, 3, 4`);
+    expect(await db('error_group_trends').orderBy(['environment_id', 'flow_id', 'group_key', 'day']).select('environment_id', 'flow_id', 'group_key', 'day', 'reported')).toEqual(byGroup.rows);
     // And the errors open now, per flow, as the overview reads them.
     const open = await db('errors').whereRaw("not (status in ('resolved', 'auto_resolved') and resolved_at is not null)").groupBy('environment_id', 'flow_id').orderBy(['environment_id', 'flow_id']).select('environment_id', 'flow_id', db.raw('count(*)::int as open'));
     expect(await db('error_open_counts').where('open', '<>', 0).orderBy(['environment_id', 'flow_id']).select('environment_id', 'flow_id', 'open')).toEqual(open);

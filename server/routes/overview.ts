@@ -50,9 +50,10 @@ export function overviewPages(app: FastifyInstance, deps: PageDeps): void {
     const timeZone = query.value.tz ?? (await trends.viewerZone(person.id, environment.id)) ?? 'UTC';
     const groups = await pages.flows(environment);
     const flowName = flow ? groups.flatMap((g) => g.flows).find((f) => f.id === flow)?.name : undefined;
-    const [series, noisiest, resolveTimes, downtime] = await Promise.all([
+    const [series, noisiest, noisiestGroups, resolveTimes, downtime] = await Promise.all([
       trends.trends(environment.id, { now, timeZone, flow }),
       trends.noisiestFlows(environment.id, now),
+      trends.noisiestGroups(environment.id, now),
       trends.resolveTimes(environment.id, now),
       trends.downtime({ accountId: person.account, resourceGroup: environment.resourceGroup }, now),
     ]);
@@ -89,6 +90,7 @@ export function overviewPages(app: FastifyInstance, deps: PageDeps): void {
         href: errorsOf({ flow: f.flowId }),
         overview: `${path}?${new URLSearchParams({ flow: f.flowId, ...(query.value.tz && { tz: query.value.tz }) })}`,
       })),
+      noisiestGroups: noisiestGroups.map((g) => ({ ...g, change: change(g.thisWeek, g.lastWeek), href: errorsOf({ flow: g.flowId, group: g.groupKey }) })),
       resolveTimes: resolveTimes.map((r) => ({ ...r, href: errorsOf({ flow: r.flowId, status: 'resolved' }) })),
       downtime: downtime
         .filter((c) => c.outages > 0)

@@ -13,6 +13,9 @@ import type { Knex } from 'knex';
  *   open (`within_5m` … `later`; errors that recovered in their retry window were never anyone's
  *   to resolve and are left out of these).
  * - `error_open_counts`: per flow, the errors open (or retrying) now: reported less resolved.
+ * - `error_group_trends`: per UTC day, errors reported in each group of alike errors (S42: its
+ *   fingerprint, or its message for errors stored before fingerprints), with a message of it for
+ *   its label: for the noisiest groups week on week.
  *
  * What was stored before this migration is counted from the errors kept.
  */
@@ -22,6 +25,9 @@ const changes = (table: string, sign: 1 | -1) => `
   union all
   select environment_id, flow_id, date_trunc('hour', resolved_at), 0, ${sign}, error_trends_bucket(reported_at, resolved_at, resolution_reason) from ${table}
    where status in ('resolved', 'auto_resolved') and resolved_at is not null`;
+
+/** The key of an error's group (S42), as stores/fingerprint.ts's groupKeySql said when this was written. */
+const groupKey = `coalesce(fingerprint, 'message:' || message)`;
 
 const buckets = ['within_5m', 'within_15m', 'within_1h', 'within_4h', 'within_1d', 'within_3d', 'within_7d', 'later'];
 
@@ -45,6 +51,17 @@ export async function up(knex: Knex): Promise<void> {
       open integer not null default 0,
       primary key (environment_id, flow_id)
     )`);
+  await knex.raw(`
+    create table error_group_trends (
+      environment_id text not null references environments(id) on delete cascade,
+      flow_id text not null,
+      group_key text not null,
+      day date not null,
+      reported integer not null default 0,
+      message text not null,
+      primary key (environment_id, flow_id, group_key, day)
+    )`);
+  await knex.raw('create index error_group_trends_by_day on error_group_trends (day)');
   // How long a resolved error was open, as the index of its bucket; none for a recovery in its retry window.
   await knex.raw(`
     create function error_trends_bucket(reported_at timestamptz, resolved_at timestamptz, reason text) returns integer language sql immutable as $$
@@ -75,6 +92,11 @@ export async function up(knex: Knex): Promise<void> {
       perform error_trends_add(coalesce(jsonb_agg(t), '[]'))
         from (select environment_id, flow_id, hour, sum(reported) as reported, sum(resolved) as resolved, bucket
                 from (${changes('new_errors', 1)}) c group by environment_id, flow_id, hour, bucket) t;
+      insert into error_group_trends (environment_id, flow_id, group_key, day, reported, message)
+      select environment_id, flow_id, ${groupKey}, (reported_at at time zone 'UTC')::date, count(*), max(message)
+        from new_errors group by 1, 2, 3, 4 order by 1, 2, 3, 4
+      on conflict (environment_id, flow_id, group_key, day)
+      do update set reported = error_group_trends.reported + excluded.reported, message = excluded.message;
       return null;
     end $$`);
   // What an update changed: what its rows count for now, less what they counted for before — no
@@ -100,6 +122,9 @@ export async function up(knex: Knex): Promise<void> {
       from (${changes('errors', 1)}) t
      group by 1, 2, 3`);
   await knex.raw(`
+    insert into error_group_trends (environment_id, flow_id, group_key, day, reported, message)
+    select environment_id, flow_id, ${groupKey}, (reported_at at time zone 'UTC')::date, count(*), max(message) from errors group by 1, 2, 3, 4`);
+  await knex.raw(`
     insert into error_open_counts (environment_id, flow_id, open)
     select environment_id, flow_id, count(*) filter (where status in ('open', 'retrying') or resolved_at is null) from errors group by 1, 2`);
 }
@@ -111,6 +136,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw('drop function if exists error_trends_inserted()');
   await knex.raw('drop function if exists error_trends_add(jsonb)');
   await knex.raw('drop function if exists error_trends_bucket(timestamptz, timestamptz, text)');
+  await knex.raw('drop table if exists error_group_trends');
   await knex.raw('drop table if exists error_open_counts');
   await knex.raw('drop table if exists error_trends');
 }
