@@ -132,7 +132,15 @@ export interface PageModels {
   unsubscribe: Frame & { email: string; what: string; token: string; environmentId: string; done?: boolean; ended?: boolean };
   'unsubscribe-invalid': Frame;
   /** A link of an email (S45): what it will do and its button (`ask`), what it did, or why it does nothing. */
-  act: Frame & { state: 'ask' | 'done' | 'already' | 'refused'; heading: string; message: string; token?: string; errorUrl?: string };
+  act: Frame & {
+    state: 'ask' | 'done' | 'already' | 'refused';
+    heading: string;
+    message: string;
+    /** For a group's action: a real message of the group beside its pattern (S48). */
+    example?: string;
+    token?: string;
+    errorUrl?: string;
+  };
   /** An error page of the server itself (error-handler.ts). */
   problem: Frame & { heading: string; message: string; status: number };
 }

@@ -33,6 +33,8 @@ export interface GroupWeek {
   groupKey: string;
   /** Its message's pattern, as digests and pages name the group. */
   label: string;
+  /** Its latest message: a real one beside the pattern (S48). */
+  example: string;
   thisWeek: number;
   lastWeek: number;
 }
@@ -172,7 +174,7 @@ export function createTrendStore(db: Knex) {
           'g.flow_id',
           'f.name',
           'g.group_key',
-          db.raw('max(g.message) as message'),
+          db.raw('(array_agg(g.message order by g.day desc))[1] as message'),
           db.raw('coalesce(sum(g.reported) filter (where g.day >= ?), 0)::int as this_week', [weekStart]),
           db.raw('coalesce(sum(g.reported) filter (where g.day < ?), 0)::int as last_week', [weekStart]),
         )
@@ -180,7 +182,7 @@ export function createTrendStore(db: Knex) {
         .limit(limit);
       return rows
         .filter((r) => r.this_week + r.last_week > 0)
-        .map((r) => ({ flowId: r.flow_id, flowName: r.name, groupKey: r.group_key, label: groupLabel(r.message, r.group_key), thisWeek: r.this_week, lastWeek: r.last_week }));
+        .map((r) => ({ flowId: r.flow_id, flowName: r.name, groupKey: r.group_key, label: groupLabel(r.message, r.group_key), example: r.message as string, thisWeek: r.this_week, lastWeek: r.last_week }));
     },
 
     /**

@@ -91,7 +91,7 @@ describe('S45: acting from an email', async () => {
       if (/Content.Security.Policy|Refused to (load|apply|execute|frame)/i.test(message.text())) refusedByPolicy.push(message.text());
     });
     const opened = await page.goto(url);
-    const answer = { status: opened!.status(), heading: await page.innerText('h1'), message: await page.innerText('[data-message]') };
+    const answer: { status: number; heading: string; message: string; example?: string } = { status: opened!.status(), heading: await page.innerText('h1'), message: await page.innerText('[data-message]') };
     // Read at a phone's width: nothing wider than it, no serious accessibility violation, nothing the pages' policy refused.
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await page.evaluate(axeSource);
@@ -107,7 +107,8 @@ describe('S45: acting from an email', async () => {
     }
     await page.click('main button[type=submit]');
     await page.waitForLoadState('load');
-    const pressed = { status: answer.status, heading: await page.innerText('h1'), message: await page.innerText('[data-message]') };
+    const example = (await page.$('[data-example]')) ? await page.innerText('[data-example]') : undefined;
+    const pressed = { status: answer.status, heading: await page.innerText('h1'), message: await page.innerText('[data-message]'), example };
     await saveScreenshot(page, `${artifacts}done-375.png`);
     await context.close();
     return pressed;
@@ -160,6 +161,8 @@ describe('S45: acting from an email', async () => {
     // The page names the group as the email's line does.
     expect(group.words).toContain('3 × Customer C-‹id› not found in the ERP');
     expect(done).toMatchObject({ heading: 'Done', message: '3 errors snoozed for a day: 3 open errors like "Customer C-‹id› not found in the ERP" in Orders.' });
+    // Beside the pattern, a real error of the group (S48).
+    expect(done.example).toMatch(/^One of them: "Customer C-1[123] not found in the ERP" \(trace key SO-1[123]\)$/);
     for (const key of ['SO-11', 'SO-12', 'SO-13']) expect((await statusOf(key))!.snooze_id).not.toBeNull();
     expect(await db('snoozes').select('snoozed_by', 'via', 'group_key')).toEqual([{ snoozed_by: 'orders-team@acme.test', via: 'email', group_key: expect.any(String) }]);
   });

@@ -95,8 +95,8 @@ describe('S47: trends', async () => {
     ]);
     // Groups of alike errors (S42): all of a flow's errors here have one message.
     expect(await trends.noisiestGroups('prod', now)).toEqual([
-      { flowId: 'orders', flowName: 'Orders', groupKey: 'message:Customer not found', label: 'Customer not found', thisWeek: 6, lastWeek: 0 },
-      { flowId: 'invoices', flowName: 'Invoices', groupKey: 'message:Customer not found', label: 'Customer not found', thisWeek: 3, lastWeek: 0 },
+      { flowId: 'orders', flowName: 'Orders', groupKey: 'message:Customer not found', label: 'Customer not found', example: 'Customer not found', thisWeek: 6, lastWeek: 0 },
+      { flowId: 'invoices', flowName: 'Invoices', groupKey: 'message:Customer not found', label: 'Customer not found', example: 'Customer not found', thisWeek: 3, lastWeek: 0 },
     ]);
     // Orders: after 22 h 15 min and 49 h 30 min (half within a day, all within 3 days); invoices after 5 minutes.
     expect(await trends.resolveTimes('prod', now)).toEqual([
@@ -136,7 +136,7 @@ describe('S47: trends', async () => {
     // The bars: one per day, each titled with its figures.
     expect(await page.$$eval('svg[data-chart=days] g title', (titles) => titles.at(-2)!.textContent)).toBe('Sun 25 Oct: 4 new, 1 resolved, 5 open at its end');
     expect(await text('[data-table=noisiest] tbody')).toBe('Orders overview 6 0 new this week Invoices overview 3 0 new this week');
-    expect(await text('[data-table=noisiest-groups] tbody')).toBe('Customer not found in Orders 6 0 new this week Customer not found in Invoices 3 0 new this week');
+    expect(await text('[data-table=noisiest-groups] tbody')).toBe('Customer not found latest: Customer not found in Orders 6 0 new this week Customer not found latest: Customer not found in Invoices 3 0 new this week');
     expect(await page.$$eval('[data-table=noisiest-groups] tbody a', (as) => as[0]!.getAttribute('href'))).toBe('/environments/prod/errors?flow=orders&group=message%3ACustomer+not+found');
     expect(await text('[data-table=resolve-times] tbody')).toBe('Invoices 1 within 5 minutes within 5 minutes Orders 2 within a day within 3 days');
     expect(await text('[data-table=downtime] tbody')).toBe('ERP API 1 2 hours');

@@ -1,7 +1,8 @@
 /**
  * Every page people see (S48), rendered from fixtures through the server's page renderer, with
  * the models its routes build: errors (listed, grouped, one group), an error, a connection,
- * settings, my emails, sign-in and its steps, unsubscribe, the account's pages.
+ * settings, my emails, sign-in and its steps, unsubscribe, the account's pages, the overview
+ * (S47) and the pages an email's action links open (S45).
  */
 import { renderPage } from '../../server/page-renderer.js';
 import type { PageModels, PageName } from '../../server/page-models.js';
@@ -13,6 +14,8 @@ import { describeRhythm } from '../../contracts/rhythm.js';
 import type { Person } from '../../stores/people-store.js';
 import type { ErrorGroupRow, ErrorRow, EmailLine } from '../../stores/page-store.js';
 import { groupLabel, errorFingerprint } from '../../stores/fingerprint.js';
+import { trendChart } from '../../server/trend-charts.js';
+import type { TrendPoint } from '../../stores/trend-store.js';
 
 export interface GalleryPage {
   id: string;
@@ -106,6 +109,55 @@ const rhythm = {
   is_day: true,
 };
 
+/** The overview (S47) of a production environment whose orders flow got noisy this morning. */
+function overviewModel(): PageModels['overview'] {
+  const zone = 'Europe/Berlin';
+  const now = at(7, 10, 20);
+  const hour = 3_600_000;
+  // New and resolved per hour, a quiet night, a busy morning; open counted on from 40.
+  let open = 40;
+  const hours: TrendPoint[] = Array.from({ length: 48 }, (_, i) => {
+    const reported = i > 40 ? [3, 9, 14, 11, 6, 4, 2][i - 41]! : i % 5 === 0 ? 1 : 0;
+    const resolved = i > 42 ? 2 : i % 7 === 0 ? 1 : 0;
+    open += reported - resolved;
+    return { at: new Date(Math.floor(now.getTime() / hour) * hour - (47 - i) * hour), reported, resolved, open };
+  });
+  open = 25;
+  const days: TrendPoint[] = Array.from({ length: 30 }, (_, i) => {
+    const reported = 6 + ((i * 7) % 11) + (i === 29 ? 30 : 0);
+    const resolved = 5 + ((i * 5) % 9);
+    open += reported - resolved;
+    return { at: new Date(Date.UTC(2026, 10, 8 + i) - hour), reported, resolved, open };
+  });
+  const link = '/environments/acme-production/errors?since=2026-12-07&until=2026-12-07&grouped=0';
+  return {
+    title: 'Overview',
+    wide: true,
+    person,
+    environment,
+    groups: flows,
+    timeZone: zone,
+    openNow: open,
+    openLink: '/environments/acme-production/errors?status=open',
+    charts: [
+      trendChart({ id: 'hours', title: 'Errors, the last 48 hours', unit: 'hour', points: hours, zone, tickEvery: 6, link: () => link }),
+      trendChart({ id: 'days', title: 'Errors, the last 30 days', unit: 'day', points: days, zone, tickEvery: 5, link: () => link }),
+    ],
+    noisiest: [
+      { flowId: 'orders-to-erp', flowName: 'Orders to ERP', thisWeek: 112, lastWeek: 64, change: '+75 %', thisWidth: 100, lastWidth: 57, href: '/environments/acme-production/errors?flow=orders-to-erp', overview: '/environments/acme-production/overview?flow=orders-to-erp' },
+      { flowId: 'customers-to-crm', flowName: 'Customers to CRM', thisWeek: 9, lastWeek: 21, change: '−57 %', thisWidth: 8, lastWidth: 19, href: '/environments/acme-production/errors?flow=customers-to-crm', overview: '/environments/acme-production/overview?flow=customers-to-crm' },
+    ],
+    noisiestGroups: [
+      { flowId: 'orders-to-erp', flowName: 'Orders to ERP', groupKey: errorFingerprint('Customer C-1001 not found in ERP'), label: groupLabel('Customer C-1001 not found in ERP', errorFingerprint('Customer C-1001 not found in ERP')), example: 'Customer C-1187 not found in ERP', thisWeek: 87, lastWeek: 12, change: '+625 %', href: '/environments/acme-production/errors?flow=orders-to-erp' },
+    ],
+    resolveTimes: [
+      { flowId: 'orders-to-erp', flowName: 'Orders to ERP', resolved: 58, median: 'within 4 hours', p90: 'within 3 days', href: '/environments/acme-production/errors?flow=orders-to-erp&status=resolved' },
+      { flowId: 'customers-to-crm', flowName: 'Customers to CRM', resolved: 17, median: 'within an hour', p90: 'within a day', href: '/environments/acme-production/errors?flow=customers-to-crm&status=resolved' },
+    ],
+    downtime: [{ connectionId: 'warehouse-sftp', connectionName: 'Warehouse SFTP', outages: 2, downSeconds: 9000, down: true, offline: '3 hours', href: '/environments/acme-production/connections/warehouse-sftp' }],
+  };
+}
+
 /** Every page, by name and state. */
 export function galleryPages(): GalleryPage[] {
   const pages: GalleryPage[] = [];
@@ -191,6 +243,30 @@ export function galleryPages(): GalleryPage[] {
     messages: [
       { id: 1, channel: 'ops-slack', channelKind: 'slack', environment: 'acme-production', kind: 'digest', status: 'sent', attempts: 1, lastStatus: 200, lastError: null, retryAt: null, createdAt: at(6, 9, 15), sentAt: at(6, 9, 15), statusText: 'Sent' },
     ],
+  });
+  add('overview', 'overview', overviewModel());
+  add('act-ask', 'act', {
+    title: 'Resolve',
+    state: 'ask',
+    heading: 'Resolve?',
+    message: `Resolve "Customer C-1001 not found in ERP" (trace key SO-1001) in Orders to ERP, as ${person.email}.`,
+    token: 'a-signed-token',
+    errorUrl: '/environments/acme-production/errors/101',
+  });
+  add('act-done', 'act', {
+    title: 'Done',
+    state: 'done',
+    heading: 'Done',
+    message: '13 errors snoozed for a day: 13 open errors like "Customer ‹value› not found in ERP" in Orders to ERP.',
+    example: '"Customer "C-88" not found in ERP" (trace key SO-7F3A-1001)',
+    errorUrl: '/environments/acme-production/errors/101',
+  });
+  add('act-refused', 'act', {
+    title: 'This link has expired',
+    state: 'refused',
+    heading: 'This link has expired',
+    message: 'The links of an email act for 7 days; this one was sent on Sat, 28 Nov 2026 09:15:00 GMT. Open the error to act on it there.',
+    errorUrl: '/environments/acme-production/errors/101',
   });
   add('refused', 'refused', { title: 'Not saved', person, problems: [{ field: 'quietFrom', message: 'quiet hours need a time such as 22:00' }], back: '/environments/acme-production/notifications' });
   add('not-found', 'not-found', { title: 'Not found', person });

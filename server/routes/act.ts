@@ -36,6 +36,8 @@ interface UsableLink extends Authority {
   ids: number[];
   /** What it will do, or did, in words. */
   what: string;
+  /** For a group: one real message of it, beside its pattern. */
+  example?: string;
   /** The error's page, where the person acts once the link no longer does. */
   errorUrl: string;
 }
@@ -112,10 +114,11 @@ export function actPages(app: FastifyInstance, deps: PageDeps): void {
       link.target === 'group'
         ? `${ids.length} open error${ids.length === 1 ? '' : 's'} like "${groupLabel(error.message, error.groupKey)}" in ${error.flowName}`
         : `"${error.message}" (trace key ${error.traceKey}) in ${error.flowName}`;
+    const example = link.target === 'group' ? `"${error.message}" (trace key ${error.traceKey})` : undefined;
     if (ids.length === 0) {
-      return page(reply, 'act', { title: 'Nothing to do', person: request.person, state: 'already', heading: 'Nothing to do', message: `${what} is ${error.status.replace('_', '-')}: there is nothing left to ${link.action}.`, errorUrl });
+      return page(reply, 'act', { title: 'Nothing to do', person: request.person, state: 'already', heading: 'Nothing to do', message: `${what} is ${error.status.replace('_', '-')}: there is nothing left to ${link.action}.`, example, errorUrl });
     }
-    return { ...found, error, ids, what, errorUrl };
+    return { ...found, error, ids, what, example, errorUrl };
   };
 
   const act = async (found: UsableLink): Promise<number[]> => {
@@ -137,19 +140,19 @@ export function actPages(app: FastifyInstance, deps: PageDeps): void {
   app.get<{ Params: { token: string } }>('/act/:token', async (request, reply) => {
     const found = await usable(request, reply);
     if (!('use' in found)) return found;
-    const { use: link, what, person, errorUrl } = found;
-    return page(reply, 'act', { title: verbs[link.action][0], person: request.person, state: 'ask', heading: `${verbs[link.action][0]}?`, message: `${verbs[link.action][0]} ${what}, as ${person.email}.`, token: request.params.token, errorUrl });
+    const { use: link, what, example, person, errorUrl } = found;
+    return page(reply, 'act', { title: verbs[link.action][0], person: request.person, state: 'ask', heading: `${verbs[link.action][0]}?`, message: `${verbs[link.action][0]} ${what}, as ${person.email}.`, example, token: request.params.token, errorUrl });
   });
 
   app.post<{ Params: { token: string } }>('/act/:token', { preHandler: app.csrfProtection }, async (request, reply) => {
     const found = await usable(request, reply);
     if (!('use' in found)) return found;
-    const { what, use: link, errorUrl } = found;
+    const { what, example, use: link, errorUrl } = found;
     try {
       const acted = await store.once(link, () => act(found));
       if (acted === undefined) return reply.redirect(`/act/${request.params.token}`, 303);
       const count = `${acted.length} error${acted.length === 1 ? '' : 's'}`;
-      return page(reply, 'act', { title: 'Done', person: request.person, state: 'done', heading: 'Done', message: `${count} ${verbs[link.action][1]}: ${what}.`, errorUrl });
+      return page(reply, 'act', { title: 'Done', person: request.person, state: 'done', heading: 'Done', message: `${count} ${verbs[link.action][1]}: ${what}.`, example, errorUrl });
     } catch (failure) {
       if (failure instanceof InputRefusedError) return refuse(reply, 403, 'Not done', `${failure.problems.map((p) => p.message).join(' ')} Nothing was changed.`, request.person, errorUrl);
       throw failure;
