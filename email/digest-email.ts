@@ -50,7 +50,7 @@ export function digestEmail(
   const subject = `${frame.subjectPrefix}${counts.join(', ')} in ${frame.account.name} flows`;
 
   const group = (rows: DigestErrorRow[], resolved: boolean) => {
-    const groups: { flow: string; integration: string; url: string; count: number; trend?: FlowTrendBars; errors: object[] }[] = [];
+    const groups: { flow: string; integration: string; url: string; count: number; trend?: FlowTrendBars & { url: string }; errors: object[] }[] = [];
     for (const row of rows) {
       let current = groups.at(-1);
       if (!current || current.url !== flowUrl(row.flowId)) {
@@ -60,7 +60,8 @@ export function digestEmail(
           integration: emailText(row.integrationName, limits.name),
           url: flowUrl(row.flowId),
           count: row.flowCount,
-          ...(hourly && { trend: flowTrendBars(hourly) }),
+          // Its bars lead to the flow's overview, where the trend goes on (S47).
+          ...(hourly && { trend: { ...flowTrendBars(hourly), url: frame.link(`overview?flow=${encodeURIComponent(row.flowId)}`) } }),
           errors: [],
         };
         groups.push(current);

@@ -241,7 +241,8 @@ describe('S47: a trend line in each digest', async () => {
     const trend = await page.evaluate(() => {
       const table = document.querySelector('[data-trend]') as HTMLElement;
       const bars = Array.from(table.querySelectorAll('td[bgcolor]')).map((cell) => (cell as HTMLElement).getBoundingClientRect().height);
-      return { words: table.innerText.replace(/\s+/g, ' ').trim(), bars, flow: (table.previousElementSibling as HTMLElement).innerText.replace(/\s+/g, ' ').trim() };
+      const href = table.querySelector('a')!.getAttribute('href');
+      return { words: table.innerText.replace(/\s+/g, ' ').trim(), bars, href, flow: (table.previousElementSibling as HTMLElement).innerText.replace(/\s+/g, ' ').trim() };
     });
     expect(trend.flow).toBe('Orders · Shop to ERP · 3 new');
     expect(trend.words).toBe('3 in the last 24 hours, falling (5 the day before)');
@@ -251,7 +252,10 @@ describe('S47: a trend line in each digest', async () => {
     expect(trend.bars.indexOf(24)).toBeGreaterThanOrEqual(22);
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
     await page.close();
-    const line = /Orders \(Shop to ERP\) - 3 new\n {2}(\S{24}) 3 in the last 24 hours, falling \(5 the day before\)\n/.exec(String(digest!.parsed.text));
+    const line = /Orders \(Shop to ERP\) - 3 new\n {2}(\S{24}) 3 in the last 24 hours, falling \(5 the day before\): (\S+)\n/.exec(String(digest!.parsed.text));
+    // The words lead to the flow's overview.
+    expect(line?.[2]).toMatch(/\/environments\/prod\/overview\?flow=orders$/);
+    expect(trend.href).toBe(line?.[2]);
     expect(line?.[1]).toMatch(/^·{22,23}█·?$/);
   });
 });
