@@ -84,6 +84,8 @@ export interface PageModels {
     timeZone: string;
     openNow: number;
     openLink: string;
+    retryingNow: number;
+    retryingLink: string;
     charts: TrendChart[];
     noisiest: (FlowWeek & { change: string; thisWidth: number; lastWidth: number; href: string; overview: string })[];
     noisiestGroups: (GroupWeek & { change: string; href: string })[];

@@ -76,7 +76,10 @@ export interface EnvironmentTrends {
   hours: TrendPoint[];
   /** The last 30 days, by day, today last. */
   days: TrendPoint[];
+  /** Errors open now, out of their retry window (as the errors list's "open"). */
   openNow: number;
+  /** Errors still in their retry window: the bars' "open" counts them with the open. */
+  retryingNow: number;
 }
 
 const hourMs = 3_600_000;
@@ -98,7 +101,7 @@ export function createTrendStore(db: Knex) {
       const firstHour = zoned.startOf('hour').minus({ hours: 47 });
       const since = new Date(Math.min(firstDay.toMillis(), firstHour.toMillis()));
       // One snapshot: the open count and the hours agree, whatever is reported or resolved meanwhile.
-      const { openNow, rows } = await db.transaction(
+      const { openNow, retryingNow, rows } = await db.transaction(
         async (trx) => {
           const open = trx('error_open_counts').where({ environment_id: environment });
           const hours = trx('error_trends').where({ environment_id: environment }).where('hour', '>=', since);
@@ -106,9 +109,9 @@ export function createTrendStore(db: Knex) {
             open.where({ flow_id: flow });
             hours.where({ flow_id: flow });
           }
-          const counted = await open.first(trx.raw('coalesce(sum(open), 0)::int as open'));
+          const counted = await open.first(trx.raw('coalesce(sum(open), 0)::int as open'), trx.raw('coalesce(sum(retrying), 0)::int as retrying'));
           const rows = await hours.groupBy('hour').orderBy('hour').select('hour', trx.raw('sum(reported)::int as reported'), trx.raw('sum(resolved)::int as resolved'));
-          return { openNow: Number(counted?.open ?? 0), rows: rows as { hour: Date; reported: number; resolved: number }[] };
+          return { openNow: Number(counted?.open ?? 0), retryingNow: Number(counted?.retrying ?? 0), rows: rows as { hour: Date; reported: number; resolved: number }[] };
         },
         { isolationLevel: 'repeatable read', readOnly: true },
       );
@@ -137,7 +140,8 @@ export function createTrendStore(db: Knex) {
         timeZone,
         hours: bars(hourStarts, zoned.startOf('hour').plus({ hours: 1 })),
         days: bars(dayStarts, zoned.startOf('day').plus({ days: 1 })),
-        openNow,
+        openNow: openNow - retryingNow,
+        retryingNow,
       };
     },
 

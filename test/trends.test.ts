@@ -169,11 +169,11 @@ describe('S47: trends', async () => {
     const errors = createErrorStore(db);
     const at = new Date();
     const reports = Array.from({ length: 24 }, (_, i) =>
-      errors.storeReport({ environment: 'prod', flow: i % 2 ? 'orders' : 'invoices', reportId: `race-${i}`, errors: Array.from({ length: 5 }, (_, j) => ({ traceKey: `R-${i}-${j}`, message: `Race ${j}` })) }, at),
+      errors.storeReport({ environment: 'prod', flow: i % 2 ? 'orders' : 'invoices', reportId: `race-${i}`, errors: Array.from({ length: 5 }, (_, j) => ({ traceKey: `R-${i}-${j}`, message: `Race ${j}`, ...(j === 0 && { intermittent: true }) })) }, at),
     );
     const resolutions = (async () => {
       for (let round = 0; round < 12; round += 1) {
-        const open = await db('errors').where({ environment_id: 'prod' }).where('trace_key', 'like', 'R-%').where({ status: 'open' }).limit(4).pluck('id');
+        const open = await db('errors').where({ environment_id: 'prod' }).where('trace_key', 'like', 'R-%').whereIn('status', ['open', 'retrying']).orderBy('id').limit(4).pluck('id');
         if (open.length > 0) await errors.resolveByUser('prod', open.map(Number), 'ops@acme.test', new Date());
       }
     })();
@@ -191,8 +191,13 @@ describe('S47: trends', async () => {
                                     from errors group by 1, 2, 3, 4 order by 1, 2, 3, 4`);
     expect(await db('error_group_trends').orderBy(['environment_id', 'flow_id', 'group_key', 'day']).select('environment_id', 'flow_id', 'group_key', 'day', 'reported')).toEqual(byGroup.rows);
     // And the errors open now, per flow, as the overview reads them.
-    const open = await db('errors').whereRaw("not (status in ('resolved', 'auto_resolved') and resolved_at is not null)").groupBy('environment_id', 'flow_id').orderBy(['environment_id', 'flow_id']).select('environment_id', 'flow_id', db.raw('count(*)::int as open'));
-    expect(await db('error_open_counts').where('open', '<>', 0).orderBy(['environment_id', 'flow_id']).select('environment_id', 'flow_id', 'open')).toEqual(open);
+    const open = await db('errors')
+      .whereRaw("not (status in ('resolved', 'auto_resolved') and resolved_at is not null)")
+      .groupBy('environment_id', 'flow_id')
+      .orderBy(['environment_id', 'flow_id'])
+      .select('environment_id', 'flow_id', db.raw('count(*)::int as open'), db.raw(`count(*) filter (where status = 'retrying')::int as retrying`));
+    expect(open.some((row: { retrying: number }) => row.retrying > 0)).toBe(true);
+    expect(await db('error_open_counts').where('open', '<>', 0).orderBy(['environment_id', 'flow_id']).select('environment_id', 'flow_id', 'open', 'retrying')).toEqual(open);
   });
 
   it('S47: any order of reports and resolutions leaves the open count read back through the hours equal to the errors open (generated)', async () => {

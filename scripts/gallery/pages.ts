@@ -137,8 +137,10 @@ function overviewModel(): PageModels['overview'] {
     environment,
     groups: flows,
     timeZone: zone,
-    openNow: open,
+    openNow: open - 2,
     openLink: '/environments/acme-production/errors?status=open',
+    retryingNow: 2,
+    retryingLink: '/environments/acme-production/errors?status=retrying',
     charts: [
       trendChart({ id: 'hours', title: 'Errors, the last 48 hours', unit: 'hour', points: hours, zone, tickEvery: 6, link: () => link }),
       trendChart({ id: 'days', title: 'Errors, the last 30 days', unit: 'day', points: days, zone, tickEvery: 5, link: () => link }),

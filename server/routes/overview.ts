@@ -78,6 +78,8 @@ export function overviewPages(app: FastifyInstance, deps: PageDeps): void {
       timeZone,
       openNow: series.openNow,
       openLink: errorsOf({ flow, status: 'open' }),
+      retryingNow: series.retryingNow,
+      retryingLink: errorsOf({ flow, status: 'retrying' }),
       charts: [
         trendChart({ id: 'hours', title: `Errors${of}, the last 48 hours`, unit: 'hour', points: series.hours, zone: timeZone, tickEvery: 6, link: (p) => dayLink(p, 'hour') }),
         trendChart({ id: 'days', title: `Errors${of}, the last 30 days`, unit: 'day', points: series.days, zone: timeZone, tickEvery: 5, link: (p) => dayLink(p, 'day') }),

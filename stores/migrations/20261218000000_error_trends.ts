@@ -12,7 +12,8 @@ import type { Knex } from 'knex';
  *   `resolved_at`, by a person or by Herald), and the resolved ones by how long they had been
  *   open (`within_5m` … `later`; errors that recovered in their retry window were never anyone's
  *   to resolve and are left out of these).
- * - `error_open_counts`: per flow, the errors open (or retrying) now: reported less resolved.
+ * - `error_open_counts`: per flow, the errors open now, reported less resolved, and how many of
+ *   them are still in their retry window (`retrying`).
  * - `error_group_trends`: per UTC day, errors reported in each group of alike errors (S42: its
  *   fingerprint, or its message for errors stored before fingerprints), with a message of it for
  *   its label: for the noisiest groups week on week.
@@ -21,9 +22,10 @@ import type { Knex } from 'knex';
  */
 /** What the rows of `table` count for, each `sign` times: each at its hour reported, and the resolved ones at their hour resolved, in their bucket. */
 const changes = (table: string, sign: 1 | -1) => `
-  select environment_id, flow_id, date_trunc('hour', reported_at) as hour, ${sign} as reported, 0 as resolved, null::integer as bucket from ${table}
+  select environment_id, flow_id, date_trunc('hour', reported_at) as hour, ${sign} as reported, 0 as resolved, null::integer as bucket,
+         case when status = 'retrying' then ${sign} else 0 end as retrying from ${table}
   union all
-  select environment_id, flow_id, date_trunc('hour', resolved_at), 0, ${sign}, error_trends_bucket(reported_at, resolved_at, resolution_reason) from ${table}
+  select environment_id, flow_id, date_trunc('hour', resolved_at), 0, ${sign}, error_trends_bucket(reported_at, resolved_at, resolution_reason), 0 from ${table}
    where status in ('resolved', 'auto_resolved') and resolved_at is not null`;
 
 /** The key of an error's group (S42), as stores/fingerprint.ts's groupKeySql said when this was written. */
@@ -49,6 +51,7 @@ export async function up(knex: Knex): Promise<void> {
       environment_id text not null references environments(id) on delete cascade,
       flow_id text not null,
       open integer not null default 0,
+      retrying integer not null default 0,
       primary key (environment_id, flow_id)
     )`);
   await knex.raw(`
@@ -72,7 +75,7 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`
     create function error_trends_add(deltas jsonb) returns void language sql as $$
       with d as (
-        select * from jsonb_to_recordset(deltas) as d(environment_id text, flow_id text, hour timestamptz, reported integer, resolved integer, bucket integer)
+        select * from jsonb_to_recordset(deltas) as d(environment_id text, flow_id text, hour timestamptz, reported integer, resolved integer, bucket integer, retrying integer)
       ), hours as (
         insert into error_trends (environment_id, flow_id, hour, reported, resolved, ${buckets.join(', ')})
         select environment_id, flow_id, hour, sum(reported), sum(resolved),
@@ -82,15 +85,15 @@ export async function up(knex: Knex): Promise<void> {
           reported = error_trends.reported + excluded.reported, resolved = error_trends.resolved + excluded.resolved,
           ${buckets.map((b) => `${b} = error_trends.${b} + excluded.${b}`).join(', ')}
       )
-      insert into error_open_counts (environment_id, flow_id, open)
-      select environment_id, flow_id, sum(reported) - sum(resolved) from d group by 1, 2 order by 1, 2
-      on conflict (environment_id, flow_id) do update set open = error_open_counts.open + excluded.open
+      insert into error_open_counts (environment_id, flow_id, open, retrying)
+      select environment_id, flow_id, sum(reported) - sum(resolved), sum(retrying) from d group by 1, 2 order by 1, 2
+      on conflict (environment_id, flow_id) do update set open = error_open_counts.open + excluded.open, retrying = error_open_counts.retrying + excluded.retrying
     $$`);
   await knex.raw(`
     create function error_trends_inserted() returns trigger language plpgsql as $$
     begin
       perform error_trends_add(coalesce(jsonb_agg(t), '[]'))
-        from (select environment_id, flow_id, hour, sum(reported) as reported, sum(resolved) as resolved, bucket
+        from (select environment_id, flow_id, hour, sum(reported) as reported, sum(resolved) as resolved, bucket, sum(retrying) as retrying
                 from (${changes('new_errors', 1)}) c group by environment_id, flow_id, hour, bucket) t;
       insert into error_group_trends (environment_id, flow_id, group_key, day, reported, message)
       select environment_id, flow_id, ${groupKey}, (reported_at at time zone 'UTC')::date, count(*), max(message)
@@ -107,10 +110,10 @@ export async function up(knex: Knex): Promise<void> {
     create function error_trends_updated() returns trigger language plpgsql as $$
     begin
       perform error_trends_add(coalesce(jsonb_agg(t), '[]'))
-        from (select environment_id, flow_id, hour, sum(reported) as reported, sum(resolved) as resolved, bucket
+        from (select environment_id, flow_id, hour, sum(reported) as reported, sum(resolved) as resolved, bucket, sum(retrying) as retrying
                 from (${changes('new_errors', 1)} union all ${changes('old_errors', -1)}) c
                group by environment_id, flow_id, hour, bucket
-              having sum(reported) <> 0 or sum(resolved) <> 0) t;
+              having sum(reported) <> 0 or sum(resolved) <> 0 or sum(retrying) <> 0) t;
       return null;
     end $$`);
   await knex.raw(`create trigger error_trends_inserted after insert on errors referencing new table as new_errors for each statement execute function error_trends_inserted()`);
@@ -125,8 +128,9 @@ export async function up(knex: Knex): Promise<void> {
     insert into error_group_trends (environment_id, flow_id, group_key, day, reported, message)
     select environment_id, flow_id, ${groupKey}, (reported_at at time zone 'UTC')::date, count(*), max(message) from errors group by 1, 2, 3, 4`);
   await knex.raw(`
-    insert into error_open_counts (environment_id, flow_id, open)
-    select environment_id, flow_id, count(*) filter (where status in ('open', 'retrying') or resolved_at is null) from errors group by 1, 2`);
+    insert into error_open_counts (environment_id, flow_id, open, retrying)
+    select environment_id, flow_id, count(*) filter (where status in ('open', 'retrying') or resolved_at is null), count(*) filter (where status = 'retrying')
+      from errors group by 1, 2`);
 }
 
 export async function down(knex: Knex): Promise<void> {
