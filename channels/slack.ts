@@ -29,16 +29,21 @@ const plain = (value: string, limit: number) => emailText(value, limit);
 
 const section = (mrkdwn: string) => ({ type: 'section', text: { type: 'mrkdwn', text: mrkdwn.slice(0, slackLimits.sectionText) } });
 
-/** An error's line; with the links that act on it (S45), for a line whose error may still be acted on. */
-function errorSection(line: ErrorLine, actions: LineActions = noLineActions): object {
+/**
+ * An error's line; with the links that act on it (S45), for a line whose error may still be acted
+ * on, in a block of their own: however long the line's text, the section's cut never reaches them.
+ */
+function errorBlocks(line: ErrorLine, actions: LineActions = noLineActions): object[] {
   const times = line.count > 1 ? `${line.count} × ` : '';
   const acts = actions(line).map((a) => `<${a.url}|${a.label}>`);
-  return section(
-    `${times}*<${line.url}|${slackText(line.message)}>*\n` +
-      `${slackText(line.integration, limits.name)} › ${slackText(line.flow, limits.name)} · trace key \`${slackText(line.traceKey, limits.traceKey)}\`` +
-      (line.code ? ` · code ${slackText(line.code, limits.code)}` : '') +
-      (acts.length > 0 ? `\n${acts.join(' · ')}` : ''),
-  );
+  return [
+    section(
+      `${times}*<${line.url}|${slackText(line.message)}>*\n` +
+        `${slackText(line.integration, limits.name)} › ${slackText(line.flow, limits.name)} · trace key \`${slackText(line.traceKey, limits.traceKey)}\`` +
+        (line.code ? ` · code ${slackText(line.code, limits.code)}` : ''),
+    ),
+    ...(acts.length > 0 ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: acts.join(' · ') }] }] : []),
+  ];
 }
 
 /** The Block Kit message of an event; `actions`: the links its new, reminded and assigned errors' lines carry (S45). */
@@ -51,8 +56,8 @@ export function slackMessage(event: ChannelEvent, actions: LineActions = noLineA
       { type: 'header', text: { type: 'plain_text', text: plain(title, slackLimits.headerText) } },
       section(`*${d.newErrors}* new · *${d.resolvedErrors}* resolved · *${d.openErrors}* open — ${slackText(d.account.name, limits.name)}, ${slackText(env, limits.name)}`),
     ];
-    if (d.firstNew.length > 0) blocks.push(section('*New errors*'), ...d.firstNew.map((line) => errorSection(line, actions)));
-    if (d.firstResolved.length > 0) blocks.push(section('*Resolved*'), ...d.firstResolved.map((line) => errorSection(line)));
+    if (d.firstNew.length > 0) blocks.push(section('*New errors*'), ...d.firstNew.flatMap((line) => errorBlocks(line, actions)));
+    if (d.firstResolved.length > 0) blocks.push(section('*Resolved*'), ...d.firstResolved.flatMap((line) => errorBlocks(line)));
     const shown = d.firstNew.reduce((n, l) => n + l.count, 0) + d.firstResolved.reduce((n, l) => n + l.count, 0);
     const more = d.newErrors + d.resolvedErrors - shown;
     const tail: object[] = [];
@@ -72,7 +77,7 @@ export function slackMessage(event: ChannelEvent, actions: LineActions = noLineA
       text: plain(title, slackLimits.sectionText),
       blocks: [
         { type: 'header', text: { type: 'plain_text', text: plain(title, slackLimits.headerText) } },
-        ...lines.map((line) => errorSection(line, actions)),
+        ...lines.flatMap((line) => errorBlocks(line, actions)),
         ...(more > 0 ? [{ type: 'context', elements: [{ type: 'mrkdwn', text: `and ${more} more on the errors page` }] }] : []),
         { type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: 'Open errors' }, url: d.url }] },
       ],

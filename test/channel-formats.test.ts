@@ -12,6 +12,7 @@ import { slackMessage, slackText } from '../channels/slack.js';
 import { teamsMaxBytes, teamsMessage } from '../channels/teams.js';
 import { retryAfterMs } from '../channels/post.js';
 import { channelRequests } from '../channels/send-messages.js';
+import type { LineActions } from '../channels/transport.js';
 import { digestEventSchema, type DigestEvent, type ErrorLine } from '../channels/events.js';
 import { newWebhookSecret } from '../stores/channel-store.js';
 
@@ -70,6 +71,21 @@ describe('S43: channel formats and checks', () => {
       fc.property(fc.string({ unit: 'grapheme', maxLength: 600 }), (text) => {
         expect(slackText(text)).not.toMatch(/[*_~`](?!\u200b)/u);
       }),
+    );
+  });
+
+  it('S45: a Slack line\'s actions stay whole however long the line, each a link to the act page (generated)', () => {
+    const actions: LineActions = (l) => ['Resolve', 'Snooze for a day', 'Assign to me'].map((label, i) => ({ label, url: `https://app.test/act/${'t'.repeat(180)}.${l.errorId}-${i}` }));
+    fc.assert(
+      fc.property(fc.array(fc.string({ unit: fc.constantFrom('&', '<', '*', 'a', '😀'), maxLength: 600 }), { minLength: 1, maxLength: 10 }), (messages) => {
+        const { blocks } = slackMessage(digest(messages.map((m, i) => line(m, i))), actions);
+        const linkTexts = (blocks as { type: string; elements?: { text: string }[] }[]).filter((b) => b.type === 'context' && b.elements![0]!.text.includes('/act/'));
+        expect(linkTexts).toHaveLength(messages.length);
+        for (const b of linkTexts) {
+          expect([...b.elements![0]!.text.matchAll(/<(https:\/\/app\.test\/act\/t{180}\.\d+-\d)\|([^>]+)>/g)].map((m) => m[2])).toEqual(['Resolve', 'Snooze for a day', 'Assign to me']);
+        }
+      }),
+      { numRuns: 50 },
     );
   });
 

@@ -239,10 +239,11 @@ describe('S45: acting from an email', async () => {
     await runCycleNow(herald.temporal, 'prod');
     await expect.poll(() => receiver.accepted('/slack').length + receiver.accepted('/teams').length, { timeout: 20_000 }).toBe(2);
 
-    // Slack: the line's text ends with its actions, as links (mrkdwn <url|label>).
-    const slack = receiver.accepted('/slack')[0] as { blocks: { text?: { text: string } }[] };
-    const line = slack.blocks.map((b) => b.text?.text ?? '').find((text) => text.includes('Warehouse code W-9 unknown'))!;
-    const slackLinks = Object.fromEntries([...line.split('\n').at(-1)!.matchAll(/<([^|>]+)\|([^>]+)>/g)].map((m) => [m[2]!, m[1]!]));
+    // Slack: the line is followed by its actions, as links (mrkdwn <url|label>) in a block of their own.
+    const slack = receiver.accepted('/slack')[0] as { blocks: { type: string; text?: { text: string }; elements?: { text: string }[] }[] };
+    const line = slack.blocks.findIndex((b) => b.text?.text.includes('Warehouse code W-9 unknown'));
+    expect(slack.blocks[line + 1]!.type).toBe('context');
+    const slackLinks = Object.fromEntries([...slack.blocks[line + 1]!.elements![0]!.text.matchAll(/<([^|>]+)\|([^>]+)>/g)].map((m) => [m[2]!, m[1]!]));
     expect(Object.keys(slackLinks)).toEqual(['Resolve', 'Snooze for a day', 'Assign to me']);
     // Teams: the line's container ends with a set of buttons opening the same pages.
     const cardBody = JSON.stringify(receiver.accepted('/teams')[0]);
