@@ -50,6 +50,9 @@ export function safeNext(next: unknown): string {
   return typeof next === 'string' && /^\/(?![/\\])[^\s]*$/.test(next) && next.length <= 2000 ? next : '/';
 }
 
+/** A query's field left empty (a form's select on "All", an empty input) reads as not given. */
+export const blankAsUnset = (value: unknown) => (value === '' ? undefined : value);
+
 /** A numeric id of the URL (an error's, an email's): undefined for anything else, which pages answer as not found. */
 export const urlId = (value: string): number | undefined => {
   const parsed = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER).safeParse(value);

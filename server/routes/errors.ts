@@ -14,14 +14,13 @@ import { createSettingsStore } from '../../stores/settings-store.js';
 import { createSnoozeStore, type SnoozeRequest } from '../../stores/snooze-store.js';
 import { snoozeEnd } from '../../contracts/snooze.js';
 import type { Person } from '../../stores/people-store.js';
-import { canResolve, groupActionLimit, inEnvironment, notFound, page, safeNext, urlId, type PageDeps } from '../page.js';
+import { blankAsUnset, canResolve, groupActionLimit, inEnvironment, notFound, page, safeNext, urlId, type PageDeps } from '../page.js';
 
 const pageSize = 50;
 /** A group's fingerprint: a computed one, a flow's own (`own:` + 200 characters), or an old error's message. */
 const groupLength = 11_000;
 const statusLabels = { open: 'open', retrying: 'retrying', resolved: 'resolved', auto_resolved: 'auto-resolved' } as const;
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'must be a date, YYYY-MM-DD' });
-const blankAsUnset = (value: unknown) => (value === '' ? undefined : value);
 const errorsQuery = z.object({
   flow: z.preprocess(blankAsUnset, entityId.optional()),
   integration: z.preprocess(blankAsUnset, entityId.optional()),

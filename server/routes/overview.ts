@@ -12,23 +12,20 @@ import { DateTime } from 'luxon';
 import { createPageStore } from '../../stores/page-store.js';
 import { createTrendStore, type TrendPoint } from '../../stores/trend-store.js';
 import { check } from '../../contracts/problems.js';
-import { inEnvironment, page, type PageDeps } from '../page.js';
+import { blankAsUnset, inEnvironment, page, type PageDeps } from '../page.js';
+import { entityId } from '../../contracts/error-report.js';
+import { timeZone as timeZoneSchema } from '../../contracts/rhythm.js';
 import { trendChart } from '../trend-charts.js';
 
 const overviewQuery = z.object({
-  flow: z.string().max(200).optional().transform((flow) => flow || undefined),
-  tz: z
-    .string()
-    .max(64)
-    .optional()
-    .transform((zone) => zone || undefined)
-    .refine((zone) => zone === undefined || DateTime.local().setZone(zone).isValid, { message: 'must be a time zone of the IANA database, as "Europe/Berlin"' }),
+  flow: z.preprocess(blankAsUnset, entityId.optional()),
+  tz: z.preprocess(blankAsUnset, timeZoneSchema.optional()),
 });
 
 /** A duration in words, to the unit that reads best ("3 hours", "2 days", "45 seconds"). */
 const duration = (seconds: number) => (seconds < 1 ? 'under a second' : ms(Math.round(seconds * 1000), { long: true }));
 
-/** A week against the one before, in words: "+50 %", "−20 %", "new", "same". */
+/** A week against the one before, in words: "+50 %", "−20 %", "new this week", "same". */
 function change(thisWeek: number, lastWeek: number): string {
   if (lastWeek === 0) return thisWeek === 0 ? 'same' : 'new this week';
   const percent = Math.round(((thisWeek - lastWeek) / lastWeek) * 100);
