@@ -6,7 +6,7 @@
  * in and acts as themselves, if their role allows.
  */
 import { readSignedToken, signedToken } from '../email/signed-token.js';
-import { actionLabels, actionOfToken, emailActions, publicIdShape, type ChannelActionLink } from '../contracts/email-action.js';
+import { actionLabels, actionOfToken, emailActions, type ChannelActionLink } from '../contracts/email-action.js';
 import type { ErrorLine } from './events.js';
 import type { LineActions, OutgoingMessage } from './transport.js';
 
@@ -18,10 +18,10 @@ export function channelActionToken(secret: string, link: ChannelActionLink): str
 export function readChannelActionToken(secret: string, token: string): ChannelActionLink | undefined {
   const content = readSignedToken(secret, 'channel-action', token);
   if (!content) return undefined;
-  const { c, m } = content;
   const acts = actionOfToken(content);
-  if (!acts || !Number.isSafeInteger(c) || typeof m !== 'string' || !publicIdShape.test(m)) return undefined;
-  return { channelId: c as number, messageId: m, ...acts };
+  if (!acts || !Number.isSafeInteger(content.c)) return undefined;
+  const { publicId, ...action } = acts;
+  return { channelId: content.c as number, messageId: publicId, ...action };
 }
 
 /**

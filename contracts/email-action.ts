@@ -14,7 +14,7 @@ export const actionLabels: Record<ActionTarget, Record<EmailAction, string>> = {
 };
 
 /** An email's or a channel message's public id, as a link names it. */
-export const publicIdShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+const publicIdShape = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export interface EmailActionLink {
   /** The recipient. */
@@ -48,9 +48,12 @@ const sourceWords: Record<ActionSource, string> = { email: 'from an email', slac
 /** "from an email", "from Slack", …: how pages and digests say where an action came from; nothing for none. */
 export const actionSourceWords = (via: string | null | undefined): string => (via && via in sourceWords ? sourceWords[via as ActionSource] : '');
 
-/** The action, target and error a link's token carries (`a`, `g`, `i`), if they are ones Herald makes. */
-export function actionOfToken(content: Record<string, unknown>): Pick<EmailActionLink, 'action' | 'target' | 'errorId'> | undefined {
-  const { a, g, i } = content;
-  if (!Number.isSafeInteger(i) || !emailActions.includes(a as EmailAction) || (g !== 'error' && g !== 'group')) return undefined;
-  return { action: a as EmailAction, target: g, errorId: i as number };
+/**
+ * What every action link's token carries (`m`, `a`, `g`, `i`): the email's or message's public id,
+ * the action, its target and the error, if they are ones Herald makes. Who may act (`u`, `c`) is each kind's own.
+ */
+export function actionOfToken(content: Record<string, unknown>): (Pick<EmailActionLink, 'action' | 'target' | 'errorId'> & { publicId: string }) | undefined {
+  const { m, a, g, i } = content;
+  if (typeof m !== 'string' || !publicIdShape.test(m) || !Number.isSafeInteger(i) || !emailActions.includes(a as EmailAction) || (g !== 'error' && g !== 'group')) return undefined;
+  return { publicId: m, action: a as EmailAction, target: g, errorId: i as number };
 }

@@ -6,13 +6,12 @@
  * opens a page that acts only on a POST; it works until it is used or its email is 7 days old.
  */
 import { readSignedToken, signedToken } from './signed-token.js';
-import { actionLabels, actionOfToken, emailActions, publicIdShape, type ActionTarget, type EmailAction, type EmailActionLink } from '../contracts/email-action.js';
+import { actionLabels, actionOfToken, emailActions, type ActionTarget, type EmailAction, type EmailActionLink } from '../contracts/email-action.js';
 
 export { emailActions, type ActionTarget, type EmailAction, type EmailActionLink };
 
 /** How long an email's links act. */
 export const emailActionLifetimeMs = 7 * 24 * 60 * 60_000;
-
 
 export function emailActionToken(secret: string, link: EmailActionLink): string {
   return signedToken(secret, 'email-action', { u: link.userId, m: link.emailId, a: link.action, g: link.target, i: link.errorId });
@@ -22,15 +21,15 @@ export function emailActionToken(secret: string, link: EmailActionLink): string 
 export function readEmailActionToken(secret: string, token: string): EmailActionLink | undefined {
   const content = readSignedToken(secret, 'email-action', token);
   if (!content) return undefined;
-  const { u, m } = content;
   const acts = actionOfToken(content);
-  if (!acts || !Number.isSafeInteger(u) || typeof m !== 'string' || !publicIdShape.test(m)) return undefined;
-  return { userId: u as number, emailId: m, ...acts };
+  if (!acts || !Number.isSafeInteger(content.u)) return undefined;
+  const { publicId, ...action } = acts;
+  return { userId: content.u as number, emailId: publicId, ...action };
 }
 
 /**
  * Stands in for a recipient's own link of an action in a rendering shared by several recipients;
- * {@link withEmailActions} makes it theirs.
+ * {@link emailActionLinks}' `own` makes it theirs.
  */
 export function actionPlaceholder(action: EmailAction, target: ActionTarget, errorId: number): string {
   return `https://act.invalid/${action}/${target}/${errorId}`;

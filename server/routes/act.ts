@@ -42,6 +42,9 @@ interface UsableLink extends Authority {
   errorUrl: string;
 }
 
+/** "1 error", "3 errors". */
+const errorCount = (n: number) => `${n} error${n === 1 ? '' : 's'}`;
+
 const verbs = { resolve: ['Resolve', 'resolved'], snooze: ['Snooze for a day', 'snoozed for a day'], assign: ['Assign to yourself', 'assigned to you'] } as const;
 
 export function actPages(app: FastifyInstance, deps: PageDeps): void {
@@ -94,8 +97,7 @@ export function actPages(app: FastifyInstance, deps: PageDeps): void {
     const errorUrl = `/environments/${encodeURIComponent(environment.id)}/errors/${error.id}`;
     const done = await store.done(link);
     if (done) {
-      const count = `${done.errors} error${done.errors === 1 ? '' : 's'}`;
-      return page(reply, 'act', { title: 'Already done', person: request.person, state: 'already', heading: 'Already done', message: `You ${verbs[link.action][1]} ${count} by this link on ${done.doneAt.toUTCString()}. Nothing more to do.`, errorUrl });
+      return page(reply, 'act', { title: 'Already done', person: request.person, state: 'already', heading: 'Already done', message: `You ${verbs[link.action][1]} ${errorCount(done.errors)} by this link on ${done.doneAt.toUTCString()}. Nothing more to do.`, errorUrl });
     }
     if (clock().getTime() - sentAt.getTime() > emailActionLifetimeMs) {
       const of = found.via === 'email' ? 'an email' : 'a message';
@@ -151,8 +153,7 @@ export function actPages(app: FastifyInstance, deps: PageDeps): void {
     try {
       const acted = await store.once(link, () => act(found));
       if (acted === undefined) return reply.redirect(`/act/${request.params.token}`, 303);
-      const count = `${acted.length} error${acted.length === 1 ? '' : 's'}`;
-      return page(reply, 'act', { title: 'Done', person: request.person, state: 'done', heading: 'Done', message: `${count} ${verbs[link.action][1]}: ${what}.`, example, errorUrl });
+      return page(reply, 'act', { title: 'Done', person: request.person, state: 'done', heading: 'Done', message: `${errorCount(acted.length)} ${verbs[link.action][1]}: ${what}.`, example, errorUrl });
     } catch (failure) {
       if (failure instanceof InputRefusedError) return refuse(reply, 403, 'Not done', `${failure.problems.map((p) => p.message).join(' ')} Nothing was changed.`, request.person, errorUrl);
       throw failure;
