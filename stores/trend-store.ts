@@ -39,14 +39,9 @@ export interface GroupWeek {
   lastWeek: number;
 }
 
-export interface FlowResolveTime {
+export interface FlowResolveTime extends ResolveTime {
   flowId: string;
   flowName: string;
-  resolved: number;
-  /** By when half of them were resolved, in words ("within an hour"). */
-  median: string;
-  /** By when 9 in 10 were. */
-  p90: string;
 }
 
 /** How long resolved errors had been open, in the buckets `error_trends` counts them in (migration 20261218000000). */
@@ -60,6 +55,30 @@ export const resolveBuckets = [
   { column: 'within_7d', words: 'within a week' },
   { column: 'later', words: 'after more than a week' },
 ] as const;
+
+/** How long resolved errors had been open: how many, and the buckets by which half and 9 in 10 were resolved. */
+export interface ResolveTime {
+  resolved: number;
+  /** By when half of them were resolved, in words ("within an hour"). */
+  median: string;
+  /** By when 9 in 10 were. */
+  p90: string;
+}
+
+/** Resolved errors counted by {@link resolveBuckets}, as a {@link ResolveTime}; null for none. */
+function resolveTimeOf(counts: number[]): ResolveTime | null {
+  const resolved = counts.reduce((n, c) => n + c, 0);
+  if (resolved === 0) return null;
+  /** The first bucket by which at least `share` of them were resolved. */
+  const within = (share: number) => {
+    let sum = 0;
+    return resolveBuckets[counts.findIndex((c) => (sum += c) >= share * resolved)]!.words;
+  };
+  return { resolved, median: within(0.5), p90: within(0.9) };
+}
+
+/** Week on week: the most errors this week, or the most risen since last week (and risen). */
+export type WeekOrder = 'most' | 'rose';
 
 export interface ConnectionDowntime {
   connectionId: string;
@@ -145,14 +164,18 @@ export function createTrendStore(db: Knex) {
       };
     },
 
-    /** The flows that reported most in the last 7 days, against the 7 before (at most `limit`). */
-    async noisiestFlows(environment: string, now: Date, limit = 10): Promise<FlowWeek[]> {
+    /**
+     * The flows that reported most in the 7 days before `now`, against the 7 before (at most
+     * `limit`); or (`rose`) those whose errors rose most from one week to the next, and rose.
+     */
+    async noisiestFlows(environment: string, now: Date, limit = 10, order: WeekOrder = 'most'): Promise<FlowWeek[]> {
       const weekAgo = new Date(now.getTime() - 7 * dayMs);
       const twoWeeksAgo = new Date(now.getTime() - 14 * dayMs);
-      const rows = await db('error_trends as t')
+      const query = db('error_trends as t')
         .join('flows as f', 'f.id', 't.flow_id')
         .where('t.environment_id', environment)
         .where('t.hour', '>=', twoWeeksAgo)
+        .where('t.hour', '<', now)
         .groupBy('t.flow_id', 'f.name')
         .select(
           't.flow_id',
@@ -160,19 +183,25 @@ export function createTrendStore(db: Knex) {
           db.raw('coalesce(sum(t.reported) filter (where t.hour >= ?), 0)::int as this_week', [weekAgo]),
           db.raw('coalesce(sum(t.reported) filter (where t.hour < ?), 0)::int as last_week', [weekAgo]),
         )
-        .orderByRaw('3 desc, 4 desc, f.name')
+        .orderByRaw(order === 'most' ? '3 desc, 4 desc, f.name' : '3 - 4 desc, 3 desc, f.name')
         .limit(limit);
+      if (order === 'rose') query.havingRaw('coalesce(sum(t.reported) filter (where t.hour >= ?), 0) > coalesce(sum(t.reported) filter (where t.hour < ?), 0)', [weekAgo, weekAgo]);
+      const rows = await query;
       return rows.filter((r) => r.this_week + r.last_week > 0).map((r) => ({ flowId: r.flow_id, flowName: r.name, thisWeek: r.this_week, lastWeek: r.last_week }));
     },
 
-    /** The groups of alike errors (S42) that reported most in the last 7 days (UTC's), against the 7 before (at most `limit`). */
-    async noisiestGroups(environment: string, now: Date, limit = 10): Promise<GroupWeek[]> {
+    /**
+     * The groups of alike errors (S42) that reported most in the 7 days (UTC's) to `now`'s, against
+     * the 7 before (at most `limit`); or (`rose`) those that rose most, and rose.
+     */
+    async noisiestGroups(environment: string, now: Date, limit = 10, order: WeekOrder = 'most'): Promise<GroupWeek[]> {
       const today = DateTime.fromJSDate(now, { zone: 'utc' }).startOf('day');
       const weekStart = today.minus({ days: 6 }).toISODate()!;
-      const rows = await db('error_group_trends as g')
+      const query = db('error_group_trends as g')
         .join('flows as f', 'f.id', 'g.flow_id')
         .where('g.environment_id', environment)
         .where('g.day', '>=', today.minus({ days: 13 }).toISODate()!)
+        .where('g.day', '<=', today.toISODate()!)
         .groupBy('g.flow_id', 'f.name', 'g.group_key')
         .select(
           'g.flow_id',
@@ -182,8 +211,10 @@ export function createTrendStore(db: Knex) {
           db.raw('coalesce(sum(g.reported) filter (where g.day >= ?), 0)::int as this_week', [weekStart]),
           db.raw('coalesce(sum(g.reported) filter (where g.day < ?), 0)::int as last_week', [weekStart]),
         )
-        .orderByRaw('5 desc, 6 desc, f.name, g.group_key')
+        .orderByRaw(order === 'most' ? '5 desc, 6 desc, f.name, g.group_key' : '5 - 6 desc, 5 desc, f.name, g.group_key')
         .limit(limit);
+      if (order === 'rose') query.havingRaw('coalesce(sum(g.reported) filter (where g.day >= ?), 0) > coalesce(sum(g.reported) filter (where g.day < ?), 0)', [weekStart, weekStart]);
+      const rows = await query;
       return rows
         .filter((r) => r.this_week + r.last_week > 0)
         .map((r) => ({ flowId: r.flow_id, flowName: r.name, groupKey: r.group_key, label: groupLabel(r.message, r.group_key), example: r.message as string, thisWeek: r.this_week, lastWeek: r.last_week }));
@@ -203,21 +234,30 @@ export function createTrendStore(db: Knex) {
         .orderBy('f.name')
         .select('t.flow_id', 'f.name', ...resolveBuckets.map((b) => db.raw(`sum(t.${b.column})::int as ${b.column}`)));
       return rows.flatMap((r) => {
-        const counts = resolveBuckets.map((b) => Number(r[b.column]));
-        const resolved = counts.reduce((n, c) => n + c, 0);
-        if (resolved === 0) return [];
-        /** The first bucket by which at least `share` of them were resolved. */
-        const within = (share: number) => {
-          let sum = 0;
-          return resolveBuckets[counts.findIndex((c) => (sum += c) >= share * resolved)]!.words;
-        };
-        return [{ flowId: r.flow_id, flowName: r.name, resolved, median: within(0.5), p90: within(0.9) }];
+        const summary = resolveTimeOf(resolveBuckets.map((b) => Number(r[b.column])));
+        return summary ? [{ flowId: r.flow_id, flowName: r.name, ...summary }] : [];
       });
     },
 
-    /** The environment's connections' time offline in the last 30 days (an outage begun before counts from then). */
-    async downtime(environment: { accountId: string; resourceGroup: string }, now: Date): Promise<ConnectionDowntime[]> {
-      const since = new Date(now.getTime() - 30 * dayMs);
+    /** How long errors resolved in the 7 days before `end` had been open (all flows), and in the 7 before; null for a week with none. */
+    async resolveTimeWeeks(environment: string, end: Date): Promise<{ thisWeek: ResolveTime | null; lastWeek: ResolveTime | null }> {
+      const weekAgo = new Date(end.getTime() - 7 * dayMs);
+      const rows = await db('error_trends')
+        .where('environment_id', environment)
+        .where('hour', '>=', new Date(end.getTime() - 14 * dayMs))
+        .where('hour', '<', end)
+        .groupByRaw('1')
+        .select(db.raw('hour >= ? as this_week', [weekAgo]), ...resolveBuckets.map((b) => db.raw(`sum(${b.column})::int as ${b.column}`)));
+      const of = (thisWeek: boolean) => {
+        const row = rows.find((r) => r.this_week === thisWeek);
+        return row ? resolveTimeOf(resolveBuckets.map((b) => Number(row[b.column]))) : null;
+      };
+      return { thisWeek: of(true), lastWeek: of(false) };
+    },
+
+    /** The environment's connections' time offline in the `days` days to `now` (an outage begun before counts from then). */
+    async downtime(environment: { accountId: string; resourceGroup: string }, now: Date, days = 30): Promise<ConnectionDowntime[]> {
+      const since = new Date(now.getTime() - days * dayMs);
       const rows = await db.raw(
         `select c.id, c.name, ev.status, ev.changed_at
            from connections c

@@ -7,7 +7,6 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import ms from 'ms';
 import { DateTime } from 'luxon';
 import { createPageStore } from '../../stores/page-store.js';
 import { createTrendStore, type TrendPoint } from '../../stores/trend-store.js';
@@ -16,21 +15,13 @@ import { blankAsUnset, inEnvironment, page, type PageDeps } from '../page.js';
 import { entityId } from '../../contracts/error-report.js';
 import { timeZone as timeZoneSchema } from '../../contracts/rhythm.js';
 import { trendChart } from '../trend-charts.js';
+import { durationWords } from '../../contracts/duration.js';
+import { weekChange } from '../../contracts/trend-words.js';
 
 const overviewQuery = z.object({
   flow: z.preprocess(blankAsUnset, entityId.optional()),
   tz: z.preprocess(blankAsUnset, timeZoneSchema.optional()),
 });
-
-/** A duration in words, to the unit that reads best ("3 hours", "2 days", "45 seconds"). */
-const duration = (seconds: number) => (seconds < 1 ? 'under a second' : ms(Math.round(seconds * 1000), { long: true }));
-
-/** A week against the one before, in words: "+50 %", "−20 %", "new this week", "same". */
-function change(thisWeek: number, lastWeek: number): string {
-  if (lastWeek === 0) return thisWeek === 0 ? 'same' : 'new this week';
-  const percent = Math.round(((thisWeek - lastWeek) / lastWeek) * 100);
-  return percent === 0 ? 'same' : `${percent > 0 ? '+' : '−'}${Math.abs(percent)} %`;
-}
 
 export function overviewPages(app: FastifyInstance, deps: PageDeps): void {
   const pages = createPageStore(deps.db);
@@ -83,17 +74,17 @@ export function overviewPages(app: FastifyInstance, deps: PageDeps): void {
       ],
       noisiest: noisiest.map((f) => ({
         ...f,
-        change: change(f.thisWeek, f.lastWeek),
+        change: weekChange(f.thisWeek, f.lastWeek),
         thisWidth: Math.round((f.thisWeek / maxWeek) * 100),
         lastWidth: Math.round((f.lastWeek / maxWeek) * 100),
         href: errorsOf({ flow: f.flowId }),
         overview: `${path}?${new URLSearchParams({ flow: f.flowId, ...(query.value.tz && { tz: query.value.tz }) })}`,
       })),
-      noisiestGroups: noisiestGroups.map((g) => ({ ...g, change: change(g.thisWeek, g.lastWeek), href: errorsOf({ flow: g.flowId, group: g.groupKey }) })),
+      noisiestGroups: noisiestGroups.map((g) => ({ ...g, change: weekChange(g.thisWeek, g.lastWeek), href: errorsOf({ flow: g.flowId, group: g.groupKey }) })),
       resolveTimes: resolveTimes.map((r) => ({ ...r, href: errorsOf({ flow: r.flowId, status: 'resolved' }) })),
       downtime: downtime
         .filter((c) => c.outages > 0)
-        .map((c) => ({ ...c, offline: duration(c.downSeconds), href: `/environments/${encodeURIComponent(environment.id)}/connections/${encodeURIComponent(c.connectionId)}` })),
+        .map((c) => ({ ...c, offline: durationWords(c.downSeconds), href: `/environments/${encodeURIComponent(environment.id)}/connections/${encodeURIComponent(c.connectionId)}` })),
     });
   });
 }
