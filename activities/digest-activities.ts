@@ -15,6 +15,9 @@ import { createAssignmentStore } from '../stores/assignment-store.js';
 import { assignmentEmailJob } from '../email/assignment-email.js';
 import { createReminderStore } from '../stores/reminder-store.js';
 import { reminderEmailJob } from '../email/reminder-email.js';
+import { createWeeklyReviewStore } from '../stores/weekly-review-store.js';
+import { weeklyReviewEmailJob } from '../email/weekly-review-email.js';
+import { earliest } from '../stores/rhythm.js';
 import type { ChannelTally } from '../channels/send-messages.js';
 import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
 
@@ -72,6 +75,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
   const connections = createConnectionStore(db);
   const assignments = createAssignmentStore(db);
   const reminders = createReminderStore(db);
+  const weeklyReviews = createWeeklyReviewStore(db);
   const send = (next: () => Promise<DeliveryJob | undefined>, now?: () => Date) =>
     sendInThisAttempt({ mailer, store: deliveries, next, concurrency: sendConcurrency, retryLimitMs: deps.deliveryRetryLimitMs, now });
   const channels = channelPoster(deps);
@@ -157,18 +161,25 @@ export function createDigestActivities(deps: DigestActivityDeps) {
     },
 
     /**
-     * Reminds the users of an environment of errors open longer than its threshold (S31): plans,
-     * at the digest workflow's time, one reminder per user not reminded in the last day, and sends
-     * the environment's reminders. A retry plans nothing twice and sends nothing twice.
+     * The look for what is due between cycles: reminds the users of an environment of errors open
+     * longer than its threshold (S31) — plans, at the digest workflow's time, one reminder per user
+     * not reminded in the last day — and plans the weekly reviews whose time has come (S47); sends
+     * both. A retry plans nothing twice and sends nothing twice. (Named for its first kind: the
+     * workflow's histories call it so.)
      */
-    async sendReminders(environment: string, now: string): Promise<DeliveryTally & { planned: number; nextRetryAt: string | null; nextLookAt?: string | null }> {
-      const planned = await reminders.planReminders(environment, new Date(now));
+    async sendReminders(environment: string, now: string): Promise<DeliveryTally & { planned: number; weekly?: DeliveryTally & { planned: number }; nextRetryAt: string | null; nextLookAt?: string | null }> {
+      const at = new Date(now);
+      const planned = await reminders.planReminders(environment, at);
+      const weekly = await weeklyReviews.plan(environment, at);
       const installation = await installationId(db);
-      const jobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe, actions));
-      const [tally] = await Promise.all([send(async () => jobs.shift()), channels.firstAttempts({ environment_id: environment, kind: 'reminder' })]);
+      const reminderJobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe, actions));
+      const [tally] = await Promise.all([send(async () => reminderJobs.shift()), channels.firstAttempts({ environment_id: environment, kind: 'reminder' })]);
+      // Then the weekly reviews, told apart in the answer (one sending at a time holds the attempt's fence).
+      const weeklyJobs = (await weeklyReviews.pendingEmails({ environment })).map((email) => weeklyReviewEmailJob(email, appUrl, installation, unsubscribe));
+      const weeklyTally = await send(async () => weeklyJobs.shift());
       // Reminders refused for now or held by quiet hours are tried by the digest when due: it learns when here, not at a fix (#40).
-      const nextLook = await reminders.nextLook(environment, new Date(now));
-      return { ...tally, planned, nextRetryAt: await nextRetryAt(environment), nextLookAt: nextLook?.toISOString() ?? null };
+      const nextLook = earliest([await reminders.nextLook(environment, at), weekly.nextLook].filter((t): t is Date => t !== null));
+      return { ...tally, planned, weekly: { ...weeklyTally, planned: weekly.planned }, nextRetryAt: await nextRetryAt(environment), nextLookAt: nextLook?.toISOString() ?? null };
     },
 
     /**
@@ -201,6 +212,10 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const assignmentIds = due.filter((d) => d.kind === 'assignment').map((d) => d.id);
       if (assignmentIds.length > 0) {
         jobs.push(...(await assignments.pendingEmails({ deliveryIds: assignmentIds })).map((email) => assignmentEmailJob(email, appUrl, installation, actions)));
+      }
+      const weeklyIds = due.filter((d) => d.kind === 'weekly').map((d) => d.id);
+      if (weeklyIds.length > 0) {
+        jobs.push(...(await weeklyReviews.pendingEmails({ deliveryIds: weeklyIds })).map((email) => weeklyReviewEmailJob(email, appUrl, installation, unsubscribe)));
       }
       const [tally] = await Promise.all([send(async () => jobs.shift(), clock), channels.post(await channels.dueDeferred(environment, clock(), 100), clock)]);
       return { ...tally, nextRetryAt: await nextRetryAt(environment) };

@@ -7,12 +7,12 @@ import { Context } from '@temporalio/activity';
 import type { DeliveryObserver } from '../email/send-deliveries.js';
 import type { StoredReport } from '../stores/error-store.js';
 
-/** Every notification's outcome (S49), by kind, the transport that carries it (email, slack, teams, webhook) and outcome. */
+/** Every notification's outcome (S49), by kind, the transport that carries it (email, slack, teams, webhook, pagerduty) and outcome. */
 function notificationCounter() {
   return Context.current().metricMeter.createCounter(
     'herald_notifications',
     '',
-    'Notifications by kind (digest, connection, reminder, assignment), transport (email, slack, teams, webhook) and outcome (sent, failed, deferred, cancelled)',
+    'Notifications by kind (digest, connection, reminder, assignment, weekly), transport (email, slack, teams, webhook, pagerduty) and outcome (sent, failed, deferred, cancelled)',
   );
 }
 
@@ -20,7 +20,7 @@ function notificationCounter() {
 export function deliveryMetrics(): DeliveryObserver {
   const meter = Context.current().metricMeter;
   // Kept for one release beside herald_notifications (0.3.0), which says the same with transport="email".
-  const emails = meter.createCounter('herald_emails', '', 'Emails by kind (digest, connection, reminder, assignment) and outcome (sent, failed, deferred, cancelled)');
+  const emails = meter.createCounter('herald_emails', '', 'Emails by kind (digest, connection, reminder, assignment, weekly) and outcome (sent, failed, deferred, cancelled)');
   const notifications = notificationCounter();
   const refusals = meter.createCounter('herald_smtp_refusals', '', 'Recipients the SMTP server refused, by kind and reply class (4xx for now, 5xx for good)');
   return {

@@ -21,6 +21,8 @@ import { InputRefusedError } from '../contracts/problems.js';
 import { applyCatalog, lockCatalog, type CatalogChanges } from '../catalog/catalog.js';
 import { createSettingsStore, saveRhythmIn } from '../stores/settings-store.js';
 import { everyCycle, type Rhythm } from '../contracts/rhythm.js';
+import type { WeeklyReview } from '../contracts/weekly-review.js';
+import { createWeeklyReviewStore, saveWeeklyReviewIn } from '../stores/weekly-review-store.js';
 import { CatalogError } from '../catalog/catalog-error.js';
 import { recordAudit } from '../stores/audit-store.js';
 
@@ -198,6 +200,7 @@ export async function removeEntity(
       await trx('subscriptions').where({ environment_id: id }).delete();
       await trx('subscription_choices').where({ environment_id: id }).delete();
       await trx('digest_rhythms').where({ environment_id: id }).delete();
+      await trx('weekly_reviews').where({ environment_id: id }).delete();
     } else if (kind === 'integrations') {
       const flows = trx('flows').where({ integration_id: id }).select('id');
       await trx('subscriptions').where({ integration_id: id }).orWhereIn('flow_id', flows).delete();
@@ -275,6 +278,35 @@ export async function putRhythm(
     const changed = await saveRhythmIn(trx, Number(user.id), change.environment, change.body ?? everyCycle, false);
     const after = (await readRhythm(trx, change.account, change.environment, change.email))!;
     if (changed) await audit(trx, change.actor, change.account, 'changed', 'rhythm', `${change.environment}/${change.email.toLowerCase()}`, after);
+    return { entity: after, created: false, changed };
+  });
+}
+
+/** A user's weekly review of an environment of the account (S47), or undefined when either is not the account's. */
+export async function readWeeklyReview(db: Knex, account: string, environment: string, email: string): Promise<EntityView | undefined> {
+  const user = await db('users').where({ account_id: account, email: email.toLowerCase() }).whereNull('removed_at').first('id', 'email');
+  const env = await db('environments').where({ account_id: account, id: environment }).first('id');
+  if (!user || !env) return undefined;
+  const { review, timeZone, chosenOnPage } = await createWeeklyReviewStore(db).setting(Number(user.id), environment);
+  return { environment, user: user.email, ...review, timeZone, chosenByUser: chosenOnPage };
+}
+
+/** Sets a user's weekly review of an environment of the account (`null`: their role's default); one the user chose on the settings page stands. */
+export async function putWeeklyReview(
+  db: Knex,
+  change: { actor: Actor; account: string; environment: string; email: string; body: WeeklyReview | null; ifMatch?: string },
+): Promise<PutResult | undefined> {
+  return db.transaction(async (trx) => {
+    await lockCatalog(trx);
+    const before = await readWeeklyReview(trx, change.account, change.environment, change.email);
+    if (!before) return undefined;
+    checkVersion(before, change.ifMatch);
+    if (before.chosenByUser) throw new ChosenByUser(`${change.email} chose their weekly review of ${change.environment} on the settings page: it stands`);
+    const user = await trx('users').where({ account_id: change.account, email: change.email.toLowerCase() }).whereNull('removed_at').first('id');
+    await saveWeeklyReviewIn(trx, Number(user.id), change.environment, change.body, false);
+    const after = (await readWeeklyReview(trx, change.account, change.environment, change.email))!;
+    const changed = versionOf(after) !== versionOf(before);
+    if (changed) await audit(trx, change.actor, change.account, 'changed', 'weekly review', `${change.environment}/${change.email.toLowerCase()}`, after);
     return { entity: after, created: false, changed };
   });
 }

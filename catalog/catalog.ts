@@ -10,6 +10,7 @@ import { checkCatalogShape, type CheckedCatalog as Catalog } from '../contracts/
 import { parseDuration } from '../contracts/duration.js';
 import { recordAudit } from '../stores/audit-store.js';
 import { saveRhythmIn } from '../stores/settings-store.js';
+import { saveWeeklyReviewIn } from '../stores/weekly-review-store.js';
 import { lockCatalog } from '../stores/catalog-lock.js';
 import { channelUrlProblem, productionPolicy, type ChannelAddressPolicy } from '../contracts/channel-url.js';
 import { createChannelStore, emailOnly, setChannelRhythm } from '../stores/channel-store.js';
@@ -381,6 +382,14 @@ async function write(trx: Knex.Transaction, catalog: Catalog, world: World): Pro
     if (own) changes[keptRhythms] = (changes[keptRhythms] ?? 0) + 1;
     else if (await saveRhythmIn(trx, Number(userId), environment, s.rhythm ?? everyCycle, false)) changes.digest_rhythms = (changes.digest_rhythms ?? 0) + 1;
   }
+  // Weekly reviews (S47) likewise.
+  for (const { s, owner } of owned) {
+    if (s.weeklyReview === undefined) continue;
+    const [userId, environment] = owner as [string, string];
+    const own = await trx('weekly_reviews').where({ user_id: userId, environment_id: environment, chosen_on_page: true }).first('user_id');
+    if (own) changes[keptWeeklyReviews] = (changes[keptWeeklyReviews] ?? 0) + 1;
+    else if (await saveWeeklyReviewIn(trx, Number(userId), environment, s.weeklyReview, false)) changes.weekly_reviews = (changes.weekly_reviews ?? 0) + 1;
+  }
   return changes;
 }
 
@@ -393,6 +402,9 @@ function chunks<T>(items: T[], size = 1_000): T[][] {
 
 /** How the changes count rhythms a catalog left as the user chose them in their settings (S41). */
 export const keptRhythms = 'rhythms kept as chosen in settings';
+
+/** How the changes count weekly reviews a catalog left as the user chose them in their settings (S47). */
+export const keptWeeklyReviews = 'weekly reviews kept as chosen in settings';
 
 /** How the changes count targets of subscriptions a catalog left as the user chose them in their settings (S43). */
 export const keptTargets = 'targets kept as chosen in settings';
@@ -456,7 +468,7 @@ async function writeChannels(trx: Knex.Transaction, catalog: Catalog, changes: C
 export const keptChoices = 'subscriptions kept as chosen in settings';
 
 /** Counts of what a catalog left as people chose it: not changes. */
-const keptCounts: string[] = [keptChoices, keptRhythms, keptTargets];
+const keptCounts: string[] = [keptChoices, keptRhythms, keptWeeklyReviews, keptTargets];
 
 /**
  * Makes the rows of each owner (the values of `ownerColumns`) that hold a value in `column` hold

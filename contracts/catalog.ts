@@ -11,6 +11,7 @@ import { isPlainAddress, plainAddressMessage } from './email-address.js';
 import { entityIdMessage, entityIdPattern } from './error-report.js';
 import { parseDuration } from './duration.js';
 import { rhythmSchema } from './rhythm.js';
+import { weeklyReviewSchema } from './weekly-review.js';
 import { channelKind, channelName, targetBody } from './channel.js';
 
 export const userRoles = ['owner', 'admin', 'manage', 'monitor'] as const;
@@ -87,6 +88,8 @@ export const catalogSubscriptionSchema = entry({
   connections: ids.nullish(),
   /** When the user's digests come (S41); left as it is when absent, every cycle when null. A user's own choice on the settings page stands. */
   rhythm: rhythmSchema.nullish(),
+  /** The user's weekly review (S47); left as it is when absent, their role's default when null. A user's own choice on the settings page stands. */
+  weeklyReview: weeklyReviewSchema.nullish(),
   /** Where the subscriptions go (S43): email, a channel of the account, or both; left as it is when absent, email when null. A user's own choice on the settings page stands. */
   target: targetBody.nullish(),
 });

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
 /** The emails Herald sends; each has `templates/<name>.mjml` and `templates/<name>.txt.hbs`. */
-export type TemplateName = 'digest' | 'connection-status' | 'sign-in' | 'assignment' | 'reminder';
+export type TemplateName = 'digest' | 'connection-status' | 'sign-in' | 'assignment' | 'reminder' | 'weekly-review';
 
 const templatesDir = fileURLToPath(new URL('./templates/', import.meta.url));
 

@@ -1,6 +1,6 @@
 /**
  * An email as it was sent (S27): composed again from what its digest cycle, connection change,
- * assignment or reminder fixed, for the person it went to, with its unsubscribe link.
+ * assignment, reminder or weekly review fixed, for the person it went to, with its unsubscribe link.
  */
 import type { Knex } from 'knex';
 import type { DeliveryKind } from '../stores/delivery-store.js';
@@ -8,12 +8,14 @@ import { createDigestStore } from '../stores/digest-store.js';
 import { createReminderStore } from '../stores/reminder-store.js';
 import { createAssignmentStore } from '../stores/assignment-store.js';
 import { createConnectionStore } from '../stores/connection-store.js';
+import { createWeeklyReviewStore } from '../stores/weekly-review-store.js';
 import { composeDigest, recipientsOwn } from './digest-composer.js';
 import { emailActionLinks } from './email-actions.js';
 import { digestDetailLimit } from './digest-email.js';
 import { reminderEmailJob } from './reminder-email.js';
 import { assignmentEmailJob } from './assignment-email.js';
 import { connectionEmailJob } from './connection-email.js';
+import { weeklyReviewEmailJob } from './weekly-review-email.js';
 import { unsubscribeLinks } from './unsubscribe.js';
 
 export interface SentEmail {
@@ -50,6 +52,10 @@ export async function composeSentEmail(db: Knex, email: SentEmail, appUrl: strin
     case 'connection': {
       const [context] = await createConnectionStore(db).pendingEmails(again);
       return connectionEmailJob(context!, appUrl, '', unsubscribe).compose();
+    }
+    case 'weekly': {
+      const [context] = await createWeeklyReviewStore(db).pendingEmails(again);
+      return weeklyReviewEmailJob(context!, appUrl, '', unsubscribe).compose();
     }
   }
 }

@@ -1,13 +1,13 @@
 /**
  * One-click unsubscribe (S25, RFC 8058): every email carries a link whose token names exactly
- * what it ends (one user's error emails of one environment, or one connection's emails there),
- * signed with HERALD_SECRET, so it can be neither altered nor turned to another user or scope.
- * Tokens stay good for 90 days after the email.
+ * what it ends (one user's error emails of one environment, one connection's emails there, or
+ * their weekly review of it), signed with HERALD_SECRET, so it can be neither altered nor turned
+ * to another user or scope. Tokens stay good for 90 days after the email.
  */
 import { readSignedToken, signedToken } from './signed-token.js';
 
-/** What an unsubscribe ends: the error emails (digests) of an environment, or one connection's emails. */
-export type UnsubscribeScope = { kind: 'errors' } | { kind: 'connection'; connection: string };
+/** What an unsubscribe ends: the error emails (digests) of an environment, one connection's emails, or the weekly review (S47). */
+export type UnsubscribeScope = { kind: 'errors' } | { kind: 'connection'; connection: string } | { kind: 'weekly' };
 
 export interface UnsubscribeRequest {
   userId: number;
@@ -19,16 +19,18 @@ const lifetimeSeconds = 90 * 24 * 60 * 60;
 
 export function unsubscribeToken(secret: string, request: UnsubscribeRequest, now = new Date()): string {
   const { userId, environment, scope } = request;
-  return signedToken(secret, 'unsubscribe', { u: userId, e: environment, c: scope.kind === 'connection' ? scope.connection : null, t: Math.floor(now.getTime() / 1000) });
+  // A weekly review's token says so (`w`); tokens of the other kinds read as they always have.
+  const kind = scope.kind === 'weekly' ? { w: 1 } : {};
+  return signedToken(secret, 'unsubscribe', { u: userId, e: environment, c: scope.kind === 'connection' ? scope.connection : null, ...kind, t: Math.floor(now.getTime() / 1000) });
 }
 
 /** The request a token carries, or undefined when it is altered, foreign or expired. */
 export function readUnsubscribeToken(secret: string, token: string, now = new Date()): UnsubscribeRequest | undefined {
   const content = readSignedToken(secret, 'unsubscribe', token);
   if (!content) return undefined;
-  const { u, e, c, t } = content as { u: number; e: string; c: string | null; t: number };
+  const { u, e, c, w, t } = content as { u: number; e: string; c: string | null; w?: 1; t: number };
   if (now.getTime() / 1000 - t > lifetimeSeconds) return undefined;
-  return { userId: u, environment: e, scope: c === null ? { kind: 'errors' } : { kind: 'connection', connection: c } };
+  return { userId: u, environment: e, scope: w === 1 ? { kind: 'weekly' } : c === null ? { kind: 'errors' } : { kind: 'connection', connection: c } };
 }
 
 /** Builds the links and headers of one email's unsubscribe. */

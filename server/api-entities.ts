@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import type { Knex } from 'knex';
 import { everyCycle, rhythmSchema } from '../contracts/rhythm.js';
+import { weeklyReviewSchema } from '../contracts/weekly-review.js';
 import { entityId } from '../contracts/error-report.js';
 import { plainAddressMessage, isPlainAddress } from '../contracts/email-address.js';
 import {
@@ -17,6 +18,8 @@ import {
   putEntity,
   putSubscriptions,
   putRhythm,
+  putWeeklyReview,
+  readWeeklyReview,
   type EntityView,
   type PutResult,
   readRhythm,
@@ -154,6 +157,19 @@ export const entityRoutes: ApiRoute[] = [
       delete: "Back to every cycle, without quiet hours, for a user's digests in an environment.",
     },
     answers: { what: 'the rhythm', its: 'its', cleared: 'the rhythm as it now reads (every cycle)' },
+  }),
+  ...userSettingRoutes({
+    path: 'weekly-reviews',
+    body: weeklyReviewSchema.nullable(),
+    cleared: null,
+    put: putWeeklyReview,
+    read: readWeeklyReview,
+    summaries: {
+      put: "Set a user's weekly review of an environment (S47): on or off, and its day and time in the time zone of their digests; null for their role's default (owners and admins on Mondays at 08:00). A user who chose theirs on the settings page keeps it (409).",
+      get: "A user's weekly review of an environment, and the time zone it comes in (their role's default unless set).",
+      delete: "Back to the role's default for a user's weekly review of an environment: on for owners and admins, Mondays at 08:00.",
+    },
+    answers: { what: 'the weekly review', its: 'its', cleared: "the weekly review as it now reads (the role's default)" },
   }),
   route({
     method: 'PUT',

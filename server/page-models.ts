@@ -116,6 +116,16 @@ export interface PageModels {
     };
     timeZones: string[];
     rhythmSaved: boolean;
+    /** The subject's weekly review (S47), as the form shows it. */
+    weeklyReview: {
+      on: boolean;
+      day: string;
+      at: string;
+      timeZone: string;
+      described: string;
+      days: { value: string; name: string; chosen: boolean }[];
+    };
+    weeklySaved: boolean;
     /** Where the subject's subscriptions go (S43), and the account's channels to choose from. */
     target: { email: boolean; channel: string | null };
     channels: { name: string; kind: string; chosen: boolean }[];

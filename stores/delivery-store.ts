@@ -7,9 +7,10 @@
 import type { Knex } from 'knex';
 import { firstRetryWaitMs, refusalOutcomeSql } from './retry-policy.js';
 import { newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
+import { weeklyReviewOnSql } from './weekly-review-store.js';
 
 /** Kinds of email, as `email_deliveries.kind`. */
-export type DeliveryKind = 'digest' | 'connection' | 'assignment' | 'reminder';
+export type DeliveryKind = 'digest' | 'connection' | 'assignment' | 'reminder' | 'weekly';
 
 /** A deferred delivery whose next attempt is due. */
 export interface DueDelivery {
@@ -52,7 +53,7 @@ const refusal = refusalOutcomeSql({ refusalsBefore: 'attempts', first: firstRetr
  * environment's account and still follows what the email is about (S38). For a digest, a flow
  * with news in its cycle (chosen, or through its integration), where `newsFlows` is an SQL
  * expression of the text[] of those flows (a digest over a person's range of cycles, S41: any
- * flow it is about); for a connection email, the connection.
+ * flow it is about); for a connection email, the connection; for a weekly review, that it is on (S47).
  */
 export function stillWantedSql(newsFlows = newsFlowsOfDeliveryCycle): string {
   return `(
@@ -65,6 +66,7 @@ export function stillWantedSql(newsFlows = newsFlowsOfDeliveryCycle): string {
          and (ws.flow_id = wf.id or ws.integration_id = wf.integration_id)
        where wf.id = any(d.flow_ids) and (d.since_cycle_id is not null or wf.id = any(${newsFlows}::text[])))
     when 'assignment' then true
+    when 'weekly' then ${weeklyReviewOnSql('d.user_id', 'd.environment_id')}
     when 'reminder' then exists (
       select 1 from flows wf join subscriptions ws
           on ws.user_id = d.user_id and ws.environment_id = d.environment_id

@@ -225,7 +225,7 @@ export function createPageStore(db: Knex): PageStore {
            join environments env on env.id = d.environment_id
            left join connection_events ev on ev.id = d.connection_event_id
            left join assignment_events a on a.id = d.assignment_event_id
-          where d.user_id = :user and d.kind in ('connection', 'reminder', 'assignment')
+          where d.user_id = :user and d.kind in ('connection', 'reminder', 'assignment', 'weekly')
          union all
          -- What was posted, for them, to the channel their subscriptions in an environment go to (S43, S49):
          -- its connection changes of connections they follow, its reminders, and assignments to them.

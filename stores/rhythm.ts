@@ -49,6 +49,31 @@ export function lastDailyTime(clock: string, zone: string, at: Date): Date {
 }
 
 /**
+ * The last time at or before `at` that something weekly on ISO weekday `weekday` (1 Monday … 7
+ * Sunday) at `clock` was due, in `zone`; skipped and doubled clock times as {@link lastDailyTime}.
+ */
+export function lastWeeklyTime(weekday: number, clock: string, zone: string, at: Date): Date {
+  const local = DateTime.fromJSDate(at, { zone });
+  for (let back = 0; ; back += 1) {
+    const day = local.minus({ days: back });
+    if (day.weekday !== weekday) continue;
+    const time = firstPassingMs(day, clock);
+    if (time <= at.getTime()) return new Date(time);
+  }
+}
+
+/** The first time after `at` that something weekly on ISO weekday `weekday` at `clock` is due, in `zone`. */
+export function nextWeeklyTime(weekday: number, clock: string, zone: string, at: Date): Date {
+  const local = DateTime.fromJSDate(at, { zone });
+  for (let ahead = 0; ; ahead += 1) {
+    const day = local.plus({ days: ahead });
+    if (day.weekday !== weekday) continue;
+    const time = firstPassingMs(day, clock);
+    if (time > at.getTime()) return new Date(time);
+  }
+}
+
+/**
  * The first instant the wall clock of `day`'s zone reads `clock` on `day`'s date. Which of two
  * passings luxon picks for an ambiguous time differs by zone, so both are tried: the wall time
  * taken at the zone's offset before and after it, keeping those that read back as that time.

@@ -8,6 +8,8 @@ import type { Knex } from 'knex';
 import { recordAudit } from './audit-store.js';
 import { everyCycle, type Rhythm } from '../contracts/rhythm.js';
 import { rhythmOfRow, rowOfRhythm } from './rhythm.js';
+import type { WeeklyReview } from '../contracts/weekly-review.js';
+import { createWeeklyReviewStore, saveWeeklyReviewIn, type WeeklyReviewSetting } from './weekly-review-store.js';
 
 export interface Subscriptions {
   flows: string[];
@@ -22,19 +24,37 @@ export interface SettingsStore {
   save(userId: number, environment: string, subscriptions: Subscriptions, chosenBy: number): Promise<void>;
   /**
    * Ends one scope of a user's emails in an environment (S25): its error emails (flows and
-   * integrations followed), or one connection's emails. Recorded as the user's choice, so a
-   * catalog does not bring it back. False when the user is gone or the scope was not followed.
+   * integrations followed), one connection's emails, or the weekly review (S47). Recorded as the
+   * user's choice, so a catalog does not bring it back. False when the user is gone or the scope
+   * was not followed.
    */
-  unsubscribe(userId: number, environment: string, scope: { connection?: string }): Promise<boolean>;
+  unsubscribe(userId: number, environment: string, scope: { connection?: string; weekly?: true }): Promise<boolean>;
   /** The user's digest rhythm in the environment (S41), every cycle unless chosen, and whether it was chosen on the settings page. */
   rhythm(userId: number, environment: string): Promise<{ rhythm: Rhythm; chosenOnPage: boolean }>;
   /** Sets the user's digest rhythm in the environment, as chosen on the settings page by `chosenBy`. */
   saveRhythm(userId: number, environment: string, rhythm: Rhythm, chosenBy: number): Promise<void>;
+  /** The user's weekly review in the environment (S47): their choice, or their role's default. */
+  weeklyReview(userId: number, environment: string): Promise<WeeklyReviewSetting>;
+  /** Sets the user's weekly review in the environment, as chosen on the settings page by `chosenBy`. */
+  saveWeeklyReview(userId: number, environment: string, review: WeeklyReview, chosenBy: number): Promise<void>;
   /** The current users of an account, for owners and admins choosing whose settings to open. */
   users(account: string): Promise<{ id: number; email: string; name: string | null }[]>;
 }
 
 export function createSettingsStore(db: Knex): SettingsStore {
+  const weekly = createWeeklyReviewStore(db);
+
+  /** Turns the person's weekly review off as their own choice; false when they are gone or it was off. */
+  async function unsubscribeWeekly(userId: number, environment: string): Promise<boolean> {
+    const { review } = await weekly.setting(userId, environment);
+    return db.transaction(async (trx) => {
+      if (!(await trx('users').where({ id: userId }).whereNull('removed_at').first('id'))) return false;
+      await saveWeeklyReviewIn(trx, userId, environment, { ...review, on: false }, true);
+      await recordChoice(trx, userId, environment, userId, 'unsubscribed', { weeklyReview: true }, 'weekly review');
+      return review.on;
+    });
+  }
+
   return {
     async subscriptions(userId, environment) {
       const rows = await db('subscriptions').where({ user_id: userId, environment_id: environment }).select('flow_id', 'integration_id', 'connection_id');
@@ -61,6 +81,7 @@ export function createSettingsStore(db: Knex): SettingsStore {
     },
 
     async unsubscribe(userId, environment, scope) {
+      if (scope.weekly) return unsubscribeWeekly(userId, environment);
       return db.transaction(async (trx) => {
         if (!(await trx('users').where({ id: userId }).whereNull('removed_at').first('id'))) return false;
         const followed = trx('subscriptions').where({ user_id: userId, environment_id: environment });
@@ -84,6 +105,14 @@ export function createSettingsStore(db: Knex): SettingsStore {
     async saveRhythm(userId, environment, rhythm, chosenBy) {
       await db.transaction(async (trx) => {
         if (await saveRhythmIn(trx, userId, environment, rhythm, true)) await recordChoice(trx, userId, environment, chosenBy, 'chose', rhythm, 'rhythm');
+      });
+    },
+
+    weeklyReview: (userId, environment) => weekly.setting(userId, environment),
+
+    async saveWeeklyReview(userId, environment, review, chosenBy) {
+      await db.transaction(async (trx) => {
+        if (await saveWeeklyReviewIn(trx, userId, environment, review, true)) await recordChoice(trx, userId, environment, chosenBy, 'chose', review, 'weekly review');
       });
     },
 

@@ -81,6 +81,8 @@ describe('the test harness', async () => {
       '20261216000000_email_actions',
       '20261217000000_index_public_ids',
       '20261218000000_error_trends',
+      '20261219000000_weekly_reviews',
+      '20261219100000_index_weekly_reviews',
     ]);
   });
 

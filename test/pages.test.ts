@@ -529,7 +529,7 @@ describe('the pages the emails link to, in a browser', async () => {
     await check(page, 'errors-grouped');
   });
 
-  it('S41: a person chooses on the settings page when digests come, in their time zone, with quiet hours; a wrong time zone is named; a catalog leaves the choice alone', async () => {
+  it('S41, S47: a person chooses on the settings page when digests come, in their time zone, with quiet hours, and their weekly review; a wrong time zone is named; a catalog leaves the choices alone', async () => {
     // A person of this test's own: it runs alone too (vitest -t), and sign-in is limited per address.
     await applyCatalog(db, {
       users: [{ account: 'acme', email: 'rhythms@acme.test', name: 'Rhythms', role: 'manage' }],
@@ -559,9 +559,23 @@ describe('the pages the emails link to, in a browser', async () => {
     expect(await page.textContent('main')).toContain('must be an IANA time zone');
     expect((await db('digest_rhythms').where({ user_id: person }).first('time_zone'))!.time_zone).toBe('America/New_York');
 
-    const changes = await applyCatalog(db, { subscriptions: [{ environment: 'prod', user: 'rhythms@acme.test', flows: ['orders'], rhythm: { every: 'hour' } }] });
-    expect(changes).toMatchObject({ 'rhythms kept as chosen in settings': 1 });
+    // The weekly review (S47): off for a manager until they turn it on, in the time zone of their digests.
+    await page.goto(`${base}/environments/prod/notifications`);
+    expect(await page.textContent('[data-weekly-review]')).toBe('off');
+    await page.check('input[name=on]');
+    await page.selectOption('#weekly-day', 'friday');
+    await page.fill('#weekly-at', '16:30');
+    await page.getByRole('button', { name: 'Save the weekly review' }).click();
+    await page.waitForSelector('[role=status]');
+    expect(await page.textContent('[data-weekly-review]')).toBe('Fridays at 16:30 (America/New_York)');
+    expect(await page.textContent('[role=status]')).toBe('Saved. The weekly review: Fridays at 16:30 (America/New_York).');
+    await check(page, 'settings-weekly-review');
+    expect(await db('weekly_reviews').where({ user_id: person, environment_id: 'prod' }).first('on', 'day', 'at', 'chosen_on_page')).toEqual({ on: true, day: 5, at: '16:30', chosen_on_page: true });
+
+    const changes = await applyCatalog(db, { subscriptions: [{ environment: 'prod', user: 'rhythms@acme.test', flows: ['orders'], rhythm: { every: 'hour' }, weeklyReview: null }] });
+    expect(changes).toMatchObject({ 'rhythms kept as chosen in settings': 1, 'weekly reviews kept as chosen in settings': 1 });
     expect((await db('digest_rhythms').where({ user_id: person }).first('every'))!.every).toBe('day');
+    expect((await db('weekly_reviews').where({ user_id: person }).first('on'))!.on).toBe(true);
   });
 
   it('S43: an admin adds channels on the account page (a webhook\'s secret shown once, a private address refused), sends their subscriptions to one on the settings page, and sees what was posted', async () => {

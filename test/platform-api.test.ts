@@ -236,6 +236,38 @@ describe('S40: the platform API', async () => {
     await db('digest_rhythms').where({ user_id: watcher.id, environment_id: 'prod' }).delete();
   });
 
+  it("S47, S40: a user's weekly review is set, read and reset over the API (a monitor's off, an admin's on by default); a bad one is refused by field; a user's own choice on the settings page stands", async () => {
+    const path = '/environments/prod/weekly-reviews/watcher@acme.test';
+    expect(await call('GET', path, manager)).toMatchObject({ status: 200, body: { on: false, day: 'monday', at: '08:00', timeZone: 'UTC', chosenByUser: false } });
+    expect((await call('GET', '/environments/prod/weekly-reviews/ops@acme.test', manager)).body).toMatchObject({ on: true, day: 'monday', at: '08:00' });
+    const set = await call('PUT', path, manager, { on: true, day: 'friday', at: '17:30' });
+    expect(set).toMatchObject({ status: 200, body: { environment: 'prod', user: 'watcher@acme.test', on: true, day: 'friday', at: '17:30', chosenByUser: false } });
+    expect(await call('GET', path, manager)).toEqual(set);
+    expect(await call('PUT', path, manager, { on: 'yes', day: 'fri', at: '25:00' })).toMatchObject({
+      status: 400,
+      body: {
+        problems: [
+          { field: 'on', message: 'must be true or false' },
+          { field: 'day', message: 'must be a day of the week: monday, tuesday, wednesday, thursday, friday, saturday, sunday' },
+          { field: 'at', message: 'must be a time of day as HH:MM, from 00:00 to 23:59' },
+        ],
+      },
+    });
+    expect((await call('GET', path, manager)).body).toMatchObject({ on: true, day: 'friday', at: '17:30' });
+    // Put twice, one change in the account's audit.
+    const audited = async () => Number((await db('audit_events').where({ kind: 'weekly review', entity: 'prod/watcher@acme.test' }).count({ n: '*' }))[0]!.n);
+    const before = await audited();
+    await call('PUT', path, manager, { on: true, day: 'tuesday' });
+    await call('PUT', path, manager, { on: true, day: 'tuesday' });
+    expect(await audited()).toBe(before + 1);
+    expect(await call('DELETE', path, manager)).toMatchObject({ status: 200, body: { on: false, day: 'monday', at: '08:00' } });
+    const watcher = await db('users').where({ email: 'watcher@acme.test' }).first('id');
+    await db('weekly_reviews').insert({ user_id: watcher.id, environment_id: 'prod', on: true, day: 3, at: '09:00', chosen_on_page: true });
+    expect(await call('PUT', path, manager, { on: false })).toMatchObject({ status: 409 });
+    expect((await call('GET', path, manager)).body).toMatchObject({ on: true, day: 'wednesday', at: '09:00', chosenByUser: true });
+    await db('weekly_reviews').where({ user_id: watcher.id, environment_id: 'prod' }).delete();
+  });
+
   it('S40: generated user bodies are applied and read back exactly, or refused by name with nothing changed', async () => {
     const names = fc.oneof(fc.constant(undefined), fc.constant(null), fc.string({ maxLength: 210 }), fc.constant('a\u0000b'), fc.constant('two\nlines'));
     const bodies = fc.record({ name: names, role: fc.oneof(fc.constantFrom(...userRoles), fc.string({ maxLength: 8 })), extra: fc.option(fc.string(), { nil: undefined }) }, { requiredKeys: ['role'] });

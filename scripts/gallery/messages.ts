@@ -8,6 +8,8 @@ import { renderEmail } from '../../email/render.js';
 import { reminderEmailJob } from '../../email/reminder-email.js';
 import { assignmentEmailJob } from '../../email/assignment-email.js';
 import { connectionEmailJob } from '../../email/connection-email.js';
+import { weeklyReviewEmailJob } from '../../email/weekly-review-email.js';
+import type { WeeklyReviewFigures } from '../../stores/weekly-review-store.js';
 import { signInEmail } from '../../email/sign-in-email.js';
 import { unsubscribeLinks } from '../../email/unsubscribe.js';
 import { emailActionLinks } from '../../email/email-actions.js';
@@ -160,6 +162,10 @@ export async function galleryEmails(): Promise<GalleryMessage[]> {
   add('reminder', 'still-open', await reminder.compose());
   const assignment = assignmentEmailJob({ deliveryId: 72, publicId: null, userId: 3, recipient: 'owner@acme.example', assignedBy: 'integrations@acme.example', environment: production, account, errors: stillOpen, canAct: true }, galleryAppUrl, 'gallery', emailActionLinks(galleryAppUrl, gallerySecret));
   add('assignment', 'two-errors', await assignment.compose());
+  for (const [state, figures] of Object.entries(weeklyFigures())) {
+    const weekly = weeklyReviewEmailJob({ deliveryId: 74, publicId: null, userId: 3, recipient: 'owner@acme.example', plannedAt: at(7, 7, 5), environment: staging, account, wanted: true, figures }, galleryAppUrl, 'gallery', unsubscribe);
+    add('weekly', state, await weekly.compose());
+  }
   for (const status of ['offline', 'online'] as const) {
     const job = connectionEmailJob(
       {
@@ -309,4 +315,52 @@ function pagerDutyMessages(kind: string, state: string, event: ChannelEvent): Ga
   const requests = channelRequests({ id: 2, publicId: null, channel: galleryPagerDuty }, event);
   if (requests.length === 0) return [];
   return [{ id: `${kind}-${state}-pagerduty`, kind, state, transport: 'pagerduty', body: requests.map((r) => JSON.parse(r.body) as object) }];
+}
+
+/** A weekly review's figures (S47): a busy week in Berlin, and a quiet one. */
+function weeklyFigures(): Record<string, WeeklyReviewFigures> {
+  const days = [4, 0, 9, 2, 13, 1, 0].map((reported, i) => ({ at: new Date(Date.UTC(2026, 10, 29 + i, 23)), reported, resolved: Math.max(0, reported - 1), open: 6 + i }));
+  const busy: WeeklyReviewFigures = {
+    timeZone: 'Europe/Berlin',
+    from: days[0]!.at,
+    to: at(6, 23),
+    days,
+    reported: 29,
+    resolved: 24,
+    reportedWeekBefore: 17,
+    resolvedWeekBefore: 19,
+    openAtEnd: 12,
+    risenFlows: [
+      { flowId: 'orders-to-erp', flowName: 'Orders to ERP', thisWeek: 21, lastWeek: 9 },
+      { flowId: 'customers-to-crm', flowName: 'Customers to CRM', thisWeek: 6, lastWeek: 0 },
+    ],
+    risenGroups: [
+      { flowId: 'orders-to-erp', flowName: 'Orders to ERP', groupKey: 'auto:gallery', label: messagePattern('Customer C-1042 not found in ERP'), example: 'Customer C-1042 not found in ERP', thisWeek: 13, lastWeek: 2 },
+      { flowId: 'customers-to-crm', flowName: 'Customers to CRM', groupKey: 'auto:gallery-2', label: 'Credit limit exceeded', example: 'Credit limit exceeded', thisWeek: 4, lastWeek: 1 },
+    ],
+    resolveTime: { thisWeek: { resolved: 24, median: 'within 4 hours', p90: 'within 3 days' }, lastWeek: { resolved: 19, median: 'within a day', p90: 'within a week' } },
+    downtime: [{ connectionId: 'warehouse-sftp', connectionName: 'Warehouse SFTP', outages: 2, downSeconds: 3 * 3600 + 20 * 60, down: true }],
+    oldOpen: {
+      count: 7,
+      oldest: [
+        { id: 8801, traceKey: 'SO-0801', message: 'Customer C-801 not found in ERP', flowName: 'Orders to ERP', reportedAt: at(1, 8) },
+        { id: 8802, traceKey: 'CU-0802', message: 'Credit limit exceeded for customer C-802', flowName: 'Customers to CRM', reportedAt: at(1, 9) },
+      ],
+    },
+  };
+  const quiet: WeeklyReviewFigures = {
+    ...busy,
+    days: days.map((d) => ({ ...d, reported: 0, resolved: 0, open: 0 })),
+    reported: 0,
+    resolved: 0,
+    reportedWeekBefore: 1,
+    resolvedWeekBefore: 1,
+    openAtEnd: 0,
+    risenFlows: [],
+    risenGroups: [],
+    resolveTime: { thisWeek: null, lastWeek: { resolved: 1, median: 'within an hour', p90: 'within an hour' } },
+    downtime: [],
+    oldOpen: { count: 0, oldest: [] },
+  };
+  return { busy, quiet };
 }

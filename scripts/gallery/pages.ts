@@ -8,6 +8,7 @@ import { renderPage } from '../../server/page-renderer.js';
 import type { PageModels, PageName } from '../../server/page-models.js';
 import { emailPageLines } from '../../server/routes/emails.js';
 import { channelRows } from '../../server/routes/channels.js';
+import { weeklyReviewForm } from '../../server/routes/notifications.js';
 import { channelKindChoices } from '../../contracts/channel.js';
 import { channelView } from '../../admin/channels.js';
 import { describeRhythm } from '../../contracts/rhythm.js';
@@ -211,6 +212,8 @@ export function galleryPages(): GalleryPage[] {
     rhythm,
     timeZones: ['Europe/Berlin', 'UTC', 'America/New_York'],
     rhythmSaved: false,
+    weeklyReview: weeklyReviewForm({ on: true, day: 'monday', at: '08:00' }, 'Europe/Berlin'),
+    weeklySaved: false,
     target: { email: true, channel: 'ops-slack' },
     channels: [{ name: 'ops-slack', kind: 'slack', chosen: true }],
     targetSaved: false,

@@ -15,6 +15,7 @@ const emailKindNames: Record<EmailLine['kind'], string> = {
   connection: 'Connection email',
   reminder: 'Reminder of errors still open',
   assignment: 'Errors assigned to you',
+  weekly: 'Weekly review',
 };
 
 const statusText = (line: EmailLine) =>

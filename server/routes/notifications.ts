@@ -10,6 +10,7 @@ import { createSettingsStore } from '../../stores/settings-store.js';
 import type { Person } from '../../stores/people-store.js';
 import { inEnvironment, notFound, page, type PageDeps } from '../page.js';
 import { describeRhythm, rhythmSchema } from '../../contracts/rhythm.js';
+import { describeWeeklyReview, weekdays, weeklyReviewSchema, type WeeklyReview } from '../../contracts/weekly-review.js';
 import { targetBody } from '../../contracts/channel.js';
 import { createChannelStore } from '../../stores/channel-store.js';
 import { putTarget } from '../../admin/channels.js';
@@ -29,11 +30,23 @@ const rhythmForm = z.object({
   quietTo: z.string().optional(),
   quietConnectionEmails: z.string().optional(),
 });
+/** The weekly review form (S47); the review's own schema checks the fields. */
+const weeklyForm = z.object({ user: z.string().optional(), on: z.string().optional(), day: z.string().optional(), at: z.string().optional() });
 /** Where subscriptions go (S43): email on or off, and a channel of the account ("" for none). */
 const targetForm = z.object({ user: z.string().optional(), email: z.string().optional(), channel: z.string().optional() });
 /** IANA time zones the page offers (the field takes any the rhythm's schema takes). */
 const timeZones = Intl.supportedValuesOf('timeZone');
 const mayOpenOthers = (person: Person) => person.role === 'owner' || person.role === 'admin';
+
+/** A person's weekly review (S47) as the settings page's form shows it. */
+export function weeklyReviewForm(review: WeeklyReview, timeZone: string) {
+  return {
+    ...review,
+    timeZone,
+    described: describeWeeklyReview(review, timeZone),
+    days: weekdays.map((day) => ({ value: day, name: `${day[0]!.toUpperCase()}${day.slice(1)}`, chosen: day === review.day })),
+  };
+}
 
 export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
   const store = createPageStore(deps.db);
@@ -62,6 +75,7 @@ export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
     const forOther = subject.id !== person.id;
     const { rhythm } = await settings.rhythm(subject.id, environment.id);
     const target = await channels.target(subject.id, environment.id);
+    const weekly = await settings.weeklyReview(subject.id, environment.id);
     return page(reply, 'settings', {
       title: 'Notification settings',
       person,
@@ -85,6 +99,8 @@ export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
       },
       timeZones,
       rhythmSaved: query.saved === 'rhythm',
+      weeklyReview: weeklyReviewForm(weekly.review, weekly.timeZone),
+      weeklySaved: query.saved === 'weekly-review',
       target,
       channels: (await channels.list(person.account)).map((c) => ({ name: c.name, kind: c.kind, chosen: c.name === target.channel })),
       targetSaved: query.saved === 'target',
@@ -138,6 +154,21 @@ export function notificationPages(app: FastifyInstance, deps: PageDeps): void {
     await settings.saveRhythm(subject.id, environment.id, rhythm.value, person.id);
     const userQuery = subject.id === person.id ? '' : `&user=${subject.id}`;
     return reply.redirect(`${back}?saved=rhythm${userQuery}`, 303);
+  });
+
+  // The weekly review (S47): on or off, its day and time in the time zone of the person's digests.
+  app.post('/notifications/weekly-review', { preHandler: app.csrfProtection }, async (request, reply) => {
+    const { person, environment } = inEnvironment(request);
+    const back = `/environments/${environment.id}/notifications`;
+    const form = check(weeklyForm, request.body ?? {}, '(form)');
+    if (form.problems) return page(reply, 'refused', { title: 'Not saved', person, environment, problems: form.problems, back }, 400);
+    const review = check(weeklyReviewSchema, { on: form.value.on === 'on', day: form.value.day, at: form.value.at }, 'weeklyReview');
+    if (review.problems) return page(reply, 'refused', { title: 'Not saved', person, environment, problems: review.problems, back }, 400);
+    const subject = await subjectOf(person, form.value.user);
+    if (!subject) return notFound(reply, person);
+    await settings.saveWeeklyReview(subject.id, environment.id, review.value, person.id);
+    const userQuery = subject.id === person.id ? '' : `&user=${subject.id}`;
+    return reply.redirect(`${back}?saved=weekly-review${userQuery}#weekly-review`, 303);
   });
 
   // Where a person's subscriptions go (S43): email, one of the account's channels, or both.

@@ -23,10 +23,11 @@ export function unsubscribePages(app: FastifyInstance, deps: PageDeps): void {
     if (!person || !names.environment || (connectionId !== undefined && !names.connection)) {
       return page(reply, 'unsubscribe-invalid', { title: 'Link not valid' }, 400);
     }
-    const what = names.connection ? `emails about ${names.connection} in ${names.environment}` : `error emails of ${names.environment}`;
+    const weekly = unsubscribe.scope.kind === 'weekly';
+    const what = names.connection ? `emails about ${names.connection} in ${names.environment}` : weekly ? `weekly reviews of ${names.environment}` : `error emails of ${names.environment}`;
     const model = { title: 'Unsubscribe', email: person.email, what, token, environmentId: unsubscribe.environment };
     if (!confirmed) return page(reply, 'unsubscribe', model);
-    const ended = await settings.unsubscribe(unsubscribe.userId, unsubscribe.environment, connectionId === undefined ? {} : { connection: connectionId });
+    const ended = await settings.unsubscribe(unsubscribe.userId, unsubscribe.environment, connectionId !== undefined ? { connection: connectionId } : weekly ? { weekly } : {});
     return page(reply, 'unsubscribe', { ...model, done: true, ended });
   };
   app.get<{ Params: { token: string } }>('/unsubscribe/:token', (request, reply) => unsubscribePage(request, reply, false));

@@ -30,6 +30,8 @@ import * as snoozes from './20261215000000_snoozes.js';
 import * as emailActions from './20261216000000_email_actions.js';
 import * as indexPublicIds from './20261217000000_index_public_ids.js';
 import * as errorTrends from './20261218000000_error_trends.js';
+import * as weeklyReviews from './20261219000000_weekly_reviews.js';
+import * as indexWeeklyReviews from './20261219100000_index_weekly_reviews.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -67,6 +69,8 @@ const migrations: Record<string, Knex.Migration> = {
   '20261216000000_email_actions': emailActions,
   '20261217000000_index_public_ids': indexPublicIds,
   '20261218000000_error_trends': errorTrends,
+  '20261219000000_weekly_reviews': weeklyReviews,
+  '20261219100000_index_weekly_reviews': indexWeeklyReviews,
 };
 
 /** A knex migration source over {@link migrations}. */
