@@ -13,13 +13,13 @@ import { defaultWeeklyReview, weekdays, weeklyReviewByDefault, type WeeklyReview
 import { earliest, lastWeeklyTime, nextWeeklyTime, quietHoursEnd, rhythmOfRow } from './rhythm.js';
 import { createTrendStore, type ConnectionDowntime, type FlowWeek, type GroupWeek, type ResolveTime, type TrendPoint } from './trend-store.js';
 
-/** A review later than this after its time is left for next week's (Herald was down, or it was just turned on). */
-const lateLimitMs = 24 * 60 * 60_000;
 /**
- * How soon a look sees a review turned on or moved (a look knows only the times it read): a
- * review moved to a time within this of the change may come up to this late.
+ * A look sees a review turned on or moved within this (a look knows only the times it read), and a
+ * review later than this after its time is left for next week's (Herald was down): so a moved
+ * review is never lost, only late, at most this, the first time. Daily: a quiet digest's looks
+ * cost about one Temporal action in a hundred of its cycles.
  */
-const choicesSeenWithinMs = 4 * 60 * 60_000;
+const lookWithinMs = 24 * 60 * 60_000;
 const dayMs = 24 * 60 * 60_000;
 /** How many flows, groups and old errors a review lists. */
 export const weeklyListLimit = 5;
@@ -188,12 +188,12 @@ export function createWeeklyReviewStore(db: Knex) {
       for (const person of await recipients(environment)) {
         const { review, timeZone, rhythm } = person;
         const time = lastWeeklyTime(isoDay(review.day), review.at, timeZone, now).getTime();
-        const owed = time > person.since && now.getTime() - time < lateLimitMs && (person.lastPlanned === null || person.lastPlanned <= time - 6 * dayMs);
+        const owed = time > person.since && now.getTime() - time < lookWithinMs && (person.lastPlanned === null || person.lastPlanned <= time - 6 * dayMs);
         const quietUntil = owed && rhythm ? quietHoursEnd(rhythm, now) : null;
         if (owed && !quietUntil) due.push(person);
         looks.push(quietUntil ?? nextWeeklyTime(isoDay(review.day), review.at, timeZone, now));
       }
-      looks.push(new Date(now.getTime() + choicesSeenWithinMs));
+      looks.push(new Date(now.getTime() + lookWithinMs));
       if (due.length === 0) return { planned: 0, nextLook: earliest(looks) };
       const { rows } = await db.raw(
         `insert into email_deliveries (kind, environment_id, user_id, recipient, planned_at)
