@@ -7,13 +7,18 @@ const minutes = (n: number) => n * 60_000;
 
 // HERALD_CACHED_WORKFLOWS bounds a worker's memory for many environments: runs beyond it are
 // evicted between their tasks and replayed from their history at the next one.
+// Three runs, not two: with two, both held by the digests, a report's first task was now and then
+// evicted in the activation that accepted its update; the SDK's core logs "There should not be any
+// outgoing commands or messages when preparing a completion response if the activation was only an
+// eviction. This is an SDK bug." and the report was answered 30 s late (1 run in 4 to 8 here; past
+// the test's 2 minutes on a busy machine). Three is still fewer than the five runs open.
 describe('a worker whose workflow cache holds fewer runs than are open', async () => {
-  const { env, mail, herald } = await startFixture({ herald: { cachedWorkflows: 2 } });
+  const { env, mail, herald } = await startFixture({ herald: { cachedWorkflows: 3 } });
 
   it('keeps every digest and report going: evicted runs are replayed at their next task', async () => {
-    expect(herald.worker.options.maxCachedWorkflows).toBe(2);
+    expect(herald.worker.options.maxCachedWorkflows).toBe(3);
     const digests = await Promise.all(['prod', 'staging'].map((environment) => startDigest(herald.temporal, herald.taskQueue, { environment, intervalMs: minutes(15) })));
-    // Reports' runs (each with a retry window) crowd the two digests out of the cache between their tasks.
+    // Reports' runs (each with a retry window) crowd the digests out of the cache between their tasks.
     for (const [i, environment] of ['prod', 'staging', 'prod'].entries()) {
       const flow = environment === 'prod' ? 'customers' : 'staging-orders';
       await herald.client.reportErrors({ environment, flow, errors: [{ traceKey: `CACHE-${i}`, message: 'Gateway timeout', intermittent: true }] });
