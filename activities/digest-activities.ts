@@ -5,16 +5,14 @@ import { createDeliveryStore } from '../stores/delivery-store.js';
 import { createConnectionStore } from '../stores/connection-store.js';
 import type { Mailer } from '../email/mailer.js';
 import type { DeliveryJob, DeliveryTally } from '../email/send-deliveries.js';
-import { connectionEmailJob } from '../email/connection-email.js';
 import { digestComposer } from '../email/digest-composer.js';
 import { installationId } from '../stores/installation.js';
 import { activityClock, sendInThisAttempt } from './sending.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
 import { emailActionLinks } from '../email/email-actions.js';
-import { createAssignmentStore } from '../stores/assignment-store.js';
-import { assignmentEmailJob } from '../email/assignment-email.js';
 import { createReminderStore } from '../stores/reminder-store.js';
 import { reminderEmailJob } from '../email/reminder-email.js';
+import { emailJobs, singleEmailKinds } from '../email/email-kinds.js';
 import { createWeeklyReviewStore } from '../stores/weekly-review-store.js';
 import { weeklyReviewEmailJob } from '../email/weekly-review-email.js';
 import { earliest } from '../stores/rhythm.js';
@@ -73,7 +71,6 @@ export function createDigestActivities(deps: DigestActivityDeps) {
   const store = createDigestStore(db);
   const deliveries = createDeliveryStore(db);
   const connections = createConnectionStore(db);
-  const assignments = createAssignmentStore(db);
   const reminders = createReminderStore(db);
   const weeklyReviews = createWeeklyReviewStore(db);
   const send = (next: () => Promise<DeliveryJob | undefined>, now?: () => Date) =>
@@ -200,22 +197,11 @@ export function createDigestActivities(deps: DigestActivityDeps) {
         await composer.prepare(ofCycle);
         jobs.push(...ofCycle.map((d) => composer.job(d)));
       }
+      // A held connection email whose news no longer stands is dropped, not sent (S49).
       const dropped = new Set(await connections.dropStaleHeld(due.filter((d) => d.kind === 'connection').map((d) => d.id)));
-      const connectionIds = due.filter((d) => d.kind === 'connection' && !dropped.has(d.id)).map((d) => d.id);
-      if (connectionIds.length > 0) {
-        jobs.push(...(await connections.pendingEmails({ deliveryIds: connectionIds })).map((email) => connectionEmailJob(email, appUrl, installation, unsubscribe)));
-      }
-      const reminderIds = due.filter((d) => d.kind === 'reminder').map((d) => d.id);
-      if (reminderIds.length > 0) {
-        jobs.push(...(await reminders.pendingEmails({ deliveryIds: reminderIds })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe, actions)));
-      }
-      const assignmentIds = due.filter((d) => d.kind === 'assignment').map((d) => d.id);
-      if (assignmentIds.length > 0) {
-        jobs.push(...(await assignments.pendingEmails({ deliveryIds: assignmentIds })).map((email) => assignmentEmailJob(email, appUrl, installation, actions)));
-      }
-      const weeklyIds = due.filter((d) => d.kind === 'weekly').map((d) => d.id);
-      if (weeklyIds.length > 0) {
-        jobs.push(...(await weeklyReviews.pendingEmails({ deliveryIds: weeklyIds })).map((email) => weeklyReviewEmailJob(email, appUrl, installation, unsubscribe)));
+      const links = { appUrl, installation, unsubscribe, actions };
+      for (const kind of Object.keys(singleEmailKinds) as (keyof typeof singleEmailKinds)[]) {
+        jobs.push(...(await emailJobs(db, kind, { deliveryIds: due.filter((d) => d.kind === kind && !dropped.has(d.id)).map((d) => d.id) }, links)));
       }
       const [tally] = await Promise.all([send(async () => jobs.shift(), clock), channels.post(await channels.dueDeferred(environment, clock(), 100), clock)]);
       return { ...tally, nextRetryAt: await nextRetryAt(environment) };

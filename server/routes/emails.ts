@@ -8,15 +8,7 @@ import { composeSentEmail } from '../../email/sent-email.js';
 import { notFound, page, signedIn, urlId, type PageDeps } from '../page.js';
 import { pageTime } from '../page-renderer.js';
 import { channelKindName } from '../../contracts/channel.js';
-
-/** What an email of each kind is called where it has no subject yet (not sent). */
-const emailKindNames: Record<EmailLine['kind'], string> = {
-  digest: 'Digest',
-  connection: 'Connection email',
-  reminder: 'Reminder of errors still open',
-  assignment: 'Errors assigned to you',
-  weekly: 'Weekly review',
-};
+import { emailKindNames } from '../../email/email-kinds.js';
 
 const statusText = (line: EmailLine) =>
   line.status === 'sent'
