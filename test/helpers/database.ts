@@ -3,12 +3,12 @@ import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
 import { connectDatabase, migrateLatest } from '../../stores/database.js';
 
-/** A fresh, migrated database for this test file, dropped when the file ends. */
+/** A fresh, migrated database for this test file (a copy of the run's migrated one), dropped when the file ends. */
 export async function createTestDatabase(): Promise<{ db: Knex; url: string }> {
   const adminUrl = inject('databaseAdminUrl');
   const name = `herald_test_${randomBytes(6).toString('hex')}`;
   const admin = connectDatabase(adminUrl, { max: 1 });
-  await admin.raw(`create database ${name}`);
+  await admin.raw(`create database ${name} template ${inject('databaseTemplate')}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   const db = connectDatabase(url.toString());
