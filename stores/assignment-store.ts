@@ -4,6 +4,7 @@
  * request id), so that a retried or repeated request emails nobody twice.
  */
 import type { Knex } from 'knex';
+import { addressingOfRow, type EmailAddressing } from './email-addressing.js';
 import { recordAudit } from './audit-store.js';
 import { planAssignmentMessages } from './channel-store.js';
 import { emailWantedSql } from './followed-flows.js';
@@ -13,15 +14,8 @@ import { InputRefusedError } from '../contracts/problems.js';
 import { mayActSql } from './acting-user.js';
 
 /** What the assignee's email needs. */
-export interface AssignmentEmailContext {
-  deliveryId: number;
-  /** Its id for receivers (in its Message-ID): none for an email planned before such ids. */
-  publicId: string | null;
-  userId: number;
-  recipient: string;
+export interface AssignmentEmailContext extends EmailAddressing {
   assignedBy: string;
-  environment: { id: string; name: string; production: boolean };
-  account: { name: string };
   errors: { id: number; traceKey: string; message: string; flowName: string }[];
   /** Whether the assignee may resolve and snooze (no monitor): their rows carry those actions (S45). */
   canAct?: boolean;
@@ -107,13 +101,8 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
       return rows.map((row) => {
         const ids = new Set((row.error_ids as string[]).map(Number));
         return {
-          deliveryId: Number(row.id),
-          publicId: row.public_id ?? null,
-          userId: Number(row.user_id),
-          recipient: row.recipient,
+          ...addressingOfRow(row),
           assignedBy: row.assigned_by,
-          environment: { id: row.environment_id, name: row.environment_name, production: row.production },
-          account: { name: row.account_name },
           errors: errors.filter((e) => ids.has(Number(e.id))).map((e) => ({ id: Number(e.id), traceKey: e.trace_key, message: e.message, flowName: e.flow_name })),
           canAct: row.can_act as boolean,
         };

@@ -6,20 +6,14 @@ import type { Knex } from 'knex';
 import { holdInQuietHours, personsInQuietHours } from './rhythm.js';
 import type { ConnectionState } from '../contracts/error-report.js';
 import { stillWantedSql } from './delivery-store.js';
+import { addressingOfRow, type EmailAddressing } from './email-addressing.js';
 import { planConnectionMessages } from './channel-store.js';
 import { shareCatalogLock } from './catalog-lock.js';
 import { emailWantedSql } from './followed-flows.js';
 
 export type { ConnectionState };
 
-export interface ConnectionEmailContext {
-  deliveryId: number;
-  /** Its id for receivers (in its Message-ID): none for an email planned before such ids. */
-  publicId: string | null;
-  userId: number;
-  recipient: string;
-  environment: { id: string; name: string; production: boolean };
-  account: { name: string };
+export interface ConnectionEmailContext extends EmailAddressing {
   connection: { id: string; name: string };
   status: ConnectionState;
   reason: string | null;
@@ -159,12 +153,7 @@ export function createConnectionStore(db: Knex): ConnectionStore {
         );
       const usage = await store.usedBy([...new Set(rows.map((r) => r.connection_id as string))]);
       return rows.map((r) => ({
-        deliveryId: r.id,
-        publicId: r.public_id ?? null,
-        userId: r.user_id,
-        recipient: r.recipient,
-        environment: { id: r.environment_id, name: r.environment_name, production: r.production },
-        account: { name: r.account_name },
+        ...addressingOfRow(r),
         connection: { id: r.connection_id, name: r.connection_name },
         status: r.status,
         reason: r.reason,

@@ -5,18 +5,12 @@
  */
 import { mayActSql } from './acting-user.js';
 import type { Knex } from 'knex';
+import { addressingOfRow, type EmailAddressing } from './email-addressing.js';
 import { planReminderMessages } from './channel-store.js';
 import { emailWantedSql, followedFlowsSql } from './followed-flows.js';
 import { earliest, personsInQuietHours } from './rhythm.js';
 
-export interface ReminderEmailContext {
-  deliveryId: number;
-  /** Its id for receivers (in its Message-ID): none for an email planned before such ids. */
-  publicId: string | null;
-  userId: number;
-  recipient: string;
-  environment: { id: string; name: string; production: boolean };
-  account: { name: string };
+export interface ReminderEmailContext extends EmailAddressing {
   /** Errors still open, oldest first, at most {@link reminderListLimit}. */
   errors: { id: number; traceKey: string; message: string; flowName: string; reportedAt: Date; assignee: string | null }[];
   /** All of them, beyond the list. */
@@ -145,12 +139,7 @@ export function createReminderStore(db: Knex): ReminderStore {
         errorsOf.set(Number(e.delivery_id), errors);
       }
       const contexts: ReminderEmailContext[] = rows.map((row) => ({
-        deliveryId: Number(row.id),
-        publicId: row.public_id ?? null,
-        userId: Number(row.user_id),
-        recipient: row.recipient,
-        environment: { id: row.environment_id, name: row.environment_name, production: row.production },
-        account: { name: row.account_name },
+        ...addressingOfRow(row),
         count: Number(row.open_count),
         thresholdMs: Number(row.remind_after_ms),
         errors: errorsOf.get(Number(row.id)) ?? [],

@@ -8,6 +8,7 @@
  * days to a person, so a changed day or time starts the next week.
  */
 import type { Knex } from 'knex';
+import { addressingOfRow, type EmailAddressing } from './email-addressing.js';
 import { DateTime } from 'luxon';
 import { defaultWeeklyReview, weekdays, weeklyReviewByDefault, type WeeklyReview } from '../contracts/weekly-review.js';
 import { earliest, lastWeeklyTime, nextWeeklyTime, quietHoursEnd, rhythmOfRow } from './rhythm.js';
@@ -56,15 +57,8 @@ export interface WeeklyReviewFigures {
   oldOpen: { count: number; oldest: { id: number; traceKey: string; message: string; flowName: string; reportedAt: Date }[] };
 }
 
-export interface WeeklyReviewEmailContext {
-  deliveryId: number;
-  /** Its id for receivers (in its Message-ID). */
-  publicId: string | null;
-  userId: number;
-  recipient: string;
+export interface WeeklyReviewEmailContext extends EmailAddressing {
   plannedAt: Date;
-  environment: { id: string; name: string; production: boolean };
-  account: { name: string };
   /** Whether the person still gets weekly reviews there (S38): one turned off meanwhile is not sent. */
   wanted: boolean;
   figures: WeeklyReviewFigures;
@@ -231,13 +225,8 @@ export function createWeeklyReviewStore(db: Knex) {
           const key = `${row.environment_id}|${timeZone}|${to.toISO()}`;
           if (!figures.has(key)) figures.set(key, figuresOf({ id: row.environment_id, accountId: row.account_id, resourceGroup: row.resource_group }, timeZone, row.planned_at));
           return {
-            deliveryId: Number(row.id),
-            publicId: row.public_id ?? null,
-            userId: Number(row.user_id),
-            recipient: row.recipient,
+            ...addressingOfRow(row),
             plannedAt: row.planned_at,
-            environment: { id: row.environment_id, name: row.environment_name, production: row.production },
-            account: { name: row.account_name },
             wanted: row.wanted as boolean,
             figures: await figures.get(key)!,
           };
