@@ -116,7 +116,8 @@ export function createWeeklyReviewStore(db: Knex) {
       // Its days are the last 14 that end with the day before it comes.
       trends.trends(environment.id, { now: new Date(end.getTime() - 1), timeZone }),
       trends.noisiestFlows(environment.id, end, weeklyListLimit, 'rose'),
-      trends.noisiestGroups(environment.id, new Date(end.getTime() - 1), weeklyListLimit, 'rose'),
+      // Groups are counted by UTC day: the seven nearest its days (the last holds its last day's noon).
+      trends.noisiestGroups(environment.id, new Date(end.getTime() - 12 * 60 * 60_000), weeklyListLimit, 'rose'),
       trends.resolveTimeWeeks(environment.id, end),
       trends.downtime(environment, end, 7),
       openBefore(environment.id, new Date(plannedAt.getTime() - 7 * dayMs)),
