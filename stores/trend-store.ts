@@ -80,6 +80,21 @@ function resolveTimeOf(counts: number[]): ResolveTime | null {
 /** Week on week: the most errors this week, or the most risen since last week (and risen). */
 export type WeekOrder = 'most' | 'rose';
 
+/**
+ * Adds to a grouped query its rows' `count` summed this week (`at` from `weekStart` on) and the week
+ * before (`this_week`, `last_week`), and orders them: the most this week first, or (`rose`) those
+ * that rose, the most risen first; `tieBreak` orders the rest alike.
+ */
+function weekOnWeek(db: Knex, query: Knex.QueryBuilder, sums: { at: string; count: string; weekStart: Date | string }, order: WeekOrder, tieBreak: string): void {
+  const thisWeek = `coalesce(sum(${sums.count}) filter (where ${sums.at} >= ?), 0)`;
+  const lastWeek = `coalesce(sum(${sums.count}) filter (where ${sums.at} < ?), 0)`;
+  const both = [sums.weekStart, sums.weekStart];
+  query.select(db.raw(`${thisWeek}::int as this_week`, [sums.weekStart]), db.raw(`${lastWeek}::int as last_week`, [sums.weekStart]));
+  // An expression here, not output column numbers: "3 - 4" would be a constant, not this week less the last.
+  if (order === 'rose') query.havingRaw(`${thisWeek} > ${lastWeek}`, both).orderByRaw(`${thisWeek} - ${lastWeek} desc`, both);
+  query.orderByRaw(`this_week desc, last_week desc, ${tieBreak}`);
+}
+
 export interface ConnectionDowntime {
   connectionId: string;
   connectionName: string;
@@ -177,15 +192,9 @@ export function createTrendStore(db: Knex) {
         .where('t.hour', '>=', twoWeeksAgo)
         .where('t.hour', '<', now)
         .groupBy('t.flow_id', 'f.name')
-        .select(
-          't.flow_id',
-          'f.name',
-          db.raw('coalesce(sum(t.reported) filter (where t.hour >= ?), 0)::int as this_week', [weekAgo]),
-          db.raw('coalesce(sum(t.reported) filter (where t.hour < ?), 0)::int as last_week', [weekAgo]),
-        )
-        .orderByRaw(order === 'most' ? '3 desc, 4 desc, f.name' : '3 - 4 desc, 3 desc, f.name')
+        .select('t.flow_id', 'f.name')
         .limit(limit);
-      if (order === 'rose') query.havingRaw('coalesce(sum(t.reported) filter (where t.hour >= ?), 0) > coalesce(sum(t.reported) filter (where t.hour < ?), 0)', [weekAgo, weekAgo]);
+      weekOnWeek(db, query, { at: 't.hour', count: 't.reported', weekStart: weekAgo }, order, 'f.name');
       const rows = await query;
       return rows.filter((r) => r.this_week + r.last_week > 0).map((r) => ({ flowId: r.flow_id, flowName: r.name, thisWeek: r.this_week, lastWeek: r.last_week }));
     },
@@ -203,17 +212,9 @@ export function createTrendStore(db: Knex) {
         .where('g.day', '>=', today.minus({ days: 13 }).toISODate()!)
         .where('g.day', '<=', today.toISODate()!)
         .groupBy('g.flow_id', 'f.name', 'g.group_key')
-        .select(
-          'g.flow_id',
-          'f.name',
-          'g.group_key',
-          db.raw('(array_agg(g.message order by g.day desc))[1] as message'),
-          db.raw('coalesce(sum(g.reported) filter (where g.day >= ?), 0)::int as this_week', [weekStart]),
-          db.raw('coalesce(sum(g.reported) filter (where g.day < ?), 0)::int as last_week', [weekStart]),
-        )
-        .orderByRaw(order === 'most' ? '5 desc, 6 desc, f.name, g.group_key' : '5 - 6 desc, 5 desc, f.name, g.group_key')
+        .select('g.flow_id', 'f.name', 'g.group_key', db.raw('(array_agg(g.message order by g.day desc))[1] as message'))
         .limit(limit);
-      if (order === 'rose') query.havingRaw('coalesce(sum(g.reported) filter (where g.day >= ?), 0) > coalesce(sum(g.reported) filter (where g.day < ?), 0)', [weekStart, weekStart]);
+      weekOnWeek(db, query, { at: 'g.day', count: 'g.reported', weekStart }, order, 'f.name, g.group_key');
       const rows = await query;
       return rows
         .filter((r) => r.this_week + r.last_week > 0)

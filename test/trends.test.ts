@@ -222,6 +222,20 @@ describe('S47: trends', async () => {
       { numRuns: 15 },
     );
   });
+
+  it('S47: the flows and groups that rose most are ordered by how much they rose, not by how many they had', async () => {
+    // A week of November (after every other test's days): orders 3 against 2 (rose by 1), customers 2 against none (by 2);
+    // resolved at once, so nothing above counts them open.
+    const later = new Date('2026-11-20T12:00:00Z');
+    const at = (day: number) => `2026-11-${String(day).padStart(2, '0')}T10:00:00Z`;
+    const within = (day: number) => `2026-11-${String(day).padStart(2, '0')}T10:01:00Z`;
+    for (const day of [15, 16, 17]) await insert('orders', at(day), within(day));
+    for (const day of [8, 9]) await insert('orders', at(day), within(day));
+    for (const day of [18, 19]) await insert('customers', at(day), within(day));
+    expect((await trends.noisiestFlows('prod', later, 10, 'rose')).map((f) => [f.flowId, f.thisWeek, f.lastWeek])).toEqual([['customers', 2, 0], ['orders', 3, 2]]);
+    expect((await trends.noisiestFlows('prod', later)).map((f) => f.flowId)).toEqual(['orders', 'customers']);
+    expect((await trends.noisiestGroups('prod', later, 10, 'rose')).map((g) => [g.flowId, g.thisWeek, g.lastWeek])).toEqual([['customers', 2, 0], ['orders', 3, 2]]);
+  });
 });
 
 describe('S47: a trend line in each digest', async () => {
