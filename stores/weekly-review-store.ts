@@ -93,7 +93,8 @@ export function createWeeklyReviewStore(db: Knex) {
       { environment },
     );
     return (rows as Record<string, unknown>[]).map((row) => {
-      const rhythm = row.time_zone ? rhythmOfRow(row) : null;
+      // Its `at` is the review's: the rhythm's own is read as `rhythm_at`.
+      const rhythm = row.time_zone ? rhythmOfRow({ ...row, at: row.rhythm_at }) : null;
       const review = row.on === null ? defaultWeeklyReview(row.role as string) : reviewOfRow(row as { on: boolean; day: number; at: string });
       return {
         userId: Number(row.id),
