@@ -11,10 +11,8 @@ import { activityClock, sendInThisAttempt } from './sending.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
 import { emailActionLinks } from '../email/email-actions.js';
 import { createReminderStore } from '../stores/reminder-store.js';
-import { reminderEmailJob } from '../email/reminder-email.js';
 import { emailJobs, singleEmailKinds } from '../email/email-kinds.js';
 import { createWeeklyReviewStore } from '../stores/weekly-review-store.js';
-import { weeklyReviewEmailJob } from '../email/weekly-review-email.js';
 import { earliest } from '../stores/rhythm.js';
 import type { ChannelTally } from '../channels/send-messages.js';
 import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
@@ -168,11 +166,11 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const at = new Date(now);
       const planned = await reminders.planReminders(environment, at);
       const weekly = await weeklyReviews.plan(environment, at);
-      const installation = await installationId(db);
-      const reminderJobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmailJob(email, appUrl, installation, unsubscribe, actions));
+      const links = { appUrl, installation: await installationId(db), unsubscribe, actions };
+      const reminderJobs = (await reminders.pendingEmails({ environment })).map((email) => singleEmailKinds.reminder.job(email, links));
       const [tally] = await Promise.all([send(async () => reminderJobs.shift()), channels.firstAttempts({ environment_id: environment, kind: 'reminder' })]);
       // Then the weekly reviews, told apart in the answer (one sending at a time holds the attempt's fence).
-      const weeklyJobs = (await weeklyReviews.pendingEmails({ environment })).map((email) => weeklyReviewEmailJob(email, appUrl, installation, unsubscribe));
+      const weeklyJobs = (await weeklyReviews.pendingEmails({ environment })).map((email) => singleEmailKinds.weekly.job(email, links));
       const weeklyTally = await send(async () => weeklyJobs.shift());
       // Reminders refused for now or held by quiet hours are tried by the digest when due: it learns when here, not at a fix (#40).
       const nextLook = earliest([await reminders.nextLook(environment, at), weekly.nextLook].filter((t): t is Date => t !== null));
