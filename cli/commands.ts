@@ -3,8 +3,8 @@
  * table), and what a failure prints and exits with. `cli/main.ts` runs it. Without DATABASE_URL and
  * TEMPORAL_ADDRESS it talks to what `npm start` runs on this machine.
  */
-import type { Client } from '@temporalio/client';
-import { Connection } from '@temporalio/client';
+import type { Client, Connection } from '@temporalio/client';
+import type { HeraldClient } from '../client/herald-client.js';
 import type { Knex } from 'knex';
 import { readFile, writeFile } from 'node:fs/promises';
 import { ConfigError, loadConfig, type HeraldConfig, type LogLevel } from '../config/config.js';
@@ -15,27 +15,23 @@ import { applyCatalog } from '../catalog/catalog.js';
 import { CatalogFileError, readCatalogFile } from '../catalog/catalog-file.js';
 import { errorStatuses, type ErrorStatus } from '../contracts/errors.js';
 import type { ReportedError } from '../contracts/error-report.js';
-import { HeraldClient } from '../client/herald-client.js';
 import { createErrorStore } from '../stores/error-store.js';
 import { createDeliveryStore, type PendingSummary } from '../stores/delivery-store.js';
 import { databaseAddress, refusedConnectionTo, UnreachableError } from '../config/unreachable.js';
 import { keptSecret, localStateFolders } from '../embedded/local-state.js';
 import { environmentOverviews } from '../stores/overview-store.js';
 import { parseDuration } from '../contracts/duration.js';
-import { asInputError } from '../client/herald-input-error.js';
-import { ensureDigestWorkflows } from '../admin/digests.js';
 import { ChosenByUser, EntityChanged, EntityTaken, listEntities, putEntity, putSubscriptions, removeUser } from '../admin/entities.js';
-import { digestStatusQuery, remindNowUpdate, runCycleNowUpdate, setIntervalUpdate } from '../workflows/environment-digest.js';
 import { connectionStatusWorkflowId, environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
-import { connectionStatusQuery } from '../workflows/connection-status.js';
 import { helpText, parseCommand, UsageError, type Command, type CommandArgs } from './command-line.js';
-import { createTemporalClient } from '../client/payload-codec.js';
 import { createTokenStore, type TokenScope } from '../stores/token-store.js';
 import { check, InputRefusedError } from '../contracts/problems.js';
 import { snoozeEnd, snoozeRequestSchema } from '../contracts/snooze.js';
 import { createSnoozeStore } from '../stores/snooze-store.js';
 import { createPeopleStore } from '../stores/people-store.js';
-import { updateUntilTaken } from '../client/updates.js';
+
+/** Temporal's side of the command line (cli/temporal-side.ts), loaded by the first command that uses it. */
+const temporalSide = () => import('./temporal-side.js');
 
 /** Where `npm start` runs its embedded services (see worker/start.ts). */
 const embeddedDefaults = {
@@ -374,6 +370,7 @@ async function catalogApply(session: Session, args: CommandArgs): Promise<number
   const changed = Object.entries(changes).filter(([, n]) => n > 0);
   print(changed.length ? `applied: ${changed.map(([table, n]) => `${n} ${table}`).join(', ')}` : 'applied: nothing changed');
   try {
+    const { ensureDigestWorkflows } = await temporalSide();
     // New digests take HERALD_DIGEST_INTERVAL; running ones keep theirs (`herald digest interval` changes it).
     const digests = await ensureDigestWorkflows({
       intervalMs: session.config.digestIntervalMs,
@@ -440,6 +437,7 @@ async function within<T>(answer: Promise<T>, waitMs: number): Promise<T | undefi
 
 async function digestNow(session: Session, args: CommandArgs): Promise<number> {
   const environment = args.required('env');
+  const { updateUntilTaken, runCycleNowUpdate, digestStatusQuery } = await temporalSide();
   const { waitText, waitMs } = waitOption(args);
   const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
   const summary = await within(updateUntilTaken(() => handle.executeUpdate(runCycleNowUpdate)), waitMs);
@@ -458,6 +456,7 @@ async function digestNow(session: Session, args: CommandArgs): Promise<number> {
 
 async function digestRemind(session: Session, args: CommandArgs): Promise<number> {
   const environment = args.required('env');
+  const { updateUntilTaken, remindNowUpdate } = await temporalSide();
   const { waitText, waitMs } = waitOption(args);
   const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
   const round = await within(updateUntilTaken(() => handle.executeUpdate(remindNowUpdate)), waitMs);
@@ -485,6 +484,7 @@ function describeTally(tally: { sent: number; failed: number; deferred?: number;
 }
 
 async function digestEnsure(session: Session): Promise<number> {
+  const { ensureDigestWorkflows } = await temporalSide();
   const ensured = await ensureDigestWorkflows({
     temporal: await session.temporal(),
     db: session.db(),
@@ -500,6 +500,7 @@ async function digestInterval(session: Session, args: CommandArgs): Promise<numb
   const text = args.positionals[0];
   const ms = text === 'default' ? null : text === undefined ? undefined : parseDuration(text);
   if (ms === undefined) throw new UsageError('digest interval needs a DURATION, such as 30s, 15m or 1h, or "default"');
+  const { updateUntilTaken, setIntervalUpdate, asInputError } = await temporalSide();
   const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
   const status = await updateUntilTaken(() => handle.executeUpdate(setIntervalUpdate, { args: [ms] })).catch((error: unknown) => {
     throw asInputError(error) ?? error;
@@ -547,6 +548,7 @@ async function status(session: Session): Promise<number> {
   const db = session.db();
   const environments = await environmentOverviews(db);
   const temporal = await session.temporal().catch(() => undefined);
+  const { digestStatusQuery, connectionStatusQuery } = await temporalSide();
   for (const env of environments) {
     let digest = 'digest workflow unreachable (is Temporal running?)';
     if (temporal) {
@@ -641,6 +643,7 @@ class Session {
 
   async temporal(): Promise<Client> {
     const address = this.config.temporalAddress ?? embeddedDefaults.temporalAddress;
+    const { Connection, createTemporalClient } = await temporalSide();
     try {
       this.connection ??= await Connection.connect({ address, connectTimeout: '5 seconds' });
     } catch (error) {
@@ -655,6 +658,7 @@ class Session {
   }
 
   async client(): Promise<HeraldClient> {
+    const { HeraldClient } = await temporalSide();
     this.heraldClient ??= new HeraldClient({ temporal: await this.temporal(), taskQueue: this.config.taskQueue });
     return this.heraldClient;
   }

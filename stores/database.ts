@@ -1,6 +1,5 @@
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
-import { migrationSource } from './migrations/index.js';
 
 // bigint (count(*), bigserial ids) as JS numbers: Herald's ids and counts stay far below 2^53.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
@@ -18,13 +17,18 @@ export function connectDatabase(url: string, pool: { min?: number; max?: number 
   });
 }
 
+/** The migrations, loaded by what applies them: most who connect never do (the command line, say). */
+const migrations = () => import('./migrations/index.js');
+
 /** Applies every pending migration; returns the names applied. */
 export async function migrateLatest(db: Knex): Promise<string[]> {
+  const { migrationSource } = await migrations();
   const [, applied] = (await db.migrate.latest({ migrationSource })) as [number, string[]];
   return applied;
 }
 
 /** Rolls back every migration (for tests of the down migrations). */
 export async function migrateRollbackAll(db: Knex): Promise<void> {
+  const { migrationSource } = await migrations();
   await db.migrate.rollback({ migrationSource }, true);
 }

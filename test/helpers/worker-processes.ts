@@ -1,14 +1,14 @@
 import { afterAll } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { heraldWorkflowBundle } from './herald.js';
+import { compiledHerald } from './compiled-herald.js';
 import { endChildWithThisProcess, workerRunning } from './run-processes.js';
 
-/** The production worker (`npm run worker`), run from source. */
-const workerScript = fileURLToPath(new URL('../../worker/main.ts', import.meta.url));
+/** The production worker (`npm run worker`: worker/main.ts), compiled as the build compiles it. */
+const workerScript = () => `${compiledHerald()}/worker/main.js`;
 
 export interface WorkerProcessSettings {
   temporalAddress: string;
@@ -46,8 +46,8 @@ export function workerProcesses(settings: WorkerProcessSettings) {
     children,
     async start(): Promise<ChildProcess> {
       const workflowBundle = await bundle;
-      // node itself, with tsx as a loader: a SIGKILL must reach the process that runs the worker.
-      const child = spawn(process.execPath, ['--import', 'tsx', workerScript], {
+      // node itself, with nothing between: a SIGKILL must reach the process that runs the worker.
+      const child = spawn(process.execPath, [workerScript()], {
         env: {
           ...process.env,
           TEMPORAL_ADDRESS: settings.temporalAddress,
