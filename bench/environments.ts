@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { applyCatalog, type Catalog } from '../catalog/catalog.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 import { HeraldClient } from '../client/herald-client.js';
-import { workflowsPath } from '../worker/worker.js';
+import { workflowBundleOptions } from '../worker/worker.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { billableActions, total } from '../test/helpers/billable-actions.js';
 import { workerRunning } from '../test/helpers/run-processes.js';
@@ -61,7 +61,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   // Herald's production workers, each in a process of its own, from a prebuilt bundle.
   const folder = mkdtempSync(join(tmpdir(), 'herald-bench-environments-'));
   const bundleFile = join(folder, 'workflow-bundle.js');
-  writeFileSync(bundleFile, (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') })).code);
+  writeFileSync(bundleFile, (await bundleWorkflowCode({ ...workflowBundleOptions({ traced: false }), logger: new DefaultLogger('ERROR') })).code);
   const startWorker = async (): Promise<ChildProcess> => {
     const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../worker/main.ts', import.meta.url))], {
       env: {

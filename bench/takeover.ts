@@ -18,7 +18,7 @@ import { bundleWorkflowCode, DefaultLogger } from '@temporalio/worker';
 import { applyCatalog } from '../catalog/catalog.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 import { HeraldClient } from '../client/herald-client.js';
-import { workflowsPath } from '../worker/worker.js';
+import { workflowBundleOptions } from '../worker/worker.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { runNowSignal, stopDigestSignal } from '../workflows/environment-digest.js';
 import { workerRunning } from '../test/helpers/run-processes.js';
@@ -58,7 +58,7 @@ export async function benchTakeover(options: { rounds: number; temporal?: string
   const mailbox = await startMailbox();
   const folder = mkdtempSync(join(tmpdir(), 'herald-takeover-'));
   const bundleFile = join(folder, 'workflow-bundle.js');
-  writeFileSync(bundleFile, (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('ERROR') })).code);
+  writeFileSync(bundleFile, (await bundleWorkflowCode({ ...workflowBundleOptions({ traced: false }), logger: new DefaultLogger('ERROR') })).code);
   const logFile = join(tmpdir(), `herald-takeover-${process.pid}.log`);
   const children: ChildProcess[] = [];
   process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));

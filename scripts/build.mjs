@@ -24,10 +24,10 @@ cpSync(`${root}server/pages`, `${dist}server/pages`, { recursive: true });
 const { bundleWorkflowCode, DefaultLogger } = await import('@temporalio/worker');
 // Webpack's statistics are the bundler's business: only its warnings and errors are printed.
 const logger = new DefaultLogger('WARN');
-const { workflowInterceptorModules } = await import(`${dist}worker/worker.js`);
+const { workflowBundleOptions } = await import(`${dist}worker/worker.js`);
 // Two bundles: the workers that trace (OTEL_EXPORTER_OTLP_ENDPOINT) load the one with the trace interceptors.
-const { code } = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js`, logger });
+const { code } = await bundleWorkflowCode({ ...workflowBundleOptions({ traced: false }), logger });
 writeFileSync(`${dist}workflow-bundle.js`, code);
-const traced = await bundleWorkflowCode({ workflowsPath: `${dist}workflows/index.js`, workflowInterceptorModules, logger });
+const traced = await bundleWorkflowCode({ ...workflowBundleOptions({ traced: true }), logger });
 writeFileSync(`${dist}workflow-bundle-traced.js`, traced.code);
 console.log(`built ${dist} in ${((Date.now() - started) / 1000).toFixed(0)} s: the compiled code, workflow-bundle.js (${(code.length / 1024).toFixed(0)} KiB) and workflow-bundle-traced.js`);

@@ -25,6 +25,23 @@ export const workflowsPath = ['../workflows/index.ts', '../workflows/index.js']
 export const workflowInterceptorModules = [createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
 /**
+ * Modules of the workflow bundle evaluated once per workflow thread and shared by every workflow it
+ * runs (workflows/shared-modules.ts says which). The SDK's reusable context keeps a module cache
+ * per workflow: every other module is evaluated again for each workflow, and what it made is kept
+ * while the workflow is cached. zod and the contracts' schemas were most of what a cached digest
+ * kept beyond a bare sleeping workflow (#40). A module of Herald's, not zod itself: the bundler
+ * drops a preloaded package that declares itself free of side effects, as zod does.
+ */
+export const sharedWorkflowModules = [['../workflows/shared-modules.ts', '../workflows/shared-modules.js']
+  .map((candidate) => fileURLToPath(new URL(candidate, import.meta.url)))
+  .find((path) => existsSync(path))!];
+
+/** How Herald's workflows are bundled, wherever they are (a worker at start, the build, the tests, the bench): traced or not. */
+export function workflowBundleOptions({ traced }: { traced: boolean }) {
+  return { workflowsPath, preloadModules: sharedWorkflowModules, ...(traced && { workflowInterceptorModules }) };
+}
+
+/**
  * What a worker of Herald's workflows needs for their traces: the activity interceptors, the sink
  * through which the workflows' spans leave the sandbox, and, when the worker traces and bundles
  * the workflows itself, the workflow interceptors (a prebuilt bundle has them or not: see
@@ -71,7 +88,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
   // into the worker's log (and `npm start`'s banner): here only its warnings and errors show.
   const workflowBundle =
     options.workflowBundle ??
-    (await bundleWorkflowCode({ workflowsPath, ...(options.tracing.enabled && { workflowInterceptorModules }), logger: new DefaultLogger('WARN') }));
+    (await bundleWorkflowCode({ ...workflowBundleOptions({ traced: options.tracing.enabled }), logger: new DefaultLogger('WARN') }));
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
 import { createHash, randomBytes } from 'node:crypto';
-import { workflowInterceptorModules, workflowsPath } from '../../worker/worker.js';
+import { workflowBundleOptions } from '../../worker/worker.js';
 import { tracingEnabled } from '../../observability/tracing.js';
 import type { HeraldClient } from '../../client/index.js';
 import { quietLogger } from './quiet-logger.js';
@@ -29,8 +29,8 @@ export const testSecret = 'the-herald-test-secret-of-32-characters';
 /**
  * Herald's workflows, bundled; with the trace interceptors when the file traces (startTracing
  * first), as a worker that traces loads them. Bundling takes seconds of CPU, so a bundle is kept in
- * test-artifacts/ under a hash of everything it is made of (the workflow sources, the contracts
- * they import, the installed packages): each test file, and the next run, reads it instead.
+ * test-artifacts/ under a hash of everything it is made of (how it is bundled, the workflow
+ * sources, the contracts they import, the installed packages): each test file, and the next run, reads it instead.
  */
 export function heraldWorkflowBundle(): Promise<WorkflowBundle> {
   bundle ??= cachedBundle(tracingEnabled());
@@ -40,7 +40,7 @@ export function heraldWorkflowBundle(): Promise<WorkflowBundle> {
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 async function cachedBundle(traced: boolean): Promise<WorkflowBundle> {
-  const hash = createHash('sha256').update(traced ? 'traced' : 'plain');
+  const hash = createHash('sha256').update(JSON.stringify(workflowBundleOptions({ traced })));
   for (const folder of ['workflows', 'contracts']) {
     for (const file of readdirSync(join(projectRoot, folder), { recursive: true, encoding: 'utf8' }).sort()) {
       const path = join(projectRoot, folder, file);
@@ -50,7 +50,7 @@ async function cachedBundle(traced: boolean): Promise<WorkflowBundle> {
   hash.update(readFileSync(join(projectRoot, 'package-lock.json')));
   const file = join(projectRoot, 'test-artifacts', 'workflow-bundles', `${hash.digest('hex').slice(0, 24)}.js`);
   if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
-  const { code } = await bundleWorkflowCode({ workflowsPath, ...(traced && { workflowInterceptorModules }), logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ ...workflowBundleOptions({ traced }), logger: quietLogger });
   // Written whole, then renamed: a file bundling at the same time reads one bundle or none.
   mkdirSync(dirname(file), { recursive: true });
   const partial = `${file}.${process.pid}`;
