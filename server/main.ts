@@ -18,7 +18,7 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const logger = heraldLogger('herald-server', config.logLevel);
   // Before the client and the server exist: their spans go where this says (OTEL_EXPORTER_OTLP_ENDPOINT).
-  const tracing = startTracing('herald-server');
+  const tracing = await startTracing('herald-server');
   const target = temporalTarget('127.0.0.1:7233');
   const connection = await Connection.connect(target.connectionOptions);
   const server = await runServer({ config, logger, temporal: createTemporalClient(connection, target.namespace) }).catch(async (error: unknown) => {

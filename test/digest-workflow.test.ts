@@ -200,7 +200,7 @@ describe('the digest workflow, on stubbed activities', async () => {
     dataConverter: heraldDataConverter,
     workflowBundle: await heraldWorkflowBundle(),
     activities,
-    ...tracedWorkerOptions(startTracing('herald-worker'), { bundled: true }),
+    ...(await tracedWorkerOptions(await startTracing('herald-worker'), { bundled: true })),
   });
   const running = worker.run();
   afterAll(async () => {

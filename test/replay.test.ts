@@ -23,7 +23,7 @@ describe('recorded histories replay against today\'s workflow code', () => {
       installQuietRuntime();
       const history: unknown = JSON.parse(readFileSync(`${folder}${file}`, 'utf8'));
       // With Herald's codec, as its workers run: large payloads are recorded compressed.
-      await Worker.runReplayHistory({ workflowBundle: await heraldWorkflowBundle(), dataConverter: heraldDataConverter, ...tracedWorkerOptions(startTracing('herald-worker'), { bundled: true }) }, history, file.replace(/\.json$/, ''));
+      await Worker.runReplayHistory({ workflowBundle: await heraldWorkflowBundle(), dataConverter: heraldDataConverter, ...(await tracedWorkerOptions(await startTracing('herald-worker'), { bundled: true })) }, history, file.replace(/\.json$/, ''));
     });
   }
 });

@@ -15,7 +15,7 @@ import { createTokenStore } from '../stores/token-store.js';
 describe('traces', async () => {
   // Installed before the worker, the server and their clients exist, as the processes' main modules do.
   const exporter = new InMemorySpanExporter();
-  startTracing('herald', { processor: new SimpleSpanProcessor(exporter) });
+  await startTracing('herald', { processor: new SimpleSpanProcessor(exporter) });
   const { db, herald } = await startFixture();
   const server = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue });
   const { token } = await createTokenStore(db).create('acme', 'traced');

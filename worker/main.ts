@@ -28,7 +28,7 @@ async function main(): Promise<void> {
   if (!config.secret) throw new ConfigError('HERALD_SECRET', '', 'required by the production worker: it signs the unsubscribe links of emails (at least 32 characters)');
   const logger = heraldLogger('herald-worker', config.logLevel);
   installWorkerRuntime({ config, logger });
-  const tracing = startTracing('herald-worker');
+  const tracing = await startTracing('herald-worker');
   // The bundle `npm run build` writes beside the compiled code (traced or not), or another prebuilt one (HERALD_WORKFLOW_BUNDLE).
   const prebuiltWorkflowBundle = process.env.HERALD_WORKFLOW_BUNDLE || workflowBundleFor(fileURLToPath(new URL('..', import.meta.url)), tracing);
   if (!existsSync(prebuiltWorkflowBundle)) {

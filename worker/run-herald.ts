@@ -85,7 +85,7 @@ export async function runHerald(options: RunHeraldOptions): Promise<RunningHeral
     shutdownGraceTime: options.shutdownGraceTime,
     maxConcurrentActivityTaskExecutions: options.maxConcurrentActivityTaskExecutions,
     maxCachedWorkflows: config.cachedWorkflows,
-    tracing: options.tracing ?? startTracing('herald-worker'),
+    tracing: options.tracing ?? (await startTracing('herald-worker')),
     deps: {
       db,
       mailer,

@@ -58,7 +58,7 @@ async function main(): Promise<void> {
   const workerLogger = heraldLogger('herald-worker', config.logLevel, logStream);
   // Herald, not the SDK, answers Ctrl-C: it drains the worker, then stops the services in order.
   installWorkerRuntime({ config, logger: workerLogger, shutdownSignals: [] });
-  const tracing = startTracing('herald');
+  const tracing = await startTracing('herald');
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {

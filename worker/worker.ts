@@ -3,7 +3,6 @@ import { bundleWorkflowCode, DefaultLogger, Worker, type NativeConnection, type 
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } from '@temporalio/interceptors-opentelemetry';
 import type { Tracing } from '../observability/tracing.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { ensureSearchAttributes } from './search-attributes.js';
@@ -42,16 +41,19 @@ export function workflowBundleOptions({ traced }: { traced: boolean }) {
 }
 
 /**
- * What a worker of Herald's workflows needs for their traces: the activity interceptors, the sink
- * through which the workflows' spans leave the sandbox, and, when the worker traces and bundles
- * the workflows itself, the workflow interceptors (a prebuilt bundle has them or not: see
- * {@link workflowBundleFor}). Every worker of Herald's bundles needs them, the tests' too.
+ * What a worker of Herald's workflows needs for their traces, when it traces: the activity
+ * interceptors, the sink through which the workflows' spans leave the sandbox, and, when it
+ * bundles the workflows itself, the workflow interceptors (a prebuilt bundle has them or not: see
+ * {@link workflowBundleFor}). A worker that does not trace runs the bundle without them and needs
+ * none of these (nor loads their modules).
  */
-export function tracedWorkerOptions(tracing: Tracing, { bundled }: { bundled: boolean }): Pick<WorkerOptions, 'interceptors' | 'sinks'> {
+export async function tracedWorkerOptions(tracing: Tracing, { bundled }: { bundled: boolean }): Promise<Pick<WorkerOptions, 'interceptors' | 'sinks'>> {
+  if (!tracing.enabled) return {};
+  const { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } = await import('@temporalio/interceptors-opentelemetry');
   return {
     interceptors: {
       activity: [(context) => ({ inbound: new OpenTelemetryActivityInboundInterceptor(context), outbound: new OpenTelemetryActivityOutboundInterceptor(context) })],
-      ...(!bundled && tracing.enabled && { workflowModules: workflowInterceptorModules }),
+      ...(!bundled && { workflowModules: workflowInterceptorModules }),
     },
     sinks: { exporter: makeWorkflowExporter(tracing.processor, tracing.resource) },
   };
@@ -96,7 +98,7 @@ export async function createHeraldWorker(options: HeraldWorkerOptions): Promise<
     dataConverter: heraldDataConverter,
     activities: createActivities(options.deps),
     workflowBundle,
-    ...tracedWorkerOptions(options.tracing, { bundled: true }),
+    ...(await tracedWorkerOptions(options.tracing, { bundled: true })),
     shutdownGraceTime: options.shutdownGraceTime ?? '10 seconds',
     // A sending attempt's heartbeats reach the server every 2 s (not every 80 % of its timeout,
     // 16 s): a paused worker's attempt times out no sooner than 18 s after the pause, when the
