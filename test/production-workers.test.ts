@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,15 +47,6 @@ describe('production workers, installed without dev packages, built and run as s
     expect(existsSync(join(install, '.tools'))).toBe(false);
     expect(existsSync(join(outDir, 'workflow-bundle.js'))).toBe(true);
     expect(existsSync(join(outDir, 'workflow-bundle-traced.js'))).toBe(true);
-  });
-
-  it('#40: both bundles load the modules every workflow shares (zod, the contracts) once per thread, before any workflow', () => {
-    for (const bundle of ['workflow-bundle.js', 'workflow-bundle-traced.js']) {
-      const code = readFileSync(join(outDir, bundle), 'utf8');
-      // The bundler drops a preloaded module it thinks free of side effects, leaving `0;`.
-      const preload = /exports\.preloadModules = function preloadModules\(\) \{([^}]*)\}/.exec(code)?.[1];
-      expect(preload, bundle).toMatch(/__webpack_require__\([^)]*workflows\/shared-modules\.js/);
-    }
   });
 
   const taskQueue = `herald-prod-${randomBytes(3).toString('hex')}`;

@@ -23,21 +23,9 @@ export const workflowsPath = ['../workflows/index.ts', '../workflows/index.js']
  */
 export const workflowInterceptorModules = [createRequire(import.meta.url).resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')];
 
-/**
- * Modules of the workflow bundle evaluated once per workflow thread and shared by every workflow it
- * runs (workflows/shared-modules.ts says which). The SDK's reusable context keeps a module cache
- * per workflow: every other module is evaluated again for each workflow, and what it made is kept
- * while the workflow is cached. zod and the contracts' schemas were most of what a cached digest
- * kept beyond a bare sleeping workflow (#40). A module of Herald's, not zod itself: the bundler
- * drops a preloaded package that declares itself free of side effects, as zod does.
- */
-export const sharedWorkflowModules = [['../workflows/shared-modules.ts', '../workflows/shared-modules.js']
-  .map((candidate) => fileURLToPath(new URL(candidate, import.meta.url)))
-  .find((path) => existsSync(path))!];
-
 /** How Herald's workflows are bundled, wherever they are (a worker at start, the build, the tests, the bench): traced or not. */
 export function workflowBundleOptions({ traced }: { traced: boolean }) {
-  return { workflowsPath, preloadModules: sharedWorkflowModules, ...(traced && { workflowInterceptorModules }) };
+  return { workflowsPath, ...(traced && { workflowInterceptorModules }) };
 }
 
 /**
