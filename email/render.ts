@@ -2,7 +2,6 @@
  * Email rendering: each MJML template is compiled once per process into HTML that still holds
  * Handlebars placeholders, then filled per recipient (Handlebars escapes every value).
  */
-import mjml2html from 'mjml';
 import Handlebars from 'handlebars';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
@@ -48,6 +47,9 @@ export async function renderEmail(name: TemplateName, model: object): Promise<Re
  */
 export async function compiledTemplate(name: TemplateName): Promise<string> {
   const source = await readFile(`${templatesDir}${name}.mjml`, 'utf8');
+  // Loaded by the first compilation: MJML is almost a second and 30 MiB of a process's start, and
+  // a process that sends no email (the server, most commands) never needs it.
+  const { default: mjml2html } = await import('mjml');
   const result = await mjml2html(source, {
     filePath: templatesDir,
     includePath: templatesDir,
