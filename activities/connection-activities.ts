@@ -8,6 +8,7 @@ import type { DeliveryTally } from '../email/send-deliveries.js';
 import { connectionEmailJob } from '../email/connection-email.js';
 import { installationId } from '../stores/installation.js';
 import { inputFailure } from '../contracts/input-failure.js';
+import { checkConnectionReport as connectionReportProblems } from '../contracts/error-report.js';
 import { sendInThisAttempt } from './sending.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
 import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
@@ -33,8 +34,15 @@ export function createConnectionActivities(deps: ConnectionActivityDeps) {
   const unsubscribe = unsubscribeLinks(appUrl, secret);
   const deliveries = createDeliveryStore(db);
   return {
-    /** Refuses a report of an unknown connection; answers the grace period to apply. */
-    async checkConnectionReport(environment: string, connection: string): Promise<{ graceMs: number }> {
+    /**
+     * Refuses a report that could never be stored, naming each problem, and one of an unknown
+     * connection; answers the grace period to apply. Runs of an earlier release send no `report`.
+     */
+    async checkConnectionReport(environment: string, connection: string, report?: unknown): Promise<{ graceMs: number }> {
+      if (report !== undefined) {
+        const problems = connectionReportProblems(report);
+        if (problems.length > 0) throw inputFailure(problems);
+      }
       if (!(await store.findConnection(environment, connection))) {
         throw inputFailure([{ field: 'connection', message: `unknown connection "${connection}" in environment "${environment}"` }]);
       }
