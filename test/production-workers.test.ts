@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,6 +47,12 @@ describe('production workers, installed without dev packages, built and run as s
     expect(existsSync(join(install, '.tools'))).toBe(false);
     expect(existsSync(join(outDir, 'workflow-bundle.js'))).toBe(true);
     expect(existsSync(join(outDir, 'workflow-bundle-traced.js'))).toBe(true);
+  });
+
+  it('#40: no workflow bundle holds zod: each cached run would evaluate it, and the schemas made with it, again', () => {
+    for (const bundle of ['workflow-bundle.js', 'workflow-bundle-traced.js']) {
+      expect(readFileSync(join(outDir, bundle), 'utf8'), bundle).not.toMatch(/node_modules\/zod\//);
+    }
   });
 
   const taskQueue = `herald-prod-${randomBytes(3).toString('hex')}`;
