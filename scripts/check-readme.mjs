@@ -56,11 +56,18 @@ async function startHerald(command) {
   if (!ready) failures.push(`${command}: did not come up:\n${output}`);
   return {
     async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        // It ended by itself while the other commands ran: say so, with what it said last.
+        failures.push(`${command}: exited by itself (${child.exitCode ?? child.signalCode}) before Ctrl-C:\n${output.slice(-4000)}`);
+        return false;
+      }
       process.kill(-child.pid, 'SIGINT'); // the terminal's Ctrl-C: to the whole process group
       let timer;
       const code = await Promise.race([exited, new Promise((resolve) => (timer = setTimeout(() => resolve('timeout'), 60_000)))]);
       clearTimeout(timer);
-      if (!output.includes('Herald stopped.')) failures.push(`${command}: did not stop cleanly on Ctrl-C (exit ${code}):\n${output.slice(-2000)}`);
+      if (output.includes('Herald stopped.')) return true;
+      failures.push(`${command}: did not stop cleanly on Ctrl-C (exit ${code}):\n${output.slice(-2000)}`);
+      return false;
     },
   };
 }
@@ -86,8 +93,7 @@ try {
   for (const command of commands.filter((c) => c === 'npm start')) {
     const started = Date.now();
     const herald = await startHerald(command);
-    await herald.stop();
-    say(`ok: ${command} (up, then Ctrl-C; ${seconds(started)})`);
+    if (await herald.stop()) say(`ok: ${command} (up, then Ctrl-C; ${seconds(started)})`);
   }
   const demoStarted = Date.now();
   const demo = await startHerald('npm run start:demo');
@@ -99,8 +105,7 @@ try {
     else if (command.startsWith('npm ci && ')) run(command.slice('npm ci && '.length));
     else run(command);
   }
-  await demo.stop();
-  say('ok: npm run start:demo (up, commands against it, then Ctrl-C)');
+  if (await demo.stop()) say('ok: npm run start:demo (up, commands against it, then Ctrl-C)');
   run('npm run reset');
 } finally {
   rmSync(dataDir, { recursive: true, force: true });
