@@ -2,12 +2,12 @@ import { afterAll } from 'vitest';
 import type { Client } from '@temporalio/client';
 import { bundleWorkflowCode, type Worker } from '@temporalio/worker';
 
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Knex } from 'knex';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hashOf, keepArtifact, keptArtifactPath, projectRoot } from './kept-artifacts.js';
 import { workflowBundleOptions } from '../../worker/worker.js';
 import { tracingEnabled } from '../../observability/tracing.js';
 import type { HeraldClient } from '../../client/index.js';
@@ -37,30 +37,14 @@ export function heraldWorkflowBundle(): Promise<WorkflowBundle> {
   return bundle;
 }
 
-const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
-
 async function cachedBundle(traced: boolean): Promise<WorkflowBundle> {
-  const hash = createHash('sha256').update(JSON.stringify(workflowBundleOptions({ traced })));
-  for (const folder of ['workflows', 'contracts']) {
-    for (const file of readdirSync(join(projectRoot, folder), { recursive: true, encoding: 'utf8' }).sort()) {
-      const path = join(projectRoot, folder, file);
-      if (statSync(path).isFile()) hash.update(file).update(readFileSync(path));
-    }
-  }
-  hash.update(readFileSync(join(projectRoot, 'package-lock.json')));
-  const file = join(projectRoot, 'test-artifacts', 'workflow-bundles', `${hash.digest('hex').slice(0, 24)}.js`);
+  const hash = hashOf(['workflows', 'contracts'], [JSON.stringify(workflowBundleOptions({ traced })), readFileSync(join(projectRoot, 'package-lock.json'), 'utf8')]);
+  const file = keptArtifactPath('workflow-bundles', `${hash}.js`);
   if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
   const { code } = await bundleWorkflowCode({ ...workflowBundleOptions({ traced }), logger: quietLogger });
-  // Written whole, then renamed: a file bundling at the same time reads one bundle or none.
-  mkdirSync(dirname(file), { recursive: true });
   const partial = `${file}.${process.pid}`;
   writeFileSync(partial, code);
-  renameSync(partial, file);
-  // Bundles of sources that have changed since are not read again: those a day old go.
-  for (const other of readdirSync(dirname(file))) {
-    const path = join(dirname(file), other);
-    if (Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { force: true });
-  }
+  keepArtifact(partial, file);
   return { code };
 }
 
