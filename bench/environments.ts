@@ -4,7 +4,7 @@
  * cycle rate of 30,000 environments at 15 min), for some minutes; every minute a tenth of them,
  * chosen at random, get an error. Herald's workers run as `npm run worker` runs them, each in a
  * process of its own (`--workers`; `--cache` sets their HERALD_CACHED_WORKFLOWS). Anchor, in the same run on the same server: N bare workflows that sleep 60 s in a
- * loop (the platform's own cost of N timers). Prints figures; asserts nothing.
+ * loop (the platform's own cost of N timers), on as many bare SDK worker processes as Herald's. Prints figures; asserts nothing.
  */
 import { bundleWorkflowCode, DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Client } from '@temporalio/client';
@@ -103,14 +103,17 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   console.log(`worker start with ${count} environments whose digests run: ${restart.seconds.toFixed(2)} s`);
   const workers = restart.children;
 
-  // The anchor: N bare timer loops on a bare SDK worker of their own, in a process of its own (its
-  // memory measured beside Herald's workers'), caching them all.
-  const anchorWorker = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./anchor-worker.ts', import.meta.url))], {
-    env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress, ANCHOR_TASK_QUEUE: `bench-timers-${runName}`, ANCHOR_CACHE: String(count) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  process.on('exit', () => anchorWorker.kill('SIGKILL'));
-  await workerRunning(anchorWorker);
+  // The anchor: N bare timer loops on bare SDK workers of their own, as many processes as Herald's
+  // workers (each with a process's own fixed cost), each allowed to cache them all; their memory is
+  // measured beside Herald's workers'.
+  const anchorWorkers = Array.from({ length: options.workers }, () =>
+    spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('./anchor-worker.ts', import.meta.url))], {
+      env: { ...process.env, TEMPORAL_ADDRESS: stack.temporalAddress, ANCHOR_TASK_QUEUE: `bench-timers-${runName}`, ANCHOR_CACHE: String(count) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  );
+  process.on('exit', () => anchorWorkers.forEach((anchor) => anchor.kill('SIGKILL')));
+  await Promise.all(anchorWorkers.map(workerRunning));
   await inBatches(ids, 16, (id) => client.workflow.start(timerLoop, { workflowId: `timers/${id}`, taskQueue: `bench-timers-${runName}`, args: [periodMs] }));
 
   // Measured an interval after every digest has run its first cycle (and with it a run's one-off
@@ -170,7 +173,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
       const { cpuSeconds: cpu, rssMiB } = workersNow();
       const now = performance.now();
       const pg = (await db.raw(`select count(*) filter (where state = 'active') as active, count(*) as total from pg_stat_activity where backend_type = 'client backend'`)).rows[0];
-      const anchorRssMiB = processStats(anchorWorker.pid!)?.rssMiB ?? NaN;
+      const anchorRssMiB = anchorWorkers.reduce((total, anchor) => total + (processStats(anchor.pid!)?.rssMiB ?? NaN), 0);
       samples.push({ cpuPercent: ((cpu - lastCpu) / ((now - lastAt) / 1000)) * 100, rssMiB, anchorRssMiB, activeConnections: Number(pg.active), connections: Number(pg.total) });
       lastCpu = cpu;
       lastAt = now;
@@ -265,7 +268,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   console.log(`Temporal actions per cycle (counted over the measurement, ${sampleSize} digests sampled): idle ${actions.idleCycle.toFixed(2)} (${Object.entries(idleByKind).map(([kind, n]) => `${kind} ${(n as number).toFixed(2)}`).join(', ')}; ${idle.length} idle digests), with news ${actions.cycleWithNews.toFixed(2)}; anchor ${actions.anchorCycle.toFixed(2)} per wake`);
   console.log(`workers (${options.workers}, figures summed): start ${first.seconds.toFixed(2)} s with ${count} new environments, ${restart.seconds.toFixed(2)} s with their digests running; CPU mean ${workerFigures.cpuPercent.mean.toFixed(1)}%, max ${workerFigures.cpuPercent.max.toFixed(1)}% (of one core); RSS ${workerFigures.rssMiB.first.toFixed(0)} -> ${workerFigures.rssMiB.last.toFixed(0)} MiB (max ${workerFigures.rssMiB.max.toFixed(0)})`);
   console.log(
-    `memory beside the anchor: Herald's workers ${workerFigures.rssMiB.last.toFixed(0)} MiB (max ${workerFigures.rssMiB.max.toFixed(0)}) with ${count} digests (workflow cache ${options.cache ?? 'by default'}), a bare SDK worker caching ${count} sleeping timer loops ${workerFigures.anchorRssMiB.last.toFixed(0)} MiB (max ${workerFigures.anchorRssMiB.max.toFixed(0)}): ${(workerFigures.rssMiB.last / workerFigures.anchorRssMiB.last).toFixed(2)}×`,
+    `memory beside the anchor: Herald's workers ${workerFigures.rssMiB.last.toFixed(0)} MiB (max ${workerFigures.rssMiB.max.toFixed(0)}) with ${count} digests (workflow cache ${options.cache ?? 'by default'}), ${options.workers === 1 ? 'a bare SDK worker' : `${options.workers} bare SDK workers (summed)`} caching ${count} sleeping timer loops ${workerFigures.anchorRssMiB.last.toFixed(0)} MiB (max ${workerFigures.anchorRssMiB.max.toFixed(0)}): ${(workerFigures.rssMiB.last / workerFigures.anchorRssMiB.last).toFixed(2)}×`,
   );
   console.log(`PostgreSQL connections: at most ${postgresFigures.maxActiveConnections} active of ${postgresFigures.maxConnections} open (the worker's pool and the bench's)`);
   if (exited.size > 0) {
@@ -281,7 +284,7 @@ export async function benchEnvironments(options: { count: number; minutes: numbe
   await inBatches(ids, 16, (id) =>
     Promise.all([environmentDigestWorkflowId(id), `timers/${id}`].map((workflowId) => client.workflow.getHandle(workflowId).terminate('bench ended').catch(() => undefined))),
   );
-  await Promise.all([...workers, anchorWorker].map(stopWorker));
+  await Promise.all([...workers, ...anchorWorkers].map(stopWorker));
   rmSync(folder, { recursive: true, force: true });
   await stack.stop();
 }
