@@ -310,13 +310,14 @@ async function write(trx: Knex.Transaction, catalog: Catalog, world: World): Pro
   );
   for (const removed of [true, false]) {
     const keys = (catalog.users ?? []).filter((u) => (u.removed ?? false) === removed).map((u) => [u.account, u.email.toLowerCase()]);
-    for (const some of chunks(keys)) {
-      const changed = await trx('users')
-        .whereIn(['account_id', 'email'], some)
-        .where('removed_at', removed ? 'is' : 'is not', null)
-        .update({ removed_at: removed ? trx.fn.now() : null });
-      changes.users = (changes.users ?? 0) + changed;
-    }
+    if (keys.length === 0) continue;
+    const changed = await trx.raw(
+      `update users u set removed_at = ${removed ? 'now()' : 'null'}
+         from unnest(?::text[], ?::text[]) as k(account_id, email)
+        where u.account_id = k.account_id and u.email = k.email and u.removed_at is ${removed ? '' : 'not '}null`,
+      columnsOf(keys, 2),
+    );
+    changes.users = (changes.users ?? 0) + (changed.rowCount ?? 0);
   }
   // Environments named by a legacy pair get the pair's group, whether or not this catalog lists them.
   const environmentRows = [...world.environments.entries()]
@@ -354,25 +355,30 @@ async function write(trx: Knex.Transaction, catalog: Catalog, world: World): Pro
   await upsert('flows', ['id'], flows.map((f) => ({
     id: f.id, integration_id: f.integration, name: f.name, auto_resolve: f.autoResolve ?? false, task_queue: f.taskQueue ?? null, removed_at: null,
   })));
-  await replaceSets(trx, changes, 'flow_connections', ['flow_id'], 'connection_id', flows.map((f) => ({ owner: [f.id], values: f.connections ?? [] })));
+  await replaceSets(trx, changes, 'flow_connections', [['flow_id', 'text']], 'connection_id', flows.map((f) => ({ owner: [f.id], values: f.connections ?? [] })));
 
   const subscriptions = catalog.subscriptions ?? [];
   const userKeys = subscriptions.map((s) => [world.environments.get(s.environment)!.account, s.user.toLowerCase()]);
   const userIds = new Map<string, string>();
-  for (const some of chunks(userKeys)) {
-    for (const row of await trx('users').whereIn(['account_id', 'email'], some).select('id', 'account_id', 'email')) userIds.set(`${row.account_id}\n${row.email}`, String(row.id));
-  }
+  const { rows: users } = await trx.raw(
+    'select u.id, u.account_id, u.email from users u join unnest(?::text[], ?::text[]) as k(account_id, email) using (account_id, email)',
+    columnsOf(userKeys, 2),
+  );
+  for (const row of users) userIds.set(`${row.account_id}\n${row.email}`, String(row.id));
   const owned = subscriptions.map((s, i) => ({ s, owner: [userIds.get(userKeys[i]!.join('\n'))!, s.environment] }));
   // A user's own choice on the settings page (S24) stands: the catalog says so instead of undoing it.
   const chosen = new Set<string>();
-  for (const some of chunks(owned.map(({ owner }) => owner))) {
-    for (const row of await trx('subscription_choices').whereIn(['user_id', 'environment_id'], some).select('user_id', 'environment_id')) chosen.add(`${row.user_id}\n${row.environment_id}`);
-  }
+  const { rows: choices } = await trx.raw(
+    'select c.user_id, c.environment_id from subscription_choices c join unnest(?::bigint[], ?::text[]) as k(user_id, environment_id) using (user_id, environment_id)',
+    columnsOf(owned.map(({ owner }) => owner), 2),
+  );
+  for (const row of choices) chosen.add(`${row.user_id}\n${row.environment_id}`);
   const applied = owned.filter(({ owner }) => !chosen.has(owner.join('\n')));
   if (applied.length < owned.length) changes[keptChoices] = (changes[keptChoices] ?? 0) + owned.length - applied.length;
   const sections = { flow_id: 'flows', integration_id: 'integrations', connection_id: 'connections' } as const;
+  const subscriptionOwner: OwnerColumns = [['user_id', 'bigint'], ['environment_id', 'text']];
   for (const [column, section] of Object.entries(sections)) {
-    await replaceSets(trx, changes, 'subscriptions', ['user_id', 'environment_id'], column, applied.map(({ s, owner }) => ({ owner, values: s[section] ?? [] })));
+    await replaceSets(trx, changes, 'subscriptions', subscriptionOwner, column, applied.map(({ s, owner }) => ({ owner, values: s[section] ?? [] })));
   }
   // Rhythms (S41), where the catalog gives one, unless the user chose theirs on the settings page.
   for (const { s, owner } of owned) {
@@ -470,32 +476,51 @@ export const keptChoices = 'subscriptions kept as chosen in settings';
 /** Counts of what a catalog left as people chose it: not changes. */
 const keptCounts: string[] = [keptChoices, keptRhythms, keptWeeklyReviews, keptTargets];
 
+/** Columns that own a set, each with its PostgreSQL type (statements take them as arrays). */
+type OwnerColumns = [string, 'bigint' | 'text'][];
+
 /**
- * Makes the rows of each owner (the values of `ownerColumns`) that hold a value in `column` hold
- * exactly `values` there: adds the missing and deletes the rest, for all owners in a few
- * statements (one read, one insert and one delete per thousand owners).
+ * Makes each owner's set of `column` values what the catalog says: one statement reads every
+ * owner's current set, one adds what is missing, one removes what is no longer wanted, whatever
+ * the number of owners (rows go as one array per column: no statement grows with its rows).
  */
 async function replaceSets(
   trx: Knex.Transaction,
   changes: CatalogChanges,
   table: string,
-  ownerColumns: string[],
+  owners: OwnerColumns,
   column: string,
   sets: { owner: string[]; values: string[] }[],
 ): Promise<void> {
+  if (sets.length === 0) return;
+  const ownerNames = owners.map(([name]) => name);
+  const arrays = (types: string[]) => types.map((type) => `?::${type}[]`).join(', ');
   const key = (owner: unknown[], value: unknown) => [...owner.map(String), String(value)].join('\n');
-  for (const some of chunks(sets)) {
-    const rows = await trx(table).whereIn(ownerColumns, some.map((set) => set.owner)).whereNotNull(column).select(...ownerColumns, column);
-    const existing = new Map(rows.map((row) => [key(ownerColumns.map((c) => row[c]), row[column]), row]));
-    const wanted = new Set(some.flatMap((set) => set.values.map((value) => key(set.owner, value))));
-    const added = some.flatMap((set) =>
-      [...new Set(set.values)]
-        .filter((value) => !existing.has(key(set.owner, value)))
-        .map((value) => ({ ...Object.fromEntries(ownerColumns.map((c, i) => [c, set.owner[i]])), [column]: value })),
-    );
-    const removed = [...existing].filter(([k]) => !wanted.has(k)).map(([, row]) => [...ownerColumns, column].map((c) => row[c]));
-    for (const rowsToAdd of chunks(added)) await trx(table).insert(rowsToAdd);
-    for (const keys of chunks(removed)) await trx(table).whereIn([...ownerColumns, column], keys).delete();
-    changes[table] = (changes[table] ?? 0) + added.length + removed.length;
+  const { rows } = await trx.raw(
+    `select ${[...ownerNames, column].map((c) => `t.${c}`).join(', ')}
+       from ${table} t join unnest(${arrays(owners.map(([, type]) => type))}) as o(${ownerNames.join(', ')}) using (${ownerNames.join(', ')})
+      where t.${column} is not null`,
+    columnsOf(sets.map((set) => set.owner), owners.length),
+  );
+  const existing = new Map<string, string[]>(rows.map((row: Record<string, unknown>) => [key(ownerNames.map((c) => row[c]), row[column]), [...ownerNames, column].map((c) => String(row[c]))]));
+  const wanted = new Set(sets.flatMap((set) => set.values.map((value) => key(set.owner, value))));
+  const added = sets.flatMap((set) => [...new Set(set.values)].filter((value) => !existing.has(key(set.owner, value))).map((value) => [...set.owner, value]));
+  const removed = [...existing].filter(([k]) => !wanted.has(k)).map(([, row]) => row);
+  const types = [...owners.map(([, type]) => type), 'text'];
+  const all = [...ownerNames, column];
+  if (added.length > 0) {
+    await trx.raw(`insert into ${table} (${all.join(', ')}) select * from unnest(${arrays(types)})`, columnsOf(added, all.length));
   }
+  if (removed.length > 0) {
+    await trx.raw(
+      `delete from ${table} t using unnest(${arrays(types)}) as d(${all.join(', ')}) where ${all.map((c) => `t.${c} = d.${c}`).join(' and ')}`,
+      columnsOf(removed, all.length),
+    );
+  }
+  changes[table] = (changes[table] ?? 0) + added.length + removed.length;
+}
+
+/** Rows (arrays of `width` values) turned into one array per column, for `unnest`. */
+function columnsOf(rows: string[][], width: number): string[][] {
+  return Array.from({ length: width }, (_, i) => rows.map((row) => row[i]!));
 }
