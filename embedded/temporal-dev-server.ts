@@ -4,6 +4,7 @@
  * Herald alone, which stops the server last, after the worker has drained.
  */
 import { spawn } from 'node:child_process';
+import { Connection } from '@temporalio/client';
 import { listening } from './local-state.js';
 import { longPollExpirationFlag } from '../config/takeover.js';
 
@@ -43,16 +44,19 @@ export async function startTemporalDevServer(options: {
   process.on('exit', killOnExit);
   const exited = new Promise<number | null>((resolve) => server.once('exit', resolve));
 
-  // Ready when the frontend accepts connections (it registers the namespace before it listens).
+  // Ready when the frontend accepts connections (it registers the namespace before it listens)
+  // and answers: it listens a moment before it is healthy, and a worker that connects then is
+  // refused ("Frontend is not healthy yet").
   const deadline = Date.now() + 60_000;
+  const address = `127.0.0.1:${options.port}`;
   for (;;) {
     if (server.exitCode !== null) throw new DevServerExitedError(server.exitCode, errors.trim());
-    if (await listening(options.port)) break;
-    if (Date.now() > deadline) throw new Error(`the Temporal dev server did not listen on 127.0.0.1:${options.port} within a minute`);
+    if ((await listening(options.port)) && (await answers(address))) break;
+    if (Date.now() > deadline) throw new Error(`the Temporal dev server did not answer on ${address} within a minute`);
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   return {
-    address: `127.0.0.1:${options.port}`,
+    address,
     async stop() {
       process.off('exit', killOnExit);
       if (server.exitCode !== null) return;
@@ -62,4 +66,18 @@ export async function startTemporalDevServer(options: {
       clearTimeout(timer);
     },
   };
+}
+
+/** Whether the server at `address` answers a call (its frontend healthy), not only accepts a connection. */
+async function answers(address: string): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, connectTimeout: '5 seconds' });
+    await connection.workflowService.getSystemInfo({});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
 }
