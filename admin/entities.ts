@@ -337,7 +337,7 @@ export async function applyEntry(db: Knex, catalog: Catalog, section?: string, c
 /** The users' part in their account ends (S38): their pending emails are cancelled and their sessions end. */
 export async function endMemberships(trx: Knex.Transaction, userIds: string[]): Promise<void> {
   if (userIds.length === 0) return;
-  await trx('email_deliveries').whereIn('user_id', userIds).where({ status: 'pending' }).update({ status: 'cancelled', last_error: 'not sent: the user left the account' });
+  await trx('notifications').whereIn('user_id', userIds).where({ status: 'pending' }).update({ status: 'cancelled', last_error: 'not sent: the user left the account' });
   await trx('sessions').whereRaw(`(data::jsonb ->> 'personId') = any(?)`, [userIds]).delete();
 }
 

@@ -322,7 +322,7 @@ async function retentionRound(): Promise<void> {
     );
     const userIds = (await db('users').whereIn('email', users).orderBy('id').pluck('id')).map(Number);
     await db.raw(
-      `insert into email_deliveries (kind, cycle_id, environment_id, user_id, recipient, status, attempts, created_at, sent_at)
+      `insert into notifications (kind, cycle_id, environment_id, user_id, recipient, status, attempts, created_at, sent_at)
        select 'digest', :first::bigint + g / 2000, 'bench-old', (:users::bigint[])[1 + g % 2000], 'old@bench.test', 'sent', 1,
               now() - interval '60 days', now() - interval '60 days'
          from generate_series(0, 449999) g`,

@@ -33,7 +33,7 @@ export function channelComposer(db: Knex, appUrl: string) {
     const byFlow = await digests.newErrorsByFlow(cycleId, message.flowIds, eventLines, message.sinceCycleId);
     const resolved = await db.raw(
       `select ${errorRowColumns} from errors e join flows f on f.id = e.flow_id join integrations i on i.id = f.integration_id,
-              (select channel_id, flow_ids, cycle_id, since_cycle_id from channel_messages where id = :id) cm
+              (select channel_id, flow_ids, cycle_id, since_cycle_id from notifications where id = :id) cm
         where ${channelResolvedSql} order by f.name, e.flow_id, e.resolved_at, e.id limit :limit`,
       { id: message.id, limit: eventLines },
     );

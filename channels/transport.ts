@@ -14,7 +14,7 @@ export interface ChannelRequest {
 }
 
 /** The message as a transport sees it: its ids, for receivers that drop what they took, and its channel. */
-export type OutgoingMessage = Pick<ClaimedMessage, 'id' | 'publicId' | 'channel'>;
+export type OutgoingMessage = Pick<ClaimedMessage, 'id' | 'publicId' | 'channel'> & Partial<Pick<ClaimedMessage, 'formerId'>>;
 
 /** The links that act on an error line (S45), each with what it says: for a transport that shows them to people. */
 export type LineActions = (line: ErrorLine) => { label: string; url: string }[];

@@ -9,7 +9,8 @@ import type { Transport } from './transport.js';
 export const webhookTransport: Transport = {
   requests(event, message, signedAt) {
     const body = JSON.stringify(event);
-    const id = `msg_${message.publicId ?? message.id}`;
+    // A message planned before public ids keeps the number its earlier attempts carried.
+    const id = `msg_${message.publicId ?? message.formerId ?? message.id}`;
     const signature = new Webhook(message.channel.secret!).sign(id, signedAt, body);
     return [
       {

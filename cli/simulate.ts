@@ -190,7 +190,7 @@ async function actFromTheEmail(options: SimulationOptions, run: string, log: (li
     return;
   }
   const { appUrl, secret } = options.emailLinks;
-  const digest = await options.db('email_deliveries as d')
+  const digest = await options.db('notifications as d')
     .join('users as u', 'u.id', 'd.user_id')
     .where({ 'd.kind': 'digest', 'd.environment_id': 'acme-production', 'u.email': reader })
     .whereNotNull('d.public_id')
@@ -238,7 +238,7 @@ const unescapeHtml = (text: string): string =>
 
 /** When `email` was last reminded of the open errors of `environment` (sent or on its way), if ever. */
 async function lastReminder(db: Knex, environment: string, email: string): Promise<Date | undefined> {
-  const row = await db('email_deliveries')
+  const row = await db('notifications')
     .where({ kind: 'reminder', environment_id: environment, recipient: email })
     .max('planned_at as at')
     .first();

@@ -69,7 +69,7 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
         // Emailed unless the assignee's subscriptions there go to a channel instead; and posted to
         // the channel they go to (S43).
         const planned = await trx.raw(
-          `insert into email_deliveries (kind, assignment_event_id, environment_id, user_id, recipient)
+          `insert into notifications (kind, assignment_event_id, environment_id, user_id, recipient)
            select 'assignment', :event, :environment, :user, :recipient where ${emailWantedSql(':user')}
            returning id`,
           { event: event.id, environment: request.environment, user: assignee.id, recipient: assignee.email },
@@ -82,11 +82,12 @@ export function createAssignmentStore(db: Knex): AssignmentStore {
     },
 
     async pendingEmails(which) {
-      const query = db('email_deliveries as d')
+      const query = db('notifications as d')
         .join('assignment_events as a', 'a.id', 'd.assignment_event_id')
         .join('environments as env', 'env.id', 'd.environment_id')
         .join('accounts as acc', 'acc.id', 'env.account_id')
         .where({ 'd.kind': 'assignment' })
+        .whereNull('d.channel_id')
         .select('d.id', 'd.public_id', 'd.user_id', 'd.recipient', 'a.assigned_by', 'a.error_ids', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'acc.name as account_name', db.raw(`${mayActSql('d')} as can_act`));
       if ('eventId' in which) query.where({ 'd.assignment_event_id': which.eventId }).whereNull('d.retry_at');
       else query.whereIn('d.id', which.deliveryIds);

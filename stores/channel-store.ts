@@ -46,6 +46,8 @@ export interface ClaimedMessage {
   id: number;
   /** Its id for receivers (a webhook's `webhook-id`): unique across installations and restores, the same on every attempt; none for a message planned before such ids. */
   publicId: string | null;
+  /** The number a message planned before public ids was known by to receivers (its `msg_<n>`), from before messages joined the outbox. */
+  formerId: number | null;
   kind: ChannelMessageKind;
   attempts: number;
   environmentId: string;
@@ -98,6 +100,8 @@ const toChannel = (r: Record<string, unknown>): Channel => ({
 });
 
 export function createChannelStore(db: Knex) {
+  /** The outbox's messages to channels. */
+  const messages = () => db('notifications').whereNotNull('channel_id');
   const store = {
     async list(account: string): Promise<Channel[]> {
       return (await liveChannels(db, account).orderBy('name')).map(toChannel);
@@ -138,7 +142,7 @@ export function createChannelStore(db: Knex) {
       return db.transaction(async (trx) => {
         const [row] = await liveChannels(trx, account).where({ name }).update({ removed_at: trx.fn.now() }).returning('*');
         if (!row) return undefined;
-        await trx('channel_messages').where({ channel_id: row.id, status: 'pending' }).update({ status: 'cancelled', last_error: 'not sent: the channel was removed', retry_at: null });
+        await trx('notifications').where({ channel_id: row.id, status: 'pending' }).update({ status: 'cancelled', last_error: 'not sent: the channel was removed', retry_at: null });
         await trx('subscription_targets').where({ channel_id: row.id }).update({ channel_id: null, email: true });
         return toChannel(row);
       });
@@ -175,7 +179,7 @@ export function createChannelStore(db: Knex) {
 
     /** The account's channel messages, newest first. */
     async messages(account: string, options: { limit: number; before?: number }): Promise<ChannelMessageView[]> {
-      const query = db('channel_messages as m')
+      const query = db('notifications as m')
         .join('channels as c', 'c.id', 'm.channel_id')
         .join('environments as e', 'e.id', 'm.environment_id')
         .where('c.account_id', account)
@@ -203,19 +207,19 @@ export function createChannelStore(db: Knex) {
     async firstAttempts(
       of: { cycle_id: number } | { connection_event_id: number } | { assignment_event_id: number } | { environment_id: string; kind: 'reminder' },
     ): Promise<number[]> {
-      return (await db('channel_messages').where({ ...of, status: 'pending' }).whereNull('retry_at').orderBy('id').pluck('id')).map(Number);
+      return (await messages().where({ ...of, status: 'pending' }).whereNull('retry_at').orderBy('id').pluck('id')).map(Number);
     },
 
     /** An environment's messages deferred and due by `now`. */
     async dueDeferred(environment: string, now: Date, limit: number): Promise<number[]> {
       return (
-        await db('channel_messages').where({ environment_id: environment, status: 'pending' }).where('retry_at', '<=', now).orderBy(['retry_at', 'id']).limit(limit).pluck('id')
+        await messages().where({ environment_id: environment, status: 'pending' }).where('retry_at', '<=', now).orderBy(['retry_at', 'id']).limit(limit).pluck('id')
       ).map(Number);
     },
 
     /** When the environment's next deferred message is due, if any. */
     async nextRetryAt(environment: string): Promise<Date | null> {
-      const row = await db('channel_messages').where({ environment_id: environment, status: 'pending' }).whereNotNull('retry_at').min({ at: 'retry_at' }).first();
+      const row = await messages().where({ environment_id: environment, status: 'pending' }).whereNotNull('retry_at').min({ at: 'retry_at' }).first();
       return (row?.at as Date | null | undefined) ?? null;
     },
 
@@ -231,7 +235,7 @@ export function createChannelStore(db: Knex) {
     async claim(id: number, now: Date, leaseUntil: Date, fence?: SendFence): Promise<ClaimedMessage | 'fenced' | undefined> {
       const { rows } = await db.raw(
         `with fence as (select coalesce((select generation from send_fences where scope = :scope) = :generation, :scope::text is null) as held)
-         update channel_messages m set attempts = m.attempts + 1, retry_at = :lease
+         update notifications m set attempts = m.attempts + 1, retry_at = :lease
           where m.id = :id and m.status = 'pending' and (m.retry_at is null or m.retry_at <= :now) and (select held from fence)
           returning m.*, (select row_to_json(c) from channels c where c.id = m.channel_id) as channel`,
         { id, now, lease: leaseUntil, scope: fence?.scope ?? null, generation: fence?.generation ?? null },
@@ -241,6 +245,7 @@ export function createChannelStore(db: Knex) {
       return {
         id: Number(r.id),
         publicId: r.public_id,
+        formerId: r.former_id === null ? null : Number(r.former_id),
         kind: r.kind,
         attempts: r.attempts,
         environmentId: r.environment_id,
@@ -266,7 +271,7 @@ export function createChannelStore(db: Knex) {
 
     /** Keeps the event a message was first composed as: every retry posts the same. */
     async keepEvent(id: number, event: unknown): Promise<void> {
-      await db('channel_messages').where({ id }).whereNull('event').update({ event: JSON.stringify(event) });
+      await db('notifications').where({ id }).whereNull('event').update({ event: JSON.stringify(event) });
     },
 
     /**
@@ -284,7 +289,7 @@ export function createChannelStore(db: Knex) {
       now: Date,
       retryLimitMs: number,
     ): Promise<'sent' | 'failed' | 'cancelled' | 'deferred'> {
-      const mine = () => db('channel_messages').where({ id, attempts, status: 'pending' });
+      const mine = () => db('notifications').where({ id, attempts, status: 'pending' });
       if (ending.outcome === 'sent') {
         await mine().update({ status: 'sent', sent_at: now, retry_at: null, last_status: ending.status, last_error: null });
         return 'sent';
@@ -294,7 +299,7 @@ export function createChannelStore(db: Knex) {
         return ending.outcome;
       }
       const { rows } = await db.raw(
-        `update channel_messages
+        `update notifications
             set deferred_since = coalesce(deferred_since, :now),
                 last_status = :status, last_error = :error,
                 status = ${channelRefusal.status},
@@ -355,7 +360,7 @@ async function sendsToChannels(db: Knex, environment: string): Promise<boolean> 
  * message to the channel, not failed, whose flows hold its flow, of the cycle that announced it or
  * of a range of cycles (the channel's own rhythm, S49) that holds that cycle.
  */
-const channelToldSql = `exists (select 1 from channel_messages told
+const channelToldSql = `exists (select 1 from notifications told
   where told.channel_id = cm.channel_id and told.kind = 'digest' and told.status in ('pending', 'sent') and e.flow_id = any(told.flow_ids)
     and told.cycle_id < cm.cycle_id
     and (told.cycle_id = e.notified_cycle_id
@@ -387,7 +392,7 @@ export async function digestMessageFlows(db: Knex, messageId: number, environmen
               count(*) filter (where ${channelNewSql})::int as new_errors,
               count(*) filter (where ${channelResolvedSql})::int as resolved_errors,
               count(*) filter (where e.status = 'open')::int as open_errors
-         from (select channel_id, flow_ids, cycle_id, since_cycle_id from channel_messages where id = :id) cm
+         from (select channel_id, flow_ids, cycle_id, since_cycle_id from notifications where id = :id) cm
          join flows f on f.id = any(cm.flow_ids)
          join integrations i on i.id = f.integration_id
          join errors e on e.flow_id = f.id and e.environment_id = :environment
@@ -464,7 +469,7 @@ export async function planDigestMessages(
               (select count(*) from errors e where e.environment_id = :environment and ${channelResolvedSql}) as resolved_count,
               (select count(*) from errors e where e.environment_id = :environment and e.status = 'open' and e.flow_id = any(cm.flow_ids)) as open_count
          from scoped cm)
-     insert into channel_messages (channel_id, environment_id, kind, key, cycle_id, since_cycle_id, flow_ids, new_count, resolved_count, open_count)
+     insert into notifications (channel_id, environment_id, kind, key, cycle_id, since_cycle_id, flow_ids, new_count, resolved_count, open_count)
      select channel_id, :environment, 'digest', 'digest:' || :cycle || ':' || channel_id, :cycle, since_cycle_id, flow_ids, new_count, resolved_count, open_count
        from counted where new_count > 0 or resolved_count > 0
      on conflict (key) do nothing
@@ -486,7 +491,7 @@ export async function planDigestMessages(
 /** Plans a connection change's channel messages: one per channel a subscriber of the connection sends to (per environment that sees it). */
 export async function planConnectionMessages(trx: Knex, eventId: number, connection: string): Promise<number> {
   const { rows } = await trx.raw(
-    `insert into channel_messages (channel_id, environment_id, kind, key, connection_event_id)
+    `insert into notifications (channel_id, environment_id, kind, key, connection_event_id)
      select distinct t.channel_id, s.environment_id, 'connection', 'connection:' || :event || ':' || s.environment_id || ':' || t.channel_id, :event::bigint
        from subscriptions s
        join users u on u.id = s.user_id and u.removed_at is null
@@ -505,7 +510,7 @@ export async function planConnectionMessages(trx: Knex, eventId: number, connect
 /** Plans an assignment's channel message: to the channel the assignee's subscriptions in the environment go to, if any. */
 export async function planAssignmentMessages(trx: Knex, eventId: number, environment: string, assigneeId: number): Promise<number> {
   const { rows } = await trx.raw(
-    `insert into channel_messages (channel_id, environment_id, kind, key, assignment_event_id)
+    `insert into notifications (channel_id, environment_id, kind, key, assignment_event_id)
      select t.channel_id, t.environment_id, 'assignment', 'assignment:' || :event || ':' || t.channel_id, :event::bigint
        from subscription_targets t join channels c on c.id = t.channel_id and c.removed_at is null
       where t.user_id = :assignee and t.environment_id = :environment
@@ -527,7 +532,7 @@ export async function planReminderMessages(db: Knex, environment: string, now: D
     `with targeted as (${channelFlowsSql}),
      counted as (
        select tg.channel_id, tg.flow_ids, (select count(*) from errors e where ${staleSql} and e.flow_id = any(tg.flow_ids)) as n from targeted tg)
-     insert into channel_messages (channel_id, environment_id, kind, key, flow_ids, open_count, planned_at)
+     insert into notifications (channel_id, environment_id, kind, key, flow_ids, open_count, planned_at)
      select channel_id, :environment, 'reminder', 'reminder:' || :environment || ':' || channel_id || ':' || to_char(:now::timestamptz at time zone 'UTC', 'YYYY-MM-DD'),
             flow_ids, n, :now::timestamptz
        from counted where n > 0

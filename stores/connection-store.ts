@@ -88,7 +88,7 @@ export function createConnectionStore(db: Knex): ConnectionStore {
           .merge();
         if (inserted.length > 0) {
           const planned = await trx.raw(
-            `insert into email_deliveries (kind, connection_event_id, environment_id, user_id, recipient)
+            `insert into notifications (kind, connection_event_id, environment_id, user_id, recipient)
              select distinct 'connection', :event::bigint, s.environment_id, u.id, u.email
                from subscriptions s
                join users u on u.id = s.user_id and u.removed_at is null
@@ -115,16 +115,16 @@ export function createConnectionStore(db: Knex): ConnectionStore {
       // The same person's emails about the same connection, as seen from the same environment.
       const samePerson = `x.kind = 'connection' and x.user_id = d.user_id and x.environment_id = d.environment_id and xe.connection_id = ev.connection_id`;
       const result = await db.raw(
-        `update email_deliveries d
+        `update notifications d
             set status = 'cancelled', retry_at = null,
                 last_error = 'held in quiet hours: when they ended, the connection was ' || st.status || ' and nothing was news'
            from connection_events ev, connection_status st
           where d.id = any(:ids::bigint[]) and d.status = 'pending' and d.held_until is not null
             and ev.id = d.connection_event_id and st.connection_id = ev.connection_id
             and (st.status <> ev.status
-                 or exists (select 1 from email_deliveries x join connection_events xe on xe.id = x.connection_event_id
+                 or exists (select 1 from notifications x join connection_events xe on xe.id = x.connection_event_id
                              where ${samePerson} and xe.sequence > ev.sequence and x.status = 'pending')
-                 or ev.status = coalesce((select xe.status from email_deliveries x join connection_events xe on xe.id = x.connection_event_id
+                 or ev.status = coalesce((select xe.status from notifications x join connection_events xe on xe.id = x.connection_event_id
                                            where ${samePerson} and x.status = 'sent' order by xe.sequence desc limit 1), 'online'))
           returning d.id`,
         { ids: deliveryIds },
@@ -133,12 +133,13 @@ export function createConnectionStore(db: Knex): ConnectionStore {
     },
 
     async pendingEmails(which: { eventId: number } | { deliveryIds: number[]; anyStatus?: boolean }): Promise<ConnectionEmailContext[]> {
-      const query = db('email_deliveries as d')
+      const query = db('notifications as d')
         .join('connection_events as ev', 'ev.id', 'd.connection_event_id')
         .join('connections as c', 'c.id', 'ev.connection_id')
         .join('environments as e', 'e.id', 'd.environment_id')
         .join('accounts as a', 'a.id', 'e.account_id')
-        .where({ 'd.kind': 'connection' });
+        .where({ 'd.kind': 'connection' })
+        .whereNull('d.channel_id');
       if (!('deliveryIds' in which && which.anyStatus)) query.where({ 'd.status': 'pending' });
       if ('eventId' in which) query.where({ 'd.connection_event_id': which.eventId }).whereNull('d.retry_at');
       else query.whereIn('d.id', which.deliveryIds);

@@ -1,6 +1,6 @@
 /**
- * Email deliveries of every kind (digest, connection) in PostgreSQL: one row per email to one
- * user, and what became of it. `pending` until SMTP accepted it (`sent`), refused it for good
+ * Email deliveries of every kind (digest, connection, …) in PostgreSQL: one row of the outbox
+ * (`notifications`, those with no channel) per email to one user, and what became of it. `pending` until SMTP accepted it (`sent`), refused it for good
  * (`failed`), or the user no longer wanted it (`cancelled`, S38). A recipient refused for now
  * stays pending with a `retry_at`, backing off, until the retry limit makes it `failed` (S34).
  */
@@ -9,7 +9,7 @@ import { firstRetryWaitMs, refusalOutcomeSql } from './retry-policy.js';
 import { newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import { weeklyReviewOnSql } from './weekly-review-store.js';
 
-/** Kinds of email, as `email_deliveries.kind`. */
+/** Kinds of email, as `notifications.kind`. */
 export type DeliveryKind = 'digest' | 'connection' | 'assignment' | 'reminder' | 'weekly';
 
 /** A deferred delivery whose next attempt is due. */
@@ -118,7 +118,7 @@ export interface DeliveryStore {
 }
 
 /** Marks accepted emails sent (each still pending): `d`, with {@link markSentBindings}. */
-const markSentSql = `update email_deliveries d
+const markSentSql = `update notifications d
     set status = 'sent', sent_at = now(), message_id = a.message_id, subject = coalesce(nullif(a.subject, ''), d.subject),
         attempts = d.attempts + 1, retry_at = null
    from unnest(?::bigint[], ?::text[], ?::text[]) as a(id, message_id, subject)
@@ -127,7 +127,8 @@ const markSentBindings = (emails: AcceptedEmail[]) => [emails.map((e) => e.deliv
 
 /** The delivery store on PostgreSQL. */
 export function createDeliveryStore(db: Knex): DeliveryStore {
-  const pending = (deliveryId: number) => db('email_deliveries').where({ id: deliveryId, status: 'pending' });
+  const pending = (deliveryId: number) => db('notifications').where({ id: deliveryId, status: 'pending' });
+  const emails = () => db('notifications').whereNull('channel_id');
   return {
     async takeFence(scope, owner) {
       const { rows } = await db.raw(
@@ -144,7 +145,7 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
       const marks = accepted.length === 0 ? '' : `with marked as (${markSentSql}) `;
       const { rows } = await db.raw(
         `${marks}select coalesce((select generation from send_fences where scope = ?) = ?, false) as owned,
-                exists (select 1 from email_deliveries where id = ? and status = 'pending') as pending`,
+                exists (select 1 from notifications where id = ? and status = 'pending') as pending`,
         [...(accepted.length === 0 ? [] : markSentBindings(accepted)), fence.scope, fence.generation, deliveryId],
       );
       return !rows[0].owned ? 'fenced' : rows[0].pending ? 'claimed' : 'done';
@@ -171,7 +172,7 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
 
     async defer(deliveryId, reason, now, retryLimitMs) {
       const rows = await db.raw(
-        `update email_deliveries
+        `update notifications
             set attempts = attempts + 1,
                 last_error = :reason,
                 deferred_since = coalesce(deferred_since, :now),
@@ -189,7 +190,7 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
     },
 
     async dueDeferred(environment, now, limit) {
-      const rows = await db('email_deliveries')
+      const rows = await emails()
         .where({ environment_id: environment, status: 'pending' })
         .where('retry_at', '<=', now)
         .orderBy([{ column: 'retry_at' }, { column: 'id' }])
@@ -199,7 +200,7 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
     },
 
     async nextRetryAt(environment) {
-      const row = await db('email_deliveries')
+      const row = await emails()
         .where({ environment_id: environment, status: 'pending' })
         .whereNotNull('retry_at')
         .min({ at: 'retry_at' })
@@ -208,7 +209,7 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
     },
 
     async pendingSummary(environment) {
-      const row = await db('email_deliveries')
+      const row = await emails()
         .where({ environment_id: environment, status: 'pending' })
         .first(
           db.raw('count(*)::int as pending'),

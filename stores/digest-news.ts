@@ -98,9 +98,8 @@ async function environmentsWithLaterDeliveries(
   event: { connection_event_id: number } | { assignment_event_id: number },
 ): Promise<string[]> {
   const [column, id] = Object.entries(event)[0]!;
-  const later = (table: string) => `select environment_id from ${table} where ${column} = :id and status = 'pending' and retry_at is not null`;
   const { rows } = await db.raw<{ rows: { environment_id: string }[] }>(
-    `${later('email_deliveries')} union ${later('channel_messages')}`,
+    `select distinct environment_id from notifications where ${column} = :id and status = 'pending' and retry_at is not null`,
     { id },
   );
   return rows.map((row) => row.environment_id).sort();

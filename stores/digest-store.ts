@@ -142,10 +142,10 @@ export { followedFlowsSql };
  * as new, or one whose range of cycles (a person's own rhythm, S41) holds that cycle.
  */
 const toldSql = `(
-  exists (select 1 from email_deliveries told
+  exists (select 1 from notifications told
            where told.cycle_id = e.notified_cycle_id and told.user_id = :user and told.status in ('pending', 'sent')
              and e.flow_id = any(told.flow_ids))
-  or exists (select 1 from email_deliveries told
+  or exists (select 1 from notifications told
            where told.user_id = :user and told.since_cycle_id < e.notified_cycle_id and told.cycle_id > e.notified_cycle_id
              and told.kind = 'digest' and told.status in ('pending', 'sent') and e.flow_id = any(told.flow_ids)))`;
 
@@ -316,7 +316,7 @@ export function createDigestStore(db: Knex): DigestStore {
                     sum(snoozed_count) as snoozed_count, array_agg(flow_id order by flow_id) filter (where flow_id is not null) as flow_ids,
                     min(since) as since
                from parts group by user_id)
-           insert into email_deliveries
+           insert into notifications
              (kind, cycle_id, environment_id, user_id, recipient, new_count, resolved_count, open_count, snoozed_count, flow_ids, since_cycle_id)
            select 'digest', :cycle, :environment, u.id, u.email, p.new_count, p.resolved_count, p.open_count, p.snoozed_count, p.flow_ids, p.since
              from per_user p
@@ -330,7 +330,7 @@ export function createDigestStore(db: Knex): DigestStore {
         await trx.raw(
           `insert into digest_skips (cycle_id, user_id)
            select distinct :cycle::bigint, sc.user_id from (${followedFlowsSql}) sc
-            where not exists (select 1 from email_deliveries d where d.cycle_id = :cycle and d.user_id = sc.user_id)
+            where not exists (select 1 from notifications d where d.cycle_id = :cycle and d.user_id = sc.user_id)
               and not (sc.user_id = any(:notDue::bigint[])) and ${emailWantedSql('sc.user_id')}`,
           bindings,
         );
@@ -403,7 +403,7 @@ export function createDigestStore(db: Knex): DigestStore {
     },
 
     async countPending(cycleId: number): Promise<number> {
-      const row = await db('email_deliveries').where({ cycle_id: cycleId, status: 'pending' }).whereNull('retry_at').count({ n: '*' }).first();
+      const row = await db('notifications').where({ cycle_id: cycleId, status: 'pending' }).whereNull('retry_at').whereNull('channel_id').count({ n: '*' }).first();
       return Number(row?.n ?? 0);
     },
 
@@ -478,9 +478,9 @@ export function createDigestStore(db: Knex): DigestStore {
       // How the cycle's notifications stand, by the transport they went by (S43, S49): pending ones
       // wait for another attempt. The emails' and the channels' totals are read from the same rows.
       const { rows } = await db.raw(
-        `select 'email' as transport, ${tallyColumns} from email_deliveries where cycle_id = :cycle
-         union all
-         select c.kind, ${tallyColumns} from channel_messages m join channels c on c.id = m.channel_id where m.cycle_id = :cycle group by c.kind`,
+        `select coalesce(c.kind, 'email') as transport, ${tallyColumns}
+           from notifications n left join channels c on c.id = n.channel_id
+          where n.cycle_id = :cycle group by 1`,
         { cycle: cycleId },
       );
       const email: NotificationTally = { sent: 0, failed: 0, deferred: 0, cancelled: 0 };
@@ -500,7 +500,7 @@ export function createDigestStore(db: Knex): DigestStore {
   };
 
   function deliveryRows(newsFlows?: string) {
-    return db('email_deliveries as d').select(
+    return db('notifications as d').whereNull('d.channel_id').select(
       'd.id', 'd.public_id', 'd.cycle_id', 'd.user_id', 'd.recipient', 'd.new_count', 'd.resolved_count', 'd.open_count', 'd.snoozed_count', 'd.flow_ids', 'd.since_cycle_id',
       db.raw(`case when d.since_cycle_id is not null then
         (select row_to_json(r) from digest_rhythms r where r.user_id = d.user_id and r.environment_id = d.environment_id) end as rhythm`),

@@ -42,13 +42,13 @@ export function createEmailActionStore(db: Knex) {
   return {
     /** The email `emailId`, if it went to this user. */
     async email(emailId: string, userId: number): Promise<ActedEmail | undefined> {
-      const row = await db('email_deliveries').where({ public_id: emailId, user_id: userId }).first('environment_id', 'created_at');
+      const row = await db('notifications').where({ public_id: emailId, user_id: userId }).first('environment_id', 'created_at');
       return row && { environment: row.environment_id as string, createdAt: row.created_at as Date };
     },
 
     /** The message `messageId` (its public id), if it was posted to this channel. */
     async channelMessage(messageId: string, channelId: number): Promise<ActedMessage | undefined> {
-      const row = await db('channel_messages as m').join('channels as c', 'c.id', 'm.channel_id').where({ 'm.public_id': messageId, 'm.channel_id': channelId }).first('m.environment_id', 'm.created_at', 'c.kind');
+      const row = await db('notifications as m').join('channels as c', 'c.id', 'm.channel_id').where({ 'm.public_id': messageId, 'm.channel_id': channelId }).first('m.environment_id', 'm.created_at', 'c.kind');
       return row && { environment: row.environment_id as string, createdAt: row.created_at as Date, channelKind: row.kind as string };
     },
 

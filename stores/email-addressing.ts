@@ -1,4 +1,4 @@
-/** What every kind of email of one person carries, read from its delivery row (`email_deliveries`). */
+/** What every kind of email of one person carries, read from its delivery row (`notifications`). */
 
 /** Whom one person's email goes to, and of which environment and account: what every kind's email carries. */
 export interface EmailAddressing {

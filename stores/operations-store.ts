@@ -25,7 +25,7 @@ export async function readOperations(db: Knex): Promise<OperationsSnapshot> {
     select count(*) filter (where retry_at is null) as pending,
            count(*) filter (where retry_at is not null) as deferred,
            coalesce(extract(epoch from now() - min(created_at)), 0) as oldest
-      from email_deliveries where status = 'pending'`);
+      from notifications where status = 'pending'`);
   const digests = await db.raw(`
     select coalesce(extract(epoch from now() - min(digest_news_since)), 0) as waiting
       from environments where removed_at is null and digest_news_since is not null`);

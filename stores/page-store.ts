@@ -203,10 +203,10 @@ export function createPageStore(db: Knex): PageStore {
              from digest_cycles c
              join environments env on env.id = c.environment_id and env.account_id = :account
              join users u on u.id = :user
-             left join email_deliveries d on d.cycle_id = c.id and d.user_id = :user
+             left join notifications d on d.cycle_id = c.id and d.user_id = :user
              left join digest_skips s on s.cycle_id = c.id and s.user_id = :user
              left join subscription_targets t on t.environment_id = env.id and t.user_id = :user
-             left join channel_messages cm on cm.cycle_id = c.id and cm.channel_id = t.channel_id
+             left join notifications cm on cm.cycle_id = c.id and cm.channel_id = t.channel_id
              left join channels ch on ch.id = cm.channel_id
             where c.fixed_at >= u.created_at)
          select 'digest' as kind, at, environment, environment_name, cycle, delivery_id, status, subject, last_error, sent_at, null::timestamptz as held_until,
@@ -221,7 +221,7 @@ export function createPageStore(db: Knex): PageStore {
          union all
          select d.kind, coalesce(ev.changed_at, a.created_at, d.planned_at), env.id, env.name, null, d.id, d.status, d.subject, d.last_error, d.sent_at, d.held_until,
                 false, 1, null, null, null, null, null
-           from email_deliveries d
+           from notifications d
            join environments env on env.id = d.environment_id
            left join connection_events ev on ev.id = d.connection_event_id
            left join assignment_events a on a.id = d.assignment_event_id
@@ -231,7 +231,7 @@ export function createPageStore(db: Knex): PageStore {
          -- its connection changes of connections they follow, its reminders, and assignments to them.
          select m.kind, coalesce(ev.changed_at, a.created_at, m.planned_at, m.created_at), env.id, env.name, null, null, m.status, null, m.last_error, m.sent_at, null,
                 false, 1, null, m.id, ch.name, ch.kind, m.retry_at
-           from channel_messages m
+           from notifications m
            join subscription_targets t on t.channel_id = m.channel_id and t.environment_id = m.environment_id and t.user_id = :user
            join channels ch on ch.id = m.channel_id
            join environments env on env.id = m.environment_id and env.account_id = :account
@@ -353,7 +353,7 @@ export function createPageStore(db: Knex): PageStore {
     },
 
     async email(userId, id) {
-      const row = await db('email_deliveries').where({ id, user_id: userId }).first('kind', 'cycle_id');
+      const row = await db('notifications').where({ id, user_id: userId }).first('kind', 'cycle_id');
       return row && { id, kind: row.kind as DeliveryKind, cycleId: row.cycle_id === null ? null : Number(row.cycle_id) };
     },
 

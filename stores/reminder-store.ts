@@ -68,11 +68,11 @@ export function createReminderStore(db: Knex): ReminderStore {
            select sc.user_id, sum(s.n) as n, array_agg(sc.flow_id order by sc.flow_id) as flow_ids
              from scope sc join stale s on s.flow_id = sc.flow_id
             group by sc.user_id)
-         insert into email_deliveries (kind, environment_id, user_id, recipient, open_count, flow_ids, planned_at)
+         insert into notifications (kind, environment_id, user_id, recipient, open_count, flow_ids, planned_at)
          select 'reminder', :environment, u.id, u.email, p.n, p.flow_ids, :now::timestamptz
            from per_user p join users u on u.id = p.user_id
           where not exists (
-            select 1 from email_deliveries r
+            select 1 from notifications r
              where r.kind = 'reminder' and r.user_id = p.user_id and r.environment_id = :environment
                and r.planned_at > :now::timestamptz - interval '1 day')
             and not (p.user_id = any(:quiet::bigint[]))
@@ -91,24 +91,23 @@ export function createReminderStore(db: Knex): ReminderStore {
                   where e.environment_id = :environment and e.status = 'open' and e.snooze_id is null
                     and e.reported_at >= :now::timestamptz - make_interval(secs => env.remind_after_ms / 1000.0)) as first_stale,
                 exists (select 1 from errors e where e.environment_id = :environment and e.status = 'open' and e.snooze_id is null) as any_open,
-                (select min(r.planned_at) + interval '1 day' from email_deliveries r
-                  where r.kind = 'reminder' and r.environment_id = :environment and r.planned_at > :now::timestamptz - interval '1 day') as person_again,
-                (select min(m.planned_at) + interval '1 day' from channel_messages m
-                  where m.kind = 'reminder' and m.environment_id = :environment and m.planned_at > :now::timestamptz - interval '1 day') as channel_again
+                (select min(r.planned_at) + interval '1 day' from notifications r
+                  where r.kind = 'reminder' and r.environment_id = :environment and r.planned_at > :now::timestamptz - interval '1 day') as again
            from environments env where env.id = :environment`,
         { environment, now: now.toISOString() },
       );
       const row = rows[0];
       if (!row?.any_open) return null;
       const quietEnds = (await personsInQuietHours(db, now, { environment })).map((person) => person.until);
-      return earliest([row.first_stale, row.person_again, row.channel_again, ...quietEnds, new Date(now.getTime() + 24 * 60 * 60_000)].filter((t): t is Date => t instanceof Date));
+      return earliest([row.first_stale, row.again, ...quietEnds, new Date(now.getTime() + 24 * 60 * 60_000)].filter((t): t is Date => t instanceof Date));
     },
 
     async pendingEmails(which) {
-      const query = db('email_deliveries as d')
+      const query = db('notifications as d')
         .join('environments as env', 'env.id', 'd.environment_id')
         .join('accounts as acc', 'acc.id', 'env.account_id')
         .where({ 'd.kind': 'reminder' })
+        .whereNull('d.channel_id')
         .orderBy('d.id')
         .select('d.id', 'd.public_id', 'd.user_id', 'd.recipient', 'd.open_count', 'env.id as environment_id', 'env.name as environment_name', 'env.production', 'env.remind_after_ms', 'acc.name as account_name', db.raw(`${mayActSql('d')} as can_act`));
       if ('environment' in which) query.where({ 'd.environment_id': which.environment }).whereNull('d.retry_at');
@@ -118,7 +117,7 @@ export function createReminderStore(db: Knex): ReminderStore {
       // The first errors of every reminder, in one statement: a lateral subquery per delivery.
       const listed = rows.length === 0 ? { rows: [] } : await db.raw(
         `select d.id as delivery_id, x.*
-           from email_deliveries d
+           from notifications d
            join environments env on env.id = d.environment_id
            cross join lateral (
              select e.id, e.trace_key, e.message, f.name as flow_name, e.reported_at, au.email as assignee

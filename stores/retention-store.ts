@@ -25,9 +25,15 @@ export interface PurgeRound {
 }
 
 export async function purgeOnce(db: Knex, cutoff: Date, batchSize: number): Promise<PurgeRound> {
-  // Email records first: their delivery flows go with them (on delete cascade), and the cycles they named are freed.
-  // Channel messages (S43) likewise: what is done with is kept as long as email records.
-  const [deliveries, messages] = [await deleteDone(db, 'email_deliveries', cutoff, batchSize), await deleteDone(db, 'channel_messages', cutoff, batchSize)];
+  // Notifications first (emails and channel messages, S43): the cycles they named are freed.
+  const deliveries = await deleted(
+    db,
+    `delete from notifications where id in (
+       select id from notifications
+        where status <> 'pending' and created_at < :cutoff
+        order by created_at limit :batchSize)`,
+    { cutoff, batchSize },
+  );
   const errors = await deleted(
     db,
     `delete from errors where id in (
@@ -48,8 +54,7 @@ export async function purgeOnce(db: Knex, cutoff: Date, batchSize: number): Prom
           and c.number < (select max(latest.number) from digest_cycles latest where latest.environment_id = c.environment_id)
           and not exists (select 1 from errors e where e.notified_cycle_id = c.id)
           and not exists (select 1 from errors e where e.resolution_notified_cycle_id = c.id)
-          and not exists (select 1 from email_deliveries d where d.cycle_id = c.id)
-          and not exists (select 1 from channel_messages m where m.cycle_id = c.id)
+          and not exists (select 1 from notifications d where d.cycle_id = c.id)
         order by c.completed_at limit :batchSize),
      skips as (delete from digest_skips where cycle_id in (select id from old))
      delete from digest_cycles where id in (select id from old)`,
@@ -71,19 +76,8 @@ export async function purgeOnce(db: Knex, cutoff: Date, batchSize: number): Prom
         order by day limit :batchSize)`,
     { cutoff, batchSize },
   );
-  return { errors, deliveries: deliveries + messages, cycles, trends: trends + groupDays, more: Math.max(errors, deliveries, messages, cycles, trends, groupDays) >= batchSize };
+  return { errors, deliveries, cycles, trends: trends + groupDays, more: Math.max(errors, deliveries, cycles, trends, groupDays) >= batchSize };
 }
-
-/** Deletes a batch of the table's records no longer pending (sent, failed, cancelled) made before the cutoff. */
-const deleteDone = (db: Knex, table: 'email_deliveries' | 'channel_messages', cutoff: Date, batchSize: number) =>
-  deleted(
-    db,
-    `delete from ${table} where id in (
-       select id from ${table}
-        where status <> 'pending' and created_at < :cutoff
-        order by created_at limit :batchSize)`,
-    { cutoff, batchSize },
-  );
 
 async function deleted(db: Knex, sql: string, bindings: Record<string, unknown>): Promise<number> {
   const result = await db.raw(sql, bindings);

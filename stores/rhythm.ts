@@ -228,7 +228,7 @@ export async function personsInQuietHours(
 export async function holdInQuietHours(db: Knex, deliveryIds: number[], persons: { userId: number; environment: string; until: Date }[]): Promise<void> {
   if (deliveryIds.length === 0 || persons.length === 0) return;
   await db.raw(
-    `update email_deliveries d
+    `update notifications d
         set held_until = q.until, retry_at = q.until
        from unnest(:users::bigint[], :environments::text[], :untils::timestamptz[]) as q(user_id, environment_id, until)
       where d.id = any(:ids::bigint[]) and d.user_id = q.user_id and d.environment_id = q.environment_id`,

@@ -84,7 +84,7 @@ export function createWeeklyReviewStore(db: Knex) {
   async function recipients(environment: string) {
     const { rows } = await db.raw(
       `select u.id, u.email, u.role, u.created_at, w.on, w.day, w.at, w.chosen_at, r.every, r.at as rhythm_at, r.time_zone, r.quiet_from, r.quiet_to, r.quiet_connection_emails,
-              (select max(d.planned_at) from email_deliveries d where d.kind = 'weekly' and d.environment_id = :environment and d.user_id = u.id) as last_planned
+              (select max(d.planned_at) from notifications d where d.kind = 'weekly' and d.environment_id = :environment and d.user_id = u.id) as last_planned
          from environments env
          join users u on u.account_id = env.account_id and u.removed_at is null
          left join weekly_reviews w on w.user_id = u.id and w.environment_id = env.id
@@ -192,7 +192,7 @@ export function createWeeklyReviewStore(db: Knex) {
       looks.push(new Date(now.getTime() + lookWithinMs));
       if (due.length === 0) return { planned: 0, nextLook: earliest(looks) };
       const { rows } = await db.raw(
-        `insert into email_deliveries (kind, environment_id, user_id, recipient, planned_at)
+        `insert into notifications (kind, environment_id, user_id, recipient, planned_at)
          select 'weekly', :environment, p.user_id, p.email, :now::timestamptz
            from unnest(:users::bigint[], :emails::text[]) as p(user_id, email)
          on conflict (environment_id, user_id, planned_at) where kind = 'weekly' do nothing
@@ -204,7 +204,7 @@ export function createWeeklyReviewStore(db: Knex) {
 
     /** The environment's pending reviews (not deferred), or these deliveries (`anyStatus`: whatever became of them, to show one again). */
     async pendingEmails(which: { environment: string } | { deliveryIds: number[]; anyStatus?: boolean }): Promise<WeeklyReviewEmailContext[]> {
-      const query = db('email_deliveries as d')
+      const query = db('notifications as d')
         .join('environments as env', 'env.id', 'd.environment_id')
         .join('accounts as acc', 'acc.id', 'env.account_id')
         .leftJoin('digest_rhythms as r', (on) => on.on('r.user_id', 'd.user_id').andOn('r.environment_id', 'd.environment_id'))

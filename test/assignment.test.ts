@@ -36,7 +36,7 @@ describe('assigning errors (S32)', async () => {
     // ended: one action, one email planned and sent, none to come.
     await client.assignErrors({ environment: 'prod', errorIds: await ids('SO-1', 'SO-2'), assignee: 'watcher@acme.test', user: 'orders-team@acme.test', requestId: 'a-1' });
     expect(await db('assignment_events').where({ request_id: 'a-1' }).count({ n: '*' })).toEqual([{ n: 1 }]);
-    expect(await db('email_deliveries').where({ kind: 'assignment', recipient: 'watcher@acme.test' }).select('status')).toEqual([{ status: 'sent' }]);
+    expect(await db('notifications').whereNull('channel_id').where({ kind: 'assignment', recipient: 'watcher@acme.test' }).select('status')).toEqual([{ status: 'sent' }]);
     expect(mail.to('watcher@acme.test')).toHaveLength(1);
   });
 

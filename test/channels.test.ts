@@ -88,7 +88,7 @@ describe('S43: channels', async () => {
   const report = (flow: string, traceKey: string, message = `Failure of ${traceKey}`) =>
     herald.client.reportErrors({ environment: 'prod', flow, errors: [{ traceKey, message }] });
   const messagesOf = (channel: string) =>
-    db('channel_messages as m').join('channels as c', 'c.id', 'm.channel_id').where('c.name', channel).whereNull('c.removed_at').orderBy('m.id').select('m.*');
+    db('notifications as m').join('channels as c', 'c.id', 'm.channel_id').where('c.name', channel).whereNull('c.removed_at').orderBy('m.id').select('m.*');
 
   // Slack for ops (and email), Teams for the orders team instead of email, a signed webhook for hooks.
   const made = {
@@ -107,8 +107,8 @@ describe('S43: channels', async () => {
     await applyCatalog(db, testCatalog);
     await db('errors').whereIn('status', ['open', 'retrying']).update({ status: 'resolved', resolved_by: 'setup@acme.test', resolved_at: db.fn.now() });
     await cycle();
-    await db('channel_messages').where({ status: 'pending' }).update({ status: 'failed', retry_at: null });
-    await db('email_deliveries').where({ status: 'pending' }).update({ status: 'failed', retry_at: null });
+    await db('notifications').whereNotNull('channel_id').where({ status: 'pending' }).update({ status: 'failed', retry_at: null });
+    await db('notifications').whereNull('channel_id').where({ status: 'pending' }).update({ status: 'failed', retry_at: null });
     receiver.clear();
     mail.clear();
   });
@@ -237,7 +237,7 @@ describe('S43: channels', async () => {
     expect(receiver.received('/slack').map((r) => r.status)).toEqual([429, 500, 500, 503, 200]);
     // The same message each time.
     expect(new Set(receiver.received('/slack').map((r) => r.body)).size).toBe(1);
-    const waits = await db('channel_messages').where({ id: after.id }).first('deferred_since', 'sent_at');
+    const waits = await db('notifications').whereNotNull('channel_id').where({ id: after.id }).first('deferred_since', 'sent_at');
     expect(waits.sent_at.getTime() - waits.deferred_since.getTime()).toBeGreaterThanOrEqual(120_000 + 10_000 + 20_000 + 40_000);
   });
 
@@ -354,7 +354,7 @@ describe('S43: channels', async () => {
     await expect.poll(() => receiver.received('/teams').length).toBe(2);
     expect(cardText(receiver.accepted('/teams')[1])).toContain('SO-OLD');
     await env.sleep(5_000);
-    const assignments = await db('email_deliveries as d').join('users as u', 'u.id', 'd.user_id').where({ 'd.kind': 'assignment', 'u.email': 'orders-team@acme.test' }).count({ n: '*' });
+    const assignments = await db('notifications as d').whereNull('d.channel_id').join('users as u', 'u.id', 'd.user_id').where({ 'd.kind': 'assignment', 'u.email': 'orders-team@acme.test' }).count({ n: '*' });
     expect(Number(assignments[0]!.n)).toBe(0);
     expect(mail.received.flatMap((m) => m.envelopeTo)).not.toContain('orders-team@acme.test');
     await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '3 days' }] });
@@ -365,7 +365,7 @@ describe('S43: channels', async () => {
     await report('customers', 'CU-DEAD');
     await cycle();
     const [message] = await messagesOf('ops-slack').then((rows) => rows.slice(-1));
-    await db('channel_messages').where({ id: message.id }).update({ status: 'pending', retry_at: null, attempts: 0 });
+    await db('notifications').whereNotNull('channel_id').where({ id: message.id }).update({ status: 'pending', retry_at: null, attempts: 0 });
     // An attempt claims it and dies before it records anything (its worker was killed).
     const store = createChannelStore(db);
     const now = new Date();
@@ -408,7 +408,7 @@ describe('S43: channels', async () => {
     receiver.clear();
     expect(await sendChannelMessages([message.id], { ...attemptSending, now: at(minutes(11)), fence: stalled })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.received('/slack')).toEqual([]);
-    expect(await db('channel_messages').where({ id: message.id }).first('status', 'attempts')).toEqual({ status: 'pending', attempts: 1 });
+    expect(await db('notifications').whereNotNull('channel_id').where({ id: message.id }).first('status', 'attempts')).toEqual({ status: 'pending', attempts: 1 });
     expect(await sendChannelMessages([message.id], { ...attemptSending, now: at(minutes(11)), fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.accepted('/slack')).toHaveLength(1);
   });
@@ -416,7 +416,7 @@ describe('S43: channels', async () => {
   it('S49: an attempt that stood still between its claim and its post checks its fence before it posts: taken over meanwhile, it posts nothing', async () => {
     const { message, at } = await refusedPost('CU-STILL');
     // Composed afresh: the attempt reads the cycle before it posts.
-    await db('channel_messages').where({ id: message.id }).update({ event: null });
+    await db('notifications').whereNotNull('channel_id').where({ id: message.id }).update({ event: null });
     const fences = createDeliveryStore(db);
     const stalled = await fences.takeFence('digest/prod/still-test', 'run-1/send#1');
     receiver.clear();
@@ -424,7 +424,7 @@ describe('S43: channels', async () => {
     const locker = await db.transaction();
     await locker.raw('lock table digest_cycles in access exclusive mode');
     const standingStill = sendChannelMessages([message.id], { ...attemptSending, now: at(minutes(11)), fence: stalled });
-    await expect.poll(() => db('channel_messages').where({ id: message.id }).first('attempts').then((r) => r.attempts), { timeout: 10_000 }).toBe(2);
+    await expect.poll(() => db('notifications').whereNotNull('channel_id').where({ id: message.id }).first('attempts').then((r) => r.attempts), { timeout: 10_000 }).toBe(2);
     const takeover = await fences.takeFence('digest/prod/still-test', 'run-1/send#2');
     await new Promise((resolve) => setTimeout(resolve, claimFreshMs + 500));
     await locker.commit();

@@ -149,7 +149,7 @@ describe('the herald command line', async () => {
     expect(html).toContain('Shipments to warehouse pick lists');
     expect(await readFile(join(dir, 'digest.txt'), 'utf8')).toContain('SHIP-7');
     expect({ cycles: await db('digest_cycles').count({ n: '*' }), told: await db('errors as e').join('digest_cycles as c', 'c.id', 'e.notified_cycle_id').count({ n: '*' }) }).toEqual(before);
-    expect(await db('email_deliveries').where({ recipient: 'fulfillment-center@acme.example' }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await db('notifications').whereNull('channel_id').where({ recipient: 'fulfillment-center@acme.example' }).count({ n: '*' })).toEqual([{ n: 0 }]);
 
     const nothing = await cli('digest', 'preview', '--env', 'acme-staging', '--user', 'owner@acme.example', '--out', join(dir, 'none.html'));
     expect(nothing.stdout).toContain('would send owner@acme.example nothing: nothing new and nothing resolved');

@@ -78,7 +78,7 @@ describe('a database outage in the middle of sending', () => {
     postgres = await startEmbeddedPostgres({ dataDir, port, persistent: true });
     mail.setDelay(0);
     await mail.waitFor(expected, { timeoutMs: 90_000 });
-    await expect.poll(async () => (await db('email_deliveries').where({ status: 'sent' }).count({ n: '*' }))[0]!.n, { timeout: 30_000 }).toBe(expected);
+    await expect.poll(async () => (await db('notifications').whereNull('channel_id').where({ status: 'sent' }).count({ n: '*' }))[0]!.n, { timeout: 30_000 }).toBe(expected);
     await new Promise((resolve) => setTimeout(resolve, 3_000));
     const recipients = mail.received.map((m) => m.envelopeTo[0]);
     expect(recipients).toHaveLength(expected);

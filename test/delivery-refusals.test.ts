@@ -17,7 +17,7 @@ describe('one refused recipient, and users who leave while a cycle waits', async
   const report = (traceKey: string) =>
     herald.client.reportErrors({ environment: 'prod', flow: 'orders', errors: [{ traceKey, message: `Failure of ${traceKey}` }] });
   const deliveryOf = async (email: string, cycleNumber: number) =>
-    db('email_deliveries as d')
+    db('notifications as d').whereNull('d.channel_id')
       .join('digest_cycles as c', 'c.id', 'd.cycle_id')
       .where({ 'd.recipient': email, 'c.number': cycleNumber, 'c.environment_id': 'prod' })
       .first('d.status', 'd.last_error', 'd.attempts', 'd.retry_at', 'd.cycle_id', 'd.user_id', 'd.public_id');
@@ -30,7 +30,7 @@ describe('one refused recipient, and users who leave while a cycle waits', async
     await db('errors').whereIn('status', ['open', 'retrying']).update({ status: 'resolved', resolved_by: 'setup@acme.test', resolved_at: db.fn.now() });
     await cycle();
     // Whatever an earlier test deferred is settled, so each test counts only its own emails.
-    await db('email_deliveries').where({ status: 'pending' }).update({ status: 'failed', retry_at: null });
+    await db('notifications').whereNull('channel_id').where({ status: 'pending' }).update({ status: 'failed', retry_at: null });
     mail.clear();
     mail.refusals.length = 0;
   });
@@ -128,9 +128,9 @@ describe('one refused recipient, and users who leave while a cycle waits', async
     const [fixed] = await db('digest_cycles').where({ environment_id: 'prod' }).orderBy('number', 'desc').limit(1).select('id', 'number');
     // Every email of the cycle has met the outage: none is still on its way to the server.
     await expect
-      .poll(async () => (await db('email_deliveries').where({ cycle_id: fixed.id }).where('attempts', '>', 0).count({ n: '*' }))[0]!.n, { timeout: 20_000 })
+      .poll(async () => (await db('notifications').whereNull('channel_id').where({ cycle_id: fixed.id }).where('attempts', '>', 0).count({ n: '*' }))[0]!.n, { timeout: 20_000 })
       .toBe(3);
-    expect(await db('email_deliveries').where({ cycle_id: fixed.id }).pluck('recipient')).toEqual(
+    expect(await db('notifications').whereNull('channel_id').where({ cycle_id: fixed.id }).pluck('recipient')).toEqual(
       expect.arrayContaining([opsEmail, teamEmail, 'clerk@acme.test']),
     );
 
@@ -144,7 +144,7 @@ describe('one refused recipient, and users who leave while a cycle waits', async
     expect(mail.to('clerk@acme.test')).toHaveLength(1);
     expect(mail.to(teamEmail)).toHaveLength(0);
     expect(mail.to(opsEmail)).toHaveLength(0);
-    const outcomes = await db('email_deliveries').where({ cycle_id: fixed.id }).orderBy('recipient').select('recipient', 'status', 'last_error');
+    const outcomes = await db('notifications').whereNull('channel_id').where({ cycle_id: fixed.id }).orderBy('recipient').select('recipient', 'status', 'last_error');
     expect(outcomes.map((o) => [o.recipient, o.status])).toEqual([
       ['clerk@acme.test', 'sent'],
       [opsEmail, 'cancelled'],

@@ -43,14 +43,14 @@ describe('a digest cycle across a worker restart', async () => {
     await stopping;
     mail.releaseHeld();
     expect(mail.received).toHaveLength(2);
-    expect(await db('email_deliveries').where({ status: 'pending' }).count({ n: '*' })).toEqual([{ n: 5 }]);
+    expect(await db('notifications').whereNull('channel_id').where({ status: 'pending' }).count({ n: '*' })).toEqual([{ n: 5 }]);
 
     const second = await startHerald({ env, db, smtpUrl: mail.url, taskQueue: first.taskQueue, digestPageSize: 2 });
     await expect.poll(() => mail.received.length, { timeout: 90_000, interval: 500 }).toBe(7);
     const recipients = mail.received.map((m) => m.envelopeTo[0]);
     expect(new Set(recipients).size).toBe(7);
     // An email's mark is written after the mail server accepted it: the last marks follow the last email.
-    await expect.poll(async () => Number((await db('email_deliveries').where({ status: 'pending' }).count({ n: '*' }).first())!.n), { timeout: 30_000 }).toBe(0);
+    await expect.poll(async () => Number((await db('notifications').whereNull('channel_id').where({ status: 'pending' }).count({ n: '*' }).first())!.n), { timeout: 30_000 }).toBe(0);
     expect(mail.received).toHaveLength(7);
     await second.stop();
   });

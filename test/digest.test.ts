@@ -265,7 +265,7 @@ describe('error digests', async () => {
     await report('orders', [{ traceKey: 'SO-12b', message: 'Bounce' }]);
     const summary = await cycle();
     expect(summary).toMatchObject({ emails: 2, sent: 1, failed: 1 });
-    const failed = await db('email_deliveries').where({ recipient: 'orders-team@acme.test', status: 'failed' }).first();
+    const failed = await db('notifications').whereNull('channel_id').where({ recipient: 'orders-team@acme.test', status: 'failed' }).first();
     expect(failed.attempts).toBe(1);
     expect(failed.last_error).toContain('No such mailbox');
     expect(mail.to('ops@acme.test')).toHaveLength(1);
@@ -357,7 +357,7 @@ describe('error digests', async () => {
       expect(refused).toMatchObject({ status: 'rejected', reason: { cause: { message: expect.stringMatching(/the digest of prod-halt was stopped before cycle \d+ ran/) } } });
       expect(round).toMatchObject({ status: 'fulfilled', value: { planned: 0, sent: 0 } });
       expect(result).toMatchObject({ status: 'fulfilled' });
-      expect(await db('email_deliveries').where({ environment_id: 'prod-halt', kind: 'digest' }).count({ n: '*' })).toEqual([{ n: 1 }]);
+      expect(await db('notifications').whereNull('channel_id').where({ environment_id: 'prod-halt', kind: 'digest' }).count({ n: '*' })).toEqual([{ n: 1 }]);
     } finally {
       mail.setDelay(0);
     }

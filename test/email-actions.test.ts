@@ -192,8 +192,8 @@ describe('S45: acting from an email', async () => {
     const event = await db('assignment_events').orderBy('id', 'desc').first('id', 'assigned_by', 'via');
     expect(event).toMatchObject({ assigned_by: 'orders-team@acme.test', via: 'email' });
     // Whoever assigns to themselves is told nothing: no email, no post planned with the assignment.
-    expect(await db('email_deliveries').where({ assignment_event_id: event.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
-    expect(await db('channel_messages').where({ assignment_event_id: event.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await db('notifications').whereNull('channel_id').where({ assignment_event_id: event.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await db('notifications').whereNotNull('channel_id').where({ assignment_event_id: event.id }).count({ n: '*' })).toEqual([{ n: 0 }]);
     // Assigned by another, the assignee is emailed: what is theirs now they may resolve or snooze from it.
     await herald.client.assignErrors({ environment: 'prod', errorIds: [await errorId('SO-2')], assignee: 'orders-team@acme.test', user: 'ops@acme.test' });
     await expect.poll(() => mail.to('orders-team@acme.test').some((m) => /assigned you/.test(m.parsed.subject ?? ''))).toBe(true);

@@ -12,6 +12,9 @@ import { migrationSource } from '../stores/migrations/index.js';
 import { errorFingerprint } from '../stores/fingerprint.js';
 import { createDigestStore } from '../stores/digest-store.js';
 import { createErrorStore } from '../stores/error-store.js';
+import { createChannelStore } from '../stores/channel-store.js';
+import { channelRequests } from '../channels/send-messages.js';
+import type { ChannelEvent } from '../channels/events.js';
 
 const require = createRequire(import.meta.url);
 
@@ -83,6 +86,7 @@ describe('the test harness', async () => {
       '20261218000000_error_trends',
       '20261219000000_weekly_reviews',
       '20261219100000_index_weekly_reviews',
+      '20261220000000_one_outbox',
     ]);
   });
 
@@ -124,7 +128,8 @@ describe('the test harness', async () => {
 
   it('keeps delivery outcomes across the deferred-delivery migration and back (cancelled become failed)', async () => {
     await migrateRollbackAll(db);
-    await migrateLatest(db);
+    // Up to the deferred-delivery migration, as an installation of that release was.
+    while ((await db.migrate.currentVersion({ migrationSource })) !== '20261127200000') await db.migrate.up({ migrationSource });
     await db('accounts').insert({ id: 'acme', name: 'Acme' });
     await db('environments').insert({ id: 'prod', account_id: 'acme', name: 'Production', production: true, resource_group: 'prod' });
     const [user] = await db('users').insert({ account_id: 'acme', email: 'ana@acme.test', role: 'monitor' }).returning('id');
@@ -137,8 +142,9 @@ describe('the test harness', async () => {
     await db.migrate.down({ migrationSource, name: '20261127200000_add_delivery_outcomes' });
     expect(await db('email_deliveries').orderBy('id').pluck('status')).toEqual(['failed', 'pending', 'sent']);
     await migrateLatest(db);
-    expect(await db('email_deliveries').whereNotNull('retry_at').count({ n: '*' })).toEqual([{ n: 0 }]);
-    await db('email_deliveries').delete();
+    expect(await db('notifications').whereNotNull('retry_at').count({ n: '*' })).toEqual([{ n: 0 }]);
+    expect(await db('notifications').orderBy('id').pluck('status')).toEqual(['failed', 'pending', 'sent']);
+    await db('notifications').delete();
     await db('users').delete();
     await db('environments').delete();
     await db('accounts').delete();
@@ -248,6 +254,58 @@ describe('the test harness', async () => {
     await db('integrations').delete();
     await db('environments').delete();
     await db('accounts').delete();
+  });
+
+  it('S49: emails and channel messages move into one outbox with nothing lost or sent again: emails keep their ids, messages the ids receivers know; a worker of the release before still writes through the old names; and back', async () => {
+    await migrateRollbackAll(db);
+    await migrateLatest(db);
+    await db.migrate.down({ migrationSource, name: '20261220000000_one_outbox' });
+    await db('accounts').insert({ id: 'acme', name: 'Acme' });
+    await db('environments').insert({ id: 'prod', account_id: 'acme', name: 'Production', production: true, resource_group: 'prod' });
+    const [user] = await db('users').insert({ account_id: 'acme', email: 'ana@acme.test', role: 'monitor' }).returning('id');
+    const [channel] = await db('channels').insert({ account_id: 'acme', name: 'hook', kind: 'webhook', url: 'https://hooks.example.com/h', secret: `whsec_${Buffer.alloc(32, 7).toString('base64')}` }).returning('id');
+    const email = { environment_id: 'prod', user_id: user.id, recipient: 'ana@acme.test' };
+    for (const table of ['email_deliveries', 'channel_messages']) await db.raw(`select setval(pg_get_serial_sequence(?, 'id'), 1, false)`, [table]);
+    const emails = await db('email_deliveries')
+      .insert([{ ...email, kind: 'reminder', status: 'sent', planned_at: new Date() }, { ...email, kind: 'weekly', planned_at: new Date(), retry_at: new Date(), public_id: null }])
+      .returning(['id', 'public_id']);
+    const message = { channel_id: channel.id, environment_id: 'prod', kind: 'reminder', planned_at: new Date() };
+    // Serials that emails' ids already have: a message's id cannot stay its own in one table.
+    const messages = await db('channel_messages')
+      .insert([{ ...message, key: 'reminder:1', public_id: null, status: 'pending', retry_at: new Date(), attempts: 1 }, { ...message, key: 'reminder:2', status: 'sent' }])
+      .returning(['id', 'public_id']);
+    expect(messages.map((m) => Number(m.id))).toEqual(emails.map((e) => Number(e.id)));
+
+    await migrateLatest(db);
+    const outbox = await db('notifications').orderBy('id').select('id', 'kind', 'status', 'user_id', 'channel_id', 'key', 'public_id', 'former_id');
+    expect(outbox).toHaveLength(4);
+    // Emails as they were, under their ids (their links and Message-IDs name them).
+    expect(outbox.slice(0, 2)).toEqual(emails.map((e, i) => ({ id: e.id, kind: i === 0 ? 'reminder' : 'weekly', status: i === 0 ? 'sent' : 'pending', user_id: user.id, channel_id: null, key: null, public_id: e.public_id, former_id: null })));
+    // Messages under new ids, each with the id receivers know it by.
+    const [legacy, current] = outbox.slice(2);
+    expect(legacy).toMatchObject({ kind: 'reminder', status: 'pending', channel_id: channel.id, user_id: null, key: 'reminder:1', public_id: null, former_id: messages[0]!.id });
+    expect(current).toMatchObject({ status: 'sent', key: 'reminder:2', public_id: messages[1]!.public_id, former_id: null });
+    await db('notifications').where({ id: legacy.id }).update({ retry_at: null });
+    const claimed = await createChannelStore(db).claim(Number(legacy.id), new Date(), new Date(Date.now() + 60_000));
+    if (!claimed || claimed === 'fenced') throw new Error('the migrated message was not claimed');
+    const reminder = { type: 'herald.errors.reminder', timestamp: new Date().toISOString(), data: {} } as unknown as ChannelEvent;
+    expect(channelRequests(claimed, reminder)[0]!.headers['webhook-id']).toBe(`msg_${messages[0]!.id}`);
+    // A notification goes to a person with an address, or to a channel.
+    await expect(db('notifications').insert({ kind: 'reminder', environment_id: 'prod', user_id: user.id, channel_id: channel.id, recipient: 'ana@acme.test' })).rejects.toThrow(/notifications_recipient/);
+
+    // A worker of the release before, during a rolling deploy, writes and reads as it did.
+    await db.raw(`insert into channel_messages (channel_id, environment_id, kind, key) values (?, 'prod', 'reminder', 'reminder:3') on conflict (key) do nothing`, [channel.id]);
+    await db.raw(`insert into channel_messages (channel_id, environment_id, kind, key) values (?, 'prod', 'reminder', 'reminder:3') on conflict (key) do nothing`, [channel.id]);
+    await db('email_deliveries').insert({ ...email, kind: 'reminder', planned_at: new Date() });
+    expect(await db('channel_messages').count({ n: '*' })).toEqual([{ n: 3 }]);
+    expect(await db('email_deliveries').count({ n: '*' })).toEqual([{ n: 3 }]);
+    expect(await db('notifications').count({ n: '*' })).toEqual([{ n: 6 }]);
+
+    await db.migrate.down({ migrationSource });
+    expect(await db('email_deliveries').orderBy('id').pluck('kind')).toEqual(['reminder', 'weekly', 'reminder']);
+    expect(await db('channel_messages').orderBy('id').pluck('key')).toEqual(['reminder:1', 'reminder:2', 'reminder:3']);
+    await migrateLatest(db);
+    for (const table of ['notifications', 'channels', 'users', 'environments', 'accounts']) await db(table).delete();
   });
 
   it('receives mail on a real SMTP server and reads it back parsed', async () => {

@@ -199,7 +199,7 @@ describe('hostile input: refused by name, never a hang, never half-stored', asyn
     const summary = await runCycleNow(herald.temporal, 'prod');
     expect(summary.failed).toBe(1);
     expect(mail.received.flatMap((m) => m.envelopeTo).filter((to) => to.includes('evil'))).toEqual([]);
-    expect(await db('email_deliveries').where({ user_id: user.id }).first('status', 'last_error')).toEqual({
+    expect(await db('notifications').whereNull('channel_id').where({ user_id: user.id }).first('status', 'last_error')).toEqual({
       status: 'failed',
       last_error: expect.stringMatching(/not a plain email address/),
     });

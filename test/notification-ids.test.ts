@@ -24,7 +24,7 @@ async function installation(): Promise<{ db: Knex; messageId: number }> {
 }
 
 async function planReminder(db: Knex, channelId: number, day: string): Promise<number> {
-  const [row] = await db('channel_messages')
+  const [row] = await db('notifications')
     .insert({ channel_id: channelId, environment_id: 'prod', kind: 'reminder', key: `reminder:${day}:${channelId}`, planned_at: new Date(), flow_ids: ['orders'] })
     .returning('id');
   return Number(row.id);
@@ -39,7 +39,7 @@ async function webhookId(db: Knex, messageId: number): Promise<string> {
   const claimed = await store.claim(messageId, now, new Date(now.getTime() + 1_000));
   expect(claimed, `message ${messageId} claimed`).toBeDefined();
   // Due again at once, as a retry would be.
-  await db('channel_messages').where({ id: messageId }).update({ retry_at: null });
+  await db('notifications').whereNotNull('channel_id').where({ id: messageId }).update({ retry_at: null });
   if (!claimed || claimed === 'fenced') throw new Error(`message ${messageId} not claimed`);
   return channelRequests(claimed, event)[0]!.headers['webhook-id']!;
 }
@@ -56,8 +56,8 @@ describe('S49: notification ids', () => {
     expect(await webhookId(first.db, first.messageId)).toBe(firstId);
 
     // A restore from before the message: its row and the serial are gone, and the next message takes its number.
-    await first.db('channel_messages').where({ id: first.messageId }).delete();
-    await first.db.raw(`select setval(pg_get_serial_sequence('channel_messages', 'id'), 1, false)`);
+    await first.db('notifications').whereNotNull('channel_id').where({ id: first.messageId }).delete();
+    await first.db.raw(`select setval(pg_get_serial_sequence('notifications', 'id'), 1, false)`);
     const replanned = await planReminder(first.db, (await first.db('channels').first('id')).id, 'day-2');
     expect(replanned).toBe(first.messageId);
     expect(await webhookId(first.db, replanned)).not.toBe(firstId);
@@ -68,7 +68,7 @@ describe('S49: notification ids', () => {
     await createTestWorld(db);
     const ops = (await db('users').where({ email: 'ops@acme.test' }).first('id')).id as number;
     const installation = await installationId(db);
-    const plan = async () => Number((await db('email_deliveries').insert({ kind: 'reminder', environment_id: 'prod', user_id: ops, recipient: 'ops@acme.test', open_count: 1 }).returning('id'))[0].id);
+    const plan = async () => Number((await db('notifications').insert({ kind: 'reminder', environment_id: 'prod', user_id: ops, recipient: 'ops@acme.test', open_count: 1 }).returning('id'))[0].id);
     const messageIdOf = async (deliveryId: number) => {
       const [email] = await createReminderStore(db).pendingEmails({ deliveryIds: [deliveryId] });
       return heraldMessageId('reminder', email!.publicId, email!.deliveryId, email!.userId, installation);
@@ -77,14 +77,14 @@ describe('S49: notification ids', () => {
     const before = await messageIdOf(first);
     expect(await messageIdOf(first)).toBe(before);
 
-    await db('email_deliveries').where({ id: first }).delete();
-    await db.raw(`select setval(pg_get_serial_sequence('email_deliveries', 'id'), ${first}, false)`);
+    await db('notifications').whereNull('channel_id').where({ id: first }).delete();
+    await db.raw(`select setval(pg_get_serial_sequence('notifications', 'id'), ${first}, false)`);
     const again = await plan();
     expect(again).toBe(first);
     expect(await messageIdOf(again)).not.toBe(before);
 
     // One planned before such ids keeps the Message-ID its earlier attempts carried.
-    await db('email_deliveries').where({ id: again }).update({ public_id: null });
+    await db('notifications').whereNull('channel_id').where({ id: again }).update({ public_id: null });
     expect(await messageIdOf(again)).toBe(`<reminder.${again}.${ops}@${installation}.herald>`);
   });
 });

@@ -402,7 +402,7 @@ describe('the pages the emails link to, in a browser', async () => {
     await herald.client.reportErrors({ environment: 'prod', flow: 'invoices', errors: [{ traceKey: 'INV-26', message: 'Tax code missing' }] });
     // The cycle has sent all its emails when its run-now answers: none went to the leaver.
     const cycle = await runCycleNow(herald.temporal, 'prod');
-    expect(await db('email_deliveries').where({ cycle_id: db('digest_cycles').where({ environment_id: 'prod', number: cycle.number }).select('id'), recipient: 'leaver@acme.test' })).toEqual([]);
+    expect(await db('notifications').whereNull('channel_id').where({ cycle_id: db('digest_cycles').where({ environment_id: 'prod', number: cycle.number }).select('id'), recipient: 'leaver@acme.test' })).toEqual([]);
     expect(mail.to('leaver@acme.test')).toHaveLength(0);
     // A catalog does not bring it back: the choice is the user's.
     await applyCatalog(db, { subscriptions: [{ environment: 'prod', user: 'leaver@acme.test', integrations: ['shop', 'billing'], connections: ['erp'] }] });
@@ -467,18 +467,18 @@ describe('the pages the emails link to, in a browser', async () => {
     await check(page, 'emails');
 
     // The first digest, opened again: the invoices error it announced.
-    const sent = await db('email_deliveries as d').join('errors as e', 'e.notified_cycle_id', 'd.cycle_id')
+    const sent = await db('notifications as d').whereNull('d.channel_id').join('errors as e', 'e.notified_cycle_id', 'd.cycle_id')
       .where({ 'd.recipient': 'reader@acme.test', 'd.status': 'sent', 'e.trace_key': 'INV-27A' }).first('d.id');
     const opened = await page.goto(`${base}/emails/${sent!.id}`);
     expect(opened!.headers()['content-security-policy']).toMatch(/^sandbox/);
     expect(await page.content()).toContain('INV-27A');
     // Nobody else's email opens.
-    const other = await db('email_deliveries').whereNot({ recipient: 'reader@acme.test' }).first('id');
+    const other = await db('notifications').whereNull('channel_id').whereNot({ recipient: 'reader@acme.test' }).first('id');
     expect((await page.goto(`${base}/emails/${other!.id}`))!.status()).toBe(404);
 
     // Assignment (S32) and reminder (S31) emails are listed and open too.
     expect(lines.filter((line) => /ops@acme\.test assigned you 1 error in Acme flows .* sent \d{4}-/.test(line))).toHaveLength(1);
-    const assignment = await db('email_deliveries').where({ recipient: 'reader@acme.test', kind: 'assignment' }).first('id');
+    const assignment = await db('notifications').whereNull('channel_id').where({ recipient: 'reader@acme.test', kind: 'assignment' }).first('id');
     await page.goto(`${base}/emails/${assignment!.id}`);
     expect(await page.content()).toContain('assigned you');
     await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '1 minute' }] });
@@ -489,7 +489,7 @@ describe('the pages the emails link to, in a browser', async () => {
     await page.goto(`${base}/emails`);
     const newest = (await page.textContent('tr[data-line]'))!.replace(/\s+/g, ' ');
     expect(newest).toMatch(/errors? still open in Acme flows .*sent \d{4}-/);
-    const reminder = await db('email_deliveries').where({ recipient: 'reader@acme.test', kind: 'reminder' }).first('id');
+    const reminder = await db('notifications').whereNull('channel_id').where({ recipient: 'reader@acme.test', kind: 'reminder' }).first('id');
     await page.goto(`${base}/emails/${reminder!.id}`);
     expect(await page.content()).toContain('Open for more than 1 minute');
   });
@@ -622,7 +622,7 @@ describe('the pages the emails link to, in a browser', async () => {
     await page.getByRole('button', { name: 'Remove team-hook' }).click();
     expect(await page.textContent('main')).not.toContain('team-hook');
     expect(await db('subscription_targets').whereNotNull('channel_id')).toEqual([]);
-    expect(await db('channel_messages as m').join('channels as c', 'c.id', 'm.channel_id').where('c.name', 'team-hook').pluck('m.status')).toEqual(['cancelled']);
+    expect(await db('notifications as m').join('channels as c', 'c.id', 'm.channel_id').where('c.name', 'team-hook').pluck('m.status')).toEqual(['cancelled']);
     const watcher = await signedIn('watcher@acme.test', `${base}/`);
     expect((await watcher.goto(`${base}/account/channels`))!.status()).toBe(404);
   });

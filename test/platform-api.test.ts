@@ -141,13 +141,13 @@ describe('S40: the platform API', async () => {
   it("S40, S38: removing a user cancels their pending emails and ends their sessions; they are listed as removed; a put brings them back", async () => {
     await call('PUT', '/users/lee@acme.test', manager, { role: 'manage' });
     const user = await db('users').where({ email: 'lee@acme.test' }).first('id');
-    const [delivery] = await db('email_deliveries')
+    const [delivery] = await db('notifications')
       .insert({ kind: 'reminder', environment_id: 'prod', user_id: user.id, recipient: 'lee@acme.test', open_count: 1, flow_ids: ['orders'], planned_at: new Date() })
       .returning('id');
     await db('sessions').insert({ id: 'lee-session', data: JSON.stringify({ personId: Number(user.id) }), expires_at: new Date(Date.now() + 3_600_000) });
     const removed = await call('DELETE', '/users/lee@acme.test', manager);
     expect(removed).toMatchObject({ status: 200, body: { email: 'lee@acme.test', removed: true } });
-    expect(await db('email_deliveries').where({ id: delivery.id }).first('status')).toEqual({ status: 'cancelled' });
+    expect(await db('notifications').whereNull('channel_id').where({ id: delivery.id }).first('status')).toEqual({ status: 'cancelled' });
     expect(await db('sessions').where({ id: 'lee-session' }).first()).toBeUndefined();
     expect((await call('DELETE', '/users/nobody@acme.test', manager)).status).toBe(404);
     expect(await call('PUT', '/users/lee@acme.test', manager, { role: 'manage' })).toMatchObject({ status: 200, body: { removed: false } });

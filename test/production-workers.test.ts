@@ -106,7 +106,7 @@ describe('production workers, installed without dev packages, built and run as s
     expect(mail.to('ops@acme.test').map((m) => m.parsed.subject)).toHaveLength(2);
     expect(mail.to('orders-team@acme.test')).toHaveLength(1);
     expect(mail.received).toHaveLength(3);
-    const deliveries = await db('email_deliveries').where({ kind: 'digest' }).select('cycle_id', 'user_id');
+    const deliveries = await db('notifications').whereNull('channel_id').where({ kind: 'digest' }).select('cycle_id', 'user_id');
     expect(new Set(deliveries.map((d) => `${d.cycle_id}/${d.user_id}`)).size).toBe(3);
     expect(workers.every((w) => w.process.exitCode === null)).toBe(true);
   });

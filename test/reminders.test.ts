@@ -33,7 +33,7 @@ describe('reminders of errors left open (S31)', async () => {
     expect(reminders('watcher@acme.test')).toHaveLength(0); // follows nothing here
     // The digest looks next when those reminded may be reminded again: a day after the first of them (#40), not hourly.
     const nextLook = async () => createReminderStore(db).nextLook('prod', new Date(await env.currentTimeMs()));
-    const earliest = await db('email_deliveries').where({ kind: 'reminder', environment_id: 'prod' }).min({ at: 'planned_at' }).first();
+    const earliest = await db('notifications').whereNull('channel_id').where({ kind: 'reminder', environment_id: 'prod' }).min({ at: 'planned_at' }).first();
     expect(await nextLook()).toEqual(new Date(earliest!.at.getTime() + days(1)));
 
     await env.sleep(days(1));

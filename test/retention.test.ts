@@ -34,14 +34,14 @@ describe('S39: retention', async () => {
     expect(cycles.length).toBeGreaterThanOrEqual(3);
     const [a, b] = cycles;
     // A pending email (planned, deferred by a 4xx) of cycle B, however old, stays and keeps B.
-    const pending = await db('email_deliveries').where({ cycle_id: b }).orderBy('id').first('id');
-    await db('email_deliveries').where({ id: pending.id }).update({ status: 'pending', retry_at: db.raw(`now() + interval '1 hour'`), sent_at: null });
+    const pending = await db('notifications').whereNull('channel_id').where({ cycle_id: b }).orderBy('id').first('id');
+    await db('notifications').whereNull('channel_id').where({ id: pending.id }).update({ status: 'pending', retry_at: db.raw(`now() + interval '1 hour'`), sent_at: null });
     // Everything but Y-1, N-1 and cycle C is 40 days old.
     const old = await db('errors').whereIn('trace_key', ['R-1', 'R-2', 'R-3', 'O-1']).pluck('id');
     await age('errors', ['occurred_at', 'reported_at', 'resolved_at'], old.map(Number), days(40));
     await age('digest_cycles', ['fixed_at', 'completed_at'], [a!, b!], days(40));
-    const oldDeliveries = (await db('email_deliveries').whereIn('cycle_id', [a!, b!]).pluck('id')).map(Number);
-    await age('email_deliveries', ['created_at', 'sent_at'], oldDeliveries, days(40));
+    const oldDeliveries = (await db('notifications').whereNull('channel_id').whereIn('cycle_id', [a!, b!]).pluck('id')).map(Number);
+    await age('notifications', ['created_at', 'sent_at'], oldDeliveries, days(40));
     const nResolvedOld = await errorId('N-1');
     await age('errors', ['resolved_at'], [nResolvedOld], days(40));
     await db('errors').where({ id: nResolvedOld }).update({ resolution_notified_cycle_id: null });
@@ -53,12 +53,12 @@ describe('S39: retention', async () => {
     const left = await db('errors').where({ environment_id: 'prod' }).orderBy('trace_key').pluck('trace_key');
     // O-1 is open, however old; N-1's resolution is still to be told; Y-1 is recent.
     expect(left).toEqual(['N-1', 'O-1', 'Y-1']);
-    expect(await db('email_deliveries').where({ id: pending.id }).first('status')).toEqual({ status: 'pending' });
+    expect(await db('notifications').whereNull('channel_id').where({ id: pending.id }).first('status')).toEqual({ status: 'pending' });
     // Cycle A announced O-1, still open: it stays, as does B (its pending email) and C (the latest).
     expect((await db('digest_cycles').whereIn('id', cycles).pluck('id')).map(Number).sort()).toEqual([...cycles].sort());
 
     // Once O-1 is resolved and announced long ago, N-1's resolution told, and B's email sent long ago, A and B go too.
-    await db('email_deliveries').where({ id: pending.id }).update({ status: 'sent', retry_at: null, sent_at: db.raw(`now() - interval '40 days'`) });
+    await db('notifications').whereNull('channel_id').where({ id: pending.id }).update({ status: 'sent', retry_at: null, sent_at: db.raw(`now() - interval '40 days'`) });
     await db('errors').where({ trace_key: 'O-1' }).update({ status: 'resolved', resolved_at: db.raw(`now() - interval '39 days'`), resolution_notified_cycle_id: b });
     await db('errors').where({ id: nResolvedOld }).update({ resolution_notified_cycle_id: cycles.at(-1) });
     const second = await runRetention();

@@ -98,7 +98,7 @@ describe('each person\'s own rhythm', async () => {
   /** A person's digests so far: the cycle of each and its counts. */
   const digestsOf = async (email: string) =>
     (
-      await db('email_deliveries as d')
+      await db('notifications as d').whereNull('d.channel_id')
         .join('users as u', 'u.id', 'd.user_id')
         .join('digest_cycles as c', 'c.id', 'd.cycle_id')
         .where({ 'u.email': email, 'd.kind': 'digest', 'd.environment_id': 'rhythms' })
@@ -154,7 +154,7 @@ describe('each person\'s own rhythm', async () => {
     expect(berlinMail!.parsed.text).toContain('Since your last digest: they come daily at 08:00 (Europe/Berlin).');
     expect(mail.to(people.every).some((m) => String(m.parsed.text).includes('Since your last digest'))).toBe(false);
     // S27: the email as "My emails" shows it again holds what was sent: the whole day's errors, not the last cycle's.
-    const berlinDigest = await db('email_deliveries as d').join('users as u', 'u.id', 'd.user_id').where({ 'u.email': people.berlin, 'd.kind': 'digest' }).first('d.id', 'd.cycle_id', 'd.user_id');
+    const berlinDigest = await db('notifications as d').whereNull('d.channel_id').join('users as u', 'u.id', 'd.user_id').where({ 'u.email': people.berlin, 'd.kind': 'digest' }).first('d.id', 'd.cycle_id', 'd.user_id');
     const shown = await composeSentEmail(db, { id: berlinDigest.id, kind: 'digest', cycleId: berlinDigest.cycle_id, userId: berlinDigest.user_id }, 'https://app.herald.test', testSecret);
     const shownAsMail = { ...berlinMail!, parsed: { ...berlinMail!.parsed, html: shown.html } } as typeof berlinMail;
     expect(rowsOf(shownAsMail!, 'new')).toEqual(rowsOf(berlinMail!, 'new'));
@@ -226,7 +226,7 @@ describe('each person\'s own rhythm', async () => {
   /** A person's emails about a connection's changes, and what became of each. */
   const connectionEmailsOf = async (email: string) =>
     (
-      await db('email_deliveries as d')
+      await db('notifications as d').whereNull('d.channel_id')
         .join('connection_events as ev', 'ev.id', 'd.connection_event_id')
         .where({ 'd.recipient': email, 'd.kind': 'connection' })
         .orderBy('ev.sequence')

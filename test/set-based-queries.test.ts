@@ -78,7 +78,7 @@ describe('set-based reads and writes', async () => {
     const deliveriesOf = async (id: string, n: number) => {
       await applyCatalog(db, accountCatalog(id, n));
       for (let i = 0; i < n; i += 1) await connections.recordChange(`${id}-c${i}`, 1, 'offline', 'down', new Date());
-      return (await db('email_deliveries as d').join('users as u', 'u.id', 'd.user_id').where('u.account_id', id).where('d.kind', 'connection').pluck('d.id')).map(Number);
+      return (await db('notifications as d').whereNull('d.channel_id').join('users as u', 'u.id', 'd.user_id').where('u.account_id', id).where('d.kind', 'connection').pluck('d.id')).map(Number);
     };
     const one = await deliveriesOf('one-conn', 1);
     const many = await deliveriesOf('many-conn', 30);

@@ -108,7 +108,7 @@ describe('S47: the weekly review', async () => {
 
   const reviews = async () =>
     (
-      await db('email_deliveries as d').join('users as u', 'u.id', 'd.user_id').where({ 'd.kind': 'weekly', 'd.environment_id': 'weekly' }).orderBy('d.id').select('u.email', 'd.planned_at', 'd.status')
+      await db('notifications as d').whereNull('d.channel_id').join('users as u', 'u.id', 'd.user_id').where({ 'd.kind': 'weekly', 'd.environment_id': 'weekly' }).orderBy('d.id').select('u.email', 'd.planned_at', 'd.status')
     ).map((row) => ({ email: row.email as string, plannedAt: DateTime.fromJSDate(row.planned_at as Date), status: row.status as string }));
   /** The visible words of an email's HTML, as its reader sees them at 375 px, with its bars' heights; a screenshot kept. */
   const read = async (message: ReceivedMail, shot: string) => {
@@ -210,7 +210,7 @@ describe('S47: the weekly review', async () => {
     mail.refuseAt(people.quiet, 'rcpt', 451);
     await sleepTo(berlin(7, 9, 20));
     await mail.waitFor(2, { to: people.newYork });
-    const deferred = await db('email_deliveries as d').join('users as u', 'u.id', 'd.user_id').where({ 'u.email': people.quiet, 'd.kind': 'weekly' }).orderBy('d.id', 'desc').first('d.status', 'd.last_error', 'd.retry_at');
+    const deferred = await db('notifications as d').whereNull('d.channel_id').join('users as u', 'u.id', 'd.user_id').where({ 'u.email': people.quiet, 'd.kind': 'weekly' }).orderBy('d.id', 'desc').first('d.status', 'd.last_error', 'd.retry_at');
     expect(deferred).toMatchObject({ status: 'pending', last_error: expect.stringContaining('451') });
     expect(deferred.retry_at).not.toBeNull();
     mail.accept(people.quiet);

@@ -10,9 +10,9 @@ import { readOperations } from '../stores/operations-store.js';
 
 export function startOperationsGauges(db: Knex, meter: MetricMeter, options: { digestIntervalMs: number; everyMs: number; logger?: Logger }): () => void {
   const gauge = (name: string, description: string, unit = '') => meter.createGauge(name, 'float', unit, description);
-  const pending = gauge('herald_deliveries_pending', 'Emails planned and waiting to be sent (not deferred)');
-  const deferred = gauge('herald_deliveries_deferred', 'Emails a recipient refused for now (4xx), waiting for their retry');
-  const oldest = gauge('herald_delivery_oldest_pending_seconds', 'Age of the oldest email still pending or deferred', 's');
+  const pending = gauge('herald_deliveries_pending', 'Notifications (emails and channel messages) planned and waiting to be sent (not deferred)');
+  const deferred = gauge('herald_deliveries_deferred', 'Notifications refused for now (an SMTP 4xx, a channel 429 or 5xx) or being posted, waiting for their next attempt');
+  const oldest = gauge('herald_delivery_oldest_pending_seconds', 'Age of the oldest notification still pending or deferred', 's');
   const waiting = gauge('herald_digest_news_waiting_seconds', 'Seconds the oldest news (an error opened or resolved) that no digest has taken yet has waited', 's');
   gauge('herald_digest_interval_seconds', 'The digest interval the workers are configured with (HERALD_DIGEST_INTERVAL)', 's').set(options.digestIntervalMs / 1000);
 

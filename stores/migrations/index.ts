@@ -32,6 +32,7 @@ import * as indexPublicIds from './20261217000000_index_public_ids.js';
 import * as errorTrends from './20261218000000_error_trends.js';
 import * as weeklyReviews from './20261219000000_weekly_reviews.js';
 import * as indexWeeklyReviews from './20261219100000_index_weekly_reviews.js';
+import * as oneOutbox from './20261220000000_one_outbox.js';
 
 /**
  * Migrations in the order they apply. Listed here rather than read from the folder, so that
@@ -71,6 +72,7 @@ const migrations: Record<string, Knex.Migration> = {
   '20261218000000_error_trends': errorTrends,
   '20261219000000_weekly_reviews': weeklyReviews,
   '20261219100000_index_weekly_reviews': indexWeeklyReviews,
+  '20261220000000_one_outbox': oneOutbox,
 };
 
 /** A knex migration source over {@link migrations}. */

@@ -191,7 +191,7 @@ export async function startTestMailServer(): Promise<TestMailServer> {
 export async function expectEachOnceButInFlight(mail: TestMailServer, db: Knex, expected: number, inFlight = 5): Promise<void> {
   mail.setDelay(0);
   await mail.waitFor(expected, { timeoutMs: 60_000 });
-  await expect.poll(async () => (await db('email_deliveries').where({ status: 'sent' }).count({ n: '*' }))[0]!.n, { timeout: 30_000 }).toBe(expected);
+  await expect.poll(async () => (await db('notifications').whereNull('channel_id').where({ status: 'sent' }).count({ n: '*' }))[0]!.n, { timeout: 30_000 }).toBe(expected);
   // Time for anything still in hand (a resumed worker's, an email on the wire) to arrive.
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   const byRecipient = messageIdsByRecipient(mail.received);
