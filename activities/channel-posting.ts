@@ -40,8 +40,5 @@ export function channelPoster(deps: ChannelPostingDeps) {
   return {
     post,
     firstAttempts: async (of: Parameters<typeof channels.firstAttempts>[0]) => post(await channels.firstAttempts(of)),
-    /** When the environment's next deferred message is due. */
-    nextRetryAt: (environment: string) => channels.nextRetryAt(environment),
-    dueDeferred: (environment: string, now: Date, limit: number) => channels.dueDeferred(environment, now, limit),
   };
 }

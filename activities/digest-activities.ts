@@ -74,11 +74,8 @@ export function createDigestActivities(deps: DigestActivityDeps) {
   const send = (next: () => Promise<DeliveryJob | undefined>, now?: () => Date) =>
     sendInThisAttempt({ mailer, store: deliveries, next, concurrency: sendConcurrency, retryLimitMs: deps.deliveryRetryLimitMs, now });
   const channels = channelPoster(deps);
-  /** When the environment's next deferred email or channel message is due. */
-  const nextRetryAt = async (environment: string) => {
-    const times = [await deliveries.nextRetryAt(environment), await channels.nextRetryAt(environment)].filter((t): t is Date => t !== null);
-    return times.length === 0 ? null : new Date(Math.min(...times.map((t) => t.getTime()))).toISOString();
-  };
+  /** When the environment's next deferred notification (an email or a channel message) is due. */
+  const nextRetryAt = async (environment: string) => (await deliveries.nextRetryAt(environment))?.toISOString() ?? null;
   /** Marks a cycle's first pass done: its outcome, and when the environment's next deferred delivery is due. */
   const complete = async (cycleId: number, environment: string): Promise<CompletedDigestCycle> => ({
     ...(await store.completeCycle(cycleId)),
@@ -187,8 +184,11 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const clock = activityClock();
       const installation = await installationId(db);
       const due = await deliveries.dueDeferred(environment, clock(), 1_000);
+      // Posts go side by side, a hundred at most a round; the rest are still due at the next.
+      const posts = due.filter((d) => d.toChannel).map((d) => d.id).slice(0, 100);
+      const emails = due.filter((d) => !d.toChannel);
       const jobs: DeliveryJob[] = [];
-      const digests = await store.deliveriesByIds(due.filter((d) => d.kind === 'digest').map((d) => d.id));
+      const digests = await store.deliveriesByIds(emails.filter((d) => d.kind === 'digest').map((d) => d.id));
       for (const cycleId of new Set(digests.map((d) => d.cycleId))) {
         const ofCycle = digests.filter((d) => d.cycleId === cycleId);
         const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, installation, unsubscribe, actions);
@@ -196,12 +196,12 @@ export function createDigestActivities(deps: DigestActivityDeps) {
         jobs.push(...ofCycle.map((d) => composer.job(d)));
       }
       // A held connection email whose news no longer stands is dropped, not sent (S49).
-      const dropped = new Set(await connections.dropStaleHeld(due.filter((d) => d.kind === 'connection').map((d) => d.id)));
+      const dropped = new Set(await connections.dropStaleHeld(emails.filter((d) => d.kind === 'connection').map((d) => d.id)));
       const links = { appUrl, installation, unsubscribe, actions };
       for (const kind of Object.keys(singleEmailKinds) as (keyof typeof singleEmailKinds)[]) {
-        jobs.push(...(await emailJobs(db, kind, { deliveryIds: due.filter((d) => d.kind === kind && !dropped.has(d.id)).map((d) => d.id) }, links)));
+        jobs.push(...(await emailJobs(db, kind, { deliveryIds: emails.filter((d) => d.kind === kind && !dropped.has(d.id)).map((d) => d.id) }, links)));
       }
-      const [tally] = await Promise.all([send(async () => jobs.shift(), clock), channels.post(await channels.dueDeferred(environment, clock(), 100), clock)]);
+      const [tally] = await Promise.all([send(async () => jobs.shift(), clock), channels.post(posts, clock)]);
       return { ...tally, nextRetryAt: await nextRetryAt(environment) };
     },
   };

@@ -210,19 +210,6 @@ export function createChannelStore(db: Knex) {
       return (await messages().where({ ...of, status: 'pending' }).whereNull('retry_at').orderBy('id').pluck('id')).map(Number);
     },
 
-    /** An environment's messages deferred and due by `now`. */
-    async dueDeferred(environment: string, now: Date, limit: number): Promise<number[]> {
-      return (
-        await messages().where({ environment_id: environment, status: 'pending' }).where('retry_at', '<=', now).orderBy(['retry_at', 'id']).limit(limit).pluck('id')
-      ).map(Number);
-    },
-
-    /** When the environment's next deferred message is due, if any. */
-    async nextRetryAt(environment: string): Promise<Date | null> {
-      const row = await messages().where({ environment_id: environment, status: 'pending' }).whereNotNull('retry_at').min({ at: 'retry_at' }).first();
-      return (row?.at as Date | null | undefined) ?? null;
-    },
-
     /**
      * Claims a pending message for one attempt, if it is due (first attempt, or deferred and due):
      * its next attempt is moved to `leaseUntil`, so that no other attempt takes it meanwhile and a

@@ -12,10 +12,12 @@ import { weeklyReviewOnSql } from './weekly-review-store.js';
 /** Kinds of email, as `notifications.kind`. */
 export type DeliveryKind = 'digest' | 'connection' | 'assignment' | 'reminder' | 'weekly';
 
-/** A deferred delivery whose next attempt is due. */
+/** A deferred notification whose next attempt is due: an email, or a message to a channel. */
 export interface DueDelivery {
   id: number;
   kind: DeliveryKind;
+  /** Posted to a channel, not emailed. */
+  toChannel: boolean;
   cycleId: number | null;
   connectionEventId: number | null;
 }
@@ -109,9 +111,9 @@ export interface DeliveryStore {
   defer(deliveryId: number, reason: string, now: Date, retryLimitMs: number): Promise<'deferred' | 'failed'>;
   /** A failure of the mail server as a whole: counted and kept, the delivery stays pending. */
   recordAttempt(deliveryId: number, reason: string): Promise<void>;
-  /** Deferred deliveries of an environment whose next attempt is due by `now`, oldest due first. */
+  /** Deferred notifications of an environment (emails and channel messages) whose next attempt is due by `now`, oldest due first. */
   dueDeferred(environment: string, now: Date, limit: number): Promise<DueDelivery[]>;
-  /** When the environment's next deferred delivery is due, if any. */
+  /** When the environment's next deferred notification is due, if any. */
   nextRetryAt(environment: string): Promise<Date | null>;
   /** Pending deliveries of an environment and the last error met, for operators. */
   pendingSummary(environment: string): Promise<PendingSummary>;
@@ -190,17 +192,17 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
     },
 
     async dueDeferred(environment, now, limit) {
-      const rows = await emails()
+      const rows = await db('notifications')
         .where({ environment_id: environment, status: 'pending' })
         .where('retry_at', '<=', now)
         .orderBy([{ column: 'retry_at' }, { column: 'id' }])
         .limit(limit)
-        .select('id', 'kind', 'cycle_id', 'connection_event_id');
-      return rows.map((r) => ({ id: r.id, kind: r.kind, cycleId: r.cycle_id, connectionEventId: r.connection_event_id }));
+        .select('id', 'kind', 'channel_id', 'cycle_id', 'connection_event_id');
+      return rows.map((r) => ({ id: Number(r.id), kind: r.kind, toChannel: r.channel_id !== null, cycleId: r.cycle_id, connectionEventId: r.connection_event_id }));
     },
 
     async nextRetryAt(environment) {
-      const row = await emails()
+      const row = await db('notifications')
         .where({ environment_id: environment, status: 'pending' })
         .whereNotNull('retry_at')
         .min({ at: 'retry_at' })

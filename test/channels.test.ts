@@ -374,10 +374,11 @@ describe('S43: channels', async () => {
     const sending = { db, appUrl: 'https://app.test', secret: testSecret, agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60) };
     // Another attempt meanwhile finds it held, and posts nothing.
     expect(await sendChannelMessages([message.id], { ...sending, now: () => now })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
-    expect(await store.dueDeferred('prod', now, 10)).not.toContain(message.id);
+    const due = async (at: Date) => (await createDeliveryStore(db).dueDeferred('prod', at, 10)).map((d) => d.id);
+    expect(await due(now)).not.toContain(message.id);
     // Once the dead attempt's hold has run out it is due, and posted once.
     const later = new Date(now.getTime() + 61_000);
-    expect(await store.dueDeferred('prod', later, 10)).toContain(message.id);
+    expect(await due(later)).toContain(message.id);
     expect(await sendChannelMessages([message.id], { ...sending, now: () => later })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
     expect(await sendChannelMessages([message.id], { ...sending, now: () => later })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.accepted('/slack')).toHaveLength(1);
