@@ -442,7 +442,10 @@ async function digestNow(session: Session, args: CommandArgs): Promise<number> {
   const handle = (await session.temporal()).workflow.getHandle(environmentDigestWorkflowId(environment));
   const summary = await within(updateUntilTaken(() => handle.executeUpdate(runCycleNowUpdate)), waitMs);
   if (summary) {
-    return print(`cycle ${summary.number}: ${summary.newErrors} new, ${summary.resolvedErrors} resolved; ${summary.notifications ? describeNotifications(summary.notifications) : describeTally(summary)}`);
+    // The other kinds the environment notified since the cycle before, in the same tally (S49).
+    const others = Object.entries(summary.tally ?? {}).filter(([kind]) => kind !== 'digest');
+    const since = others.length === 0 ? '' : `; since the cycle before: ${others.map(([kind, byTransport]) => `${kind} (${describeNotifications(byTransport)})`).join(', ')}`;
+    return print(`cycle ${summary.number}: ${summary.newErrors} new, ${summary.resolvedErrors} resolved; ${summary.notifications ? describeNotifications(summary.notifications) : describeTally(summary)}${since}`);
   }
   const status = await handle.query(digestStatusQuery).catch(() => undefined);
   const pending = await createDeliveryStore(session.db()).pendingSummary(environment);

@@ -73,6 +73,12 @@ export interface CompletedCycle {
   channels?: { sent: number; failed: number; deferred: number };
   /** Every notification of the cycle, by transport (`email`, `slack`, …; S49): those with none are left out. */
   byTransport?: Record<string, NotificationTally>;
+  /**
+   * One tally of every notification of the environment (S49), by kind, then transport: the cycle's
+   * digests, and what was planned since the cycle before was fixed up to this one (connection
+   * changes, reminders, assignments, weekly reviews), as each stood when the cycle ended.
+   */
+  byKind?: Record<string, Record<string, NotificationTally>>;
 }
 
 /** How a set of notifications stands: pending ones (`deferred`) wait for another attempt. */
@@ -477,25 +483,35 @@ export function createDigestStore(db: Knex): DigestStore {
       await db('digest_cycles').where({ id: cycleId }).whereNull('completed_at').update({ completed_at: db.fn.now() });
       // How the cycle's notifications stand, by the transport they went by (S43, S49): pending ones
       // wait for another attempt. The emails' and the channels' totals are read from the same rows.
+      // The other kinds' since the cycle before was fixed: their own workflows send them as they come.
       const { rows } = await db.raw(
-        `select coalesce(c.kind, 'email') as transport, ${tallyColumns}
-           from notifications n left join channels c on c.id = n.channel_id
-          where n.cycle_id = :cycle group by 1`,
+        `with cycle as (
+           select c.id, c.environment_id, c.fixed_at,
+                  (select max(b.fixed_at) from digest_cycles b where b.environment_id = c.environment_id and b.number < c.number) as since
+             from digest_cycles c where c.id = :cycle)
+         select n.kind, coalesce(ch.kind, 'email') as transport, ${tallyColumns}
+           from (select n.* from cycle join notifications n on n.cycle_id = cycle.id
+                 union all
+                 select n.* from cycle join notifications n
+                     on n.environment_id = cycle.environment_id and n.cycle_id is null
+                    and n.created_at <= cycle.fixed_at and n.created_at > coalesce(cycle.since, '-infinity')) n
+           left join channels ch on ch.id = n.channel_id
+          group by 1, 2`,
         { cycle: cycleId },
       );
       const email: NotificationTally = { sent: 0, failed: 0, deferred: 0, cancelled: 0 };
       const channels = { sent: 0, failed: 0, deferred: 0 };
       const byTransport: Record<string, NotificationTally> = {};
-      for (const { transport, ...tally } of rows as (NotificationTally & { transport: string })[]) {
+      const byKind: Record<string, Record<string, NotificationTally>> = {};
+      for (const { kind, transport, ...tally } of rows as (NotificationTally & { kind: string; transport: string })[]) {
+        if (tally.sent + tally.failed + tally.deferred + tally.cancelled === 0) continue;
+        (byKind[kind] ??= {})[transport] = tally;
+        if (kind !== 'digest') continue;
         if (transport === 'email') Object.assign(email, tally);
         else for (const key of ['sent', 'failed', 'deferred'] as const) channels[key] += tally[key];
-        if (tally.sent + tally.failed + tally.deferred + tally.cancelled > 0) byTransport[transport] = tally;
+        byTransport[transport] = tally;
       }
-      return {
-        ...email,
-        channels,
-        byTransport,
-      };
+      return { ...email, channels, byTransport, byKind };
     },
   };
 

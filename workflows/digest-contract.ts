@@ -52,6 +52,12 @@ export interface CycleSummary {
   channelMessages?: { planned: number; sent: number; failed: number; deferred: number };
   /** Every notification of the cycle, by transport (`email`, `slack`, `teams`, `webhook`, `pagerduty`; S49): how each stood when the cycle ended. */
   notifications?: Record<string, { sent: number; failed: number; deferred: number; cancelled: number }>;
+  /**
+   * One tally of every notification of the environment, by kind, then transport (S49): the cycle's
+   * digests, and the connection changes, reminders, assignments and weekly reviews planned since
+   * the cycle before was fixed, as each stood when the cycle ended.
+   */
+  tally?: Record<string, Record<string, { sent: number; failed: number; deferred: number; cancelled: number }>>;
   finishedAt: string;
 }
 

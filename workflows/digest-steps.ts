@@ -473,6 +473,7 @@ async function fixAndSend(
       channelMessages: { planned: fixed.channelMessageCount!, ...completed.channels },
     }),
     ...(completed.byTransport && Object.keys(completed.byTransport).length > 0 && { notifications: completed.byTransport }),
+    ...(completed.byKind && Object.keys(completed.byKind).length > 0 && { tally: completed.byKind }),
     finishedAt: new Date(workflowNow()).toISOString(),
   };
   return {

@@ -28,6 +28,8 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw('create unique index notifications_key on notifications (key)');
   await knex.raw('create index notifications_channel on notifications (channel_id, id) where channel_id is not null');
   await knex.raw('create index notifications_channel_cycle on notifications (cycle_id) where channel_id is not null');
+  // What an environment planned besides its digests, by time: a cycle's tally of every kind.
+  await knex.raw('create index notifications_planned on notifications (environment_id, created_at) where cycle_id is null');
   await knex.raw(`insert into notifications (channel_id, environment_id, kind, key, cycle_id, since_cycle_id, connection_event_id, assignment_event_id,
                                             planned_at, flow_ids, new_count, resolved_count, open_count, event, status, attempts, retry_at,
                                             deferred_since, last_status, last_error, created_at, sent_at, public_id, former_id)
@@ -98,7 +100,7 @@ export async function down(knex: Knex): Promise<void> {
   await knex.raw(`select setval('channel_messages_id_seq', greatest((select max(id) from channel_messages), 1))`);
   await knex.raw('delete from notifications where channel_id is not null');
   await knex.raw('alter table notifications drop constraint notifications_recipient');
-  await knex.raw('drop index notifications_key, notifications_channel, notifications_channel_cycle');
+  await knex.raw('drop index notifications_key, notifications_channel, notifications_channel_cycle, notifications_planned');
   await knex.raw(`alter table notifications
     drop column channel_id, drop column key, drop column event, drop column last_status, drop column former_id,
     alter column user_id set not null, alter column recipient set not null`);
