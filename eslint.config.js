@@ -13,20 +13,22 @@ const layers = {
   catalog: ['contracts', 'config', 'stores'],
   // What Herald posts to Slack, Teams and webhooks (S43), and how.
   channels: ['contracts', 'config', 'stores', 'email'],
+  // Every kind of notification (S49), and its posting to channels: above the transports that render it.
+  notifications: ['contracts', 'config', 'stores', 'email', 'channels'],
   // Logs and traces, for the processes that run Herald.
   observability: ['contracts', 'config'],
-  activities: ['contracts', 'config', 'stores', 'email', 'catalog', 'channels'],
+  activities: ['contracts', 'config', 'stores', 'email', 'catalog', 'channels', 'notifications'],
   workflows: ['contracts'],
   // What flows import: the Temporal client and the contracts, nothing of the database.
   client: ['contracts', 'workflows'],
   // What works on the database and Temporal together, for operators and the platform.
   admin: ['contracts', 'config', 'stores', 'catalog', 'workflows', 'client'],
-  server: ['contracts', 'config', 'stores', 'email', 'catalog', 'channels', 'observability', 'workflows', 'client', 'admin'],
-  cli: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'channels', 'observability', 'workflows', 'client', 'admin'],
-  worker: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'channels', 'observability', 'activities', 'workflows', 'client', 'admin', 'server'],
+  server: ['contracts', 'config', 'stores', 'email', 'catalog', 'channels', 'notifications', 'observability', 'workflows', 'client', 'admin'],
+  cli: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'channels', 'notifications', 'observability', 'workflows', 'client', 'admin'],
+  worker: ['contracts', 'config', 'embedded', 'stores', 'email', 'catalog', 'channels', 'notifications', 'observability', 'activities', 'workflows', 'client', 'admin', 'server'],
 };
 /** Folders that know nothing of Temporal. */
-const withoutTemporal = ['stores', 'email', 'catalog', 'channels'];
+const withoutTemporal = ['stores', 'email', 'catalog', 'channels', 'notifications'];
 const folders = [...Object.keys(layers), 'test', 'bench', 'scripts'];
 /** Import paths into `folder` from one to three levels down. */
 const relative = (folder) => ['../', '../../', '../../../'].map((up) => `${up}${folder}/**`);

@@ -1,6 +1,6 @@
 /** Posting channel messages (S43) from inside an activity: on its clock, under its fence (S44), with its metrics. */
 import type { Knex } from 'knex';
-import { sendChannelMessages } from '../channels/send-messages.js';
+import { sendChannelMessages } from '../notifications/post-messages.js';
 import type { ChannelAgents } from '../channels/post.js';
 import { createChannelStore } from '../stores/channel-store.js';
 import { channelMetrics } from './metrics.js';

@@ -11,10 +11,12 @@ import { activityClock, sendInThisAttempt } from './sending.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
 import { emailActionLinks } from '../email/email-actions.js';
 import { createReminderStore } from '../stores/reminder-store.js';
-import { emailJobs, singleEmailKinds } from '../email/email-kinds.js';
+import { emailJobs, singleEmailKinds } from '../notifications/kinds.js';
+import { reminderEmails } from '../notifications/kinds/reminder.js';
+import { weeklyEmails } from '../notifications/kinds/weekly.js';
 import { createWeeklyReviewStore } from '../stores/weekly-review-store.js';
 import { earliest } from '../stores/rhythm.js';
-import type { ChannelTally } from '../channels/send-messages.js';
+import type { ChannelTally } from '../notifications/post-messages.js';
 import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
 
 export interface DigestActivityDeps extends ChannelPostingDeps {
@@ -164,10 +166,10 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       const planned = await reminders.planReminders(environment, at);
       const weekly = await weeklyReviews.plan(environment, at);
       const links = { appUrl, installation: await installationId(db), unsubscribe, actions };
-      const reminderJobs = (await reminders.pendingEmails({ environment })).map((email) => singleEmailKinds.reminder.job(email, links));
+      const reminderJobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmails.job(email, links));
       const [tally] = await Promise.all([send(async () => reminderJobs.shift()), channels.firstAttempts({ environment_id: environment, kind: 'reminder' })]);
       // Then the weekly reviews, told apart in the answer (one sending at a time holds the attempt's fence).
-      const weeklyJobs = (await weeklyReviews.pendingEmails({ environment })).map((email) => singleEmailKinds.weekly.job(email, links));
+      const weeklyJobs = (await weeklyReviews.pendingEmails({ environment })).map((email) => weeklyEmails.job(email, links));
       const weeklyTally = await send(async () => weeklyJobs.shift());
       // Reminders refused for now or held by quiet hours are tried by the digest when due: it learns when here, not at a fix (#40).
       const nextLook = earliest([await reminders.nextLook(environment, at), weekly.nextLook].filter((t): t is Date => t !== null));
@@ -198,7 +200,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       // A held connection email whose news no longer stands is dropped, not sent (S49).
       const dropped = new Set(await connections.dropStaleHeld(emails.filter((d) => d.kind === 'connection').map((d) => d.id)));
       const links = { appUrl, installation, unsubscribe, actions };
-      for (const kind of Object.keys(singleEmailKinds) as (keyof typeof singleEmailKinds)[]) {
+      for (const kind of singleEmailKinds) {
         jobs.push(...(await emailJobs(db, kind, { deliveryIds: emails.filter((d) => d.kind === kind && !dropped.has(d.id)).map((d) => d.id) }, links)));
       }
       const [tally] = await Promise.all([send(async () => jobs.shift(), clock), channels.post(posts, clock)]);

@@ -1,7 +1,7 @@
 /**
  * What a transport is (S43, S49): how an event reaches one kind of channel. Each kind of channel
  * (contracts/channel.ts) has one module that says it (slack.ts, teams.ts, webhook.ts, …), and
- * transports.ts lists them; sending, retrying and recording are the same for all (send-messages.ts).
+ * transports.ts lists them; sending, retrying and recording are the same for all (notifications/post-messages.ts).
  */
 import type { ClaimedMessage } from '../stores/channel-store.js';
 import type { ChannelEvent, ErrorLine } from './events.js';

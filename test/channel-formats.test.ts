@@ -11,7 +11,7 @@ import { channelUrlProblem } from '../contracts/channel-url.js';
 import { slackMessage, slackText } from '../channels/slack.js';
 import { teamsMaxBytes, teamsMessage } from '../channels/teams.js';
 import { retryAfterMs } from '../channels/post.js';
-import { channelRequests } from '../channels/send-messages.js';
+import { channelRequests } from '../channels/transports.js';
 import type { LineActions } from '../channels/transport.js';
 import { digestEventSchema, type DigestEvent, type ErrorLine } from '../channels/events.js';
 import { newWebhookSecret } from '../stores/channel-store.js';

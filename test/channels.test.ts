@@ -21,7 +21,7 @@ import { remindNowUpdate } from '../workflows/environment-digest.js';
 import { createChannelStore } from '../stores/channel-store.js';
 import { createDeliveryStore } from '../stores/delivery-store.js';
 import { claimFreshMs } from '../email/send-deliveries.js';
-import { sendChannelMessages } from '../channels/send-messages.js';
+import { sendChannelMessages } from '../notifications/post-messages.js';
 import { channelAgents } from '../channels/post.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { testCatalog } from './helpers/world.js';

@@ -13,7 +13,7 @@ import { errorFingerprint } from '../stores/fingerprint.js';
 import { createDigestStore } from '../stores/digest-store.js';
 import { createErrorStore } from '../stores/error-store.js';
 import { createChannelStore } from '../stores/channel-store.js';
-import { channelRequests } from '../channels/send-messages.js';
+import { channelRequests } from '../channels/transports.js';
 import type { ChannelEvent } from '../channels/events.js';
 
 const require = createRequire(import.meta.url);

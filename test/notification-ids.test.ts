@@ -8,7 +8,7 @@ import type { Knex } from 'knex';
 import { createTestDatabase } from './helpers/database.js';
 import { createTestWorld } from './helpers/world.js';
 import { createChannelStore } from '../stores/channel-store.js';
-import { channelRequests } from '../channels/send-messages.js';
+import { channelRequests } from '../channels/transports.js';
 import type { ChannelEvent } from '../channels/events.js';
 import { createReminderStore } from '../stores/reminder-store.js';
 import { installationId } from '../stores/installation.js';

@@ -14,7 +14,7 @@ import { createPageStore } from '../stores/page-store.js';
 import { emailPageLines } from '../server/routes/emails.js';
 import { pageTime } from '../server/page-renderer.js';
 import { rowsOf, startDigest } from './helpers/digests.js';
-import { composeSentEmail } from '../email/sent-email.js';
+import { composeSentEmail } from '../notifications/sent-email.js';
 import { testSecret } from './helpers/herald.js';
 import { digestStatusQuery, setIntervalUpdate } from '../workflows/environment-digest.js';
 

@@ -16,7 +16,7 @@ import { emailActionLinks } from '../../email/email-actions.js';
 import { recipientsOwn } from '../../email/digest-composer.js';
 import { messagePattern } from '../../stores/fingerprint.js';
 import type { CycleContext, DigestErrorRow } from '../../stores/digest-store.js';
-import { channelRequests } from '../../channels/send-messages.js';
+import { channelRequests } from '../../channels/transports.js';
 import { channelActionLinks } from '../../channels/channel-actions.js';
 import type { ChannelEvent, ErrorLine } from '../../channels/events.js';
 import { describeRhythm } from '../../contracts/rhythm.js';

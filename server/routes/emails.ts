@@ -4,11 +4,11 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { createPageStore, type EmailLine } from '../../stores/page-store.js';
-import { composeSentEmail } from '../../email/sent-email.js';
+import { composeSentEmail } from '../../notifications/sent-email.js';
 import { notFound, page, signedIn, urlId, type PageDeps } from '../page.js';
 import { pageTime } from '../page-renderer.js';
 import { channelKindName } from '../../contracts/channel.js';
-import { emailKindNames } from '../../email/email-kinds.js';
+import { kindNames } from '../../notifications/kinds.js';
 
 const statusText = (line: EmailLine) =>
   line.status === 'sent'
@@ -35,7 +35,7 @@ const postStatusText = (line: EmailLine) =>
 
 /** What a post is called: its kind, and where it went. */
 const postTitle = (line: EmailLine) =>
-  `${line.kind === 'digest' ? `Digest ${line.cycle} of ${line.environmentName}` : `${emailKindNames[line.kind]}, ${line.environmentName}`}, posted to ${line.post!.channel} (${channelKindName(line.post!.channelKind)})`;
+  `${line.kind === 'digest' ? `Digest ${line.cycle} of ${line.environmentName}` : `${kindNames[line.kind]}, ${line.environmentName}`}, posted to ${line.post!.channel} (${channelKindName(line.post!.channelKind)})`;
 
 /** The lines of "My emails" as the page shows them: what each is called, how it ended, why a cycle sent none; posts to their channel beside the emails. */
 export function emailPageLines(lines: EmailLine[]) {
@@ -43,7 +43,7 @@ export function emailPageLines(lines: EmailLine[]) {
     ...line,
     ...(line.post && { postTitle: postTitle(line) }),
     statusText: line.post ? postStatusText(line) : line.deliveryId ? statusText(line) : '',
-    kindName: emailKindNames[line.kind],
+    kindName: kindNames[line.kind],
     quietRun: line.quietCycles > 1,
     why: line.nothingNew ? 'Nothing was new or resolved in the flows you followed.' : `You followed no flow of ${line.environmentName} then.`,
   }));

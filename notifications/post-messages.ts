@@ -1,6 +1,6 @@
 /**
- * Sending channel messages (S43): each claimed for one attempt, composed (once), rendered in its
- * channel's format, posted with a bounded wait, and its outcome recorded. Messages go at once,
+ * Posting channel messages (S43): each claimed for one attempt, its kind's event composed (once),
+ * rendered by its channel's transport, posted with a bounded wait, and its outcome recorded. Messages go at once,
  * side by side: a slow or failing channel delays neither email nor another channel; what a
  * channel refuses for now waits for the environment's digest to try it again (S34).
  */
@@ -8,12 +8,11 @@ import type { Knex } from 'knex';
 import { createChannelStore } from '../stores/channel-store.js';
 import type { SendFence } from '../stores/delivery-store.js';
 import { claimFreshMs } from '../email/send-deliveries.js';
-import { channelComposer } from './compose.js';
-import { transports } from './transports.js';
-import { noLineActions, type ChannelRequest, type LineActions, type OutgoingMessage, type Transport } from './transport.js';
-import { channelActionLinks } from './channel-actions.js';
-import { defaultPostTimeoutMs, postMessage, type ChannelAgents, type PostOutcome } from './post.js';
-import type { ChannelEvent } from './events.js';
+import { transports } from '../channels/transports.js';
+import type { ChannelRequest, Transport } from '../channels/transport.js';
+import { channelActionLinks } from '../channels/channel-actions.js';
+import { defaultPostTimeoutMs, postMessage, type ChannelAgents, type PostOutcome } from '../channels/post.js';
+import { eventOf } from './kinds.js';
 
 export interface ChannelSending {
   db: Knex;
@@ -34,11 +33,6 @@ export interface ChannelSending {
 
 export type ChannelTally = { sent: number; failed: number; deferred: number; cancelled: number };
 
-/** The requests a channel gets for an event, as its kind's transport makes them (a webhook's signed per Standard Webhooks). */
-export function channelRequests(message: OutgoingMessage, event: ChannelEvent, signedAt = new Date(), actions: LineActions = noLineActions): ChannelRequest[] {
-  return transports[message.channel.kind].requests(event, message, signedAt, actions);
-}
-
 /**
  * Posts a message's requests in order until one is not taken; answers how the last ended, a
  * refusal in the receiver's words where its transport reads them.
@@ -57,7 +51,6 @@ async function post(transport: Transport, requests: ChannelRequest[], options: {
 /** Sends these messages, each once if it is still due; answers how they ended. */
 export async function sendChannelMessages(ids: number[], sending: ChannelSending): Promise<ChannelTally> {
   const store = createChannelStore(sending.db);
-  const composer = channelComposer(sending.db, sending.appUrl);
   const timeoutMs = sending.timeoutMs ?? defaultPostTimeoutMs;
   const tally: ChannelTally = { sent: 0, failed: 0, deferred: 0, cancelled: 0 };
   await Promise.all(
@@ -74,7 +67,7 @@ export async function sendChannelMessages(ids: number[], sending: ChannelSending
       if (message.channel.removed) {
         ended = await store.record(id, message.attempts, { outcome: 'cancelled', status: null, error: 'not sent: the channel was removed' }, sending.now(), sending.retryLimitMs);
       } else {
-        const event = await composer.eventOf(message);
+        const event = await eventOf(sending, message);
         if (!message.event) await store.keepEvent(id, event);
         const transport = transports[message.channel.kind];
         const requests = transport.requests(event, message, new Date(), channelActionLinks(sending.appUrl, sending.secret, message));

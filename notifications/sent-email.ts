@@ -5,11 +5,11 @@
 import type { Knex } from 'knex';
 import type { DeliveryKind } from '../stores/delivery-store.js';
 import { createDigestStore } from '../stores/digest-store.js';
-import { composeDigest, recipientsOwn } from './digest-composer.js';
-import { emailActionLinks } from './email-actions.js';
-import { digestDetailLimit } from './digest-email.js';
-import { unsubscribeLinks } from './unsubscribe.js';
-import { emailJobs } from './email-kinds.js';
+import { composeDigest, recipientsOwn } from '../email/digest-composer.js';
+import { emailActionLinks } from '../email/email-actions.js';
+import { digestDetailLimit } from '../email/digest-email.js';
+import { unsubscribeLinks } from '../email/unsubscribe.js';
+import { emailJobs } from './kinds.js';
 
 export interface SentEmail {
   id: number;
