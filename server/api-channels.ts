@@ -1,6 +1,7 @@
 /**
  * The API of channels (S43): an account's Slack, Teams and signed-webhook channels, where each
- * person's subscriptions go, and what Herald posted to channels ("messages").
+ * person's subscriptions go, what Herald posted to channels ("messages"), and every notification
+ * a person was sent, by email or to their channel (S49), as their own page lists it.
  */
 import { z } from 'zod';
 import { channelBody, channelName, targetBody } from '../contracts/channel.js';
@@ -8,7 +9,8 @@ import { channelViews, putChannel, putTarget, readTarget, removeChannel } from '
 import { createChannelStore } from '../stores/channel-store.js';
 import { versionOf } from '../admin/entities.js';
 import { NotFound, newestFirstPage, newestFirstQuery, pageSize, route, Versioned, type ApiRoute } from './api-route.js';
-import { subscriptionParams as targetParams } from './api-entities.js';
+import { subscriptionParams as targetParams, userParams } from './api-entities.js';
+import { createPageStore } from '../stores/page-store.js';
 
 const nameParams = z.strictObject({ name: channelName });
 const found = (entity: Record<string, unknown> | undefined, missing: string) => {
@@ -62,6 +64,39 @@ export const channelRoutes: ApiRoute[] = [
     async handle({ account, query }, { db }) {
       const limit = pageSize(query);
       return newestFirstPage('messages', await createChannelStore(db).messages(account, { limit, before: query.before }), '/messages', limit);
+    },
+  }),
+  route({
+    method: 'GET',
+    url: '/users/:email/messages',
+    summary:
+      "Every notification Herald sent a user, or tried to, newest first (S27, S49), as their own page lists it: each email, and each post for them to the channel their subscriptions in an environment go to, with its kind (digest, connection, reminder, assignment, weekly), transport (email, slack, teams, webhook, pagerduty), status and why it stands so.",
+    scope: 'read',
+    params: userParams,
+    query: z.strictObject({ limit: z.coerce.number().int().min(1).max(100).optional() }),
+    answers: '{ messages: [{ kind, transport, environment, cycle, at, status, subject, channel, lastError, sentAt, heldUntil, retryAt }] }',
+    async handle({ account, params, query }, { db }) {
+      const user = await db('users').where({ account_id: account, email: params.email }).first('id');
+      if (!user) throw new NotFound(`no user "${params.email}"`);
+      const lines = await createPageStore(db).emails({ id: Number(user.id), account }, query.limit ?? 100);
+      return {
+        messages: lines
+          .filter((line) => line.deliveryId !== null || line.post !== null)
+          .map((line) => ({
+            kind: line.kind,
+            transport: line.post?.channelKind ?? 'email',
+            environment: line.environment,
+            cycle: line.cycle,
+            at: line.at,
+            status: line.status,
+            subject: line.post ? null : line.subject,
+            channel: line.post?.channel ?? null,
+            lastError: line.lastError,
+            sentAt: line.sentAt,
+            heldUntil: line.heldUntil,
+            retryAt: line.post?.retryAt ?? null,
+          })),
+      };
     },
   }),
   route({

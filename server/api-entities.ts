@@ -100,6 +100,8 @@ function kindRoutes(kind: EntityKind): ApiRoute[] {
 }
 
 export const subscriptionParams = z.strictObject({ environment: entityId, email });
+/** A user of the account, by address. */
+export const userParams = z.strictObject({ email });
 
 export const entityRoutes: ApiRoute[] = [
   ...(['environments', 'integrations', 'connections', 'flows', 'users'] as const).flatMap(kindRoutes),

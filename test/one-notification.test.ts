@@ -38,6 +38,10 @@ describe('S49: one notification, every transport', async () => {
   });
   const server = await startServer({ db, temporal: herald.temporal, taskQueue: herald.taskQueue, variables: { HERALD_CHANNEL_ALLOW: '127.0.0.1' } });
   const token = (await createTokenStore(db).create('acme', 'acme platform', ['read', 'manage'])).token;
+  const get = async (path: string) => {
+    const response = await fetch(`${server.url}${apiPrefix}${path}`, { headers: { authorization: `Bearer ${token}` } });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  };
   const put = async (path: string, body: unknown) => {
     const response = await fetch(`${server.url}${apiPrefix}${path}`, {
       method: 'PUT',
@@ -100,5 +104,14 @@ describe('S49: one notification, every transport', async () => {
     const emailed = mail.received.map((m) => `${m.envelopeTo.join(',')}: ${m.parsed.subject}`).sort();
     expect(emailed).toHaveLength(8);
     for (const person of ['ops@acme.test', 'hooks@acme.test']) expect(emailed.filter((line) => line.startsWith(`${person}:`)), person).toHaveLength(4);
+
+    // Each person's own list, over the API as on their page, holds what reached them by any transport.
+    type Listed = { kind: string; transport: string; status: string; channel: string | null; lastError: string | null };
+    const messagesOf = async (email: string) => ((await get(`/users/${email}/messages`)).body.messages as Listed[]).map((m) => `${m.kind} ${m.transport}${m.channel ? ` ${m.channel}` : ''}: ${m.status}`).sort();
+    expect(await messagesOf('ops@acme.test')).toEqual(['assignment', 'connection', 'digest', 'reminder'].flatMap((kind) => [`${kind} email: sent`, `${kind} slack ops-slack: sent`]));
+    expect(await messagesOf('oncall@acme.test')).toEqual(['assignment pagerduty pager: cancelled', 'connection pagerduty pager: sent', 'digest pagerduty pager: sent', 'reminder pagerduty pager: cancelled']);
+    const [declinedReminder] = ((await get('/users/oncall@acme.test/messages')).body.messages as Listed[]).filter((m) => m.kind === 'reminder');
+    expect(declinedReminder!.lastError).toMatch(/^not sent: PagerDuty is told of connections going offline and back/);
+    expect(await get('/users/nobody@acme.test/messages')).toEqual({ status: 404, body: { error: 'not found: no user "nobody@acme.test"' } });
   });
 });

@@ -218,7 +218,7 @@ export function galleryPages(): GalleryPage[] {
     channels: [{ name: 'ops-slack', kind: 'slack', chosen: true }],
     targetSaved: false,
   });
-  add('my-emails', 'emails', { title: 'My emails', wide: true, person, lines: emailPageLines(emailLines) });
+  add('my-emails', 'emails', { title: 'My messages', wide: true, person, lines: emailPageLines(emailLines) });
   add('sign-in', 'sign-in', { title: 'Sign in', next: '/environments/acme-production/errors/101' });
   add('sign-in-sent', 'sign-in-sent', { title: 'Check your email', email: person.email, next: '/' });
   add('sign-in-confirm', 'sign-in-confirm', { title: 'Sign in', signingIn: person, token: 'a-signed-token' });

@@ -55,7 +55,7 @@ export function emailPages(app: FastifyInstance, deps: PageDeps): void {
   app.get('/emails', async (request, reply) => {
     const person = signedIn(request);
     const lines = emailPageLines(await store.emails(person, 100));
-    return page(reply, 'emails', { title: 'My emails', wide: true, person, lines });
+    return page(reply, 'emails', { title: 'My messages', wide: true, person, lines });
   });
 
   app.get<{ Params: { id: string } }>('/emails/:id', async (request, reply) => {
