@@ -436,6 +436,19 @@ describe('S43: channels', async () => {
     expect(receiver.accepted('/slack')).toHaveLength(1);
   }, 60_000);
 
+  it('S49: posts in flight are bounded as emails are (S33): thirty messages due at once go at most ten at a time, each once, and a crash can repeat no more than those', async () => {
+    const channel = (await db('channels').where({ name: 'ops-slack' }).first('id')).id;
+    const planned = await db('notifications')
+      .insert(Array.from({ length: 30 }, (_, i) => ({ channel_id: channel, environment_id: 'prod', kind: 'reminder', key: `reminder:bound-${i}:${channel}`, planned_at: new Date(), flow_ids: ['orders'] })))
+      .returning('id');
+    receiver.clear();
+    receiver.answer('/slack', ...Array.from({ length: 30 }, () => ({ delayMs: 150 })));
+    expect(await sendChannelMessages(planned.map((row) => Number(row.id)), { ...attemptSending, now: () => new Date() })).toEqual({ sent: 30, failed: 0, deferred: 0, cancelled: 0 });
+    expect(receiver.accepted('/slack')).toHaveLength(30);
+    expect(receiver.mostAtOnce('/slack')).toBeGreaterThan(1);
+    expect(receiver.mostAtOnce('/slack')).toBeLessThanOrEqual(10);
+  });
+
   it('S49: PagerDuty: a flow of production with errors open triggers an incident that Herald resolves when none are; an outage triggers one its end resolves; 429 then taken; 400 failed for good in PagerDuty\'s words; reminders not posted', async () => {
     const pagerDuty = await startPagerDutyReceiver();
     const routingKey = 'R0UT1NGKEY0F32LETTERSANDDIGITS00';

@@ -26,6 +26,8 @@ export interface ChannelReceiver {
   received(path?: string): ReceivedRequest[];
   /** The bodies `path` accepted (200), parsed. */
   accepted(path: string): unknown[];
+  /** The most requests to `path` that were open at once (arrived, not yet answered) since the last clear. */
+  mostAtOnce(path: string): number;
   clear(): void;
 }
 
@@ -43,7 +45,13 @@ export async function listenLocally(server: Server): Promise<number> {
 export async function startChannelReceiver(): Promise<ChannelReceiver> {
   const requests: ReceivedRequest[] = [];
   const queues = new Map<string, Answer[]>();
+  const open = new Map<string, number>();
+  const most = new Map<string, number>();
   const server: Server = createServer((request, response) => {
+    const opened = request.url ?? '/';
+    open.set(opened, (open.get(opened) ?? 0) + 1);
+    most.set(opened, Math.max(most.get(opened) ?? 0, open.get(opened)!));
+    response.on('close', () => open.set(opened, open.get(opened)! - 1));
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -69,9 +77,11 @@ export async function startChannelReceiver(): Promise<ChannelReceiver> {
     answer: (path, ...answers) => queues.set(path, [...(queues.get(path) ?? []), ...answers]),
     received: (path) => requests.filter((r) => path === undefined || r.path === path),
     accepted: (path) => requests.filter((r) => r.path === path && r.status === 200).map((r) => JSON.parse(r.body) as unknown),
+    mostAtOnce: (path) => most.get(path) ?? 0,
     clear: () => {
       requests.length = 0;
       queues.clear();
+      most.clear();
     },
   };
 }
