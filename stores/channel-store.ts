@@ -454,7 +454,7 @@ export async function planDigestMessages(
        select cm.channel_id, cm.flow_ids, cm.since_cycle_id,
               (select count(*) from errors e where e.environment_id = :environment and e.flow_id = any(cm.flow_ids) and ${channelNewSql}) as new_count,
               (select count(*) from errors e where e.environment_id = :environment and ${channelResolvedSql}) as resolved_count,
-              (select count(*) from errors e where e.environment_id = :environment and e.status = 'open' and e.flow_id = any(cm.flow_ids)) as open_count
+              (select coalesce(sum(o.open - o.retrying), 0) from error_open_counts o where o.environment_id = :environment and o.flow_id = any(cm.flow_ids)) as open_count
          from scoped cm)
      insert into notifications (channel_id, environment_id, kind, key, cycle_id, since_cycle_id, flow_ids, new_count, resolved_count, open_count)
      select channel_id, :environment, 'digest', 'digest:' || :cycle || ':' || channel_id, :cycle, since_cycle_id, flow_ids, new_count, resolved_count, open_count

@@ -290,9 +290,14 @@ export function createDigestStore(db: Knex): DigestStore {
              select r.since, e.flow_id, count(*) as n from ranges r join errors e
                  on e.environment_id = :environment and ${newInRangeSql('r.since')}
               group by r.since, e.flow_id),
+           -- Open now (not in their retry window), as the database keeps them per flow; of those, the
+           -- snoozed, read through the environment's snoozes (few), not by counting its open errors.
            open_per_flow as materialized (
-             select e.flow_id, count(*) as n, count(e.snooze_id) as snoozed from errors e where e.environment_id = :environment and e.status = 'open'
-              group by e.flow_id),
+             select o.flow_id, o.open - o.retrying as n, coalesce(z.n, 0) as snoozed
+               from error_open_counts o
+               left join (select e.flow_id, count(*) as n from snoozes s join errors e on e.snooze_id = s.id
+                           where s.environment_id = :environment and e.status = 'open' group by e.flow_id) z on z.flow_id = o.flow_id
+              where o.environment_id = :environment),
            resolved_per_user as (
              select sc.user_id, count(*) as n
                from scope sc join errors e on e.flow_id = sc.flow_id and ${resolvedInRangeSql(null)}

@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { startFixture } from './helpers/fixture.js';
 import { testCatalog } from './helpers/world.js';
 import { rowsOf, runCycleNow, startDigest, summaryOf } from './helpers/digests.js';
+import { createSnoozeStore } from '../stores/snooze-store.js';
 import { applyCatalog } from '../catalog/catalog.js';
 import { createErrorStore } from '../stores/error-store.js';
 import { digestStatusQuery, remindNowUpdate, stopDigestSignal } from '../workflows/environment-digest.js';
@@ -14,7 +15,7 @@ describe('error digests', async () => {
   // No interval given: the digest follows the workers' configured interval (15 minutes here).
   const prodDigest = await startDigest(herald.temporal, herald.taskQueue, { environment: 'prod' });
   await startDigest(herald.temporal, herald.taskQueue, { environment: 'staging', intervalMs: minutes(15) });
-  const report = (flow: string, errors: { traceKey: string; message: string; code?: string; step?: string; fingerprint?: string }[], environment = 'prod') =>
+  const report = (flow: string, errors: { traceKey: string; message: string; code?: string; step?: string; fingerprint?: string; intermittent?: boolean }[], environment = 'prod') =>
     herald.client.reportErrors({ environment, flow, errors });
   const cycle = (environment = 'prod') => runCycleNow(herald.temporal, environment);
 
@@ -56,6 +57,22 @@ describe('error digests', async () => {
     expect(quiet.lastCycle).toBe(before.lastCycle + 1);
     expect(Date.parse(quiet.nextCycleAt)).toBeGreaterThan(Date.parse(after.nextCycleAt));
     expect(mail.received).toHaveLength(2);
+  });
+
+  it('S5, S7: an error still in its retry window is neither new nor open in a digest; the snoozed among the open are counted apart', async () => {
+    await report('orders', [
+      { traceKey: 'SO-W1', message: 'Timeout talking to ERP', intermittent: true },
+      { traceKey: 'SO-W2', message: 'Customer not found in ERP' },
+      { traceKey: 'SO-W3', message: 'Price list missing' },
+    ]);
+    expect(await db('errors').where({ trace_key: 'SO-W1' }).first('status')).toEqual({ status: 'retrying' });
+    const [snoozedId] = await db('errors').where({ trace_key: 'SO-W3' }).pluck('id');
+    await createSnoozeStore(db).snooze({ environment: 'prod', errorIds: [Number(snoozedId)], until: new Date(Date.now() + 86_400_000), user: 'ops@acme.test' }, new Date());
+    await cycle();
+    const [email] = mail.to('orders-team@acme.test');
+    expect(summaryOf(email!)).toEqual({ new: 1, resolved: 0, open: 2 });
+    expect(rowsOf(email!, 'new').join('\n')).not.toMatch(/SO-W1|SO-W3/);
+    expect(email!.parsed.text).toMatch(/Open in total: 2 \(1 snoozed\)/);
   });
 
   it('S8: the email has the summary and the details of each new error, grouped by flow', async () => {

@@ -301,7 +301,7 @@ describe('the test harness', async () => {
     expect(await db('email_deliveries').count({ n: '*' })).toEqual([{ n: 3 }]);
     expect(await db('notifications').count({ n: '*' })).toEqual([{ n: 6 }]);
 
-    await db.migrate.down({ migrationSource });
+    await db.migrate.down({ migrationSource, name: '20261220000000_one_outbox' });
     expect(await db('email_deliveries').orderBy('id').pluck('kind')).toEqual(['reminder', 'weekly', 'reminder']);
     expect(await db('channel_messages').orderBy('id').pluck('key')).toEqual(['reminder:1', 'reminder:2', 'reminder:3']);
     await migrateLatest(db);
