@@ -57,13 +57,15 @@ export const channelRoutes: ApiRoute[] = [
   route({
     method: 'GET',
     url: '/messages',
-    summary: "What Herald posted to the account's channels, newest first: each message's status (pending, sent, failed, cancelled), attempts and the channel's last answer.",
+    summary:
+      "What Herald posted to the account's channels (`to=channels`, the default), emailed its people (`to=people`), or both (`to=all`), newest first (S49): each notification's transport, where it went, status (pending, sent, failed, cancelled), attempts and the last answer.",
     scope: 'read',
-    query: newestFirstQuery,
-    answers: '{ messages: [{ id, channel, channelKind, environment, kind, status, attempts, lastStatus, lastError, retryAt, createdAt, sentAt }], next? }',
+    query: newestFirstQuery.extend({ to: z.enum(['channels', 'people', 'all'], { error: 'must be channels, people or all' }).optional() }),
+    answers: '{ messages: [{ id, transport, channel, channelKind, recipient, environment, kind, status, attempts, lastStatus, lastError, retryAt, heldUntil, createdAt, sentAt }], next? }',
     async handle({ account, query }, { db }) {
       const limit = pageSize(query);
-      return newestFirstPage('messages', await createChannelStore(db).messages(account, { limit, before: query.before }), '/messages', limit);
+      const to = query.to ?? 'channels';
+      return newestFirstPage('messages', await createChannelStore(db).messages(account, { limit, before: query.before, to }), '/messages', limit, query.to ? { to } : {});
     },
   }),
   route({

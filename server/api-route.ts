@@ -72,7 +72,8 @@ export const newestFirstQuery = z.strictObject({ before: z.coerce.number().int()
 export const pageSize = (query: { limit?: number }) => query.limit ?? 100;
 
 /** A page of `items` under `key`, with `next`, the URL of the following page, when the page was full. */
-export function newestFirstPage<T extends { id: number }, K extends string>(key: K, items: T[], path: string, limit: number) {
+export function newestFirstPage<T extends { id: number }, K extends string>(key: K, items: T[], path: string, limit: number, also: Record<string, string> = {}) {
   const last = items.at(-1);
-  return { [key]: items, ...(items.length === limit && last && { next: `${apiPrefix}${path}?before=${last.id}&limit=${limit}` }) } as Record<K, T[]> & { next?: string };
+  const next = () => `${apiPrefix}${path}?${new URLSearchParams({ ...also, before: String(last!.id), limit: String(limit) })}`;
+  return { [key]: items, ...(items.length === limit && last && { next: next() }) } as Record<K, T[]> & { next?: string };
 }

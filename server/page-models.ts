@@ -40,7 +40,7 @@ interface InEnvironment extends Frame {
 import type { EntityView } from '../admin/entities.js';
 import type { TrendChart } from './trend-charts.js';
 import type { ConnectionDowntime, FlowResolveTime, FlowWeek, GroupWeek } from '../stores/trend-store.js';
-import type { ChannelMessageView } from '../stores/channel-store.js';
+import type { NotificationView } from '../stores/channel-store.js';
 import type { channelKindChoices } from '../contracts/channel.js';
 
 export interface PageModels {
@@ -50,7 +50,7 @@ export interface PageModels {
   /** The account's channels (S43; owners and admins), and the one just saved, with a new webhook's secret (shown once). */
   channels: Frame & { person: Person; channels: EntityView[]; made?: { name: string; secret?: string } } & ReturnType<typeof channelKindChoices>;
   /** What was posted to the account's channels (S43). */
-  messages: Frame & { person: Person; messages: (ChannelMessageView & { statusText: string })[]; next?: string };
+  messages: Frame & { person: Person; messages: (NotificationView & { statusText: string; to: string; transportName: string })[]; next?: string };
   errors: InEnvironment & {
     groups: FlowGroup[];
     statuses: { value: ErrorStatus; label: string }[];

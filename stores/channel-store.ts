@@ -66,11 +66,16 @@ export interface ClaimedMessage {
   channel: { id: number; kind: ChannelKind; url: string; secret: string | null; removed: boolean };
 }
 
-/** A channel message as "messages" shows it. */
-export interface ChannelMessageView {
+/** A notification as the account's "messages" shows it: a post to a channel, or an email to a person. */
+export interface NotificationView {
   id: number;
-  channel: string;
-  channelKind: ChannelKind;
+  /** `email`, or the channel's kind. */
+  transport: string;
+  /** The channel it was posted to (none for an email). */
+  channel: string | null;
+  channelKind: ChannelKind | null;
+  /** The address an email went to (none for a post). */
+  recipient: string | null;
   environment: string;
   kind: string;
   status: string;
@@ -78,6 +83,8 @@ export interface ChannelMessageView {
   lastStatus: number | null;
   lastError: string | null;
   retryAt: Date | null;
+  /** An email held by its person's quiet hours until then (S49). */
+  heldUntil: Date | null;
   createdAt: Date;
   sentAt: Date | null;
 }
@@ -177,20 +184,28 @@ export function createChannelStore(db: Knex) {
       return { changed: true };
     },
 
-    /** The account's channel messages, newest first. */
-    async messages(account: string, options: { limit: number; before?: number }): Promise<ChannelMessageView[]> {
+    /**
+     * The account's notifications, newest first (S43, S49): its messages to channels, its emails to
+     * people, or both. Each says where it went: a channel (and its kind) or a person's address.
+     */
+    async messages(account: string, options: { limit: number; before?: number; to?: 'channels' | 'people' | 'all' }): Promise<NotificationView[]> {
       const query = db('notifications as m')
-        .join('channels as c', 'c.id', 'm.channel_id')
+        .leftJoin('channels as c', 'c.id', 'm.channel_id')
         .join('environments as e', 'e.id', 'm.environment_id')
-        .where('c.account_id', account)
+        .where('e.account_id', account)
         .orderBy('m.id', 'desc')
         .limit(options.limit)
         .select('m.*', 'c.name as channel_name', 'c.kind as channel_kind', 'e.name as environment_name');
+      const to = options.to ?? 'channels';
+      if (to === 'channels') query.whereNotNull('m.channel_id');
+      if (to === 'people') query.whereNull('m.channel_id');
       if (options.before !== undefined) query.where('m.id', '<', options.before);
       return (await query).map((r) => ({
         id: Number(r.id),
-        channel: r.channel_name,
-        channelKind: r.channel_kind,
+        transport: r.channel_kind ?? 'email',
+        channel: r.channel_name ?? null,
+        channelKind: r.channel_kind ?? null,
+        recipient: r.channel_id === null ? r.recipient : null,
         environment: r.environment_name,
         kind: r.kind,
         status: r.status,
@@ -198,6 +213,7 @@ export function createChannelStore(db: Knex) {
         lastStatus: r.last_status,
         lastError: r.last_error,
         retryAt: r.retry_at,
+        heldUntil: r.held_until,
         createdAt: r.created_at,
         sentAt: r.sent_at,
       }));

@@ -113,5 +113,18 @@ describe('S49: one notification, every transport', async () => {
     const [declinedReminder] = ((await get('/users/oncall@acme.test/messages')).body.messages as Listed[]).filter((m) => m.kind === 'reminder');
     expect(declinedReminder!.lastError).toMatch(/^not sent: PagerDuty is told of connections going offline and back/);
     expect(await get('/users/nobody@acme.test/messages')).toEqual({ status: 404, body: { error: 'not found: no user "nobody@acme.test"' } });
+
+    // The account's one list, people and channels alike; its channels alone unless asked (as before).
+    type Message = { kind: string; transport: string; channel: string | null; recipient: string | null; status: string };
+    const all = (await get('/messages?to=all')).body.messages as Message[];
+    expect(new Set(all.map((m) => `${m.kind} ${m.transport}`)).size).toBe(20);
+    expect(all.filter((m) => m.transport === 'email').map((m) => m.recipient).sort()).toEqual([...Array(4).fill('hooks@acme.test'), ...Array(4).fill('ops@acme.test')]);
+    expect(((await get('/messages')).body.messages as Message[]).filter((m) => m.transport === 'email')).toEqual([]);
+    const people = await get('/messages?to=people&limit=3');
+    expect((people.body.messages as Message[]).map((m) => m.transport)).toEqual(['email', 'email', 'email']);
+    expect(people.body.next).toMatch(/^\/api\/v1\/messages\?to=people&before=\d+&limit=3$/);
+    const wrong = await get('/messages?to=everyone');
+    expect(wrong.status).toBe(400);
+    expect(JSON.stringify(wrong.body)).toContain('must be channels, people or all');
   });
 });

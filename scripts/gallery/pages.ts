@@ -7,7 +7,7 @@
 import { renderPage } from '../../server/page-renderer.js';
 import type { PageModels, PageName } from '../../server/page-models.js';
 import { emailPageLines } from '../../server/routes/emails.js';
-import { channelRows } from '../../server/routes/channels.js';
+import { channelRows, messageLines } from '../../server/routes/channels.js';
 import { weeklyReviewForm } from '../../server/routes/notifications.js';
 import { channelKindChoices } from '../../contracts/channel.js';
 import { channelView } from '../../admin/channels.js';
@@ -245,9 +245,11 @@ export function galleryPages(): GalleryPage[] {
     title: 'Messages',
     wide: true,
     person,
-    messages: [
-      { id: 1, channel: 'ops-slack', channelKind: 'slack', environment: 'acme-production', kind: 'digest', status: 'sent', attempts: 1, lastStatus: 200, lastError: null, retryAt: null, createdAt: at(6, 9, 15), sentAt: at(6, 9, 15), statusText: 'Sent' },
-    ],
+    messages: messageLines([
+      { id: 3, transport: 'email', channel: null, channelKind: null, recipient: 'ana@acme.example', environment: 'acme-production', kind: 'assignment', status: 'pending', attempts: 0, lastStatus: null, lastError: null, retryAt: at(7, 7), heldUntil: at(7, 7), createdAt: at(7, 3), sentAt: null },
+      { id: 2, transport: 'email', channel: null, channelKind: null, recipient: 'ops@acme.example', environment: 'acme-production', kind: 'digest', status: 'sent', attempts: 1, lastStatus: null, lastError: null, retryAt: null, heldUntil: null, createdAt: at(6, 9, 15), sentAt: at(6, 9, 15) },
+      { id: 1, transport: 'slack', channel: 'ops-slack', channelKind: 'slack', recipient: null, environment: 'acme-production', kind: 'digest', status: 'sent', attempts: 1, lastStatus: 200, lastError: null, retryAt: null, heldUntil: null, createdAt: at(6, 9, 15), sentAt: at(6, 9, 15) },
+    ]),
   });
   add('overview', 'overview', overviewModel());
   add('act-ask', 'act', {

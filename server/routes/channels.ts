@@ -6,11 +6,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { check } from '../../contracts/problems.js';
-import { channelBody, channelKindChoices, channelName } from '../../contracts/channel.js';
+import { channelBody, channelKindChoices, channelKindName, channelName } from '../../contracts/channel.js';
 import { channelViews, putChannel, removeChannel } from '../../admin/channels.js';
 import { describeRhythm, type Rhythm } from '../../contracts/rhythm.js';
 import { EntityConflict, EntityRefused, type EntityView } from '../../admin/entities.js';
-import { createChannelStore } from '../../stores/channel-store.js';
+import { createChannelStore, type NotificationView } from '../../stores/channel-store.js';
+import { pageTime } from '../page-renderer.js';
 import { mayAudit, notFound, page, signedIn, type PageDeps } from '../page.js';
 
 /** The form: the API's body and the channel's name (the CSRF token aside). */
@@ -71,23 +72,29 @@ export function channelPages(app: FastifyInstance, deps: PageDeps): void {
     const person = signedIn(request);
     if (!mayAudit(person)) return notFound(reply, person);
     const { before } = messagesQuery.parse(request.query);
-    const messages = await store.messages(person.account, { limit: pageSize, before });
+    // Everything the account's people and channels were sent (S49), one list.
+    const messages = await store.messages(person.account, { limit: pageSize, before, to: 'all' });
     const last = messages.at(-1);
     return page(reply, 'messages', {
       title: 'Messages',
       wide: true,
       person,
-      messages: messages.map((m) => ({ ...m, statusText: statusText(m) })),
+      messages: messageLines(messages),
       ...(messages.length === pageSize && last && { next: `/account/messages?before=${last.id}` }),
     });
   });
 }
 
-function statusText(m: { status: string; lastStatus: number | null; lastError: string | null; retryAt: Date | null }): string {
+/** The lines of the account's messages as the page shows them: to whom or where, by what, how it stands. */
+export const messageLines = (messages: NotificationView[]) =>
+  messages.map((m) => ({ ...m, statusText: statusText(m), to: m.channel ?? m.recipient ?? '', transportName: m.channelKind ? channelKindName(m.channelKind) : 'email' }));
+
+function statusText(m: NotificationView): string {
   switch (m.status) {
     case 'sent':
       return 'Sent';
     case 'pending':
+      if (m.heldUntil && !m.lastError) return `Held for the person's quiet hours, until ${pageTime(m.heldUntil)}`;
       return m.retryAt ? `Refused for now (${m.lastError ?? 'no answer'}); tried again` : 'Waiting to be sent';
     case 'cancelled':
       return m.lastError ?? 'Cancelled';
