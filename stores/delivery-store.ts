@@ -50,33 +50,41 @@ export interface PendingSummary {
 /** An email refused for now, under the one retry policy (stores/retry-policy.ts); the attempts before this one count its refusals. */
 const refusal = refusalOutcomeSql({ refusalsBefore: 'attempts', first: firstRetryWaitMs.email, now: ':now', since: 'deferred_since', limitMs: ':limit' });
 
+/** The subscriptions of delivery `d`'s person in its environment that follow one of the flows `wf`. */
+const followsFlowSql = `select 1 from flows wf join subscriptions ws
+          on ws.user_id = d.user_id and ws.environment_id = d.environment_id
+         and (ws.flow_id = wf.id or ws.integration_id = wf.integration_id)`;
+
 /**
- * SQL that is true while delivery `d` is still wanted: its user is a current user of the
- * environment's account and still follows what the email is about (S38). For a digest, a flow
- * with news in its cycle (chosen, or through its integration), where `newsFlows` is an SQL
- * expression of the text[] of those flows (a digest over a person's range of cycles, S41: any
- * flow it is about); for a connection email, the connection; for a weekly review, that it is on (S47).
+ * Each kind's rule (S38) for a delivery `d` of that kind, given its person is still a current user
+ * of the environment's account: a digest, a flow with news in its cycle (chosen, or through its
+ * integration; `newsFlows` is an SQL expression of the text[] of those flows) or, over a person's
+ * range of cycles (S41), any flow it is about; a reminder, a flow it is about; a connection email,
+ * the connection; a weekly review, that it is on (S47); an assignment, always. Typed by kind: a new
+ * kind says its own.
+ */
+const stillWantedByKind: Record<DeliveryKind, (newsFlows: string) => string> = {
+  digest: (newsFlows) => `exists (${followsFlowSql}
+       where wf.id = any(d.flow_ids) and (d.since_cycle_id is not null or wf.id = any(${newsFlows}::text[])))`,
+  assignment: () => 'true',
+  weekly: () => weeklyReviewOnSql('d.user_id', 'd.environment_id'),
+  reminder: () => `exists (${followsFlowSql} where wf.id = any(d.flow_ids))`,
+  connection: () => `exists (
+      select 1 from subscriptions ws join connection_events wev on wev.id = d.connection_event_id
+       where ws.user_id = d.user_id and ws.environment_id = d.environment_id and ws.connection_id = wev.connection_id)`,
+};
+
+/**
+ * SQL that is true while delivery `d` is still wanted (S38): its user is a current user of the
+ * environment's account, and its kind's rule holds ({@link stillWantedByKind}).
  */
 export function stillWantedSql(newsFlows = newsFlowsOfDeliveryCycle): string {
   return `(
   exists (select 1 from users wu join environments we on we.id = d.environment_id and we.account_id = wu.account_id
            where wu.id = d.user_id and wu.removed_at is null)
   and case d.kind
-    when 'digest' then exists (
-      select 1 from flows wf join subscriptions ws
-          on ws.user_id = d.user_id and ws.environment_id = d.environment_id
-         and (ws.flow_id = wf.id or ws.integration_id = wf.integration_id)
-       where wf.id = any(d.flow_ids) and (d.since_cycle_id is not null or wf.id = any(${newsFlows}::text[])))
-    when 'assignment' then true
-    when 'weekly' then ${weeklyReviewOnSql('d.user_id', 'd.environment_id')}
-    when 'reminder' then exists (
-      select 1 from flows wf join subscriptions ws
-          on ws.user_id = d.user_id and ws.environment_id = d.environment_id
-         and (ws.flow_id = wf.id or ws.integration_id = wf.integration_id)
-       where wf.id = any(d.flow_ids))
-    else exists (
-      select 1 from subscriptions ws join connection_events wev on wev.id = d.connection_event_id
-       where ws.user_id = d.user_id and ws.environment_id = d.environment_id and ws.connection_id = wev.connection_id)
+    ${Object.entries(stillWantedByKind).map(([kind, rule]) => `when '${kind}' then ${rule(newsFlows)}`).join('\n    ')}
+    else false
   end)`;
 }
 
