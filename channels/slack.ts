@@ -4,8 +4,7 @@
  * line, cut to Slack's limits (a section's text 3,000 characters, a header's 150, at most 50
  * blocks); `text` is the notification's fallback.
  */
-import { emailText, emailTextLimits as limits } from '../email/text.js';
-import { thresholdText } from '../email/reminder-email.js';
+import { messageText, messageTextLimits as limits, thresholdText } from '../contracts/message-text.js';
 import { environmentLabel, type ChannelEvent, type ErrorLine } from './events.js';
 import { noLineActions, oneJsonPost, type LineActions } from './transport.js';
 
@@ -17,7 +16,7 @@ export const slackLimits = { blocks: 50, sectionText: 3_000, headerText: 150, bu
  * show as written and neither format the error's text nor end the bold of a link around it.
  */
 export function slackText(value: string, limit: number = limits.message): string {
-  return emailText(value, limit)
+  return messageText(value, limit)
     .replaceAll('&', '&amp;')
     .replaceAll('<', '&lt;')
     .replaceAll('>', '&gt;')
@@ -25,7 +24,7 @@ export function slackText(value: string, limit: number = limits.message): string
 }
 
 /** A plain_text value (not parsed by Slack), on one line and cut. */
-const plain = (value: string, limit: number) => emailText(value, limit);
+const plain = (value: string, limit: number) => messageText(value, limit);
 
 const section = (mrkdwn: string) => ({ type: 'section', text: { type: 'mrkdwn', text: mrkdwn.slice(0, slackLimits.sectionText) } });
 

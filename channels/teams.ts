@@ -4,8 +4,7 @@
  * written (no Markdown, no date functions), on one line and cut; lines are dropped from the end
  * while the payload is over Teams' 28 KB, with a line that says how many more there are.
  */
-import { emailText, emailTextLimits as limits } from '../email/text.js';
-import { thresholdText } from '../email/reminder-email.js';
+import { messageText, messageTextLimits as limits, thresholdText } from '../contracts/message-text.js';
 import { environmentLabel, type ChannelEvent, type ErrorLine } from './events.js';
 import { noLineActions, oneJsonPost, type LineActions } from './transport.js';
 
@@ -28,10 +27,10 @@ function errorBlock(line: ErrorLine, actions: LineActions = noLineActions): obje
     type: 'Container',
     selectAction: { type: 'Action.OpenUrl', url: line.url },
     items: [
-      rich(run(`${line.count > 1 ? `${line.count} × ` : ''}${emailText(line.message, limits.message)}`, { weight: 'Bolder' })),
+      rich(run(`${line.count > 1 ? `${line.count} × ` : ''}${messageText(line.message, limits.message)}`, { weight: 'Bolder' })),
       rich(
-        run(`${emailText(line.integration, limits.name)} › ${emailText(line.flow, limits.name)} · trace key ${emailText(line.traceKey, limits.traceKey)}` +
-          (line.code ? ` · code ${emailText(line.code, limits.code)}` : ''), { isSubtle: true }),
+        run(`${messageText(line.integration, limits.name)} › ${messageText(line.flow, limits.name)} · trace key ${messageText(line.traceKey, limits.traceKey)}` +
+          (line.code ? ` · code ${messageText(line.code, limits.code)}` : ''), { isSubtle: true }),
       ),
       ...(acts.length > 0 ? [{ type: 'ActionSet', actions: acts.map((a) => ({ type: 'Action.OpenUrl', title: a.label, url: a.url })) }] : []),
     ],
@@ -69,7 +68,7 @@ export function teamsMessage(event: ChannelEvent, maxBytes = teamsMaxBytes, acti
     const d = event.data;
     const head = [
       heading(`Herald digest: ${d.newErrors} new, ${d.resolvedErrors} resolved, ${d.openErrors} open`),
-      rich(run(`${emailText(d.account.name, limits.name)}, ${emailText(env, limits.name)}`, { isSubtle: true })),
+      rich(run(`${messageText(d.account.name, limits.name)}, ${messageText(env, limits.name)}`, { isSubtle: true })),
     ];
     // Each block with the errors it stands for (a heading, none): what is dropped is counted in "more".
     const lines: { block: object; count: number }[] = [
@@ -89,12 +88,12 @@ export function teamsMessage(event: ChannelEvent, maxBytes = teamsMaxBytes, acti
     const lines = reminder ? event.data.first : event.data.errors;
     const title = reminder
       ? `${event.data.count} error${event.data.count === 1 ? '' : 's'} open longer than ${thresholdText(event.data.openLongerThanMs)}`
-      : `${emailText(event.data.assignedBy, limits.name)} assigned ${event.data.count} error${event.data.count === 1 ? '' : 's'} to ${emailText(event.data.assignee, limits.name)}`;
+      : `${messageText(event.data.assignedBy, limits.name)} assigned ${event.data.count} error${event.data.count === 1 ? '' : 's'} to ${messageText(event.data.assignee, limits.name)}`;
     const more = event.data.count - lines.length;
     return card(
       [
         heading(title),
-        rich(run(`${emailText(event.data.account.name, limits.name)}, ${emailText(env, limits.name)}`, { isSubtle: true })),
+        rich(run(`${messageText(event.data.account.name, limits.name)}, ${messageText(env, limits.name)}`, { isSubtle: true })),
         ...lines.map((line) => errorBlock(line, actions)),
         ...(more > 0 ? [rich(run(`and ${more} more on the errors page`, { isSubtle: true }))] : []),
       ],
@@ -105,11 +104,11 @@ export function teamsMessage(event: ChannelEvent, maxBytes = teamsMaxBytes, acti
   const status = d.status === 'offline' ? 'offline' : 'back online';
   return card(
     [
-      heading(`Connection ${emailText(d.connection.name, limits.name)} is ${status}`),
-      rich(run(`${emailText(d.account.name, limits.name)}, ${emailText(env, limits.name)} · since ${event.timestamp}`, { isSubtle: true })),
-      ...(d.reason ? [rich(run(`Reason: ${emailText(d.reason, limits.message)}`))] : []),
+      heading(`Connection ${messageText(d.connection.name, limits.name)} is ${status}`),
+      rich(run(`${messageText(d.account.name, limits.name)}, ${messageText(env, limits.name)} · since ${event.timestamp}`, { isSubtle: true })),
+      ...(d.reason ? [rich(run(`Reason: ${messageText(d.reason, limits.message)}`))] : []),
       ...(d.status === 'offline' ? [rich(run(`${d.errorsSince} errors since in the flows that use it`))] : []),
-      ...d.usedBy.map((u) => rich(run(`${emailText(u.integration, limits.name)}: ${u.flows.map((f) => emailText(f, limits.name)).join(', ')}`))),
+      ...d.usedBy.map((u) => rich(run(`${messageText(u.integration, limits.name)}: ${u.flows.map((f) => messageText(f, limits.name)).join(', ')}`))),
     ],
     { title: 'Open connection', url: d.url },
   );

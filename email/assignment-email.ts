@@ -1,7 +1,7 @@
 /** The email of an assignment (S32): to the assignee, at once, whatever their subscriptions. */
 import type { AssignmentEmailContext } from '../stores/assignment-store.js';
 import { renderEmail } from './render.js';
-import { emailText, emailTextLimits } from './text.js';
+import { messageText, messageTextLimits } from '../contracts/message-text.js';
 import { emailFrame, heraldMessageId } from './email-frame.js';
 import type { DeliveryJob } from './send-deliveries.js';
 import { rowActions, type EmailActionLinks } from './email-actions.js';
@@ -16,7 +16,7 @@ export function assignmentEmailJob(email: AssignmentEmailContext, appUrl: string
     async compose() {
       const frame = emailFrame(appUrl, email.environment, email.account);
       const count = email.errors.length;
-      const assignedBy = emailText(email.assignedBy, emailTextLimits.name);
+      const assignedBy = messageText(email.assignedBy, messageTextLimits.name);
       const subject = `${frame.subjectPrefix}${assignedBy} assigned you ${count} error${count === 1 ? '' : 's'} in ${frame.account.name} flows`;
       const rendered = await renderEmail('assignment', {
         subject,

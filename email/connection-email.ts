@@ -1,7 +1,7 @@
 /** Composing connection status emails (S14, S15, S18). */
 import type { ConnectionEmailContext } from '../stores/connection-store.js';
 import { renderEmail } from './render.js';
-import { emailText, emailTextLimits } from './text.js';
+import { messageText, messageTextLimits } from '../contracts/message-text.js';
 import { emailFrame, emailTime, heraldMessageId } from './email-frame.js';
 import type { DeliveryJob } from './send-deliveries.js';
 import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
@@ -16,7 +16,7 @@ export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string
     wanted: email.wanted,
     async compose() {
       const frame = emailFrame(appUrl, email.environment, email.account);
-      const connection = emailText(email.connection.name, emailTextLimits.name);
+      const connection = messageText(email.connection.name, messageTextLimits.name);
       const statusText = email.status === 'offline' ? 'offline' : 'back online';
       const subject = `${frame.subjectPrefix}Connection ${connection} is ${statusText}`;
       const rendered = await renderEmail('connection-status', {
@@ -25,12 +25,12 @@ export function connectionEmailJob(email: ConnectionEmailContext, appUrl: string
         status: email.status,
         statusText,
         since: emailTime(email.changedAt),
-        reason: email.reason ? emailText(email.reason, emailTextLimits.message) : '',
+        reason: email.reason ? messageText(email.reason, messageTextLimits.message) : '',
         errorsSince: email.status === 'offline' ? email.errorsSince : undefined,
         oneErrorSince: email.errorsSince === 1,
         usedBy: email.usedBy.map((u) => ({
-          integration: emailText(u.integration, emailTextLimits.name),
-          flows: u.flows.map((f) => emailText(f, emailTextLimits.name)),
+          integration: messageText(u.integration, messageTextLimits.name),
+          flows: u.flows.map((f) => messageText(f, messageTextLimits.name)),
         })),
         account: frame.account,
         environment: frame.environment,

@@ -1,6 +1,6 @@
 /** The digest email of one user for one cycle: subject, summary, and details grouped by flow (S8, S13, S19, S20). */
 import type { CycleContext, DigestErrorRow, PendingDelivery } from '../stores/digest-store.js';
-import { emailText, emailTextLimits as limits } from './text.js';
+import { messageText, messageTextLimits as limits } from '../contracts/message-text.js';
 import { groupLabel } from '../stores/fingerprint.js';
 import { rowActions } from './email-actions.js';
 import { emailFrame, emailTime } from './email-frame.js';
@@ -56,8 +56,8 @@ export function digestEmail(
       if (!current || current.url !== flowUrl(row.flowId)) {
         const hourly = resolved ? undefined : trends.get(row.flowId);
         current = {
-          flow: emailText(row.flowName, limits.name),
-          integration: emailText(row.integrationName, limits.name),
+          flow: messageText(row.flowName, limits.name),
+          integration: messageText(row.integrationName, limits.name),
           url: flowUrl(row.flowId),
           count: row.flowCount,
           // Its bars lead to the flow's overview, where the trend goes on (S47).
@@ -71,26 +71,26 @@ export function digestEmail(
         ...(grouped && {
           group: {
             size: grouped.size,
-            pattern: emailText(groupLabel(row.message, grouped.fingerprint), limits.message),
+            pattern: messageText(groupLabel(row.message, grouped.fingerprint), limits.message),
             // The pattern alone does not say what failed: the group's latest message does.
-            latest: emailText(grouped.latestMessage, limits.message),
+            latest: messageText(grouped.latestMessage, limits.message),
             firstSeen: emailTime(grouped.firstSeen),
             lastSeen: emailTime(grouped.lastSeen),
-            examples: grouped.examples.map((key) => emailText(key, limits.traceKey)),
+            examples: grouped.examples.map((key) => messageText(key, limits.traceKey)),
             more: grouped.size > grouped.examples.length,
             url: grouped.fingerprint ? groupUrl(row.flowId, grouped.fingerprint) : flowUrl(row.flowId),
           },
         }),
         // What is new can be acted on from the email; what is resolved is done.
         actions: resolved ? [] : rowActions(canAct, grouped ? 'group' : 'error', row.id),
-        message: emailText(row.message, limits.message),
-        code: row.code ? emailText(row.code, limits.code) : '',
-        step: row.step ? emailText(row.step, limits.step) : '',
-        traceKey: emailText(row.traceKey, limits.traceKey),
+        message: messageText(row.message, limits.message),
+        code: row.code ? messageText(row.code, limits.code) : '',
+        step: row.step ? messageText(row.step, limits.step) : '',
+        traceKey: messageText(row.traceKey, limits.traceKey),
         time: emailTime(resolved ? (row.resolvedAt ?? row.occurredAt) : row.occurredAt),
         url: errorUrl(row.id),
         resolution: resolved ? resolution(row) : '',
-        assignee: row.assignee ? emailText(row.assignee, limits.name) : '',
+        assignee: row.assignee ? messageText(row.assignee, limits.name) : '',
       });
     }
     return groups;
@@ -104,13 +104,13 @@ export function digestEmail(
       environment: frame.environment,
       summary: { newCount: delivery.newCount, resolvedCount: delivery.resolvedCount, openCount: delivery.openCount, snoozedCount: delivery.snoozedCount ?? 0 },
       // A person with a rhythm of their own (S41) reads what came since their last digest.
-      rhythm: delivery.rhythm ? emailText(delivery.rhythm, limits.message) : '',
+      rhythm: delivery.rhythm ? messageText(delivery.rhythm, limits.message) : '',
       newGroups: group(newRows, false),
       // Each line stands for its group's errors (S42).
       newMore: delivery.newCount - newRows.reduce((sum, row) => sum + (row.group?.size ?? 1), 0) - offline.reduce((sum, line) => sum + line.foldedInFlows, 0),
       offline: offline.map((line) => ({
         id: line.connection.id,
-        connection: emailText(line.connection.name, limits.name),
+        connection: messageText(line.connection.name, limits.name),
         errors: line.errors,
         oneError: line.errors === 1,
         flows: line.flows,
@@ -131,6 +131,6 @@ export function digestEmail(
 }
 
 function resolution(row: DigestErrorRow): string {
-  if (row.resolvedBy) return `resolved by ${emailText(row.resolvedBy, limits.name)}${row.resolvedVia ? ` ${actionSourceWords(row.resolvedVia)}` : ''}`;
+  if (row.resolvedBy) return `resolved by ${messageText(row.resolvedBy, limits.name)}${row.resolvedVia ? ` ${actionSourceWords(row.resolvedVia)}` : ''}`;
   return `auto-resolved: ${row.resolutionReason ?? 'resolved'}`;
 }

@@ -1,4 +1,4 @@
-import { emailText, emailTextLimits as limits } from './text.js';
+import { messageText, messageTextLimits as limits } from '../contracts/message-text.js';
 
 /**
  * What every Herald email shares: the header's environment line and the footer (the partials'
@@ -11,18 +11,18 @@ export function emailFrame(
   account: { name: string },
 ) {
   const base = `${appUrl.replace(/\/+$/, '')}/environments/${encodeURIComponent(environment.id)}`;
-  const environmentName = emailText(environment.name, limits.name);
+  const environmentName = messageText(environment.name, limits.name);
   return {
     subjectPrefix: environment.production ? '' : `[${environmentName}] `,
     /** A link to `path` (already URL-safe) under the environment. */
     link: (path: string) => `${base}/${path}`,
-    account: { name: emailText(account.name, limits.name) },
+    account: { name: messageText(account.name, limits.name) },
     environment: { name: environmentName, nonProduction: !environment.production },
     /** An error as the emails that list errors show it: its text cut to length, and a link to its page. */
     error: (error: { id: number; message: string; traceKey: string; flowName: string }) => ({
-      message: emailText(error.message, limits.message),
-      traceKey: emailText(error.traceKey, limits.traceKey),
-      flowName: emailText(error.flowName, limits.name),
+      message: messageText(error.message, limits.message),
+      traceKey: messageText(error.traceKey, limits.traceKey),
+      flowName: messageText(error.flowName, limits.name),
       url: `${base}/errors/${error.id}`,
     }),
   };

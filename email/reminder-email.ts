@@ -1,7 +1,7 @@
 /** The daily reminder of errors still open (S31), to one user of one environment. */
 import type { ReminderEmailContext } from '../stores/reminder-store.js';
 import { renderEmail } from './render.js';
-import { emailText, emailTextLimits } from './text.js';
+import { messageText, messageTextLimits, thresholdText } from '../contracts/message-text.js';
 import { emailFrame, emailTime, heraldMessageId } from './email-frame.js';
 import type { DeliveryJob } from './send-deliveries.js';
 import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
@@ -26,7 +26,7 @@ export function reminderEmailJob(email: ReminderEmailContext, appUrl: string, in
         environment: frame.environment,
         errors: email.errors.map((error) => ({
           ...frame.error(error),
-          assignee: error.assignee ? emailText(error.assignee, emailTextLimits.name) : '',
+          assignee: error.assignee ? messageText(error.assignee, messageTextLimits.name) : '',
           reported: emailTime(error.reportedAt),
           actions: rowActions(email.canAct === true, 'error', error.id),
         })),
@@ -38,20 +38,4 @@ export function reminderEmailJob(email: ReminderEmailContext, appUrl: string, in
       return actions.own(own, { userId: email.userId, emailId: email.publicId }, frame.link('errors?status=open&mine=1'));
     },
   };
-}
-
-const thresholdUnits = [
-  { ms: 24 * 60 * 60_000, name: 'day' },
-  { ms: 60 * 60_000, name: 'hour' },
-  { ms: 60_000, name: 'minute' },
-] as const;
-
-/**
- * A reminder threshold (at least a minute) in words, in the largest unit it is a whole number of:
- * "3 days", "36 hours", "1 minute"; what is not a whole number of minutes is rounded to them.
- */
-export function thresholdText(thresholdMs: number): string {
-  const unit = thresholdUnits.find(({ ms }) => thresholdMs % ms === 0) ?? thresholdUnits[2];
-  const count = Math.max(1, Math.round(thresholdMs / unit.ms));
-  return `${count} ${unit.name}${count === 1 ? '' : 's'}`;
 }

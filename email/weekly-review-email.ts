@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import type { WeeklyReviewEmailContext } from '../stores/weekly-review-store.js';
 import type { ResolveTime } from '../stores/trend-store.js';
 import { renderEmail } from './render.js';
-import { emailText, emailTextLimits } from './text.js';
+import { messageText, messageTextLimits } from '../contracts/message-text.js';
 import { emailFrame, emailTime, heraldMessageId } from './email-frame.js';
 import type { DeliveryJob } from './send-deliveries.js';
 import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
@@ -45,15 +45,15 @@ export function weeklyReviewEmailJob(email: WeeklyReviewEmailContext, appUrl: st
         bars,
         anyRisen: f.risenFlows.length + f.risenGroups.length > 0,
         risenFlows: f.risenFlows.map((flow) => ({
-          name: emailText(flow.flowName, emailTextLimits.name),
+          name: messageText(flow.flowName, messageTextLimits.name),
           words: `${count(flow.thisWeek, 'error')}, ${flow.lastWeek} the week before (${weekChange(flow.thisWeek, flow.lastWeek)})`,
           url: overview(flow.flowId),
         })),
         risenGroups: f.risenGroups.map((group) => ({
-          label: emailText(group.label, emailTextLimits.message),
+          label: messageText(group.label, messageTextLimits.message),
           // A real message beside a pattern (S48); none where the pattern is the message.
-          example: group.example === group.label ? '' : emailText(group.example, emailTextLimits.message),
-          flowName: emailText(group.flowName, emailTextLimits.name),
+          example: group.example === group.label ? '' : messageText(group.example, messageTextLimits.message),
+          flowName: messageText(group.flowName, messageTextLimits.name),
           words: `${count(group.thisWeek, 'error')}, ${group.lastWeek} the week before (${weekChange(group.thisWeek, group.lastWeek)})`,
           url: frame.link(`errors?flow=${encodeURIComponent(group.flowId)}&group=${encodeURIComponent(group.groupKey)}`),
         })),
@@ -61,7 +61,7 @@ export function weeklyReviewEmailJob(email: WeeklyReviewEmailContext, appUrl: st
           ? `Resolved this week: ${resolveWords(f.resolveTime.thisWeek)}; the week before: ${f.resolveTime.lastWeek ? resolveWords(f.resolveTime.lastWeek) : 'none resolved'}.`
           : `None resolved this week; the week before: ${f.resolveTime.lastWeek ? resolveWords(f.resolveTime.lastWeek) : 'none either'}.`,
         downtime: f.downtime.map((c) => ({
-          name: emailText(c.connectionName, emailTextLimits.name),
+          name: messageText(c.connectionName, messageTextLimits.name),
           words: `offline ${times(c.outages)}, ${durationWords(c.downSeconds)} in all${c.down ? ', and still offline at the end of the week' : ''}`,
           url: frame.link(`connections/${encodeURIComponent(c.connectionId)}`),
         })),

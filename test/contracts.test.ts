@@ -5,7 +5,7 @@ import { isPlainAddress } from '../contracts/email-address.js';
 import { breaksLine, flattenOneLine, unstorableJson, unstorableText } from '../contracts/text.js';
 import { checkErrorReport, checkConnectionStatusRequest, checkSuccessReport } from '../contracts/error-report.js';
 import { checkCatalogShape } from '../contracts/catalog.js';
-import { emailText } from '../email/text.js';
+import { messageText } from '../contracts/message-text.js';
 
 /** Text with anything a caller could send: every code unit, lone surrogates and NUL included. */
 const anyText = fc.string({ unit: fc.integer({ min: 0, max: 0xffff }).map((n) => String.fromCharCode(n)), maxLength: 40 });
@@ -44,10 +44,10 @@ describe('contracts: the pure rules of what Herald accepts', () => {
 
   it('S19, S37: text shown on one line has no line breaker and no direction control, whatever it was', () => {
     expect(flattenOneLine('Stag\u202Eing\u0085next\u2028line\r\nend\u2066')).toBe('Staging next line end');
-    expect(emailText('ab😀', 3)).toBe('ab… [cut]');
+    expect(messageText('ab😀', 3)).toBe('ab… [cut]');
     fc.assert(
       fc.property(anyText, (text) => {
-        const flat = emailText(text, 500);
+        const flat = messageText(text, 500);
         expect(breaksLine(flat)).toBe(false);
         expect(flat).not.toMatch(/[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/);
       }),

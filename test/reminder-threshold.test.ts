@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { thresholdText } from '../email/reminder-email.js';
+import { thresholdText } from '../contracts/message-text.js';
 
 describe("a reminder's threshold in words", () => {
   it('S31: says the threshold in the largest whole unit, never "0 days"', () => {
