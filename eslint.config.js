@@ -12,7 +12,7 @@ const layers = {
   email: ['contracts', 'config', 'stores'],
   catalog: ['contracts', 'config', 'stores'],
   // What Herald posts to Slack, Teams and webhooks (S43), and how.
-  channels: ['contracts', 'config', 'stores', 'email'],
+  channels: ['contracts', 'config', 'stores'],
   // Every kind of notification (S49), and its posting to channels: above the transports that render it.
   notifications: ['contracts', 'config', 'stores', 'email', 'channels'],
   // Logs and traces, for the processes that run Herald.

@@ -5,7 +5,7 @@
  * the action and the error (or its group), signed with HERALD_SECRET; whoever follows one signs
  * in and acts as themselves, if their role allows.
  */
-import { readSignedToken, signedToken } from '../email/signed-token.js';
+import { readSignedToken, signedToken } from '../contracts/signed-token.js';
 import { actionLabels, actionOfToken, emailActions, type ChannelActionLink } from '../contracts/email-action.js';
 import type { ErrorLine } from './events.js';
 import type { LineActions, OutgoingMessage } from './transport.js';

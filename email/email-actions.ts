@@ -5,7 +5,7 @@
  * HERALD_SECRET: none can be altered or turned to another person, action, error or email. A link
  * opens a page that acts only on a POST; it works until it is used or its email is 7 days old.
  */
-import { readSignedToken, signedToken } from './signed-token.js';
+import { readSignedToken, signedToken } from '../contracts/signed-token.js';
 import { actionLabels, actionOfToken, emailActions, type ActionTarget, type EmailAction, type EmailActionLink } from '../contracts/email-action.js';
 
 export { emailActions, type ActionTarget, type EmailAction, type EmailActionLink };

@@ -4,7 +4,7 @@
  * their weekly review of it), signed with HERALD_SECRET, so it can be neither altered nor turned
  * to another user or scope. Tokens stay good for 90 days after the email.
  */
-import { readSignedToken, signedToken } from './signed-token.js';
+import { readSignedToken, signedToken } from '../contracts/signed-token.js';
 
 /** What an unsubscribe ends: the error emails (digests) of an environment, one connection's emails, or the weekly review (S47). */
 export type UnsubscribeScope = { kind: 'errors' } | { kind: 'connection'; connection: string } | { kind: 'weekly' };
