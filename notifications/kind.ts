@@ -1,7 +1,7 @@
 /**
  * What a kind of notification is (S49): what it is called, how its emails are made one at a time,
  * and the event it tells a channel. Each kind has one module (kinds/connection.ts, …) and kinds.ts
- * lists them; planning and "still wanted" (S38) are its store's statements.
+ * lists them; its planning is its store's statement, its "still wanted" rule (S38) the delivery store's.
  */
 import type { Knex } from 'knex';
 import type { ClaimedMessage } from '../stores/channel-store.js';
@@ -40,7 +40,7 @@ export interface KindEmails<Email> {
 export const kindEmails = <Email>(emails: KindEmails<Email>) => emails;
 
 export interface NotificationKind<Email = unknown> {
-  /** What "My emails" calls one that has no subject yet (not sent). */
+  /** What "My messages" calls one that has no subject yet (not sent). */
   name: string;
   /** Its emails, one at a time (a digest's are composed a cycle at a time: email/digest-composer.ts). */
   email?: KindEmails<Email>;

@@ -1,6 +1,7 @@
 /**
  * Every kind of notification (S49), each one module of kinds/: a new kind is its module and its
- * line here (its templates, and its store's planning and "still wanted").
+ * line here, with its templates, its store's planning, and its "still wanted" rule (S38) in
+ * stores/delivery-store.ts, which the compiler asks for.
  */
 import type { Knex } from 'knex';
 import type { DeliveryKind } from '../stores/delivery-store.js';
@@ -18,7 +19,7 @@ export type { DeliveriesWanted, EmailLinks } from './kind.js';
 
 export const kinds: Record<DeliveryKind, NotificationKind> = { digest, connection, reminder, assignment, weekly };
 
-/** What "My emails" calls an email of each kind that has no subject yet. */
+/** What "My messages" calls an email of each kind that has no subject yet. */
 export const kindNames = Object.fromEntries(Object.entries(kinds).map(([name, kind]) => [name, kind.name])) as Record<DeliveryKind, string>;
 
 /** The jobs of these deliveries, of one kind made one email at a time: one read for all. */

@@ -337,7 +337,7 @@ export function createDigestStore(db: Knex): DigestStore {
           bindings,
         );
         const deliveryCount = deliveries.rows.length as number;
-        // Who followed flows here but had nothing new or resolved: no email, and "My emails" says why (S27).
+        // Who followed flows here but had nothing new or resolved: no email, and "My messages" says why (S27).
         await trx.raw(
           `insert into digest_skips (cycle_id, user_id)
            select distinct :cycle::bigint, sc.user_id from (${followedFlowsSql}) sc

@@ -79,7 +79,7 @@ export interface ConnectionPage {
   usedBy: { integration: string; flows: string[] }[];
 }
 
-/** One line of "My emails" (S27): an email Herald sent (or tried to), or a digest cycle without one. */
+/** One line of "My messages" (S27): an email Herald sent (or tried to), or a digest cycle without one. */
 export interface EmailLine {
   kind: DeliveryKind;
   at: Date;

@@ -1,5 +1,5 @@
 /**
- * "My emails" (S27): every email Herald sent a person, or tried to, and each one again as it was
+ * "My messages" (S27's "My emails"): every email Herald sent a person, or tried to, and each one again as it was
  * sent; and what was posted for them to the channel their subscriptions go to (S43, S49).
  */
 import type { FastifyInstance } from 'fastify';
@@ -37,7 +37,7 @@ const postStatusText = (line: EmailLine) =>
 const postTitle = (line: EmailLine) =>
   `${line.kind === 'digest' ? `Digest ${line.cycle} of ${line.environmentName}` : `${kindNames[line.kind]}, ${line.environmentName}`}, posted to ${line.post!.channel} (${channelKindName(line.post!.channelKind)})`;
 
-/** The lines of "My emails" as the page shows them: what each is called, how it ended, why a cycle sent none; posts to their channel beside the emails. */
+/** The lines of "My messages" as the page shows them: what each is called, how it ended, why a cycle sent none; posts to their channel beside the emails. */
 export function emailPageLines(lines: EmailLine[]) {
   return lines.map((line) => ({
     ...line,
