@@ -504,17 +504,16 @@ export function createDigestStore(db: Knex): DigestStore {
           group by 1, 2`,
         { cycle: cycleId },
       );
-      const email: NotificationTally = { sent: 0, failed: 0, deferred: 0, cancelled: 0 };
-      const channels = { sent: 0, failed: 0, deferred: 0 };
-      const byTransport: Record<string, NotificationTally> = {};
       const byKind: Record<string, Record<string, NotificationTally>> = {};
       for (const { kind, transport, ...tally } of rows as (NotificationTally & { kind: string; transport: string })[]) {
-        if (tally.sent + tally.failed + tally.deferred + tally.cancelled === 0) continue;
-        (byKind[kind] ??= {})[transport] = tally;
-        if (kind !== 'digest') continue;
-        if (transport === 'email') Object.assign(email, tally);
-        else for (const key of ['sent', 'failed', 'deferred'] as const) channels[key] += tally[key];
-        byTransport[transport] = tally;
+        if (tally.sent + tally.failed + tally.deferred + tally.cancelled > 0) (byKind[kind] ??= {})[transport] = tally;
+      }
+      // The cycle's own: its digests, by email and by each channel.
+      const byTransport = byKind.digest ?? {};
+      const email: NotificationTally = { sent: 0, failed: 0, deferred: 0, cancelled: 0, ...byTransport.email };
+      const channels = { sent: 0, failed: 0, deferred: 0 };
+      for (const [transport, tally] of Object.entries(byTransport)) {
+        if (transport !== 'email') for (const key of ['sent', 'failed', 'deferred'] as const) channels[key] += tally[key];
       }
       return { ...email, channels, byTransport, byKind };
     },
