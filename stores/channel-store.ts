@@ -108,7 +108,7 @@ const toChannel = (r: Record<string, unknown>): Channel => ({
 
 export function createChannelStore(db: Knex) {
   /** The outbox's messages to channels. */
-  const messages = () => db('notifications').whereNotNull('channel_id');
+  const channelMessages = () => db('notifications').whereNotNull('channel_id');
   const store = {
     async list(account: string): Promise<Channel[]> {
       return (await liveChannels(db, account).orderBy('name')).map(toChannel);
@@ -223,7 +223,7 @@ export function createChannelStore(db: Knex) {
     async firstAttempts(
       of: { cycle_id: number } | { connection_event_id: number } | { assignment_event_id: number } | { environment_id: string; kind: 'reminder' },
     ): Promise<number[]> {
-      return (await messages().where({ ...of, status: 'pending' }).whereNull('retry_at').orderBy('id').pluck('id')).map(Number);
+      return (await channelMessages().where({ ...of, status: 'pending' }).whereNull('retry_at').orderBy('id').pluck('id')).map(Number);
     },
 
     /**
