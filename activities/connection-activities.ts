@@ -2,37 +2,27 @@
 import type { Knex } from 'knex';
 import { tellOfLaterDeliveries, type TellDigest } from '../stores/digest-news.js';
 import { createConnectionStore, type ConnectionState } from '../stores/connection-store.js';
-import { createDeliveryStore } from '../stores/delivery-store.js';
-import type { Mailer } from '../email/mailer.js';
-import type { DeliveryTally } from '../email/send-deliveries.js';
+import type { SendTally } from '../notifications/send.js';
 import { connectionEmailJob } from '../email/connection-email.js';
 import { installationId } from '../stores/installation.js';
 import { inputFailure } from '../contracts/input-failure.js';
 import { checkConnectionReport as connectionReportProblems } from '../contracts/error-report.js';
-import { sendInThisAttempt } from './sending.js';
+import { notificationSender, oneByOne, type SendingDeps } from './sending.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
-import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
 
-export interface ConnectionActivityDeps extends ChannelPostingDeps {
+export interface ConnectionActivityDeps extends SendingDeps {
   /** Told of emails and messages left for later: the digest tries them (#40). */
   tellDigest: TellDigest;
   db: Knex;
-  mailer: Mailer;
-  appUrl: string;
-  /** Signs the unsubscribe links (HERALD_SECRET). */
-  secret: string;
   /** HERALD_CONNECTION_GRACE: an offline shorter than this is not notified. */
   connectionGraceMs: number;
-  /** HERALD_DELIVERY_RETRY_LIMIT: how long a recipient refused for now is tried again. */
-  deliveryRetryLimitMs: number;
 }
 
 export function createConnectionActivities(deps: ConnectionActivityDeps) {
-  const { db, mailer, appUrl, secret, connectionGraceMs, deliveryRetryLimitMs } = deps;
-  const channels = channelPoster(deps);
+  const { db, appUrl, secret, connectionGraceMs } = deps;
+  const sender = notificationSender(deps);
   const store = createConnectionStore(db);
   const unsubscribe = unsubscribeLinks(appUrl, secret);
-  const deliveries = createDeliveryStore(db);
   return {
     /**
      * Refuses a report that could never be stored, naming each problem, and one of an unknown
@@ -59,13 +49,10 @@ export function createConnectionActivities(deps: ConnectionActivityDeps) {
      * recipient refused for now is deferred; the environment's digest workflow tries it again.
      * The change's channel messages go beside the emails (S43).
      */
-    async sendConnectionEmails(eventId: number): Promise<DeliveryTally> {
+    async sendConnectionEmails(eventId: number): Promise<SendTally> {
       const installation = await installationId(db);
       const queue = (await store.pendingEmails({ eventId })).map((email) => connectionEmailJob(email, appUrl, installation, unsubscribe));
-            const [tally] = await Promise.all([
-        sendInThisAttempt({ mailer, store: deliveries, next: async () => queue.shift(), concurrency: 5, retryLimitMs: deliveryRetryLimitMs }),
-        channels.firstAttempts({ connection_event_id: eventId }),
-      ]);
+      const tally = (await sender.send(oneByOne(queue, 5), await sender.firstPosts({ connection_event_id: eventId }))).emails;
       // What waits for later is the digest's to try: its next cycle learns when (#40).
       await tellOfLaterDeliveries(db, deps.tellDigest, { connection_event_id: eventId });
       return tally;

@@ -3,11 +3,11 @@ import type { Knex } from 'knex';
 import { createDigestStore, type CompletedCycle, type FixedCycle, type PendingDelivery } from '../stores/digest-store.js';
 import { createDeliveryStore } from '../stores/delivery-store.js';
 import { createConnectionStore } from '../stores/connection-store.js';
-import type { Mailer } from '../email/mailer.js';
-import type { DeliveryJob, DeliveryTally } from '../email/send-deliveries.js';
+import type { DeliveryJob } from '../email/email-job.js';
 import { digestComposer } from '../email/digest-composer.js';
 import { installationId } from '../stores/installation.js';
-import { activityClock, sendInThisAttempt } from './sending.js';
+import { activityClock, notificationSender, oneByOne, type SendingDeps } from './sending.js';
+import type { SendTally } from '../notifications/send.js';
 import { unsubscribeLinks } from '../email/unsubscribe.js';
 import { emailActionLinks } from '../email/email-actions.js';
 import { createReminderStore } from '../stores/reminder-store.js';
@@ -16,19 +16,11 @@ import { reminderEmails } from '../notifications/kinds/reminder.js';
 import { weeklyEmails } from '../notifications/kinds/weekly.js';
 import { createWeeklyReviewStore } from '../stores/weekly-review-store.js';
 import { earliest } from '../stores/rhythm.js';
-import type { ChannelTally } from '../notifications/post-messages.js';
-import { channelPoster, type ChannelPostingDeps } from './channel-posting.js';
 
-export interface DigestActivityDeps extends ChannelPostingDeps {
+export interface DigestActivityDeps extends SendingDeps {
   db: Knex;
-  mailer: Mailer;
-  appUrl: string;
-  /** Signs the unsubscribe links (HERALD_SECRET). */
-  secret: string;
   /** HERALD_DIGEST_INTERVAL, in milliseconds. */
   digestIntervalMs: number;
-  /** HERALD_DELIVERY_RETRY_LIMIT: how long a recipient refused for now is tried again. */
-  deliveryRetryLimitMs: number;
   /** Deliveries read from the database at once. */
   digestPageSize?: number;
   /** How long one activity call goes on sending before it returns (the workflow calls again while some remain). */
@@ -37,11 +29,11 @@ export interface DigestActivityDeps extends ChannelPostingDeps {
   sendConcurrency?: number;
 }
 
-export interface DigestBatchResult extends DeliveryTally {
+export interface DigestBatchResult extends SendTally {
   /** Deliveries of the cycle still waiting for their first attempt. */
   remaining: number;
   /** The cycle's channel messages this batch posted (S43). */
-  channels?: ChannelTally;
+  channels?: SendTally;
 }
 
 /**
@@ -60,12 +52,12 @@ export interface CompletedDigestCycle extends CompletedCycle {
 }
 
 /** What one round of deferred deliveries did, and when the next is due (ISO), if any. */
-export interface DeferredRoundResult extends DeliveryTally {
+export interface DeferredRoundResult extends SendTally {
   nextRetryAt: string | null;
 }
 
 export function createDigestActivities(deps: DigestActivityDeps) {
-  const { db, mailer, appUrl, digestPageSize = 500, sendBatchMs = 60_000, sendConcurrency = 20 } = deps;
+  const { db, appUrl, digestPageSize = 500, sendBatchMs = 60_000, sendConcurrency = 20 } = deps;
   const unsubscribe = unsubscribeLinks(appUrl, deps.secret);
   const actions = emailActionLinks(appUrl, deps.secret);
   const store = createDigestStore(db);
@@ -73,9 +65,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
   const connections = createConnectionStore(db);
   const reminders = createReminderStore(db);
   const weeklyReviews = createWeeklyReviewStore(db);
-  const send = (next: () => Promise<DeliveryJob | undefined>, now?: () => Date) =>
-    sendInThisAttempt({ mailer, store: deliveries, next, concurrency: sendConcurrency, retryLimitMs: deps.deliveryRetryLimitMs, now });
-  const channels = channelPoster(deps);
+  const sender = notificationSender(deps);
   /** When the environment's next deferred notification (an email or a channel message) is due. */
   const nextRetryAt = async (environment: string) => (await deliveries.nextRetryAt(environment))?.toISOString() ?? null;
   /** Marks a cycle's first pass done: its outcome, and when the environment's next deferred delivery is due. */
@@ -110,7 +100,7 @@ export function createDigestActivities(deps: DigestActivityDeps) {
     /**
      * Sends the cycle's pending digests for up to `sendBatchMs`, then returns for the workflow to
      * call again while some remain. Deliveries are read a page at a time, the next page while the
-     * current one is being sent. See {@link sendDeliveries} for what happens to each (S12, S33, S34, S38).
+     * current one is being sent. See notifications/send.ts for what happens to each (S12, S33, S34, S38).
      */
     async sendDigestBatch(cycleId: number): Promise<DigestBatchResult> {
       const composer = digestComposer(store, await store.cycleContext(cycleId), appUrl, await installationId(db), unsubscribe, actions);
@@ -145,8 +135,8 @@ export function createDigestActivities(deps: DigestActivityDeps) {
         }
       };
       // The cycle's channel messages go beside its emails: neither waits for the other (S43).
-      const [tally, posted] = await Promise.all([send(next), channels.firstAttempts({ cycle_id: cycleId })]);
-      return { ...tally, remaining: await store.countPending(cycleId), channels: posted };
+      const sent = await sender.send({ next, concurrency: sendConcurrency }, await sender.firstPosts({ cycle_id: cycleId }));
+      return { ...sent.emails, remaining: await store.countPending(cycleId), channels: sent.posts };
     },
 
     /** Closes the cycle's first pass; recipients refused for now wait for {@link sendDueDeliveries}. */
@@ -161,16 +151,16 @@ export function createDigestActivities(deps: DigestActivityDeps) {
      * both. A retry plans nothing twice and sends nothing twice. (Named for its first kind: the
      * workflow's histories call it so.)
      */
-    async sendReminders(environment: string, now: string): Promise<DeliveryTally & { planned: number; weekly?: DeliveryTally & { planned: number }; nextRetryAt: string | null; nextLookAt?: string | null }> {
+    async sendReminders(environment: string, now: string): Promise<SendTally & { planned: number; weekly?: SendTally & { planned: number }; nextRetryAt: string | null; nextLookAt?: string | null }> {
       const at = new Date(now);
       const planned = await reminders.planReminders(environment, at);
       const weekly = await weeklyReviews.plan(environment, at);
       const links = { appUrl, installation: await installationId(db), unsubscribe, actions };
       const reminderJobs = (await reminders.pendingEmails({ environment })).map((email) => reminderEmails.job(email, links));
-      const [tally] = await Promise.all([send(async () => reminderJobs.shift()), channels.firstAttempts({ environment_id: environment, kind: 'reminder' })]);
+      const tally = (await sender.send(oneByOne(reminderJobs, sendConcurrency), await sender.firstPosts({ environment_id: environment, kind: 'reminder' }))).emails;
       // Then the weekly reviews, told apart in the answer (one sending at a time holds the attempt's fence).
       const weeklyJobs = (await weeklyReviews.pendingEmails({ environment })).map((email) => weeklyEmails.job(email, links));
-      const weeklyTally = await send(async () => weeklyJobs.shift());
+      const weeklyTally = (await sender.send(oneByOne(weeklyJobs, sendConcurrency))).emails;
       // Reminders refused for now or held by quiet hours are tried by the digest when due: it learns when here, not at a fix (#40).
       const nextLook = earliest([await reminders.nextLook(environment, at), weekly.nextLook].filter((t): t is Date => t !== null));
       return { ...tally, planned, weekly: { ...weeklyTally, planned: weekly.planned }, nextRetryAt: await nextRetryAt(environment), nextLookAt: nextLook?.toISOString() ?? null };
@@ -203,8 +193,8 @@ export function createDigestActivities(deps: DigestActivityDeps) {
       for (const kind of singleEmailKinds) {
         jobs.push(...(await emailJobs(db, kind, { deliveryIds: emails.filter((d) => d.kind === kind && !dropped.has(d.id)).map((d) => d.id) }, links)));
       }
-      const [tally] = await Promise.all([send(async () => jobs.shift(), clock), channels.post(posts, clock)]);
-      return { ...tally, nextRetryAt: await nextRetryAt(environment) };
+      const sent = await sender.send(oneByOne(jobs, sendConcurrency), posts, clock);
+      return { ...sent.emails, nextRetryAt: await nextRetryAt(environment) };
     },
   };
 }

@@ -1,9 +1,9 @@
 /**
  * What a transport is (S43, S49): how an event reaches one kind of channel. Each kind of channel
  * (contracts/channel.ts) has one module that says it (slack.ts, teams.ts, webhook.ts, …), and
- * transports.ts lists them; sending, retrying and recording are the same for all (notifications/post-messages.ts).
+ * transports.ts lists them; sending, retrying and recording are the same for every channel and for email (notifications/send.ts).
  */
-import type { ClaimedMessage } from '../stores/channel-store.js';
+import type { ChannelMessage } from '../stores/channel-store.js';
 import type { ChannelEvent, ErrorLine } from './events.js';
 
 /** One HTTP POST. */
@@ -14,7 +14,7 @@ export interface ChannelRequest {
 }
 
 /** The message as a transport sees it: its ids, for receivers that drop what they took, and its channel. */
-export type OutgoingMessage = Pick<ClaimedMessage, 'id' | 'publicId' | 'channel'> & Partial<Pick<ClaimedMessage, 'formerId'>>;
+export type OutgoingMessage = Pick<ChannelMessage, 'id' | 'publicId' | 'channel'> & Partial<Pick<ChannelMessage, 'formerId'>>;
 
 /** The links that act on an error line (S45), each with what it says: for a transport that shows them to people. */
 export type LineActions = (line: ErrorLine) => { label: string; url: string }[];

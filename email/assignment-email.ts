@@ -3,7 +3,7 @@ import type { AssignmentEmailContext } from '../stores/assignment-store.js';
 import { renderEmail } from './render.js';
 import { messageText, messageTextLimits } from '../contracts/message-text.js';
 import { emailFrame, heraldMessageId } from './email-frame.js';
-import type { DeliveryJob } from './send-deliveries.js';
+import type { DeliveryJob } from './email-job.js';
 import { rowActions, type EmailActionLinks } from './email-actions.js';
 
 export function assignmentEmailJob(email: AssignmentEmailContext, appUrl: string, installation: string, actions: EmailActionLinks): DeliveryJob {

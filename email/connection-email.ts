@@ -3,7 +3,7 @@ import type { ConnectionEmailContext } from '../stores/connection-store.js';
 import { renderEmail } from './render.js';
 import { messageText, messageTextLimits } from '../contracts/message-text.js';
 import { emailFrame, emailTime, heraldMessageId } from './email-frame.js';
-import type { DeliveryJob } from './send-deliveries.js';
+import type { DeliveryJob } from './email-job.js';
 import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
 
 /** The email of one subscriber about one connection change (S14, S15, S18). */

@@ -5,7 +5,7 @@
 import type { CycleContext, DigestErrorRow, DigestStore, FoldedErrors, PendingDelivery } from '../stores/digest-store.js';
 import { digestDetailLimit, digestEmail, type OfflineLine } from './digest-email.js';
 import { renderEmail, type RenderedEmail } from './render.js';
-import { EmailCompositionError, type DeliveryJob } from './send-deliveries.js';
+import { EmailCompositionError, type DeliveryJob } from './email-job.js';
 import { withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
 import type { EmailActionLinks } from './email-actions.js';
 import { emailFrame, heraldMessageId } from './email-frame.js';

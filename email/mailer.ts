@@ -18,14 +18,15 @@ export interface OutgoingEmail {
 }
 
 /**
- * The email's claim expired before the mailer could hand it to SMTP: its process stood still
- * (paused, starved) long enough that another attempt may have taken the sending over. Nothing
- * was sent; the sender checks its claim again before it tries anew.
+ * A notification's claim expired before it could be handed to its receiver (the mailer to SMTP,
+ * a post to its channel): its process stood still (paused, starved) long enough that another
+ * attempt may have taken the sending over. Nothing was sent; the sender checks its claim again
+ * before it tries anew (notifications/send.ts).
  */
 export class ClaimExpiredError extends Error {
   override name = 'ClaimExpiredError';
   constructor(late: number) {
-    super(`the claim to send this email expired ${late} ms before it reached the mail server`);
+    super(`the claim to send expired ${late} ms before the notification reached its receiver`);
   }
 }
 

@@ -3,7 +3,7 @@ import type { ReminderEmailContext } from '../stores/reminder-store.js';
 import { renderEmail } from './render.js';
 import { messageText, messageTextLimits, thresholdText } from '../contracts/message-text.js';
 import { emailFrame, emailTime, heraldMessageId } from './email-frame.js';
-import type { DeliveryJob } from './send-deliveries.js';
+import type { DeliveryJob } from './email-job.js';
 import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
 import { rowActions, type EmailActionLinks } from './email-actions.js';
 

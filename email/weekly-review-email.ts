@@ -5,7 +5,7 @@ import type { ResolveTime } from '../stores/trend-store.js';
 import { renderEmail } from './render.js';
 import { messageText, messageTextLimits } from '../contracts/message-text.js';
 import { emailFrame, emailTime, heraldMessageId } from './email-frame.js';
-import type { DeliveryJob } from './send-deliveries.js';
+import type { DeliveryJob } from './email-job.js';
 import { unsubscribePlaceholder, withUnsubscribe, type UnsubscribeLinks } from './unsubscribe.js';
 import { weekBars } from './trend-bars.js';
 import { durationWords } from '../contracts/duration.js';

@@ -4,8 +4,8 @@
  * lists them; its planning is its store's statement, its "still wanted" rule (S38) the delivery store's.
  */
 import type { Knex } from 'knex';
-import type { ClaimedMessage } from '../stores/channel-store.js';
-import type { DeliveryJob } from '../email/send-deliveries.js';
+import type { ChannelMessage } from '../stores/channel-store.js';
+import type { DeliveryJob } from '../email/email-job.js';
 import type { UnsubscribeLinks } from '../email/unsubscribe.js';
 import type { EmailActionLinks } from '../email/email-actions.js';
 import type { ChannelEvent } from '../channels/events.js';
@@ -45,7 +45,7 @@ export interface NotificationKind<Email = unknown> {
   /** Its emails, one at a time (a digest's are composed a cycle at a time: email/digest-composer.ts). */
   email?: KindEmails<Email>;
   /** The event a message of this kind tells a channel (S43), read from what it was planned for. */
-  event?(source: EventSource, message: ClaimedMessage): Promise<ChannelEvent>;
+  event?(source: EventSource, message: ChannelMessage): Promise<ChannelEvent>;
 }
 
 /** A kind, its emails typed in its own module. */

@@ -5,8 +5,8 @@
  */
 import type { Knex } from 'knex';
 import type { DeliveryKind } from '../stores/delivery-store.js';
-import type { ClaimedMessage } from '../stores/channel-store.js';
-import type { DeliveryJob } from '../email/send-deliveries.js';
+import type { ChannelMessage } from '../stores/channel-store.js';
+import type { DeliveryJob } from '../email/email-job.js';
 import type { ChannelEvent } from '../channels/events.js';
 import type { DeliveriesWanted, EmailLinks, EventSource, NotificationKind } from './kind.js';
 import { digest } from './kinds/digest.js';
@@ -34,7 +34,7 @@ export async function emailJobs(db: Knex, kindOf: DeliveryKind, which: Deliverie
 export const singleEmailKinds = (Object.keys(kinds) as DeliveryKind[]).filter((kind) => kinds[kind].email !== undefined);
 
 /** A message's event (S43): as kept from its first attempt, or read now from what it was planned for. */
-export async function eventOf(source: EventSource, message: ClaimedMessage): Promise<ChannelEvent> {
+export async function eventOf(source: EventSource, message: ChannelMessage): Promise<ChannelEvent> {
   if (message.event) return message.event as ChannelEvent;
   const event = kinds[message.kind].event;
   if (!event) throw new Error(`${message.kind} notifications are not posted to channels`);

@@ -1,19 +1,21 @@
 /**
- * Posting channel messages (S43): each claimed for one attempt, its kind's event composed (once),
- * rendered by its channel's transport, posted with a bounded wait, and its outcome recorded.
- * Messages go side by side, at most ten in flight (what a worker that dies may post twice, S33): a
+ * Posting to channels as a transport (S43, S49): a message readied by composing its kind's event
+ * (once: every retry posts the same) and rendering it by its channel's transport, delivered by
+ * posting it with a bounded wait, the receiver's answer read as every transport's is. Messages go
+ * in a lane of their own, at most ten in flight (what a worker that dies may post twice, S33): a
  * slow or failing channel holds one of them and delays no email; what a channel refuses for now
  * waits for the environment's digest to try it again (S34).
  */
 import type { Knex } from 'knex';
-import { createChannelStore } from '../stores/channel-store.js';
-import type { SendFence } from '../stores/delivery-store.js';
-import { claimFreshMs } from '../email/send-deliveries.js';
+import { createChannelStore, type ChannelMessage } from '../stores/channel-store.js';
+import { firstRetryWaitMs } from '../stores/retry-policy.js';
+import { ClaimExpiredError } from '../email/mailer.js';
 import { transports } from '../channels/transports.js';
 import type { ChannelRequest, Transport } from '../channels/transport.js';
 import { channelActionLinks } from '../channels/channel-actions.js';
 import { defaultPostTimeoutMs, postMessage, type ChannelAgents, type PostOutcome } from '../channels/post.js';
 import { eventOf } from './kinds.js';
+import type { Delivered, NotificationJob, SendingLane } from './send.js';
 
 export interface ChannelSending {
   db: Knex;
@@ -21,15 +23,7 @@ export interface ChannelSending {
   /** HERALD_SECRET: signs the links people act by from a message (S45). */
   secret: string;
   agents: ChannelAgents;
-  /** HERALD_DELIVERY_RETRY_LIMIT: how long a channel refusing for now is tried again. */
-  retryLimitMs: number;
-  /** The clock retry times are written on (an activity's, which the digest's timers agree with). */
-  now: () => Date;
-  /** Each message's outcome, by channel kind and message kind (metrics). */
-  observe?: (outcome: string, channel: string, kind: string) => void;
   timeoutMs?: number;
-  /** The sending attempt's fence (S44): an attempt that lost it posts nothing more. */
-  fence?: SendFence;
   /** Posts in flight at once (default {@link postsInFlight}): what a crash may post twice (S33). */
   concurrency?: number;
 }
@@ -39,8 +33,6 @@ export interface ChannelSending {
  * recording it, and so posts again (S33's bound, as the SMTP pool's connections are for emails).
  */
 export const postsInFlight = 10;
-
-export type ChannelTally = { sent: number; failed: number; deferred: number; cancelled: number };
 
 /**
  * Posts a message's requests in order until one is not taken; answers how the last ended, a
@@ -57,45 +49,44 @@ async function post(transport: Transport, requests: ChannelRequest[], options: {
   return outcome;
 }
 
-/** Sends these messages, each once if it is still due; answers how they ended. */
-export async function sendChannelMessages(ids: number[], sending: ChannelSending): Promise<ChannelTally> {
+/** A channel message as a notification the sending loop posts. */
+function messageNotification(message: ChannelMessage, sending: ChannelSending): NotificationJob {
   const store = createChannelStore(sending.db);
   const timeoutMs = sending.timeoutMs ?? defaultPostTimeoutMs;
-  const tally: ChannelTally = { sent: 0, failed: 0, deferred: 0, cancelled: 0 };
-  const queue = [...ids];
-  const postOne = async (id: number) => {
-    const now = sending.now();
-    // A claim is as old as the moment it was asked for: the process may stand still before it
-    // reads the answer as well as after.
-    const claimedAt = Date.now();
-    // The lease outlasts the attempt: a worker that dies mid-post leaves the message deferred.
-    const message = await store.claim(id, now, new Date(now.getTime() + timeoutMs + 60_000), sending.fence);
-    // Another attempt took the sending over (S44): it posts what this one has not.
-    if (!message || message === 'fenced') return;
-    let ended: Awaited<ReturnType<typeof store.record>>;
-    if (message.channel.removed) {
-      ended = await store.record(id, message.attempts, { outcome: 'cancelled', status: null, error: 'not sent: the channel was removed' }, sending.now(), sending.retryLimitMs);
-    } else {
+  return {
+    id: message.id,
+    kind: message.kind,
+    transport: message.channel.kind,
+    async prepare() {
+      if (message.channel.removed) return { cancel: 'not sent: the channel was removed' };
       const event = await eventOf(sending, message);
-      if (!message.event) await store.keepEvent(id, event);
+      if (!message.event) await store.keepEvent(message.id, event);
       const transport = transports[message.channel.kind];
       const requests = transport.requests(event, message, new Date(), channelActionLinks(sending.appUrl, sending.secret, message));
-      // A process that stood still since its claim (a pause after which another attempt may have
-      // taken over) posts only while the fence is still its own; else the message waits out its lease.
-      if (sending.fence && Date.now() - claimedAt > claimFreshMs && !(await store.holds(sending.fence))) return;
-      const outcome: Parameters<typeof store.record>[2] =
-        requests.length > 0
-          ? await post(transport, requests, { agents: sending.agents, timeoutMs })
-          : { outcome: 'cancelled', status: null, error: `not sent: ${transport.declines ?? 'the channel takes no such message'}` };
-      ended = await store.record(id, message.attempts, outcome, sending.now(), sending.retryLimitMs);
-    }
-    tally[ended] += 1;
-    sending.observe?.(ended, message.channel.kind, message.kind);
+      if (requests.length === 0) return { cancel: `not sent: ${transport.declines ?? 'the channel takes no such message'}` };
+      return {
+        async deliver(notAfter): Promise<Delivered> {
+          if (Date.now() > notAfter) throw new ClaimExpiredError(Date.now() - notAfter);
+          const outcome = await post(transport, requests, { agents: sending.agents, timeoutMs });
+          return outcome.outcome === 'sent' ? { outcome: 'sent', status: outcome.status } : outcome;
+        },
+      };
+    },
   };
-  // Side by side, a bounded number at a time: each runner takes the next message when its post ends.
-  const runner = async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) await postOne(id);
+}
+
+/** The lane of these channel messages (those still pending), read once, posted at most {@link postsInFlight} at a time. */
+export function postLane(ids: number[], sending: ChannelSending): SendingLane {
+  let queue: Promise<ChannelMessage[]> | undefined;
+  const concurrency = sending.concurrency ?? postsInFlight;
+  return {
+    async next() {
+      queue ??= createChannelStore(sending.db).toPost(ids);
+      const message = (await queue).shift();
+      return message && messageNotification(message, sending);
+    },
+    concurrency,
+    slots: concurrency,
+    firstRetryWaitMs: firstRetryWaitMs.channel,
   };
-  await Promise.all(Array.from({ length: Math.min(sending.concurrency ?? postsInFlight, queue.length) }, runner));
-  return tally;
 }

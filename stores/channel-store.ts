@@ -2,8 +2,8 @@
  * Channels in PostgreSQL (S43): an account's channels, where each person's subscriptions go
  * (email, a channel, or both), and the messages Herald posts to channels. A message is planned
  * once under its key, in the same transaction as what it tells of (a digest cycle's fix, a
- * connection change), and claimed before each attempt by moving its `retry_at` past the attempt's
- * end: an attempt that dies leaves its message deferred, to be tried again, never lost.
+ * connection change), and sent as every notification is (notifications/send.ts): claimed under its
+ * sending's fence, so that an attempt that dies leaves it pending for the attempt that takes over.
  */
 import type { Knex } from 'knex';
 import { randomBytes } from 'node:crypto';
@@ -13,8 +13,6 @@ import { inNullableRangeSql, newInRangeSql, resolvedInRangeSql } from './cycle-r
 import type { Rhythm } from '../contracts/rhythm.js';
 
 import { secretMadeByHerald, type ChannelKind } from '../contracts/channel.js';
-import type { SendFence } from './delivery-store.js';
-import { firstRetryWaitMs, refusalOutcomeSql } from './retry-policy.js';
 
 export type ChannelMessageKind = 'digest' | 'connection' | 'reminder' | 'assignment';
 
@@ -41,15 +39,14 @@ export interface StoredTarget extends SubscriptionTarget {
 
 export const emailOnly: SubscriptionTarget = { email: true, channel: null };
 
-/** A message claimed for one attempt, with its channel. */
-export interface ClaimedMessage {
+/** A message to a channel, with its channel. */
+export interface ChannelMessage {
   id: number;
   /** Its id for receivers (a webhook's `webhook-id`): unique across installations and restores, the same on every attempt; none for a message planned before such ids. */
   publicId: string | null;
   /** The number a message planned before public ids was known by to receivers (its `msg_<n>`), from before messages joined the outbox. */
   formerId: number | null;
   kind: ChannelMessageKind;
-  attempts: number;
   environmentId: string;
   cycleId: number | null;
   /** A digest's range began after this cycle (the channel's own rhythm, S49); null: its cycle alone. */
@@ -88,9 +85,6 @@ export interface NotificationView {
   createdAt: Date;
   sentAt: Date | null;
 }
-
-/** A post refused for now, under the one retry policy (stores/retry-policy.ts): its claimed attempts, this one included, count its refusals. */
-const channelRefusal = refusalOutcomeSql({ refusalsBefore: '(:attempts::int - 1)', first: firstRetryWaitMs.channel, retryAfterMs: ':retryAfter::bigint', now: ':now', since: 'deferred_since', limitMs: ':limit' });
 
 /** A new signed webhook's secret, in the Standard Webhooks form (`whsec_` and 32 random bytes in base64). */
 export const newWebhookSecret = () => `whsec_${randomBytes(32).toString('base64')}`;
@@ -226,31 +220,20 @@ export function createChannelStore(db: Knex) {
       return (await channelMessages().where({ ...of, status: 'pending' }).whereNull('retry_at').orderBy('id').pluck('id')).map(Number);
     },
 
-    /**
-     * Claims a pending message for one attempt, if it is due (first attempt, or deferred and due):
-     * its next attempt is moved to `leaseUntil`, so that no other attempt takes it meanwhile and a
-     * dead attempt leaves it deferred. Undefined when another attempt has it or it is done.
-     */
-    /**
-     * Claims a message for one attempt, with a lease, if it is still due; under a fence (S44), only
-     * while the fence is still the attempt's: `fenced` once another attempt took it.
-     */
-    async claim(id: number, now: Date, leaseUntil: Date, fence?: SendFence): Promise<ClaimedMessage | 'fenced' | undefined> {
-      const { rows } = await db.raw(
-        `with fence as (select coalesce((select generation from send_fences where scope = :scope) = :generation, :scope::text is null) as held)
-         update notifications m set attempts = m.attempts + 1, retry_at = :lease
-          where m.id = :id and m.status = 'pending' and (m.retry_at is null or m.retry_at <= :now) and (select held from fence)
-          returning m.*, (select row_to_json(c) from channels c where c.id = m.channel_id) as channel`,
-        { id, now, lease: leaseUntil, scope: fence?.scope ?? null, generation: fence?.generation ?? null },
-      );
-      const r = rows[0];
-      if (!r) return fence && !(await store.holds(fence)) ? 'fenced' : undefined;
-      return {
+    /** These messages, still pending, with their channels, in the order given: to be posted, each claimed as it goes (stores/delivery-store.ts). */
+    async toPost(ids: number[]): Promise<ChannelMessage[]> {
+      if (ids.length === 0) return [];
+      const rows = await db('notifications as m')
+        .join('channels as c', 'c.id', 'm.channel_id')
+        .whereIn('m.id', ids)
+        .where('m.status', 'pending')
+        .orderByRaw('array_position(?::bigint[], m.id)', [ids])
+        .select('m.*', db.raw('row_to_json(c) as channel'));
+      return rows.map((r) => ({
         id: Number(r.id),
         publicId: r.public_id,
         formerId: r.former_id === null ? null : Number(r.former_id),
         kind: r.kind,
-        attempts: r.attempts,
         environmentId: r.environment_id,
         cycleId: r.cycle_id === null ? null : Number(r.cycle_id),
         sinceCycleId: r.since_cycle_id === null ? null : Number(r.since_cycle_id),
@@ -263,55 +246,12 @@ export function createChannelStore(db: Knex) {
         openCount: r.open_count,
         event: r.event,
         channel: { id: Number(r.channel.id), kind: r.channel.kind, url: r.channel.url, secret: r.channel.secret, removed: r.channel.removed_at !== null },
-      };
-    },
-
-    /** Whether the fence is still the attempt's that took it. */
-    async holds(fence: SendFence): Promise<boolean> {
-      const row = await db('send_fences').where({ scope: fence.scope }).first('generation');
-      return Number(row?.generation) === fence.generation;
+      }));
     },
 
     /** Keeps the event a message was first composed as: every retry posts the same. */
     async keepEvent(id: number, event: unknown): Promise<void> {
       await db('notifications').where({ id }).whereNull('event').update({ event: JSON.stringify(event) });
-    },
-
-    /**
-     * Records how the claimed attempt `attempts` ended: sent; cancelled; failed; or refused for
-     * now, deferred by the longer of the receiver's Retry-After and a doubling backoff, and failed
-     * once that would pass `retryLimitMs` since the first refusal.
-     */
-    async record(
-      id: number,
-      attempts: number,
-      ending:
-        | { outcome: 'sent'; status: number }
-        | { outcome: 'failed' | 'cancelled'; status: number | null; error: string }
-        | { outcome: 'retry'; status: number | null; error: string; retryAfterMs: number | null },
-      now: Date,
-      retryLimitMs: number,
-    ): Promise<'sent' | 'failed' | 'cancelled' | 'deferred'> {
-      const mine = () => db('notifications').where({ id, attempts, status: 'pending' });
-      if (ending.outcome === 'sent') {
-        await mine().update({ status: 'sent', sent_at: now, retry_at: null, last_status: ending.status, last_error: null });
-        return 'sent';
-      }
-      if (ending.outcome !== 'retry') {
-        await mine().update({ status: ending.outcome, retry_at: null, last_status: ending.status, last_error: ending.error.slice(0, 2_000) });
-        return ending.outcome;
-      }
-      const { rows } = await db.raw(
-        `update notifications
-            set deferred_since = coalesce(deferred_since, :now),
-                last_status = :status, last_error = :error,
-                status = ${channelRefusal.status},
-                retry_at = ${channelRefusal.retryAt}
-          where id = :id and attempts = :attempts and status = 'pending'
-          returning status`,
-        { id, attempts, now, status: ending.status, error: ending.error.slice(0, 2_000), retryAfter: ending.retryAfterMs, limit: retryLimitMs },
-      );
-      return rows[0]?.status === 'failed' ? 'failed' : 'deferred';
     },
   };
   return store;

@@ -1,11 +1,13 @@
 /**
- * Email deliveries of every kind (digest, connection, …) in PostgreSQL: one row of the outbox
- * (`notifications`, those with no channel) per email to one user, and what became of it. `pending` until SMTP accepted it (`sent`), refused it for good
- * (`failed`), or the user no longer wanted it (`cancelled`, S38). A recipient refused for now
- * stays pending with a `retry_at`, backing off, until the retry limit makes it `failed` (S34).
+ * The outbox's sending (S12, S33, S34, S38, S49), for every kind and transport: one row of
+ * `notifications` per email to one user or message to one channel, and what became of it.
+ * `pending` until its receiver took it (`sent`), refused it for good (`failed`), or it was no
+ * longer wanted (`cancelled`, S38). One refused for now stays pending with a `retry_at`, backing
+ * off, until the retry limit makes it `failed` (S34). Each attempt is claimed under its sending's
+ * fence (S44) by one statement, the same for an email and a post.
  */
 import type { Knex } from 'knex';
-import { firstRetryWaitMs, refusalOutcomeSql } from './retry-policy.js';
+import { refusalOutcomeSql } from './retry-policy.js';
 import { newInRangeSql, resolvedInRangeSql } from './cycle-ranges.js';
 import { weeklyReviewOnSql } from './weekly-review-store.js';
 
@@ -22,12 +24,25 @@ export interface DueDelivery {
   connectionEventId: number | null;
 }
 
-/** An email SMTP accepted: its mark `sent`, with the Message-ID it carried. */
-export interface AcceptedEmail {
+/** A notification its receiver took (an email SMTP accepted, a post answered 2xx): its mark `sent`. */
+export interface AcceptedNotification {
   deliveryId: number;
-  messageId: string;
-  /** The subject it was sent with, for the user's list of their emails (S27). */
+  /** The Message-ID an email carried. */
+  messageId?: string;
+  /** The subject an email was sent with, for the user's list of their emails (S27). */
   subject?: string;
+  /** The HTTP status a post was answered with. */
+  status?: number;
+  /** When it was taken, on the sending attempt's clock (ISO; absent in heartbeats of an earlier release: the database's now). */
+  sentAt?: string;
+}
+
+/** How a refusal for now is retried: the transport's first wait (stores/retry-policy.ts), the receiver's Retry-After, its HTTP status. */
+export interface Refusal {
+  reason: string;
+  firstWaitMs: number;
+  retryAfterMs?: number | null;
+  status?: number | null;
 }
 
 /** A sending attempt's hold on its scope (S44): valid while the scope's generation is still this one. */
@@ -47,8 +62,8 @@ export interface PendingSummary {
   lastError: string | null;
 }
 
-/** An email refused for now, under the one retry policy (stores/retry-policy.ts); the attempts before this one count its refusals. */
-const refusal = refusalOutcomeSql({ refusalsBefore: 'attempts', first: firstRetryWaitMs.email, now: ':now', since: 'deferred_since', limitMs: ':limit' });
+/** A notification refused for now, under the one retry policy (stores/retry-policy.ts); the attempts before this one count its refusals. */
+const refusal = refusalOutcomeSql({ refusalsBefore: 'attempts', first: ':first::bigint', retryAfterMs: ':retryAfter::bigint', now: ':now', since: 'deferred_since', limitMs: ':limit' });
 
 /** The subscriptions of delivery `d`'s person in its environment that follow one of the flows `wf`. */
 const followsFlowSql = `select 1 from flows wf join subscriptions ws
@@ -100,23 +115,25 @@ export interface DeliveryStore {
    */
   takeFence(scope: string, owner: string): Promise<SendFence>;
   /**
-   * Before handing one email to SMTP, in one statement: `fenced` if another attempt took the fence
-   * since (send nothing more), `done` if the delivery is no longer pending (sent, failed or
-   * cancelled by another attempt), else `claimed`. The same statement first marks `accepted` sent
-   * (what SMTP took since the sender's last claim), so sending at full speed costs one statement an email.
+   * Before handing one notification to its receiver, in one statement: `fenced` if another attempt
+   * took the fence since (send nothing more), `done` if it is no longer pending or not due at `now`
+   * (sent, failed, cancelled or deferred by another attempt), else `claimed`. The same statement
+   * first marks `accepted` sent (what its slot's receiver took since the slot's last claim), so
+   * sending at full speed costs one statement a notification, whatever its transport.
    */
-  claimForSending(deliveryId: number, fence: SendFence, accepted?: AcceptedEmail[]): Promise<SendClaim>;
-  /** SMTP accepted these emails: each is done and never sent again. */
-  markSent(emails: AcceptedEmail[]): Promise<void>;
+  claimForSending(deliveryId: number, fence: SendFence, accepted: AcceptedNotification[], now: Date): Promise<SendClaim>;
+  /** Their receivers took these notifications: each is done and never sent again. */
+  markSent(accepted: AcceptedNotification[]): Promise<void>;
   /** Refused for good, or could not be composed: recorded, not tried again. */
-  markFailed(deliveryId: number, reason: string, subject?: string): Promise<void>;
-  /** The user left the account or unsubscribed after the email was planned: recorded, not sent. */
+  markFailed(deliveryId: number, reason: string, details?: { subject?: string; status?: number | null }): Promise<void>;
+  /** The user left the account or unsubscribed after it was planned, or its channel cannot take it: recorded, not sent. */
   markCancelled(deliveryId: number, reason: string): Promise<void>;
   /**
-   * Refused for now: the delivery waits for its next attempt, backing off from its first
-   * refusal; once `retryLimitMs` have passed since then, it is failed instead. Returns which.
+   * Refused for now: the notification waits for its next attempt, backing off from its first
+   * refusal (never sooner than the receiver asked); once `retryLimitMs` have passed since then,
+   * it is failed instead. Returns which.
    */
-  defer(deliveryId: number, reason: string, now: Date, retryLimitMs: number): Promise<'deferred' | 'failed'>;
+  defer(deliveryId: number, refused: Refusal, now: Date, retryLimitMs: number): Promise<'deferred' | 'failed'>;
   /** A failure of the mail server as a whole: counted and kept, the delivery stays pending. */
   recordAttempt(deliveryId: number, reason: string): Promise<void>;
   /** Deferred notifications of an environment (emails and channel messages) whose next attempt is due by `now`, oldest due first. */
@@ -127,13 +144,19 @@ export interface DeliveryStore {
   pendingSummary(environment: string): Promise<PendingSummary>;
 }
 
-/** Marks accepted emails sent (each still pending): `d`, with {@link markSentBindings}. */
+/** Marks accepted notifications sent (each still pending): `d`, with {@link markSentBindings} (text arrays, '' for none). */
 const markSentSql = `update notifications d
-    set status = 'sent', sent_at = now(), message_id = a.message_id, subject = coalesce(nullif(a.subject, ''), d.subject),
-        attempts = d.attempts + 1, retry_at = null
-   from unnest(?::bigint[], ?::text[], ?::text[]) as a(id, message_id, subject)
+    set status = 'sent', sent_at = coalesce(nullif(a.sent_at, '')::timestamptz, now()), message_id = coalesce(nullif(a.message_id, ''), d.message_id),
+        subject = coalesce(nullif(a.subject, ''), d.subject), last_status = nullif(a.status, '')::int, attempts = d.attempts + 1, retry_at = null
+   from unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::text[]) as a(id, message_id, subject, status, sent_at)
   where d.id = a.id and d.status = 'pending'`;
-const markSentBindings = (emails: AcceptedEmail[]) => [emails.map((e) => e.deliveryId), emails.map((e) => e.messageId), emails.map((e) => e.subject ?? '')];
+const markSentBindings = (accepted: AcceptedNotification[]) => [
+  accepted.map((a) => a.deliveryId),
+  accepted.map((a) => a.messageId ?? ''),
+  accepted.map((a) => a.subject ?? ''),
+  accepted.map((a) => (a.status === undefined ? '' : String(a.status))),
+  accepted.map((a) => a.sentAt ?? ''),
+];
 
 /** The delivery store on PostgreSQL. */
 export function createDeliveryStore(db: Knex): DeliveryStore {
@@ -150,29 +173,30 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
       return { scope, generation: Number(rows[0].generation) };
     },
 
-    async claimForSending(deliveryId, fence, accepted = []) {
+    async claimForSending(deliveryId, fence, accepted, now) {
       // A data-modifying WITH runs to its end whether or not the query reads it.
       const marks = accepted.length === 0 ? '' : `with marked as (${markSentSql}) `;
       const { rows } = await db.raw(
         `${marks}select coalesce((select generation from send_fences where scope = ?) = ?, false) as owned,
-                exists (select 1 from notifications where id = ? and status = 'pending') as pending`,
-        [...(accepted.length === 0 ? [] : markSentBindings(accepted)), fence.scope, fence.generation, deliveryId],
+                exists (select 1 from notifications where id = ? and status = 'pending' and (retry_at is null or retry_at <= ?)) as pending`,
+        [...(accepted.length === 0 ? [] : markSentBindings(accepted)), fence.scope, fence.generation, deliveryId, now],
       );
       return !rows[0].owned ? 'fenced' : rows[0].pending ? 'claimed' : 'done';
     },
 
-    async markSent(emails) {
-      if (emails.length === 0) return;
-      await db.raw(markSentSql, markSentBindings(emails));
+    async markSent(accepted) {
+      if (accepted.length === 0) return;
+      await db.raw(markSentSql, markSentBindings(accepted));
     },
 
-    async markFailed(deliveryId, reason, subject) {
+    async markFailed(deliveryId, reason, details = {}) {
       await pending(deliveryId).update({
         status: 'failed',
         last_error: reason.slice(0, 2_000),
         attempts: db.raw('attempts + 1'),
         retry_at: null,
-        ...(subject !== undefined && { subject }),
+        ...(details.subject !== undefined && { subject: details.subject }),
+        ...(details.status !== undefined && { last_status: details.status }),
       });
     },
 
@@ -180,17 +204,26 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
       await pending(deliveryId).update({ status: 'cancelled', last_error: reason.slice(0, 2_000), retry_at: null });
     },
 
-    async defer(deliveryId, reason, now, retryLimitMs) {
+    async defer(deliveryId, refused, now, retryLimitMs) {
       const rows = await db.raw(
         `update notifications
             set attempts = attempts + 1,
                 last_error = :reason,
+                last_status = :status,
                 deferred_since = coalesce(deferred_since, :now),
                 status = ${refusal.status},
                 retry_at = ${refusal.retryAt}
           where id = :id and status = 'pending'
           returning status`,
-        { id: deliveryId, reason: reason.slice(0, 2_000), now, limit: retryLimitMs },
+        {
+          id: deliveryId,
+          reason: refused.reason.slice(0, 2_000),
+          status: refused.status ?? null,
+          first: refused.firstWaitMs,
+          retryAfter: refused.retryAfterMs ?? null,
+          now,
+          limit: retryLimitMs,
+        },
       );
       return rows.rows[0]?.status === 'failed' ? 'failed' : 'deferred';
     },

@@ -13,10 +13,10 @@ export const maxRetryWaitMs = 60 * 60_000;
 /**
  * SQL for a refusal's outcome, as SET expressions: `status` (`failed` or `pending`) and
  * `retryAt` (null once failed). Each argument is an SQL expression: the refusals before this one,
- * the receiver's Retry-After in ms (null or absent: none), the clock, when the refusals began
+ * the transport's first wait in ms, the receiver's Retry-After in ms (null or absent: none), the clock, when the refusals began
  * (null: now) and the limit in ms.
  */
-export function refusalOutcomeSql(at: { refusalsBefore: string; first: number; retryAfterMs?: string; now: string; since: string; limitMs: string }) {
+export function refusalOutcomeSql(at: { refusalsBefore: string; first: string; retryAfterMs?: string; now: string; since: string; limitMs: string }) {
   const wait = `greatest(coalesce(${at.retryAfterMs ?? 'null'}, 0), least(${at.first} * power(2, least(${at.refusalsBefore}, 20)), ${maxRetryWaitMs}))`;
   const next = `${at.now}::timestamptz + ${wait} * interval '1 millisecond'`;
   const failing = `${next} - coalesce(${at.since}, ${at.now}::timestamptz) > ${at.limitMs} * interval '1 millisecond'`;

@@ -18,10 +18,9 @@ import { apiPrefix } from '../server/api.js';
 import { createTokenStore } from '../stores/token-store.js';
 import { digestEventSchema, connectionEventSchema, assignmentEventSchema } from '../channels/events.js';
 import { remindNowUpdate } from '../workflows/environment-digest.js';
-import { createChannelStore } from '../stores/channel-store.js';
-import { createDeliveryStore } from '../stores/delivery-store.js';
-import { claimFreshMs } from '../email/send-deliveries.js';
-import { sendChannelMessages } from '../notifications/post-messages.js';
+import { createDeliveryStore, type SendFence } from '../stores/delivery-store.js';
+import { claimFreshMs, SendingAttemptSupersededError, sendNotifications, type SendTally } from '../notifications/send.js';
+import { postLane } from '../notifications/post-messages.js';
 import { channelAgents } from '../channels/post.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { testCatalog } from './helpers/world.js';
@@ -360,28 +359,36 @@ describe('S43: channels', async () => {
     await applyCatalog(db, { environments: [{ id: 'prod', account: 'acme', name: 'Production', production: true, remindAfter: '3 days' }] });
   });
 
-  it('S43: an attempt that dies mid-post leaves its message deferred, not lost; no other attempt posts it meanwhile, and the next due one posts it once', async () => {
+  /** Posts these messages as a sending attempt does (notifications/send.ts), on `now`, under `fence` (by default one of its own). */
+  const postAsAttempt = async (ids: number[], options: { now: () => Date; fence?: SendFence; concurrency?: number }): Promise<SendTally> => {
+    const store = createDeliveryStore(db);
+    const fence = options.fence ?? (await store.takeFence(`test/${ids.join(',')}/${Date.now()}`, 'the test'));
+    const sending = { db, appUrl: 'https://app.test', secret: testSecret, agents: channelAgents({ allow: ['127.0.0.1'] }), concurrency: options.concurrency };
+    const attempt = { fence: async () => fence, carried: [], heartbeat: () => undefined, stopping: new AbortController().signal };
+    const [posted] = await sendNotifications({ attempt, store, lanes: [postLane(ids, sending)], retryLimitMs: minutes(60), now: options.now });
+    return posted!;
+  };
+
+  it('S43, S44: an attempt that dies mid-post leaves its message pending, not lost: the attempt that takes over posts it once, the retry round leaves it to that attempt, and the dead one, were it to wake, posts nothing', async () => {
     receiver.answer('/slack', { delayMs: 3_000 });
     await report('customers', 'CU-DEAD');
     await cycle();
     const [message] = await messagesOf('ops-slack').then((rows) => rows.slice(-1));
     await db('notifications').whereNotNull('channel_id').where({ id: message.id }).update({ status: 'pending', retry_at: null, attempts: 0 });
     // An attempt claims it and dies before it records anything (its worker was killed).
-    const store = createChannelStore(db);
+    const store = createDeliveryStore(db);
     const now = new Date();
-    expect(await store.claim(message.id, now, new Date(now.getTime() + 60_000))).toBeDefined();
+    const dead = await store.takeFence('digest/prod/dead-test', 'run-1/send#1');
+    expect(await store.claimForSending(message.id, dead, [], now)).toBe('claimed');
     receiver.clear();
-    const sending = { db, appUrl: 'https://app.test', secret: testSecret, agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60) };
-    // Another attempt meanwhile finds it held, and posts nothing.
-    expect(await sendChannelMessages([message.id], { ...sending, now: () => now })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
-    const due = async (at: Date) => (await createDeliveryStore(db).dueDeferred('prod', at, 10)).map((d) => d.id);
-    expect(await due(now)).not.toContain(message.id);
-    // Once the dead attempt's hold has run out it is due, and posted once.
-    const later = new Date(now.getTime() + 61_000);
-    expect(await due(later)).toContain(message.id);
-    expect(await sendChannelMessages([message.id], { ...sending, now: () => later })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
-    expect(await sendChannelMessages([message.id], { ...sending, now: () => later })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
+    // Not the retry round's to post: it is its own activity's, whose next attempt takes over.
+    expect((await store.dueDeferred('prod', new Date(now.getTime() + minutes(60)), 10)).map((d) => d.id)).not.toContain(message.id);
+    const takeover = await store.takeFence('digest/prod/dead-test', 'run-1/send#2');
+    await expect(postAsAttempt([message.id], { now: () => now, fence: dead })).rejects.toThrow(SendingAttemptSupersededError);
+    expect(await postAsAttempt([message.id], { now: () => now, fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
+    expect(await postAsAttempt([message.id], { now: () => now, fence: takeover })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.accepted('/slack')).toHaveLength(1);
+    expect(await db('notifications').where({ id: message.id }).first('status', 'attempts', 'last_status')).toEqual({ status: 'sent', attempts: 1, last_status: 200 });
   });
 
   /**
@@ -398,7 +405,6 @@ describe('S43: channels', async () => {
     const serverNow = await env.currentTimeMs();
     return { message, at: (later: number) => () => new Date(serverNow + later) };
   };
-  const attemptSending = { db, appUrl: 'https://app.test', secret: testSecret, agents: channelAgents({ allow: ['127.0.0.1'] }), retryLimitMs: minutes(60) };
 
   it('S49: channel posts are fenced as emails are (S44): an attempt that lost its fence posts nothing more, and the one that took it posts once', async () => {
     const { message, at } = await refusedPost('CU-FENCE');
@@ -407,33 +413,47 @@ describe('S43: channels', async () => {
     const stalled = await fences.takeFence('digest/prod/fence-test', 'run-1/send#1');
     const takeover = await fences.takeFence('digest/prod/fence-test', 'run-1/send#2');
     receiver.clear();
-    expect(await sendChannelMessages([message.id], { ...attemptSending, now: at(minutes(11)), fence: stalled })).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
+    await expect(postAsAttempt([message.id], { now: at(minutes(11)), fence: stalled })).rejects.toThrow(SendingAttemptSupersededError);
     expect(receiver.received('/slack')).toEqual([]);
     expect(await db('notifications').whereNotNull('channel_id').where({ id: message.id }).first('status', 'attempts')).toEqual({ status: 'pending', attempts: 1 });
-    expect(await sendChannelMessages([message.id], { ...attemptSending, now: at(minutes(11)), fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
+    expect(await postAsAttempt([message.id], { now: at(minutes(11)), fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.accepted('/slack')).toHaveLength(1);
   });
 
   it('S49: an attempt that stood still between its claim and its post checks its fence before it posts: taken over meanwhile, it posts nothing', async () => {
-    const { message, at } = await refusedPost('CU-STILL');
-    // Composed afresh: the attempt reads the cycle before it posts.
-    await db('notifications').whereNotNull('channel_id').where({ id: message.id }).update({ event: null });
+    // A channel of its own, which no cycle of this file posts to.
+    expect((await call('PUT', '/channels/still-slack', { kind: 'slack', url: receiver.url('/still') })).status).toBe(201);
+    const channel = (await db('channels').where({ name: 'still-slack' }).first('id')).id;
+    const [first, second] = (
+      await db('notifications')
+        .insert(['a', 'b'].map((n) => ({ channel_id: channel, environment_id: 'prod', kind: 'reminder', key: `reminder:still-${n}:${channel}`, planned_at: new Date(), flow_ids: ['orders'] })))
+        .returning('id')
+    ).map((row) => Number(row.id));
     const fences = createDeliveryStore(db);
     const stalled = await fences.takeFence('digest/prod/still-test', 'run-1/send#1');
     receiver.clear();
-    // The attempt claims the message, then stands still (the cycle it reads is locked) past the time a claim is trusted.
+    // One post at a time: the first is posted (slowly), and its mark rides on the second's claim,
+    // which stands still (the first's row is locked meanwhile) past the time a claim is trusted;
+    // the sending is taken over while it does.
+    receiver.answer('/still', { delayMs: 1_000 });
+    const standingStill = postAsAttempt([first!, second!], { now: () => new Date(), fence: stalled, concurrency: 1 });
+    await expect.poll(() => receiver.received('/still').length, { timeout: 10_000 }).toBe(1);
     const locker = await db.transaction();
-    await locker.raw('lock table digest_cycles in access exclusive mode');
-    const standingStill = sendChannelMessages([message.id], { ...attemptSending, now: at(minutes(11)), fence: stalled });
-    await expect.poll(() => db('notifications').whereNotNull('channel_id').where({ id: message.id }).first('attempts').then((r) => r.attempts), { timeout: 10_000 }).toBe(2);
+    await locker('notifications').where({ id: first }).forUpdate().first('id');
+    await expect.poll(() => receiver.accepted('/still').length, { timeout: 10_000 }).toBe(1);
+    // The second's claim has read the fence, and waits for the first's row.
+    const claimsWaiting = async () =>
+      Number((await db.raw(`select count(*) as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%send_fences%'`)).rows[0].n);
+    await expect.poll(claimsWaiting, { timeout: 10_000 }).toBe(1);
     const takeover = await fences.takeFence('digest/prod/still-test', 'run-1/send#2');
     await new Promise((resolve) => setTimeout(resolve, claimFreshMs + 500));
     await locker.commit();
-    expect(await standingStill).toEqual({ sent: 0, failed: 0, deferred: 0, cancelled: 0 });
-    expect(receiver.received('/slack')).toEqual([]);
-    // Once its lease has run out, the attempt that took over posts it once.
-    expect(await sendChannelMessages([message.id], { ...attemptSending, now: at(minutes(15)), fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
-    expect(receiver.accepted('/slack')).toHaveLength(1);
+    await expect(standingStill).rejects.toThrow(SendingAttemptSupersededError);
+    expect(receiver.accepted('/still')).toHaveLength(1);
+    expect(await db('notifications').whereIn('id', [first!, second!]).orderBy('id').pluck('status')).toEqual(['sent', 'pending']);
+    // The attempt that took over posts the second once.
+    expect(await postAsAttempt([first!, second!], { now: () => new Date(), fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
+    expect(receiver.accepted('/still')).toHaveLength(2);
   }, 60_000);
 
   it('S49: posts in flight are bounded as emails are (S33): thirty messages due at once go at most ten at a time, each once, and a crash can repeat no more than those', async () => {
@@ -443,7 +463,7 @@ describe('S43: channels', async () => {
       .returning('id');
     receiver.clear();
     receiver.answer('/slack', ...Array.from({ length: 30 }, () => ({ delayMs: 150 })));
-    expect(await sendChannelMessages(planned.map((row) => Number(row.id)), { ...attemptSending, now: () => new Date() })).toEqual({ sent: 30, failed: 0, deferred: 0, cancelled: 0 });
+    expect(await postAsAttempt(planned.map((row) => Number(row.id)), { now: () => new Date() })).toEqual({ sent: 30, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.accepted('/slack')).toHaveLength(30);
     expect(receiver.mostAtOnce('/slack')).toBeGreaterThan(1);
     expect(receiver.mostAtOnce('/slack')).toBeLessThanOrEqual(10);

@@ -285,11 +285,10 @@ describe('the test harness', async () => {
     const [legacy, current] = outbox.slice(2);
     expect(legacy).toMatchObject({ kind: 'reminder', status: 'pending', channel_id: channel.id, user_id: null, key: 'reminder:1', public_id: null, former_id: messages[0]!.id });
     expect(current).toMatchObject({ status: 'sent', key: 'reminder:2', public_id: messages[1]!.public_id, former_id: null });
-    await db('notifications').where({ id: legacy.id }).update({ retry_at: null });
-    const claimed = await createChannelStore(db).claim(Number(legacy.id), new Date(), new Date(Date.now() + 60_000));
-    if (!claimed || claimed === 'fenced') throw new Error('the migrated message was not claimed');
+    const [toPost] = await createChannelStore(db).toPost([Number(legacy.id)]);
+    if (!toPost) throw new Error('the migrated message is not to be posted');
     const reminder = { type: 'herald.errors.reminder', timestamp: new Date().toISOString(), data: {} } as unknown as ChannelEvent;
-    expect(channelRequests(claimed, reminder)[0]!.headers['webhook-id']).toBe(`msg_${messages[0]!.id}`);
+    expect(channelRequests(toPost, reminder)[0]!.headers['webhook-id']).toBe(`msg_${messages[0]!.id}`);
     // A notification goes to a person with an address, or to a channel.
     await expect(db('notifications').insert({ kind: 'reminder', environment_id: 'prod', user_id: user.id, channel_id: channel.id, recipient: 'ana@acme.test' })).rejects.toThrow(/notifications_recipient/);
 

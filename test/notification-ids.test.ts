@@ -34,14 +34,9 @@ const event = { type: 'herald.errors.reminder', timestamp: new Date().toISOStrin
 
 /** The webhook-id of the message's next attempt. */
 async function webhookId(db: Knex, messageId: number): Promise<string> {
-  const store = createChannelStore(db);
-  const now = new Date();
-  const claimed = await store.claim(messageId, now, new Date(now.getTime() + 1_000));
-  expect(claimed, `message ${messageId} claimed`).toBeDefined();
-  // Due again at once, as a retry would be.
-  await db('notifications').whereNotNull('channel_id').where({ id: messageId }).update({ retry_at: null });
-  if (!claimed || claimed === 'fenced') throw new Error(`message ${messageId} not claimed`);
-  return channelRequests(claimed, event)[0]!.headers['webhook-id']!;
+  const [message] = await createChannelStore(db).toPost([messageId]);
+  if (!message) throw new Error(`message ${messageId} is not to be posted`);
+  return channelRequests(message, event)[0]!.headers['webhook-id']!;
 }
 
 describe('S49: notification ids', () => {

@@ -8,7 +8,7 @@ import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
 import { HeraldClient } from '../client/index.js';
 import { createTemporalClient } from '../client/payload-codec.js';
 import { connectionPorts, workerProcesses } from './helpers/worker-processes.js';
-import { claimFreshMs } from '../email/send-deliveries.js';
+import { claimFreshMs } from '../notifications/send.js';
 
 // Its own file: a paused worker's attempt holds the test server's time lock until its heartbeat times out.
 describe('a worker process paused (SIGSTOP) past the heartbeat timeout in the middle of a cycle, then resumed', async () => {
