@@ -80,24 +80,22 @@ export const channelRoutes: ApiRoute[] = [
     async handle({ account, params, query }, { db }) {
       const user = await db('users').where({ account_id: account, email: params.email }).first('id');
       if (!user) throw new NotFound(`no user "${params.email}"`);
-      const lines = await createPageStore(db).emails({ id: Number(user.id), account }, query.limit ?? 100);
+      const lines = await createPageStore(db).emails({ id: Number(user.id), account }, query.limit ?? 100, { sentOnly: true });
       return {
-        messages: lines
-          .filter((line) => line.deliveryId !== null || line.post !== null)
-          .map((line) => ({
-            kind: line.kind,
-            transport: line.post?.channelKind ?? 'email',
-            environment: line.environment,
-            cycle: line.cycle,
-            at: line.at,
-            status: line.status,
-            subject: line.post ? null : line.subject,
-            channel: line.post?.channel ?? null,
-            lastError: line.lastError,
-            sentAt: line.sentAt,
-            heldUntil: line.heldUntil,
-            retryAt: line.post?.retryAt ?? null,
-          })),
+        messages: lines.map((line) => ({
+          kind: line.kind,
+          transport: line.post?.channelKind ?? 'email',
+          environment: line.environment,
+          cycle: line.cycle,
+          at: line.at,
+          status: line.status,
+          subject: line.post ? null : line.subject,
+          channel: line.post?.channel ?? null,
+          lastError: line.lastError,
+          sentAt: line.sentAt,
+          heldUntil: line.heldUntil,
+          retryAt: line.post?.retryAt ?? null,
+        })),
       };
     },
   }),

@@ -105,10 +105,11 @@ export interface EmailLine {
 
 export interface PageStore {
   /**
-   * A user's emails of every kind, and the digest cycles of their account since they joined that
-   * sent them none (of an environment in which they followed nothing, the latest only), newest first.
+   * A user's emails of every kind and the posts for them to their channel, and the digest cycles of
+   * their account since they joined that sent them none (of an environment in which they followed
+   * nothing, the latest only), newest first; with `sentOnly`, the emails and posts alone.
    */
-  emails(person: { id: number; account: string }, limit: number): Promise<EmailLine[]>;
+  emails(person: { id: number; account: string }, limit: number, options?: { sentOnly?: boolean }): Promise<EmailLine[]>;
   /** The environments of an account, production first. */
   environments(account: string): Promise<PageEnvironment[]>;
   environment(account: string, environment: string): Promise<PageEnvironment | undefined>;
@@ -189,10 +190,13 @@ export function createPageStore(db: Knex): PageStore {
       return [...groups.values()];
     },
 
-    async emails(person, limit) {
+    async emails(person, limit, options = {}) {
       // Cycles that sent the person neither an email nor a post to the channel their subscriptions
       // go to (nothing new, or nothing followed) between two that did are one line, the latest,
       // with how many they were: a quiet environment would otherwise fill the list with a line per cycle.
+      const quietCycles = `union all
+         select 'digest', max(at), environment, environment_name, max(cycle), null, null, null, null, null, null, bool_or(nothing_new), count(*), min(cycle), null, null, null, null
+           from cycles where delivery_id is null and post_id is null group by environment, environment_name, emails_since`;
       const rows = await db.raw(
         `with cycles as (
            select c.fixed_at as at, env.id as environment, env.name as environment_name, c.number as cycle,
@@ -215,9 +219,7 @@ export function createPageStore(db: Knex): PageStore {
          union all
          select 'digest', at, environment, environment_name, cycle, null, post_status, null, post_error, posted_at, null, false, 1, cycle, post_id, channel_name, channel_kind, post_retry_at
            from cycles where post_id is not null
-         union all
-         select 'digest', max(at), environment, environment_name, max(cycle), null, null, null, null, null, null, bool_or(nothing_new), count(*), min(cycle), null, null, null, null
-           from cycles where delivery_id is null and post_id is null group by environment, environment_name, emails_since
+         ${options.sentOnly ? '' : quietCycles}
          union all
          select d.kind, coalesce(ev.changed_at, a.created_at, d.planned_at), env.id, env.name, null, d.id, d.status, d.subject, d.last_error, d.sent_at, d.held_until,
                 false, 1, null, null, null, null, null
@@ -240,7 +242,7 @@ export function createPageStore(db: Knex): PageStore {
           where m.kind = 'reminder'
              or (m.kind = 'assignment' and a.assignee_id = :user)
              or (m.kind = 'connection' and exists (select 1 from subscriptions sub where sub.user_id = :user and sub.environment_id = m.environment_id and sub.connection_id = ev.connection_id))
-          order by at desc
+          order by at desc, delivery_id desc nulls last, post_id desc nulls last
           limit :limit`,
         { account: person.account, user: person.id, limit },
       );

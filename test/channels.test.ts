@@ -305,6 +305,23 @@ describe('S43: channels', async () => {
     await db('subscription_targets').where({ channel_id: id }).delete();
   });
 
+  it("S27, S49: a person's messages over the API answer as many as asked while more exist: cycles that sent them nothing take no place in the list", async () => {
+    const person = { account: 'acme', email: 'limits@acme.test', name: 'Limits', role: 'monitor' as const };
+    await applyCatalog(db, { users: [...testCatalog.users, person], subscriptions: [...testCatalog.subscriptions, { environment: 'prod', user: person.email, flows: ['orders'] }] });
+    await report('orders', 'SO-LIMIT-1');
+    await cycle();
+    await report('orders', 'SO-LIMIT-2');
+    await cycle();
+    // Two cycles with nothing for them: the newest line of their page says so; the API lists what was sent.
+    await cycle();
+    await cycle();
+    const listed = async (limit: number) => ((await call('GET', `/users/${person.email}/messages?limit=${limit}`)).body.messages as { kind: string; cycle: number }[]).map((m) => `${m.kind} ${m.cycle}`);
+    const all = await listed(100);
+    expect(all).toHaveLength(2);
+    expect(await listed(1)).toEqual(all.slice(0, 1));
+    expect(await listed(2)).toEqual(all);
+  });
+
   it('S43: a connection going offline is posted to the channels of its subscribers, as its email is sent', async () => {
     await herald.client.reportConnectionStatus({ environment: 'prod', connection: 'erp', status: 'offline', reason: 'TLS <handshake> & timeout' });
     await env.sleep(5_000);
