@@ -5,6 +5,7 @@
 import Handlebars from 'handlebars';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { htmlWithAddressBreaks } from '../contracts/text.js';
 
 /** The emails Herald sends; each has `templates/<name>.mjml` and `templates/<name>.txt.hbs`. */
 export type TemplateName = 'digest' | 'connection-status' | 'sign-in' | 'assignment' | 'reminder' | 'weekly-review';
@@ -20,6 +21,10 @@ interface CompiledTemplate {
   html: Handlebars.TemplateDelegate;
   text: Handlebars.TemplateDelegate;
 }
+
+/** The HTML parts' Handlebars: `breakable` puts line-break opportunities in the email addresses of a text (S48). */
+const htmlTemplates = Handlebars.create();
+htmlTemplates.registerHelper('breakable', (value: unknown) => new htmlTemplates.SafeString(htmlWithAddressBreaks(String(value ?? ''))));
 
 const compiled = new Map<TemplateName, Promise<CompiledTemplate>>();
 let compilations = 0;
@@ -65,7 +70,7 @@ async function compile(name: TemplateName): Promise<CompiledTemplate> {
   const html = await compiledTemplate(name);
   const textSource = await readFile(`${templatesDir}${name}.txt.hbs`, 'utf8');
   return {
-    html: Handlebars.compile(html, { strict: false }),
+    html: htmlTemplates.compile(html, { strict: false }),
     // Plain text is not HTML: no entity escaping there (header-safe values are prepared by the caller).
     text: Handlebars.compile(textSource, { noEscape: true }),
   };

@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { emailTime } from '../email/email-frame.js';
 import type { PageModels, PageName } from './page-models.js';
 import { actionSourceWords } from '../contracts/email-action.js';
+import { htmlWithAddressBreaks } from '../contracts/text.js';
 
 const pagesDir = fileURLToPath(new URL('./pages/', import.meta.url));
 
@@ -21,6 +22,8 @@ pages.registerHelper('time', (value: unknown) => (value instanceof Date ? pageTi
 pages.registerHelper('statusLabel', (status: string) => statusLabels[status] ?? status);
 pages.registerHelper('resolvable', (status: string) => status === 'open' || status === 'retrying');
 pages.registerHelper('encode', (value: unknown) => encodeURIComponent(String(value)));
+/** Text with email addresses in it, which break on a narrow screen at their @ and dots, not mid-word. */
+pages.registerHelper('breakable', (value: unknown) => new pages.SafeString(htmlWithAddressBreaks(String(value ?? ''))));
 pages.registerHelper('fromWhere', (via: unknown) => (typeof via === 'string' && via ? ` ${actionSourceWords(via)}` : ''));
 const templates = new Map<string, Handlebars.TemplateDelegate>();
 const template = (name: string) => {

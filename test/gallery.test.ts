@@ -27,6 +27,8 @@ const templatesDir = fileURLToPath(new URL('../email/templates/', import.meta.ur
 interface Reading {
   words: string;
   scrollWidth: number;
+  /** Email addresses a line ends inside a word of ("ana@acme.exampl|e"), as laid out. */
+  brokenAddresses: string[];
   links: string[];
   forms: { method: string; action: string }[];
 }
@@ -47,6 +49,28 @@ async function read(html: string): Promise<Reading> {
   return page.evaluate(() => ({
     words: document.body.innerText,
     scrollWidth: document.documentElement.scrollWidth,
+    // Where a line ends inside an address: fine before its @ or a dot, or after a hyphen or a slash; else mid-word.
+    brokenAddresses: (() => {
+      const broken: string[] = [];
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      const range = document.createRange();
+      const top = (node: Text, at: number) => {
+        range.setStart(node, at);
+        range.setEnd(node, at + 1);
+        return range.getClientRects()[0]?.top;
+      };
+      for (let node = walker.nextNode() as Text | null; node; node = walker.nextNode() as Text | null) {
+        for (const found of node.data.matchAll(/[^\s@()<>,;:]+@[^\s@()<>,;:]+\.[a-z]{2,}/giu)) {
+          const text = found[0];
+          for (let i = 1; i < text.length; i += 1) {
+            const [before, after] = [top(node, found.index + i - 1), top(node, found.index + i)];
+            if (before === undefined || after === undefined || after <= before) continue;
+            if (!'@.'.includes(text[i]!) && !'-/'.includes(text[i - 1]!)) broken.push(`${text.slice(0, i)}|${text.slice(i)}`);
+          }
+        }
+      }
+      return broken;
+    })(),
     links: Array.from(document.querySelectorAll("a[href]")).map((a) => a.getAttribute('href')!),
     forms: Array.from(document.querySelectorAll("form")).map((f) => ({ method: (f.getAttribute('method') ?? 'get').toUpperCase(), action: f.getAttribute('action') ?? '' })),
   }));
@@ -73,6 +97,7 @@ describe('the gallery', () => {
     for (const email of emails) {
       const reading = await read(email.html!);
       problems.push(...readingProblems(reading.words).map((p) => `${email.id} (HTML): ${p}`));
+      problems.push(...reading.brokenAddresses.map((a) => `${email.id}: an address broken mid-word at 375 px: ${a}`));
       problems.push(...readingProblems(email.text!).map((p) => `${email.id} (text): ${p}`));
       problems.push(...readingProblems(email.subject!).map((p) => `${email.id} (subject): ${p}`));
       if (reading.scrollWidth > 375) problems.push(`${email.id}: ${reading.scrollWidth} px wide at 375 px`);
@@ -102,6 +127,7 @@ describe('the gallery', () => {
     for (const shown of pages) {
       const reading = await read(shown.html);
       problems.push(...readingProblems(reading.words).map((p) => `${shown.id}: ${p}`));
+      problems.push(...reading.brokenAddresses.map((a) => `${shown.id}: an address broken mid-word at 375 px: ${a}`));
       if (reading.scrollWidth > 375) problems.push(`${shown.id}: ${reading.scrollWidth} px wide at 375 px`);
     }
     expect(problems).toEqual([]);

@@ -34,9 +34,11 @@ describe('signing in without a password', async () => {
     expect(email!.parsed.html).toContain(`href="${link}"`);
 
     // Following the link only asks to confirm (a mail scanner's GET uses nothing up).
+    // (Its address may break on a phone at its @ and dots: <wbr>, which the reader does not see.)
+    const asked = (html: string) => html.replaceAll('<wbr>', '');
     const confirm = await ana.get(link);
-    expect(confirm.html).toContain('Sign in as ops@acme.test');
-    expect((await ana.get(link)).html).toContain('Sign in as ops@acme.test');
+    expect(asked(confirm.html)).toContain('Sign in as ops@acme.test');
+    expect(asked((await ana.get(link)).html)).toContain('Sign in as ops@acme.test');
     const signedIn = await ana.submit(link);
     expect(signedIn).toMatchObject({ status: 303, location: '/?from=digest' });
     const home = await ana.get('/?from=digest');

@@ -246,9 +246,9 @@ export function galleryPages(): GalleryPage[] {
     wide: true,
     person,
     messages: messageLines([
-      { id: 3, transport: 'email', channel: null, channelKind: null, recipient: 'ana@acme.example', environment: 'acme-production', kind: 'assignment', status: 'pending', attempts: 0, lastStatus: null, lastError: null, retryAt: at(7, 7), heldUntil: at(7, 7), createdAt: at(7, 3), sentAt: null },
-      { id: 2, transport: 'email', channel: null, channelKind: null, recipient: 'ops@acme.example', environment: 'acme-production', kind: 'digest', status: 'sent', attempts: 1, lastStatus: null, lastError: null, retryAt: null, heldUntil: null, createdAt: at(6, 9, 15), sentAt: at(6, 9, 15) },
-      { id: 1, transport: 'slack', channel: 'ops-slack', channelKind: 'slack', recipient: null, environment: 'acme-production', kind: 'digest', status: 'sent', attempts: 1, lastStatus: 200, lastError: null, retryAt: null, heldUntil: null, createdAt: at(6, 9, 15), sentAt: at(6, 9, 15) },
+      { id: 3, transport: 'email', channel: null, channelKind: null, recipient: 'ana@acme.example', environment: 'Production', kind: 'assignment', status: 'pending', attempts: 0, lastStatus: null, lastError: null, retryAt: at(7, 7), heldUntil: at(7, 7), createdAt: at(7, 3), sentAt: null },
+      { id: 2, transport: 'email', channel: null, channelKind: null, recipient: 'ops@acme.example', environment: 'Production', kind: 'digest', status: 'sent', attempts: 1, lastStatus: null, lastError: null, retryAt: null, heldUntil: null, createdAt: at(6, 9, 15), sentAt: at(6, 9, 15) },
+      { id: 1, transport: 'slack', channel: 'ops-slack', channelKind: 'slack', recipient: null, environment: 'Production', kind: 'digest', status: 'sent', attempts: 1, lastStatus: 200, lastError: null, retryAt: null, heldUntil: null, createdAt: at(6, 9, 15), sentAt: at(6, 9, 15) },
     ]),
   });
   add('overview', 'overview', overviewModel());

@@ -48,6 +48,6 @@ export function summaryOf(mail: ReceivedMail): { new: number; resolved: number; 
 export function rowsOf(mail: ReceivedMail, list: 'new' | 'resolved'): string[] {
   const html = String(mail.parsed.html);
   return [...html.matchAll(new RegExp(`<tr data-error="${list}"[^>]*>([\\s\\S]*?)</tr>`, 'g'))].map((m) =>
-    m[1]!.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim(),
+    m[1]!.replace(/<wbr>/g, '').replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').trim(),
   );
 }
