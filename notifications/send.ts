@@ -24,7 +24,7 @@
  *   nothing more. No more notifications of a lane are past that check and not yet marked than the
  *   lane has slots, so a worker that dies or loses its fence leaves at most that many in flight.
  */
-import type { AcceptedNotification, DeliveryKind, DeliveryStore, SendFence } from '../stores/delivery-store.js';
+import type { AcceptedNotification, DeliveryKind, DeliveryStore, SendClaim, SendFence } from '../stores/delivery-store.js';
 import { isDataError } from '../stores/database-errors.js';
 import { EmailCompositionError } from '../email/email-job.js';
 import { ClaimExpiredError } from '../email/mailer.js';
@@ -133,12 +133,15 @@ export async function sendNotifications(options: SendNotificationsOptions): Prom
 
   // A sent notification's mark rides on the next claim of its slot: one statement marks it sent
   // and claims the slot's next, so no more sent notifications are unmarked at once than the lane
-  // has slots (the duplicate window of S33), and each costs one statement at full speed. What no
+  // has slots (the duplicate window of S33), and each costs at most one statement at full speed
+  // (claims asked while a statement is on its way share the next: {@link claimsTogether}). What no
   // next claim marked (the last of each slot, or after a failure) is marked as the attempt ends,
   // and travels in the heartbeats until then.
   const marked = (accepted: AcceptedNotification[]) => {
     for (const one of accepted) unmarked.splice(unmarked.indexOf(one), 1);
   };
+
+  const claims = claimsTogether(store, fence, now);
 
   const deliver = async (lane: SendingLane, slots: Slots, job: NotificationJob): Promise<keyof SendTally | undefined> => {
     let prepared: Prepared;
@@ -165,9 +168,9 @@ export async function sendNotifications(options: SendNotificationsOptions): Prom
       const claim = async () => {
         claimedAt = Date.now();
         const accepted = slot.accepted.splice(0);
-        let state: Awaited<ReturnType<typeof store.claimForSending>>;
+        let state: SendClaim;
         try {
-          state = await store.claimForSending(job.id, fence, accepted, now());
+          state = await claims.claim(job.id, accepted);
         } catch (error) {
           // Not written: marked as the attempt ends, however long the database takes.
           slot.accepted.push(...accepted);
@@ -274,6 +277,50 @@ async function markThroughOutage(store: DeliveryStore, unmarked: AcceptedNotific
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }
+}
+
+/**
+ * Claims as one statement each, or fewer: a claim asked while another statement is on its way
+ * waits for it, and goes with every other claim asked meanwhile in the next (with their slots'
+ * marks). Each is still checked against the fence, and its slot's last notification marked,
+ * before its notification is handed over; at full speed about two claims share a statement.
+ */
+export function claimsTogether(store: Pick<DeliveryStore, 'claimForSending'>, fence: SendFence, now: () => Date) {
+  type Asked = { id: number; accepted: AcceptedNotification[]; answer: (found: 'fenced' | Set<number> | { error: unknown }) => void };
+  let asked: Asked[] = [];
+  let asking = false;
+  const ask = async () => {
+    if (asking || asked.length === 0) return;
+    asking = true;
+    const together = asked;
+    asked = [];
+    let found: 'fenced' | Set<number> | { error: unknown };
+    try {
+      found = await store.claimForSending(together.map((a) => a.id), fence, together.flatMap((a) => a.accepted), now());
+    } catch (error) {
+      found = { error };
+    }
+    for (const one of together) one.answer(found);
+    asking = false;
+    void ask();
+  };
+  return {
+    /** Claims `id`, marking `accepted` sent in the same statement; rejects (nothing marked) when the statement fails. */
+    claim(id: number, accepted: AcceptedNotification[]): Promise<SendClaim> {
+      return new Promise((resolve, reject) => {
+        asked.push({
+          id,
+          accepted,
+          answer: (found) => {
+            if (found === 'fenced') resolve('fenced');
+            else if (found instanceof Set) resolve(found.has(id) ? 'claimed' : 'done');
+            else reject(found.error);
+          },
+        });
+        void ask();
+      });
+    },
+  };
 }
 
 /** One of a lane's slots, with what it sent whose mark waits for its next claim. */

@@ -51,7 +51,7 @@ export interface SendFence {
   generation: number;
 }
 
-/** What {@link DeliveryStore.claimForSending} found. */
+/** What a claim found of one notification: claimed, done (no longer to send), or fenced (another attempt sends). */
 export type SendClaim = 'claimed' | 'done' | 'fenced';
 
 /** Pending deliveries of an environment, and why they wait (for `herald status`). */
@@ -115,13 +115,14 @@ export interface DeliveryStore {
    */
   takeFence(scope: string, owner: string): Promise<SendFence>;
   /**
-   * Before handing one notification to its receiver, in one statement: `fenced` if another attempt
-   * took the fence since (send nothing more), `done` if it is no longer pending or not due at `now`
-   * (sent, failed, cancelled or deferred by another attempt), else `claimed`. The same statement
-   * first marks `accepted` sent (what its slot's receiver took since the slot's last claim), so
-   * sending at full speed costs one statement a notification, whatever its transport.
+   * Before handing notifications to their receivers, in one statement: `fenced` if another attempt
+   * took the fence since (send nothing more), else which of `ids` are still pending and due at
+   * `now` — claimed; the others are done (sent, failed, cancelled or deferred by another attempt).
+   * The same statement first marks `accepted` sent (what each claiming slot's receiver took since
+   * its last claim), so sending at full speed costs at most one statement a notification, whatever
+   * its transport, and less when claims wait together.
    */
-  claimForSending(deliveryId: number, fence: SendFence, accepted: AcceptedNotification[], now: Date): Promise<SendClaim>;
+  claimForSending(ids: number[], fence: SendFence, accepted: AcceptedNotification[], now: Date): Promise<'fenced' | Set<number>>;
   /** Their receivers took these notifications: each is done and never sent again. */
   markSent(accepted: AcceptedNotification[]): Promise<void>;
   /** Refused for good, or could not be composed: recorded, not tried again. */
@@ -173,15 +174,15 @@ export function createDeliveryStore(db: Knex): DeliveryStore {
       return { scope, generation: Number(rows[0].generation) };
     },
 
-    async claimForSending(deliveryId, fence, accepted, now) {
+    async claimForSending(ids, fence, accepted, now) {
       // A data-modifying WITH runs to its end whether or not the query reads it.
       const marks = accepted.length === 0 ? '' : `with marked as (${markSentSql}) `;
       const { rows } = await db.raw(
         `${marks}select coalesce((select generation from send_fences where scope = ?) = ?, false) as owned,
-                exists (select 1 from notifications where id = ? and status = 'pending' and (retry_at is null or retry_at <= ?)) as pending`,
-        [...(accepted.length === 0 ? [] : markSentBindings(accepted)), fence.scope, fence.generation, deliveryId, now],
+                array(select id from notifications where id = any(?::bigint[]) and status = 'pending' and (retry_at is null or retry_at <= ?)) as claimed`,
+        [...(accepted.length === 0 ? [] : markSentBindings(accepted)), fence.scope, fence.generation, ids, now],
       );
-      return !rows[0].owned ? 'fenced' : rows[0].pending ? 'claimed' : 'done';
+      return rows[0].owned ? new Set((rows[0].claimed as string[]).map(Number)) : 'fenced';
     },
 
     async markSent(accepted) {

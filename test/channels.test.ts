@@ -19,7 +19,7 @@ import { createTokenStore } from '../stores/token-store.js';
 import { digestEventSchema, connectionEventSchema, assignmentEventSchema } from '../channels/events.js';
 import { remindNowUpdate } from '../workflows/environment-digest.js';
 import { createDeliveryStore, type SendFence } from '../stores/delivery-store.js';
-import { claimFreshMs, SendingAttemptSupersededError, sendNotifications, type SendTally } from '../notifications/send.js';
+import { claimFreshMs, claimsTogether, SendingAttemptSupersededError, sendNotifications, type SendTally } from '../notifications/send.js';
 import { postLane } from '../notifications/post-messages.js';
 import { channelAgents } from '../channels/post.js';
 import { environmentDigestWorkflowId } from '../workflows/workflow-ids.js';
@@ -396,7 +396,7 @@ describe('S43: channels', async () => {
     const store = createDeliveryStore(db);
     const now = new Date();
     const dead = await store.takeFence('digest/prod/dead-test', 'run-1/send#1');
-    expect(await store.claimForSending(message.id, dead, [], now)).toBe('claimed');
+    expect(await store.claimForSending([message.id], dead, [], now)).toEqual(new Set([message.id]));
     receiver.clear();
     // Not the retry round's to post: it is its own activity's, whose next attempt takes over.
     expect((await store.dueDeferred('prod', new Date(now.getTime() + minutes(60)), 10)).map((d) => d.id)).not.toContain(message.id);
@@ -472,6 +472,40 @@ describe('S43: channels', async () => {
     expect(await postAsAttempt([first!, second!], { now: () => new Date(), fence: takeover })).toEqual({ sent: 1, failed: 0, deferred: 0, cancelled: 0 });
     expect(receiver.accepted('/still')).toHaveLength(2);
   }, 60_000);
+
+  it('S33, S49: claims asked while one is on its way go together in the next statement, each answered for its own notification, with the marks of their slots', async () => {
+    const channel = (await db('channels').where({ name: 'ops-slack' }).first('id')).id;
+    const [first, second, done, sent] = (
+      await db('notifications')
+        .insert(['a', 'b', 'c', 'd'].map((n) => ({ channel_id: channel, environment_id: 'prod', kind: 'reminder', key: `reminder:together-${n}:${channel}`, planned_at: new Date(), flow_ids: ['orders'] })))
+        .returning('id')
+    ).map((row) => Number(row.id)) as [number, number, number, number];
+    await db('notifications').where({ id: done }).update({ status: 'failed' });
+    const real = createDeliveryStore(db);
+    // The first statement is held on its way until three more claims have been asked.
+    const statements: number[][] = [];
+    let letGo!: () => void;
+    const held = new Promise<void>((resolve) => (letGo = resolve));
+    const store = {
+      claimForSending: async (...args: Parameters<typeof real.claimForSending>) => {
+        statements.push(args[0]);
+        if (statements.length === 1) await held;
+        return real.claimForSending(...args);
+      },
+    };
+    const fence = await real.takeFence('digest/prod/together-test', 'run-1/send#1');
+    const claims = claimsTogether(store, fence, () => new Date());
+    // The second carries the mark of what its slot sent before (`sent`, taken by its receiver).
+    const asked = [claims.claim(first, []), claims.claim(second, [{ deliveryId: sent, status: 200, sentAt: new Date().toISOString() }]), claims.claim(done, [])];
+    letGo();
+    expect(await Promise.all(asked)).toEqual(['claimed', 'claimed', 'done']);
+    expect(statements).toEqual([[first], [second, done]]);
+    expect(await db('notifications').where({ id: sent }).first('status', 'last_status')).toEqual({ status: 'sent', last_status: 200 });
+    expect(await claims.claim(sent, [])).toBe('done');
+    // Once another attempt took the fence, every claim is fenced.
+    await real.takeFence('digest/prod/together-test', 'run-1/send#2');
+    expect(await Promise.all([claims.claim(first, []), claims.claim(second, [])])).toEqual(['fenced', 'fenced']);
+  });
 
   it('S49: posts in flight are bounded as emails are (S33): thirty messages due at once go at most ten at a time, each once, and a crash can repeat no more than those', async () => {
     const channel = (await db('channels').where({ name: 'ops-slack' }).first('id')).id;
