@@ -453,7 +453,8 @@ describe('S43: channels', async () => {
     // which stands still (the first's row is locked meanwhile) past the time a claim is trusted;
     // the sending is taken over while it does.
     receiver.answer('/still', { delayMs: 1_000 });
-    const standingStill = postAsAttempt([first!, second!], { now: () => new Date(), fence: stalled, concurrency: 1 });
+    // What it comes to is awaited at the end, and held from the start: it may fail before the test reads it.
+    const standingStill = expect(postAsAttempt([first!, second!], { now: () => new Date(), fence: stalled, concurrency: 1 })).rejects.toThrow(SendingAttemptSupersededError);
     await expect.poll(() => receiver.received('/still').length, { timeout: 10_000 }).toBe(1);
     const locker = await db.transaction();
     await locker('notifications').where({ id: first }).forUpdate().first('id');
@@ -465,7 +466,7 @@ describe('S43: channels', async () => {
     const takeover = await fences.takeFence('digest/prod/still-test', 'run-1/send#2');
     await new Promise((resolve) => setTimeout(resolve, claimFreshMs + 500));
     await locker.commit();
-    await expect(standingStill).rejects.toThrow(SendingAttemptSupersededError);
+    await standingStill;
     expect(receiver.accepted('/still')).toHaveLength(1);
     expect(await db('notifications').whereIn('id', [first!, second!]).orderBy('id').pluck('status')).toEqual(['sent', 'pending']);
     // The attempt that took over posts the second once.
