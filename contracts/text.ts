@@ -43,14 +43,11 @@ export function flattenOneLine(value: string): string {
   return value.replace(lineBreakers, ' ').replace(directionControls, '').trim();
 }
 
-const htmlEscapes: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#x27;', '`': '&#x60;', '=': '&#x3D;' };
-
 /**
- * `value` as HTML, escaped as templates escape it, with a line-break opportunity (`<wbr>`) in each
- * email address (a word with an `@`) before its `@` and its dots and after a slash: an address that
- * does not fit its line on a phone breaks there, not mid-word (S48).
+ * Escaped HTML text with a line-break opportunity (`<wbr>`) in each email address (a word with an
+ * `@`) before its `@` and its dots and after a slash: an address that does not fit its line on a
+ * phone breaks there, not mid-word (S48). Give it text its template has already escaped.
  */
-export function htmlWithAddressBreaks(value: string): string {
-  const escaped = value.replace(/[&<>"'`=]/g, (c) => htmlEscapes[c]!);
-  return escaped.replace(/[^\s@]+@\S+/g, (address) => address.replace(/(?<=.)([@.])/g, '<wbr>$1').replace(/\/(?=.)/g, '/<wbr>'));
+export function withAddressBreaks(escapedHtml: string): string {
+  return escapedHtml.replace(/[^\s@]+@\S+/g, (address) => address.replace(/(?<=.)([@.])/g, '<wbr>$1').replace(/\/(?=.)/g, '/<wbr>'));
 }

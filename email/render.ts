@@ -5,7 +5,7 @@
 import Handlebars from 'handlebars';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { htmlWithAddressBreaks } from '../contracts/text.js';
+import { withAddressBreaks } from '../contracts/text.js';
 
 /** The emails Herald sends; each has `templates/<name>.mjml` and `templates/<name>.txt.hbs`. */
 export type TemplateName = 'digest' | 'connection-status' | 'sign-in' | 'assignment' | 'reminder' | 'weekly-review';
@@ -24,7 +24,7 @@ interface CompiledTemplate {
 
 /** The HTML parts' Handlebars: `breakable` puts line-break opportunities in the email addresses of a text (S48). */
 const htmlTemplates = Handlebars.create();
-htmlTemplates.registerHelper('breakable', (value: unknown) => new htmlTemplates.SafeString(htmlWithAddressBreaks(String(value ?? ''))));
+htmlTemplates.registerHelper('breakable', (value: unknown) => new htmlTemplates.SafeString(withAddressBreaks(htmlTemplates.escapeExpression(String(value ?? '')))));
 
 const compiled = new Map<TemplateName, Promise<CompiledTemplate>>();
 let compilations = 0;

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { emailTime } from '../email/email-frame.js';
 import type { PageModels, PageName } from './page-models.js';
 import { actionSourceWords } from '../contracts/email-action.js';
-import { htmlWithAddressBreaks } from '../contracts/text.js';
+import { withAddressBreaks } from '../contracts/text.js';
 
 const pagesDir = fileURLToPath(new URL('./pages/', import.meta.url));
 
@@ -23,7 +23,7 @@ pages.registerHelper('statusLabel', (status: string) => statusLabels[status] ?? 
 pages.registerHelper('resolvable', (status: string) => status === 'open' || status === 'retrying');
 pages.registerHelper('encode', (value: unknown) => encodeURIComponent(String(value)));
 /** Text with email addresses in it, which break on a narrow screen at their @ and dots, not mid-word. */
-pages.registerHelper('breakable', (value: unknown) => new pages.SafeString(htmlWithAddressBreaks(String(value ?? ''))));
+pages.registerHelper('breakable', (value: unknown) => new pages.SafeString(withAddressBreaks(pages.escapeExpression(String(value ?? '')))));
 pages.registerHelper('fromWhere', (via: unknown) => (typeof via === 'string' && via ? ` ${actionSourceWords(via)}` : ''));
 const templates = new Map<string, Handlebars.TemplateDelegate>();
 const template = (name: string) => {
