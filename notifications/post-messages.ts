@@ -7,7 +7,7 @@
  * waits for the environment's digest to try it again (S34).
  */
 import type { Knex } from 'knex';
-import { createChannelStore, type ChannelMessage } from '../stores/channel-store.js';
+import { createChannelStore, type ChannelMessage, type ChannelStore } from '../stores/channel-store.js';
 import { firstRetryWaitMs } from '../stores/retry-policy.js';
 import { ClaimExpiredError } from '../email/mailer.js';
 import { transports } from '../channels/transports.js';
@@ -49,9 +49,8 @@ async function post(transport: Transport, requests: ChannelRequest[], options: {
   return outcome;
 }
 
-/** A channel message as a notification the sending loop posts. */
-function messageNotification(message: ChannelMessage, sending: ChannelSending): NotificationJob {
-  const store = createChannelStore(sending.db);
+/** A channel message as a notification the sending loop posts, through its lane's `store`. */
+function messageNotification(message: ChannelMessage, sending: ChannelSending, store: ChannelStore): NotificationJob {
   const timeoutMs = sending.timeoutMs ?? defaultPostTimeoutMs;
   return {
     id: message.id,
@@ -77,13 +76,14 @@ function messageNotification(message: ChannelMessage, sending: ChannelSending): 
 
 /** The lane of these channel messages (those still pending), read once, posted at most {@link postsInFlight} at a time. */
 export function postLane(ids: number[], sending: ChannelSending): SendingLane {
+  const store = createChannelStore(sending.db);
   let queue: Promise<ChannelMessage[]> | undefined;
   const concurrency = sending.concurrency ?? postsInFlight;
   return {
     async next() {
-      queue ??= createChannelStore(sending.db).toPost(ids);
+      queue ??= store.toPost(ids);
       const message = (await queue).shift();
-      return message && messageNotification(message, sending);
+      return message && messageNotification(message, sending, store);
     },
     concurrency,
     slots: concurrency,
